@@ -1,0 +1,5 @@
+import sys
+
+from encephagen.cli import main
+
+sys.exit(main())

@@ -1,0 +1,109 @@
+"""The HDF5 output contract: atomic writes, completion attribute, validation naming the file."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import h5py
+import numpy as np
+import pytest
+
+from encephagen.io import (Kind, OutputError, atomic_h5, clean_stale_temporaries, open_validated,
+                           read_provenance, register_kind, validate_h5, validate_many)
+
+register_kind(Kind("testkind", datasets={"x": 1}))
+
+
+def test_atomic_write_roundtrip(tmp_path):
+    p = tmp_path / "a.h5"
+    with atomic_h5(p, "testkind", provenance={"seeds": [0, 7]}) as f:
+        f["x"] = np.arange(5)
+    validate_h5(p, "testkind")
+    with open_validated(p, "testkind") as f:
+        assert f["x"][()].tolist() == [0, 1, 2, 3, 4]
+        prov = read_provenance(f)
+    assert prov["seeds"] == [0, 7] and "numpy" in prov["packages"]
+    assert not list(tmp_path.glob("*.tmp-*"))
+
+
+def test_exception_leaves_nothing_and_keeps_old_file(tmp_path):
+    p = tmp_path / "a.h5"
+    with pytest.raises(RuntimeError):
+        with atomic_h5(p, "testkind") as f:
+            f["x"] = np.arange(3)
+            raise RuntimeError("boom")
+    assert not p.exists() and not list(tmp_path.iterdir())
+    with atomic_h5(p, "testkind") as f:
+        f["x"] = np.arange(3)
+    with pytest.raises(RuntimeError):
+        with atomic_h5(p, "testkind") as f:
+            f["x"] = np.arange(9)
+            raise RuntimeError("boom")
+    with open_validated(p) as f:
+        assert f["x"].shape == (3,)
+
+
+def test_validator_names_each_problem(tmp_path):
+    missing = tmp_path / "missing.h5"
+    empty = tmp_path / "empty.h5"
+    empty.write_bytes(b"")
+    garbage = tmp_path / "garbage.h5"
+    garbage.write_bytes(b"not hdf5 at all" * 10)
+    foreign = tmp_path / "foreign.h5"
+    with h5py.File(foreign, "w") as f:
+        f["x"] = [1]
+    partial = tmp_path / "partial.h5"
+    with h5py.File(partial, "w") as f:
+        f.attrs["encephagen_kind"] = "testkind"
+        f.attrs["encephagen_schema"] = 1
+        f["x"] = [1]
+    wrongshape = tmp_path / "wrongshape.h5"
+    with atomic_h5(wrongshape, "testkind") as f:
+        f["x"] = np.zeros((2, 2))
+    expect = {missing: "missing", empty: "zero-length", garbage: "not a readable HDF5",
+              foreign: "foreign", partial: "incomplete", wrongshape: "dimensions"}
+    for path, word in expect.items():
+        with pytest.raises(OutputError, match=word) as ei:
+            validate_h5(path, "testkind")
+        assert str(path) in str(ei.value)
+    with pytest.raises(OutputError) as ei:
+        validate_many(list(expect), "testkind")
+    for path in expect:
+        assert str(path) in str(ei.value)
+
+
+def test_sigkill_mid_write_leaves_no_output(tmp_path):
+    p = tmp_path / "killed.h5"
+    code = textwrap.dedent(f"""
+        import os, signal, numpy as np
+        from encephagen.io import atomic_h5, register_kind, Kind
+        register_kind(Kind("testkind", datasets={{"x": 1}}))
+        with atomic_h5({str(p)!r}, "testkind") as f:
+            d = f.create_dataset("x", shape=(1000000,), chunks=(1000,), dtype="f8")
+            d[:500000] = 1.0
+            f.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    r = subprocess.run([sys.executable, "-c", code])
+    assert r.returncode == -9
+    assert not p.exists()
+    stray = list(tmp_path.glob("*.tmp-*"))
+    assert stray, "the killed writer should have left its temporary"
+    assert clean_stale_temporaries(tmp_path) == stray
+    assert not list(tmp_path.iterdir())
+
+
+def test_sigterm_aborts_write_cleanly(tmp_path):
+    p = tmp_path / "term.h5"
+    code = textwrap.dedent(f"""
+        import os, signal, numpy as np
+        from encephagen.io import atomic_h5, register_kind, Kind
+        register_kind(Kind("testkind", datasets={{"x": 1}}))
+        with atomic_h5({str(p)!r}, "testkind") as f:
+            f["x"] = np.arange(10)
+            os.kill(os.getpid(), signal.SIGTERM)
+            f["y"] = np.arange(10)
+    """)
+    r = subprocess.run([sys.executable, "-c", code])
+    assert r.returncode == 143
+    assert not p.exists() and not list(tmp_path.iterdir())
