@@ -1,0 +1,217 @@
+"""On-disk form of null connectomes: one HDF5 file per (atlas, family, batch).
+
+Layout (kind ``"nulls"``, written through :func:`encephagen.io.atomic_h5`)::
+
+    weights          (k, n, n) float64   null weights, [target, source] like Connectome.weights
+    lengths          (k, n, n) float64   lengths (mm) of each null's edges, 0 where no edge
+                                         (see encephagen.nulls.lengths: one rule, every family)
+    null_index       (k,) int64          global index within the family, 0..N-1
+    seed             (k,) int64          derive_seed(master_seed, atlas, family, null_index)
+    swaps_requested  (k,) int64          swaps asked for (0 for families that do not swap)
+    swaps_achieved   (k,) int64          swaps actually made
+    labels           (n,) str            region labels of the source connectome
+    source_weights   (n, n)              the matrix the nulls were made from (after any
+                                         configured, recorded thresholding)
+    pair_lengths     (n, n)              the full pairwise length matrix every edge (real or
+                                         null) takes its length from
+    attrs: family, source (atlas), directed, status ('ok' | 'skipped'), reason (why skipped),
+           master_seed, params (JSON: generator settings), threshold (JSON), length_rule (JSON)
+
+Rows are chunked one null per chunk and gzip-compressed. A batch may hold zero nulls when
+the family cannot act on the source (``status == 'skipped'``, ``reason`` says why): a
+recorded skip, never a silent copy of the input.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Mapping, Sequence
+
+import h5py
+import numpy as np
+
+from encephagen.io import Kind, atomic_h5, open_validated, read_provenance, read_strings, register_kind
+
+_PER_NULL = ("null_index", "seed", "swaps_requested", "swaps_achieved")
+
+
+def _check(f: h5py.File) -> list[str]:
+    problems = []
+    k = f["weights"].shape[0]
+    n = f["labels"].shape[0]
+    if f["weights"].shape[1:] != (n, n):
+        problems.append(f"weights have shape {f['weights'].shape}, expected (k, {n}, {n}) for {n} labels")
+    if f["lengths"].shape != f["weights"].shape:
+        problems.append(f"lengths have shape {f['lengths'].shape}, weights {f['weights'].shape}")
+    for name in _PER_NULL:
+        if f[name].shape != (k,):
+            problems.append(f"{name} has shape {f[name].shape}, expected ({k},)")
+    status = f.attrs.get("status", "ok")
+    if status not in ("ok", "skipped"):
+        problems.append(f"status attribute is {status!r}, expected 'ok' or 'skipped'")
+    if status == "skipped" and not f.attrs.get("reason", ""):
+        problems.append("status is 'skipped' but no reason is recorded")
+    return problems
+
+
+NULLS_KIND = register_kind(Kind(
+    name="nulls",
+    datasets={"weights": 3, "lengths": 3, "null_index": 1, "seed": 1, "swaps_requested": 1,
+              "swaps_achieved": 1, "labels": 1, "source_weights": 2, "pair_lengths": 2},
+    attrs=("family", "source", "directed", "status", "reason", "master_seed", "params"),
+    check=_check,
+))
+
+
+@dataclass(frozen=True)
+class Null:
+    """One null network: identity (source, family, null_index), its seed and matrices."""
+
+    source: str
+    family: str
+    null_index: int
+    seed: int
+    weights: np.ndarray
+    lengths: np.ndarray
+    swaps_requested: int
+    swaps_achieved: int
+
+
+@dataclass(frozen=True)
+class NullBatch:
+    """A batch of nulls of one family made from one source connectome (see module doc)."""
+
+    family: str
+    source: str
+    directed: bool
+    labels: tuple[str, ...]
+    weights: np.ndarray            # (k, n, n)
+    lengths: np.ndarray            # (k, n, n)
+    null_index: np.ndarray         # (k,)
+    seed: np.ndarray               # (k,)
+    swaps_requested: np.ndarray    # (k,)
+    swaps_achieved: np.ndarray     # (k,)
+    source_weights: np.ndarray     # (n, n)
+    pair_lengths: np.ndarray       # (n, n)
+    status: str = "ok"
+    reason: str = ""
+    master_seed: int | None = None
+    params: Mapping = field(default_factory=dict)
+    threshold: Mapping = field(default_factory=dict)
+    length_rule: Mapping = field(default_factory=dict)
+    provenance: Mapping = field(default_factory=dict)
+    path: str | None = None
+
+    def __len__(self) -> int:
+        return int(self.weights.shape[0])
+
+    @property
+    def n(self) -> int:
+        return len(self.labels)
+
+    @property
+    def skipped(self) -> bool:
+        return self.status == "skipped"
+
+    def __getitem__(self, k: int) -> Null:
+        return Null(self.source, self.family, int(self.null_index[k]), int(self.seed[k]),
+                    self.weights[k], self.lengths[k], int(self.swaps_requested[k]),
+                    int(self.swaps_achieved[k]))
+
+    def __iter__(self) -> Iterator[Null]:
+        for k in range(len(self)):
+            yield self[k]
+
+    def by_index(self, null_index: int) -> Null:
+        """The null with global index ``null_index`` (KeyError naming the file otherwise)."""
+        hit = np.flatnonzero(self.null_index == null_index)
+        if hit.size == 0:
+            raise KeyError(f"{self.path or 'batch'}: no null with null_index {null_index} "
+                           f"(holds {self.null_index.min() if len(self) else '-'}.."
+                           f"{self.null_index.max() if len(self) else '-'})")
+        return self[int(hit[0])]
+
+
+def write_null_batch(path: str | Path, batch: NullBatch, provenance: Mapping | None = None) -> Path:
+    """Write ``batch`` atomically (temp name, 'complete' last, os.replace)."""
+    path = Path(path)
+    k, n = len(batch), batch.n
+    if batch.weights.shape != (k, n, n) or batch.lengths.shape != (k, n, n):
+        raise ValueError(f"{path}: weights {batch.weights.shape} / lengths {batch.lengths.shape} "
+                         f"do not match (k={k}, n={n})")
+    if batch.status == "skipped" and not batch.reason:
+        raise ValueError(f"{path}: a skipped batch must record its reason")
+    prov = {"nulls": {"family": batch.family, "source": batch.source, "master_seed": batch.master_seed,
+                      "null_index": [int(v) for v in batch.null_index],
+                      "seed": [int(v) for v in batch.seed]}}
+    prov.update(provenance or {})
+    with atomic_h5(path, kind="nulls", provenance=prov) as f:
+        chunks = (1, n, n) if k else None
+        for name in ("weights", "lengths"):
+            arr = np.asarray(getattr(batch, name), dtype=np.float64)
+            if k:
+                f.create_dataset(name, data=arr, chunks=chunks, compression="gzip",
+                                 compression_opts=4, shuffle=True)
+            else:
+                f.create_dataset(name, data=arr)
+        for name in _PER_NULL:
+            f.create_dataset(name, data=np.asarray(getattr(batch, name), dtype=np.int64).reshape(k))
+        f.create_dataset("labels", data=np.array(batch.labels, dtype=object), dtype=h5py.string_dtype())
+        f.create_dataset("source_weights", data=np.asarray(batch.source_weights, dtype=np.float64))
+        f.create_dataset("pair_lengths", data=np.asarray(batch.pair_lengths, dtype=np.float64))
+        f.attrs["family"] = batch.family
+        f.attrs["source"] = batch.source
+        f.attrs["directed"] = bool(batch.directed)
+        f.attrs["status"] = batch.status
+        f.attrs["reason"] = batch.reason
+        f.attrs["master_seed"] = -1 if batch.master_seed is None else int(batch.master_seed)
+        f.attrs["params"] = json.dumps(dict(batch.params), sort_keys=True, default=str)
+        f.attrs["threshold"] = json.dumps(dict(batch.threshold), sort_keys=True, default=str)
+        f.attrs["length_rule"] = json.dumps(dict(batch.length_rule), sort_keys=True, default=str)
+    return path
+
+
+def _s(v) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def read_nulls(path: str | Path, indices: Sequence[int] | None = None) -> NullBatch:
+    """Read a validated batch file (OutputError naming the file if partial/foreign/malformed).
+
+    ``indices`` selects rows (positions within the batch) without reading the others.
+    """
+    path = Path(path)
+    with open_validated(path, "nulls") as f:
+        sel = slice(None) if indices is None else np.sort(np.asarray(indices, dtype=np.int64))
+        ms = int(f.attrs["master_seed"])
+        return NullBatch(
+            family=_s(f.attrs["family"]),
+            source=_s(f.attrs["source"]),
+            directed=bool(f.attrs["directed"]),
+            labels=tuple(read_strings(f["labels"])),
+            weights=f["weights"][sel],
+            lengths=f["lengths"][sel],
+            null_index=f["null_index"][sel],
+            seed=f["seed"][sel],
+            swaps_requested=f["swaps_requested"][sel],
+            swaps_achieved=f["swaps_achieved"][sel],
+            source_weights=f["source_weights"][()],
+            pair_lengths=f["pair_lengths"][()],
+            status=_s(f.attrs["status"]),
+            reason=_s(f.attrs["reason"]),
+            master_seed=None if ms < 0 else ms,
+            params=json.loads(_s(f.attrs["params"])),
+            threshold=json.loads(_s(f.attrs.get("threshold", "{}"))),
+            length_rule=json.loads(_s(f.attrs.get("length_rule", "{}"))),
+            provenance=read_provenance(f),
+            path=str(path),
+        )
+
+
+def read_nulls_many(paths: Sequence[str | Path]) -> list[NullBatch]:
+    """Read several batches; every file is validated first and all bad files named at once."""
+    from encephagen.io import validate_many
+
+    validate_many(paths, "nulls")
+    return [read_nulls(p) for p in paths]
