@@ -1,0 +1,97 @@
+"""Column conventions of the tidy tables the aggregation writes, and checks on them.
+
+Network-level table: one row per (atlas, model, family, null_index, seed_id, parameter set, metric)
+with columns ``atlas, model, family, null_index, seed_id, seed, <parameter columns ...>, metric,
+value``. The regional table adds ``region, label, region_class``. ``family == 'real'`` with
+``null_index == 0`` is the real connectome. Any column not named here is a parameter column
+(e.g. ``G``); parameter columns identify a parameter set, never a network.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import pandas as pd
+
+REAL = "real"
+ID_COLS = ("atlas", "model")
+NETWORK_COLS = ("family", "null_index")
+SEED_COLS = ("seed_id", "seed")
+REGION_COLS = ("region", "label", "region_class")
+VALUE_COLS = ("metric", "value")
+# columns that analysis results add (never parameter columns)
+RESULT_COLS = {"n_nulls", "n_nulls_nan", "n_seeds", "real_value", "real_seed_sd", "null_mean", "null_sd",
+               "null_q025", "null_q975", "delta", "direction", "z", "cohen_d", "delta_over_noise",
+               "p_two", "p_greater", "p_less", "p_floor", "q", "significant", "n_tests_fdr",
+               "fdr_alpha", "fdr_scope", "note", "reproduces", "reproduce_rule", "seed_sd"}
+KNOWN = (set(ID_COLS) | set(NETWORK_COLS) | set(SEED_COLS) | set(REGION_COLS) | set(VALUE_COLS)
+         | RESULT_COLS)
+
+REQUIRED_NETWORK = ("atlas", "model", "family", "null_index", "seed_id", "metric", "value")
+REQUIRED_REGIONAL = REQUIRED_NETWORK + ("region",)
+
+
+class TableError(ValueError):
+    """A tidy table is malformed or fails a statistical precondition; the message names the culprit."""
+
+
+def param_cols(df: pd.DataFrame, exclude: Iterable[str] = ()) -> list[str]:
+    """Parameter columns: every column that is not a known identifier/value column."""
+    ex = KNOWN | set(exclude)
+    return [c for c in df.columns if c not in ex]
+
+
+def require(df: pd.DataFrame, cols: Sequence[str], name: str = "table") -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise TableError(f"{name}: missing column(s) {missing}; has {list(df.columns)}")
+
+
+def is_regional(df: pd.DataFrame) -> bool:
+    return "region" in df.columns
+
+
+def unit_cols(df: pd.DataFrame) -> list[str]:
+    """Columns identifying one statistical test, without the network: atlas, model, parameters,
+    metric (and region for a regional table)."""
+    cols = [c for c in ID_COLS if c in df.columns] + param_cols(df) + ["metric"]
+    if is_regional(df):
+        cols.append("region")
+    return cols
+
+
+def network_means(df: pd.DataFrame, *, name: str = "table") -> pd.DataFrame:
+    """Average each network's value over its noise seeds.
+
+    Returns one row per (unit, family, null_index) with ``value`` (mean over seeds),
+    ``seed_sd`` (SD across seeds, ddof=1; NaN with one seed) and ``n_seeds``. Duplicate
+    (network, seed_id) rows for one unit are an error (an aggregation bug would otherwise be
+    averaged away).
+    """
+    require(df, REQUIRED_REGIONAL if is_regional(df) else REQUIRED_NETWORK, name)
+    keys = unit_cols(df) + ["family", "null_index"]
+    dup = df.duplicated(keys + ["seed_id"], keep=False)
+    if dup.any():
+        first = df.loc[dup, keys + ["seed_id"]].iloc[0].to_dict()
+        raise TableError(f"{name}: {int(dup.sum())} duplicate rows for one (network, seed_id, unit), "
+                         f"e.g. {first}")
+    g = df.groupby(keys, sort=True, dropna=False)["value"]
+    out = g.agg(value="mean", seed_sd="std", n_seeds="size", n_finite="count").reset_index()
+    # a NaN seed makes the network's mean NaN (never silently dropped: the seed count would differ)
+    out.loc[out["n_finite"] < out["n_seeds"], "value"] = float("nan")
+    return out.drop(columns="n_finite")
+
+
+def regional_to_network(regional: pd.DataFrame, how: str = "mean", suffix: str | None = None) -> pd.DataFrame:
+    """Collapse a regional table over regions (per network x seed x parameter set x metric).
+
+    ``how``: 'mean', 'median', 'std' (the spread across regions: a hierarchy measure).
+    The metric is renamed ``<metric>_<suffix or how>_over_regions`` so it cannot be confused with a
+    network-level metric of the same name.
+    """
+    require(regional, REQUIRED_REGIONAL, "regional table")
+    if how not in ("mean", "median", "std"):
+        raise ValueError(f"how must be 'mean', 'median' or 'std', got {how!r}")
+    keys = [c for c in regional.columns if c not in set(REGION_COLS) | {"value"}]
+    out = regional.groupby(keys, dropna=False, sort=False)["value"].agg(how).reset_index()
+    out["metric"] = out["metric"].astype(str) + f"_{suffix or how}_over_regions"
+    return out
