@@ -15,7 +15,8 @@ from typing import Mapping
 import numpy as np
 from scipy import stats
 
-__all__ = ["upper", "fc_similarity", "fisher_z_mean", "sc_fc_baselines", "rankdata_last"]
+__all__ = ["upper", "fc_similarity", "fisher_z_mean", "sc_fc_baselines", "rankdata_last", "baselines_table",
+           "fc_metric_name", "similarity_table", "fit_g", "fit_curve"]
 
 
 def _check_square(m: np.ndarray, name: str) -> int:
@@ -135,3 +136,170 @@ def baselines_table(sc: np.ndarray, fc: Mapping[str, np.ndarray]) -> list[dict]:
         for key in ("raw_pearson", "raw_spearman", "log_pearson", "log_spearman"):
             rows.append({"dataset": name, "baseline": key, "r": b[key]})
     return rows
+
+
+# ----------------------------------------------------------------------------- G-sweep fit
+MEASURES = ("pearson", "spearman")
+
+
+def fc_metric_name(measure: str, dataset: str) -> str:
+    """Network-table metric name of a simulated-vs-empirical FC similarity, e.g. 'fc_pearson_vs_gw80'."""
+    if measure not in MEASURES:
+        raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
+    return f"fc_{measure}_vs_{dataset}"
+
+
+def similarity_table(sim_fc, meta, emp: Mapping[str, np.ndarray]):
+    """Tidy network-level rows of FC similarity for a stack of simulated FCs.
+
+    ``sim_fc`` (k, n, n); ``meta`` a DataFrame with k rows (atlas, model, family, null_index,
+    seed_id, seed, parameter columns); ``emp`` maps dataset name -> empirical group FC (n, n).
+    Returns meta repeated per (dataset, measure) with ``metric`` = :func:`fc_metric_name` and ``value``.
+    """
+    import pandas as pd
+
+    sim = np.asarray(sim_fc, dtype=float)
+    meta = pd.DataFrame(meta).reset_index(drop=True)
+    if sim.ndim != 3 or len(meta) != sim.shape[0]:
+        raise ValueError(f"sim_fc {sim.shape} must be (k, n, n) with k = len(meta) = {len(meta)}")
+    parts = []
+    for ds, e in emp.items():
+        r = fc_similarity(sim, e)
+        for m in MEASURES:
+            parts.append(meta.assign(metric=fc_metric_name(m, ds), value=np.asarray(r[m], dtype=float)))
+    return pd.concat(parts, ignore_index=True)
+
+
+def fit_g(table, *, train: str, test: str, param: str = "G", measure: str = "pearson",
+          min_nulls: int = 1, baselines: Mapping[str, float] | None = None, name: str = "network table"):
+    """Choose ``param`` per network on the TRAINING FC, report r on the HELD-OUT FC at that value.
+
+    ``table``: tidy network-level rows containing the metrics ``fc_<m>_vs_<train>`` and
+    ``fc_<m>_vs_<test>`` for every value of ``param`` (see :func:`similarity_table`).
+    Per network (real and every null, each averaged over the same number of seeds; refused
+    otherwise) the best value maximises the seed-mean training r of ``measure``; the test
+    Pearson and Spearman r (seed-means and seed SDs) are read at that value. The selection never
+    sees the test data (the predecessor chose parameters on the statistic it then reported).
+
+    Returns ``(per_network, summary)``. ``summary``: one row per (atlas, model, other
+    parameters, family != real) with the real network's test r, the null networks' test r
+    (median, 2.5 and 97.5 percentiles, N), ``p_greater`` = (1 + #{null >= real}) / (1 + N),
+    ``p_two`` (centred, as in stats), ``z``, and the SC-only ``baselines`` of the test FC as
+    ``sc_<key>`` columns with ``beats_sc_<key>`` flags (real test r of the same measure above it).
+    """
+    import pandas as pd
+
+    from encephagen.analysis.stats import check_design
+    from encephagen.analysis.tables import REAL, TableError, network_means, param_cols, require
+
+    require(table, ["family", "null_index", "seed_id", "metric", "value", param], name)
+    mets = {(k, ds): fc_metric_name(k, ds) for k in MEASURES for ds in (train, test)}
+    have = set(table["metric"])
+    need = [mets[(measure, train)], mets[("pearson", test)], mets[("spearman", test)]]
+    miss = [m for m in need if m not in have]
+    if miss:
+        raise TableError(f"{name}: metric(s) {miss} missing; have {sorted(have)[:12]}")
+    sub = table[table["metric"].isin(set(mets.values()))]
+    nm = network_means(sub, name=name)
+    if sub["family"].ne(REAL).any():
+        from encephagen.analysis.tables import unit_cols
+        check_design(nm, unit_cols(sub), min_nulls, name)
+    pcols = [c for c in param_cols(sub) if c != param]
+    net = [c for c in ("atlas", "model") if c in sub.columns] + pcols + ["family", "null_index"]
+    w = nm.set_index(net + [param, "metric"])[["value", "seed_sd"]].unstack("metric")
+    tr = w[("value", mets[(measure, train)])]
+    rows = []
+    for key, s in tr.groupby(level=list(range(len(net))), dropna=False, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        s = s.droplevel(list(range(len(net))))
+        if not np.isfinite(s.to_numpy(dtype=float)).any():
+            best = np.nan
+        else:
+            best = s.astype(float).idxmax()
+        row = dict(zip(net, key))
+        row[f"best_{param}"] = best
+        row["n_param_values"] = int(s.size)
+        row["at_sweep_edge"] = bool(np.isfinite(best) and (best == s.index.min() or best == s.index.max()))
+        row[f"train_{measure}"] = float(s.get(best, np.nan)) if np.isfinite(best) else np.nan
+        for k in MEASURES:
+            m = mets[(k, test)]
+            if np.isfinite(best):
+                row[f"test_{k}"] = float(w.loc[key + (best,), ("value", m)])
+                row[f"test_{k}_seed_sd"] = float(w.loc[key + (best,), ("seed_sd", m)])
+            else:
+                row[f"test_{k}"] = row[f"test_{k}_seed_sd"] = np.nan
+        rows.append(row)
+    per = pd.DataFrame(rows)
+    per["train"], per["test"], per["fit_measure"] = train, test, measure
+    ucols = [c for c in net if c not in ("family", "null_index")]
+    real = per[per["family"] == REAL]
+    if real.empty:
+        raise TableError(f"{name}: no real network in the FC sweep")
+    summ = []
+    for fam, grp in per[per["family"] != REAL].groupby("family"):
+        for key, g in grp.groupby(ucols, dropna=False) if ucols else [((), grp)]:
+            key = key if isinstance(key, tuple) else (key,)
+            r = real
+            for c, v in zip(ucols, key):
+                r = r[r[c] == v]
+            if r.empty:
+                raise TableError(f"{name}: no real network for {dict(zip(ucols, key))}")
+            r = r.iloc[0]
+            row = dict(zip(ucols, key), family=fam, train=train, test=test, fit_measure=measure,
+                       **{f"real_best_{param}": r[f"best_{param}"]})
+            for k in MEASURES:
+                x = g[f"test_{k}"].to_numpy(dtype=float)
+                x = x[np.isfinite(x)]
+                rv = float(r[f"test_{k}"])
+                row[f"real_test_{k}"] = rv
+                row[f"real_test_{k}_seed_sd"] = float(r[f"test_{k}_seed_sd"])
+                row[f"null_test_{k}_median"] = float(np.median(x)) if x.size else np.nan
+                row[f"null_test_{k}_q025"] = float(np.quantile(x, 0.025)) if x.size else np.nan
+                row[f"null_test_{k}_q975"] = float(np.quantile(x, 0.975)) if x.size else np.nan
+                if x.size and np.isfinite(rv):
+                    mu, sd = x.mean(), x.std(ddof=1) if x.size > 1 else np.nan
+                    row[f"p_greater_{k}"] = (1 + np.sum(x >= rv - 1e-12)) / (1 + x.size)
+                    row[f"p_two_{k}"] = (1 + np.sum(np.abs(x - mu) >= abs(rv - mu) - 1e-12)) / (1 + x.size)
+                    row[f"z_{k}"] = (rv - mu) / sd if sd and sd > 0 else np.nan
+                else:
+                    row[f"p_greater_{k}"] = row[f"p_two_{k}"] = row[f"z_{k}"] = np.nan
+            row["n_nulls"] = int(len(g))
+            for bk, bv in (baselines or {}).items():
+                if not isinstance(bv, (int, float)) or isinstance(bv, bool):
+                    continue
+                row[f"sc_{bk}"] = float(bv)
+                k = "spearman" if bk.endswith("spearman") else "pearson"
+                row[f"beats_sc_{bk}"] = bool(row[f"real_test_{k}"] > bv)
+            summ.append(row)
+    return per, pd.DataFrame(summ)
+
+
+def fit_curve(table, *, dataset: str, measure: str = "pearson", param: str = "G",
+              name: str = "network table"):
+    """r vs ``param`` for one empirical dataset: the real network (mean and SD over seeds) and each
+    null family (median and central 95 % of its networks' seed-means), for plotting."""
+    import pandas as pd
+
+    from encephagen.analysis.tables import REAL, network_means, param_cols
+
+    m = fc_metric_name(measure, dataset)
+    sub = table[table["metric"] == m]
+    if sub.empty:
+        from encephagen.analysis.tables import TableError
+        raise TableError(f"{name}: metric {m!r} not present")
+    nm = network_means(sub, name=name)
+    keys = [c for c in ("atlas", "model") if c in sub.columns] + param_cols(sub)
+    real = nm[nm["family"] == REAL].rename(columns={"value": "mean", "seed_sd": "sd"})
+    real = real[keys + ["family", "mean", "sd", "n_seeds"]].assign(lo=lambda d: d["mean"] - d["sd"],
+                                                                   hi=lambda d: d["mean"] + d["sd"])
+    nul = nm[nm["family"] != REAL]
+    g = nul.groupby(keys + ["family"], dropna=False)["value"]
+    ns = g.median().rename("mean").reset_index()
+    ns["lo"] = g.quantile(0.025).to_numpy()
+    ns["hi"] = g.quantile(0.975).to_numpy()
+    ns["n"] = g.size().to_numpy()
+    out = pd.concat([real.rename(columns={"n_seeds": "n"}), ns], ignore_index=True)
+    out["dataset"], out["measure"] = dataset, measure
+    out["band"] = np.where(out["family"] == REAL, "mean +- SD over seeds",
+                           "median and central 95% of null networks")
+    return out
