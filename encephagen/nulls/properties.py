@@ -1,0 +1,327 @@
+"""Property panel: every null family against the real network, as a table and a figure.
+
+Per network (the real one and each null), computed identically:
+
+- ``density``; ``edges``; ``components`` (weakly connected, scipy); ``connected``
+- ``degree_max_abs_diff``: max |k_null - k_real| over nodes (directed: in and out degree)
+- ``strength_r``: Pearson r of node strengths with the real ones (directed: mean of in and out)
+- ``strength_rel_err``: mean |s_null - s_real| / mean s_real
+- ``weights_equal``: the sorted weight values equal the real ones (exact)
+- ``clustering_bin`` / ``clustering_wei``: mean clustering coefficient (bctpy
+  ``clustering_coef_bu``/``_bd`` on the binary graph; ``clustering_coef_wu``/``_wd`` on weights
+  scaled by the real maximum)
+- ``path_length_bin`` / ``path_length_wei``: characteristic path length, mean over connected
+  pairs (scipy shortest paths; weighted lengths 1 / w with w scaled by the real maximum);
+  ``unreachable_pairs`` counts the pairs left out (never averaged as infinite)
+- ``richclub_phi_k``: rich-club coefficient (bctpy ``rich_club_bu``/``_bd``) at the real
+  network's rich-club level (the level the ``richclub`` family holds), the whole curve in
+  the curves table
+- ``length_mean`` / ``length_median`` / ``length_ks``: edge-length distribution (edge lengths
+  from the one length rule) and its Kolmogorov-Smirnov distance from the real one
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from encephagen.nulls.io import NullBatch
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ("atlas", "family", "null_index", "status", "reason", "swaps_requested", "swaps_achieved",
+           "edges", "density", "components", "connected", "degree_max_abs_diff", "strength_r",
+           "strength_rel_err", "weights_equal", "clustering_bin", "clustering_wei", "path_length_bin",
+           "path_length_wei", "unreachable_pairs", "richclub_phi_k", "length_mean", "length_median",
+           "length_ks")
+
+
+def _edges_of(W: np.ndarray, X: np.ndarray, directed: bool) -> np.ndarray:
+    mask = (W != 0) if directed else np.triu(W != 0, 1)
+    return X[mask]
+
+
+def _ks(a: np.ndarray, b: np.ndarray) -> float:
+    if a.size == 0 or b.size == 0:
+        return float("nan")
+    from scipy.stats import ks_2samp
+
+    return float(ks_2samp(a, b).statistic)
+
+
+def _path_length(W: np.ndarray, directed: bool, weighted: bool, wmax: float) -> tuple[float, int]:
+    from scipy.sparse.csgraph import shortest_path
+
+    if weighted:
+        G = np.zeros_like(W)
+        nz = W != 0
+        G[nz] = wmax / W[nz]
+        D = shortest_path(G, method="D", directed=directed)
+    else:
+        D = shortest_path((W != 0).astype(float), method="D", directed=directed, unweighted=True)
+    off = ~np.eye(W.shape[0], dtype=bool)
+    fin = np.isfinite(D) & off
+    unreachable = int((~np.isfinite(D) & off).sum())
+    return (float(D[fin].mean()) if fin.any() else float("nan")), unreachable
+
+
+def rich_club_curve(W: np.ndarray, directed: bool, klevel: int | None = None) -> np.ndarray:
+    import bct
+
+    A = (W != 0).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            res = bct.rich_club_bd(A, klevel) if directed else bct.rich_club_bu(A, klevel)
+    if isinstance(res, tuple):  # bctpy returns (R, Nk, Ek)
+        res = res[0]
+    return np.asarray(res, dtype=float)
+
+
+def network_properties(W: np.ndarray, L: np.ndarray, real_W: np.ndarray, real_L: np.ndarray,
+                       directed: bool, k_level: int, klevel_max: int) -> tuple[dict, np.ndarray]:
+    """Scalar properties of one network against the real one, and its rich-club curve."""
+    import warnings
+
+    import bct
+    from encephagen.connectome import n_components
+
+    W = np.asarray(W, dtype=float)
+    n = W.shape[0]
+    A, A0 = W != 0, real_W != 0
+    max_edges = n * (n - 1) if directed else n * (n - 1) // 2
+    edges = int(A.sum() if directed else np.triu(A, 1).sum())
+    if directed:
+        ddiff = max(np.abs(A.sum(0) - A0.sum(0)).max(), np.abs(A.sum(1) - A0.sum(1)).max())
+        r_in = np.corrcoef(W.sum(0), real_W.sum(0))[0, 1]
+        r_out = np.corrcoef(W.sum(1), real_W.sum(1))[0, 1]
+        sr = 0.5 * (r_in + r_out)
+    else:
+        ddiff = np.abs(A.sum(0) - A0.sum(0)).max()
+        sr = np.corrcoef(W.sum(0), real_W.sum(0))[0, 1]
+    s0 = real_W.sum(0)
+    rel = float(np.abs(W.sum(0) - s0).mean() / s0.mean()) if s0.mean() > 0 else float("nan")
+    wmax = float(real_W.max()) or 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if directed:
+            cb = float(np.mean(bct.clustering_coef_bd(A.astype(float))))
+            cw = float(np.mean(bct.clustering_coef_wd(np.clip(W / wmax, 0, 1))))
+        else:
+            cb = float(np.mean(bct.clustering_coef_bu(A.astype(float))))
+            cw = float(np.mean(bct.clustering_coef_wu(np.clip(W / wmax, 0, 1))))
+    plb, unreach = _path_length(W, directed, False, wmax)
+    plw, _ = _path_length(W, directed, True, wmax)
+    curve = rich_club_curve(W, directed, klevel_max)
+    phi = float(curve[k_level - 1]) if 0 < k_level <= curve.size else float("nan")
+    el = _edges_of(W, np.asarray(L, dtype=float), directed)
+    el0 = _edges_of(real_W, np.asarray(real_L, dtype=float), directed)
+    comps = n_components(W)
+    props = {
+        "edges": edges, "density": edges / max_edges, "components": comps, "connected": comps == 1,
+        "degree_max_abs_diff": int(ddiff), "strength_r": float(sr), "strength_rel_err": rel,
+        "weights_equal": bool(np.array_equal(np.sort(_edges_of(W, W, directed)),
+                                             np.sort(_edges_of(real_W, real_W, directed)))),
+        "clustering_bin": cb, "clustering_wei": cw, "path_length_bin": plb, "path_length_wei": plw,
+        "unreachable_pairs": unreach, "richclub_phi_k": phi,
+        "length_mean": float(el.mean()) if el.size else float("nan"),
+        "length_median": float(np.median(el)) if el.size else float("nan"),
+        "length_ks": _ks(el, el0),
+    }
+    return props, curve
+
+
+def property_panel(batches: Sequence[NullBatch], max_per_family: int | None = None,
+                   rich_fraction: float = 0.15) -> tuple[list[dict], list[dict], dict]:
+    """Rows (one per network, the real one first), rich-club curve rows, and edge lengths.
+
+    All batches must come from one source (same atlas and source matrix). The real network
+    is the batches' ``source_weights`` with lengths from the same rule as the nulls.
+    Skipped batches give one row per family with status 'skipped' and the reason.
+    """
+    if not batches:
+        raise ValueError("property_panel needs at least one null batch")
+    first = batches[0]
+    for b in batches[1:]:
+        if b.source != first.source or not np.array_equal(b.source_weights, first.source_weights):
+            raise ValueError(f"{b.path}: batch from source {b.source!r} (or another source matrix) mixed "
+                             f"with {first.path} ({first.source!r})")
+    from encephagen.nulls.families import Source, rich_club_classes
+    from encephagen.nulls.lengths import edge_lengths
+
+    directed = first.directed
+    real_W = first.source_weights
+    real_L = edge_lengths(real_W, first.pair_lengths)
+    src = Source(first.source, real_W, directed, first.pair_lengths, first.labels)
+    _, rc = rich_club_classes(src, rich_fraction)
+    # bctpy's curve[k - 1] is phi(k) over nodes with degree > k; the club is degree > k_level
+    k_level = int(np.floor(rc["k_level"]))
+    A0 = real_W != 0
+    deg = (A0.sum(0) + A0.sum(1)) if directed else A0.sum(0)
+    klevel_max = int(deg.max())
+    rows, curves = [], []
+    lengths = {"real": _edges_of(real_W, real_L, directed)}
+
+    def add(family, idx, W, L, status="ok", reason="", req=0, ach=0):
+        base = {"atlas": first.source, "family": family, "null_index": idx, "status": status, "reason": reason,
+                "swaps_requested": req, "swaps_achieved": ach}
+        if status != "ok":
+            rows.append({c: base.get(c, "") for c in COLUMNS})
+            return
+        props, curve = network_properties(W, L, real_W, real_L, directed, k_level, klevel_max)
+        base.update(props)
+        rows.append(base)
+        for k, v in enumerate(curve, start=1):
+            curves.append({"atlas": first.source, "family": family, "null_index": idx, "k": k, "phi": float(v)})
+
+    add("real", 0, real_W, real_L)
+    by_family: dict[str, list[NullBatch]] = {}
+    for b in batches:
+        by_family.setdefault(b.family, []).append(b)
+    for fam, bs in by_family.items():
+        if fam == "real":
+            continue
+        skipped = [b for b in bs if b.skipped]
+        if skipped:
+            add(fam, "", None, None, status="skipped", reason=skipped[0].reason)
+            continue
+        done = 0
+        pooled = []
+        for b in sorted(bs, key=lambda b: int(b.null_index.min()) if len(b) else 0):
+            for q in range(len(b)):
+                if max_per_family is not None and done >= max_per_family:
+                    break
+                add(fam, int(b.null_index[q]), b.weights[q], b.lengths[q], req=int(b.swaps_requested[q]),
+                    ach=int(b.swaps_achieved[q]))
+                pooled.append(_edges_of(b.weights[q], b.lengths[q], directed))
+                done += 1
+        lengths[fam] = np.concatenate(pooled) if pooled else np.zeros(0)
+        log.info("%s %s: properties of %d nulls", first.source, fam, done)
+    return rows, curves, lengths
+
+
+def write_tsv(rows: Sequence[Mapping], path: str | Path, columns: Sequence[str] | None = None) -> Path:
+    """Tab-separated table written atomically (temp name + os.replace)."""
+    import csv
+    import os
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cols = list(columns or (rows[0].keys() if rows else []))
+    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+    with open(tmp, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols, delimiter="\t", extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        for r in rows:
+            w.writerow({c: (f"{v:.6g}" if isinstance(v, float) else v) for c, v in r.items() if c in cols})
+    os.replace(tmp, path)
+    return path
+
+
+def summarise(rows: Sequence[Mapping]) -> list[dict]:
+    """Per family: mean and sd of each numeric property, and the real value."""
+    num = [c for c in COLUMNS[7:] if c not in ("connected", "weights_equal")]
+    real = next(r for r in rows if r["family"] == "real")
+    out = []
+    fams = []
+    for r in rows:
+        if r["family"] not in fams:
+            fams.append(r["family"])
+    for fam in fams:
+        rs = [r for r in rows if r["family"] == fam]
+        if rs[0]["status"] != "ok":
+            out.append({"family": fam, "n": 0, "status": rs[0]["status"], "reason": rs[0]["reason"]})
+            continue
+        rec = {"family": fam, "n": len(rs), "status": "ok", "reason": "",
+               "connected_fraction": float(np.mean([bool(r["connected"]) for r in rs])),
+               "weights_equal_fraction": float(np.mean([bool(r["weights_equal"]) for r in rs]))}
+        for c in num:
+            v = np.array([float(r[c]) for r in rs], dtype=float)
+            rec[f"{c}_mean"] = float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
+            rec[f"{c}_sd"] = float(np.nanstd(v)) if np.isfinite(v).any() else float("nan")
+            rec[f"{c}_real"] = float(real[c])
+        out.append(rec)
+    return out
+
+
+def plot_panel(rows: Sequence[Mapping], curves: Sequence[Mapping], lengths: Mapping[str, np.ndarray],
+               paths: Sequence[str | Path], title: str = "") -> list[Path]:
+    """The panel figure (one file per path; format from the suffix, e.g. .png and .pdf)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fams = []
+    for r in rows:
+        if r["family"] != "real" and r["family"] not in fams:
+            fams.append(r["family"])
+    ok = [f for f in fams if any(r["family"] == f and r["status"] == "ok" for r in rows)]
+    real = next(r for r in rows if r["family"] == "real")
+    panels = [("degree_max_abs_diff", "max |degree change|"), ("strength_r", "strength r with real"),
+              ("density", "density"), ("components", "connected components"),
+              ("clustering_bin", "clustering (binary)"), ("clustering_wei", "clustering (weighted)"),
+              ("path_length_bin", "char. path length (binary)"), ("path_length_wei", "char. path length (weighted)"),
+              ("richclub_phi_k", "rich-club coefficient at club level")]
+    fig, axes = plt.subplots(3, 4, figsize=(16, 10.5))
+    axes = axes.ravel()
+    cmap = plt.get_cmap("tab10")
+    colour = {f: cmap(i % 10) for i, f in enumerate(fams)}
+    for ax, (col, label) in zip(axes, panels):
+        data = [np.array([float(r[col]) for r in rows if r["family"] == f and r["status"] == "ok"]) for f in ok]
+        pos = np.arange(len(ok))
+        for p, d, f in zip(pos, data, ok):
+            d = d[np.isfinite(d)]
+            if d.size:
+                jitter = (np.random.default_rng(0).random(d.size) - 0.5) * 0.5
+                ax.scatter(p + jitter, d, s=3, alpha=0.3, color=colour[f], rasterized=True)
+                ax.errorbar(p, d.mean(), yerr=d.std(), fmt="o", color="k", ms=3, lw=1)
+        ax.axhline(float(real[col]), color="crimson", lw=1.2, label="real")
+        ax.set_xticks(pos)
+        ax.set_xticklabels(ok, rotation=40, ha="right", fontsize=8)
+        ax.set_title(label, fontsize=9)
+    ax = axes[9]
+    rc = {}
+    for c in curves:
+        rc.setdefault((c["family"], c["null_index"]), []).append(c["phi"])
+    real_curve = np.array(rc.get(("real", 0), []))
+    for f in ok:
+        cs = [np.array(v) for (fam, _), v in rc.items() if fam == f]
+        if cs:
+            m = np.nanmean(np.vstack(cs), axis=0)
+            ax.plot(np.arange(1, m.size + 1), m, color=colour[f], lw=1, label=f)
+    if real_curve.size:
+        ax.plot(np.arange(1, real_curve.size + 1), real_curve, color="crimson", lw=2, label="real")
+    ax.set_xlabel("degree k")
+    ax.set_title("rich-club curve (null means)", fontsize=9)
+    ax.legend(fontsize=6)
+    ax = axes[10]
+    allv = np.concatenate([v for v in lengths.values() if v.size]) if lengths else np.zeros(1)
+    bins = np.linspace(0, float(allv.max()) if allv.size else 1.0, 40)
+    for f in ok:
+        if f in lengths and lengths[f].size:
+            ax.hist(lengths[f], bins=bins, density=True, histtype="step", color=colour[f], label=f)
+    if "real" in lengths:
+        ax.hist(lengths["real"], bins=bins, density=True, histtype="step", color="crimson", lw=2, label="real")
+    ax.set_xlabel("edge length (mm)")
+    ax.set_title("edge-length distribution", fontsize=9)
+    ax.legend(fontsize=6)
+    ax = axes[11]
+    ax.axis("off")
+    skipped = [r for r in rows if r["status"] == "skipped"]
+    text = "\n".join(f"{r['family']}: skipped\n  {str(r['reason'])[:70]}" for r in skipped) or "no family skipped"
+    ax.text(0, 1, text, va="top", fontsize=7, wrap=True)
+    fig.suptitle(title or f"null families vs real: {real['atlas']}")
+    fig.tight_layout()
+    out = []
+    for p in paths:
+        p = Path(p)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(p, dpi=130)
+        out.append(p)
+    plt.close(fig)
+    return out
