@@ -29,19 +29,17 @@ from encephagen.analysis.tables import (ID_COLS, REAL, TableError, network_means
 
 __all__ = ["reproduction_table", "decompose", "profile_correlations", "DEFAULT_PRESERVES"]
 
-# What each null family (names as in encephagen.nulls) keeps of the real network, weakest first.
+# What each null family (names as in encephagen.nulls.FAMILIES) keeps of the real network, weakest
+# constraint first (weight_perm keeps every edge: the strongest topological constraint).
 # Unknown family names are accepted and labelled by their own name.
 DEFAULT_PRESERVES: dict[str, str] = {
     "er": "density and weight values",
-    "random": "density and weight values",
-    "weight_permutation": "binary topology (weights permuted)",
-    "weightperm": "binary topology (weights permuted)",
     "degree": "degree sequence",
-    "degree_connected": "degree sequence, connected",
-    "strength": "degree and strength sequences",
-    "degree_strength": "degree and strength sequences",
+    "degree_connected": "degree sequence and connectedness",
+    "strength": "degree and (approximately) strength sequences",
     "geometry": "degree sequence and edge-length distribution",
-    "spatial": "degree sequence and edge-length distribution",
+    "richclub": "degree sequence and rich-club structure",
+    "weight_perm": "binary topology (all edges; weights permuted)",
 }
 
 

@@ -101,3 +101,35 @@ def make_fc_sweep(*, n: int = 20, G: Sequence[float] = (0.1, 0.2, 0.3, 0.4, 0.5)
                 meta.append((atlas, model, fam, idx, s, sd, g))
     meta = pd.DataFrame(meta, columns=["atlas", "model", "family", "null_index", "seed_id", "seed", "G"])
     return np.array(fcs), meta, emp
+
+
+def make_silencing(*, n_regions: int = 24, G: Sequence[float] = tuple(np.round(np.linspace(0.0, 1.0, 11), 2)),
+                   families: Sequence[str] = ("degree", "er"), n_nulls: int = 20, n_seeds: int = 3,
+                   class_g: Mapping[str, float] | None = None, shuffle_family: str = "er",
+                   atlas: str = "syn20", model: str = "wc", master_seed: int = 5) -> pd.DataFrame:
+    """Regional 'rate' along a G sweep: rate = 10 * (1 - G / g_c) + noise, clipped at 0, where g_c is
+    the region class's critical coupling (``class_g``; default sensory 0.35, association 0.55,
+    limbic 0.75, subcortical 0.95) plus a small per-region jitter. Networks of ``shuffle_family``
+    get the classes' g_c in a random order (the order is destroyed); other families keep it.
+    """
+    class_g = dict(class_g or {"sensory": 0.35, "association": 0.55, "limbic": 0.75, "subcortical": 0.95})
+    classes = list(class_g)
+    rows = []
+    nets = [("real", 0)] + [(f, i) for f in families for i in range(n_nulls)]
+    for fam, idx in nets:
+        rng = numpy_rng(derive_seed(master_seed, atlas, fam, idx))
+        gc = dict(class_g)
+        if fam == shuffle_family:
+            vals = rng.permutation(list(class_g.values()))
+            gc = dict(zip(classes, vals))
+        jitter = rng.normal(0, 0.04, n_regions)
+        for s in range(n_seeds):
+            sd = derive_seed(master_seed, atlas, fam, idx, s)
+            r = numpy_rng(sd)
+            for g in G:
+                for reg in range(n_regions):
+                    c = classes[reg % len(classes)]
+                    v = max(0.0, 10 * (1 - g / (gc[c] + jitter[reg])) + r.normal(0, 0.3))
+                    rows.append((atlas, model, fam, idx, s, sd, g, reg, f"R{reg:03d}", c, "rate", v))
+    return pd.DataFrame(rows, columns=["atlas", "model", "family", "null_index", "seed_id", "seed", "G", "region",
+                                       "label", "region_class", "metric", "value"])
