@@ -251,6 +251,8 @@ def summarise(rows: Sequence[Mapping]) -> list[dict]:
 def plot_panel(rows: Sequence[Mapping], curves: Sequence[Mapping], lengths: Mapping[str, np.ndarray],
                paths: Sequence[str | Path], title: str = "") -> list[Path]:
     """The panel figure (one file per path; format from the suffix, e.g. .png and .pdf)."""
+    import warnings
+
     import matplotlib
 
     matplotlib.use("Agg")
@@ -292,7 +294,9 @@ def plot_panel(rows: Sequence[Mapping], curves: Sequence[Mapping], lengths: Mapp
     for f in ok:
         cs = [np.array(v) for (fam, _), v in rc.items() if fam == f]
         if cs:
-            m = np.nanmean(np.vstack(cs), axis=0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # levels no null reaches: NaN
+                m = np.nanmean(np.vstack(cs), axis=0)
             ax.plot(np.arange(1, m.size + 1), m, color=colour[f], lw=1, label=f)
     if real_curve.size:
         ax.plot(np.arange(1, real_curve.size + 1), real_curve, color="crimson", lw=2, label="real")

@@ -1,0 +1,92 @@
+# Null connectomes: batches of each family per atlas, plus the real network treated the same way,
+# and a property panel (table + figure) per atlas. Logic lives in encephagen.nulls.
+
+
+def nulls_atlases():
+    return list(config["nulls"]["atlases"] or config["atlases"])
+
+
+def nulls_batches(atlas):
+    """Every batch file of an atlas: the real network (family 'real', batch 0000) + each family's."""
+    n, bs = config["nulls"]["n_per_family"], config["nulls"]["batch_size"]
+    files = [f"results/nulls/atlas-{atlas}/null-real/batch-0000.h5"]
+    for family in config["nulls"]["families"]:
+        files += [f"results/nulls/atlas-{atlas}/null-{family}/batch-{b:04d}.h5"
+                  for b in range(n_batches(n, bs))]
+    return files
+
+
+def nulls_upto(wildcards):
+    """Upper null index (exclusive) of this batch: only the last batch depends on n_per_family."""
+    if wildcards.family == "real":
+        return 1
+    n, bs = config["nulls"]["n_per_family"], config["nulls"]["batch_size"]
+    return min(n, (int(wildcards.batch) + 1) * bs)
+
+
+def nulls_family_params(wildcards):
+    from encephagen.nulls.pipeline import family_settings
+
+    return family_settings(config["nulls"], wildcards.family)
+
+
+def nulls_threshold(wildcards):
+    from encephagen.nulls.pipeline import threshold_for
+
+    return threshold_for(config["nulls"], wildcards.atlas)
+
+
+NULLS_TARGETS = [
+    f"results/nulls/atlas-{atlas}/{name}"
+    for atlas in nulls_atlases()
+    for name in ("properties.tsv", "properties_summary.tsv", "properties.png", "properties.pdf")
+]
+
+
+rule generate_nulls:
+    input:
+        connectome="resources/connectomes/{atlas}.h5",
+    output:
+        "results/nulls/atlas-{atlas}/null-{family}/batch-{batch}.h5",
+    log:
+        "logs/generate_nulls/atlas-{atlas}/null-{family}/batch-{batch}.log",
+    benchmark:
+        "benchmarks/rules/generate_nulls/atlas-{atlas}/null-{family}/batch-{batch}.tsv"
+    params:
+        batch_size=lambda wc: 1 if wc.family == "real" else config["nulls"]["batch_size"],
+        upto=nulls_upto,
+        family_params=nulls_family_params,
+        threshold=nulls_threshold,
+        master_seed=config["master_seed"],
+        on_refusal=config["nulls"]["on_refusal"],
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 3000 * attempt,
+        runtime=lambda wc, attempt: 60 * attempt,
+    script:
+        "../scripts/generate_nulls.py"
+
+
+rule compute_null_properties:
+    input:
+        batches=lambda wc: nulls_batches(wc.atlas),
+    output:
+        table="results/nulls/atlas-{atlas}/properties.tsv",
+        summary="results/nulls/atlas-{atlas}/properties_summary.tsv",
+        curves="results/nulls/atlas-{atlas}/richclub_curves.tsv",
+        png=report("results/nulls/atlas-{atlas}/properties.png", category="Null connectomes",
+                   caption="../report/null_properties.rst"),
+        pdf="results/nulls/atlas-{atlas}/properties.pdf",
+    log:
+        "logs/compute_null_properties/atlas-{atlas}.log",
+    benchmark:
+        "benchmarks/rules/compute_null_properties/atlas-{atlas}.tsv"
+    params:
+        max_per_family=config["nulls"]["panel_max_per_family"],
+        rich_fraction=config["nulls"]["richclub_fraction"],
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 4000 * attempt,
+        runtime=lambda wc, attempt: 60 * attempt,
+    script:
+        "../scripts/compute_null_properties.py"
