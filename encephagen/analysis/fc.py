@@ -265,7 +265,8 @@ def fit_g(table, *, train: str, test: str, param: str = "G", measure: str = "pea
                     row[f"p_greater_{k}"] = row[f"p_two_{k}"] = row[f"z_{k}"] = np.nan
             row["n_nulls"] = int(len(g))
             for bk, bv in (baselines or {}).items():
-                if not isinstance(bv, (int, float)) or isinstance(bv, bool):
+                if (not isinstance(bv, (int, float)) or isinstance(bv, bool)
+                        or not bk.endswith(("pearson", "spearman"))):
                     continue
                 row[f"sc_{bk}"] = float(bv)
                 k = "spearman" if bk.endswith("spearman") else "pearson"
