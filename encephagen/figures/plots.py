@@ -259,8 +259,8 @@ def plot_fc_matrices(sim_fc: np.ndarray, emp_fc: np.ndarray, stem, *, labels: Se
     r = fc_similarity(sim_fc, emp_fc)
     ax = axes[2]
     ax.scatter(upper(emp_fc), upper(sim_fc), s=3, alpha=0.3, color="0.2", linewidths=0)
-    ax.set_xlabel("empirical FC")
-    ax.set_ylabel("simulated FC")
+    ax.set_xlabel(emp_title)
+    ax.set_ylabel(sim_title)
     ax.set_title(f"Pearson r = {r['pearson']:.3f}, Spearman = {r['spearman']:.3f}", fontsize=9)
     if sc is not None:
         s = np.asarray(sc, float)
