@@ -393,12 +393,13 @@ def subjects_path(root: str | Path, name: str) -> Path:
     return Path(root) / "connectomes" / f"{name}_subjects.h5"
 
 
-def convert_connectome(name: str, root: str | Path, out: str | Path | None = None) -> Path:
+def convert_connectome(name: str, root: str | Path, out: str | Path | None = None,
+                       isolated: str = "allow") -> Path:
     """Build ``<root>/connectomes/<name>.h5`` (and ``<name>_subjects.h5`` where subjects exist)
     from the staged, verified sources under ``<root>/raw``."""
     root = Path(root)
     c, subj = spec(name).build(root)
-    c.validate(isolated="allow", source=name)
+    c.validate(isolated=isolated, source=name)
     out = Path(out) if out is not None else connectome_path(root, name)
     extra = {"converter_version": CONVERTER_VERSION, "sources": c.provenance.get("sources", {})}
     c.save(out, provenance=extra)

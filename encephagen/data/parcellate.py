@@ -300,10 +300,11 @@ def compute_t1t2(atlas: str, root: str | os.PathLike, min_vertices: int = MIN_VE
     return rows
 
 
-def write_t1t2(atlas: str, root: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
+def write_t1t2(atlas: str, root: str | os.PathLike, out: str | os.PathLike | None = None,
+               min_vertices: int = MIN_VERTICES) -> Path:
     root = Path(root)
     out = Path(out) if out is not None else root / "t1t2" / f"{atlas}.tsv"
-    rows = compute_t1t2(atlas, root)
+    rows = compute_t1t2(atlas, root, min_vertices=min_vertices)
     man = read_manifest()
     header = [f"# T1w/T2w per region for {atlas} (encephagen.data.parcellate, version {T1T2_VERSION})",
               "# source: brainspace conte69_32k_t1wt2w.csv (HCP group T1w/T2w); method column says how regions were "
