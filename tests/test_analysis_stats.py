@@ -72,6 +72,14 @@ def test_bh_matches_statsmodels(planted):
     assert "BH across metrics" in st["fdr_scope"].iloc[0]
 
 
+def test_flags_designs_that_cannot_reach_significance(caplog):
+    # 12 nulls, 3 metrics: smallest q = 3/13 > 0.05 -- flagged, with a warning
+    df = make_tables(n_nulls=12, real_offset={"m0": 20})
+    st = compare_to_nulls(df, min_nulls=10)
+    assert not st["can_reach_significance"].any() and not st["significant"].any()
+    assert "cannot reach FDR significance" in caplog.text
+
+
 def test_pseudo_replication_refused():
     # one real run against nulls with four seeds each: the predecessor's design
     df = make_tables(n_nulls=20, n_seeds=4, real_seeds=1)

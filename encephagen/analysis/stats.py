@@ -29,10 +29,13 @@ networks; that is pseudo-replication):
   p-values across all metrics (and regions, for a regional table) within each
   (atlas, model, parameter set, family) by default; ``fdr_scope`` in every row says which.
 * Every row records ``n_nulls`` (N of the family) and ``n_seeds``; a family with fewer nulls
-  than ``min_nulls`` is refused, naming the family.
+  than ``min_nulls`` is refused, naming the family. ``can_reach_significance`` is False where
+  even the smallest possible p (1/(N+1)) cannot pass BH with this many tests (m/(N+1) > alpha);
+  a warning is logged then.
 """
 from __future__ import annotations
 
+import logging
 from typing import Sequence
 
 import numpy as np
@@ -41,6 +44,8 @@ from statsmodels.stats.multitest import multipletests
 
 from encephagen.analysis.tables import (ID_COLS, REAL, TableError, network_means, param_cols,
                                         unit_cols)
+
+log = logging.getLogger(__name__)
 
 __all__ = ["compare_to_nulls", "empirical_p", "bh_fdr", "check_design", "TableError"]
 
@@ -210,9 +215,15 @@ def compare_to_nulls(df: pd.DataFrame, *, min_nulls: int = 10, fdr_alpha: float 
         out.loc[out.index[idx], "n_tests_fdr"] = int(np.isfinite(out["p_two"].to_numpy()[idx]).sum())
     out["fdr_alpha"] = fdr_alpha
     out["fdr_scope"] = scope
+    # the smallest attainable BH q is p_floor * m: with too few nulls nothing can be significant
+    out["can_reach_significance"] = out["p_floor"] * out["n_tests_fdr"].clip(lower=1) <= fdr_alpha
+    if not out["can_reach_significance"].all():
+        bad = out.loc[~out["can_reach_significance"], "family"].unique().tolist()
+        log.warning("%s: with these N and %d tests, families %s cannot reach FDR significance at %.3g "
+                    "(smallest q = m/(N+1)); use more nulls", name, int(out["n_tests_fdr"].max()), bad, fdr_alpha)
     cols = units + ["family", "n_nulls", "n_nulls_nan", "n_seeds", "real_value", "real_seed_sd",
                     "null_mean", "null_sd", "null_q025", "null_q975", "delta", "direction", "z",
                     "cohen_d", "delta_over_noise", "p_two", "p_greater", "p_less", "p_floor", "q",
-                    "significant", "n_tests_fdr", "fdr_alpha", "fdr_scope", "note"]
+                    "significant", "n_tests_fdr", "fdr_alpha", "fdr_scope", "can_reach_significance", "note"]
     del counts
     return out[cols].reset_index(drop=True)
