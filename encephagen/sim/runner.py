@@ -1,0 +1,353 @@
+"""The one batched runner: ``simulate(...) -> SimResult``.
+
+A leading batch axis stacks networks x noise seeds x parameter values; internally every
+tensor is laid out batch-innermost, ``(node, batch)``, so that the delayed coupling reads
+whole batch rows (see :mod:`encephagen.sim.coupling`). The same torch code runs on CPU
+and CUDA, in float32 or float64. Times are in ms (dt, duration, transient, monitor
+periods); each model's equations use its own time unit (``Model.time_unit_ms``).
+
+Guarantees: randomness only from the explicit per-element seeds (all recorded in the
+result); on CPU a network gives bitwise the same result alone or in any batch; invalid
+inputs are refused naming the parameter; a run that diverges (NaN/inf) raises
+:class:`SimulationDiverged` naming the batch elements and their parameters.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from encephagen.sim.coupling import DelayedCoupling, delay_steps
+from encephagen.sim.integrators import INTEGRATORS
+from encephagen.sim.models import CouplingInput, Model, ParameterError, ParamsBase, check_value, get_model
+from encephagen.sim.monitors import (F64, ActivityStats, BoldMonitor, MonitorConfig, Record, acf_timescale,
+                                     dominant_frequency, ratio)
+from encephagen.sim.noise import NoiseSource, check_seeds
+
+log = logging.getLogger(__name__)
+
+METRICS = ("mean", "var", "rms", "acf_tau_ms", "dominant_freq_hz", "silenced")
+
+
+class SimulationDiverged(FloatingPointError):
+    """A simulation produced NaN/inf; the message names the batch elements and their parameters."""
+
+    def __init__(self, message: str, elements: Sequence[int]):
+        super().__init__(message)
+        self.elements = list(elements)
+
+
+@dataclass
+class SimResult:
+    """Everything a run produced, batch-first numpy arrays (B = batch size, n = regions)."""
+
+    model: str
+    n: int
+    dt: float
+    duration: float
+    transient: float
+    velocity: float | None
+    integrator: str
+    dtype: str
+    device: str
+    seeds: np.ndarray                 # (B,)
+    G: np.ndarray                     # (B,)
+    noise: np.ndarray                 # (B,)
+    params: dict                      # name -> (B,) or (B, n)
+    metrics: dict                     # name -> (B, n); see METRICS
+    fc_activity: np.ndarray | None    # (B, n, n)
+    fc_bold: np.ndarray | None        # (B, n, n)
+    bold: np.ndarray | None           # (B, T_bold, n)
+    bold_t: np.ndarray                # (T_bold,) ms
+    record: np.ndarray                # (B, T_rec, n): last ticks of activity
+    record_t: np.ndarray              # (T_rec,) ms (end of each tick)
+    final_state: np.ndarray           # (B, n_state, n)
+    monitor: MonitorConfig
+    n_steps: int
+    max_delay_steps: int
+    delays_shared: bool
+    wall_s: float
+    labels: list = field(default_factory=list)
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.seeds.size)
+
+
+def pick_device(device: str | torch.device | None = "auto") -> torch.device:
+    """'auto' -> CUDA when available, else CPU; 'cuda' without a GPU is an error."""
+    if device is None or str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ParameterError("device 'cuda' requested but torch sees no CUDA device (use 'auto' or 'cpu')")
+    return dev
+
+
+def _dtype(dtype) -> torch.dtype:
+    table = {"float32": torch.float32, "float64": torch.float64, torch.float32: torch.float32,
+             torch.float64: torch.float64}
+    if dtype not in table:
+        raise ParameterError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    return table[dtype]
+
+
+def _positive(name, v):
+    if v is None or not np.isfinite(v) or v <= 0:
+        raise ParameterError(f"{name} must be a finite number > 0, got {v!r}")
+
+
+def _resolve_params(model: Model, params, B: int, n: int, labels) -> dict[str, np.ndarray]:
+    if params is None:
+        params = model.params()
+    elif isinstance(params, Mapping):
+        params = dict(params)
+        preset = params.pop("preset", None)
+        params = model.params(preset, **params)
+    elif not isinstance(params, model.params_cls):
+        raise ParameterError(f"params for model {model.name!r} must be a {model.params_cls.__name__} or a dict, "
+                             f"got {type(params).__name__}")
+    out = {}
+    spec = params.spec()
+    for name, meta in spec.items():
+        arr = np.asarray(getattr(params, name), dtype=float)
+        if arr.ndim == 1 and arr.size == B:
+            pass
+        elif arr.ndim == 1 and arr.size == n:
+            arr = arr[None, :]
+        elif arr.ndim == 2 and arr.shape in ((B, n), (1, n)):
+            pass
+        elif arr.ndim == 0:
+            pass
+        else:
+            raise ParameterError(f"parameter {name!r} has shape {arr.shape}; expected (), ({B},) per batch element, "
+                                 f"({n},) per node or ({B}, {n})")
+        check_value(name, arr, meta, labels=labels, owner=model.name)
+        out[name] = arr
+    return out
+
+
+def _for_dfun(arr: np.ndarray, B: int, dtype, device):
+    """Python float if uniform, else a tensor broadcasting against (n, B)."""
+    if arr.size == 0 or np.all(arr == arr.flat[0]):
+        return float(arr.flat[0])
+    if arr.ndim == 1:               # (B,)
+        t = arr[None, :]
+    elif arr.shape[0] == 1:         # (1, n) per node
+        t = arr.T
+    else:                           # (B, n)
+        t = arr.T
+    return torch.as_tensor(np.ascontiguousarray(t), dtype=dtype, device=device)
+
+
+def _describe(i: int, labels, params: dict, G, noise) -> str:
+    lab = labels[i] if labels is not None and i < len(labels) else {}
+    parts = [f"element {i}"]
+    if lab:
+        parts.append(", ".join(f"{k}={v}" for k, v in dict(lab).items()))
+    parts.append(f"G={G[i]:g}, noise={noise[i]:g}")
+    vals = []
+    for k, v in params.items():
+        if v.ndim >= 1 and v.shape[0] == G.size and v.shape[0] > 1:
+            vals.append(f"{k}={np.asarray(v[i]).round(6).tolist()}")
+    if vals:
+        parts.append(", ".join(vals))
+    return "(" + "; ".join(parts) + ")"
+
+
+def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: float = 0.1,
+             duration: float = 1000.0, transient: float = 0.0, velocity: float | None = None,
+             noise=0.0, monitors: MonitorConfig | Mapping | None = None, device="cpu", dtype="float32",
+             integrator: str = "euler", initial_state=None, labels: Sequence[Mapping] | None = None,
+             noise_chunk: int = 256, progress: Callable[[int, int], None] | None = None) -> SimResult:
+    """Simulate a batch of B networks.
+
+    model: name or :class:`Model`; weights (B, n, n) or (n, n) [target, source]; lengths
+    (same, mm; needed when velocity is set); params: the model's params dataclass or a dict
+    of overrides (``preset`` picks a named set), each value (), (B,), (n,) or (B, n);
+    G: global coupling, scalar or (B,); seeds: (B,) explicit integer seeds (required);
+    dt, duration, transient in ms; velocity in m/s (None = no delays); noise: sigma,
+    scalar or (B,), in the model's noise unit (additive on every state variable);
+    monitors: :class:`MonitorConfig` or dict; labels: per-element dicts used in messages.
+    """
+    t_start = time.perf_counter()
+    model = get_model(model)
+    tdtype = _dtype(dtype)
+    dev = pick_device(device)
+    if integrator not in INTEGRATORS:
+        raise ParameterError(f"integrator must be one of {sorted(INTEGRATORS)}, got {integrator!r}")
+    step_fn = INTEGRATORS[integrator]
+    seeds = check_seeds(seeds)
+    B = seeds.size
+    if labels is not None and len(labels) != B:
+        raise ParameterError(f"{len(labels)} labels for a batch of {B}")
+
+    w = np.asarray(weights, dtype=float)
+    if w.ndim == 2:
+        w = np.broadcast_to(w, (B, *w.shape))
+    if w.ndim != 3 or w.shape[1] != w.shape[2] or w.shape[0] != B:
+        raise ParameterError(f"weights must be (n, n) or ({B}, n, n) for {B} seeds, got shape {w.shape}")
+    if not np.isfinite(w).all():
+        b, i, j = (int(v) for v in np.argwhere(~np.isfinite(w))[0])
+        raise ParameterError(f"weights of batch element {b} are not finite at [{i}, {j}]")
+    n = w.shape[1]
+
+    for name, v in (("dt", dt), ("duration", duration)):
+        _positive(name, v)
+    if transient is None or not np.isfinite(transient) or transient < 0 or transient >= duration:
+        raise ParameterError(f"transient must be >= 0 and < duration ({duration} ms), got {transient!r}")
+    n_steps = int(round(duration / dt))
+    if abs(n_steps * dt - duration) > 1e-9 * duration:
+        raise ParameterError(f"duration {duration} ms is not a multiple of the step dt = {dt} ms")
+    if monitors is None:
+        monitors = MonitorConfig()
+    elif isinstance(monitors, Mapping):
+        monitors = MonitorConfig(**monitors)
+    monitors.validate(dt)
+    tick = ratio(dt, monitors.period)
+    if n_steps % tick:
+        raise ParameterError(f"duration {duration} ms is not a multiple of the monitor period {monitors.period} ms")
+    transient_ticks = int(round(transient / monitors.period))
+    if abs(transient_ticks * monitors.period - transient) > 1e-9 * max(1.0, transient):
+        raise ParameterError(f"transient {transient} ms is not a multiple of the monitor period {monitors.period} ms")
+
+    if velocity is not None:
+        if lengths is None:
+            raise ParameterError("velocity is set but no lengths were given (pass lengths, or velocity=None for no delays)")
+        ln = np.asarray(lengths, dtype=float)
+        if ln.ndim == 2:
+            ln = np.broadcast_to(ln, w.shape)
+        if ln.shape != w.shape:
+            raise ParameterError(f"lengths have shape {ln.shape}, weights {w.shape}")
+        lags = delay_steps(ln, float(velocity), dt)
+    else:
+        lags = np.zeros(w.shape, dtype=np.int64)
+
+    Gs = np.broadcast_to(np.asarray(G, dtype=float), (B,)).copy()
+    check_value("G", Gs, {"bounds": (0.0, math.inf), "unit": "1", "doc": "global coupling"}, labels=labels)
+    sig = np.broadcast_to(np.asarray(noise, dtype=float), (B,)).copy()
+    check_value("noise", sig, {"bounds": (0.0, math.inf), "unit": model.noise_unit, "doc": "noise sigma"},
+                labels=labels)
+    pvals = _resolve_params(model, params, B, n, labels)
+
+    dtm = dt / model.time_unit_ms
+    p = {k: _for_dfun(v, B, tdtype, dev) for k, v in pvals.items()}
+    p["G"] = _for_dfun(Gs, B, tdtype, dev)
+
+    src = NoiseSource(seeds, model.n_state, n, sig, dtm, dev, tdtype, noise_chunk)
+    u = src.uniform_init()                                   # always the first draw of each generator
+    if initial_state is not None:
+        x0 = np.asarray(initial_state, dtype=float)
+        if x0.ndim == 2:
+            x0 = np.broadcast_to(x0, (B, *x0.shape))
+        if x0.shape != (B, model.n_state, n):
+            raise ParameterError(f"initial_state must be ({model.n_state}, {n}) or ({B}, {model.n_state}, {n}), "
+                                 f"got {x0.shape}")
+        state = [torch.as_tensor(np.array(x0[:, k, :].T), dtype=tdtype, device=dev)
+                 for k in range(model.n_state)]
+    else:
+        state = [s.contiguous() for s in model.init(list(u.unbind(0)))]
+
+    cv0 = model.coupled(state)
+    coup = DelayedCoupling(w, lags, len(cv0), dev, tdtype)
+    coup.fill(cv0)
+    strength = coup.strength
+
+    stats = ActivityStats(n, B, dev, monitors.fc_activity)
+    rec = Record(monitors.record_samples, n, B, dev)
+    bold = BoldMonitor(n, B, dev, monitors.period / 1000.0, model.bold_scale) if monitors.bold else None
+    bold_ticks = ratio(monitors.period, monitors.bold_period) if monitors.bold else 0
+
+    dfun, coupled, observe = model.dfun, model.coupled, model.observe
+    acc = None
+    tick_i = 0
+    done = 0
+    chunk = max(1, int(noise_chunk))
+    check_every = max(chunk, 1)
+    while done < n_steps:
+        k = min(chunk, n_steps - done)
+        eta = src.chunk(k)
+        for s in range(k):
+            coup.push(coupled(state))
+            cin = CouplingInput(coup.sums(), strength)
+            e = None if eta is None else eta[s].unbind(0)
+            state = step_fn(lambda st: dfun(st, cin, p), state, dtm, e)
+            obs = observe(state)
+            if tick == 1:
+                m = obs
+            else:
+                j = (done + s) % tick
+                if j == 0:
+                    acc = obs.clone()
+                else:
+                    acc.add_(obs)
+                if j != tick - 1:
+                    continue
+                m = acc / tick
+            m64 = m.to(F64)
+            if bold is not None:
+                bold.update(m64)
+                if (tick_i + 1) % bold_ticks == 0 and tick_i >= transient_ticks:
+                    bold.sample((tick_i + 1) * monitors.period)
+            if tick_i >= transient_ticks:
+                stats.update(m64)
+                rec.update(m64)
+            tick_i += 1
+        done += k
+        if done % check_every == 0 or done == n_steps:
+            _check_finite(state, labels, pvals, Gs, sig, done * dt)
+        if progress is not None:
+            progress(done, n_steps)
+
+    mean, var, rms, fc_act = stats.result()
+    record = rec.result()
+    t_rec = (np.arange(transient_ticks, tick_i)[-record.shape[1]:] + 1) * monitors.period if record.shape[1] else np.zeros(0)
+    bold_arr, bold_t, fc_bold = bold.result() if bold is not None else (None, np.zeros(0), None)
+    if bold_arr is not None and not np.isfinite(bold_arr).all():
+        bad = sorted(set(np.nonzero(~np.isfinite(bold_arr).all(axis=(1, 2)))[0].tolist()))
+        raise SimulationDiverged("BOLD diverged (NaN/inf) for " + "; ".join(
+            _describe(i, labels, pvals, Gs, sig) for i in bad), bad)
+    thr = model.silence_threshold if monitors.silence_threshold is None else monitors.silence_threshold
+    metrics = {
+        "mean": mean, "var": var, "rms": rms,
+        "acf_tau_ms": acf_timescale(record, monitors.period),
+        "dominant_freq_hz": dominant_frequency(record, monitors.period, monitors.welch_nperseg),
+        "silenced": rms < thr,
+    }
+    final = np.stack([x.T.cpu().numpy() for x in state], axis=1)
+    per_elem = {}
+    for k_, v in pvals.items():
+        if v.ndim == 0:
+            per_elem[k_] = np.full(B, float(v))
+        elif v.ndim == 1:
+            per_elem[k_] = v.copy()
+        elif v.shape[0] == 1:
+            per_elem[k_] = np.broadcast_to(v, (B, n)).copy()
+        else:
+            per_elem[k_] = v.copy()
+    return SimResult(
+        model=model.name, n=n, dt=float(dt), duration=float(duration), transient=float(transient),
+        velocity=None if velocity is None else float(velocity), integrator=integrator,
+        dtype=str(tdtype).replace("torch.", ""), device=str(dev), seeds=seeds, G=Gs, noise=sig,
+        params=per_elem, metrics=metrics, fc_activity=fc_act, fc_bold=fc_bold, bold=bold_arr, bold_t=bold_t,
+        record=record, record_t=t_rec, final_state=final, monitor=monitors, n_steps=n_steps,
+        max_delay_steps=coup.max_lag, delays_shared=coup.shared, wall_s=time.perf_counter() - t_start,
+        labels=[dict(x) for x in labels] if labels is not None else [],
+    )
+
+
+def _check_finite(state, labels, pvals, G, sig, t_ms):
+    ok = torch.stack([torch.isfinite(x).all(0) for x in state]).all(0)
+    if bool(ok.all()):
+        return
+    bad = np.nonzero(~ok.cpu().numpy())[0].tolist()
+    msg = (f"simulation diverged (NaN/inf) by t = {t_ms:g} ms for {len(bad)} of {ok.numel()} batch elements: "
+           + "; ".join(_describe(i, labels, pvals, G, sig) for i in bad[:20])
+           + (" ..." if len(bad) > 20 else "")
+           + ". Lower G, the noise or dt, or check the parameters.")
+    raise SimulationDiverged(msg, bad)
