@@ -49,10 +49,22 @@ def plot_null_properties(props: pd.DataFrame, stem, *, title: str | None = None)
     """Null property panel: one axis per graph property, each family's null values as a strip
     with a box, the real network's value as a red line.
 
-    ``props``: tidy (family, null_index, property, value); family 'real' rows give the real value.
+    ``props``: tidy (family, null_index, property, value), or the wide property table of
+    :mod:`encephagen.nulls.properties` (one row per network, one column per property; rows whose
+    ``status`` is not 'ok' are left out); family 'real' rows give the real value.
     A pass: the properties a family claims to preserve sit exactly on the red line (e.g. degree
     preservation for 'degree'), the others spread around it.
     """
+    if "property" not in props.columns and "family" in props.columns:
+        wide = props
+        if "status" in wide.columns:
+            wide = wide[wide["status"].astype(str).eq("ok")]
+        skip = {"atlas", "family", "null_index", "status", "reason", "swaps_requested", "swaps_achieved"}
+        cols = [c for c in wide.columns if c not in skip]
+        num = wide[cols].apply(pd.to_numeric, errors="coerce")
+        cols = [c for c in cols if num[c].notna().any()]
+        props = wide[["family", "null_index"]].join(num[cols]).melt(
+            id_vars=["family", "null_index"], var_name="property", value_name="value")
     _require(props, ["family", "property", "value"], "null properties")
     names = list(dict.fromkeys(props["property"]))
     fams = [f for f in dict.fromkeys(props["family"]) if f != REAL]
