@@ -1,0 +1,321 @@
+"""Batched event-driven simulation of LIF networks (torch on CPU or CUDA; numba on CPU).
+
+Algorithm (identical in both backends)
+--------------------------------------
+All networks of a batch are laid side by side in one index space (network b's neuron i is
+``b * n + i``); synapses form one CSR by source. Time advances in blocks of ``K`` steps, where
+``K`` is the shortest synaptic delay (in steps): a spike emitted inside a block reaches its
+targets no earlier than the next block, so within a block every neuron evolves independently.
+Per step and neuron (exact integration of the linear subthreshold dynamics, float32):
+
+    if refractory: v' = v_reset
+    else:          v' = P22 v + P21e I_e + P21i I_i [+ P21n I_n] + (1 - P22) bias
+    I_e' = P11e I_e + ring[slot, E] + count * w_ext     (count ~ Poisson(rate * dt))
+    I_i' = P11i I_i + ring[slot, I]
+    [I_n' = P11n I_n + nmda_scale * ring[slot, E]]
+    spike if v' >= theta: v' = v_reset, refractory for round(t_ref / dt) steps
+
+After a block, the spikes' outgoing rows are scatter-added into the ring buffer at slot
+``(t_spike + delay) mod S`` (S = max delay + K). Poisson counts come from the counter-based
+generator of :mod:`encephagen.spiking.rng` (a pure function of network seed, neuron, step).
+
+Backends: ``torch`` (any device; the reference) and ``numba`` (CPU only; one parallel kernel
+per block + a serial delivery loop; same arithmetic in the same order, checked spike for
+spike against the torch path in tests/test_spiking_backends.py). ``auto`` = numba on CPU,
+torch on CUDA.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from encephagen.spiking.network import LIFNetwork
+from encephagen.spiking.rng import draws_torch, neuron_keys, poisson_threshold_table
+
+log = logging.getLogger(__name__)
+
+
+class SpikingMemoryError(MemoryError):
+    """The requested batch would not fit; the message names the estimate and the limit."""
+
+
+def _p21(tau_m: np.ndarray, tau_s: float, dt: float) -> np.ndarray:
+    """Exact propagator from a synaptic current (tau_s) to the membrane (tau_m) over dt."""
+    tau_m = np.asarray(tau_m, dtype=np.float64)
+    out = np.empty_like(tau_m)
+    same = np.isclose(tau_m, tau_s, rtol=1e-9)
+    tm = tau_m[~same]
+    out[~same] = tau_s / (tau_s - tm) * (np.exp(-dt / tau_s) - np.exp(-dt / tm))
+    out[same] = dt / tau_m[same] * np.exp(-dt / tau_m[same])
+    return out
+
+
+def available_memory_bytes(device: torch.device) -> int:
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"))
+
+
+def estimate_memory_bytes(n_total: int, nnz_total: int, n_slots: int, block: int, n_networks: int,
+                          n_regions: int, n_bins: int, backend: str, kmax: int = 16) -> int:
+    """Bytes the simulation allocates on its device (plus host-side monitor traces)."""
+    syn = nnz_total * (8 + 4 + 4)                 # code int64 + weight f32 + delay i32
+    csr = (n_total + 1) * 8
+    ring = n_slots * 2 * n_total * 4
+    neurons = n_total * (4 * 14 + 8 * 3 + kmax * 8)  # state, propagators, keys, cdf rows (torch)
+    spk = block * n_total * 1
+    if backend == "torch":
+        temp = block * n_total * (8 * 4 + 8)       # hash temporaries + uniforms + counts
+        # delivery temporaries: up to ~(rate * block * dt) spikes x out-degree; bounded by 5% of syn
+        temp += int(0.05 * nnz_total) * 8 * 4 + n_total * 4 * 8
+    else:
+        temp = n_total * 8
+    monitors = n_total * 8 * 10 + n_bins * n_networks * n_regions * 4 * 2
+    return int(syn + csr + ring + neurons + spk + temp + monitors)
+
+
+@dataclass
+class BlockSpikes:
+    t0: int          # first global step of the block
+    k: torch.Tensor  # (m,) int64 step within block
+    i: torch.Tensor  # (m,) int64 neuron in the batch index space
+
+
+class LIFBatch:
+    """Many networks (same number of neurons, same dt) simulated together on one device."""
+
+    def __init__(self, networks: list[LIFNetwork], seeds: list[int], device: str | torch.device = "cpu",
+                 backend: str = "auto", memory_limit_bytes: int | None = None, names: list[str] | None = None,
+                 n_bins_hint: int = 0, threads: int | None = None):
+        if not networks:
+            raise ValueError("no networks to simulate")
+        if len(seeds) != len(networks):
+            raise ValueError(f"{len(networks)} networks but {len(seeds)} seeds")
+        self.device = torch.device(device)
+        if backend == "auto":
+            backend = "numba" if self.device.type == "cpu" else "torch"
+        if backend not in ("torch", "numba"):
+            raise ValueError(f"spiking backend {backend!r}: must be 'auto', 'torch' or 'numba'")
+        if backend == "numba" and self.device.type != "cpu":
+            raise ValueError("the numba backend runs on the CPU only; use backend='torch' on CUDA")
+        self.backend = backend
+        if threads:
+            torch.set_num_threads(int(threads))
+        net0 = networks[0]
+        n = net0.n
+        for b, net in enumerate(networks):
+            if net.n != n or net.dt != net0.dt or net.n_regions != net0.n_regions:
+                raise ValueError(f"network {b} ({(names or [''] * len(networks))[b]}): every network in a batch "
+                                 f"needs the same neuron count, region count and dt "
+                                 f"(got n={net.n}, R={net.n_regions}, dt={net.dt}; first: n={n}, R={net0.n_regions}, dt={net0.dt})")
+        self.networks = networks
+        self.names = names or [f"network{b}" for b in range(len(networks))]
+        self.seeds = [int(s) for s in seeds]
+        self.B, self.n, self.R, self.dt = len(networks), n, net0.n_regions, float(net0.dt)
+        N = self.N = self.B * n
+        nnz = sum(net.nnz for net in networks)
+        dmin = min((int(net.delay.min()) for net in networks if net.nnz), default=10)
+        dmax = max((int(net.delay.max()) for net in networks if net.nnz), default=1)
+        self.K = max(1, min(dmin, 64))
+        self.S = dmax + self.K
+        est = estimate_memory_bytes(N, nnz, self.S, self.K, self.B, self.R, n_bins_hint, backend)
+        limit = memory_limit_bytes if memory_limit_bytes is not None else int(0.8 * available_memory_bytes(self.device))
+        self.memory_estimate = est
+        if est > limit:
+            raise SpikingMemoryError(
+                f"spiking batch of {self.B} networks x {n} neurons ({nnz:,} synapses, ring buffer {self.S} slots) "
+                f"needs about {est / 2**30:.2f} GiB on {self.device}, above the limit of {limit / 2**30:.2f} GiB; "
+                f"use fewer networks per batch (spiking.batch_size) or a larger device")
+        t = time.perf_counter()
+        self._build(networks)
+        self.setup_seconds = time.perf_counter() - t
+        self.t = 0  # global step counter
+
+    # ------------------------------------------------------------------ set-up
+    def _build(self, networks):
+        dev, n, N, dt = self.device, self.n, self.N, self.dt
+        f32 = torch.float32
+
+        def cat(attr, dtype):
+            return torch.as_tensor(np.concatenate([np.asarray(getattr(x, attr)) for x in networks]).astype(dtype), device=dev)
+
+        p0 = networks[0].params
+        for net in networks:
+            q = net.params
+            if (q.tau_e, q.tau_i, q.tau_nmda, q.theta, q.v_reset, q.t_ref) != (p0.tau_e, p0.tau_i, p0.tau_nmda, p0.theta, p0.v_reset, p0.t_ref):
+                raise ValueError("every network in a batch needs the same tau_e, tau_i, tau_nmda, theta, v_reset and t_ref")
+        tau_m = np.concatenate([x.tau_m for x in networks]).astype(np.float64)
+        self.tau_m = torch.as_tensor(tau_m, dtype=f32, device=dev)
+        p22 = np.exp(-dt / tau_m)
+        self.p22 = torch.as_tensor(p22, dtype=f32, device=dev)
+        self.p21e = torch.as_tensor(_p21(tau_m, p0.tau_e, dt), dtype=f32, device=dev)
+        self.p21i = torch.as_tensor(_p21(tau_m, p0.tau_i, dt), dtype=f32, device=dev)
+        self.p21n = torch.as_tensor(_p21(tau_m, p0.tau_nmda, dt), dtype=f32, device=dev)
+        self.p11e = torch.full((N,), math.exp(-dt / p0.tau_e), dtype=f32, device=dev)
+        self.p11i = torch.full((N,), math.exp(-dt / p0.tau_i), dtype=f32, device=dev)
+        self.p11n = torch.full((N,), math.exp(-dt / p0.tau_nmda), dtype=f32, device=dev)
+        nmda = np.concatenate([x.nmda_ratio for x in networks]).astype(np.float64)
+        self.use_nmda = bool(np.any(nmda > 0))
+        self.nmda_scale = torch.as_tensor(nmda * p0.tau_e / p0.tau_nmda, dtype=f32, device=dev)
+        bias = np.concatenate([x.bias for x in networks]).astype(np.float64)
+        self.bias_term = torch.as_tensor((1.0 - p22) * bias, dtype=f32, device=dev)
+        self.w_ext = cat("w_ext", np.float32)
+        self.theta = torch.tensor(p0.theta, dtype=f32, device=dev)
+        self.v_reset = torch.tensor(p0.v_reset, dtype=f32, device=dev)
+        self.ref_steps = int(round(p0.t_ref / dt))
+        # Poisson drive: one CDF row per distinct per-step mean
+        lam = np.concatenate([x.ext_rate for x in networks]) * dt / 1000.0
+        uniq, grp = np.unique(lam, return_inverse=True)
+        self.icdf_np = poisson_threshold_table(uniq)
+        self.grp = torch.as_tensor(grp.astype(np.int32), device=dev)
+        self.icdf = torch.as_tensor(self.icdf_np, device=dev)
+        self.key = torch.as_tensor(np.concatenate([neuron_keys(s, n) for s in self.seeds]), device=dev)
+        # synapses: one CSR over the batch; code = channel * N + global target
+        indptr = [np.zeros(1, np.int64)]
+        off = 0
+        for b, net in enumerate(networks):
+            indptr.append(net.indptr[1:] + off)
+            off += net.nnz
+        self.indptr = torch.as_tensor(np.concatenate(indptr), device=dev)
+        code = np.concatenate([net.channel.astype(np.int64) * N + net.target.astype(np.int64) + b * n
+                               for b, net in enumerate(networks)])
+        self.code = torch.as_tensor(code, device=dev)
+        self.weight = cat("weight", np.float32)
+        self.delay = cat("delay", np.int32)
+        # state
+        self.v = torch.zeros(N, dtype=f32, device=dev)
+        self.ie = torch.zeros(N, dtype=f32, device=dev)
+        self.ii = torch.zeros(N, dtype=f32, device=dev)
+        self.inm = torch.zeros(N, dtype=f32, device=dev)
+        self.ref = torch.zeros(N, dtype=torch.int32, device=dev)
+        self.buf = torch.zeros((self.S, 2, N), dtype=f32, device=dev)
+        if self.backend == "torch":
+            self.icdf_rows = self.icdf[self.grp.long()].contiguous()  # (N, kmax) for searchsorted
+        else:
+            import numba
+
+            from encephagen.spiking import _numba_kernels as nk  # compiled on first use, cached on disk
+
+            self._nk = nk
+            self.nparts = max(1, numba.get_num_threads())
+            self.partptr = nk.partition_pointers(self.indptr.numpy(), self.code.numpy(), N, self.nparts)
+            self._spk = np.zeros((self.K, N), np.uint8)
+            cap = N * (-(-self.K // (self.ref_steps + 1)))
+            self._out_k = np.empty(cap, np.int64)
+            self._out_i = np.empty(cap, np.int64)
+            self._args = None
+
+    def set_state(self, v=None, ie=None, ii=None):
+        """Initial conditions (float arrays of length n per network, or N for the batch)."""
+        for name, val in (("v", v), ("ie", ie), ("ii", ii)):
+            if val is not None:
+                val = torch.as_tensor(np.asarray(val, np.float32), device=self.device)
+                if val.numel() == self.n:
+                    val = val.repeat(self.B)
+                getattr(self, name).copy_(val.reshape(-1))
+
+    def random_initial_state(self, low: float | None = None, high: float | None = None):
+        """V uniform in [low, high) (default [v_reset, theta)) from each network's own seed."""
+        from encephagen.seeds import numpy_rng
+
+        p = self.networks[0].params
+        low = p.v_reset if low is None else low
+        high = p.theta if high is None else high
+        v = np.concatenate([numpy_rng(s ^ 0x5EED).uniform(low, high, self.n) for s in self.seeds])
+        self.v.copy_(torch.as_tensor(v.astype(np.float32), device=self.device))
+
+    # ------------------------------------------------------------------ stepping
+    def step_block(self, nsteps: int | None = None) -> BlockSpikes:
+        """Advance ``nsteps`` (<= K) steps and deliver their spikes; return the spikes."""
+        K = self.K if nsteps is None else int(nsteps)
+        if not 1 <= K <= self.K:
+            raise ValueError(f"a block is 1..{self.K} steps, got {K}")
+        t0 = self.t
+        if self.backend == "numba":
+            nk = self._nk
+            if self._args is None:  # numpy views of the (in-place updated) torch state
+                self._args = (self.v.numpy(), self.ie.numpy(), self.ii.numpy(), self.inm.numpy(),
+                              self.ref.numpy(), self.buf.numpy(), self.p22.numpy(), self.p21e.numpy(),
+                              self.p21i.numpy(), self.p21n.numpy(), self.p11e.numpy(), self.p11i.numpy(),
+                              self.p11n.numpy(), self.nmda_scale.numpy(), self.bias_term.numpy(),
+                              self.w_ext.numpy(), np.float32(self.theta.item()), np.float32(self.v_reset.item()),
+                              self.ref_steps, self.key.numpy(), self.grp.numpy(),
+                              self.icdf_np, self.use_nmda, self._spk)
+                self._dargs = (self.partptr, self.code.numpy(), self.weight.numpy(), self.delay.numpy(),
+                               self.buf.view(-1).numpy())
+            nk.lif_block(t0, K, self.S, *self._args)
+            m = nk.collect(self._spk, K, self._out_k, self._out_i)
+            if m:
+                nk.deliver(t0, self._out_k, self._out_i, m, self.S, *self._dargs)
+            kk = torch.from_numpy(self._out_k[:m].copy())
+            ii = torch.from_numpy(self._out_i[:m].copy())
+        else:
+            spk = torch.zeros((K, self.N), dtype=torch.bool, device=self.device)
+            self._torch_block(t0, K, spk)
+            nz = spk.nonzero()
+            kk, ii = nz[:, 0], nz[:, 1]
+            self._torch_deliver(t0, kk, ii)
+        self.t = t0 + K
+        return BlockSpikes(t0, kk, ii)
+
+    def _torch_block(self, t0, K, spk):
+        x = draws_torch(self.key, t0, K)                          # (K, N) int64
+        counts = torch.searchsorted(self.icdf_rows, x.T.contiguous()).T       # (K, N) #thresholds < x
+        ext = counts.to(torch.float32) * self.w_ext                           # (K, N)
+        v, ie, ii, inm, ref = self.v, self.ie, self.ii, self.inm, self.ref
+        for k in range(K):
+            s = (t0 + k) % self.S
+            refr = ref > 0
+            vn = self.p22 * v
+            vn = vn + self.p21e * ie
+            vn = vn + self.p21i * ii
+            if self.use_nmda:
+                vn = vn + self.p21n * inm
+            vn = vn + self.bias_term
+            vn = torch.where(refr, self.v_reset, vn)
+            ref = ref - refr.to(ref.dtype)
+            ae, ai = self.buf[s, 0], self.buf[s, 1]
+            ie = self.p11e * ie
+            ie = ie + ae
+            ie = ie + ext[k]
+            ii = self.p11i * ii
+            ii = ii + ai
+            if self.use_nmda:
+                inm = self.p11n * inm
+                inm = inm + self.nmda_scale * ae
+            self.buf[s].zero_()
+            sp = vn >= self.theta
+            spk[k] = sp
+            v = torch.where(sp, self.v_reset, vn)
+            ref = torch.where(sp, self.ref_steps, ref)
+        self.v, self.ie, self.ii, self.inm, self.ref = v, ie, ii, inm, ref.to(torch.int32)
+
+    def _torch_deliver(self, t0, kk, ii):
+        if ii.numel() == 0:
+            return
+        start = self.indptr[ii]
+        cnt = self.indptr[ii + 1] - start
+        total = int(cnt.sum())
+        if total == 0:
+            return
+        rep_start = torch.repeat_interleave(start, cnt)
+        excl = torch.cumsum(cnt, 0) - cnt
+        syn = rep_start + torch.arange(total, device=self.device) - torch.repeat_interleave(excl, cnt)
+        tk = torch.repeat_interleave(kk + t0, cnt)
+        slot = (tk + self.delay[syn]) % self.S
+        flat = slot * (2 * self.N) + self.code[syn]
+        self.buf.view(-1).index_add_(0, flat, self.weight[syn])
