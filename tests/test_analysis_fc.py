@@ -6,7 +6,7 @@ import pytest
 from scipy import stats
 
 from encephagen.analysis.fc import (fc_metric_name, fc_similarity, fisher_z_mean, fit_curve, fit_g,
-                                    sc_fc_baselines, similarity_table, upper)
+                                    sc_fc_baselines, sc_fc_baselines_batch, similarity_table, upper)
 from encephagen.analysis.stats import TableError
 from encephagen.analysis.synthetic import make_fc_sweep
 
@@ -63,6 +63,13 @@ def test_sc_fc_baselines_known():
     assert sc_fc_baselines(asym, fc)["raw_pearson"] == pytest.approx(1.0)
     with pytest.raises(ValueError, match="no positive weight"):
         sc_fc_baselines(np.zeros((4, 4)), np.eye(4))
+    # the batched version (e.g. every null network's SC) agrees network by network
+    stack = np.stack([sc, asym, np.abs(rng.normal(size=(15, 15)))])
+    bb = sc_fc_baselines_batch(stack, fc)
+    for i in range(3):
+        one = sc_fc_baselines(stack[i], fc)
+        for k in ("raw_pearson", "raw_spearman", "log_pearson", "log_spearman"):
+            assert bb[k][i] == pytest.approx(one[k])
 
 
 @pytest.fixture(scope="module")

@@ -106,3 +106,34 @@ def test_fc_matrices_real_data(tmp_path, resources_dir):
     a, b = load_empirical_fc("hcp80", resources_dir)["fc"], load_empirical_fc("gw80", resources_dir)["fc"]
     _check(plot_fc_matrices(b, a, tmp_path / "hcp80", sim_title="gw80 FC", emp_title="hcp80 FC", sc=c.weights),
            tmp_path, "hcp80")
+
+
+def test_file_level_figures_from_run_outputs(tmp_path):
+    from encephagen.analysis.run import run_fc_fit, run_silencing, run_statistics, write_table
+    from encephagen.analysis.tables import TableError
+    from encephagen.figures.run import (figure_fit, figure_hierarchy, figure_metrics, figure_null_properties,
+                                        figure_silencing)
+
+    net = pd.concat([make_tables(metrics=("a", "b"), n_nulls=12, G=(0.1, 0.2))], ignore_index=True)
+    reg = make_tables(metrics=("tau",), n_regions=8, n_nulls=12, G=(0.1, 0.2))
+    write_table(net, tmp_path / "net.tsv")
+    out = {k: tmp_path / f"{k}.tsv" for k in ("network_stats", "class_summary")}
+    run_statistics(tmp_path / "net.tsv", reg, out=out, min_nulls=10)
+    sel = {"atlas": "syn20", "model": "hopf", "G": 0.2}
+    _check(figure_metrics(tmp_path / "net.tsv", out["network_stats"], tmp_path / "m", select=sel), tmp_path, "m")
+    with pytest.raises(TableError, match=r"several values of 'G' remain \(0.1, 0.2\)"):
+        figure_metrics(tmp_path / "net.tsv", out["network_stats"], tmp_path / "m2", select={"model": "hopf"})
+    with pytest.raises(TableError, match="no rows for selection"):
+        figure_hierarchy(out["class_summary"], tmp_path / "h", select={"G": 0.7})
+    _check(figure_hierarchy(out["class_summary"], tmp_path / "h", select=sel), tmp_path, "h")
+    sim, meta, emp = make_fc_sweep(n=12, n_nulls=10, n_seeds=2)
+    t = similarity_table(sim, meta, {"a": emp["train"], "b": emp["test"]})
+    w = run_fc_fit(t, train="a", test="b", min_nulls=10, baselines={"raw_pearson": 0.1, "log_pearson": 0.2},
+                   out={"summary": tmp_path / "fs.tsv", "curve": tmp_path / "fc.tsv"})
+    _check(figure_fit(w["curve"], w["summary"], tmp_path / "f", select={"atlas": "syn20"}), tmp_path, "f")
+    w = run_silencing(make_silencing(n_nulls=5, n_regions=8), metric="rate", threshold=0.5,
+                      out={"summary": tmp_path / "sil.tsv"})
+    _check(figure_silencing(w["summary"], tmp_path / "s"), tmp_path, "s")
+    props = pd.DataFrame({"atlas": "x", "family": ["real", "degree", "degree"], "null_index": [0, 0, 1],
+                          "status": "ok", "reason": "", "density": [0.2, 0.2, 0.2], "clustering_bin": [0.5, 0.4, 0.41]})
+    _check(figure_null_properties(props, tmp_path / "p"), tmp_path, "p")

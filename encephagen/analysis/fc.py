@@ -16,6 +16,7 @@ import numpy as np
 from scipy import stats
 
 __all__ = ["upper", "fc_similarity", "fisher_z_mean", "sc_fc_baselines", "rankdata_last", "baselines_table",
+           "sc_fc_baselines_batch",
            "fc_metric_name", "similarity_table", "fit_g", "fit_curve"]
 
 
@@ -126,6 +127,30 @@ def sc_fc_baselines(sc, fc, log_offset: float | None = None) -> dict:
     return {"raw_pearson": raw["pearson"], "raw_spearman": raw["spearman"],
             "log_pearson": lp, "log_spearman": ls,
             "n_edges": int(a.size), "n_edges_log": int(la.size), "log_offset": log_offset}
+
+
+def sc_fc_baselines_batch(weights, fc) -> dict:
+    """:func:`sc_fc_baselines` for a stack of SCs (k, n, n) against one FC, e.g. every null network:
+    arrays of shape (k,) under the same keys (raw vectorised; log per network, its own SC > 0 edges)."""
+    W = np.asarray(weights, dtype=float)
+    fc = np.asarray(fc, dtype=float)
+    if W.ndim != 3:
+        raise ValueError(f"weights must be (k, n, n), got {W.shape}")
+    S = (W + np.swapaxes(W, -1, -2)) / 2.0
+    mx = S.max(axis=(-1, -2), keepdims=True)
+    if not (mx > 0).all():
+        raise ValueError(f"network(s) {np.flatnonzero(~(mx.ravel() > 0)).tolist()} have no positive weight")
+    S = S / mx
+    raw = fc_similarity(S, fc)
+    a, b = upper(S), upper(fc)
+    lp, ls = np.empty(len(W)), np.empty(len(W))
+    for i in range(len(W)):
+        pos = a[i] > 0
+        la = np.log10(a[i][pos])
+        lp[i] = stats.pearsonr(la, b[pos])[0]
+        ls[i] = stats.spearmanr(la, b[pos])[0]
+    return {"raw_pearson": raw["pearson"], "raw_spearman": raw["spearman"], "log_pearson": lp,
+            "log_spearman": ls}
 
 
 def baselines_table(sc: np.ndarray, fc: Mapping[str, np.ndarray]) -> list[dict]:

@@ -319,6 +319,18 @@ def silencing_order(regional: pd.DataFrame, *, metric: str, threshold: float, pa
     summ = net.groupby(u + ["family", "region_class"], dropna=False)["g_first"].agg(
         g_first_median="median", g_first_q025=lambda g: g.quantile(0.025),
         g_first_q975=lambda g: g.quantile(0.975), n="size").reset_index()
+    # the real network is one network: its interval is over its noise seeds
+    rper = per[per["family"] == REAL].groupby(u + ["region_class"], dropna=False)["g_first"]
+    rq = pd.DataFrame({"_lo": rper.quantile(0.025), "_hi": rper.quantile(0.975), "_n": rper.size()}).reset_index()
+    rq["family"] = REAL
+    summ = summ.merge(rq, on=u + ["family", "region_class"], how="left")
+    isr = summ["family"] == REAL
+    summ.loc[isr, "g_first_q025"] = summ.loc[isr, "_lo"]
+    summ.loc[isr, "g_first_q975"] = summ.loc[isr, "_hi"]
+    summ.loc[isr, "n"] = summ.loc[isr, "_n"]
+    summ = summ.drop(columns=["_lo", "_hi", "_n"])
+    summ["interval"] = np.where(isr, "central 95% over noise seeds (median over seeds)",
+                                "central 95% over null networks (each the median over its seeds)")
     summ["rank"] = summ.groupby(u + ["family"], dropna=False)["g_first_median"].rank(method="min")
     fam_order = summ.sort_values(u + ["family", "g_first_median", "region_class"]).groupby(
         u + ["family"], dropna=False)["region_class"].agg(lambda c: "<".join(c.astype(str))).rename("order")

@@ -334,7 +334,8 @@ def plot_fit_vs_g(curve: pd.DataFrame, stem, *, baselines: Mapping[str, float] |
 # ----------------------------------------------------------------------------- silencing
 def plot_silencing_order(summary: pd.DataFrame, stem, *, param: str = "G", title: str | None = None):
     """The G at which each region class first has a silenced region: the real network (median over
-    seeds) and each null family (median and central 95 % of its networks), classes in the real
+    seeds, bar: central 95 % over seeds) and each null family (median and central 95 % of its networks),
+    classes in the real
     network's order; the fraction of null networks with the real class order in the legend.
 
     ``summary``: second output of :func:`encephagen.analysis.hierarchy.silencing_order`.
@@ -354,7 +355,7 @@ def plot_silencing_order(summary: pd.DataFrame, stem, *, param: str = "G", title
         lab = fam
         if fam != REAL and "same_order_frac" in d.columns and np.isfinite(d["same_order_frac"]).any():
             lab = f"{fam} (same order: {float(np.nanmax(d['same_order_frac'])):.0%})"
-        if fam != REAL and "g_first_q025" in d.columns:
+        if "g_first_q025" in d.columns:
             lo, hi = d["g_first_q025"].to_numpy(dtype=float), d["g_first_q975"].to_numpy(dtype=float)
             ax.hlines(y, lo, hi, color=family_colour(fam, i), lw=2, alpha=0.5)
         xx = np.where(np.isfinite(x), x, np.nan)

@@ -1,0 +1,110 @@
+"""File-level figure entry points for the workflow (one call per figure rule).
+
+Each takes the TSV outputs of :mod:`encephagen.analysis.run` (paths or DataFrames), an output stem
+and ``select``: {column: value} restricting the rows to one connectome / model / parameter set
+(e.g. ``{"atlas": "hcp80", "model": "hopf", "G": 0.3}``). A table that still holds several values
+of a parameter column after selection is refused, naming the column and its values, rather than
+pooled silently.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import pandas as pd
+
+from encephagen.analysis.run import read_table
+from encephagen.analysis.tables import REAL, TableError
+from encephagen.figures import plots
+
+PARAMS = ("G",)  # parameter columns that must be single-valued in a figure (pass others via params=)
+
+__all__ = ["select_rows", "figure_metrics", "figure_hierarchy", "figure_t1t2", "figure_fit", "figure_silencing",
+           "figure_null_properties"]
+
+
+def select_rows(df: pd.DataFrame, select: Mapping | None, *, name: str, single: bool = True,
+                ignore: tuple[str, ...] = (), params: tuple[str, ...] = PARAMS) -> pd.DataFrame:
+    """Rows matching ``select``; with ``single``, refuse a table left with several values of atlas,
+    model or a parameter column (``params``, minus ``ignore``)."""
+    out = df
+    for k, v in (select or {}).items():
+        if k not in out.columns:
+            raise TableError(f"{name}: cannot select on {k!r}: no such column (has {list(out.columns)})")
+        col = out[k]
+        if pd.api.types.is_numeric_dtype(col) and not isinstance(v, str):
+            out = out[(col.astype(float) - float(v)).abs() <= 1e-9 * max(1.0, abs(float(v)))]
+        else:
+            out = out[col.astype(str) == str(v)]
+    if out.empty:
+        raise TableError(f"{name}: no rows for selection {dict(select or {})}")
+    if single:
+        for c in ("atlas", "model") + tuple(params):
+            if c in out.columns and c not in ignore and out[c].nunique(dropna=False) > 1:
+                vals = sorted(map(str, out[c].unique()))[:8]
+                raise TableError(f"{name}: several values of {c!r} remain ({', '.join(vals)}); select one with "
+                                 f"select={{'{c}': ...}}")
+    return out
+
+
+def figure_metrics(network, stats, stem, *, select: Mapping | None = None, metrics=None):
+    net = select_rows(read_table(network), select, name="network table")
+    st = select_rows(read_table(stats), select, name="statistics table")
+    return plots.plot_metric_distributions(net, st, stem, metrics=metrics,
+                                           title=_title("Metrics vs null networks", select))
+
+
+def figure_hierarchy(class_summary, stem, *, select: Mapping | None = None, metric: str | None = None):
+    cs = select_rows(read_table(class_summary), select, name="class summary")
+    return plots.plot_hierarchy(cs, stem, metric=metric)
+
+
+def figure_t1t2(regional, t1t2, corr, stem, *, select: Mapping | None = None, metric: str | None = None):
+    """``t1t2``: resources/t1t2/{atlas}.tsv (or a Series by region); ``corr``: run_t1t2 output."""
+    reg = select_rows(read_table(regional), select, name="regional table")
+    metric = metric or str(reg["metric"].iloc[0])
+    reg = reg[reg["metric"] == metric]
+    prof = reg[reg["family"] == REAL].groupby("region")["value"].mean()
+    rc = reg.drop_duplicates("region").set_index("region")["region_class"] if "region_class" in reg.columns else None
+    if not isinstance(t1t2, pd.Series):
+        t = pd.read_csv(t1t2, sep="\t", comment="#") if not isinstance(t1t2, pd.DataFrame) else t1t2
+        v = t["t1t2"].astype(float)
+        if "status" in t.columns:
+            v = v.where(t["status"].eq("ok"))
+        t1t2 = pd.Series(v.to_numpy(), index=t["index" if "index" in t.columns else "region"].astype(int).to_numpy())
+    c = select_rows(read_table(corr), select, name="T1w/T2w correlation table")
+    c = c[c["metric"] == metric] if "metric" in c.columns else c
+    return plots.plot_t1t2(prof, t1t2, stem, region_class=rc, corr=c, metric=metric,
+                           title=_title(f"{metric} vs T1w/T2w", select))
+
+
+def figure_fit(curve, summary, stem, *, select: Mapping | None = None, baselines: Mapping[str, float] | None = None,
+               param: str = "G"):
+    cur = select_rows(read_table(curve), select, name="fit curve", ignore=(param,))
+    best = None
+    if summary is not None:
+        s = select_rows(read_table(summary), select, name="fit summary")
+        if f"real_best_{param}" in s.columns and len(s):
+            best = {f"best {param} (train)": float(s[f"real_best_{param}"].iloc[0])}
+        if baselines is None:
+            baselines = {k[3:].replace("_", " "): float(s[k].iloc[0]) for k in s.columns
+                         if k.startswith("sc_") and not k.startswith("sc_n")}
+    return plots.plot_fit_vs_g(cur, stem, baselines=baselines, best=best, param=param,
+                               title=_title(f"FC fit vs {param}", select))
+
+
+def figure_silencing(summary, stem, *, select: Mapping | None = None, param: str = "G"):
+    s = select_rows(read_table(summary), select, name="silencing summary")
+    return plots.plot_silencing_order(s, stem, param=param)
+
+
+def figure_null_properties(props, stem, *, select: Mapping | None = None):
+    p = props if isinstance(props, pd.DataFrame) else pd.read_csv(props, sep="\t")
+    p = select_rows(p, select, name="null property table", single=False)
+    return plots.plot_null_properties(p, stem, title=_title("Null connectome properties (red: real)", select))
+
+
+def _title(base: str, select: Mapping | None) -> str:
+    if not select:
+        return base
+    return base + " - " + ", ".join(f"{k}={v}" for k, v in select.items())
+
