@@ -165,3 +165,10 @@ def test_profile_correlations_separate_families():
     d = decompose(compare_to_nulls(nt, min_nulls=10), regional=rg)
     assert d["profile_reproduced_by"].iloc[0] == "degree"
     assert "profile_rho_median_er" in d.columns
+
+
+def test_deterministic_model_without_seed_column():
+    df = make_tables(n_nulls=30, n_seeds=1, real_offset={"m0": 10}).drop(columns=["seed_id", "seed"])
+    st = compare_to_nulls(df, min_nulls=10)
+    assert (st["n_seeds"] == 1).all() and st["real_seed_sd"].isna().all()
+    assert st.set_index(["metric", "family"]).loc[("m0", "degree"), "p_two"] == pytest.approx(1 / 31)

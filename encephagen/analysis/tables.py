@@ -63,10 +63,14 @@ def network_means(df: pd.DataFrame, *, name: str = "table") -> pd.DataFrame:
     """Average each network's value over its noise seeds.
 
     Returns one row per (unit, family, null_index) with ``value`` (mean over seeds),
-    ``seed_sd`` (SD across seeds, ddof=1; NaN with one seed) and ``n_seeds``. Duplicate
+    ``seed_sd`` (SD across seeds, ddof=1; NaN with one seed) and ``n_seeds``. A table without a
+    ``seed_id`` column (a deterministic model) has one value per network (n_seeds = 1). Duplicate
     (network, seed_id) rows for one unit are an error (an aggregation bug would otherwise be
     averaged away).
     """
+    if "seed_id" not in df.columns:
+        # a deterministic model (e.g. the analytic linearised Hopf FC): one value per network
+        df = df.assign(seed_id=0)
     require(df, REQUIRED_REGIONAL if is_regional(df) else REQUIRED_NETWORK, name)
     keys = unit_cols(df) + ["family", "null_index"]
     dup = df.duplicated(keys + ["seed_id"], keep=False)
