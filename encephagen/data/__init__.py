@@ -127,7 +127,7 @@ def prepare_resources(root: str | os.PathLike | None = None, names: Iterable[str
 
         for ds in E.datasets_for(names):
             out = root / "fc" / f"{ds}.h5"
-            if not force and C.is_current(out, E.fc_inputs(ds)):
+            if not force and C.is_current(out, E.fc_inputs(ds), version=E.FC_VERSION):
                 continue
             fetch_many(E.fc_inputs(ds), root)
             built["fc"].append(E.convert_fc(ds, root, out))

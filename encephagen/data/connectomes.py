@@ -416,7 +416,7 @@ def convert_connectome(name: str, root: str | Path, out: str | Path | None = Non
     return out
 
 
-def is_current(path: Path, inputs: Sequence[str]) -> bool:
+def is_current(path: Path, inputs: Sequence[str], version: int = CONVERTER_VERSION) -> bool:
     """True when ``path`` is a complete encephagen file built from the manifest's current checksums."""
     from encephagen.io import OutputError, read_provenance, validate_h5
 
@@ -428,7 +428,7 @@ def is_current(path: Path, inputs: Sequence[str]) -> bool:
 
     with h5py.File(path, "r") as f:
         prov = read_provenance(f)
-    if prov.get("converter_version") != CONVERTER_VERSION:
+    if prov.get("converter_version") != version:
         return False
     man = read_manifest()
     recorded = prov.get("sources", {})

