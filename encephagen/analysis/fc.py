@@ -232,29 +232,28 @@ def fit_g(table, *, train: str, test: str, param: str = "G", measure: str = "pea
     pcols = [c for c in param_cols(sub) if c != param]
     net = [c for c in ("atlas", "model") if c in sub.columns] + pcols + ["family", "null_index"]
     w = nm.set_index(net + [param, "metric"])[["value", "seed_sd"]].unstack("metric")
-    tr = w[("value", mets[(measure, train)])]
-    rows = []
-    for key, s in tr.groupby(level=list(range(len(net))), dropna=False, sort=True):
-        key = key if isinstance(key, tuple) else (key,)
-        s = s.droplevel(list(range(len(net))))
-        if not np.isfinite(s.to_numpy(dtype=float)).any():
-            best = np.nan
-        else:
-            best = s.astype(float).idxmax()
-        row = dict(zip(net, key))
-        row[f"best_{param}"] = best
-        row["n_param_values"] = int(s.size)
-        row["at_sweep_edge"] = bool(np.isfinite(best) and (best == s.index.min() or best == s.index.max()))
-        row[f"train_{measure}"] = float(s.get(best, np.nan)) if np.isfinite(best) else np.nan
-        for k in MEASURES:
-            m = mets[(k, test)]
-            if np.isfinite(best):
-                row[f"test_{k}"] = float(w.loc[key + (best,), ("value", m)])
-                row[f"test_{k}_seed_sd"] = float(w.loc[key + (best,), ("seed_sd", m)])
-            else:
-                row[f"test_{k}"] = row[f"test_{k}_seed_sd"] = np.nan
-        rows.append(row)
-    per = pd.DataFrame(rows)
+    trm = mets[(measure, train)]
+    flat = pd.DataFrame({param: w.index.get_level_values(param)}, index=w.index)
+    flat["_train"] = w[("value", trm)].to_numpy(dtype=float)
+    for k in MEASURES:
+        m = mets[(k, test)]
+        flat[f"test_{k}"] = w[("value", m)].to_numpy(dtype=float) if ("value", m) in w.columns else np.nan
+        flat[f"test_{k}_seed_sd"] = w[("seed_sd", m)].to_numpy(dtype=float) if ("seed_sd", m) in w.columns \
+            else np.nan
+    flat = flat.droplevel(param).reset_index()
+    nets = flat.groupby(net, dropna=False, sort=True)[param].agg(n_param_values="size", _pmin="min",
+                                                                 _pmax="max").reset_index()
+    # best = the first (smallest) param value with the maximal finite training r, as idxmax
+    ok = flat[np.isfinite(flat["_train"])]
+    best = ok.sort_values(net + [param], kind="mergesort").sort_values(
+        "_train", ascending=False, kind="mergesort").drop_duplicates(net, keep="first")
+    best = best.rename(columns={param: f"best_{param}", "_train": f"train_{measure}"})
+    per = nets.merge(best, on=net, how="left")
+    bp = per[f"best_{param}"]
+    per["at_sweep_edge"] = bp.notna() & ((bp == per["_pmin"]) | (bp == per["_pmax"]))
+    per = per.drop(columns=["_pmin", "_pmax"])
+    per = per[net + [f"best_{param}", "n_param_values", "at_sweep_edge", f"train_{measure}"]
+              + [f"test_{k}{x}" for k in MEASURES for x in ("", "_seed_sd")]]
     per["train"], per["test"], per["fit_measure"] = train, test, measure
     ucols = [c for c in net if c not in ("family", "null_index")]
     real = per[per["family"] == REAL]
