@@ -56,6 +56,11 @@ def reproduction_table(st: pd.DataFrame, *, reproduce_z: float = 2.0) -> pd.Data
     return out
 
 
+def _key(t: tuple) -> tuple:
+    """A group key usable in a dict across groupbys (NaN != NaN otherwise)."""
+    return tuple("<NA>" if (isinstance(v, float) and np.isnan(v)) else v for v in t)
+
+
 def profile_correlations(regional: pd.DataFrame, *, name: str = "regional table") -> pd.DataFrame:
     """Spearman rho across regions of each null network's profile with the real profile.
 
@@ -65,6 +70,15 @@ def profile_correlations(regional: pd.DataFrame, *, name: str = "regional table"
     require(regional, ["region", "metric", "family", "null_index", "seed_id", "value"], name)
     nm = network_means(regional, name=name)
     ucols = [c for c in ID_COLS if c in regional.columns] + param_cols(regional) + ["metric"]
+    # split-half ceiling on the real network's seeds (even vs odd seed_id), all units at once
+    real_rows = regional[regional["family"] == REAL].assign(_half=lambda d: d["seed_id"] % 2)
+    halves = real_rows.groupby(ucols + ["_half", "region"], dropna=False)["value"].mean().unstack("_half")
+    splits: dict = {}
+    if halves.shape[1] == 2:
+        for ukey, h in halves.groupby(level=list(range(len(ucols))), dropna=False):
+            ukey = ukey if isinstance(ukey, tuple) else (ukey,)
+            h = h.dropna()
+            splits[_key(ukey)] = float(sstats.spearmanr(h.iloc[:, 0], h.iloc[:, 1])[0]) if len(h) > 2 else np.nan
     rows = []
     for ukey, sub in nm.groupby(ucols, dropna=False, sort=True):
         ukey = ukey if isinstance(ukey, tuple) else (ukey,)
@@ -74,13 +88,7 @@ def profile_correlations(regional: pd.DataFrame, *, name: str = "regional table"
         real = mat.loc[(REAL, 0)].to_numpy(dtype=float)
         ok = np.isfinite(real)
         rr = sstats.rankdata(real[ok])
-        # split-half ceiling on the real network's seeds
-        rsub = regional[(regional["family"] == REAL)]
-        for c, v in zip(ucols, ukey):
-            rsub = rsub[rsub[c].isna()] if (isinstance(v, float) and np.isnan(v)) else rsub[rsub[c] == v]
-        even = rsub[rsub["seed_id"] % 2 == 0].groupby("region")["value"].mean()
-        odd = rsub[rsub["seed_id"] % 2 == 1].groupby("region")["value"].mean()
-        split = float(sstats.spearmanr(even, odd.reindex(even.index))[0]) if len(odd) > 2 else np.nan
+        split = splits.get(_key(ukey), np.nan)
         nulls = mat.drop(index=(REAL, 0))
         x = nulls.to_numpy(dtype=float)[:, ok]
         xr = sstats.rankdata(x, axis=1)
