@@ -278,18 +278,23 @@ def _grid_similarity(C, G, A, target: UpperTarget, metric: str, chunk: int = 512
 
 def fit_heterogeneity(C, map_values, emp_train, emp_test, G: float, bias_grid, scale_grid, *,
                       a_hom: float = hl.PARAMETERS["a"]["default"], normalise: str = "minmax",
-                      metric: str = "pearson", n_null: int = 1000, seed: int,
+                      metric: str = "pearson", n_null: int = 1000, seed: int, refine: int = 2,
                       distances: np.ndarray | None = None, null: str = "auto",
                       progress: Callable[[int, int], None] | None = None) -> HeterogeneityResult:
     """Fit a_j = bias + scale * map_j on the training FC at coupling G, judge it on the test FC.
 
-    C is the (normalised, symmetric) coupling matrix of one network. The homogeneous model
-    (bias = a_hom, scale = 0) is evaluated beside it. Unstable (bias, scale) (the fixed point
-    loses stability) are NaN and never chosen. The null shuffles the map (``null``:
-    'variogram' needs ``distances``; 'permutation'; 'auto' picks variogram when distances
-    are given) and refits (bias, scale) on the training FC for each surrogate; p-values are
-    +1-corrected: ``p_test`` for the held-out r, ``p_gain`` for the held-out gain over the
-    homogeneous model (identical to p_test up to the constant, both reported).
+    C is the (normalised, symmetric) coupling matrix of one network. ``bias_grid`` (< 0) and
+    ``scale_grid`` in units of |bias| (s = scale / |bias|, so a_j = bias (1 - s map_j)): the
+    scale follows the bias, the natural axis because FC depends on (G, a) through G/|a| only
+    (at a fixed G the bias plays the role of G). After the grid, ``refine`` rounds of a local
+    5 x 5 grid (log bias, s) around the best point, halving the step each round, sharpen the
+    optimum. The homogeneous model (bias = a_hom, scale = 0) is evaluated beside it. Unstable
+    (bias, scale) (the fixed point loses stability) are NaN and never chosen.
+
+    Null: the map is shuffled (``null``: 'variogram' needs ``distances``; 'permutation'; 'auto'
+    picks variogram when distances are given) and each surrogate goes through the same fit on
+    the training FC; p-values are +1-corrected: ``p_test`` for the held-out r, ``p_gain`` for
+    the held-out gain over the homogeneous model (the same ordering, both reported).
     """
     C = np.asarray(C, dtype=float)
     n = C.shape[0]
@@ -300,26 +305,49 @@ def fit_heterogeneity(C, map_values, emp_train, emp_test, G: float, bias_grid, s
         raise hl.HopfParameterError(f"heterogeneity map has {x.shape} values, the network {n} regions")
     bias_grid = np.asarray(bias_grid, dtype=float)
     scale_grid = np.asarray(scale_grid, dtype=float)
+    if (bias_grid >= 0).any():
+        raise hl.HopfParameterError("hopf.heterogeneity.bias values must all be < 0")
     target = UpperTarget.build({"train": emp_train, "test": emp_test}, n)
-    bb, ss = np.meshgrid(bias_grid, scale_grid, indexing="ij")
+    lb_step = float(np.mean(np.abs(np.diff(np.log(-bias_grid))))) if bias_grid.size > 1 else 0.25
+    s_step = float(np.mean(np.abs(np.diff(scale_grid)))) if scale_grid.size > 1 else 0.25
 
-    def evaluate(xn):
-        A = heterogeneous_a(xn[None, :], bb.ravel(), ss.ravel())
+    def score(xn, b, s):
+        A = heterogeneous_a(xn[None, :], b, s * np.abs(b))
         r = _grid_similarity(C, G, A, target, metric)
-        return r[:, 0].reshape(bb.shape), r[:, 1].reshape(bb.shape)
+        return r[:, 0], r[:, 1]
+
+    def fit_map(xn):
+        bb, ss = np.meshgrid(bias_grid, scale_grid, indexing="ij")
+        tr, te = score(xn, bb.ravel(), ss.ravel())
+        if not np.isfinite(tr).any():
+            return tr.reshape(bb.shape), te.reshape(bb.shape), None
+        k = int(np.nanargmax(np.where(np.isfinite(tr), tr, -np.inf)))
+        best = [bb.ravel()[k], ss.ravel()[k], tr[k], te[k]]
+        dl, ds = lb_step, s_step
+        for _ in range(refine):
+            lb = np.log(-best[0]) + np.linspace(-dl, dl, 5)
+            sv = best[1] + np.linspace(-ds, ds, 5)
+            B2, S2 = np.meshgrid(-np.exp(lb), sv, indexing="ij")
+            t2, e2 = score(xn, B2.ravel(), S2.ravel())
+            if np.isfinite(t2).any():
+                k2 = int(np.nanargmax(np.where(np.isfinite(t2), t2, -np.inf)))
+                if t2[k2] > best[2]:
+                    best = [B2.ravel()[k2], S2.ravel()[k2], t2[k2], e2[k2]]
+            dl, ds = dl / 2, ds / 2
+        return tr.reshape(bb.shape), te.reshape(bb.shape), best
 
     xn = normalise_map(x, normalise)
-    r_tr, r_te = evaluate(xn)
+    r_tr, r_te, b = fit_map(xn)
     hom = _grid_similarity(C, G, np.full((1, n), float(a_hom)), target, metric)[0]
-    k = np.nanargmax(np.where(np.isfinite(r_tr), r_tr, -np.inf))
-    i, j = np.unravel_index(k, r_tr.shape)
-    best = dict(bias=float(bias_grid[i]), scale=float(scale_grid[j]), r_train=float(r_tr[i, j]),
-                r_test=float(r_te[i, j]), hom_r_train=float(hom[0]), hom_r_test=float(hom[1]))
+    if b is None:
+        raise hl.HopfParameterError("no (bias, scale) on the grid gives a stable fixed point")
+    best = dict(bias=float(b[0]), scale=float(b[1] * abs(b[0])), scale_relative=float(b[1]),
+                r_train=float(b[2]), r_test=float(b[3]), hom_r_train=float(hom[0]), hom_r_test=float(hom[1]))
     notes = []
-    if i in (0, len(bias_grid) - 1) and len(bias_grid) > 1:
-        notes.append("best bias on the edge of the grid")
-    if j in (0, len(scale_grid) - 1) and len(scale_grid) > 1:
-        notes.append("best scale on the edge of the grid")
+    if bias_grid.size > 1 and not (bias_grid.min() < b[0] < bias_grid.max()):
+        notes.append("best bias at or beyond the edge of the grid")
+    if scale_grid.size > 1 and not (scale_grid.min() < b[1] < scale_grid.max()):
+        notes.append("best scale at or beyond the edge of the grid")
     if null == "auto":
         null = "variogram" if distances is not None else "permutation"
     from encephagen.analysis.hierarchy import VariogramSurrogates, permutation_surrogates
@@ -335,10 +363,9 @@ def fit_heterogeneity(C, map_values, emp_train, emp_test, G: float, bias_grid, s
     nb_tr = np.full(n_null, np.nan)
     nb_te = np.full(n_null, np.nan)
     for s in range(n_null):
-        a_tr, a_te = evaluate(normalise_map(surr[s], normalise))
-        if np.isfinite(a_tr).any():
-            kk = np.nanargmax(np.where(np.isfinite(a_tr), a_tr, -np.inf))
-            nb_tr[s], nb_te[s] = a_tr.ravel()[kk], a_te.ravel()[kk]
+        _, _, bs = fit_map(normalise_map(surr[s], normalise))
+        if bs is not None:
+            nb_tr[s], nb_te[s] = bs[2], bs[3]
         if progress is not None and (s + 1) % 50 == 0:
             progress(s + 1, n_null)
     p_te = empirical_p(best["r_test"], nb_te)["p_greater"] if n_null else math.nan

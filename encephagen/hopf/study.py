@@ -1,0 +1,376 @@
+"""The analytic-FC study over files: one function per workflow step (thin scripts call these).
+
+Steps (paths are the workflow's; the functions take any paths):
+
+* :func:`sweep_file`: one null batch (``results/nulls/.../batch-XXXX.h5``) or the real connectome
+  (``resources/connectomes/{atlas}.h5``) -> ``results/hopf/atlas-{atlas}/null-{family}/batch-XXXX.h5``
+  (kind ``hopf_sweep``): r of every network at every G against the training and the held-out
+  group FC, the best G per network (chosen on training), the SC-only baselines, FC at the best G.
+* :func:`summarise`: every sweep file of an atlas -> a tidy table (network x G x metric, the
+  format of :mod:`encephagen.analysis.tables`), the held-out fit per network and the real network
+  against each null family (:func:`encephagen.analysis.fc.fit_g`), plus the in-sample summary.
+* :func:`heterogeneity_file`: a_j = bias + scale * T1w/T2w on the real network at its best G,
+  fitted on training, judged on held-out, against shuffled maps.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from encephagen.hopf import fit as hf
+from encephagen.hopf import linear as hl
+from encephagen.io import Kind, atomic_h5, open_validated, read_strings, register_kind, write_array
+
+log = logging.getLogger(__name__)
+
+MODEL = "hopf_linear"
+
+SWEEP_KIND = register_kind(Kind(
+    name="hopf_sweep",
+    datasets={"G": 1, "null_index": 1, "seed": 1, "r_train_pearson": 2, "r_train_spearman": 2,
+              "r_test_pearson": 2, "r_test_spearman": 2, "best_index": 1, "best_G": 1, "fc_best": 3},
+    attrs=("atlas", "family", "train", "test", "fit_metric", "params"),
+))
+
+HETERO_KIND = register_kind(Kind(
+    name="hopf_heterogeneity",
+    datasets={"bias_grid": 1, "scale_grid": 1, "r_train": 2, "r_test": 2, "null_best_train": 1,
+              "null_test": 1, "t1t2": 1},
+    attrs=("atlas", "train", "test", "G", "best", "null_kind", "null_seed", "p_test", "p_gain"),
+))
+
+DEFAULTS = {
+    "a": hl.PARAMETERS["a"]["default"], "omega_hz": 0.05, "sigma": hl.PARAMETERS["sigma"]["default"],
+    "G": {"start": 0.001, "stop": 10.0, "num": 50, "spacing": "log"},
+    "sc_normalisation": "max", "sc_scale": 0.2, "symmetrise": False, "fit_metric": "pearson",
+    "dtype": "float64", "device": "auto",
+    "heterogeneity": {"enabled": True, "normalise": "minmax",
+                      "bias": {"start": -2.0, "stop": -0.002, "num": 13},
+                      "scale_relative": {"start": -3.0, "stop": 3.0, "num": 13}, "refine": 2,
+                      "n_null": 1000, "null": "auto"},
+}
+
+
+def resolve_params(cfg: Mapping | None) -> dict:
+    """The config section ``hopf`` with defaults filled (the schema does this in the workflow)."""
+    out = json.loads(json.dumps(DEFAULTS))
+    for k, v in (cfg or {}).items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), dict):
+            out[k] = {**out[k], **v}
+        else:
+            out[k] = v
+    return out
+
+
+def _device(name: str):
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
+
+
+def _dtype(name: str):
+    import torch
+
+    return {"float64": torch.float64, "float32": torch.float32}[name]
+
+
+# ----------------------------------------------------------------------------- inputs
+def read_group_fc(path: str | Path) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Group FC (n, n) and labels from a ``resources/fc/{dataset}.h5`` file (kind ``empirical_fc``)."""
+    from encephagen.data.empirical import read_fc
+
+    d = read_fc(path)
+    return np.asarray(d["fc"], dtype=float), tuple(str(x) for x in d.get("labels", ()))
+
+
+def read_networks(path: str | Path) -> dict:
+    """Networks to sweep from a null batch (kind 'nulls') or a connectome file (the real network)."""
+    import h5py
+
+    path = Path(path)
+    with h5py.File(path, "r") as f:
+        kind = f.attrs.get("encephagen_kind", "")
+    if kind == "nulls":
+        from encephagen.nulls import read_nulls
+
+        b = read_nulls(path)
+        return dict(weights=b.weights, null_index=np.asarray(b.null_index, dtype=np.int64),
+                    seed=np.asarray(b.seed, dtype=np.int64), family=b.family, atlas=b.source,
+                    labels=tuple(b.labels), status=b.status, reason=b.reason, directed=b.directed)
+    if kind == "connectome":
+        from encephagen.connectome import Connectome
+
+        c = Connectome.load(path)
+        return dict(weights=c.weights[None], null_index=np.zeros(1, np.int64), seed=np.full(1, -1, np.int64),
+                    family="real", atlas=c.name, labels=tuple(c.labels), status="ok", reason="",
+                    directed=c.directed)
+    raise hl.HopfParameterError(f"{path}: expected a 'nulls' or 'connectome' file, found kind {kind!r}")
+
+
+# ----------------------------------------------------------------------------- sweep
+def sweep_networks(weights, fc_train, fc_test, params: Mapping | None = None, progress=None) -> dict:
+    """Arrays of a sweep for networks ``weights`` (k, n, n); see :data:`SWEEP_KIND` for the names."""
+    from encephagen.analysis.fc import sc_fc_baselines
+
+    p = resolve_params(params)
+    W = np.asarray(weights, dtype=float)
+    k, n = W.shape[0], W.shape[-1]
+    G = hf.g_grid(**p["G"])
+    if p["symmetrise"]:
+        W = (W + np.swapaxes(W, -1, -2)) / 2
+    C = hf.normalise_sc(W, p["sc_normalisation"], p["sc_scale"]) if k else W
+    out: dict = {"G": G}
+    if k:
+        res = hf.sweep(C, G, {"train": fc_train, "test": fc_test}, p["a"], dtype=_dtype(p["dtype"]),
+                       device=_device(p["device"]), progress=progress)
+        for role in ("train", "test"):
+            for m in hf.METRICS:
+                out[f"r_{role}_{m}"] = res.r[m][role]
+        idx, _ = hf.best_index(out[f"r_train_{p['fit_metric']}"])
+        out["sweep_seconds"] = res.seconds
+    else:
+        for role in ("train", "test"):
+            for m in hf.METRICS:
+                out[f"r_{role}_{m}"] = np.empty((0, G.size))
+        idx = np.empty(0, np.int64)
+    out["best_index"] = idx.astype(np.int64)
+    bestG = np.where(idx >= 0, G[np.maximum(idx, 0)], np.nan)
+    out["best_G"] = bestG
+    out["at_edge"] = (idx == 0) | (idx == G.size - 1)
+    omega = 2 * np.pi * p["omega_hz"]
+    out["fc_best"] = hf.model_fc_at(C, bestG, p["a"], omega, p["sigma"]).astype(np.float32) if k \
+        else np.empty((0, n, n), np.float32)
+    for role, emp in (("train", fc_train), ("test", fc_test)):
+        for key in ("raw_pearson", "log_pearson", "raw_spearman"):
+            out[f"sc_{role}_{key}"] = np.array([sc_fc_baselines(W[i], emp)[key] for i in range(k)], dtype=float)
+    return out
+
+
+def write_sweep(path: str | Path, arrays: Mapping, *, atlas: str, family: str, train: str, test: str,
+                params: Mapping, null_index, seed, labels: Sequence[str] = (), status: str = "ok",
+                reason: str = "", provenance: Mapping | None = None) -> Path:
+    p = resolve_params(params)
+    attrs = dict(atlas=atlas, family=family, train=train, test=test, fit_metric=p["fit_metric"], model=MODEL,
+                 params=json.dumps(p, sort_keys=True), status=status, reason=reason)
+    with atomic_h5(path, "hopf_sweep", provenance=provenance, attrs=attrs) as f:
+        write_array(f, "null_index", np.asarray(null_index, dtype=np.int64))
+        write_array(f, "seed", np.asarray(seed, dtype=np.int64))
+        if labels:
+            write_array(f, "labels", np.array(labels, dtype=str))
+        for key, v in arrays.items():
+            if isinstance(v, np.ndarray):
+                write_array(f, key, v)
+            else:
+                f.attrs[key] = v
+    return Path(path)
+
+
+def read_sweep(path: str | Path) -> dict:
+    with open_validated(path, "hopf_sweep") as f:
+        out = {k: f[k][()] for k in f.keys() if k != "labels"}
+        out["labels"] = tuple(read_strings(f["labels"])) if "labels" in f else ()
+        for k, v in f.attrs.items():
+            out.setdefault(k, v)
+    out["params"] = json.loads(out["params"])
+    return out
+
+
+def sweep_file(networks: str | Path, fc_train: str | Path, fc_test: str | Path, out: str | Path, *,
+               params: Mapping | None = None, train: str | None = None, test: str | None = None,
+               atlas: str | None = None) -> Path:
+    """One batch (or the real connectome) -> one ``hopf_sweep`` file."""
+    net = read_networks(networks)
+    Ftr, ltr = read_group_fc(fc_train)
+    Fte, lte = read_group_fc(fc_test)
+    n = net["weights"].shape[-1] if net["weights"].ndim == 3 else len(net["labels"])
+    for name, F in (("training FC " + str(fc_train), Ftr), ("held-out FC " + str(fc_test), Fte)):
+        if F.shape != (n, n):
+            raise hl.HopfParameterError(f"{name} is {F.shape}, the networks in {networks} have {n} regions")
+    if ltr and net["labels"] and tuple(ltr) != tuple(net["labels"]):
+        log.warning("labels of %s differ from those of %s; regions are matched by position", fc_train, networks)
+    k = net["weights"].shape[0]
+    log.info("%s: %d %s network(s) of %s, %s", networks, k, net["family"], net["atlas"],
+             f"skipped ({net['reason']})" if net["status"] == "skipped" else "sweeping")
+    last = [0.0]
+
+    def progress(done, total):
+        import time
+
+        if time.time() - last[0] > 10 or done == total:
+            last[0] = time.time()
+            log.info("  %d / %d networks", done, total)
+
+    arrays = sweep_networks(net["weights"], Ftr, Fte, params, progress=progress)
+    return write_sweep(out, arrays, atlas=atlas or net["atlas"], family=net["family"],
+                       train=train or Path(fc_train).stem, test=test or Path(fc_test).stem,
+                       params=params or {}, null_index=net["null_index"], seed=net["seed"],
+                       labels=net["labels"], status=net["status"], reason=net["reason"],
+                       provenance={"inputs": [str(networks), str(fc_train), str(fc_test)]})
+
+
+# ----------------------------------------------------------------------------- summaries
+def tidy_table(sweeps: Sequence[Mapping]):
+    """Network x G x metric rows (columns atlas, model, family, null_index, seed_id, seed, G, metric, value)."""
+    import pandas as pd
+
+    from encephagen.analysis.fc import fc_metric_name
+
+    parts = []
+    for s in sweeps:
+        k = len(s["null_index"])
+        if not k:
+            continue
+        G = s["G"]
+        base = dict(atlas=str(s["atlas"]), model=MODEL, family=str(s["family"]), seed_id=0)
+        for role in ("train", "test"):
+            ds = str(s[role])
+            for m in hf.METRICS:
+                r = s[f"r_{role}_{m}"]
+                parts.append(pd.DataFrame(dict(
+                    **base, null_index=np.repeat(s["null_index"], G.size), seed=np.repeat(s["seed"], G.size),
+                    G=np.tile(G, k), metric=fc_metric_name(m, ds), value=r.reshape(-1))))
+    if not parts:
+        raise hl.HopfParameterError("no networks in any sweep file")
+    return pd.concat(parts, ignore_index=True)
+
+
+def insample_summary(sweeps: Sequence[Mapping]):
+    """Per family: the real network's best training r (in-sample) against the null networks' best."""
+    import pandas as pd
+
+    rows = {}
+    for s in sweeps:
+        m = str(s["fit_metric"])
+        _, best = hf.best_index(s[f"r_train_{m}"]) if len(s["null_index"]) else (None, np.empty(0))
+        rows.setdefault(str(s["family"]), []).append(best)
+    if "real" not in rows:
+        raise hl.HopfParameterError("no sweep of the real network among the inputs")
+    real = float(np.concatenate(rows["real"])[0])
+    out = []
+    for fam, vals in sorted(rows.items()):
+        if fam == "real":
+            continue
+        x = np.concatenate(vals)
+        pv = hf.empirical_p(real, x)
+        xf = x[np.isfinite(x)]
+        out.append(dict(family=fam, real_best_train_r=real, n_nulls=int(x.size), n_nulls_nan=int(x.size - xf.size),
+                        null_median=float(np.median(xf)) if xf.size else np.nan,
+                        null_q025=float(np.quantile(xf, 0.025)) if xf.size else np.nan,
+                        null_q975=float(np.quantile(xf, 0.975)) if xf.size else np.nan,
+                        z=float((real - xf.mean()) / xf.std(ddof=1)) if xf.size > 1 and xf.std() > 0 else np.nan,
+                        p_greater=pv["p_greater"], p_two=pv["p_two"]))
+    return pd.DataFrame(out)
+
+
+def summarise(sweep_paths: Sequence[str | Path], out_table: str | Path, out_networks: str | Path,
+              out_heldout: str | Path, out_insample: str | Path, *, min_nulls: int = 1) -> None:
+    """Tidy sweep table, per-network held-out fits, real vs nulls (held-out and in-sample)."""
+    from encephagen.analysis.fc import fit_g
+
+    sweeps = [read_sweep(p) for p in sweep_paths]
+    trains = {str(s["train"]) for s in sweeps}
+    tests = {str(s["test"]) for s in sweeps}
+    fits = {str(s["fit_metric"]) for s in sweeps}
+    if len(trains) != 1 or len(tests) != 1 or len(fits) != 1:
+        raise hl.HopfParameterError(f"sweep files disagree on train/test/fit_metric: {trains} {tests} {fits}")
+    table = tidy_table(sweeps)
+    real = [s for s in sweeps if str(s["family"]) == "real"]
+    if not real:
+        raise hl.HopfParameterError("no sweep of the real network among " + ", ".join(map(str, sweep_paths)))
+    baselines = {"log_pearson": float(real[0]["sc_test_log_pearson"][0]),
+                 "raw_pearson": float(real[0]["sc_test_raw_pearson"][0]),
+                 "raw_spearman": float(real[0]["sc_test_raw_spearman"][0])}
+    per, summ = fit_g(table, train=trains.pop(), test=tests.pop(), measure=fits.pop(), min_nulls=min_nulls,
+                      baselines=baselines)
+    for path, df in ((out_table, table), (out_networks, per), (out_heldout, summ),
+                     (out_insample, insample_summary(sweeps))):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(str(path) + ".tmp")
+        df.to_csv(tmp, sep="\t", index=False)
+        tmp.replace(path)
+
+
+# ----------------------------------------------------------------------------- heterogeneity
+def read_map(path: str | Path, n: int) -> tuple[np.ndarray, list[str]]:
+    """T1w/T2w per region from ``resources/t1t2/{atlas}.tsv`` (encephagen.data.parcellate.read_t1t2);
+    regions without a value are filled with the median and listed in the returned notes."""
+    from encephagen.data.parcellate import read_t1t2
+
+    rows = read_t1t2(path)
+    if len(rows) != n:
+        raise hl.HopfParameterError(f"{path}: {len(rows)} regions, the connectome has {n}")
+    x = np.array([r["t1t2"] for r in rows], dtype=float)
+    notes = []
+    bad = ~np.isfinite(x) | np.array([str(r.get("status", "ok")).lower() != "ok" for r in rows])
+    if bad.all():
+        raise hl.HopfParameterError(f"{path}: no usable T1w/T2w value")
+    if bad.any():
+        med = float(np.median(x[~bad]))
+        notes.append(f"{int(bad.sum())} region(s) without a T1w/T2w value set to the median {med:.4g}: "
+                     f"indices {np.flatnonzero(bad).tolist()}")
+        x = np.where(bad, med, x)
+    return x, notes
+
+
+def heterogeneity_file(connectome: str | Path, t1t2: str | Path, fc_train: str | Path, fc_test: str | Path,
+                       real_sweep: str | Path, out_h5: str | Path, out_tsv: str | Path, *,
+                       params: Mapping | None = None, master_seed: int, atlas: str | None = None) -> Path:
+    from encephagen.connectome import Connectome
+    from encephagen.seeds import derive_seed
+
+    p = resolve_params(params)
+    h = p["heterogeneity"]
+    c = Connectome.load(connectome)
+    atlas = atlas or c.name
+    W = (c.weights + c.weights.T) / 2 if (p["symmetrise"] or not hl.is_symmetric(c.weights)) else c.weights
+    C = hf.normalise_sc(W, p["sc_normalisation"], p["sc_scale"])
+    Ftr, _ = read_group_fc(fc_train)
+    Fte, _ = read_group_fc(fc_test)
+    sw = read_sweep(real_sweep)
+    G = float(sw["best_G"][0])
+    x, notes = read_map(t1t2, c.n)
+    if not hl.is_symmetric(c.weights) and not p["symmetrise"]:
+        notes.append("connectome symmetrised ((W + W^T)/2) for the heterogeneity fit (closed form)")
+    seed = derive_seed(master_seed, atlas, "hopf-heterogeneity-null")
+    def progress(done, total):
+        log.info("  map null %d / %d", done, total)
+
+    bias = -np.geomspace(-h["bias"]["start"], -h["bias"]["stop"], h["bias"]["num"])
+    if not np.isclose(bias, p["a"]).any():
+        bias = np.sort(np.append(bias, p["a"]))
+    sr = h["scale_relative"]
+    scale = np.linspace(sr["start"], sr["stop"], sr["num"])
+    if not np.isclose(scale, 0).any():
+        scale = np.sort(np.append(scale, 0.0))
+    res = hf.fit_heterogeneity(C, x, Ftr, Fte, G, bias, scale, a_hom=p["a"], normalise=h["normalise"],
+                               metric=p["fit_metric"], n_null=h["n_null"], seed=seed,
+                               distances=c.distances, null=h["null"], progress=progress, refine=h["refine"])
+    notes += res.notes
+    if res.null_kind == "permutation":
+        notes.append("map null: plain permutation (spatial autocorrelation NOT preserved)")
+    with atomic_h5(out_h5, "hopf_heterogeneity", provenance={"seed": seed, "inputs": [str(connectome), str(t1t2)]},
+                   attrs=dict(atlas=atlas, train=Path(fc_train).stem, test=Path(fc_test).stem, G=G,
+                              best=json.dumps(res.best), null_kind=res.null_kind, null_seed=seed,
+                              p_test=res.p_test, p_gain=res.p_gain, notes=json.dumps(notes),
+                              scale_grid_units="scale / abs(bias) (a_j = bias (1 - s map_j))",
+                              params=json.dumps(p, sort_keys=True))) as f:
+        for k in ("bias_grid", "scale_grid", "r_train", "r_test", "null_best_train", "null_test"):
+            write_array(f, k, getattr(res, k))
+        write_array(f, "t1t2", x)
+    import pandas as pd
+
+    nt = res.null_test[np.isfinite(res.null_test)]
+    row = dict(atlas=atlas, train=Path(fc_train).stem, test=Path(fc_test).stem, G=G, **res.best,
+               null_kind=res.null_kind, n_null=int(h["n_null"]),
+               null_test_median=float(np.median(nt)) if nt.size else np.nan,
+               null_test_q975=float(np.quantile(nt, 0.975)) if nt.size else np.nan,
+               p_test=res.p_test, p_gain=res.p_gain, seed=seed, notes="; ".join(notes))
+    Path(out_tsv).parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame([row]).to_csv(out_tsv, sep="\t", index=False)
+    return Path(out_h5)

@@ -1,0 +1,130 @@
+# Analytic FC of the linearised Hopf model (encephagen.hopf): every null batch of every family and
+# the real network (family 'real', from the nulls stage, so it is treated exactly as the nulls) over
+# the G sweep; per network the best G (training FC) and the held-out r; real vs nulls; regional
+# heterogeneity a_j = bias + scale * T1w/T2w. Logic lives in encephagen.hopf.study.
+
+
+def hopf_pairs():
+    """analysis.fc_pairs restricted to atlases that run here (and have nulls)."""
+    if not config["hopf"]["enabled"]:
+        return {}
+    have = set(config["nulls"]["atlases"] or config["atlases"]) & set(config["atlases"])
+    return {p["atlas"]: p for p in config["analysis"]["fc_pairs"] if p["atlas"] in have}
+
+
+def hopf_pair(atlas):
+    try:
+        return hopf_pairs()[atlas]
+    except KeyError:
+        raise WorkflowError(f"hopf: atlas {atlas!r} has no entry in analysis.fc_pairs (or is not in atlases)")
+
+
+def hopf_fc_train(wildcards):
+    return f"resources/fc/{hopf_pair(wildcards.atlas)['train']}.h5"
+
+
+def hopf_fc_test(wildcards):
+    return f"resources/fc/{hopf_pair(wildcards.atlas)['test']}.h5"
+
+
+def hopf_train_name(wildcards):
+    return hopf_pair(wildcards.atlas)["train"]
+
+
+def hopf_test_name(wildcards):
+    return hopf_pair(wildcards.atlas)["test"]
+
+
+def hopf_sweep_files(wildcards):
+    """The real network's sweep and every null batch's, for one atlas."""
+    n, bs = config["nulls"]["n_per_family"], config["nulls"]["batch_size"]
+    files = [f"results/hopf/atlas-{wildcards.atlas}/null-real/batch-0000.h5"]
+    for family in config["nulls"]["families"]:
+        if family == "real":
+            continue
+        files += [f"results/hopf/atlas-{wildcards.atlas}/null-{family}/batch-{b:04d}.h5"
+                  for b in range(n_batches(n, bs))]
+    return files
+
+
+def hopf_targets():
+    out = []
+    for atlas in hopf_pairs():
+        out += [f"results/hopf/atlas-{atlas}/{name}"
+                for name in ("networks.tsv", "heldout_vs_nulls.tsv", "insample_vs_nulls.tsv")]
+        if config["hopf"]["heterogeneity"]["enabled"]:
+            out.append(f"results/hopf/atlas-{atlas}/heterogeneity.tsv")
+    return out
+
+
+HOPF_TARGETS = hopf_targets()
+
+
+rule hopf_sweep:
+    input:
+        networks="results/nulls/atlas-{atlas}/null-{family}/batch-{batch}.h5",
+        fc_train=hopf_fc_train,
+        fc_test=hopf_fc_test,
+    output:
+        "results/hopf/atlas-{atlas}/null-{family}/batch-{batch}.h5",
+    log:
+        "logs/hopf_sweep/atlas-{atlas}/null-{family}/batch-{batch}.log",
+    benchmark:
+        "benchmarks/rules/hopf_sweep/atlas-{atlas}/null-{family}/batch-{batch}.tsv"
+    params:
+        hopf=config["hopf"],
+        train=hopf_train_name,
+        test=hopf_test_name,
+    threads: 2
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=lambda wc, attempt: 30 * attempt,
+    script:
+        "../scripts/hopf_sweep.py"
+
+
+rule hopf_summary:
+    input:
+        sweeps=hopf_sweep_files,
+    output:
+        table="results/hopf/atlas-{atlas}/sweep.tsv.gz",
+        networks="results/hopf/atlas-{atlas}/networks.tsv",
+        heldout="results/hopf/atlas-{atlas}/heldout_vs_nulls.tsv",
+        insample="results/hopf/atlas-{atlas}/insample_vs_nulls.tsv",
+    log:
+        "logs/hopf_summary/atlas-{atlas}.log",
+    benchmark:
+        "benchmarks/rules/hopf_summary/atlas-{atlas}.tsv"
+    params:
+        min_nulls=config["analysis"]["min_nulls_per_family"],
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 4000 * attempt,
+        runtime=lambda wc, attempt: 30 * attempt,
+    script:
+        "../scripts/hopf_summary.py"
+
+
+rule hopf_heterogeneity:
+    input:
+        connectome="resources/connectomes/{atlas}.h5",
+        t1t2="resources/t1t2/{atlas}.tsv",
+        fc_train=hopf_fc_train,
+        fc_test=hopf_fc_test,
+        real_sweep="results/hopf/atlas-{atlas}/null-real/batch-0000.h5",
+    output:
+        h5="results/hopf/atlas-{atlas}/heterogeneity.h5",
+        tsv="results/hopf/atlas-{atlas}/heterogeneity.tsv",
+    log:
+        "logs/hopf_heterogeneity/atlas-{atlas}.log",
+    benchmark:
+        "benchmarks/rules/hopf_heterogeneity/atlas-{atlas}.tsv"
+    params:
+        hopf=config["hopf"],
+        master_seed=config["master_seed"],
+    threads: 2
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=lambda wc, attempt: 180 * attempt,  # ~0.3-3 s per surrogate map
+    script:
+        "../scripts/hopf_heterogeneity.py"
