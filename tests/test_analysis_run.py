@@ -24,7 +24,7 @@ def test_run_statistics_writes_all_tables(tmp_path):
     st = pd.read_csv(out["network_stats"], sep="\t")
     assert set(st.metric) == {"mean_fc", "sync", "tau_mean_over_regions"}
     assert st.set_index(["metric", "family"]).loc[("sync", "degree"), "significant"]
-    assert st["can_reach_significance"].all()          # 3 tests, N = 79: smallest q = 3/80 < 0.05
+    assert st["single_effect_detectable"].all()        # 3 tests, N = 79: isolated q = 3/80 < 0.05
     d = pd.read_csv(out["decomposition"], sep="\t")
     assert d.set_index("metric").loc["sync", "verdict"].startswith("specific wiring")
     assert not [x for x in tmp_path.iterdir() if ".tmp-" in x.name]

@@ -73,11 +73,15 @@ def test_bh_matches_statsmodels(planted):
 
 
 def test_flags_designs_that_cannot_reach_significance(caplog):
-    # 12 nulls, 3 metrics: smallest q = 3/13 > 0.05 -- flagged, with a warning
+    # 12 nulls: p >= 1/13 > 0.05 -- flagged, with a warning
     df = make_tables(n_nulls=12, real_offset={"m0": 20})
     st = compare_to_nulls(df, min_nulls=10)
     assert not st["can_reach_significance"].any() and not st["significant"].any()
-    assert "cannot reach FDR significance" in caplog.text
+    assert "too few nulls" in caplog.text
+    # 39 nulls, 3 metrics: any p can pass alone (1/40 < 0.05) but an isolated effect cannot (3/40 > 0.05)
+    st = compare_to_nulls(make_tables(n_nulls=39, real_offset={"m0": 20}), min_nulls=10)
+    assert st["can_reach_significance"].all() and not st["single_effect_detectable"].any()
+    assert not st.set_index(["metric", "family"]).loc[("m0", "degree"), "significant"]
 
 
 def test_pseudo_replication_refused():

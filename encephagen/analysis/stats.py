@@ -30,8 +30,9 @@ networks; that is pseudo-replication):
   (atlas, model, parameter set, family) by default; ``fdr_scope`` in every row says which.
 * Every row records ``n_nulls`` (N of the family) and ``n_seeds``; a family with fewer nulls
   than ``min_nulls`` is refused, naming the family. ``can_reach_significance`` is False where
-  even the smallest possible p (1/(N+1)) cannot pass BH with this many tests (m/(N+1) > alpha);
-  a warning is logged then.
+  the smallest possible p, 1/(N+1), exceeds alpha (a warning is logged), and
+  ``single_effect_detectable`` False where one isolated effect among the m tests of its FDR
+  family could not pass BH (m/(N+1) > alpha).
 """
 from __future__ import annotations
 
@@ -215,15 +216,21 @@ def compare_to_nulls(df: pd.DataFrame, *, min_nulls: int = 10, fdr_alpha: float 
         out.loc[out.index[idx], "n_tests_fdr"] = int(np.isfinite(out["p_two"].to_numpy()[idx]).sum())
     out["fdr_alpha"] = fdr_alpha
     out["fdr_scope"] = scope
-    # the smallest attainable BH q is p_floor * m: with too few nulls nothing can be significant
-    out["can_reach_significance"] = out["p_floor"] * out["n_tests_fdr"].clip(lower=1) <= fdr_alpha
+    # resolution of the design: BH q >= p_floor always (reached only when every test sits at the floor);
+    # an isolated effect among m tests needs p_floor * m <= alpha
+    out["can_reach_significance"] = out["p_floor"] <= fdr_alpha
+    out["single_effect_detectable"] = out["p_floor"] * out["n_tests_fdr"].clip(lower=1) <= fdr_alpha
     if not out["can_reach_significance"].all():
         bad = out.loc[~out["can_reach_significance"], "family"].unique().tolist()
-        log.warning("%s: with these N and %d tests, families %s cannot reach FDR significance at %.3g "
-                    "(smallest q = m/(N+1)); use more nulls", name, int(out["n_tests_fdr"].max()), bad, fdr_alpha)
+        log.warning("%s: families %s have too few nulls for any p below FDR %.3g (p >= 1/(N+1)); use more nulls",
+                    name, bad, fdr_alpha)
+    elif not out["single_effect_detectable"].all():
+        log.info("%s: with up to %d tests per FDR family, an isolated effect needs N >= %d nulls to pass BH",
+                 name, int(out["n_tests_fdr"].max()), int(np.ceil(out["n_tests_fdr"].max() / fdr_alpha)) - 1)
     cols = units + ["family", "n_nulls", "n_nulls_nan", "n_seeds", "real_value", "real_seed_sd",
                     "null_mean", "null_sd", "null_q025", "null_q975", "delta", "direction", "z",
                     "cohen_d", "delta_over_noise", "p_two", "p_greater", "p_less", "p_floor", "q",
-                    "significant", "n_tests_fdr", "fdr_alpha", "fdr_scope", "can_reach_significance", "note"]
+                    "significant", "n_tests_fdr", "fdr_alpha", "fdr_scope", "can_reach_significance",
+                    "single_effect_detectable", "note"]
     del counts
     return out[cols].reset_index(drop=True)

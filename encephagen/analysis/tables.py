@@ -22,7 +22,7 @@ VALUE_COLS = ("metric", "value")
 RESULT_COLS = {"n_nulls", "n_nulls_nan", "n_seeds", "real_value", "real_seed_sd", "null_mean", "null_sd",
                "null_q025", "null_q975", "delta", "direction", "z", "cohen_d", "delta_over_noise",
                "p_two", "p_greater", "p_less", "p_floor", "q", "significant", "n_tests_fdr",
-               "fdr_alpha", "fdr_scope", "note", "can_reach_significance", "reproduces", "reproduce_rule", "seed_sd"}
+               "fdr_alpha", "fdr_scope", "note", "can_reach_significance", "single_effect_detectable", "reproduces", "reproduce_rule", "seed_sd"}
 KNOWN = (set(ID_COLS) | set(NETWORK_COLS) | set(SEED_COLS) | set(REGION_COLS) | set(VALUE_COLS)
          | RESULT_COLS)
 
