@@ -118,31 +118,35 @@ def prepare_resources(root: str | os.PathLike | None = None, names: Iterable[str
             "baselines": "encephagen.data.empirical"}
     stages = tuple(s for s in stages if s not in mods or importlib.util.find_spec(mods[s]) is not None)
     if "connectomes" in stages:
-        for n in names:
+        for k, n in enumerate(names, 1):
             out = C.connectome_path(root, n)
             inputs = C.connectome_inputs(n)
             if not force and C.is_current(out, inputs):
                 continue
             fetch_many(inputs, root)
-            log.info("building connectome %s", n)
+            log.info("[%d/%d] building connectome %s", k, len(names), n)
             built["connectomes"].append(C.convert_connectome(n, root))
     if "t1t2" in stages:
         from encephagen.data import parcellate as P
 
-        for atlas in P.atlases_for(names):
+        todo = P.atlases_for(names)
+        for k, atlas in enumerate(todo, 1):
             out = root / "t1t2" / f"{atlas}.tsv"
             if not force and P.is_current(out, atlas):
                 continue
             fetch_many(P.t1t2_inputs(atlas), root)
+            log.info("[%d/%d] T1w/T2w for %s", k, len(todo), atlas)
             built["t1t2"].append(P.write_t1t2(atlas, root, out))
     if "fc" in stages:
         from encephagen.data import empirical as E
 
-        for ds in E.datasets_for(names):
+        todo = E.datasets_for(names)
+        for k, ds in enumerate(todo, 1):
             out = root / "fc" / f"{ds}.h5"
             if not force and C.is_current(out, E.fc_inputs(ds), version=E.FC_VERSION):
                 continue
             fetch_many(E.fc_inputs(ds), root)
+            log.info("[%d/%d] empirical FC %s", k, len(todo), ds)
             built["fc"].append(E.convert_fc(ds, root, out))
     if "baselines" in stages:
         from encephagen.data import empirical as E
