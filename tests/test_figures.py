@@ -37,6 +37,14 @@ def test_metric_distributions(tmp_path):
     _check(plot_metric_distributions(df, st, tmp_path / "metrics"), tmp_path, "metrics")
 
 
+def test_decomposition_figure(tmp_path):
+    from encephagen.analysis.decompose import decompose
+    from encephagen.figures import plot_decomposition
+
+    df = make_tables(metrics=("m0", "m1"), n_nulls=20, real_offset={"m0": 6})
+    _check(plot_decomposition(decompose(compare_to_nulls(df, min_nulls=10)), tmp_path / "dec"), tmp_path, "dec")
+
+
 def test_null_properties(tmp_path):
     rng = np.random.default_rng(0)
     rows = [("real", 0, "clustering", 0.5), ("real", 0, "density", 0.2)]

@@ -15,7 +15,7 @@ import pandas as pd
 
 from encephagen.figures._save import family_colour, plt, save_figure
 
-__all__ = ["plot_null_properties", "plot_metric_distributions", "plot_hierarchy", "plot_t1t2",
+__all__ = ["plot_null_properties", "plot_metric_distributions", "plot_hierarchy", "plot_t1t2", "plot_decomposition",
            "plot_fc_matrices", "plot_fit_vs_g", "plot_silencing_order"]
 
 REAL = "real"
@@ -371,5 +371,42 @@ def plot_silencing_order(summary: pd.DataFrame, stem, *, param: str = "G", title
     rule = summary["rule"].iloc[0] if "rule" in summary.columns else ""
     ax.set_title(title or f"Silencing order along {param}\n{rule}", fontsize=9)
     ax.legend(fontsize=7)
+    fig.tight_layout()
+    return save_figure(fig, stem)
+
+
+# ----------------------------------------------------------------------------- decomposition
+def plot_decomposition(decomp: pd.DataFrame, stem, *, families: Sequence[str] | None = None, zmax: float = 8.0,
+                       alpha: float = 0.05, title: str | None = None):
+    """Metrics (rows) x null families (columns): colour = z of the real network against the family
+    (clipped at +-``zmax``), 'R' where the family reproduces the metric, '*' where the real value
+    differs significantly after FDR; the verdict per metric on the right.
+
+    ``decomp``: :func:`encephagen.analysis.decompose.decompose` for one connectome/model/parameter set.
+    """
+    _require(decomp, ["metric", "verdict"], "decomposition")
+    fams = list(families) if families else [c[len("z_"):] for c in decomp.columns if c.startswith("z_")]
+    if not fams:
+        raise ValueError("decomposition: no z_<family> columns")
+    d = decomp.reset_index(drop=True)
+    Z = np.column_stack([d[f"z_{f}"].to_numpy(dtype=float) for f in fams])
+    fig, ax = plt.subplots(figsize=(1.1 * len(fams) + 6.5, 0.38 * len(d) + 1.6))
+    im = ax.imshow(np.clip(Z, -zmax, zmax), cmap="RdBu_r", vmin=-zmax, vmax=zmax, aspect="auto")
+    for i in range(len(d)):
+        for j, f in enumerate(fams):
+            rep = bool(d.get(f"reproduces_{f}", pd.Series(False, index=d.index)).iloc[i])
+            q = d.get(f"q_{f}", pd.Series(np.nan, index=d.index)).iloc[i]
+            mark = "R" if rep else ("*" if np.isfinite(q) and q < alpha else "")
+            ax.text(j, i, mark, ha="center", va="center", fontsize=8, color="k")
+    ax.set_xticks(range(len(fams)))
+    ax.set_xticklabels(fams, rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(len(d)))
+    ax.set_yticklabels(d["metric"].astype(str), fontsize=7)
+    for i, v in enumerate(d["verdict"].astype(str)):
+        ax.text(len(fams) - 0.4, i, "  " + v, va="center", fontsize=6.5, clip_on=False)
+    cb = fig.colorbar(im, ax=ax, location="bottom", shrink=0.5, pad=0.12, aspect=30)
+    cb.set_label("z (real vs family)", fontsize=8)
+    ax.set_title(title or "Which null family reproduces each metric (R: reproduces, *: FDR-significant)",
+                 fontsize=9)
     fig.tight_layout()
     return save_figure(fig, stem)

@@ -18,7 +18,7 @@ from encephagen.figures import plots
 
 PARAMS = ("G",)  # parameter columns that must be single-valued in a figure (pass others via params=)
 
-__all__ = ["select_rows", "figure_metrics", "figure_hierarchy", "figure_t1t2", "figure_fit", "figure_silencing",
+__all__ = ["select_rows", "figure_metrics", "figure_hierarchy", "figure_t1t2", "figure_fit", "figure_silencing", "figure_decomposition",
            "figure_null_properties"]
 
 
@@ -90,6 +90,11 @@ def figure_fit(curve, summary, stem, *, select: Mapping | None = None, baselines
                          if k.startswith("sc_") and not k.startswith("sc_n")}
     return plots.plot_fit_vs_g(cur, stem, baselines=baselines, best=best, param=param,
                                title=_title(f"FC fit vs {param}", select))
+
+
+def figure_decomposition(decomposition, stem, *, select: Mapping | None = None, alpha: float = 0.05):
+    d = select_rows(read_table(decomposition), select, name="decomposition table")
+    return plots.plot_decomposition(d, stem, alpha=alpha)
 
 
 def figure_silencing(summary, stem, *, select: Mapping | None = None, param: str = "G"):
