@@ -58,6 +58,8 @@ REFERENCES: dict[str, str] = {
               "neurons. J Comput Neurosci 8:183-208.",
     "bold": "Friston KJ, Harrison L, Penny W (2003) Dynamic causal modelling. NeuroImage 19:1273-1302; "
             "Stephan KE et al. (2007) Comparing hemodynamic models with DCM. NeuroImage 38:387-401.",
+    "cabral": "Cabral J, Hugues E, Sporns O, Deco G (2011) Role of local network oscillations in resting-state "
+              "functional connectivity. NeuroImage 57:130-139.",
     "snakemake": "Moelder F et al. (2021) Sustainable data analysis with Snakemake. F1000Research 10:33.",
     "statsmodels": "Seabold S, Perktold J (2010) statsmodels: econometric and statistical modeling with "
                    "Python. Proc 9th Python in Science Conf.",
@@ -96,7 +98,11 @@ FC_DATASETS: dict[str, tuple[str, tuple[str, ...]]] = {
 FAMILY_REFS = {"degree": ("maslov", "rubinov"), "degree_connected": ("maslov", "rubinov"),
                "strength": ("rubinov2011",), "er": ("er",), "weight_perm": (), "richclub": ("richclub",),
                "geometry": ("betzel",)}
-MODEL_REFS = {"hopf": ("hopf",), "wc": ("wc",), "wilson_cowan": ("wc",), "lif": ("brunel",)}
+MODEL_REFS = {"hopf": ("hopf",), "stuart_landau": ("hopf",), "wc": ("wc",), "wilson_cowan": ("wc",),
+              "lif": ("brunel",), "kuramoto": ("cabral",)}
+MODEL_NAMES = {"wc": "Wilson-Cowan", "wilson_cowan": "Wilson-Cowan", "hopf": "Stuart-Landau (Hopf)",
+               "stuart_landau": "Stuart-Landau (Hopf)", "kuramoto": "delayed Kuramoto oscillators",
+               "lif": "leaky integrate-and-fire spiking network"}
 
 
 def _find(cfg: Any, key: str) -> Any:
@@ -185,22 +191,58 @@ def methods_paragraph(config: Mapping, *, provenance: Mapping | None = None,
         parts.append(f"Null connectomes. For each connectome {count}null networks were generated per family: "
                      + "; ".join(fd) + ". Each null's seed derives from (master seed, atlas, family, null index) "
                      f"(master seed {config.get('master_seed', 'n/a')}).")
-    models = _names(_find(config, "models"))
-    n_seeds = _find(config, "n_seeds")
-    g = _find(config, "G") or _find(config, "G_values") or _find(config, "coupling")
+    sim = config.get("simulate") if isinstance(config.get("simulate"), Mapping) else {}
+    models = _names(_find(config, "models")) or _names(sim.get("model"))
+    n_seeds = _find(config, "n_seeds") or sim.get("seeds_per_network")
+    g = sim.get("G") if sim else (_find(config, "G_values") or _find(config, "G"))
     if models:
-        md = [f"{m}{refs.cite(MODEL_REFS.get(m, ()))}" for m in models]
-        s = f"Simulations. Models: {_join(md)}."
+        md = [f"{MODEL_NAMES.get(m, m)}{refs.cite(MODEL_REFS.get(m, ()))}" for m in models]
+        s = f"Simulations. Model: {_join(md)}"
+        if sim:
+            bits = []
+            if sim.get("integrator"):
+                bits.append(f"{sim['integrator']} integration")
+            if sim.get("dt") is not None:
+                bits.append(f"dt {sim['dt']:g} ms")
+            if sim.get("duration") is not None:
+                bits.append(f"{sim['duration'] / 1000:g} s simulated per run"
+                            + (f" ({sim['transient'] / 1000:g} s transient discarded)" if sim.get("transient") else ""))
+            if sim.get("noise") is not None:
+                bits.append(f"noise sigma {sim['noise']:g}")
+            if sim.get("velocity"):
+                bits.append(f"conduction delays from edge lengths at {sim['velocity']:g} m/s (the same rule for "
+                            "every network)")
+            elif "velocity" in sim:
+                bits.append("no conduction delays")
+            if bits:
+                s += " (" + "; ".join(bits) + ")"
+        s += "."
         if isinstance(n_seeds, int):
-            s += (f" The real connectome and every null network were simulated with the same {n_seeds} noise "
-                  "seeds each (seed = f(master seed, atlas, family, null index, seed id)), and each network's "
-                  "value of a metric is its mean over those seeds, so the unit of replication is the network.")
+            if n_seeds == 1:
+                s += (" The real connectome and every null network were simulated with one noise seed each (seed = "
+                      "f(master seed, atlas, family, null index, seed id)); the unit of replication is the network.")
+            else:
+                s += (f" The real connectome and every null network were simulated with the same number of noise "
+                      f"seeds ({n_seeds} each; seed = f(master seed, atlas, family, null index, seed id)), and each "
+                      "network's value of a metric is its mean over those seeds, so the unit of replication is "
+                      "the network.")
         if isinstance(g, (list, tuple)) and g:
-            s += f" Global coupling G was swept over {len(g)} values ({min(g):g} to {max(g):g})."
-        if _find(config, "bold") or _find(config, "fc_pairs"):
-            s += (f" Simulated FC was computed from BOLD signals of the Balloon-Windkessel model"
-                  f"{refs.cite(('bold',))}.")
+            s += (f" Global coupling G = {g[0]:g}." if len(g) == 1 else
+                  f" Global coupling G was swept over {len(g)} values ({min(g):g} to {max(g):g}).")
+        mon = sim.get("monitors", {}) if isinstance(sim.get("monitors"), Mapping) else {}
+        if mon.get("bold") or _find(config, "bold") is True:
+            s += f" Simulated FC was computed from BOLD signals of the Balloon-Windkessel model{refs.cite(('bold',))}."
         parts.append(s)
+    hopf = config.get("hopf") if isinstance(config.get("hopf"), Mapping) else {}
+    if hopf.get("enabled"):
+        hg = hopf.get("G", {})
+        gs = (f" over {hg.get('num')} {hg.get('spacing', '')}-spaced values of G from {hg.get('start'):g} to "
+              f"{hg.get('stop'):g}" if isinstance(hg, Mapping) and hg.get("num") else "")
+        parts.append(
+            f"Analytic FC. For every network, the FC of the Stuart-Landau (Hopf) model{refs.cite(('hopf',))} "
+            f"linearised around its fixed point (a = {hopf.get('a', 'n/a')}, "
+            f"{hopf.get('omega_hz', 'n/a')} Hz, noise {hopf.get('sigma', 'n/a')}) was obtained from the "
+            f"stationary covariance (a Lyapunov equation){gs}, without simulation noise (one value per network).")
     an = config.get("analysis", {}) if isinstance(config.get("analysis"), Mapping) else {}
     alpha = an.get("fdr_alpha", 0.05)
     parts.append(
