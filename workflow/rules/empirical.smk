@@ -13,6 +13,8 @@ rule empirical_fc:
         bandpass=fc_bandpass,
     log:
         "logs/empirical_fc/{dataset}.log",
+    benchmark:
+        "benchmarks/rules/empirical_fc/{dataset}.tsv"
     wildcard_constraints:
         dataset="[A-Za-z0-9]+(-[A-Za-z0-9]+)*",
     threads: 1

@@ -38,6 +38,8 @@ rule convert_connectome:
         isolated=config["data"]["isolated_nodes"],
     log:
         "logs/convert_connectome/{atlas}.log",
+    benchmark:
+        "benchmarks/rules/convert_connectome/{atlas}.tsv"
     script:
         "../scripts/convert_connectome.py"
 
@@ -53,6 +55,8 @@ rule convert_connectome_subjects:
         isolated=config["data"]["isolated_nodes"],
     log:
         "logs/convert_connectome/{atlas}.log",
+    benchmark:
+        "benchmarks/rules/convert_connectome/{atlas}.tsv"
     wildcard_constraints:
         atlas="hcp80|gw80",
     script:

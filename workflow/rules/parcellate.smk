@@ -12,6 +12,8 @@ rule parcellate_t1t2:
         min_vertices=config["data"]["min_vertices"],
     log:
         "logs/parcellate_t1t2/{atlas}.log",
+    benchmark:
+        "benchmarks/rules/parcellate_t1t2/{atlas}.tsv"
     threads: 1
     resources:
         mem_mb=2000,
