@@ -165,7 +165,10 @@ def _rewire_kernel(W, ei, ej, directed, itr_total, max_attempts, connected, use_
                     W[b, a] = 0.0
                     W[b, c] = wba if crossed else wdc
                     W[d, c] = 0.0
-                if connected and not _reaches(W, a, b, directed, seen, queue):
+                # a-d and c-b are now edges, so a path a-c or b-d (either direction) keeps a
+                # and b (hence everything) connected; only otherwise search (as bctpy does)
+                shortcut = (W[a, c] != 0 or W[c, a] != 0 or W[b, d] != 0 or W[d, b] != 0)
+                if connected and not shortcut and not _reaches(W, a, b, directed, seen, queue):
                     # undo: the swap disconnected the graph
                     W[a, b] = wab
                     W[c, d] = wcd
