@@ -108,12 +108,12 @@ def test_empty_input_named(tmp_path):
 
 
 def test_fc_matrices_real_data(tmp_path, resources_dir):
-    from encephagen.data import load_connectome, load_empirical_fc
+    from encephagen.data import load_empirical_fc
+    from encephagen.figures.run import figure_fc_matrices
 
-    c = load_connectome("hcp80", resources_dir)
-    a, b = load_empirical_fc("hcp80", resources_dir)["fc"], load_empirical_fc("gw80", resources_dir)["fc"]
-    _check(plot_fc_matrices(b, a, tmp_path / "hcp80", sim_title="gw80 FC", emp_title="hcp80 FC", sc=c.weights),
-           tmp_path, "hcp80")
+    b = load_empirical_fc("gw80", resources_dir)["fc"]
+    _check(figure_fc_matrices(b, resources_dir / "fc" / "hcp80.h5", tmp_path / "hcp80", sim_title="gw80 FC",
+                              connectome=resources_dir / "connectomes" / "hcp80.h5"), tmp_path, "hcp80")
 
 
 def test_file_level_figures_from_run_outputs(tmp_path):

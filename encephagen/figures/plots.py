@@ -264,15 +264,15 @@ def plot_fc_matrices(sim_fc: np.ndarray, emp_fc: np.ndarray, stem, *, labels: Se
     vmax = float(np.nanmax(np.abs(np.concatenate([sim_fc[off], emp_fc[off]]))))
     for ax, m, t in ((axes[0], sim_fc, sim_title), (axes[1], emp_fc, emp_title)):
         im = ax.imshow(np.where(off, m, np.nan), cmap="RdBu_r", vmin=-vmax, vmax=vmax, interpolation="nearest")
-        ax.set_title(t, fontsize=9)
+        ax.set_title(textwrap.fill(t, 36), fontsize=8.5)
         ax.set_xticks([])
         ax.set_yticks([])
     fig.colorbar(im, ax=axes[:2].tolist(), shrink=0.7, label="r")
     r = fc_similarity(sim_fc, emp_fc)
     ax = axes[2]
     ax.scatter(upper(emp_fc), upper(sim_fc), s=3, alpha=0.3, color="0.2", linewidths=0)
-    ax.set_xlabel(emp_title)
-    ax.set_ylabel(sim_title)
+    ax.set_xlabel(textwrap.fill(emp_title, 40), fontsize=9)
+    ax.set_ylabel(textwrap.fill(sim_title, 40), fontsize=9)
     ax.set_title(f"Pearson r = {r['pearson']:.3f}, Spearman = {r['spearman']:.3f}", fontsize=9)
     if sc is not None:
         s = np.asarray(sc, float)

@@ -19,6 +19,7 @@ from encephagen.figures import plots
 PARAMS = ("G",)  # parameter columns that must be single-valued in a figure (pass others via params=)
 
 __all__ = ["select_rows", "figure_metrics", "figure_hierarchy", "figure_t1t2", "figure_fit", "figure_silencing", "figure_decomposition",
+           "figure_fc_matrices",
            "figure_null_properties"]
 
 
@@ -95,6 +96,38 @@ def figure_fit(curve, summary, stem, *, select: Mapping | None = None, baselines
 def figure_decomposition(decomposition, stem, *, select: Mapping | None = None, alpha: float = 0.05):
     d = select_rows(read_table(decomposition), select, name="decomposition table")
     return plots.plot_decomposition(d, stem, alpha=alpha)
+
+
+def figure_fc_matrices(sim, emp_fc, stem, *, connectome=None, index: int = 0, sim_title: str | None = None,
+                       emp_title: str | None = None):
+    """Simulated vs empirical FC. ``sim``: an (n, n) array or a ``hopf_sweep`` file (its ``fc_best[index]``,
+    the FC at the G chosen on training); ``emp_fc``: an array or an ``empirical_fc`` file
+    (resources/fc/<dataset>.h5); ``connectome``: optional Connectome or resources/connectomes/<atlas>.h5."""
+    import numpy as np
+
+    if not isinstance(sim, np.ndarray):
+        from encephagen.hopf.study import read_sweep
+
+        sw = read_sweep(sim)
+        if "fc_best" not in sw or len(sw["fc_best"]) <= index:
+            raise TableError(f"{sim}: no fc_best[{index}]")
+        sim_title = sim_title or (f"{sw.get('family', '')} #{int(sw['null_index'][index])} analytic FC at best "
+                                  f"G = {float(sw['best_G'][index]):.3g} (fit on {sw.get('train', '')})")
+        sim = sw["fc_best"][index]
+    if not isinstance(emp_fc, np.ndarray):
+        from encephagen.data.empirical import read_fc
+
+        d = read_fc(emp_fc)
+        emp_title = emp_title or f"empirical FC: {d.get('dataset', '')}"
+        emp_fc = d["fc"]
+    sc = None
+    if connectome is not None:
+        from encephagen.connectome import Connectome
+
+        c = connectome if isinstance(connectome, Connectome) else Connectome.load(connectome)
+        sc = c.weights
+    return plots.plot_fc_matrices(sim, emp_fc, stem, sim_title=sim_title or "simulated FC",
+                                  emp_title=emp_title or "empirical FC", sc=sc)
 
 
 def figure_silencing(summary, stem, *, select: Mapping | None = None, param: str = "G"):
