@@ -11,8 +11,16 @@ path several times faster than Brian2's generated C++.
 """
 from __future__ import annotations
 
+import os
+
 import numba
 import numpy as np
+
+# numba's OpenMP layer busy-waits; next to torch's own OpenMP pool and on a shared machine that
+# made a 2-thread block 6 times slower than the plain 'workqueue' layer (measured on 2 cores).
+# Respect an explicit choice; the layer must be chosen before the first parallel launch.
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "workqueue"
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)

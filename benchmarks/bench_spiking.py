@@ -1,0 +1,147 @@
+"""Spiking engine vs Brian2 cpp_standalone, side by side in one run, on the issue's network.
+
+Network (Brunel 2000 with exponential current synapses): 19,200 LIF neurons (15,360 E +
+3,840 I), fixed in-degree 320 E + 80 I, J = 0.1 mV (each E spike adds J tau_m / tau_s =
+0.4 mV to the target's synaptic current), g = 5, tau_s 5 ms, tau_m 20 ms, threshold 20 mV,
+reset 0, refractory 2 ms, delay 1.5 ms, Poisson drive eta = 1.1 (C_ext = 320 inputs at
+eta * nu_thr), dt 0.1 ms. Brian2 simulates the EXACT same synapse list (written to an npz)
+and the same initial potentials; its Poisson drive is PoissonInput (binomial per step).
+
+Brian2 2.9 needs numpy < 2.4, so it runs as a subprocess in a separate venv:
+    python -m venv .venv-bench && .venv-bench/bin/pip install 'brian2==2.9.*' 'numpy<2.4'
+
+Usage: python benchmarks/bench_spiking.py [--duration 2] [--threads 2] [--brian-threads 1 2]
+       [--torch-duration 0.2] [--batch 0] [--device cpu|cuda]
+Brian2's cpu-s/sim-s is an upper bound (CPU time of the whole binary, synapse creation
+included). Figures are printed side by side and written to benchmarks/results/bench_spiking.json.
+Only ratios from one run mean something on a shared machine.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_encephagen(net, duration_s, backend, device, batch=1, seed=123):
+    import torch
+
+    from encephagen.spiking.engine import LIFBatch
+
+    t = time.perf_counter()
+    sim = LIFBatch([net] * batch, [seed + b for b in range(batch)], device=device, backend=backend)
+    sim.v.copy_(torch.as_tensor(np.tile(net.meta["v0"], batch), device=sim.device))
+    setup = time.perf_counter() - t
+    sim.step_block()  # first call (numba: loads the on-disk cache or compiles)
+    if device != "cpu":
+        torch.cuda.synchronize()
+    steps = int(round(duration_s * 1000 / net.dt))
+    nspk = 0
+    t = time.perf_counter()
+    c = time.process_time()
+    while sim.t < steps + sim.K:
+        nspk += sim.step_block().i.numel()
+    if device != "cpu":
+        torch.cuda.synchronize()
+    el = time.perf_counter() - t
+    cpu = time.process_time() - c
+    sim_s = (sim.t - sim.K) * net.dt / 1000
+    return {"backend": backend, "device": str(device), "batch": batch, "duration_s": sim_s,
+            "run_s": el, "s_per_sim_s": el / sim_s / 1.0, "s_per_sim_s_per_network": el / sim_s / batch,
+            "setup_s": setup, "cpu_s_per_sim_s": cpu / sim_s, "rate_hz": nspk / (net.n * batch) / sim_s,
+            "throughput_network_sim_s_per_wall_s": batch * sim_s / el}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--duration", type=float, default=2.0, help="simulated seconds (both tools)")
+    ap.add_argument("--threads", type=int, default=2, help="threads for encephagen (numba/torch)")
+    ap.add_argument("--brian-threads", type=int, nargs="*", default=[1, 2],
+                    help="Brian2 OpenMP thread counts to run (1 = Brian2's default)")
+    ap.add_argument("--torch-duration", type=float, default=0.2, help="simulated s for the torch CPU path (0: skip)")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--batch", type=int, nargs="*", default=[], help="also run batched throughput with these batch sizes")
+    ap.add_argument("--bench-python", default=str(REPO / ".venv-bench" / "bin" / "python"))
+    ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "bench_spiking.json"))
+    a = ap.parse_args(argv)
+
+    os.environ.setdefault("NUMBA_NUM_THREADS", str(a.threads))
+    import numba
+    import torch
+
+    torch.set_num_threads(a.threads)
+    numba.set_num_threads(min(a.threads, numba.config.NUMBA_NUM_THREADS))
+    torch.set_flush_denormal(True)
+    from encephagen.spiking.network import brunel_network
+
+    t = time.perf_counter()
+    net = brunel_network(n_e=15360, n_i=3840, c_e=320, c_i=80, J=0.1, g=5.0, eta=1.1, delay_ms=1.5, dt=0.1, seed=1)
+    build_s = time.perf_counter() - t
+    net.meta["v0"] = np.random.default_rng(7).uniform(0, 20, net.n).astype(np.float32)
+    results = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                           "load_avg_start": os.getloadavg()}, "network": {"n": net.n, "nnz": net.nnz},
+               "network_build_s": build_s}
+    rows = []
+    r = run_encephagen(net, a.duration, "numba" if a.device == "cpu" else "torch", a.device)
+    r["setup_s_total"] = build_s + r["setup_s"]
+    rows.append(("encephagen " + r["backend"], r))
+    if a.torch_duration > 0 and a.device == "cpu":
+        rows.append(("encephagen torch", run_encephagen(net, a.torch_duration, "torch", "cpu")))
+    for b in a.batch:
+        rows.append((f"encephagen batch {b}", run_encephagen(net, a.duration, "torch" if a.device != "cpu" else "numba",
+                                                             a.device, batch=b)))
+    # Brian2 on the exact same synapses
+    src = net.source
+    is_e = net.channel == 0
+    p = net.params
+    with tempfile.TemporaryDirectory() as tmp:
+        npz = Path(tmp) / "net.npz"
+        np.savez(npz, n=net.n, dt=net.dt, tau_m=p.tau_m, tau_s=p.tau_e, theta=p.theta, t_ref=p.t_ref,
+                 w_e=float(p.J * p.tau_m / p.tau_e), w_i=float(-p.g * p.J * p.tau_m / p.tau_e),
+                 delay=p.delay_local, c_ext=net.meta["c_e"],
+                 nu_ext_hz=float(net.ext_rate[0] / net.meta["c_e"]), v0=net.meta["v0"],
+                 src_e=src[is_e], tgt_e=net.target[is_e], src_i=src[~is_e], tgt_i=net.target[~is_e])
+        for th in a.brian_threads:
+            out = Path(tmp) / f"brian{th}.json"
+            if not Path(a.bench_python).exists():
+                print(f"Brian2 venv not found at {a.bench_python}; see the module docstring", file=sys.stderr)
+                break
+            cmd = [a.bench_python, str(REPO / "benchmarks" / "_brian2_brunel.py"), str(npz), str(a.duration), str(th), str(out)]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode:
+                print(proc.stdout[-3000:], proc.stderr[-3000:], file=sys.stderr)
+                continue
+            rows.append((f"Brian2 cpp_standalone {th} thread(s)", json.loads(out.read_text())))
+    results["load_avg_end"] = os.getloadavg()
+    results["rows"] = {k: v for k, v in rows}
+    ours = rows[0][1]["s_per_sim_s"]
+    print(f"\nnetwork: {net.n} neurons, {net.nnz:,} synapses; encephagen network build {build_s:.2f} s; "
+          f"load avg {results['machine']['load_avg_start'][0]:.1f} -> {results['load_avg_end'][0]:.1f}")
+    print(f"{'tool':42s} {'s/sim-s':>9s} {'cpu-s/sim-s':>11s} {'set-up s':>9s} {'rate Hz':>8s} {'Brian2/ours':>12s}")
+    for name, r in rows:
+        setup = r.get("setup_s_total", r.get("setup_s", r.get("setup_and_compile_s", float("nan"))))
+        ratio = r["s_per_sim_s"] / ours
+        cpu = r.get("cpu_s_per_sim_s", r.get("cpu_s_per_sim_s_upper", float("nan")))
+        print(f"{name:42s} {r['s_per_sim_s']:9.3f} {cpu:11.3f} {setup:9.2f} {r['rate_hz']:8.2f} {ratio:12.2f}")
+        if name.startswith("Brian2"):
+            results.setdefault("speedup_vs", {})[name] = r["s_per_sim_s"] / ours
+    for name, r in rows:
+        if r.get("batch", 1) > 1:
+            print(f"{name}: {r['throughput_network_sim_s_per_wall_s']:.3f} network-sim-s per wall-s")
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(results, indent=1, default=float))
+    print(f"written {a.out}")
+
+
+if __name__ == "__main__":
+    main()
