@@ -22,7 +22,7 @@ wildcard_constraints:
     atlas="[A-Za-z0-9]+(-[A-Za-z0-9]+)*",
     family="[a-z_]+",
     batch="[0-9]{4}",
-    model="[a-z]+",
+    model="[a-z_]+",
 
 
 ATLASES = list(config["atlases"])
@@ -32,21 +32,19 @@ def n_batches(n_items, batch_size):
     return max(1, math.ceil(n_items / batch_size))
 
 
-def null_families():
-    return list(config["nulls"]["families"])
-
-
-def null_batch_ids(family=None):
+def network_batches(atlas):
+    """(family, batch id) of every network file of an atlas: the real network (family 'real',
+    batch 0000, made by the nulls stage so it is treated exactly as the nulls) and each null batch."""
     nb = n_batches(config["nulls"]["n_per_family"], config["nulls"]["batch_size"])
-    return [f"{b:04d}" for b in range(nb)]
+    out = [("real", "0000")]
+    for family in config["nulls"]["families"]:
+        out += [(family, f"{b:04d}") for b in range(nb)]
+    return out
 
 
-def null_batch_files(atlas, family):
-    return [f"results/nulls/atlas-{atlas}/null-{family}/batch-{b}.h5" for b in null_batch_ids(family)]
-
-
-def all_null_files(atlas):
-    return [p for fam in null_families() for p in null_batch_files(atlas, fam)]
+def stage_files(pattern, atlas, **kw):
+    """``pattern`` (with {atlas}, {family}, {batch}, and any ``kw``) for every network batch."""
+    return [pattern.format(atlas=atlas, family=f, batch=b, **kw) for f, b in network_batches(atlas)]
 
 
 def final_targets():

@@ -1,0 +1,254 @@
+"""Aggregation of simulation batches into one validated store plus tidy tables.
+
+Inputs are the ``simulation`` files of one (atlas, model): the real network's and every null
+batch's. Every file is validated first (a missing, partial, foreign or malformed file is refused
+and named). The design is then checked: every network (real and each null) must have the same
+set of (seed id, parameter set) runs as the real network -- never a silent mean over fewer runs.
+With ``allow_missing=True`` the missing runs are listed in the output (``missing_runs``
+attribute and table) instead of raising; the statistics then see exactly what exists.
+
+Outputs
+-------
+- ``network`` table (one row per network x seed x parameter set x metric): FC summaries,
+  and simulated-vs-empirical FC similarity (``fc_<measure>_vs_<dataset>``, see
+  :func:`encephagen.analysis.fc.similarity_table`).
+- ``regional`` table (one row per network x seed x parameter set x region x metric), with
+  ``label`` and ``region_class`` from the connectome.
+- ``store`` HDF5 (kind ``aggregate``): regional metrics as labelled arrays with named
+  dimensions ``(network, seed, param, region)`` (HDF5 dimension scales, readable lazily by h5py
+  and by xarray's h5netcdf engine), the real network's FC per (seed, param), each family's mean
+  FC per param, and the empirical FCs used.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from encephagen.analysis.fc import similarity_table
+from encephagen.io import Kind, OutputError, atomic_h5, register_kind, validate_many, write_array
+
+log = logging.getLogger(__name__)
+
+AGGREGATE_KIND = register_kind(Kind(
+    name="aggregate",
+    datasets={"network_family": 1, "network_null_index": 1, "seed_id": 1, "param_G": 1, "region": 1},
+    attrs=("atlas", "model", "n_networks", "n_seeds", "n_params"),
+))
+
+REAL = "real"
+
+
+class DesignError(OutputError):
+    """Runs are missing or duplicated; the message lists exactly which."""
+
+
+def _param_frame(sim: dict) -> pd.DataFrame:
+    """Per-element parameter columns: G plus every scalar parameter that varies in this file."""
+    cols = {"G": np.asarray(sim["G"], dtype=float)}
+    for k, v in sim["params"].items():
+        v = np.asarray(v)
+        if v.ndim == 1 and v.size == len(cols["G"]) and np.unique(v).size > 1:
+            cols[k] = v.astype(float)
+    return pd.DataFrame(cols)
+
+
+def _meta(sim: dict, model: str) -> pd.DataFrame:
+    meta = pd.DataFrame({
+        "atlas": sim["atlas"].astype(str), "model": model, "family": sim["family"].astype(str),
+        "null_index": np.asarray(sim["null_index"], dtype=np.int64),
+        "seed_id": np.asarray(sim["seed_id"], dtype=np.int64), "seed": np.asarray(sim["seed"], dtype=np.int64),
+    })
+    return pd.concat([meta, _param_frame(sim)], axis=1)
+
+
+def check_design(meta: pd.DataFrame, pcols: Sequence[str]) -> pd.DataFrame:
+    """Missing runs: every network must have the real network's (seed_id, params) set.
+
+    Returns a table of missing (family, null_index, seed_id, params) rows; raises on duplicates.
+    """
+    run = ["family", "null_index", "seed_id", *pcols]
+    dup = meta.duplicated(run, keep=False)
+    if dup.any():
+        raise DesignError(f"{int(dup.sum())} duplicated runs (the same network, seed and parameters in two "
+                          f"files), e.g. {meta.loc[dup, run].iloc[0].to_dict()}")
+    real = meta[meta["family"] == REAL]
+    if real.empty:
+        raise DesignError("the real network's runs are missing (family 'real')")
+    want = set(map(tuple, real[["seed_id", *pcols]].to_numpy().tolist()))
+    missing = []
+    for (fam, idx), g in meta.groupby(["family", "null_index"], sort=True):
+        have = set(map(tuple, g[["seed_id", *pcols]].to_numpy().tolist()))
+        for key in sorted(want - have):
+            missing.append({"family": fam, "null_index": idx, **dict(zip(["seed_id", *pcols], key))})
+        extra = have - want
+        if extra:
+            raise DesignError(f"network {fam}/{idx} has runs the real network lacks (seed_id, params): "
+                              f"{sorted(extra)[:5]} -- real and nulls must get the same treatment")
+    return pd.DataFrame(missing, columns=["family", "null_index", "seed_id", *pcols])
+
+
+def aggregate(sim_paths: Sequence[str | Path], *, connectome, empirical: Mapping[str, np.ndarray] | None = None,
+              out_store: str | Path, out_network: str | Path, out_regional: str | Path,
+              expected_nulls: Mapping[str, int] | None = None, allow_missing: bool = False,
+              provenance: Mapping | None = None) -> dict:
+    """Aggregate the ``simulation`` files of one (atlas, model); see the module docstring.
+
+    ``connectome``: the real :class:`~encephagen.connectome.Connectome` (labels, region classes).
+    ``expected_nulls``: family -> number of nulls that
+    must be present (from the config); fewer is a missing-run error naming the family.
+    """
+    from encephagen.sim.output import read_simulation
+
+    paths = [Path(p) for p in sim_paths]
+    validate_many(paths, "simulation")
+    empirical = dict(empirical or {})
+    labels = list(connectome.labels)
+    classes = list(connectome.region_class)
+    n = len(labels)
+    metas, regional_arrays, fcs, model = [], {}, [], None
+    for p in paths:
+        sim = read_simulation(p)
+        m = str(sim["attrs"]["model"])
+        if model is None:
+            model = m
+        elif m != model:
+            raise OutputError(f"{p}: model {m!r}, the other inputs are {model!r}")
+        if sim["region_labels"] and list(sim["region_labels"]) != labels:
+            raise OutputError(f"{p}: region labels differ from connectome {connectome.name!r}")
+        meta = _meta(sim, m)
+        meta["_file"] = str(p)
+        metas.append(meta)
+        for k, v in sim["metrics"].items():
+            regional_arrays.setdefault(k, []).append(np.asarray(v, dtype=float))
+        fcs.append(sim.get("fc_bold") if sim.get("fc_bold") is not None else sim.get("fc_activity"))
+    meta = pd.concat(metas, ignore_index=True)
+    pcols = [c for c in meta.columns if c not in ("atlas", "model", "family", "null_index", "seed_id", "seed", "_file")]
+    meta[pcols] = meta[pcols].fillna(np.nan)
+    missing = check_design(meta, pcols)
+    if expected_nulls:
+        have = meta[meta["family"] != REAL].groupby("family")["null_index"].nunique().to_dict()
+        for fam, k in expected_nulls.items():
+            if have.get(fam, 0) < k:
+                got = set(meta.loc[meta["family"] == fam, "null_index"].unique())
+                for idx in sorted(set(range(k)) - got):
+                    missing = pd.concat([missing, pd.DataFrame([{"family": fam, "null_index": idx}])],
+                                        ignore_index=True)
+    if len(missing) and not allow_missing:
+        raise DesignError(f"{len(missing)} runs missing (refusing a silent mean over fewer runs); first: "
+                          f"{missing.head(10).to_dict('records')}")
+    regional = {k: np.concatenate(v, axis=0) for k, v in regional_arrays.items()}
+    fc = np.concatenate(fcs, axis=0) if all(f is not None for f in fcs) else None
+    base = meta.drop(columns=["_file"])
+
+    # ---------------------------------------------------------------- network-level table
+    parts = []
+    if fc is not None:
+        iu = np.triu_indices(n, 1)
+        up = fc[:, iu[0], iu[1]].astype(float)
+        parts.append(base.assign(metric="fc_mean", value=np.nanmean(up, axis=1)))
+        parts.append(base.assign(metric="fc_sd", value=np.nanstd(up, axis=1)))
+        if empirical:
+            parts.append(similarity_table(fc, base, empirical))
+    network = pd.concat(parts, ignore_index=True) if parts else base.assign(metric=[], value=[])
+
+    # ---------------------------------------------------------------- regional table
+    rparts = []
+    region = np.arange(n)
+    for k, arr in regional.items():
+        df = base.loc[base.index.repeat(n)].reset_index(drop=True)
+        df["region"] = np.tile(region, len(base))
+        df["label"] = np.tile(np.asarray(labels, dtype=object), len(base))
+        df["region_class"] = np.tile(np.asarray(classes, dtype=object), len(base))
+        df["metric"] = k
+        df["value"] = arr.reshape(-1)
+        rparts.append(df)
+    regional_tab = pd.concat(rparts, ignore_index=True)
+
+    _write_tables(network, out_network)
+    _write_tables(regional_tab, out_regional)
+    _write_store(out_store, base, pcols, regional, fc, labels, classes, empirical, missing, model,
+                 connectome.name, provenance)
+    log.info("aggregated %d runs of %d networks from %d files (%d missing runs recorded)", len(base),
+             base.groupby(["family", "null_index"]).ngroups, len(paths), len(missing))
+    return {"runs": len(base), "missing": missing}
+
+
+def _write_tables(df: pd.DataFrame, path: str | Path) -> None:
+    from encephagen.analysis.run import write_table
+
+    write_table(df, path)
+
+
+def _write_store(path, base: pd.DataFrame, pcols, regional, fc, labels, classes, empirical, missing, model,
+                 atlas, provenance) -> None:
+    nets = base[["family", "null_index"]].drop_duplicates().sort_values(
+        ["family", "null_index"], key=lambda s: s.map(lambda v: (v != REAL, v)) if s.name == "family" else s)
+    nets = nets.reset_index(drop=True)
+    seeds = np.sort(base["seed_id"].unique())
+    params = base[pcols].drop_duplicates().sort_values(pcols).reset_index(drop=True)
+    ni = {k: i for i, k in enumerate(map(tuple, nets.to_numpy().tolist()))}
+    si = {int(s): i for i, s in enumerate(seeds)}
+    pi = {k: i for i, k in enumerate(map(tuple, params.to_numpy().tolist()))}
+    idx_n = np.array([ni[(f, i)] for f, i in zip(base["family"], base["null_index"])])
+    idx_s = np.array([si[int(s)] for s in base["seed_id"]])
+    idx_p = np.array([pi[k] for k in map(tuple, base[pcols].to_numpy().tolist())])
+    n = len(labels)
+    shape = (len(nets), len(seeds), len(params), n)
+    with atomic_h5(path, kind="aggregate", provenance=provenance) as f:
+        f.attrs.update({"atlas": atlas, "model": model, "n_networks": len(nets), "n_seeds": len(seeds),
+                        "n_params": len(params), "param_columns": ",".join(pcols),
+                        "n_missing_runs": int(len(missing))})
+        dims = {"network": len(nets), "seed": len(seeds), "param": len(params), "region": n}
+        write_array(f, "network_family", nets["family"].to_numpy().astype(str))
+        write_array(f, "network_null_index", nets["null_index"].to_numpy().astype(np.int64))
+        write_array(f, "network", np.array([f"{a}/{b}" for a, b in nets.to_numpy()], dtype=str))
+        write_array(f, "seed_id", seeds.astype(np.int64))
+        write_array(f, "param", np.arange(len(params)))
+        for c in pcols:
+            write_array(f, f"param_{c}", params[c].to_numpy(dtype=float))
+        if "param_G" not in f:
+            write_array(f, "param_G", np.full(len(params), np.nan))
+        write_array(f, "region", np.arange(n))
+        write_array(f, "region_label", np.array(labels, dtype=str))
+        write_array(f, "region_class", np.array(classes, dtype=str))
+        seed_arr = np.full(shape[:3], -1, dtype=np.int64)
+        seed_arr[idx_n, idx_s, idx_p] = base["seed"].to_numpy()
+        write_array(f, "seed", seed_arr)
+        scales = {}
+        for d in dims:
+            f[d].make_scale(d)
+            scales[d] = f[d]
+        g = f.create_group("regional")
+        for k, arr in regional.items():
+            full = np.full(shape, np.nan, dtype=np.float32)
+            full[idx_n, idx_s, idx_p] = arr
+            ds = write_array(g, k, full, compress=True)
+            ds.attrs["dims"] = "network,seed,param,region"
+            for axis, d in enumerate(dims):
+                ds.dims[axis].attach_scale(scales[d])
+        if fc is not None:
+            real = (base["family"] == REAL).to_numpy()
+            rfc = np.full((len(seeds), len(params), n, n), np.nan, dtype=np.float32)
+            rfc[idx_s[real], idx_p[real]] = fc[real]
+            write_array(f, "fc_real", rfc, compress=True).attrs["dims"] = "seed,param,region,region"
+            fams = sorted(set(base["family"]) - {REAL})
+            fam_fc = np.full((len(fams), len(params), n, n), np.nan, dtype=np.float32)
+            for j, fam in enumerate(fams):
+                sel = (base["family"] == fam).to_numpy()
+                for p in range(len(params)):
+                    s = sel & (idx_p == p)
+                    if s.any():
+                        fam_fc[j, p] = np.nanmean(fc[s], axis=0)
+            write_array(f, "fc_family_mean", fam_fc, compress=True).attrs["dims"] = "family,param,region,region"
+            write_array(f, "families", np.array(fams, dtype=str))
+        eg = f.create_group("empirical_fc")
+        for name, m in empirical.items():
+            write_array(eg, name, np.asarray(m, dtype=np.float32))
+        if len(missing):
+            write_array(f, "missing_runs", missing.astype(str).to_numpy().astype(str))
+            f["missing_runs"].attrs["columns"] = ",".join(missing.columns)
+

@@ -1,0 +1,151 @@
+# Aggregation of every simulation batch of an (atlas, model) into one validated store + tidy tables,
+# then the statistics (real vs each null family, FDR, effect sizes, decomposition), simulated-vs-
+# empirical FC fits (G chosen on the training group, reported on the held-out group), hierarchy vs
+# T1w/T2w and the silencing order. Logic: encephagen.pipeline, encephagen.analysis.run.
+
+
+def fc_pair(atlas):
+    for p in config["analysis"]["fc_pairs"]:
+        if p["atlas"] == atlas:
+            return p
+    return None
+
+
+def agg_empirical(wildcards):
+    """Empirical FCs the simulated FC is compared with: the atlas's train and test groups."""
+    p = fc_pair(wildcards.atlas)
+    return {} if p is None else {p["train"]: f"resources/fc/{p['train']}.h5",
+                                 p["test"]: f"resources/fc/{p['test']}.h5"}
+
+
+def agg_dir(atlas, model=SIM_MODEL):
+    return f"results/aggregate/atlas-{atlas}/model-{model}"
+
+
+def stats_dir(atlas, model=SIM_MODEL):
+    return f"results/stats/atlas-{atlas}/model-{model}"
+
+
+rule aggregate_sims:
+    input:
+        unpack(lambda wc: {"sims": sim_files(wc.atlas, wc.model),
+                           "connectome": f"resources/connectomes/{wc.atlas}.h5", **agg_empirical(wc)}),
+    output:
+        store=ensure("results/aggregate/atlas-{atlas}/model-{model}/store.h5", non_empty=True),
+        network="results/aggregate/atlas-{atlas}/model-{model}/network.tsv.gz",
+        regional="results/aggregate/atlas-{atlas}/model-{model}/regional.tsv.gz",
+        skipped="results/aggregate/atlas-{atlas}/model-{model}/skipped_families.tsv",
+    log:
+        "logs/aggregate_sims/atlas-{atlas}/model-{model}.log",
+    benchmark:
+        "benchmarks/rules/aggregate_sims/atlas-{atlas}/model-{model}.tsv"
+    params:
+        empirical=lambda wc: list(agg_empirical(wc)),
+        expected_nulls=lambda wc: {f: config["nulls"]["n_per_family"] for f in config["nulls"]["families"]},
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 8000 * attempt,
+        runtime=lambda wc, attempt: 60 * attempt,
+    script:
+        "../scripts/aggregate_sims.py"
+
+
+rule compare_to_nulls:
+    input:
+        network=rules.aggregate_sims.output.network,
+        regional=rules.aggregate_sims.output.regional,
+    output:
+        network_stats="results/stats/atlas-{atlas}/model-{model}/network_stats.tsv",
+        regional_stats="results/stats/atlas-{atlas}/model-{model}/regional_stats.tsv.gz",
+        decomposition="results/stats/atlas-{atlas}/model-{model}/decomposition.tsv",
+        class_summary="results/stats/atlas-{atlas}/model-{model}/class_summary.tsv",
+    log:
+        "logs/compare_to_nulls/atlas-{atlas}/model-{model}.log",
+    params:
+        fdr_alpha=config["analysis"]["fdr_alpha"],
+        min_nulls=config["analysis"]["min_nulls_per_family"],
+        reproduce_z=config["analysis"]["reproduce_z"],
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 8000 * attempt,
+    script:
+        "../scripts/compare_to_nulls.py"
+
+
+rule fit_fc:
+    input:
+        network=rules.aggregate_sims.output.network,
+        connectome="resources/connectomes/{atlas}.h5",
+        test_fc=lambda wc: f"resources/fc/{fc_pair(wc.atlas)['test']}.h5",
+    output:
+        networks="results/stats/atlas-{atlas}/model-{model}/fc_fit_networks.tsv",
+        summary="results/stats/atlas-{atlas}/model-{model}/fc_fit_summary.tsv",
+        curve="results/stats/atlas-{atlas}/model-{model}/fc_fit_curve.tsv",
+    log:
+        "logs/fit_fc/atlas-{atlas}/model-{model}.log",
+    params:
+        pair=lambda wc: fc_pair(wc.atlas),
+        min_nulls=config["analysis"]["min_nulls_per_family"],
+    threads: 1
+    script:
+        "../scripts/fit_fc.py"
+
+
+rule correlate_t1t2:
+    input:
+        regional=rules.aggregate_sims.output.regional,
+        t1t2="resources/t1t2/{atlas}.tsv",
+        connectome="resources/connectomes/{atlas}.h5",
+    output:
+        "results/stats/atlas-{atlas}/model-{model}/t1t2.tsv",
+    log:
+        "logs/correlate_t1t2/atlas-{atlas}/model-{model}.log",
+    params:
+        n_surrogates=config["analysis"]["n_spatial_surrogates"],
+        seed=lambda wc: config["master_seed"],
+    threads: 1
+    script:
+        "../scripts/correlate_t1t2.py"
+
+
+rule silencing_order:
+    input:
+        regional=rules.aggregate_sims.output.regional,
+    output:
+        per_seed="results/stats/atlas-{atlas}/model-{model}/silencing_per_seed.tsv",
+        summary="results/stats/atlas-{atlas}/model-{model}/silencing.tsv",
+    log:
+        "logs/silencing_order/atlas-{atlas}/model-{model}.log",
+    threads: 1
+    script:
+        "../scripts/silencing_order.py"
+
+
+rule write_provenance:
+    input:
+        connectomes=expand("resources/connectomes/{atlas}.h5", atlas=config["atlases"]),
+    output:
+        description="results/dataset_description.json",
+        methods=report("results/methods.md", category="Methods", caption="../report/methods.rst"),
+    log:
+        "logs/write_provenance/all.log",
+    params:
+        config=config,
+    localrule: True
+    script:
+        "../scripts/write_provenance.py"
+
+
+def agg_targets():
+    out = ["results/dataset_description.json", "results/methods.md"]
+    for atlas in sim_atlases():
+        s = stats_dir(atlas)
+        out += [f"{s}/network_stats.tsv", f"{s}/decomposition.tsv", f"{s}/class_summary.tsv", f"{s}/t1t2.tsv"]
+        if len(config["simulate"]["G"]) > 1:
+            out.append(f"{s}/silencing.tsv")
+            if fc_pair(atlas) is not None:
+                out.append(f"{s}/fc_fit_summary.tsv")
+    return out
+
+
+AGG_TARGETS = agg_targets()

@@ -1,0 +1,14 @@
+"""Thin: real vs null statistics, FDR, decomposition (encephagen.analysis.run.run_statistics)."""
+import logging
+
+logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
+                    format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+try:
+    from encephagen.analysis.run import run_statistics
+
+    i, p = snakemake.input, snakemake.params  # noqa: F821
+    run_statistics(i.network, i.regional, out=dict(snakemake.output.items()),  # noqa: F821
+                   fdr_alpha=p.fdr_alpha, min_nulls=p.min_nulls, reproduce_z=p.reproduce_z)
+except Exception:
+    logging.exception("compare_to_nulls failed")
+    raise
