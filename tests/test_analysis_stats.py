@@ -115,6 +115,17 @@ def test_duplicates_and_missing_real_refused():
         compare_to_nulls(df[df.family != "real"], min_nulls=10)
 
 
+def test_family_missing_a_metric_refused():
+    df = make_tables(n_nulls=12, families=("degree", "er"))
+    gap = df[~((df.family == "er") & (df.metric == "m2"))]
+    with pytest.raises(TableError, match=r"'er' has no values for 1 unit.*metric=m2"):
+        compare_to_nulls(gap, min_nulls=10)
+    # a family absent from a whole connectome (skipped there) is fine
+    other = make_tables(n_nulls=12, families=("degree",), atlas="other")
+    st = compare_to_nulls(pd.concat([df, other], ignore_index=True), min_nulls=10)
+    assert set(st[st.atlas == "other"].family) == {"degree"}
+
+
 def test_nan_seed_propagates_not_dropped():
     df = make_tables(n_nulls=12, metrics=("m0", "m1"))
     i = df.index[(df.family == "real") & (df.metric == "m0") & (df.seed_id == 1)][0]

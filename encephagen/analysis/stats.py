@@ -94,8 +94,9 @@ def check_design(nm: pd.DataFrame, units: list[str], min_nulls: int, name: str =
     """Check the design on network means; return the number of nulls per (unit, family).
 
     Refuses (TableError naming the culprit): no real network; a real row with null_index != 0;
-    a unit with nulls but no real value; seed counts differing between the real network and a
-    null; a family with fewer than ``min_nulls`` networks.
+    a unit with nulls but no real value; a family missing units (metric/region/parameter set) the
+    real network has on a connectome where the family exists; seed counts differing between the
+    real network and a null; a family with fewer than ``min_nulls`` networks.
     """
     if min_nulls < 1:
         raise ValueError(f"min_nulls must be >= 1, got {min_nulls}")
@@ -123,6 +124,18 @@ def check_design(nm: pd.DataFrame, units: list[str], min_nulls: int, name: str =
             f"seed(s) but null {r0['family']!r} #{int(r0['null_index'])} has {int(r0['n_seeds'])} "
             f"({_fmt_unit(r0[units])}); {len(mism)} network/unit rows differ. Simulate the real "
             f"connectome with as many seeds as each null.")
+    # every family covers every unit the real network has (within the atlas/model combinations the family
+    # exists for: a family skipped on a whole connectome is absent there, never partially)
+    scope = [c for c in ("atlas", "model") if c in units]
+    rk = real[units].drop_duplicates()
+    for fam, fsub in nulls.groupby("family"):
+        want = rk.merge(fsub[scope].drop_duplicates(), on=scope) if scope else rk
+        have = fsub[units].drop_duplicates()
+        miss = want.merge(have, on=units, how="left", indicator=True)
+        miss = miss[miss["_merge"] == "left_only"]
+        if not miss.empty:
+            raise TableError(f"{name}: null family {fam!r} has no values for {len(miss)} unit(s) the real network "
+                             f"has, e.g. ({_fmt_unit(miss.iloc[0][units])}); an aggregation or simulation gap")
     counts = nulls.groupby(units + ["family"], dropna=False).size().rename("n_nulls").reset_index()
     few = counts[counts["n_nulls"] < min_nulls]
     if not few.empty:
