@@ -168,15 +168,27 @@ def normalise_weights(weights: np.ndarray, params: LIFParams) -> np.ndarray:
     return w / mx if mx > 0 else w
 
 
-def tau_m_from_t1t2(t1t2: np.ndarray, params: LIFParams) -> np.ndarray:
-    """Per-region tau_m = max - (max - min) * (t1t2 - lo) / (hi - lo) (the predecessor: 30 - 20 x)."""
+def tau_m_from_t1t2(t1t2: np.ndarray, params: LIFParams, name: str = "t1t2") -> np.ndarray:
+    """Per-region tau_m = max - (max - min) * (t1t2 - lo) / (hi - lo) (the predecessor: 30 - 20 x).
+
+    lo/hi are the smallest/largest finite values; regions without a value (NaN) get
+    ``params.tau_m`` and are named in a warning.
+    """
+    import logging
+
     t = np.asarray(t1t2, dtype=np.float64)
-    if not np.all(np.isfinite(t)):
-        raise ValueError(f"t1t2 values must be finite; region(s) {np.flatnonzero(~np.isfinite(t)).tolist()} are not")
-    lo, hi = t.min(), t.max()
+    ok = np.isfinite(t)
+    if ok.sum() < 2:
+        raise ValueError(f"{name}: fewer than two regions have a T1w/T2w value")
+    lo, hi = t[ok].min(), t[ok].max()
     if hi <= lo:
-        raise ValueError("t1t2 values are all equal: cannot map them to membrane time constants")
-    return params.tau_m_max - (params.tau_m_max - params.tau_m_min) * (t - lo) / (hi - lo)
+        raise ValueError(f"{name}: T1w/T2w values are all equal: cannot map them to membrane time constants")
+    out = np.full(t.shape, params.tau_m)
+    out[ok] = params.tau_m_max - (params.tau_m_max - params.tau_m_min) * (t[ok] - lo) / (hi - lo)
+    if (~ok).any():
+        logging.getLogger(__name__).warning("%s: no T1w/T2w value for region(s) %s; they keep tau_m = %g ms",
+                                            name, np.flatnonzero(~ok).tolist(), params.tau_m)
+    return out
 
 
 def connectome_network(weights: np.ndarray, lengths: np.ndarray | None, params: LIFParams, seed: int,

@@ -29,15 +29,15 @@ class LIFParams:
     n_e: int = _p(160, "neurons", "excitatory neurons per region", 1, 10_000_000)
     n_i: int = _p(40, "neurons", "inhibitory neurons per region", 0, 10_000_000)
     p_int: float = _p(0.1, "1", "within-region connection probability (Bernoulli, every ordered pair, no autapses)", 0, 1)
-    J: float = _p(0.5, "mV", "excitatory efficacy (delta-synapse equivalent PSP)", 0, 100)
+    J: float = _p(1.0, "mV", "excitatory efficacy (delta-synapse equivalent PSP)", 0, 100)
     g: float = _p(5.0, "1", "relative strength of inhibition: inhibitory efficacy = -g J", 0, 100)
     delay_local: float = _p(1.5, "ms", "within-region conduction + synaptic delay", 0, 1000)
     # external drive (Brunel 2000 calibration, see encephagen.spiking.network.external_drive)
-    eta: float = _p(2.0, "1", "external drive relative to the threshold rate nu_thr (Brunel's eta); mean external input = eta * theta", 0, 100)
+    eta: float = _p(1.0, "1", "external drive relative to the threshold rate nu_thr (Brunel's eta); mean external input = eta * theta", 0, 100)
     J_ext: float = _p(-1.0, "mV", "efficacy of external Poisson synapses; < 0 means J", -1, 100)
     # long range
     G: float = _p(1.0, "1", "global coupling: long-range efficacy = G * J * w_norm**weight_exponent", 0, 1e6)
-    p_between: float = _p(0.05, "1", "long-range connection probability for the strongest connection (scaled by w_norm)", 0, 1)
+    p_between: float = _p(0.01, "1", "long-range connection probability for the strongest connection (scaled by w_norm)", 0, 1)
     weight_norm: str = _p("log1p", "", "connectome weight normalisation: log1p = log1p(log_scale*w)/max, max = w/max",
                           choices=("log1p", "max"))
     log_scale: float = _p(1000.0, "1", "scale inside log1p for weight_norm=log1p", 0, 1e12)

@@ -1,0 +1,241 @@
+"""Online monitors of a spiking batch (all on the simulation's device, updated once per block).
+
+From the spikes of each block (never from stored spike trains):
+
+* per-neuron spike counts -> firing rate per region (all, E, I);
+* per-neuron inter-spike-interval sums -> CV of ISIs (per neuron with >= 3 ISIs, mean per region);
+* per-neuron counts in windows of ``fano_window`` ms -> Fano factor (per neuron with a non-zero
+  mean, mean per region);
+* the population rate of every region in bins of ``rate_bin`` ms (kept on the device) ->
+  synchrony (Golomb's chi: sqrt(Var_t[population mean count] / mean_i Var_t[count_i]) over
+  the same bins), the autocorrelation time scale (1/e crossing) and the Welch spectrum
+  (scipy.signal) at the end, and Balloon-Windkessel BOLD integrated online from the
+  population rate (the simulation core's :class:`encephagen.sim.monitors.BoldMonitor`, one
+  implementation of that equation) and its FC.
+
+A region whose mean rate exceeds ``runaway_hz`` (200 Hz) or falls below ``silent_hz`` is
+flagged, and the network named in a warning.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+log = logging.getLogger(__name__)
+F64 = torch.float64
+
+
+@dataclass(frozen=True)
+class SpikeMonitorConfig:
+    rate_bin: float = 1.0          # ms; population-rate bins (a multiple of dt)
+    fano_window: float = 100.0     # ms; a multiple of rate_bin
+    bold: bool = True
+    bold_period: float = 720.0     # ms (TR); a multiple of rate_bin
+    bold_scale: float = 0.05       # BOLD input = bold_scale * population rate (Hz)
+    welch_nperseg: int = 1024
+    runaway_hz: float = 200.0
+    silent_hz: float = 0.1
+
+    def validate(self, dt: float) -> "SpikeMonitorConfig":
+        def mult(a, b):
+            return b > 0 and abs(a / b - round(a / b)) < 1e-9 and round(a / b) >= 1
+
+        if not mult(self.rate_bin, dt):
+            raise ValueError(f"spiking.monitors.rate_bin = {self.rate_bin} ms is not a multiple of dt = {dt} ms")
+        if not mult(self.fano_window, self.rate_bin):
+            raise ValueError(f"spiking.monitors.fano_window = {self.fano_window} ms is not a multiple of rate_bin")
+        if self.bold and not mult(self.bold_period, self.rate_bin):
+            raise ValueError(f"spiking.monitors.bold_period = {self.bold_period} ms is not a multiple of rate_bin")
+        if self.welch_nperseg < 8:
+            raise ValueError("spiking.monitors.welch_nperseg must be >= 8")
+        return self
+
+
+class SpikeMonitors:
+    """Attach to a :class:`encephagen.spiking.engine.LIFBatch`; call :meth:`update` with each
+    block's spikes from ``start_step`` on; :meth:`result` at the end."""
+
+    def __init__(self, sim, cfg: SpikeMonitorConfig, start_step: int, n_steps: int):
+        self.sim, self.cfg = sim, cfg.validate(sim.dt)
+        dev, N = sim.device, sim.N
+        self.start = int(start_step)
+        self.bs = int(round(cfg.rate_bin / sim.dt))
+        self.n_bins = int(n_steps // self.bs)
+        self.win_bins = int(round(cfg.fano_window / cfg.rate_bin))
+        self.B, self.R, self.n = sim.B, sim.R, sim.n
+        self.npr = sim.n // sim.R
+        if self.npr * sim.R != sim.n:
+            raise ValueError("monitors need the same number of neurons in every region")
+        z = lambda dt=F64: torch.zeros(N, dtype=dt, device=dev)  # noqa: E731
+        self.count = z()
+        self.last = torch.full((N,), -1, dtype=torch.int64, device=dev)
+        self.isi_n, self.isi_s, self.isi_q = z(), z(), z()
+        self.bin_count = z(torch.float32)
+        self.bin_sq = z()
+        self.win_count, self.win_s, self.win_q = z(), z(), z()
+        self.n_win = 0
+        self.bins_done = 0
+        self.pop = torch.zeros((max(self.n_bins, 1), self.B, self.R), dtype=torch.float32, device=dev)
+        self.bold = None
+        if cfg.bold:
+            from encephagen.sim.monitors import BoldMonitor
+
+            self.bold = BoldMonitor(self.R, self.B, dev, cfg.rate_bin / 1000.0, cfg.bold_scale)
+            self.bold_every = int(round(cfg.bold_period / cfg.rate_bin))
+
+    def update(self, blk) -> None:
+        t = blk.k + blk.t0 - self.start          # steps since the monitors started
+        keep = t >= 0
+        t, i = t[keep], blk.i[keep]
+        if i.numel():
+            self.count.index_add_(0, i, torch.ones_like(i, dtype=F64))
+            self._isi(t, i)
+        # bins touched by this block
+        block_end = blk.t0 + self.sim_block_len(blk) - self.start   # exclusive, in steps
+        first_bin = max(0, (blk.t0 - self.start) // self.bs)
+        b = first_bin
+        bins = torch.div(t, self.bs, rounding_mode="floor") if i.numel() else t
+        while b * self.bs < block_end and b < self.n_bins:
+            if i.numel():
+                sel = bins == b
+                if bool(sel.any()):
+                    self.bin_count.index_add_(0, i[sel], torch.ones(int(sel.sum()), dtype=torch.float32, device=i.device))
+            if (b + 1) * self.bs <= block_end:
+                self._finish_bin(b)
+            b += 1
+
+    def sim_block_len(self, blk) -> int:
+        return self.sim.t - blk.t0
+
+    def _isi(self, t, i):
+        order = torch.sort(i, stable=True).indices
+        i, t = i[order], t[order]
+        same = torch.zeros_like(i, dtype=torch.bool)
+        if i.numel() > 1:
+            same[1:] = i[1:] == i[:-1]
+        prev = torch.where(same, torch.roll(t, 1), self.last[i])
+        ok = prev >= 0
+        isi = (t - prev).to(F64)
+        ii = i[ok]
+        isi = isi[ok]
+        self.isi_n.index_add_(0, ii, torch.ones_like(isi))
+        self.isi_s.index_add_(0, ii, isi)
+        self.isi_q.index_add_(0, ii, isi * isi)
+        lastpos = torch.ones_like(same)
+        if i.numel() > 1:
+            lastpos[:-1] = i[:-1] != i[1:]
+        self.last[i[lastpos]] = t[lastpos]
+
+    def _finish_bin(self, b: int) -> None:
+        c = self.bin_count
+        self.pop[b] = c.view(self.B, self.R, self.npr).sum(-1)
+        c64 = c.to(F64)
+        self.bin_sq += c64 * c64
+        self.win_count += c64
+        c.zero_()
+        self.bins_done = b + 1
+        if self.bins_done % self.win_bins == 0:
+            self.win_s += self.win_count
+            self.win_q += self.win_count * self.win_count
+            self.win_count.zero_()
+            self.n_win += 1
+        if self.bold is not None:
+            rate = self.pop[b].to(F64).T / (self.npr * self.cfg.rate_bin / 1000.0)   # (R, B) Hz
+            self.bold.update(rate)
+            if self.bins_done % self.bold_every == 0:
+                self.bold.sample(self.bins_done * self.cfg.rate_bin)
+
+    # ------------------------------------------------------------------ results
+    def result(self) -> dict:
+        from encephagen.sim.monitors import acf_timescale, dominant_frequency, fc_from_series
+
+        B, R, npr, nb = self.B, self.R, self.npr, self.bins_done
+        T_s = nb * self.cfg.rate_bin / 1000.0
+        shape = (B, R, npr)
+        is_exc = torch.as_tensor(np.concatenate([net.is_exc for net in self.sim.networks]),
+                                 device=self.count.device).view(shape)
+        cnt = self.count.view(shape)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = {}
+            out["rate"] = (cnt.sum(-1) / npr / max(T_s, 1e-12)).cpu().numpy()
+            ne = is_exc.sum(-1).to(F64)
+            out["rate_e"] = ((cnt * is_exc).sum(-1) / ne / max(T_s, 1e-12)).cpu().numpy()
+            out["rate_i"] = ((cnt * ~is_exc).sum(-1) / (npr - ne) / max(T_s, 1e-12)).cpu().numpy()
+            n_isi, s, q = (x.view(shape) for x in (self.isi_n, self.isi_s, self.isi_q))
+            ok = n_isi >= 3
+            mean = s / n_isi
+            var = (q / n_isi - mean * mean).clamp_min(0) * n_isi / (n_isi - 1)
+            cv = torch.where(ok, var.sqrt() / mean, torch.full_like(mean, float("nan")))
+            out["cv_isi"] = _nanmean(cv).cpu().numpy()
+            if self.n_win >= 2:
+                ws, wq = self.win_s.view(shape), self.win_q.view(shape)
+                m = ws / self.n_win
+                v = (wq / self.n_win - m * m).clamp_min(0) * self.n_win / (self.n_win - 1)
+                ff = torch.where(m > 0, v / m, torch.full_like(m, float("nan")))
+                out["fano"] = _nanmean(ff).cpu().numpy()
+            else:
+                out["fano"] = np.full((B, R), np.nan)
+            pop = self.pop[:nb]                                            # (T, B, R) counts
+            if nb >= 2:
+                pm = pop.to(F64) / npr
+                var_pop = pm.var(dim=0, unbiased=False)                    # (B, R)
+                ci = self.count.view(shape) / nb
+                var_i = (self.bin_sq.view(shape) / nb - ci * ci).clamp_min(0).mean(-1)
+                out["synchrony"] = torch.where(var_i > 0, (var_pop / var_i).sqrt(),
+                                               torch.full_like(var_i, float("nan"))).cpu().numpy()
+            else:
+                out["synchrony"] = np.full((B, R), np.nan)
+        rec = (pop.to(F64) / (npr * self.cfg.rate_bin / 1000.0)).permute(1, 0, 2).cpu().numpy()  # (B, T, R) Hz
+        out["pop_rate"] = rec.astype(np.float32)
+        out["acf_timescale"] = acf_timescale(rec, self.cfg.rate_bin)
+        out["peak_frequency"] = dominant_frequency(rec, self.cfg.rate_bin, self.cfg.welch_nperseg)
+        out["spectrum_freq"], out["spectrum"] = _welch(rec, self.cfg.rate_bin, self.cfg.welch_nperseg)
+        if self.bold is not None:
+            bold, times, fc = self.bold.result()
+            out["bold"], out["bold_times"], out["fc_bold"] = bold, times, fc
+        else:
+            out["bold"], out["bold_times"], out["fc_bold"] = None, np.zeros(0), None
+        out["fc_rate"] = fc_from_series(rec)
+        out["duration_s"] = T_s
+        return out
+
+
+def _nanmean(x: torch.Tensor) -> torch.Tensor:
+    ok = torch.isfinite(x)
+    n = ok.sum(-1)
+    s = torch.where(ok, x, torch.zeros_like(x)).sum(-1)
+    return torch.where(n > 0, s / n.clamp_min(1), torch.full_like(s, float("nan")))
+
+
+def _welch(rec: np.ndarray, bin_ms: float, nperseg: int):
+    """Welch power spectrum of each region's population rate: freq (F,), psd (B, F, R) float32."""
+    from scipy.signal import welch
+
+    B, T, R = rec.shape
+    if T < 8:
+        return np.zeros(0), np.zeros((B, 0, R), np.float32)
+    f, p = welch(rec, fs=1000.0 / bin_ms, nperseg=min(nperseg, T), axis=1, detrend="constant")
+    return f, p.astype(np.float32)
+
+
+def flag_regimes(rate: np.ndarray, names, runaway_hz: float, silent_hz: float) -> list[str]:
+    """'runaway' if any region's mean rate exceeds runaway_hz, else 'silent' if any region is below
+    silent_hz, else 'ok'; warns naming each flagged network."""
+    flags = []
+    for b, name in enumerate(names):
+        r = rate[b]
+        if np.any(r > runaway_hz):
+            flags.append("runaway")
+            log.warning("spiking network %s: runaway regime, %d region(s) above %g Hz (max %.1f Hz)",
+                        name, int((r > runaway_hz).sum()), runaway_hz, float(np.max(r)))
+        elif np.any(r < silent_hz):
+            flags.append("silent")
+            log.warning("spiking network %s: silent regime, %d region(s) below %g Hz (min %.3f Hz)",
+                        name, int((r < silent_hz).sum()), silent_hz, float(np.min(r)))
+        else:
+            flags.append("ok")
+    return flags
