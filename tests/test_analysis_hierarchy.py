@@ -8,6 +8,7 @@ from scipy import stats
 from scipy.spatial.distance import cdist
 
 from encephagen.analysis.hierarchy import (PERMUTATION_NULL, SPATIAL_NULL, VariogramSurrogates, class_summary,
+                                           class_table,
                                            permutation_surrogates, silencing_order, t1t2_correlation,
                                            _spearman_rows)
 from encephagen.analysis.synthetic import make_silencing, make_tables
@@ -114,6 +115,22 @@ def test_class_summary(regional):
     assert real.set_index("region_class").loc["limbic", "mean"] == pytest.approx(r)
     nul = cs[cs.family == "degree"]
     assert (nul["n"] == 20).all() and nul["interval"].str.contains("null networks").all()
+
+
+def test_class_table_contrast_detects_steeper_real_gradient():
+    from encephagen.analysis.stats import compare_to_nulls
+
+    # real: sensory regions +3 (a steeper sensory-association gradient than any null)
+    rg = make_tables(n_regions=16, n_nulls=60, n_seeds=2, metrics=("tau",), families=("degree",))
+    real_sens = (rg.family == "real") & (rg.region_class == "sensory")
+    rg.loc[real_sens, "value"] += 3.0
+    ct = class_table(rg, contrasts=[("sensory", "association")])
+    assert {"tau[sensory]", "tau[association]", "tau[sensory - association]"} <= set(ct.metric)
+    st = compare_to_nulls(ct, min_nulls=10).set_index("metric")
+    assert st.loc["tau[sensory - association]", "z"] > 3
+    assert st.loc["tau[sensory - association]", "p_greater"] == pytest.approx(1 / 61)
+    with pytest.raises(TableError, match="no region class 'motor'"):
+        class_table(rg, contrasts=[("motor", "sensory")])
 
 
 def test_silencing_order_known():

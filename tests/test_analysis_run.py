@@ -13,18 +13,19 @@ from encephagen.analysis.synthetic import make_fc_sweep, make_silencing, make_ta
 
 
 def test_run_statistics_writes_all_tables(tmp_path):
-    net = make_tables(metrics=("mean_fc", "sync"), n_nulls=79, real_offset={"sync": 8})
-    reg = make_tables(metrics=("tau",), n_regions=8, n_nulls=79)
+    net = make_tables(metrics=("mean_fc", "sync"), n_nulls=199, real_offset={"sync": 8})
+    reg = make_tables(metrics=("tau",), n_regions=8, n_nulls=199)
     p = tmp_path / "network.tsv.gz"
     write_table(net, p)
     assert read_table(p).shape == net.shape
     out = {k: tmp_path / f"{k}.tsv" for k in ("network_stats", "regional_stats", "decomposition", "class_summary")}
-    w = run_statistics(p, reg, out=out, min_nulls=10)
+    w = run_statistics(p, reg, out=out, min_nulls=10, class_contrasts=[("sensory", "association")])
     assert set(w) == set(out)
     st = pd.read_csv(out["network_stats"], sep="\t")
-    assert set(st.metric) == {"mean_fc", "sync", "tau_mean_over_regions"}
+    assert set(st.metric) == {"mean_fc", "sync", "tau_mean_over_regions", "tau[sensory]", "tau[association]",
+                              "tau[limbic]", "tau[subcortical]", "tau[sensory - association]"}
     assert st.set_index(["metric", "family"]).loc[("sync", "degree"), "significant"]
-    assert st["single_effect_detectable"].all()        # 3 tests, N = 79: isolated q = 3/80 < 0.05
+    assert st["single_effect_detectable"].all()        # 8 tests, N = 199: isolated q = 8/200 < 0.05
     d = pd.read_csv(out["decomposition"], sep="\t")
     assert d.set_index("metric").loc["sync", "verdict"].startswith("specific wiring")
     assert not [x for x in tmp_path.iterdir() if ".tmp-" in x.name]

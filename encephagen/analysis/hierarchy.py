@@ -25,7 +25,7 @@ from encephagen.analysis.tables import (ID_COLS, REAL, TableError, network_means
                                         require)
 from encephagen.seeds import numpy_rng
 
-__all__ = ["class_summary", "VariogramSurrogates", "permutation_surrogates", "t1t2_correlation",
+__all__ = ["class_summary", "class_table", "VariogramSurrogates", "permutation_surrogates", "t1t2_correlation",
            "silencing_order", "SPATIAL_NULL", "PERMUTATION_NULL"]
 
 SPATIAL_NULL = "variogram-matched surrogates (Burt et al. 2020)"
@@ -74,6 +74,30 @@ def class_summary(regional: pd.DataFrame, *, ci: float = 0.95, name: str = "regi
     out = pd.concat(rows, ignore_index=True)
     out = out.merge(nreg.reset_index(), on=u + ["region_class"], how="left")
     return out[u + ["family", "region_class", "n_regions", "n", "mean", "lo", "hi", "interval"]]
+
+
+def class_table(regional: pd.DataFrame, *, contrasts: Sequence[tuple[str, str]] = (),
+                name: str = "regional table") -> pd.DataFrame:
+    """Network-level rows of class means (and class contrasts) per network x seed, for
+    :func:`encephagen.analysis.stats.compare_to_nulls`: metric ``<metric>[<class>]`` is the mean
+    over the class's regions; ``<metric>[<a> - <b>]`` the difference of two class means (a
+    hierarchy gradient: is the real network's gradient steeper than the nulls'?)."""
+    require(regional, ["region", "region_class", "family", "null_index", "seed_id", "metric", "value"], name)
+    keys = [c for c in regional.columns if c not in ("region", "label", "region_class", "value")]
+    per = regional.groupby(keys + ["region_class"], dropna=False, sort=False)["value"].mean().reset_index()
+    out = [per.assign(metric=per["metric"].astype(str) + "[" + per["region_class"].astype(str) + "]")
+           .drop(columns="region_class")]
+    if contrasts:
+        w = per.set_index(keys + ["region_class"])["value"].unstack("region_class")
+        for a, b in contrasts:
+            for c in (a, b):
+                if c not in w.columns:
+                    raise TableError(f"{name}: contrast ({a!r}, {b!r}): no region class {c!r}; "
+                                     f"classes: {sorted(map(str, w.columns))}")
+            d = (w[a] - w[b]).rename("value").reset_index()
+            d["metric"] = d["metric"].astype(str) + f"[{a} - {b}]"
+            out.append(d)
+    return pd.concat(out, ignore_index=True)
 
 
 # ----------------------------------------------------------------------------- spatial nulls

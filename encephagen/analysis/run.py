@@ -16,7 +16,7 @@ import pandas as pd
 
 from encephagen.analysis.decompose import decompose
 from encephagen.analysis.fc import fit_curve, fit_g
-from encephagen.analysis.hierarchy import class_summary, silencing_order, t1t2_correlation
+from encephagen.analysis.hierarchy import class_summary, class_table, silencing_order, t1t2_correlation
 from encephagen.analysis.stats import compare_to_nulls
 from encephagen.analysis.tables import TableError, regional_to_network
 
@@ -58,17 +58,20 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
 
 def run_statistics(network, regional=None, *, out: Mapping[str, str | os.PathLike], fdr_alpha: float = 0.05,
                    min_nulls: int = 10, reproduce_z: float = 2.0, profile_rho_min: float = 0.8,
-                   family_order: Sequence[str] | None = None) -> dict[str, Path]:
+                   family_order: Sequence[str] | None = None,
+                   class_contrasts: Sequence[tuple[str, str]] = ()) -> dict[str, Path]:
     """Real vs null statistics, decomposition and class summaries for the aggregated tables.
 
     ``out`` keys (each optional; only the ones given are written): ``network_stats``,
     ``regional_stats``, ``decomposition``, ``class_summary``. Regional metrics also enter the
-    network-level statistics as their mean over regions (``<metric>_mean_over_regions``).
+    network-level statistics as their mean over regions (``<metric>_mean_over_regions``), their
+    region-class means (``<metric>[<class>]``) and the ``class_contrasts`` (``<metric>[<a> - <b>]``).
     """
     net = read_table(network)
     reg = read_table(regional) if regional is not None else None
     if reg is not None and not reg.empty:
-        net = pd.concat([net, regional_to_network(reg)], ignore_index=True)
+        net = pd.concat([net, regional_to_network(reg), class_table(reg, contrasts=class_contrasts)],
+                        ignore_index=True)
     written: dict[str, Path] = {}
     log.info("statistics: %d network rows, %s regional rows", len(net), "no" if reg is None else len(reg))
     st = compare_to_nulls(net, min_nulls=min_nulls, fdr_alpha=fdr_alpha, name="network table")
