@@ -303,3 +303,22 @@ def _distinct(rng, pop: int, k: int) -> np.ndarray:
     while out.size < k:
         out = np.unique(np.concatenate([out, rng.integers(0, pop, size=k - out.size)]))
     return out
+
+
+def uncoupled_network(n: int, params: LIFParams | None = None, bias: np.ndarray | float = 0.0,
+                      ext_rate: np.ndarray | float = 0.0, w_ext: np.ndarray | float | None = None,
+                      dt: float = 0.1, tau_m: np.ndarray | float | None = None) -> LIFNetwork:
+    """``n`` unconnected excitatory neurons with constant input ``bias`` (mV) and/or Poisson input at
+    ``ext_rate`` (Hz, summed) with jumps ``w_ext`` (mV; default J tau_m / tau_e). For f-I curves
+    and single-neuron known answers."""
+    params = params or LIFParams()
+    tm = np.broadcast_to(np.asarray(params.tau_m if tau_m is None else tau_m, np.float64), (n,)).astype(np.float32)
+    w = (params.J * tm / params.tau_e) if w_ext is None else np.broadcast_to(np.asarray(w_ext, np.float64), (n,))
+    z = np.zeros(0)
+    return LIFNetwork(region=np.zeros(n, np.int32), is_exc=np.ones(n, bool), tau_m=tm,
+                      bias=np.broadcast_to(np.asarray(bias, np.float32), (n,)).copy(),
+                      ext_rate=np.broadcast_to(np.asarray(ext_rate, np.float64), (n,)).copy(),
+                      w_ext=np.asarray(w, np.float32).copy(), nmda_ratio=np.zeros(n, np.float32),
+                      indptr=np.zeros(n + 1, np.int64), target=z.astype(np.int32), channel=z.astype(np.int8),
+                      weight=z.astype(np.float32), delay=z.astype(np.int32), dt=float(dt), params=params,
+                      n_regions=1, meta={"kind": "uncoupled"})
