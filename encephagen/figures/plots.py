@@ -110,7 +110,11 @@ def plot_metric_distributions(network: pd.DataFrame, stats: pd.DataFrame, stem, 
 
     _require(network, ["family", "null_index", "seed_id", "metric", "value"], "network table")
     _require(stats, ["metric", "family", "z", "q"], "statistics table")
-    ms = list(metrics) if metrics is not None else list(dict.fromkeys(stats["metric"]))[:max_metrics]
+    have = set(network["metric"])
+    ms = list(metrics) if metrics is not None else [m for m in dict.fromkeys(stats["metric"]) if m in have][:max_metrics]
+    missing = [m for m in ms if m not in have]
+    if missing or not ms:
+        raise ValueError(f"metric distributions: metric(s) {missing or '(none in common)'} not in the network table")
     sub = network[network["metric"].isin(ms)]
     nm = network_means(sub)
     fig, axes = _grid(len(ms), ncols=4, w=3.5, h=2.7)
