@@ -251,6 +251,7 @@ def summarise(rows: Sequence[Mapping]) -> list[dict]:
 def plot_panel(rows: Sequence[Mapping], curves: Sequence[Mapping], lengths: Mapping[str, np.ndarray],
                paths: Sequence[str | Path], title: str = "") -> list[Path]:
     """The panel figure (one file per path; format from the suffix, e.g. .png and .pdf)."""
+    import textwrap
     import warnings
 
     import matplotlib
@@ -317,7 +318,9 @@ def plot_panel(rows: Sequence[Mapping], curves: Sequence[Mapping], lengths: Mapp
     ax = axes[11]
     ax.axis("off")
     skipped = [r for r in rows if r["status"] == "skipped"]
-    text = "\n".join(f"{r['family']}: skipped\n  {str(r['reason'])[:70]}" for r in skipped) or "no family skipped"
+    text = "\n".join(f"{r['family']}: skipped\n" + textwrap.fill(str(r["reason"]), 55, initial_indent="  ",
+                                                                  subsequent_indent="  ", max_lines=3)
+                     for r in skipped) or "no family skipped"
     ax.text(0, 1, text, va="top", fontsize=7, wrap=True)
     fig.suptitle(title or f"null families vs real: {real['atlas']}")
     fig.tight_layout()
