@@ -1,9 +1,12 @@
-"""A simulation alone, in a batch (at any position, with any neighbours) and after a retry in a
-fresh process gives bitwise identical results on CPU: RELIABILITY.md plan case 16.
+"""A simulation alone, in a batch (any position, any neighbours, any batch size) and after a
+retry in a fresh process gives bitwise identical results on CPU: RELIABILITY.md plan case 16.
 
-Seeds come from (master seed, network id, seed id), never from batch position, so a job that
-is retried with a different batch composition (e.g. after a partial failure) reproduces
-exactly. Real data: tvb96 and two of its degree-preserving nulls, with conduction delays.
+Through the pipeline's batch API (encephagen.sim.batch.run_networks -> one validated
+'simulation' file per job), on real data: tvb96 and two of its degree-preserving nulls, with
+conduction delays and noise. Seeds come from (master seed, atlas, family, null index, seed
+id), never from batch position, so a retried job with another batch composition reproduces
+exactly. (tests/test_sim_runner.py::test_alone_equals_in_batch_bitwise shows the same for the
+in-memory engine.)
 """
 from __future__ import annotations
 
@@ -11,15 +14,16 @@ import subprocess
 import sys
 import textwrap
 
+import h5py
 import numpy as np
 import pytest
 
-from encephagen.seeds import derive_seed
+from encephagen.io import validate_h5
 
 MASTER = 20261123
-KW = dict(model="wilson_cowan", G=0.5, dt=0.1, duration=60.0, transient=10.0, velocity=10.0, noise=0.01,
-          monitors=dict(bold=False, record_samples=64), device="cpu")
-FIELDS = ("record", "final_state", "fc_activity")
+CFG = {"model": "wilson_cowan", "G": [0.5], "duration": 30.0, "transient": 10.0, "velocity": 10.0,
+       "noise": 0.01, "dtype": "float32", "device": "cpu",
+       "monitors": {"bold": False, "record_samples": 64}}
 
 
 @pytest.fixture(scope="module")
@@ -27,54 +31,64 @@ def networks(resources_dir):
     from encephagen.data import load_connectome
     from encephagen.nulls import generate_batch, prepare_source
 
-    c = load_connectome("tvb96", resources_dir)
-    src = prepare_source(c)
+    src = prepare_source(load_connectome("tvb96", resources_dir))
     nulls = generate_batch(src, "degree", [0, 1], MASTER, atlas="tvb96")
-    ids = [("tvb96", "real", 0), ("tvb96", "degree", 0), ("tvb96", "degree", 1)]
-    W = np.concatenate([src.weights[None], nulls.weights])
-    L = np.concatenate([src.real_lengths()[None], nulls.lengths])
-    seeds = [derive_seed(MASTER, *net, 0) for net in ids]  # seed id 0
-    return ids, W, L, np.array(seeds, dtype=np.int64)
+    return [("tvb96", "real", 0, src.weights, src.real_lengths())] + [
+        ("tvb96", "degree", int(i), w, ln) for i, w, ln in zip(nulls.null_index, nulls.weights, nulls.lengths)]
 
 
-def _same(a, i, b, j):
-    for name in FIELDS:
-        x, y = getattr(a, name)[i], getattr(b, name)[j]
-        assert np.array_equal(x, y), f"{name} differs"
-    for name in a.metrics:
-        assert np.array_equal(a.metrics[name][i], b.metrics[name][j], equal_nan=True), f"metric {name} differs"
+def _rows(path) -> dict:
+    """{(family, null_index, seed_id): {dataset: row}} of every element in a simulation file."""
+    validate_h5(path, "simulation")
+    out = {}
+    with h5py.File(path, "r") as f:
+        fam = [s.decode() if isinstance(s, bytes) else s for s in f["family"][()]]
+        per = {}
+
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset) and obj.ndim >= 1 and obj.shape[0] == len(fam) and name not in (
+                    "atlas", "family"):
+                per[name] = obj[()]
+
+        f.visititems(visit)
+        for b, key in enumerate(zip(fam, f["null_index"][()].tolist(), f["seed_id"][()].tolist())):
+            out[key] = {name: arr[b] for name, arr in per.items()}
+    return out
+
+
+def _same(a: dict, b: dict, key):
+    assert a.keys() == b.keys()
+    for name in a:
+        assert np.array_equal(a[name], b[name], equal_nan=True), f"{key}: {name} differs"
 
 
 def test_alone_in_batch_any_position_and_retry_identical(networks, tmp_path):
-    from encephagen.sim import simulate
+    from encephagen.sim.batch import run_networks
 
-    ids, W, L, seeds = networks
-    batch = simulate(weights=W, lengths=L, seeds=seeds, **KW)
-    # another batch: different composition and positions
-    order = [2, 0]
-    other = simulate(weights=W[order], lengths=L[order], seeds=seeds[order], **KW)
-    _same(batch, 2, other, 0)
-    _same(batch, 0, other, 1)
-    # alone
-    alone = simulate(weights=W[1], lengths=L[1], seeds=seeds[[1]], **KW)
-    _same(batch, 1, alone, 0)
-    # a retry: a fresh process, the network alone
-    np.savez(tmp_path / "in.npz", W=W[2], L=L[2], seed=seeds[[2]])
+    # one job: 3 networks x seed id 0, simulated in chunks of 2 (positions vary)
+    run_networks({**CFG, "batch_size": 2}, networks, 1, MASTER, tmp_path / "batch.h5")
+    # a network alone, seed ids 0 and 1
+    run_networks({**CFG, "batch_size": 64}, networks[2:], 2, MASTER, tmp_path / "alone.h5")
+    # a retry in a fresh process: other order, other batch size
+    np.savez(tmp_path / "nets.npz", **{f"w{i}": n[3] for i, n in enumerate(networks)},
+             **{f"l{i}": n[4] for i, n in enumerate(networks)})
     code = textwrap.dedent(f"""
         import numpy as np
-        from encephagen.sim import simulate
-        d = np.load({str(tmp_path / 'in.npz')!r})
-        r = simulate(weights=d["W"], lengths=d["L"], seeds=d["seed"], **{KW!r})
-        np.savez({str(tmp_path / 'out.npz')!r}, record=r.record, final_state=r.final_state,
-                 fc_activity=r.fc_activity, **{{"m_" + k: v for k, v in r.metrics.items()}})
+        from encephagen.sim.batch import run_networks
+        d = np.load({str(tmp_path / 'nets.npz')!r})
+        ids = {[n[:3] for n in networks]!r}
+        nets = [(*ids[i], d[f"w{{i}}"], d[f"l{{i}}"]) for i in (2, 0)]
+        run_networks({{**{CFG!r}, "batch_size": 1}}, nets, 1, {MASTER}, {str(tmp_path / 'retry.h5')!r})
     """)
     subprocess.run([sys.executable, "-c", code], check=True)
-    retry = np.load(tmp_path / "out.npz")
-    for name in FIELDS:
-        assert np.array_equal(retry[name][0], getattr(batch, name)[2]), f"retry: {name} differs"
-    for name in batch.metrics:
-        assert np.array_equal(retry["m_" + name][0], batch.metrics[name][2], equal_nan=True), name
-    # the comparison can fail: the noise matters, and another seed id gives another result
-    reseeded = simulate(weights=W[1], lengths=L[1], seeds=[derive_seed(MASTER, *ids[1], 1)], **KW)
-    assert not np.array_equal(reseeded.record[0], alone.record[0])
-    assert not np.array_equal(batch.record[0], batch.record[1])
+    rows = {name: _rows(tmp_path / f"{name}.h5") for name in ("batch", "alone", "retry")}
+    assert len(rows["batch"]) == 3 and len(rows["alone"]) == 2 and len(rows["retry"]) == 2
+    key = ("degree", 1, 0)
+    _same(rows["batch"][key], rows["alone"][key], key)
+    for key, row in rows["retry"].items():
+        _same(rows["batch"][key], row, key)
+    # the comparison can fail: seeds and networks matter
+    b, a = rows["batch"], rows["alone"]
+    assert not np.array_equal(a[("degree", 1, 0)]["metrics/var"], a[("degree", 1, 1)]["metrics/var"])
+    assert not np.array_equal(b[("degree", 1, 0)]["metrics/var"], b[("degree", 0, 0)]["metrics/var"])
+    assert a[("degree", 1, 0)]["seed"] != a[("degree", 1, 1)]["seed"]
