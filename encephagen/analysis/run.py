@@ -37,7 +37,9 @@ def read_table(path_or_df) -> pd.DataFrame:
         if name.endswith(".parquet"):
             return pd.read_parquet(p)
         sep = "," if ".csv" in name else "\t"
-        return pd.read_csv(p, sep=sep)
+        with open(p, "rb") as fh:
+            gz = fh.read(2) == b"\x1f\x8b"   # trust the bytes, not the name (a .gz may be plain text)
+        return pd.read_csv(p, sep=sep, compression="gzip" if gz else None)
     except Exception as exc:  # noqa: BLE001
         raise TableError(f"{p}: cannot be read as a table: {exc}") from exc
 

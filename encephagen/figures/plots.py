@@ -303,7 +303,7 @@ def plot_fit_vs_g(curve: pd.DataFrame, stem, *, baselines: Mapping[str, float] |
     above the SC-only baselines; if it is not, the model adds nothing beyond the SC itself.
     """
     _require(curve, ["family", param, "mean", "lo", "hi"], "fit curve")
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = plt.subplots(figsize=(8.6, 4.2))
     fams = [f for f in dict.fromkeys(curve["family"]) if f != REAL]
     for i, fam in enumerate(fams):
         d = curve[curve["family"] == fam].sort_values(param)
@@ -312,10 +312,17 @@ def plot_fit_vs_g(curve: pd.DataFrame, stem, *, baselines: Mapping[str, float] |
         ax.plot(d[param], d["mean"], color=c, lw=1.2, label=f"{fam} nulls (median, 95%)")
     d = curve[curve["family"] == REAL].sort_values(param)
     if len(d):
-        ax.fill_between(d[param], d["lo"], d["hi"], color=family_colour(REAL), alpha=0.25, lw=0)
-        ax.plot(d[param], d["mean"], "o-", color=family_colour(REAL), lw=2, ms=4, label="real (mean +- SD)")
+        has_sd = np.isfinite(d["lo"].to_numpy(dtype=float)).any()
+        if has_sd:
+            ax.fill_between(d[param], d["lo"], d["hi"], color=family_colour(REAL), alpha=0.25, lw=0)
+        ax.plot(d[param], d["mean"], "o-", color=family_colour(REAL), lw=2, ms=3,
+                label="real (mean +- SD over seeds)" if has_sd else "real")
     styles = ["--", ":", "-.", (0, (5, 1))]
+    measure = str(curve["measure"].iloc[0]) if "measure" in curve.columns else None
     for i, (k, v) in enumerate((baselines or {}).items()):
+        other = [m for m in ("pearson", "spearman") if m != measure]
+        if measure and any(m in str(k).lower() for m in other):
+            continue  # a baseline of the other correlation measure does not belong on this axis
         if isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v):
             ax.axhline(v, color="k", ls=styles[i % len(styles)], lw=1, label=f"SC-only {k} = {v:.3f}")
     for k, v in (best or {}).items():
@@ -329,7 +336,7 @@ def plot_fit_vs_g(curve: pd.DataFrame, stem, *, baselines: Mapping[str, float] |
     m = curve["measure"].iloc[0] if "measure" in curve.columns else "r"
     ds = curve["dataset"].iloc[0] if "dataset" in curve.columns else "empirical"
     ax.set_ylabel(f"{m} r with {ds} FC")
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.set_title(title or f"FC fit vs {param} ({ds})", fontsize=10)
     fig.tight_layout()
     return save_figure(fig, stem)
