@@ -128,7 +128,7 @@ class LIFBatch:
         self.B, self.n, self.R, self.dt = len(networks), n, net0.n_regions, float(net0.dt)
         N = self.N = self.B * n
         nnz = sum(net.nnz for net in networks)
-        dmin = min((int(net.delay.min()) for net in networks if net.nnz), default=10)
+        dmin = min((int(net.delay.min()) for net in networks if net.nnz), default=64)
         dmax = max((int(net.delay.max()) for net in networks if net.nnz), default=1)
         self.K = max(1, min(dmin, 64))
         self.S = dmax + self.K

@@ -74,11 +74,12 @@ class SpikeMonitors:
         self.count = z()
         self.last = torch.full((N,), -1, dtype=torch.int64, device=dev)
         self.isi_n, self.isi_s, self.isi_q = z(), z(), z()
-        self.bin_count = z(torch.float32)
         self.bin_sq = z()
-        self.win_count, self.win_s, self.win_q = z(), z(), z()
+        self.win_s, self.win_q = z(), z()
         self.n_win = 0
         self.bins_done = 0
+        self._pend_t: list[torch.Tensor] = []
+        self._pend_i: list[torch.Tensor] = []
         self.pop = torch.zeros((max(self.n_bins, 1), self.B, self.R), dtype=torch.float32, device=dev)
         self.bold = None
         if cfg.bold:
@@ -88,28 +89,68 @@ class SpikeMonitors:
             self.bold_every = int(round(cfg.bold_period / cfg.rate_bin))
 
     def update(self, blk) -> None:
+        """Queue a block's spikes; process them (vectorised) once a Fano window is complete."""
         t = blk.k + blk.t0 - self.start          # steps since the monitors started
         keep = t >= 0
-        t, i = t[keep], blk.i[keep]
+        if bool(keep.any()):
+            self._pend_t.append(t[keep])
+            self._pend_i.append(blk.i[keep])
+        done_steps = self.sim.t - self.start
+        complete_bins = min(self.n_bins, max(0, done_steps) // self.bs)
+        target = (complete_bins // self.win_bins) * self.win_bins
+        if complete_bins >= self.n_bins:
+            target = self.n_bins
+        if target > self.bins_done:
+            self._flush(target)
+
+    def _flush(self, upto: int) -> None:
+        """Process every queued spike in bins [bins_done, upto)."""
+        dev = self.count.device
+        if self._pend_t:
+            t = torch.cat(self._pend_t)
+            i = torch.cat(self._pend_i)
+        else:
+            t = i = torch.zeros(0, dtype=torch.int64, device=dev)
+        bins = torch.div(t, self.bs, rounding_mode="floor")
+        now = bins < upto
+        later = ~now
+        self._pend_t = [t[later]] if bool(later.any()) else []
+        self._pend_i = [i[later]] if bool(later.any()) else []
+        t, i, bins = t[now], i[now], bins[now]
+        b0, nb, N = self.bins_done, upto - self.bins_done, self.sim.N
         if i.numel():
             self.count.index_add_(0, i, torch.ones_like(i, dtype=F64))
             self._isi(t, i)
-        # bins touched by this block
-        block_end = blk.t0 + self.sim_block_len(blk) - self.start   # exclusive, in steps
-        first_bin = max(0, (blk.t0 - self.start) // self.bs)
-        b = first_bin
-        bins = torch.div(t, self.bs, rounding_mode="floor") if i.numel() else t
-        while b * self.bs < block_end and b < self.n_bins:
-            if i.numel():
-                sel = bins == b
-                if bool(sel.any()):
-                    self.bin_count.index_add_(0, i[sel], torch.ones(int(sel.sum()), dtype=torch.float32, device=i.device))
-            if (b + 1) * self.bs <= block_end:
-                self._finish_bin(b)
-            b += 1
+            # population count per (bin, network x region); neurons are region-major
+            flat = (bins - b0) * (self.B * self.R) + torch.div(i, self.npr, rounding_mode="floor")
+            pop = torch.zeros(nb * self.B * self.R, dtype=torch.float32, device=dev)
+            pop.index_add_(0, flat, torch.ones_like(flat, dtype=torch.float32))
+            self.pop[b0:upto] = pop.view(nb, self.B, self.R)
+            # per-neuron squared counts per bin (synchrony) and per complete window (Fano)
+            key, cnt = torch.unique((bins - b0) * N + i, return_counts=True)
+            self.bin_sq.index_add_(0, key % N, cnt.to(F64) ** 2)
+            win = torch.div(bins, self.win_bins, rounding_mode="floor")
+            full = win < (upto // self.win_bins)
+            if bool(full.any()):
+                w0 = b0 // self.win_bins
+                key, cnt = torch.unique((win[full] - w0) * N + i[full], return_counts=True)
+                c = cnt.to(F64)
+                self.win_s.index_add_(0, key % N, c)
+                self.win_q.index_add_(0, key % N, c * c)
+        else:
+            self.pop[b0:upto] = 0
+        self.n_win = upto // self.win_bins
+        if self.bold is not None:
+            rates = self.pop[b0:upto].to(F64) / (self.npr * self.cfg.rate_bin / 1000.0)   # (nb, B, R) Hz
+            for k in range(nb):
+                self.bold.update(rates[k].T)
+                if (b0 + k + 1) % self.bold_every == 0:
+                    self.bold.sample((b0 + k + 1) * self.cfg.rate_bin)
+        self.bins_done = upto
 
-    def sim_block_len(self, blk) -> int:
-        return self.sim.t - blk.t0
+    def finish(self) -> None:
+        if self.bins_done < self.n_bins:
+            self._flush(self.n_bins)
 
     def _isi(self, t, i):
         order = torch.sort(i, stable=True).indices
@@ -130,29 +171,11 @@ class SpikeMonitors:
             lastpos[:-1] = i[:-1] != i[1:]
         self.last[i[lastpos]] = t[lastpos]
 
-    def _finish_bin(self, b: int) -> None:
-        c = self.bin_count
-        self.pop[b] = c.view(self.B, self.R, self.npr).sum(-1)
-        c64 = c.to(F64)
-        self.bin_sq += c64 * c64
-        self.win_count += c64
-        c.zero_()
-        self.bins_done = b + 1
-        if self.bins_done % self.win_bins == 0:
-            self.win_s += self.win_count
-            self.win_q += self.win_count * self.win_count
-            self.win_count.zero_()
-            self.n_win += 1
-        if self.bold is not None:
-            rate = self.pop[b].to(F64).T / (self.npr * self.cfg.rate_bin / 1000.0)   # (R, B) Hz
-            self.bold.update(rate)
-            if self.bins_done % self.bold_every == 0:
-                self.bold.sample(self.bins_done * self.cfg.rate_bin)
-
     # ------------------------------------------------------------------ results
     def result(self) -> dict:
         from encephagen.sim.monitors import acf_timescale, dominant_frequency, fc_from_series
 
+        self.finish()
         B, R, npr, nb = self.B, self.R, self.npr, self.bins_done
         T_s = nb * self.cfg.rate_bin / 1000.0
         shape = (B, R, npr)

@@ -1,0 +1,164 @@
+"""Network construction contracts (Dale, [target, source], delays for real and null) and the
+run_lif_networks glue (real connectome data, HDF5 output, flags, schema defaults)."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from encephagen.io import validate_h5
+from encephagen.spiking.network import DaleError, check_dale, connectome_network, tau_m_from_t1t2
+from encephagen.spiking.params import LIFParams
+from encephagen.spiking.run import DEFAULTS, read_spiking, run_lif_networks
+
+REPO = Path(__file__).resolve().parents[1]
+SMALL = {"n_e": 16, "n_i": 4, "p_int": 0.3}
+
+
+def _toy(R=5, seed=0):
+    rng = np.random.default_rng(seed)
+    W = rng.random((R, R)) * (rng.random((R, R)) < 0.8)
+    np.fill_diagonal(W, 0)
+    L = rng.uniform(10, 80, (R, R))
+    return W, (L + L.T) / 2
+
+
+def test_dale_law_holds_and_violations_are_named():
+    W, L = _toy()
+    net = connectome_network(W, L, LIFParams(**SMALL), seed=1)
+    src = net.source
+    assert np.all(net.weight[net.is_exc[src]] > 0) and np.all(net.channel[net.is_exc[src]] == 0)
+    assert np.all(net.weight[~net.is_exc[src]] < 0) and np.all(net.channel[~net.is_exc[src]] == 1)
+    # long-range synapses come from excitatory cells only
+    assert np.all(net.is_exc[src[net.region[src] != net.region[net.target]]])
+    j = int(np.flatnonzero(~net.is_exc[src])[0])
+    net.weight[j] = abs(net.weight[j])
+    with pytest.raises(DaleError, match=f"inhibitory neuron {int(src[j])}"):
+        check_dale(net)
+
+
+def test_weights_are_target_source():
+    """W[1, 0] > 0 only: region 0 projects to region 1, never the reverse."""
+    W = np.zeros((3, 3))
+    W[1, 0] = 1.0
+    L = np.full((3, 3), 35.0)
+    net = connectome_network(W, L, LIFParams(**SMALL, p_between=0.5), seed=2)
+    src, tgt = net.source, net.target
+    lr = net.region[src] != net.region[tgt]
+    assert lr.sum() > 10
+    assert np.all(net.region[src[lr]] == 0) and np.all(net.region[tgt[lr]] == 1)
+
+
+def test_delays_identical_rule_for_real_and_null():
+    """Delays come from lengths / velocity for every network (real or null); never silently off."""
+    W, L = _toy(R=6)
+    p = LIFParams(**SMALL, p_between=0.3, velocity=2.0)
+    perm = np.random.default_rng(5).permutation(6)
+    W_null = W[np.ix_(perm, perm)]          # a 'null': rewired weights, same lengths
+    for Wx in (W, W_null):
+        net = connectome_network(Wx, L, p, seed=3)
+        src, tgt = net.source, net.target
+        lr = net.region[src] != net.region[tgt]
+        expect = np.maximum(np.rint(L[net.region[tgt[lr]], net.region[src[lr]]] / p.velocity / 0.1), 1)
+        assert np.array_equal(net.delay[lr], expect.astype(np.int32))
+        assert np.all(net.delay[~lr] == 15)
+        assert net.delay[lr].max() > 100
+    off = connectome_network(W_null, L, p.replace(delays=False), seed=3)
+    assert np.all(off.delay == 15)
+    with pytest.raises(ValueError, match="no tract lengths"):
+        connectome_network(W, None, p, seed=3)
+    L0 = L.copy()
+    L0[2, 1] = 0
+    W1 = W.copy()
+    W1[2, 1] = 1
+    with pytest.raises(ValueError, match=r"target 2, source 1"):
+        connectome_network(W1, L0, p, seed=3)
+
+
+def test_tau_m_from_t1t2_maps_range_and_fills_missing(caplog):
+    p = LIFParams()
+    t = np.array([1.0, 2.0, np.nan, 1.5])
+    with caplog.at_level(logging.WARNING):
+        tau = tau_m_from_t1t2(t, p)
+    assert np.allclose(tau, [30.0, 10.0, 20.0, 20.0])
+    assert "[2]" in caplog.text
+
+
+def test_params_refuse_bad_values():
+    with pytest.raises(ValueError, match="'g'"):
+        LIFParams(g=-1)
+    with pytest.raises(ValueError, match="unknown spiking parameter"):
+        LIFParams.from_dict({"tau": 3})
+    with pytest.raises(ValueError, match="v_reset"):
+        LIFParams(v_reset=25)
+
+
+def test_schema_fragment_defaults_match_code():
+    frag = yaml.safe_load((REPO / "workflow/schemas/fragments/spiking.schema.yaml").read_text())["spiking"]["properties"]
+    for k, v in DEFAULTS.items():
+        if k == "params":
+            continue
+        if k == "monitors":
+            assert {m: s["default"] for m, s in frag[k]["properties"].items()} == v
+        else:
+            assert frag[k]["default"] == v, k
+    pdef = {k: s["default"] for k, s in frag["params"]["properties"].items()}
+    assert pdef == LIFParams().to_dict()
+
+
+def test_run_lif_networks_real_connectome(tmp_path, resources_dir, caplog):
+    from encephagen.data import load_connectome, load_t1t2
+
+    c = load_connectome("tvb66", resources_dir)
+    rows = load_t1t2("tvb66", resources_dir)
+    t1t2 = np.array([r["t1t2"] for r in rows])
+    rng = np.random.default_rng(0)
+    perm = rng.permutation(c.weights.shape[0])
+    nets = [("tvb66", "real", 0, c.weights, c.lengths),
+            ("tvb66", "shuffle", 3, c.weights[np.ix_(perm, perm)], c.lengths[np.ix_(perm, perm)])]
+    cfg = {"params": SMALL, "duration": 400.0, "transient": 100.0, "G": [0.5],
+           "monitors": {"bold_period": 100.0, "fano_window": 50.0}, "tau_m_from_t1t2": True,
+           "nmda_regions": [c.labels[0]], "batch_size": 1}
+    out = run_lif_networks(cfg, nets, 1, 42, tmp_path / "a.h5", region_labels=c.labels, t1t2=t1t2)
+    validate_h5(out, "spiking")
+    d = read_spiking(out)
+    R = len(c.labels)
+    assert d["rate"].shape == (2, R) and d["fc_bold"].shape == (2, R, R)
+    assert list(d["family"]) == ["real", "shuffle"] and list(d["null_index"]) == [0, 3]
+    assert np.all(np.isfinite(d["rate"])) and np.all(d["rate"] >= 0)
+    assert d["tau_m"].min() >= 10 and d["tau_m"].max() <= 30 and np.ptp(d["tau_m"]) > 5
+    # the same config and seeds give the same file contents (batch composition does not matter)
+    cfg2 = dict(cfg, batch_size=2)
+    out2 = run_lif_networks(cfg2, nets[::-1], 1, 42, tmp_path / "b.h5", region_labels=c.labels, t1t2=t1t2)
+    d2 = read_spiking(out2)
+    assert np.array_equal(d["rate"], d2["rate"][::-1]) and np.array_equal(d["seed"], d2["seed"][::-1])
+    # runaway and silent regimes are flagged and the network named
+    with caplog.at_level(logging.WARNING):
+        hot = run_lif_networks(dict(cfg, params=dict(SMALL, eta=20.0), tau_m_from_t1t2=False, nmda_regions=[],
+                                    monitors={"bold": False}),
+                               nets[:1], 1, 42, tmp_path / "hot.h5", region_labels=c.labels)
+        cold = run_lif_networks(dict(cfg, params=dict(SMALL, eta=0.0), tau_m_from_t1t2=False, nmda_regions=[],
+                                     monitors={"bold": False}),
+                                nets[1:], 1, 42, tmp_path / "cold.h5", region_labels=c.labels)
+    assert read_spiking(hot)["flags"] == ["runaway"] and read_spiking(cold)["flags"] == ["silent"]
+    assert "tvb66/real/0 seed_id 0" in caplog.text and "runaway" in caplog.text
+    assert "tvb66/shuffle/3 seed_id 0" in caplog.text and "silent" in caplog.text
+
+
+def test_cli_spiking_run(tmp_path, resources_dir):
+    from encephagen.cli import main
+
+    h5 = resources_dir / "connectomes" / "tvb66.h5"
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"master_seed": 1, "spiking": {"params": SMALL, "duration": 100.0,
+                                                                 "transient": 0.0, "monitors": {"bold": False}}}))
+    out = tmp_path / "o.h5"
+    assert main(["spiking", "run", "--config", str(cfg), "--connectome", str(h5), "--out", str(out),
+                 "--set", "G=[0.2, 0.4]"]) == 0
+    d = read_spiking(out)
+    assert list(d["G"]) == [0.2, 0.4]
+    with pytest.raises(ValueError, match="spiking.bogus"):
+        main(["spiking", "run", "--config", str(cfg), "--connectome", str(h5), "--out", str(out), "--set", "bogus=1"])
