@@ -415,7 +415,7 @@ def plot_decomposition(decomp: pd.DataFrame, stem, *, families: Sequence[str] | 
     ax.set_yticklabels(d["metric"].astype(str), fontsize=7)
     for i, v in enumerate(d["verdict"].astype(str)):
         ax.text(len(fams) - 0.4, i, "  " + v, va="center", fontsize=6.5, clip_on=False)
-    cb = fig.colorbar(im, ax=ax, location="bottom", shrink=0.5, pad=0.12, aspect=30)
+    cb = fig.colorbar(im, ax=ax, location="bottom", shrink=0.5, pad=0.1 + 0.9 / max(len(d), 4), aspect=30)
     cb.set_label("z (real vs family)", fontsize=8)
     ax.set_title(title or "Which null family reproduces each metric (R: reproduces, *: FDR-significant)",
                  fontsize=9)

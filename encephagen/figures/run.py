@@ -144,5 +144,5 @@ def figure_null_properties(props, stem, *, select: Mapping | None = None):
 def _title(base: str, select: Mapping | None) -> str:
     if not select:
         return base
-    return base + " - " + ", ".join(f"{k}={v}" for k, v in select.items())
+    return base + " - " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in select.items())
 
