@@ -162,3 +162,13 @@ def test_cli_spiking_run(tmp_path, resources_dir):
     assert list(d["G"]) == [0.2, 0.4]
     with pytest.raises(ValueError, match="spiking.bogus"):
         main(["spiking", "run", "--config", str(cfg), "--connectome", str(h5), "--out", str(out), "--set", "bogus=1"])
+
+
+def test_run_refuses_before_building_when_memory_would_not_fit(tmp_path):
+    from encephagen.spiking.engine import SpikingMemoryError
+
+    W, L = _toy(R=4)
+    with pytest.raises(SpikingMemoryError, match=r"needs about .* GiB .*limit of 0.00 GiB"):
+        run_lif_networks({"params": SMALL, "memory_limit_gb": 1e-6, "duration": 10.0}, [("toy", "real", 0, W, L)],
+                         1, 0, tmp_path / "x.h5")
+    assert not (tmp_path / "x.h5").exists()

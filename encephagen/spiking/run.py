@@ -205,6 +205,7 @@ def run_lif_networks(cfg: Mapping, networks: Iterable, seeds_per_network: int | 
         torch.set_num_threads(int(cfg["threads"]))
     log.info("spiking: %d networks x %d seed ids x %d G = %d runs in %d batches of <= %d on %s (%g ms + %g ms transient)",
              len(nets), len(sids), len(cfg["G"]), len(elems), n_chunks, bs, dev, cfg["duration"], cfg["transient"])
+    _precheck(nets, base, cfg, min(bs, len(elems)), dev, limit)
     parts = []
     t0 = time.perf_counter()
     for c in range(n_chunks):
@@ -236,6 +237,35 @@ def run_lif_networks(cfg: Mapping, networks: Iterable, seeds_per_network: int | 
             "seed_rule": "derive_seed(master_seed, atlas, family, null_index, seed_id) (+ 'build' for the network)",
             "seeds": [e["seed"] for e in elems], **(provenance or {})}
     return write_spiking(out_path, out, elems, labels, cfg, base, tau_m_region, prov)
+
+
+def _precheck(nets, base: LIFParams, cfg: dict, batch: int, dev, limit) -> None:
+    """Refuse a batch that cannot fit BEFORE building any network (expected synapse counts)."""
+    from encephagen.spiking.engine import SpikingMemoryError, available_memory_bytes, estimate_memory_bytes
+    from encephagen.spiking.network import normalise_weights
+
+    npr = base.n_e + base.n_i
+    worst_nnz, worst_len = 0.0, 0.0
+    for _a, _f, _n, w, L in nets:
+        w = np.asarray(w, float)
+        R = w.shape[0]
+        wn = normalise_weights(w, base)
+        local = R * npr * (npr - 1) * base.p_int
+        lr = np.clip(base.p_between * wn, 0, 1).sum() * npr * base.n_e
+        worst_nnz = max(worst_nnz, local + lr)
+        if L is not None and base.delays:
+            worst_len = max(worst_len, float(np.nanmax(np.where(wn > 0, np.asarray(L, float), 0))))
+    R = np.asarray(nets[0][3]).shape[0]
+    slots = int(max(worst_len / base.velocity, base.delay_local) / cfg["dt"]) + 2 * max(1, int(base.delay_local / cfg["dt"]))
+    n_bins = int(cfg["duration"] / cfg["monitors"]["rate_bin"])
+    est = estimate_memory_bytes(batch * R * npr, int(batch * worst_nnz), slots, max(1, int(base.delay_local / cfg["dt"])),
+                                batch, R, n_bins, "torch" if dev.type != "cpu" else "numba")
+    lim = limit if limit is not None else int(0.8 * available_memory_bytes(dev))
+    if est > lim:
+        raise SpikingMemoryError(
+            f"spiking batch of {batch} networks x {R * npr} neurons (~{worst_nnz:,.0f} synapses each) needs about "
+            f"{est / 2**30:.2f} GiB on {dev}, above the limit of {lim / 2**30:.2f} GiB; lower spiking.batch_size, "
+            f"the population sizes or spiking.duration, or raise spiking.memory_limit_gb")
 
 
 def _concat(parts: list[dict]) -> dict:
