@@ -61,7 +61,7 @@ def test_run_t1t2_real_schaefer100(tmp_path, resources_dir):
     reg = pd.DataFrame(rows, columns=["atlas", "model", "family", "null_index", "seed_id", "region", "metric", "value"])
     assert c.distances is not None
     path = run_t1t2(reg, resources_dir / "t1t2" / "schaefer100.tsv", out=tmp_path / "t1t2.tsv",
-                    distances=c.distances, n_surrogates=100, seed=3)
+                    distances=resources_dir / "connectomes" / "schaefer100.h5", n_surrogates=100, seed=3)
     res = pd.read_csv(path, sep="\t").set_index("reference")
     assert res.loc[SPATIAL_NULL, "rho"] < -0.95
     assert res.loc[SPATIAL_NULL, "p_two"] <= 0.05

@@ -120,7 +120,8 @@ def run_t1t2(regional, t1t2, *, out: str | os.PathLike, distances: np.ndarray | 
              n_surrogates: int = 1000, seed: int, metrics: Sequence[str] | None = None) -> Path:
     """Spearman rho of regional metrics with T1w/T2w. ``t1t2``: a Series by region, or the
     resources/t1t2/{atlas}.tsv table (columns region index + 't1t2'; rows whose status is not 'ok' are
-    NaN)."""
+    NaN). ``distances``: an (n, n) array, a connectome file (its ``distances``) or None (permutation
+    null, labelled as such)."""
     reg = read_table(regional)
     if not isinstance(t1t2, pd.Series):
         t = t1t2 if isinstance(t1t2, pd.DataFrame) else pd.read_csv(t1t2, sep="\t", comment="#")
@@ -132,6 +133,13 @@ def run_t1t2(regional, t1t2, *, out: str | os.PathLike, distances: np.ndarray | 
         if "status" in t.columns:
             v = v.where(t["status"].eq("ok"), np.nan)
         t1t2 = pd.Series(v.to_numpy(dtype=float), index=t[idx].astype(int).to_numpy())
+    if distances is not None and not isinstance(distances, np.ndarray):
+        from encephagen.connectome import Connectome
+
+        c = Connectome.load(distances)   # a connectome file: its region-centre distances, if it has them
+        if c.distances is None:
+            log.warning("%s has no region distances: T1w/T2w null is a plain permutation", distances)
+        distances = c.distances
     res = t1t2_correlation(reg, t1t2, distances=distances, n_surrogates=n_surrogates, seed=seed, metrics=metrics)
     return write_table(res, out)
 
