@@ -1,5 +1,6 @@
 """Fault injection on the REAL workflow (workflow/Snakefile, tests/config/ci.yaml), run in a
-temporary copy of workflow/, config/ and tests/config/ (never in the repository itself):
+temporary copy of workflow/, config/, profiles/ and tests/config/ (never in the repository
+itself; profiles/default applies as it does for users):
 RELIABILITY.md plan cases 2, 6 and 15 on the null-connectome stage of tvb96.
 
 - an uninterrupted run is the reference;
@@ -73,6 +74,8 @@ def base(tmp_path_factory):
     shutil.copytree(REPO / "workflow", root / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REPO / "config", root / "config")
     shutil.copytree(REPO / "tests" / "config", root / "tests" / "config")
+    if (REPO / "profiles").exists():  # profiles/default is loaded by Snakemake itself, as for users
+        shutil.copytree(REPO / "profiles", root / "profiles")
     (root / "overlay.yaml").write_text(OVERLAY)
     dry = _smk(root, "-n", TARGET)
     assert dry.returncode == 0, "the real workflow must dry-run with the CI config:\n" + dry.stdout[-5000:]
@@ -107,8 +110,10 @@ def _kill_controller(wd, k, delay):
 
 
 def _kill_one_job(wd):
-    """SIGKILL one generate_nulls process (the controller lives) under --keep-going."""
-    proc = _start(wd, "--keep-going", "--cores", "1")
+    """SIGKILL one generate_nulls process (the controller lives) under --keep-going, with no
+    retries (profiles/default's retries would rerun the killed job: a job that fails on every
+    attempt ends the same way)."""
+    proc = _start(wd, "--keep-going", "--cores", "1", "--retries", "0")
     killed = None
 
     def kill_a_job():
