@@ -1,7 +1,7 @@
 """The real workflow (workflow/Snakefile) with the tiny CI config (tests/config/ci.yaml) run end
 to end on the local SLURM cluster (.ci/slurm-up) exactly as users run it:
 
-    snakemake --profile profiles/slurm --configfile tests/config/ci.yaml \
+    snakemake --profile profiles/slurm --configfile tests/config/ci.yaml --jobs 4 \
         --slurm-init-seconds-before-status-checks 2 --slurm-status-command squeue
 
 from the repository root (so profiles/default is loaded as the workflow profile too), into a
@@ -15,6 +15,7 @@ Run: ENCEPHAGEN_SLURM=1 pytest -m slurm tests/test_slurm_workflow.py
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import re
 import subprocess
 import threading
@@ -36,7 +37,8 @@ JOB_HEADER = re.compile(r"^\[.*\]\n(local)?rule (\w+):\n(?:    .*\n)*?    jobid:
 
 def _workflow_cmd(workdir: Path, *args: str, slurm: bool) -> list[str]:
     if slurm:
-        return H.snakemake_cmd(workdir, "--configfile", str(CI_CONFIG), *args, snakefile=None)
+        # CI-only: at most 4 SLURM jobs at once (the CI node advertises 16 CPUs on 2 real cores)
+        return H.snakemake_cmd(workdir, "--configfile", str(CI_CONFIG), "--jobs", "4", *args, snakefile=None)
     return H.snakemake_cmd(workdir, "--configfile", str(CI_CONFIG), "--cores", "2", *args, snakefile=None,
                            profile=None)
 
@@ -88,6 +90,7 @@ def runs(tmp_path_factory):
         slurm, local = fs.result(), fl.result()
     rec.stop.set()
     rec.join(10)
+    (root / "job_records.json").write_text(json.dumps(rec.records, indent=1))  # for post-mortems
     print(f"\nCI workflow: SLURM run {slurm[2]:.0f} s, local run {local[2]:.0f} s (side by side)")
     return dict(root=root, dry=dry.stdout + dry.stderr, slurm=slurm, local=local, records=rec.records)
 
