@@ -71,3 +71,27 @@ def test_panel_refuses_mixed_sources(batches):
     d, paths = batches
     with pytest.raises(ValueError, match="mixed"):
         properties_files([paths["tvb96"][1], paths["hcp80"][2]], d / "x.tsv", [d / "x.png"])
+
+
+def test_rich_club_curve_and_ks_equal_the_libraries(resources_dir):
+    import warnings
+
+    import bct
+    from scipy.stats import ks_2samp
+
+    from encephagen.data import load_connectome
+    from encephagen.nulls import generate_null
+    from encephagen.nulls.properties import _ks, rich_club_curve
+
+    for atlas in ("tvb96", "schaefer100"):
+        src = prepare_source(load_connectome(atlas, resources_dir))
+        for fam in ("real", "degree", "er"):
+            W = generate_null(src, fam, 3).weights
+            A = (W != 0).astype(float)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                ref = (bct.rich_club_bd(A, 150) if src.directed else bct.rich_club_bu(A, 150))[0]
+            assert np.allclose(rich_club_curve(W, src.directed, 150), ref, equal_nan=True)
+    rng = np.random.default_rng(0)
+    a, b = rng.random(300), rng.random(400) + 0.05
+    assert _ks(a, b) == pytest.approx(ks_2samp(a, b).statistic, abs=1e-12)
