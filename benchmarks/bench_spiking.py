@@ -10,7 +10,7 @@ and the same initial potentials; its Poisson drive is PoissonInput (binomial per
 Brian2 2.9 needs numpy < 2.4, so it runs as a subprocess in a separate venv:
     python -m venv .venv-bench && .venv-bench/bin/pip install 'brian2==2.9.*' 'numpy<2.4'
 
-Usage: python benchmarks/bench_spiking.py [--duration 2] [--threads 2] [--brian-threads 1 2]
+Usage: python benchmarks/bench_spiking.py [--duration 2] [--threads 2 1] [--brian-threads 1 2]
        [--torch-duration 0.2] [--batch 0] [--device cpu|cuda]
 Brian2's cpu-s/sim-s is an upper bound (CPU time of the whole binary, synapse creation
 included). Figures are printed side by side and written to benchmarks/results/bench_spiking.json.
@@ -33,8 +33,13 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run_encephagen(net, duration_s, backend, device, batch=1, seed=123):
+def run_encephagen(net, duration_s, backend, device, batch=1, seed=123, threads=None):
+    import numba
     import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+        numba.set_num_threads(threads)
 
     from encephagen.spiking.engine import LIFBatch
 
@@ -56,7 +61,7 @@ def run_encephagen(net, duration_s, backend, device, batch=1, seed=123):
     el = time.perf_counter() - t
     cpu = time.process_time() - c
     sim_s = (sim.t - sim.K) * net.dt / 1000
-    return {"backend": backend, "device": str(device), "batch": batch, "duration_s": sim_s,
+    return {"backend": backend, "device": str(device), "batch": batch, "threads": threads, "duration_s": sim_s,
             "run_s": el, "s_per_sim_s": el / sim_s / 1.0, "s_per_sim_s_per_network": el / sim_s / batch,
             "setup_s": setup, "cpu_s_per_sim_s": cpu / sim_s, "rate_hz": nspk / (net.n * batch) / sim_s,
             "throughput_network_sim_s_per_wall_s": batch * sim_s / el}
@@ -65,7 +70,7 @@ def run_encephagen(net, duration_s, backend, device, batch=1, seed=123):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--duration", type=float, default=2.0, help="simulated seconds (both tools)")
-    ap.add_argument("--threads", type=int, default=2, help="threads for encephagen (numba/torch)")
+    ap.add_argument("--threads", type=int, nargs="*", default=[2, 1], help="encephagen thread counts to run (numba/torch)")
     ap.add_argument("--brian-threads", type=int, nargs="*", default=[1, 2],
                     help="Brian2 OpenMP thread counts to run (1 = Brian2's default)")
     ap.add_argument("--torch-duration", type=float, default=0.2, help="simulated s for the torch CPU path (0: skip)")
@@ -75,12 +80,9 @@ def main(argv=None):
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "bench_spiking.json"))
     a = ap.parse_args(argv)
 
-    os.environ.setdefault("NUMBA_NUM_THREADS", str(a.threads))
-    import numba
+    os.environ.setdefault("NUMBA_NUM_THREADS", str(max(a.threads)))
     import torch
 
-    torch.set_num_threads(a.threads)
-    numba.set_num_threads(min(a.threads, numba.config.NUMBA_NUM_THREADS))
     torch.set_flush_denormal(True)
     from encephagen.spiking.network import brunel_network
 
@@ -92,14 +94,17 @@ def main(argv=None):
                            "load_avg_start": os.getloadavg()}, "network": {"n": net.n, "nnz": net.nnz},
                "network_build_s": build_s}
     rows = []
-    r = run_encephagen(net, a.duration, "numba" if a.device == "cpu" else "torch", a.device)
-    r["setup_s_total"] = build_s + r["setup_s"]
-    rows.append(("encephagen " + r["backend"], r))
+    backend = "numba" if a.device == "cpu" else "torch"
+    for th in a.threads:
+        r = run_encephagen(net, a.duration, backend, a.device, threads=th)
+        r["setup_s_total"] = build_s + r["setup_s"]
+        rows.append((f"encephagen {backend} {th} thread(s)", r))
     if a.torch_duration > 0 and a.device == "cpu":
-        rows.append(("encephagen torch", run_encephagen(net, a.torch_duration, "torch", "cpu")))
+        rows.append((f"encephagen torch {a.threads[0]} thread(s)",
+                     run_encephagen(net, a.torch_duration, "torch", "cpu", threads=a.threads[0])))
     for b in a.batch:
-        rows.append((f"encephagen batch {b}", run_encephagen(net, a.duration, "torch" if a.device != "cpu" else "numba",
-                                                             a.device, batch=b)))
+        rows.append((f"encephagen batch {b}", run_encephagen(net, a.duration, backend, a.device, batch=b,
+                                                             threads=a.threads[0])))
     # Brian2 on the exact same synapses
     src = net.source
     is_e = net.channel == 0
@@ -125,16 +130,22 @@ def main(argv=None):
     results["load_avg_end"] = os.getloadavg()
     results["rows"] = {k: v for k, v in rows}
     ours = rows[0][1]["s_per_sim_s"]
+    brian_rows = [(k, v) for k, v in rows if k.startswith("Brian2")]
     print(f"\nnetwork: {net.n} neurons, {net.nnz:,} synapses; encephagen network build {build_s:.2f} s; "
           f"load avg {results['machine']['load_avg_start'][0]:.1f} -> {results['load_avg_end'][0]:.1f}")
-    print(f"{'tool':42s} {'s/sim-s':>9s} {'cpu-s/sim-s':>11s} {'set-up s':>9s} {'rate Hz':>8s} {'Brian2/ours':>12s}")
+    print(f"{'tool':42s} {'s/sim-s':>9s} {'cpu-s/sim-s':>11s} {'set-up s':>9s} {'rate Hz':>8s} {'x first row':>12s}")
     for name, r in rows:
         setup = r.get("setup_s_total", r.get("setup_s", r.get("setup_and_compile_s", float("nan"))))
         ratio = r["s_per_sim_s"] / ours
         cpu = r.get("cpu_s_per_sim_s", r.get("cpu_s_per_sim_s_upper", float("nan")))
         print(f"{name:42s} {r['s_per_sim_s']:9.3f} {cpu:11.3f} {setup:9.2f} {r['rate_hz']:8.2f} {ratio:12.2f}")
-        if name.startswith("Brian2"):
-            results.setdefault("speedup_vs", {})[name] = r["s_per_sim_s"] / ours
+    print("speed-ups (Brian2 s/sim-s / encephagen s/sim-s, same run):")
+    for bn, br in brian_rows:
+        for en, er in rows:
+            if en.startswith("encephagen") and er.get("batch", 1) == 1:
+                x = br["s_per_sim_s"] / er["s_per_sim_s"]
+                results.setdefault("speedup", {})[f"{en} vs {bn}"] = x
+                print(f"  {en} vs {bn}: {x:.2f}x")
     for name, r in rows:
         if r.get("batch", 1) > 1:
             print(f"{name}: {r['throughput_network_sim_s_per_wall_s']:.3f} network-sim-s per wall-s")
