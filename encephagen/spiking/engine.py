@@ -204,7 +204,10 @@ class LIFBatch:
         self.ref = torch.zeros(N, dtype=torch.int32, device=dev)
         self.buf = torch.zeros((self.S, 2, N), dtype=f32, device=dev)
         if self.backend == "torch":
-            self.icdf_rows = self.icdf[self.grp.long()].contiguous()  # (N, kmax) for searchsorted
+            self.icdf_rows = self.icdf[self.grp.long()].contiguous()  # (N, kmax) for the rare tail
+            pad = torch.full((self.icdf.shape[0], 4), 1 << 32, dtype=torch.int64, device=dev)
+            pad[:, :min(4, self.icdf.shape[1])] = self.icdf[:, :4]
+            self.thr4 = pad[self.grp.long()].T.contiguous()              # (4, N): first four thresholds
         else:
             import numba
 
@@ -274,7 +277,12 @@ class LIFBatch:
 
     def _torch_block(self, t0, K, spk):
         x = draws_torch(self.key, t0, K)                          # (K, N) int64
-        counts = torch.searchsorted(self.icdf_rows, x.T.contiguous()).T       # (K, N) #thresholds < x
+        # count = #thresholds below x: four comparisons, then a search for the rare larger counts
+        counts = ((self.thr4[0] < x).to(torch.int64) + (self.thr4[1] < x).to(torch.int64)
+                  + (self.thr4[2] < x).to(torch.int64) + (self.thr4[3] < x).to(torch.int64))
+        tk, tn = (counts == 4).nonzero(as_tuple=True)
+        if tk.numel():
+            counts[tk, tn] = torch.searchsorted(self.icdf_rows[tn], x[tk, tn].unsqueeze(1)).squeeze(1)
         ext = counts.to(torch.float32) * self.w_ext                           # (K, N)
         v, ie, ii, inm, ref = self.v, self.ie, self.ii, self.inm, self.ref
         for k in range(K):

@@ -47,7 +47,7 @@ class LIFParams:
     delays: bool = _p(True, "", "long-range delays from tract lengths; False = every long-range delay equals delay_local "
                       "(identical treatment for real and null networks either way)")
     # optional slow excitation
-    nmda_ratio: float = _p(0.3, "1", "NMDA-like slow current carries this fraction of the fast excitatory charge (named regions only)", 0, 10)
+    nmda_ratio: float = _p(0.3, "1", "NMDA-like slow current carries this fraction of the charge of the fast excitatory synaptic (not external) input, named regions only", 0, 10)
     tau_nmda: float = _p(150.0, "ms", "decay time of the NMDA-like current", 0.1, 10000)
     # optional tau_m from T1w/T2w
     tau_m_max: float = _p(30.0, "ms", "tau_m at the lowest T1w/T2w value (tau_m = max - (max-min) * (t1t2-lo)/(hi-lo))", 0.1, 1000)
