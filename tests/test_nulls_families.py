@@ -263,3 +263,14 @@ def test_unknown_family_and_parameter_named():
         generate_null(src, "degre", 1)
     with pytest.raises(ValueError, match="no parameter 'iters'"):
         generate_null(src, "weight_perm", 1, {"iters": 3})
+
+
+def test_nan_edge_rejected_before_any_null():
+    from encephagen.connectome import ConnectomeError
+
+    rng = np.random.default_rng(3)
+    M = np.triu(rng.random((12, 12)), 1)
+    W = M + M.T
+    W[2, 5] = W[5, 2] = np.nan
+    with pytest.raises(ConnectomeError, match=r"non-finite.*\(i=2, j=5\)"):
+        prepare_source(_toy(W, "nan-edge", lengths=np.where(np.isnan(W) | (W != 0), 10.0, 0.0)))
