@@ -2,6 +2,7 @@
 # then the statistics (real vs each null family, FDR, effect sizes, decomposition), simulated-vs-
 # empirical FC fits (G chosen on the training group, reported on the held-out group), hierarchy vs
 # T1w/T2w and the silencing order. Logic: encephagen.pipeline, encephagen.analysis.run.
+from encephagen.seeds import derive_seed
 
 
 def fc_pair(atlas):
@@ -65,6 +66,7 @@ rule compare_to_nulls:
         fdr_alpha=config["analysis"]["fdr_alpha"],
         min_nulls=config["analysis"]["min_nulls_per_family"],
         reproduce_z=config["analysis"]["reproduce_z"],
+        profile_rho_min=config["analysis"]["profile_rho_min"],
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 8000 * attempt,
@@ -102,7 +104,7 @@ rule correlate_t1t2:
         "logs/correlate_t1t2/atlas-{atlas}/model-{model}.log",
     params:
         n_surrogates=config["analysis"]["n_spatial_surrogates"],
-        seed=lambda wc: config["master_seed"],
+        seed=lambda wc: derive_seed(config["master_seed"], "t1t2", wc.atlas),
     threads: 1
     script:
         "../scripts/correlate_t1t2.py"
@@ -116,6 +118,8 @@ rule silencing_order:
         summary="results/stats/atlas-{atlas}/model-{model}/silencing.tsv",
     log:
         "logs/silencing_order/atlas-{atlas}/model-{model}.log",
+    params:
+        **config["analysis"]["silencing"],
     threads: 1
     script:
         "../scripts/silencing_order.py"

@@ -8,7 +8,8 @@ try:
 
     i, p = snakemake.input, snakemake.params  # noqa: F821
     run_statistics(i.network, i.regional, out=dict(snakemake.output.items()),  # noqa: F821
-                   fdr_alpha=p.fdr_alpha, min_nulls=p.min_nulls, reproduce_z=p.reproduce_z)
+                   fdr_alpha=p.fdr_alpha, min_nulls=p.min_nulls, reproduce_z=p.reproduce_z,
+                   profile_rho_min=p.profile_rho_min)
 except Exception:
     logging.exception("compare_to_nulls failed")
     raise
