@@ -49,6 +49,7 @@ DEFAULTS: dict = {
     "device": "auto",
     "dtype": "float32",
     "batch_size": 64,
+    "compile": False,
 }
 NORMALIZE = ("none", "max", "mean_strength")
 
@@ -86,6 +87,8 @@ def resolve_config(cfg: Mapping | None) -> dict:
         raise ParameterError("simulate.G must list at least one value")
     if out["normalize"] not in NORMALIZE:
         raise ParameterError(f"simulate.normalize must be one of {NORMALIZE}, got {out['normalize']!r}")
+    if out["compile"] not in (True, False, "auto"):
+        raise ParameterError(f"simulate.compile must be true, false or 'auto', got {out['compile']!r}")
     for key in ("seeds_per_network", "batch_size"):
         if not isinstance(out[key], int) or out[key] < 1:
             raise ParameterError(f"simulate.{key} must be an integer >= 1, got {out[key]!r}")
@@ -195,6 +198,7 @@ def concat_results(parts: Sequence[SimResult]) -> SimResult:
         max_delay_steps=max(p.max_delay_steps for p in parts),
         delays_shared=all(p.delays_shared for p in parts),
         wall_s=sum(p.wall_s for p in parts), labels=sum((p.labels for p in parts), []),
+        compiled=all(p.compiled for p in parts),
     )
 
 
@@ -253,7 +257,8 @@ def run_networks(model_cfg: Mapping, networks: Iterable, seeds_per_network: int 
                        params=params, G=np.array([e.G for e in chunk]), seeds=np.array([e.seed for e in chunk]),
                        dt=cfg["dt"], duration=cfg["duration"], transient=cfg["transient"], velocity=cfg["velocity"],
                        noise=cfg["noise"], monitors=MonitorConfig(**cfg["monitors"]), device=dev,
-                       dtype=cfg["dtype"], integrator=cfg["integrator"], labels=labels, progress=progress)
+                       dtype=cfg["dtype"], integrator=cfg["integrator"], labels=labels, progress=progress,
+                       compile=cfg["compile"])
         parts.append(res)
     result = concat_results(parts)
     prov = {"master_seed": int(master_seed), "seed_rule": "derive_seed(master_seed, atlas, family, null_index, seed_id)",

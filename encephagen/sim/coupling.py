@@ -94,9 +94,6 @@ class DelayedCoupling:
             self._base = torch.as_tensor(base.reshape(1, n, n_pad, V * B), device=device)
             self._idx = torch.empty_like(self._base)
         self.pos = 0
-        self._gathered = None
-        self._prod = None
-        self._sum = None
 
     def fill(self, values: list[torch.Tensor]) -> None:
         """Constant initial history: every slot = ``values`` (the initial state's coupled vars)."""
@@ -111,23 +108,25 @@ class DelayedCoupling:
             self.history[p, :, v, :] = x
             self.history[p + L, :, v, :] = x
 
+    def index(self) -> torch.Tensor:
+        """The read index for the current slot (argument of :func:`delayed_sums`)."""
+        if self.shared:
+            return self._table[self.pos]
+        return torch.add(self._base, self.pos, out=self._idx)
+
     def sums(self) -> list[torch.Tensor]:
         """sum_j W[i, j] u_v,j(t - d_ij) for each coupled variable v, as V tensors (n, B)."""
-        n, n_pad, V, B, L = self.n, self.n_pad, self.V, self.B, self.L
-        if self.shared:
-            rows = self.history.view(2 * L * n, V * B)
-            g = torch.index_select(rows, 0, self._table[self.pos], out=self._gathered)
-            self._gathered = g
-            g = g.view(n, n_pad, V, B)
-        else:
-            torch.add(self._base, self.pos, out=self._idx)
-            src = self.history.view(2 * L, n, 1, V * B).expand(2 * L, n, n_pad, V * B)
-            g = torch.gather(src, 0, self._idx, out=self._gathered)
-            self._gathered = g
-            g = g.view(n, n_pad, V, B)
-        if self._prod is None:
-            self._prod = torch.empty((n, n_pad, V, B), dtype=self.dtype, device=self.device)
-            self._sum = torch.empty((n_pad, V, B), dtype=self.dtype, device=self.device)
-        torch.mul(g, self.wt, out=self._prod)
-        torch.sum(self._prod, 0, out=self._sum)       # (n_pad, V, B)
-        return [self._sum[:n, v, :] for v in range(V)]
+        return delayed_sums(self.history, self.index(), self.wt, self.shared, self.n, self.V)
+
+
+def delayed_sums(history: torch.Tensor, index: torch.Tensor, wt: torch.Tensor, shared: bool, n: int, V: int):
+    """Pure: the delayed weighted sums from a history ``(2L, n, V, B)``, a read index
+    (:meth:`DelayedCoupling.index`) and weights ``(n_src, n_pad, 1, B)``; V tensors (n, B)."""
+    L2, B = history.shape[0], history.shape[3]
+    n_pad = wt.shape[1]
+    if shared:
+        g = torch.index_select(history.view(L2 * n, V * B), 0, index)
+    else:
+        g = torch.gather(history.view(L2, n, 1, V * B).expand(L2, n, n_pad, V * B), 0, index)
+    s = (g.view(n, n_pad, V, B) * wt).sum(0)      # (n_pad, V, B); columns a multiple of 128 bytes
+    return [s[:n, v, :] for v in range(V)]

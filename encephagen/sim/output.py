@@ -111,6 +111,7 @@ def write_simulation(path, result: SimResult, atlas: Sequence[str], family: Sequ
         f.attrs["dtype"] = result.dtype
         f.attrs["device"] = result.device
         f.attrs["max_delay_steps"] = int(result.max_delay_steps)
+        f.attrs["compiled"] = bool(result.compiled)
         f.attrs["monitor"] = json.dumps(asdict(result.monitor), sort_keys=True)
         f.attrs["region_labels"] = json.dumps(list(region_labels) if region_labels is not None else [])
         f.attrs["config"] = json.dumps(dict(config or {}), sort_keys=True, default=str)

