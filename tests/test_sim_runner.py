@@ -39,6 +39,8 @@ def test_same_seed_identical_different_seeds_differ(hcp):
     assert _same(a, a, 0, 1)                                  # same seed in one batch: identical
     assert not np.array_equal(a.record[0], a.record[2])       # different seeds differ
     assert list(a.seeds) == [11, 11, 12]
+    alone = simulate("wc", C, D, G=0.05, noise=0.02, seeds=[12], **KW)     # replicated-weights batch vs alone
+    assert _same(a, alone, 2, 0)
 
 
 @pytest.mark.parametrize("model,dtype", [("wc", "float32"), ("wc", "float64"), ("hopf", "float32"),

@@ -48,6 +48,17 @@ def delay_steps(lengths: np.ndarray, velocity: float | None, dt_ms: float) -> np
     return steps
 
 
+def _replicas(w: np.ndarray) -> int:
+    """Largest R such that the batch is U blocks of R identical consecutive weight matrices."""
+    B = w.shape[0]
+    for R in range(B, 1, -1):
+        if B % R == 0:
+            blocks = w.reshape(B // R, R, *w.shape[1:])
+            if np.array_equal(blocks, np.broadcast_to(blocks[:, :1], blocks.shape)):
+                return R
+    return 1
+
+
 def _pad_targets(n: int, V: int, B: int, itemsize: int) -> int:
     """Smallest n_pad >= n with n_pad * V * B * itemsize a multiple of 128 bytes."""
     n_pad = n
@@ -70,9 +81,12 @@ class DelayedCoupling:
         self.L = L = self.max_lag + 1
         itemsize = torch.empty((), dtype=dtype).element_size()
         self.n_pad = n_pad = _pad_targets(n, V, B, itemsize)
-        # weights as (source j, target i_pad, 1, B)
-        wt = np.zeros((n, n_pad, 1, B))
-        wt[:, :n, 0, :] = np.transpose(w, (2, 1, 0))
+        # weights as (source j, target i_pad, 1, U, 1): U distinct networks, each repeated R times
+        # in consecutive batch elements (networks x seeds x parameters), broadcast over R
+        self.R = R = _replicas(w)
+        U = B // R
+        wt = np.zeros((n, n_pad, 1, U, 1))
+        wt[:, :n, 0, :, 0] = np.transpose(w[::R], (2, 1, 0))
         self.wt = torch.as_tensor(wt, dtype=dtype, device=device)
         self.strength = torch.as_tensor(w.sum(axis=2).T, dtype=dtype, device=device)  # (n, B)
         self.history = torch.zeros((2 * L, n, V, B), dtype=dtype, device=device)
@@ -121,12 +135,14 @@ class DelayedCoupling:
 
 def delayed_sums(history: torch.Tensor, index: torch.Tensor, wt: torch.Tensor, shared: bool, n: int, V: int):
     """Pure: the delayed weighted sums from a history ``(2L, n, V, B)``, a read index
-    (:meth:`DelayedCoupling.index`) and weights ``(n_src, n_pad, 1, B)``; V tensors (n, B)."""
+    (:meth:`DelayedCoupling.index`) and weights ``(n_src, n_pad, 1, U, 1)`` (U networks, each
+    shared by R = B / U consecutive elements); V tensors (n, B)."""
     L2, B = history.shape[0], history.shape[3]
-    n_pad = wt.shape[1]
+    n_pad, U = wt.shape[1], wt.shape[3]
     if shared:
         g = torch.index_select(history.view(L2 * n, V * B), 0, index)
     else:
         g = torch.gather(history.view(L2, n, 1, V * B).expand(L2, n, n_pad, V * B), 0, index)
-    s = (g.view(n, n_pad, V, B) * wt).sum(0)      # (n_pad, V, B); columns a multiple of 128 bytes
+    g = g.view(n, n_pad, V, U, B // U)
+    s = g.mul_(wt).sum(0).view(n_pad, V, B)        # columns: a multiple of 128 bytes
     return [s[:n, v, :] for v in range(V)]
