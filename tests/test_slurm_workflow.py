@@ -14,12 +14,7 @@ Run: ENCEPHAGEN_SLURM=1 pytest -m slurm tests/test_slurm_workflow.py
 """
 from __future__ import annotations
 
-import concurrent.futures
-import json
 import re
-import subprocess
-import threading
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -27,72 +22,20 @@ import pytest
 
 from encephagen.io.recovery import compare_contents
 from slurm_workflows import harness as H
+from slurm_workflows import scenarios as S
 
 pytestmark = [pytest.mark.slurm, H.requires_slurm]
 
-REPO = H.REPO
-CI_CONFIG = REPO / "tests" / "config" / "ci.yaml"
 JOB_HEADER = re.compile(r"^\[.*\]\n(local)?rule (\w+):\n(?:    .*\n)*?    jobid: (\d+)", re.M)
 
 
-def _workflow_cmd(workdir: Path, *args: str, slurm: bool) -> list[str]:
-    if slurm:
-        # CI-only: at most 4 SLURM jobs at once (the CI node advertises 16 CPUs on 2 real cores)
-        return H.snakemake_cmd(workdir, "--configfile", str(CI_CONFIG), "--jobs", "4", *args, snakefile=None)
-    return H.snakemake_cmd(workdir, "--configfile", str(CI_CONFIG), "--cores", "2", *args, snakefile=None,
-                           profile=None)
-
-
-def _run(cmd: list[str], log: Path, timeout: float) -> tuple[int, str, float]:
-    t0 = time.monotonic()
-    with open(log, "w") as fh:
-        p = subprocess.Popen(cmd, cwd=REPO, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            rc = p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-            rc = -9
-    return rc, log.read_text(errors="replace"), time.monotonic() - t0
-
-
-class JobRecorder(threading.Thread):
-    """Keeps the latest `scontrol -d show job` record of every job while the run lasts
-    (slurmctld forgets finished jobs after MinJobAge)."""
-
-    def __init__(self):
-        super().__init__(daemon=True)
-        self.records: dict[str, dict[str, str]] = {}
-        self.stop = threading.Event()
-
-    def run(self):
-        while not self.stop.is_set():
-            out = subprocess.run(["scontrol", "-d", "-o", "show", "job"], capture_output=True, text=True,
-                                 timeout=30).stdout
-            for line in out.splitlines():
-                rec = dict(tok.split("=", 1) for tok in line.split() if "=" in tok)
-                if "JobId" in rec:
-                    self.records[rec["JobId"]] = rec
-            self.stop.wait(2)
-
-
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("slurm-workflow")
-    dry = subprocess.run(_workflow_cmd(root / "dry", "-n", slurm=True), cwd=REPO, capture_output=True, text=True,
-                         timeout=300)
-    assert dry.returncode == 0, f"dry run of the CI config failed:\n{dry.stdout[-3000:]}\n{dry.stderr[-3000:]}"
-    rec = JobRecorder()
-    rec.start()
-    with concurrent.futures.ThreadPoolExecutor(2) as ex:
-        fs = ex.submit(_run, _workflow_cmd(root / "slurm", slurm=True), root / "slurm.log", 1200)
-        fl = ex.submit(_run, _workflow_cmd(root / "local", slurm=False), root / "local.log", 1200)
-        slurm, local = fs.result(), fl.result()
-    rec.stop.set()
-    rec.join(10)
-    (root / "job_records.json").write_text(json.dumps(rec.records, indent=1))  # for post-mortems
-    print(f"\nCI workflow: SLURM run {slurm[2]:.0f} s, local run {local[2]:.0f} s (side by side)")
-    return dict(root=root, dry=dry.stdout + dry.stderr, slurm=slurm, local=local, records=rec.records)
+def runs(request, tmp_path_factory):
+    out = S.result("workflow", request.session, tmp_path_factory)
+    rc, text = out["dry"]
+    assert rc == 0, f"dry run of the CI config failed:\n{text[-4000:]}"
+    print(f"\nCI workflow: SLURM run {out['slurm'][2]:.0f} s, local run {out['local'][2]:.0f} s (side by side)")
+    return out
 
 
 def _jobs(text: str) -> list[tuple[bool, str, str]]:
@@ -110,7 +53,7 @@ def test_slurm_run_passes(runs):
 
 def test_every_nonlocal_job_went_through_slurm(runs):
     rc, text, _ = runs["slurm"]
-    expected = Counter(rule for local, rule, _ in _jobs(runs["dry"]) if not local)
+    expected = Counter(rule for local, rule, _ in _jobs(runs["dry"][1]) if not local)
     assert expected, "the dry run lists no non-local jobs"
     subs = H.submissions(text)
     print(f"\nSLURM jobs: {len(subs)} submitted (dry run: {sum(expected.values())}); per rule: {dict(expected)}")
@@ -137,7 +80,10 @@ def test_simulation_requests_gpu_on_fake_gres(runs):
         assert rec is not None, f"no job record seen for SLURM job {sid}"
         assert rec.get("TresPerJob") == "gres:gpu:1", rec  # sbatch --gpus=1 (profile: gpu: 1)
         assert rec.get("CpusPerTres") == "gres:gpu:4", rec  # sbatch --cpus-per-gpu=4 (profile)
-        assert rec.get("GRES", "").startswith("gpu:1(IDX:"), f"job {sid} did not get a GRES gpu: {rec}"
+        assert rec.get("JOB_GRES") == "gpu:1", f"job {sid} was not allocated a GRES gpu: {rec}"
+    # while running, the allocation names the (fake) device index
+    seen = set().union(*(runs["gres_seen"].get(sid, set()) for sid in sim_ids))
+    assert seen and all(re.fullmatch(r"gpu:1\(IDX:\d\)", g) for g in seen), seen
 
 
 def test_results_equal_local_run(runs):
