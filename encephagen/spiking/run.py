@@ -203,6 +203,10 @@ def run_lif_networks(cfg: Mapping, networks: Iterable, seeds_per_network: int | 
     limit = None if cfg["memory_limit_gb"] is None else int(float(cfg["memory_limit_gb"]) * 2**30)
     if cfg["threads"]:
         torch.set_num_threads(int(cfg["threads"]))
+        if dev.type == "cpu" and cfg["backend"] != "torch":
+            import numba
+
+            numba.set_num_threads(min(int(cfg["threads"]), numba.config.NUMBA_NUM_THREADS))
     log.info("spiking: %d networks x %d seed ids x %d G = %d runs in %d batches of <= %d on %s (%g ms + %g ms transient)",
              len(nets), len(sids), len(cfg["G"]), len(elems), n_chunks, bs, dev, cfg["duration"], cfg["transient"])
     _precheck(nets, base, cfg, min(bs, len(elems)), dev, limit)
