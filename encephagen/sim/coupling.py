@@ -122,6 +122,12 @@ class DelayedCoupling:
             self.history[p, :, v, :] = x
             self.history[p + L, :, v, :] = x
 
+    @property
+    def read_source(self) -> torch.Tensor:
+        """Shared lags: the (L, rows) table of row indices (read ``source[p]``); per-network
+        lags: the base gather index (read ``source + p``)."""
+        return self._table if self.shared else self._base
+
     def index(self) -> torch.Tensor:
         """The read index for the current slot (argument of :func:`delayed_sums`)."""
         if self.shared:

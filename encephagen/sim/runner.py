@@ -272,34 +272,43 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
     bold = BoldMonitor(n, B, dev, monitors.period / 1000.0, model.bold_scale) if monitors.bold else None
     bold_ticks = ratio(monitors.period, monitors.bold_period) if monitors.bold else 0
 
-    coupled, observe = model.coupled, model.observe
-    one_step = make_step(model, step_fn, dtm, coup.shared, n, coup.V)
+    K = steps_per_call(tick)
+    run_steps = make_steps(model, step_fn, dtm, coup.shared, n, coup.V, coup.L, K)
     if use_compile:
-        one_step = _compiled(one_step)
-    hist, wt = coup.history, coup.wt
-    acc = None
-    tick_i = 0
-    done = 0
+        run_steps = _compiled(run_steps)
+    hist, wt, source, L = coup.history, coup.wt, coup.read_source, coup.L
+    pos_lists = [[(p0 + 1 + k) % L for k in range(K)] for p0 in range(L)]
+    pos_tensors = torch.as_tensor(pos_lists, dtype=torch.int64, device=dev) if use_compile else None
     chunk = max(1, int(noise_chunk))
-    check_every = max(chunk, 1)
+    noise_buf, noise_off, drawn = None, 0, 0
+
+    def take_noise(k):
+        nonlocal noise_buf, noise_off, drawn
+        if not src.active:
+            return None
+        parts = []
+        while k:
+            if noise_buf is None or noise_off == noise_buf.shape[0]:
+                size = min(chunk, n_steps - drawn)      # the same draws whatever K and the batch
+                noise_buf, noise_off = src.chunk(size), 0
+                drawn += size
+            t = min(k, noise_buf.shape[0] - noise_off)
+            parts.append(noise_buf[noise_off:noise_off + t])
+            noise_off += t
+            k -= t
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+    pos, done, tick_i, acc = 0, 0, 0, None
+    calls_per_tick = tick // K
+    next_check = chunk
     while done < n_steps:
-        k = min(chunk, n_steps - done)
-        eta = src.chunk(k)
-        for s in range(k):
-            coup.push(coupled(state))
-            state = one_step(state, hist, coup.index(), wt, strength, p, None if eta is None else eta[s].unbind(0))
-            obs = observe(state)
-            if tick == 1:
-                m = obs
-            else:
-                j = (done + s) % tick
-                if j == 0:
-                    acc = obs.clone()
-                else:
-                    acc.add_(obs)
-                if j != tick - 1:
-                    continue
-                m = acc / tick
+        positions = pos_tensors[pos] if use_compile else pos_lists[pos]
+        state, acc = run_steps(state, hist, source, positions, wt, strength, p, take_noise(K), acc)
+        pos = (pos + K) % L
+        done += K
+        if (done // K) % calls_per_tick == 0:
+            m = acc if tick == 1 else acc / tick
+            acc = None
             m64 = m.to(F64)
             if bold is not None:
                 bold.update(m64)
@@ -309,11 +318,11 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
                 stats.update(m64)
                 rec.update(m)
             tick_i += 1
-        done += k
-        if done % check_every == 0 or done == n_steps:
+        if done >= next_check or done == n_steps:
+            next_check += chunk
             _check_finite(state, labels, pvals, Gs, sig, done * dt)
-        if progress is not None:
-            progress(done, n_steps)
+            if progress is not None:
+                progress(done, n_steps)
 
     mean, var, rms, fc_act = stats.result()
     record = rec.result()
@@ -362,16 +371,40 @@ def _compiled(fn):
     return torch.compile(fn, dynamic=False)
 
 
-def make_step(model: Model, integrator, dt_model: float, shared: bool, n: int, V: int):
-    """One integration step as a pure function of tensors (the same function runs eagerly or
-    through torch.compile): delayed coupling -> model dfun -> integrator (+ noise)."""
-    dfun = model.dfun
+MAX_STEPS_PER_CALL = 10
 
-    def one_step(state, history, index, wt, strength, p, eta):
-        cin = CouplingInput(delayed_sums(history, index, wt, shared, n, V), strength)
-        return integrator(lambda st: dfun(st, cin, p), state, dt_model, eta)
 
-    return one_step
+def steps_per_call(tick: int) -> int:
+    """Steps per call of the step function: the largest divisor of the monitor tick <= 10
+    (depends only on the tick, never on the batch)."""
+    return max(k for k in range(1, min(tick, MAX_STEPS_PER_CALL) + 1) if tick % k == 0)
+
+
+def make_steps(model: Model, integrator, dt_model: float, shared: bool, n: int, V: int, L: int, K: int):
+    """K integration steps as one function of tensors (run eagerly, or fused by torch.compile).
+
+    Per step: write the coupled variables into the delay history (slots p and p + L), read
+    the delayed weighted sums, model dfun -> integrator (+ the step's noise), and add the
+    observed activity to the tick accumulator ``acc`` (a flat running sum, so the result does
+    not depend on K). ``positions``: the K history slots (ints, or a tensor when compiled).
+    """
+    dfun, coupled, observe = model.dfun, model.coupled, model.observe
+
+    def k_steps(state, history, source, positions, wt, strength, p, eta, acc):
+        for k in range(K):
+            pk = positions[k]
+            for v, x in enumerate(coupled(state)):
+                history[pk, :, v, :] = x
+                history[pk + L, :, v, :] = x
+            index = source[pk] if shared else source + pk
+            cin = CouplingInput(delayed_sums(history, index, wt, shared, n, V), strength)
+            e = None if eta is None else eta[k].unbind(0)
+            state = integrator(lambda st, cin=cin: dfun(st, cin, p), state, dt_model, e)
+            o = observe(state)
+            acc = o if acc is None else acc + o
+        return state, acc
+
+    return k_steps
 
 
 COMPILE_AUTO_STEPS = 50_000   # 'auto' compiles runs of at least this many steps (5 s at dt 0.1 ms)
