@@ -104,3 +104,14 @@ def test_invalid_inputs_refused_naming_the_parameter(kwargs, needle):
     with pytest.raises((ParameterError, ValueError)) as exc:
         simulate(**base)
     assert needle in str(exc.value)
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="no CUDA device")
+def test_cpu_and_cuda_agree(hcp):
+    C, D = hcp
+    kw = dict(G=np.array([0.02, 0.05]), noise=0.0, seeds=[1, 2], dtype="float64", **KW)
+    cpu = simulate("wc", np.stack([C, C]), np.stack([D, D]), device="cpu", **kw)
+    gpu = simulate("wc", np.stack([C, C]), np.stack([D, D]), device="cuda", **kw)
+    assert gpu.device.startswith("cuda")
+    np.testing.assert_allclose(gpu.record, cpu.record, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(gpu.fc_bold, cpu.fc_bold, rtol=0, atol=1e-6)
