@@ -31,6 +31,8 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from encephagen.analysis.fc import fisher_z_mean, sc_fc_baselines  # noqa: F401 (re-exported)
+
 from encephagen.data import sources as S
 from encephagen.data.fetch import DataError, raw, read_manifest
 from encephagen.data.tables import region_table
@@ -105,14 +107,6 @@ def bandpass(ts: np.ndarray, tr: float, low: float = 0.01, high: float = 0.1, or
 def subject_fc(ts: np.ndarray) -> np.ndarray:
     """Pearson FC of (regions, time), NaN -> 0 as neurolib's ``func.fc``."""
     return np.nan_to_num(np.corrcoef(ts))
-
-
-def fisher_z_mean(fcs: Sequence[np.ndarray], clip: float = 1 - 1e-7) -> np.ndarray:
-    """Group FC: tanh of the mean arctanh over subjects (off-diagonal), diagonal 1."""
-    a = np.clip(np.asarray(fcs, float), -clip, clip)
-    g = np.tanh(np.arctanh(a).mean(0))
-    np.fill_diagonal(g, 1.0)
-    return g
 
 
 def fcd(ts: np.ndarray, window: int = FCD_WINDOW, step: int = FCD_STEP) -> np.ndarray:
@@ -265,22 +259,18 @@ def baseline_pairs(names: Iterable[str]) -> list[tuple[str, str]]:
 
 
 def sc_fc_baseline(weights: np.ndarray, fc: np.ndarray) -> dict:
-    """SC-only baselines over the upper triangle.
-
-    raw: every pair (zeros included); log10: pairs with SC > 0 only (log of 0 undefined).
+    """SC-only baselines over the upper triangle (:func:`encephagen.analysis.fc.sc_fc_baselines`) as a
+    row of the baselines table. raw: every pair (zeros included); log10: pairs with SC > 0 only.
     Directed SC is symmetrised as (W + W.T) / 2 first (FC is symmetric)."""
-    from scipy.stats import pearsonr, spearmanr
-
     w = np.asarray(weights, float)
     w = (w + w.T) / 2
     iu = np.triu_indices(w.shape[0], 1)
-    s, f = w[iu], np.asarray(fc, float)[iu]
-    pos = s > 0
-    return {"n_regions": int(w.shape[0]), "n_pairs": int(s.size), "n_pairs_sc_positive": int(pos.sum()),
+    f = np.asarray(fc, float)[iu]
+    b = sc_fc_baselines(w, fc)
+    return {"n_regions": int(w.shape[0]), "n_pairs": int(f.size), "n_pairs_sc_positive": int(b["n_edges_log"]),
             "fc_offdiag_mean": float(f.mean()),
-            "pearson_raw": float(pearsonr(s, f)[0]), "spearman_raw": float(spearmanr(s, f)[0]),
-            "pearson_log10": float(pearsonr(np.log10(s[pos]), f[pos])[0]),
-            "spearman_log10": float(spearmanr(np.log10(s[pos]), f[pos])[0])}
+            "pearson_raw": float(b["raw_pearson"]), "spearman_raw": float(b["raw_spearman"]),
+            "pearson_log10": float(b["log_pearson"]), "spearman_log10": float(b["log_spearman"])}
 
 
 def write_baselines(pairs: Sequence[tuple[str, str]], root: str | os.PathLike,
