@@ -266,7 +266,7 @@ def _refuse_if_short(name: str, src: Source, res: dict, p: Mapping) -> None:
     k = res["k"]
     need = float(p["min_swaps_per_edge"]) * k
     if res["aborted"]:
-        raise NullRefusal(name, src.name, f"no two disjoint edges found in {p.get('max_degenerate') or 'max'} "
+        raise NullRefusal(name, src.name, f"no two disjoint edges found in {res['max_degenerate']} "
                           f"draws in a row (star-like graph); {res['achieved']} swaps made")
     if res["achieved"] == 0 or res["achieved"] < need:
         raise NullRefusal(name, src.name,

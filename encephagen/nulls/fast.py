@@ -219,12 +219,12 @@ def rewire(W: np.ndarray, itr: float, seed: int, directed: bool, connected: bool
          else np.zeros((1, 1), dtype=np.int64))
     if k < 2:
         return dict(weights=W, requested=requested, achieved=0, attempts=0, aborted=True, k=k,
-                    max_attempts=max_attempts)
+                    max_attempts=max_attempts, max_degenerate=int(max_degenerate))
     s = rng_state(seed)
     eff, attempts, aborted = _rewire_kernel(W, ei, ej, bool(directed), requested, max_attempts,
                                             bool(connected), use_class, C, int(max_degenerate), s)
     return dict(weights=W, requested=requested, achieved=int(eff), attempts=int(attempts),
-                aborted=bool(aborted), k=k, max_attempts=max_attempts)
+                aborted=bool(aborted), k=k, max_attempts=max_attempts, max_degenerate=int(max_degenerate))
 
 
 @njit(cache=True)
