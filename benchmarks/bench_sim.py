@@ -28,13 +28,14 @@ def bench_neurolib(C, D, duration_ms, repeats):
     m.params.K_gl = 0.6
     m.params.duration = 2000.0
     m.run(bold=True)                     # numba compilation outside the timing
-    best = np.inf
+    best, cpu = np.inf, np.inf
     for _ in range(repeats):
         m.params.duration = duration_ms
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         m.run(bold=True)
         best = min(best, time.perf_counter() - t)
-    return (duration_ms / 1000.0) / best, best
+        cpu = min(cpu, time.process_time() - c)
+    return (duration_ms / 1000.0) / best, best, (duration_ms / 1000.0) / cpu
 
 
 def bench_ours(C, D, B, duration_ms, device, dtype, repeats, compile=False):
@@ -46,14 +47,15 @@ def bench_ours(C, D, B, duration_ms, device, dtype, repeats, compile=False):
     kw = dict(params={"preset": "neurolib"}, G=0.6, noise=0.01, dt=0.1, velocity=20.0, monitors=mon,
               device=device, dtype=dtype, compile=compile)
     simulate("wc", Cz, D, seeds=list(range(B)), duration=20.0, **kw)     # warm-up
-    best = np.inf
+    best, cpu = np.inf, np.inf
     for _ in range(repeats):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         simulate("wc", Cz, D, seeds=list(range(B)), duration=duration_ms, **kw)
         if device != "cpu":
             torch.cuda.synchronize()
         best = min(best, time.perf_counter() - t)
-    return B * (duration_ms / 1000.0) / best, best
+        cpu = min(cpu, time.process_time() - c)
+    return B * (duration_ms / 1000.0) / best, best, B * (duration_ms / 1000.0) / cpu
 
 
 def main(argv=None):
@@ -76,19 +78,23 @@ def main(argv=None):
     C, D = ds.Cmat, ds.Dmat
     print(f"# host {platform.node()}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"device {args.device}, dtype {args.dtype}")
-    nl_rate, nl_wall = bench_neurolib(C, D, args.duration_ms, args.repeats)
-    rows = [("neurolib WCModel (1 network)", 1, nl_wall, nl_rate, 1.0)]
+    nl_rate, nl_wall, nl_cpu = bench_neurolib(C, D, args.duration_ms, args.repeats)
+    rows = [("neurolib WCModel (1 network)", 1, nl_wall, nl_rate, 1.0, nl_cpu, 1.0)]
     for mode in args.modes:
         for B in args.batches:
             dur = args.duration_ms if B == 1 else args.batch_duration_ms
-            rate, wall = bench_ours(C, D, B, dur, args.device, args.dtype, args.repeats, compile=mode == "compiled")
-            rows.append((f"encephagen.sim {mode} batch {B}", B, wall, rate, rate / nl_rate))
-            print(f"  ({rows[-1][0]}: {rate:.3f} sim-s/wall-s, {rate / nl_rate:.2f} x neurolib)", flush=True)
+            rate, wall, cpu = bench_ours(C, D, B, dur, args.device, args.dtype, args.repeats,
+                                         compile=mode == "compiled")
+            rows.append((f"encephagen.sim {mode} batch {B}", B, wall, rate, rate / nl_rate, cpu, cpu / nl_cpu))
+            print(f"  ({rows[-1][0]}: {rate:.3f} sim-s/wall-s, {rate / nl_rate:.2f} x neurolib; "
+                  f"per CPU second {cpu / nl_cpu:.2f} x)", flush=True)
     print(f"neurolib duration {args.duration_ms} ms; batches > 1: {args.batch_duration_ms} ms simulated; "
           f"s/sim-s/net = wall seconds per simulated second per network")
-    print(f"{'run':34s} {'batch':>5s} {'wall s':>8s} {'sim-s/wall-s':>13s} {'s/sim-s/net':>12s} {'x neurolib':>10s}")
-    for name, B, wall, rate, ratio in rows:
-        print(f"{name:34s} {B:5d} {wall:8.2f} {rate:13.3f} {1.0 / rate:12.4f} {ratio:10.2f}")
+    print("sim-s/cpu-s and its ratio: the same per CPU second of this process (robust on a loaded machine)")
+    print(f"{'run':34s} {'batch':>5s} {'wall s':>8s} {'sim-s/wall-s':>13s} {'s/sim-s/net':>12s} {'x neurolib':>10s}"
+          f" {'sim-s/cpu-s':>12s} {'x (cpu)':>8s}")
+    for name, B, wall, rate, ratio, cpu, cratio in rows:
+        print(f"{name:34s} {B:5d} {wall:8.2f} {rate:13.3f} {1.0 / rate:12.4f} {ratio:10.2f} {cpu:12.3f} {cratio:8.2f}")
     return rows
 
 
