@@ -117,7 +117,8 @@ def baselines_for(connectome_path: str | Path, fc_path: str | Path) -> dict:
 
     c = Connectome.load(connectome_path)
     sc = (c.weights + c.weights.T) / 2
-    return {k: float(v) for k, v in sc_fc_baselines(sc, read_fc(fc_path)["fc"]).items()}
+    res = sc_fc_baselines(sc, read_fc(fc_path)["fc"])
+    return {k: float(v) for k, v in res.items() if k.endswith(("pearson", "spearman"))}
 
 
 def write_description(description_path: str | Path, methods_path: str | Path, config: Mapping,
