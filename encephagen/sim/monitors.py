@@ -3,8 +3,9 @@
 All monitors see the activity averaged over one *tick* (``MonitorConfig.period``, a
 multiple of dt) as an ``(n, B)`` tensor, and keep float64 accumulators:
 
-* :class:`ActivityStats` -- temporal mean / variance (Welford) and RMS per region, and the
-  running sums for the FC of activity (Pearson over all ticks after the transient);
+* :class:`ActivityStats` -- temporal mean / variance (Welford) and RMS per region over all
+  ticks after the transient, and the running sums for the FC of activity (Pearson over the
+  ticks sampled every ``fc_period``);
 * :class:`Record` -- a bounded subsample: the last ``record_samples`` ticks (ring buffer),
   from which the autocorrelation time scale and the dominant frequency (Welch,
   scipy.signal) are computed at the end;
@@ -34,6 +35,7 @@ class MonitorConfig:
     bold: bool = True              # Balloon-Windkessel BOLD + FC of BOLD
     bold_period: float = 720.0     # BOLD sampling period (TR), multiple of the tick
     fc_activity: bool = True       # FC of the tick-averaged activity (online sums)
+    fc_period: float = 10.0        # FC of activity sampled every fc_period ms (multiple of period)
     silence_threshold: float | None = None   # RMS activity below this -> silenced (None: the model's)
     welch_nperseg: int = 1024
 
@@ -52,6 +54,8 @@ class MonitorConfig:
             if not _divides(self.period, self.bold_period):
                 raise ParameterError(f"BOLD period {self.bold_period} ms is not a multiple of the monitor "
                                      f"period {self.period} ms")
+        if self.fc_activity and not _divides(self.period, self.fc_period):
+            raise ParameterError(f"fc_period {self.fc_period} ms is not a multiple of the monitor period {self.period} ms")
         if int(self.record_samples) < 8:
             raise ParameterError(f"record_samples must be >= 8, got {self.record_samples}")
         if self.silence_threshold is not None and not (self.silence_threshold >= 0):
@@ -75,20 +79,22 @@ class ActivityStats:
         self.m2 = torch.zeros((n, B), dtype=F64, device=device)
         self.sq = torch.zeros((n, B), dtype=F64, device=device)
         self.fc = fc
+        self.fc_count = 0
         if fc:
             self.s1 = torch.zeros((B, n), dtype=F64, device=device)
             self.s2 = torch.zeros((B, n, n), dtype=F64, device=device)
 
-    def update(self, x):  # x (n, B) float64
+    def update(self, x, fc: bool = True):  # x (n, B) float64
         self.count += 1
         delta = x - self.mean
         self.mean += delta / self.count
         self.m2 += delta * (x - self.mean)
         self.sq += x * x
-        if self.fc:
+        if self.fc and fc:
+            self.fc_count += 1
             xt = x.T
             self.s1 += xt
-            self.s2.baddbmm_(xt[:, :, None], xt[:, None, :])
+            self.s2 += xt[:, :, None] * xt[:, None, :]
 
     def result(self):
         c = max(self.count, 1)
@@ -96,9 +102,10 @@ class ActivityStats:
         var = (self.m2 / c).T.cpu().numpy()
         rms = (self.sq / c).sqrt().T.cpu().numpy()
         fc = None
-        if self.fc and self.count > 1:
-            m = (self.s1 / c)
-            cov = self.s2 / c - m[:, :, None] * m[:, None, :]
+        if self.fc and self.fc_count > 1:
+            cf = self.fc_count
+            m = (self.s1 / cf)
+            cov = self.s2 / cf - m[:, :, None] * m[:, None, :]
             d = torch.diagonal(cov, dim1=1, dim2=2).clamp_min(0).sqrt()
             with np.errstate(invalid="ignore", divide="ignore"):
                 fc = (cov / (d[:, :, None] * d[:, None, :])).cpu().numpy()

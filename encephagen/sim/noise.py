@@ -56,9 +56,14 @@ class NoiseSource:
                             for g in self.gens], dim=-1)
 
     def chunk(self, k: int) -> torch.Tensor | None:
-        """Scaled increments (k, n_state, n, B), or None when every sigma is 0 (nothing drawn)."""
+        """Scaled increments (B, k, n_state, n) -- each element's k steps drawn contiguously from
+        its own generator -- or None when every sigma is 0 (nothing drawn). Step j's increments
+        in the runner's (state, node, batch) layout: ``chunk[:, j].permute(1, 2, 0)`` (a view)."""
         if not self.active:
             return None
-        xi = torch.stack([torch.randn((k, self.n_state, self.n), generator=g, dtype=self.dtype, device=self.device)
-                          for g in self.gens], dim=-1)
-        return xi.mul_(self.scale)
+        buf = torch.empty((self.B, k, self.n_state, self.n), dtype=self.dtype, device=self.device)
+        for b, g in enumerate(self.gens):
+            torch.randn((k, self.n_state, self.n), generator=g, dtype=self.dtype, device=self.device, out=buf[b])
+        if isinstance(self.scale, float):
+            return buf.mul_(self.scale)
+        return buf.mul_(self.scale.view(-1, 1, 1, 1))

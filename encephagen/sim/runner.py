@@ -268,6 +268,7 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
     strength = coup.strength
 
     stats = ActivityStats(n, B, dev, monitors.fc_activity)
+    fc_ticks = ratio(monitors.period, monitors.fc_period)
     rec = Record(monitors.record_samples, n, B, dev, tdtype)
     bold = BoldMonitor(n, B, dev, monitors.period / 1000.0, model.bold_scale) if monitors.bold else None
     bold_ticks = ratio(monitors.period, monitors.bold_period) if monitors.bold else 0
@@ -278,7 +279,8 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
         run_steps = _compiled(run_steps)
     hist, wt, source, L = coup.history, coup.wt, coup.read_source, coup.L
     pos_lists = [[(p0 + 1 + k) % L for k in range(K)] for p0 in range(L)]
-    pos_tensors = torch.as_tensor(pos_lists, dtype=torch.int64, device=dev) if use_compile else None
+    pos_tensors = (torch.as_tensor([[[q, q + L] for q in row] for row in pos_lists], dtype=torch.int64, device=dev)
+                   if use_compile else None)                                       # (L, K, 2)
     chunk = max(1, int(noise_chunk))
     noise_buf, noise_off, drawn = None, 0, 0
 
@@ -288,15 +290,15 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
             return None
         parts = []
         while k:
-            if noise_buf is None or noise_off == noise_buf.shape[0]:
+            if noise_buf is None or noise_off == noise_buf.shape[1]:
                 size = min(chunk, n_steps - drawn)      # the same draws whatever K and the batch
                 noise_buf, noise_off = src.chunk(size), 0
                 drawn += size
-            t = min(k, noise_buf.shape[0] - noise_off)
-            parts.append(noise_buf[noise_off:noise_off + t])
+            t = min(k, noise_buf.shape[1] - noise_off)
+            parts.append(noise_buf[:, noise_off:noise_off + t])
             noise_off += t
             k -= t
-        return parts[0] if len(parts) == 1 else torch.cat(parts)
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
 
     pos, done, tick_i, acc = 0, 0, 0, None
     calls_per_tick = tick // K
@@ -315,7 +317,7 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
                 if (tick_i + 1) % bold_ticks == 0 and tick_i >= transient_ticks:
                     bold.sample((tick_i + 1) * monitors.period)
             if tick_i >= transient_ticks:
-                stats.update(m64)
+                stats.update(m64, fc=(tick_i - transient_ticks) % fc_ticks == 0)
                 rec.update(m)
             tick_i += 1
         if done >= next_check or done == n_steps:
@@ -392,13 +394,18 @@ def make_steps(model: Model, integrator, dt_model: float, shared: bool, n: int, 
 
     def k_steps(state, history, source, positions, wt, strength, p, eta, acc):
         for k in range(K):
+            cv = coupled(state)
+            vals = cv[0].unsqueeze(1) if V == 1 else torch.stack(cv, dim=1)          # (n, V, B)
             pk = positions[k]
-            for v, x in enumerate(coupled(state)):
-                history[pk, :, v, :] = x
-                history[pk + L, :, v, :] = x
-            index = source[pk] if shared else source + pk
+            if isinstance(pk, int):          # eager: plain slots and views
+                history[pk] = vals
+                history[pk + L] = vals
+                index = source[pk] if shared else source + pk
+            else:                            # compiled: pk = tensor [p, p + L], no graph break
+                history.index_copy_(0, pk, vals.unsqueeze(0).expand(2, -1, -1, -1))
+                index = source.index_select(0, pk[:1]).view(-1) if shared else source + pk[0]
             cin = CouplingInput(delayed_sums(history, index, wt, shared, n, V), strength)
-            e = None if eta is None else eta[k].unbind(0)
+            e = None if eta is None else eta[:, k].permute(1, 2, 0).unbind(0)   # (n, B) views
             state = integrator(lambda st, cin=cin: dfun(st, cin, p), state, dt_model, e)
             o = observe(state)
             acc = o if acc is None else acc + o
