@@ -77,7 +77,8 @@ def test_real_and_nulls_get_identical_treatment(ran):
     # seeds differ between networks (derived from the network id), and between seed ids
     assert runs.groupby(["family", "null_index", "seed_id"]).seed.first().nunique() == 9 * 2
     skipped = pd.read_csv(ran / "results/aggregate/atlas-hcp80/model-wilson_cowan/skipped_families.tsv", sep="\t")
-    assert list(skipped.family) == ["degree"] and skipped.reason.str.len().min() > 10
+    assert set(skipped.family) == {"degree"} and len(skipped) == 2  # both degree batches
+    assert skipped.reason.str.contains("complete graph").all()
     stats = pd.read_csv(ran / "results/stats/atlas-hcp80/model-wilson_cowan/network_stats.tsv", sep="\t")
     assert set(stats.family) == {"weight_perm"}
     stats = pd.read_csv(ran / "results/stats/atlas-tvb96/model-wilson_cowan/network_stats.tsv", sep="\t")
