@@ -298,7 +298,9 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
             parts.append(noise_buf[:, noise_off:noise_off + t])
             noise_off += t
             k -= t
-        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+        # contiguous (B, K, S, n): fixed strides, so a compiled step never recompiles
+        out = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+        return out.clone(memory_format=torch.contiguous_format)
 
     pos, done, tick_i, acc = 0, 0, 0, None
     calls_per_tick = tick // K
