@@ -201,7 +201,7 @@ def csr_order(src: np.ndarray, tgt: np.ndarray, n: int) -> tuple[np.ndarray, np.
     counts = np.bincount(src, minlength=n)
     indptr = np.zeros(n + 1, np.int64)
     np.cumsum(counts, out=indptr[1:])
-    order = _counting_order(src.astype(np.int64), indptr)
-    _sort_rows(order, tgt.astype(np.int64), indptr)
+    order = _counting_order(src.astype(np.int64, copy=False), indptr)
+    _sort_rows(order, tgt, indptr)
     return indptr, order
 

@@ -80,8 +80,8 @@ def _csr_from_coo(n, src, tgt, chan, w, d):
     from encephagen.spiking._numba_kernels import csr_order
 
     indptr, order = csr_order(src, tgt, n)
-    return (indptr, tgt[order].astype(np.int32), chan[order].astype(np.int8),
-            w[order].astype(np.float32), d[order].astype(np.int32))
+    return (indptr, tgt[order].astype(np.int32, copy=False), chan[order].astype(np.int8, copy=False),
+            w[order].astype(np.float32, copy=False), d[order].astype(np.int32, copy=False))
 
 
 def check_dale(net: LIFNetwork) -> None:
@@ -119,8 +119,11 @@ def external_drive(params: LIFParams, tau_m: np.ndarray, c_e: float) -> tuple[np
 
 def _finish(n, n_regions, region, is_exc, tau_m, params, dt, src, tgt, chan, wpsp, dsteps, meta, c_e):
     tau_syn = np.where(chan == 0, params.tau_e, params.tau_i)
-    w = (wpsp * tau_m[tgt].astype(np.float64) / tau_syn).astype(np.float32)
-    indptr, tgt, chan, w, d = _csr_from_coo(n, src.astype(np.int64), tgt, chan, w, dsteps)
+    if np.all(tau_m == tau_m[0]):
+        w = (wpsp * (float(tau_m[0]) / tau_syn)).astype(np.float32)
+    else:
+        w = (wpsp * tau_m[tgt].astype(np.float64) / tau_syn).astype(np.float32)
+    indptr, tgt, chan, w, d = _csr_from_coo(n, src.astype(np.int64, copy=False), tgt, chan, w, dsteps)
     rate, w_ext, rec = external_drive(params, tau_m, c_e)
     meta = dict(meta, drive=rec)
     net = LIFNetwork(region=region.astype(np.int32), is_exc=is_exc, tau_m=tau_m.astype(np.float32),
