@@ -116,3 +116,15 @@ def test_cpu_and_cuda_agree(hcp):
     assert gpu.device.startswith("cuda")
     np.testing.assert_allclose(gpu.record, cpu.record, rtol=0, atol=1e-9)
     np.testing.assert_allclose(gpu.fc_bold, cpu.fc_bold, rtol=0, atol=1e-6)
+
+
+def test_online_fc_and_stats_match_the_recorded_series(hcp):
+    C, D = hcp
+    mon = MonitorConfig(period=1.0, record_samples=512, bold=False, fc_period=1.0)
+    r = simulate("wc", C, D, G=0.05, noise=0.02, seeds=[4], dt=0.1, duration=150.0, transient=10.0, velocity=5.0,
+                 monitors=mon)
+    rec = r.record[0]                                    # all 140 ticks after the transient
+    assert rec.shape == (140, C.shape[0])
+    np.testing.assert_allclose(r.fc_activity[0], np.corrcoef(rec.T), atol=1e-6)
+    np.testing.assert_allclose(r.metrics["mean"][0], rec.mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(r.metrics["var"][0], rec.var(axis=0), rtol=1e-4, atol=1e-12)

@@ -73,6 +73,8 @@ def ratio(step: float, period: float) -> int:
 
 
 class ActivityStats:
+    FC_BLOCK = 64
+
     def __init__(self, n, B, device, fc: bool):
         self.count = 0
         self.mean = torch.zeros((n, B), dtype=F64, device=device)
@@ -83,6 +85,9 @@ class ActivityStats:
         if fc:
             self.s1 = torch.zeros((B, n), dtype=F64, device=device)
             self.s2 = torch.zeros((B, n, n), dtype=F64, device=device)
+            # samples are buffered and folded into s2 by one batched GEMM per block
+            self.block = torch.empty((B, n, self.FC_BLOCK), dtype=F64, device=device)
+            self.filled = 0
 
     def update(self, x, fc: bool = True):  # x (n, B) float64
         self.count += 1
@@ -94,7 +99,16 @@ class ActivityStats:
             self.fc_count += 1
             xt = x.T
             self.s1 += xt
-            self.s2 += xt[:, :, None] * xt[:, None, :]
+            self.block[:, :, self.filled] = xt
+            self.filled += 1
+            if self.filled == self.FC_BLOCK:
+                self._flush()
+
+    def _flush(self):
+        if self.filled:
+            blk = self.block[:, :, :self.filled]
+            self.s2.baddbmm_(blk, blk.transpose(1, 2))
+            self.filled = 0
 
     def result(self):
         c = max(self.count, 1)
@@ -102,6 +116,8 @@ class ActivityStats:
         var = (self.m2 / c).T.cpu().numpy()
         rms = (self.sq / c).sqrt().T.cpu().numpy()
         fc = None
+        if self.fc:
+            self._flush()
         if self.fc and self.fc_count > 1:
             cf = self.fc_count
             m = (self.s1 / cf)
