@@ -1,6 +1,6 @@
 """Aggregation of simulation batches into one validated store plus tidy tables.
 
-Inputs are the ``simulation`` files of one (atlas, model): the real network's and every null
+Inputs are the ``simulation`` (or ``spiking``) files of one (atlas, model): the real network's and every null
 batch's. Every file is validated first (a missing, partial, foreign or malformed file is refused
 and named). The design is then checked: every network (real and each null) must have the same
 set of (seed id, parameter set) runs as the real network -- never a silent mean over fewer runs.
@@ -65,6 +65,29 @@ def _meta(sim: dict, model: str) -> pd.DataFrame:
     return pd.concat([meta, _param_frame(sim)], axis=1)
 
 
+def read_runs(path: str | Path) -> dict:
+    """A ``simulation`` (neural mass) or ``spiking`` (LIF) file in one common form: per-run ids,
+    seeds, G and varying parameters, regional metrics (runs, regions), FC of BOLD (or activity)."""
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        kind = f.attrs.get("encephagen_kind", "")
+        kind = kind.decode() if isinstance(kind, bytes) else str(kind)
+    if kind == "spiking":
+        from encephagen.spiking.run import METRICS as LIF_METRICS
+        from encephagen.spiking.run import read_spiking
+
+        d = read_spiking(path)
+        fc = d.get("fc_bold", d.get("fc_rate"))
+        return {"atlas": np.asarray(d["atlas"]), "family": np.asarray(d["family"]), "null_index": d["null_index"],
+                "seed_id": d["seed_id"], "seed": d["seed"], "G": d["G"], "params": {},
+                "metrics": {m: d[m] for m in LIF_METRICS if m in d}, "fc_bold": fc,
+                "region_labels": list(d["labels"]), "attrs": {"model": "lif", **d["attrs"]}}
+    from encephagen.sim.output import read_simulation
+
+    return read_simulation(path)
+
+
 def check_design(meta: pd.DataFrame, pcols: Sequence[str]) -> pd.DataFrame:
     """Missing runs: every network must have the real network's (seed_id, params) set.
 
@@ -101,17 +124,15 @@ def aggregate(sim_paths: Sequence[str | Path], *, connectome, empirical: Mapping
     ``expected_nulls``: family -> number of nulls that
     must be present (from the config); fewer is a missing-run error naming the family.
     """
-    from encephagen.sim.output import read_simulation
-
     paths = [Path(p) for p in sim_paths]
-    validate_many(paths, "simulation")
+    validate_many(paths)
     empirical = dict(empirical or {})
     labels = list(connectome.labels)
     classes = list(connectome.region_class)
     n = len(labels)
     metas, regional_arrays, fcs, model = [], {}, [], None
     for p in paths:
-        sim = read_simulation(p)
+        sim = read_runs(p)
         m = str(sim["attrs"]["model"])
         if model is None:
             model = m

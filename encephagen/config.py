@@ -92,6 +92,16 @@ def validate_config(cfg: Mapping[str, Any], schema: Mapping | str | Path) -> dic
     return out
 
 
+def canonical_config(cfg: Any) -> Any:
+    """The same config with every mapping's keys sorted (lists keep their order), so that a
+    reordered YAML file gives identical rule parameters and triggers no rerun."""
+    if isinstance(cfg, Mapping):
+        return {k: canonical_config(cfg[k]) for k in sorted(cfg)}
+    if isinstance(cfg, list):
+        return [canonical_config(v) for v in cfg]
+    return cfg
+
+
 def load_config(path: str | Path, schema_dir: str | Path, overrides: Mapping | None = None) -> dict:
     path = Path(path)
     try:

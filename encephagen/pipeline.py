@@ -25,8 +25,13 @@ def set_threads(threads: int | None) -> None:
 
 
 def simulate_network_file(networks_path: str | Path, out_path: str | Path, simulate_cfg: Mapping, *,
-                          master_seed: int, threads: int | None = None, device: str | None = None) -> Path:
+                          master_seed: int, threads: int | None = None, device: str | None = None,
+                          spiking_cfg: Mapping | None = None, t1t2_path: str | Path | None = None) -> Path:
     """Simulate every network of one nulls-stage batch file (the real network's or a null batch).
+
+    ``simulate_cfg['model'] == 'lif'`` runs the spiking engine (:mod:`encephagen.spiking`) with
+    ``spiking_cfg``, writing a ``spiking`` file; otherwise the neural-mass engine writes a
+    ``simulation`` file. Both take the same networks and the same seed rule.
 
     A batch whose family was refused by the nulls stage (e.g. rewiring a complete graph) gives a
     ``simulation`` file with zero runs that carries the refusal (``status='skipped'``, ``reason``),
@@ -40,9 +45,31 @@ def simulate_network_file(networks_path: str | Path, out_path: str | Path, simul
     if nb.status != "ok" or len(nb) == 0:
         return write_skipped_simulation(out_path, simulate_cfg, nb, reason=nb.reason or "empty batch")
     networks = [(nb.source, nb.family, int(nb.null_index[k]), nb.weights[k], nb.lengths[k]) for k in range(len(nb))]
+    if simulate_cfg.get("model") == "lif":
+        from encephagen.spiking.run import run_lif_networks
+
+        t1t2 = t1t2_by_label(t1t2_path, nb.labels) if t1t2_path else None
+        return run_lif_networks(spiking_cfg or {}, networks, None, master_seed, out_path, device=device,
+                                region_labels=list(nb.labels), t1t2=t1t2,
+                                provenance={"networks_file": str(networks_path), "null_seeds": nb.seed.tolist()})
     return run_networks(simulate_cfg, networks, None, master_seed, out_path, device=device,
                         region_labels=list(nb.labels),
                         provenance={"networks_file": str(networks_path), "null_seeds": nb.seed.tolist()})
+
+
+def t1t2_by_label(path: str | Path, labels: Sequence[str]) -> np.ndarray:
+    """T1w/T2w values in the connectome's region order (NaN where the table has no usable value)."""
+    import pandas as pd
+
+    t = pd.read_csv(path, sep="\t", comment="#")
+    v = t["t1t2"].astype(float)
+    if "status" in t.columns:
+        v = v.where(t["status"].eq("ok"))
+    by = dict(zip(t["label"].astype(str), v))
+    missing = [lab for lab in labels if lab not in by]
+    if missing:
+        raise ValueError(f"{path}: no T1w/T2w row for region(s) {missing[:5]}")
+    return np.array([by[lab] for lab in labels], dtype=float)
 
 
 def write_skipped_simulation(out_path, simulate_cfg: Mapping, nb, reason: str) -> Path:
@@ -85,7 +112,7 @@ def aggregate_files(sim_paths: Sequence[str | Path], connectome_path: str | Path
     from encephagen.data.empirical import read_fc
     from encephagen.io import validate_many
 
-    validate_many(sim_paths, "simulation")
+    validate_many(sim_paths)
     keep, skipped = [], []
     for p in sim_paths:
         with h5py.File(p, "r") as f:

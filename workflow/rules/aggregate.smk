@@ -119,7 +119,11 @@ rule silencing_order:
     log:
         "logs/silencing_order/atlas-{atlas}/model-{model}.log",
     params:
-        **config["analysis"]["silencing"],
+        **(
+            {"metric": "rate", "threshold": config["spiking"]["monitors"]["silent_hz"], "below": True}
+            if SIM_MODEL == "lif"
+            else config["analysis"]["silencing"]
+        ),
     threads: 1
     script:
         "../scripts/silencing_order.py"
@@ -145,7 +149,7 @@ def agg_targets():
     for atlas in sim_atlases():
         s = stats_dir(atlas)
         out += [f"{s}/network_stats.tsv", f"{s}/decomposition.tsv", f"{s}/class_summary.tsv", f"{s}/t1t2.tsv"]
-        if len(config["simulate"]["G"]) > 1:
+        if len(sweep_G()) > 1:
             out.append(f"{s}/silencing.tsv")
             if fc_pair(atlas) is not None:
                 out.append(f"{s}/fc_fit_summary.tsv")

@@ -4,18 +4,20 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-from encephagen.config import ConfigError, validate_config
+from encephagen.config import ConfigError, canonical_config, validate_config
 
 SCHEMA_DIR = Path(workflow.basedir) / "schemas"
 
 # Validate before any job is submitted; the error names the key path. Defaults are filled in
 # place so that every rule (and every SLURM job, which re-parses this file) sees the same config.
+# Keys are sorted so that reordering a YAML file never looks like a parameter change (params of
+# rules are compared as written).
 try:
     _validated = validate_config(config, SCHEMA_DIR)
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 config.clear()
-config.update(_validated)
+config.update(canonical_config(_validated))
 
 
 wildcard_constraints:

@@ -1,10 +1,10 @@
 # Figures (PNG + PDF, matplotlib) for the report: each a thin script around encephagen.figures.run.
-# Figures show one reference coupling value (figure_G: the middle of the simulate.G sweep); the
+# Figures show one reference coupling value (figure_G: the middle of the model's G sweep); the
 # tables under results/stats hold every value.
 
 
 def figure_G():
-    g = list(config["simulate"]["G"])
+    g = sweep_G()
     return float(g[len(g) // 2])
 
 
@@ -53,7 +53,7 @@ rule plot_t1t2:
         "logs/plot_t1t2/atlas-{atlas}/model-{model}.log",
     params:
         G=figure_G(),
-        metric="acf_tau_ms",
+        metric="acf_timescale" if SIM_MODEL == "lif" else "acf_tau_ms",
     threads: 1
     script:
         "../scripts/plot_t1t2.py"
@@ -100,7 +100,7 @@ def figure_targets():
     out = []
     for atlas in sim_atlases():
         out += [fig(atlas, "metric_distributions.png"), fig(atlas, "t1t2.png")]
-        if len(config["simulate"]["G"]) > 1:
+        if len(sweep_G()) > 1:
             out.append(fig(atlas, "silencing.png"))
             if fc_pair(atlas) is not None:
                 out.append(fig(atlas, "fc_fit.png"))

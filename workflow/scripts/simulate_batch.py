@@ -8,7 +8,8 @@ try:
 
     p = snakemake.params  # noqa: F821
     simulate_network_file(snakemake.input.networks, snakemake.output[0], dict(p.simulate),  # noqa: F821
-                          master_seed=int(p.master_seed), threads=snakemake.threads)  # noqa: F821
+                          master_seed=int(p.master_seed), threads=snakemake.threads,  # noqa: F821
+                          spiking_cfg=dict(p.spiking), t1t2_path=snakemake.input.get("t1t2"))  # noqa: F821
 except Exception:
     logging.exception("simulate_batch failed")
     raise
