@@ -245,7 +245,7 @@ def _assign_kernel(Wsorted, ei, ej, s_out, s_in, directed, period, s):
     while m > 0:
         for q in range(m):
             key[q] = P[ei[alive[q]], ej[alive[q]]]
-        order = np.argsort(key[:m], kind="mergesort")
+        order = np.argsort(key[:m])
         take = period if period < m else m
         # `take` distinct random ranks in [0, m): partial Fisher-Yates
         for q in range(m):
