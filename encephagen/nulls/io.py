@@ -3,8 +3,9 @@
 Layout (kind ``"nulls"``, written through :func:`encephagen.io.atomic_h5`)::
 
     weights          (k, n, n) float64   null weights, [target, source] like Connectome.weights
-    lengths          (k, n, n) float64   lengths (mm) of each null's edges, 0 where no edge
-                                         (see encephagen.nulls.lengths: one rule, every family)
+    (lengths are not stored per null: the one length rule makes them pair_lengths where an
+     edge exists, 0 elsewhere; :func:`read_nulls` rebuilds them, and the writer refuses a batch
+     whose lengths break the rule. This keeps 10,000-null batches at the size of their weights.)
     null_index       (k,) int64          global index within the family, 0..N-1
     seed             (k,) int64          derive_seed(master_seed, atlas, family, null_index)
     swaps_requested  (k,) int64          swaps asked for (0 for families that do not swap)
@@ -32,6 +33,7 @@ import h5py
 import numpy as np
 
 from encephagen.io import Kind, atomic_h5, open_validated, read_provenance, read_strings, register_kind
+from encephagen.nulls.lengths import edge_lengths
 
 _PER_NULL = ("null_index", "seed", "swaps_requested", "swaps_achieved")
 
@@ -42,8 +44,8 @@ def _check(f: h5py.File) -> list[str]:
     n = f["labels"].shape[0]
     if f["weights"].shape[1:] != (n, n):
         problems.append(f"weights have shape {f['weights'].shape}, expected (k, {n}, {n}) for {n} labels")
-    if f["lengths"].shape != f["weights"].shape:
-        problems.append(f"lengths have shape {f['lengths'].shape}, weights {f['weights'].shape}")
+    if f["pair_lengths"].shape != (n, n):
+        problems.append(f"pair_lengths have shape {f['pair_lengths'].shape}, expected ({n}, {n})")
     for name in _PER_NULL:
         if f[name].shape != (k,):
             problems.append(f"{name} has shape {f[name].shape}, expected ({k},)")
@@ -57,7 +59,7 @@ def _check(f: h5py.File) -> list[str]:
 
 NULLS_KIND = register_kind(Kind(
     name="nulls",
-    datasets={"weights": 3, "lengths": 3, "null_index": 1, "seed": 1, "swaps_requested": 1,
+    datasets={"weights": 3, "null_index": 1, "seed": 1, "swaps_requested": 1,
               "swaps_achieved": 1, "labels": 1, "source_weights": 2, "pair_lengths": 2},
     attrs=("family", "source", "directed", "status", "reason", "master_seed", "params"),
     check=_check,
@@ -146,15 +148,17 @@ def write_null_batch(path: str | Path, batch: NullBatch, provenance: Mapping | N
                       "null_index": [int(v) for v in batch.null_index],
                       "seed": [int(v) for v in batch.seed]}}
     prov.update(provenance or {})
+    if k and not np.array_equal(np.asarray(batch.lengths, dtype=np.float64),
+                                edge_lengths(batch.weights, batch.pair_lengths)):
+        raise ValueError(f"{path}: the batch's lengths break the length rule (pair_lengths where an edge "
+                         f"exists, 0 elsewhere); refusing to write them")
     with atomic_h5(path, kind="nulls", provenance=prov) as f:
-        chunks = (1, n, n) if k else None
-        for name in ("weights", "lengths"):
-            arr = np.asarray(getattr(batch, name), dtype=np.float64)
-            if k:
-                f.create_dataset(name, data=arr, chunks=chunks, compression="gzip",
-                                 compression_opts=4, shuffle=True)
-            else:
-                f.create_dataset(name, data=arr)
+        arr = np.asarray(batch.weights, dtype=np.float64)
+        if k:
+            f.create_dataset("weights", data=arr, chunks=(1, n, n), compression="gzip",
+                             compression_opts=4, shuffle=True)
+        else:
+            f.create_dataset("weights", data=arr)
         for name in _PER_NULL:
             f.create_dataset(name, data=np.asarray(getattr(batch, name), dtype=np.int64).reshape(k))
         f.create_dataset("labels", data=np.array(batch.labels, dtype=object), dtype=h5py.string_dtype())
@@ -185,19 +189,21 @@ def read_nulls(path: str | Path, indices: Sequence[int] | None = None) -> NullBa
     with open_validated(path, "nulls") as f:
         sel = slice(None) if indices is None else np.sort(np.asarray(indices, dtype=np.int64))
         ms = int(f.attrs["master_seed"])
+        weights = f["weights"][sel]
+        pair = f["pair_lengths"][()]
         return NullBatch(
             family=_s(f.attrs["family"]),
             source=_s(f.attrs["source"]),
             directed=bool(f.attrs["directed"]),
             labels=tuple(read_strings(f["labels"])),
-            weights=f["weights"][sel],
-            lengths=f["lengths"][sel],
+            weights=weights,
+            lengths=edge_lengths(weights, pair),
             null_index=f["null_index"][sel],
             seed=f["seed"][sel],
             swaps_requested=f["swaps_requested"][sel],
             swaps_achieved=f["swaps_achieved"][sel],
             source_weights=f["source_weights"][()],
-            pair_lengths=f["pair_lengths"][()],
+            pair_lengths=pair,
             status=_s(f.attrs["status"]),
             reason=_s(f.attrs["reason"]),
             master_seed=None if ms < 0 else ms,
