@@ -3,7 +3,6 @@ one validated 'simulation' HDF5 with seeds, identities and provenance; the schem
 defaults equal the engine's."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import h5py

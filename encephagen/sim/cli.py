@@ -5,7 +5,6 @@ Usable without Snakemake; the workflow's simulate script calls the same
 """
 from __future__ import annotations
 
-import argparse
 import logging
 from pathlib import Path
 

@@ -24,7 +24,7 @@ import torch
 
 from encephagen.sim.coupling import DelayedCoupling, delay_steps, delayed_sums
 from encephagen.sim.integrators import INTEGRATORS
-from encephagen.sim.models import CouplingInput, Model, ParameterError, ParamsBase, check_value, get_model
+from encephagen.sim.models import CouplingInput, Model, ParameterError, check_value, get_model
 from encephagen.sim.monitors import (F64, ActivityStats, BoldMonitor, MonitorConfig, Record, acf_timescale,
                                      dominant_frequency, ratio)
 from encephagen.sim.noise import NoiseSource, check_seeds
