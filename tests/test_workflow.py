@@ -121,3 +121,26 @@ def test_one_connectome_change_reruns_only_its_dependents(ran):
     jobs = job_stats(out)
     assert jobs.get("generate_nulls") == 5 and jobs.get("simulate_batch") == 5, jobs
     assert "hcp80" not in " ".join(ln for ln in out.splitlines() if ln.strip().startswith("output:")), out[-3000:]
+
+
+def test_lif_model_runs_through_the_same_pipeline(tmp_path, repo_root):
+    """model: lif -> spiking simulations of the real network and its nulls with the same seeds,
+    aggregated and tested like the neural-mass runs; runaway regimes flagged by network."""
+    for d in ("workflow", "config", "profiles"):
+        shutil.copytree(repo_root / d, tmp_path / d)
+    (tmp_path / "tests" / "config").mkdir(parents=True)
+    shutil.copy(repo_root / "tests/config/lif.yaml", tmp_path / "tests/config/lif.yaml")
+    r = smk(tmp_path, cfg="tests/config/lif.yaml")
+    assert r.returncode == 0, (r.stdout + r.stderr)[-6000:]
+    from encephagen.spiking.run import read_spiking
+
+    sim = read_spiking(tmp_path / "results/sims/atlas-tvb96/model-lif/null-real/batch-0000.h5")
+    assert sim["rate"].shape == (2 * 2, 96)
+    reg = pd.read_csv(tmp_path / "results/aggregate/atlas-tvb96/model-lif/regional.tsv.gz", sep="\t")
+    assert {"rate", "cv_isi", "acf_timescale"} <= set(reg.metric)
+    runs = reg[(reg.metric == "rate") & (reg.region == 0)]
+    assert runs.groupby(["family", "null_index"]).size().to_dict() == \
+        {("real", 0): 4, ("weight_perm", 0): 4, ("weight_perm", 1): 4, ("weight_perm", 2): 4}
+    st = pd.read_csv(tmp_path / "results/stats/atlas-tvb96/model-lif/network_stats.tsv", sep="\t")
+    assert (st.n_nulls == 3).all() and (st.n_seeds == 2).all()
+    assert (tmp_path / "results/figures/atlas-tvb96/model-lif/t1t2.png").stat().st_size > 1000
