@@ -144,3 +144,10 @@ def test_lif_model_runs_through_the_same_pipeline(tmp_path, repo_root):
     st = pd.read_csv(tmp_path / "results/stats/atlas-tvb96/model-lif/network_stats.tsv", sep="\t")
     assert (st.n_nulls == 3).all() and (st.n_seeds == 2).all()
     assert (tmp_path / "results/figures/atlas-tvb96/model-lif/t1t2.png").stat().st_size > 1000
+
+
+def test_report_builds_with_clean_captions(ran):
+    r = smk(ran, "--report", "results/report.html")
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    assert "ERROR/" not in r.stdout + r.stderr  # every caption is valid reStructuredText
+    assert (ran / "results/report.html").stat().st_size > 100_000
