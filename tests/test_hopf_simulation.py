@@ -27,17 +27,26 @@ def _hcp80(resources_dir):
 
 
 def _simulate(C, a, G, omega, sigma, dt_s, T_s, seeds, transient_s):
+    import torch
+
     from encephagen.sim.runner import simulate
 
-    return simulate("hopf", C, params={"a": a, "omega": omega}, G=G, seeds=np.asarray(seeds), dt=dt_s * 1000,
-                    duration=T_s * 1000, transient=transient_s * 1000, noise=sigma, dtype="float64",
-                    monitors=dict(period=dt_s * 1000, bold=False, fc_activity=True, record_samples=8))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # 80 x 8 per step: one thread is faster, and spin-waits waste shared CPUs
+    try:
+        return simulate("hopf", C, params={"a": a, "omega": omega}, G=G, seeds=np.asarray(seeds), dt=dt_s * 1000,
+                        duration=T_s * 1000, transient=transient_s * 1000, noise=sigma, dtype="float64",
+                        monitors=dict(period=dt_s * 1000, fc_period=dt_s * 1000, bold=False, fc_activity=True,
+                                      record_samples=8))
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_simulated_fc_converges_to_analytic_fc(resources_dir):
     """8 seeds x 400 s (20,000 Euler-Maruyama steps of 20 ms) on hcp80: the seed-averaged FC
-    reaches r > 0.9 with the analytic FC (about 0.95 measured), single seeds r > 0.7, and the
-    simulated variances match the exact Euler-Maruyama covariance within 10 %."""
+    reaches r > 0.97 with the analytic FC (0.988 measured; 0.988 with the exact Euler-Maruyama FC),
+    single seeds r > 0.85 (0.91-0.93 measured), and the simulated variances match the exact
+    Euler-Maruyama covariance within 10 %."""
     C = _hcp80(resources_dir)
     n = C.shape[0]
     a, G, w, s, dt = -1.0, 20.0, 2 * np.pi * 0.05, 0.05, 0.02
@@ -52,8 +61,8 @@ def test_simulated_fc_converges_to_analytic_fc(resources_dir):
     r_mean = fc_similarity(mean_fc, F)["pearson"]
     print(f"single-seed r {np.round(single, 3)}; 8-seed mean r {r_mean:.4f}; vs EM-exact "
           f"{fc_similarity(mean_fc, Fh)['pearson']:.4f}")
-    assert single.min() > 0.7
-    assert r_mean > 0.9
+    assert single.min() > 0.85
+    assert r_mean > 0.97
     # more data, closer: the 8-seed mean beats the typical single seed
     assert r_mean > np.median(single)
     ratio = res.metrics["var"].mean(0) / np.diag(Ph)
@@ -63,7 +72,8 @@ def test_simulated_fc_converges_to_analytic_fc(resources_dir):
 
 
 def test_euler_maruyama_step_bias_on_hcp80(resources_dir):
-    """The step bias of FC is small at the steps used; it shrinks linearly with dt."""
+    """The step bias of FC at the step used above (dt = 0.02 s, fastest rate ~21/s): max |dFC| = 0.050,
+    halving with each halving of dt (first order)."""
     C = _hcp80(resources_dir)
     n = C.shape[0]
     a, G, w, s = -1.0, 20.0, 2 * np.pi * 0.05, 0.05
@@ -76,7 +86,7 @@ def test_euler_maruyama_step_bias_on_hcp80(resources_dir):
         Ph = hl.euler_maruyama_covariance(J, Q, dt)[:n, :n]
         dh = np.sqrt(np.diag(Ph))
         errs.append(np.abs(Ph / np.outer(dh, dh) - F).max())
-    assert errs[0] < 0.05
+    assert errs[0] < 0.06
     assert errs[0] / errs[1] == pytest.approx(2, rel=0.15) and errs[1] / errs[2] == pytest.approx(2, rel=0.15)
 
 
