@@ -158,6 +158,10 @@ def write_sweep(path: str | Path, arrays: Mapping, *, atlas: str, family: str, t
     p = resolve_params(params)
     attrs = dict(atlas=atlas, family=family, train=train, test=test, fit_metric=p["fit_metric"], model=MODEL,
                  params=json.dumps(p, sort_keys=True), status=status, reason=reason)
+    arrays = dict(arrays)
+    # wall-clock timings belong to provenance (ignored when comparing results), not to the data
+    timings = {k: float(arrays.pop(k)) for k in [k for k in arrays if k.endswith("_seconds")]}
+    provenance = {**dict(provenance or {}), **timings}
     with atomic_h5(path, "hopf_sweep", provenance=provenance, attrs=attrs) as f:
         write_array(f, "null_index", np.asarray(null_index, dtype=np.int64))
         write_array(f, "seed", np.asarray(seed, dtype=np.int64))
