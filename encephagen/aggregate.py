@@ -148,7 +148,6 @@ def aggregate(sim_paths: Sequence[str | Path], *, connectome, empirical: Mapping
         fcs.append(sim.get("fc_bold") if sim.get("fc_bold") is not None else sim.get("fc_activity"))
     meta = pd.concat(metas, ignore_index=True)
     pcols = [c for c in meta.columns if c not in ("atlas", "model", "family", "null_index", "seed_id", "seed", "_file")]
-    meta[pcols] = meta[pcols].fillna(np.nan)
     missing = check_design(meta, pcols)
     if expected_nulls:
         have = meta[meta["family"] != REAL].groupby("family")["null_index"].nunique().to_dict()
