@@ -128,3 +128,21 @@ def test_online_fc_and_stats_match_the_recorded_series(hcp):
     np.testing.assert_allclose(r.fc_activity[0], np.corrcoef(rec.T), atol=1e-6)
     np.testing.assert_allclose(r.metrics["mean"][0], rec.mean(axis=0), rtol=1e-6)
     np.testing.assert_allclose(r.metrics["var"][0], rec.var(axis=0), rtol=1e-4, atol=1e-12)
+
+
+def test_noise_stream_is_the_same_draws_in_the_same_order():
+    import torch
+
+    from encephagen.sim.noise import NoiseSource
+
+    def make():
+        return NoiseSource([3, 8, 3], n_state=2, n=5, sigma=[0.1, 0.2, 0.0], dt=0.1, device="cpu",
+                           dtype=torch.float32, chunk_steps=7)
+
+    seq = make()
+    ref = [seq.chunk(k) for k in (7, 7, 7, 2)]                # 23 steps: three full chunks and a short one
+    got = list(make().stream(23))
+    assert [c.shape[1] for c in got] == [7, 7, 7, 2]
+    assert all(torch.equal(a, b) for a, b in zip(ref, got))
+    assert float(got[1][2].abs().max()) == 0.0 and float(got[1][0].abs().max()) > 0
+    assert not torch.equal(got[0], got[1])                      # successive chunks are new draws

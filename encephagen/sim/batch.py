@@ -49,7 +49,7 @@ DEFAULTS: dict = {
     "device": "auto",
     "dtype": "float32",
     "batch_size": 64,
-    "compile": False,
+    "compile": "auto",
 }
 NORMALIZE = ("none", "max", "mean_strength")
 

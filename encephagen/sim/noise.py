@@ -67,3 +67,12 @@ class NoiseSource:
         if isinstance(self.scale, float):
             return buf.mul_(self.scale)
         return buf.mul_(self.scale.view(-1, 1, 1, 1))
+
+    def stream(self, n_steps: int, chunk_steps: int | None = None):
+        """The increments for ``n_steps`` steps as successive chunks of ``chunk_steps`` (the last
+        one shorter; None for each when no noise is active): the same draws, in the same order,
+        as calling :meth:`chunk` repeatedly. (Drawing the next chunk on a background thread was
+        measured slower: the per-generator loop holds the GIL against the integration loop.)"""
+        k = int(chunk_steps or self.chunk_steps)
+        for start in range(0, n_steps, k):
+            yield self.chunk(min(k, n_steps - start))

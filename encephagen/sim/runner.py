@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
@@ -178,8 +178,9 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
     monitors: :class:`MonitorConfig` or dict; labels: per-element dicts used in messages;
     compile: run the step through ``torch.compile`` (fused kernels: faster, same equations;
     'auto' = for runs of >= COMPILE_AUTO_STEPS steps, so the choice never depends on the
-    batch). Eager and compiled results agree to rounding, not bitwise; within one mode a
-    network gives the same bits alone or in any batch (tested).
+    batch; a failed compilation then runs eagerly, with a warning). Eager and compiled results
+    agree to rounding, not bitwise; within one mode a network gives the same bits alone or in
+    any batch (tested; compiled batches are padded to a multiple of 16 for that).
     """
     t_start = time.perf_counter()
     model = get_model(model)
@@ -241,10 +242,30 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
                 labels=labels)
     pvals = _resolve_params(model, params, B, n, labels)
 
+    use_compile = _want_compile(compile, n_steps)
+    if use_compile and B > 1 and B % COMPILE_BATCH_MULTIPLE:
+        # inductor's kernels round differently for some batch sizes; on batches padded to a
+        # multiple of 16 a network gets the same bits alone or in any batch (tested)
+        k = COMPILE_BATCH_MULTIPLE - B % COMPILE_BATCH_MULTIPLE
+        pad = lambda a: np.concatenate([a, np.repeat(a[-1:], k, axis=0)], axis=0)   # noqa: E731
+        x0 = None
+        if initial_state is not None:
+            x0 = np.asarray(initial_state, dtype=float)
+            x0 = pad(np.broadcast_to(x0, (B, *x0.shape)) if x0.ndim == 2 else x0)
+        try:
+            res = simulate(model, pad(w), None if velocity is None else pad(ln), params={
+                name: (pad(v) if v.ndim >= 1 and v.shape[0] == B and not (v.ndim == 2 and v.shape[0] == 1) else v)
+                for name, v in pvals.items()}, G=pad(Gs), seeds=pad(seeds), dt=dt, duration=duration,
+                transient=transient, velocity=velocity, noise=np.concatenate([sig, np.zeros(k)]),
+                monitors=monitors, device=device, dtype=dtype, integrator=integrator, initial_state=x0,
+                labels=None if labels is None else [*labels, *([{"padding": True}] * k)],
+                noise_chunk=noise_chunk, progress=progress, compile=compile)
+        except SimulationDiverged as exc:
+            raise SimulationDiverged(str(exc), [i for i in exc.elements if i < B]) from None
+        return _take(res, B, t_start)
     dtm = dt / model.time_unit_ms
     p = {k: _for_dfun(v, B, tdtype, dev) for k, v in pvals.items()}
     p["G"] = _for_dfun(Gs, B, tdtype, dev)
-    use_compile = _want_compile(compile, n_steps)
     if use_compile:   # values as tensors, so that a new parameter value does not recompile
         p = {k: (torch.tensor(v, dtype=tdtype, device=dev) if isinstance(v, float) else v) for k, v in p.items()}
 
@@ -274,26 +295,25 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
     bold_ticks = ratio(monitors.period, monitors.bold_period) if monitors.bold else 0
 
     K = steps_per_call(tick)
-    run_steps = make_steps(model, step_fn, dtm, coup.shared, n, coup.V, coup.L, K)
+    eager_steps = run_steps = make_steps(model, step_fn, dtm, coup.shared, n, coup.V, coup.L, K)
     if use_compile:
-        run_steps = _compiled(run_steps)
+        run_steps = _compiled(eager_steps)
     hist, wt, source, L = coup.history, coup.wt, coup.read_source, coup.L
     pos_lists = [[(p0 + 1 + k) % L for k in range(K)] for p0 in range(L)]
     pos_tensors = (torch.as_tensor([[[q, q + L] for q in row] for row in pos_lists], dtype=torch.int64, device=dev)
                    if use_compile else None)                                       # (L, K, 2)
     chunk = max(1, int(noise_chunk))
-    noise_buf, noise_off, drawn = None, 0, 0
+    noise_chunks = src.stream(n_steps, chunk)   # same draws whatever K and the batch
+    noise_buf, noise_off = None, 0
 
     def take_noise(k):
-        nonlocal noise_buf, noise_off, drawn
+        nonlocal noise_buf, noise_off
         if not src.active:
             return None
         parts = []
         while k:
             if noise_buf is None or noise_off == noise_buf.shape[1]:
-                size = min(chunk, n_steps - drawn)      # the same draws whatever K and the batch
-                noise_buf, noise_off = src.chunk(size), 0
-                drawn += size
+                noise_buf, noise_off = next(noise_chunks), 0
             t = min(k, noise_buf.shape[1] - noise_off)
             parts.append(noise_buf[:, noise_off:noise_off + t])
             noise_off += t
@@ -305,28 +325,41 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
     pos, done, tick_i, acc = 0, 0, 0, None
     calls_per_tick = tick // K
     next_check = chunk
-    while done < n_steps:
-        positions = pos_tensors[pos] if use_compile else pos_lists[pos]
-        state, acc = run_steps(state, hist, source, positions, wt, strength, p, take_noise(K), acc)
-        pos = (pos + K) % L
-        done += K
-        if (done // K) % calls_per_tick == 0:
-            m = acc if tick == 1 else acc / tick
-            acc = None
-            m64 = m.to(F64)
-            if bold is not None:
-                bold.update(m64)
-                if (tick_i + 1) % bold_ticks == 0 and tick_i >= transient_ticks:
-                    bold.sample((tick_i + 1) * monitors.period)
-            if tick_i >= transient_ticks:
-                stats.update(m64, fc=(tick_i - transient_ticks) % fc_ticks == 0)
-                rec.update(m)
-            tick_i += 1
-        if done >= next_check or done == n_steps:
-            next_check += chunk
-            _check_finite(state, labels, pvals, Gs, sig, done * dt)
-            if progress is not None:
-                progress(done, n_steps)
+    try:
+        while done < n_steps:
+            positions = pos_tensors[pos] if use_compile else pos_lists[pos]
+            eta = take_noise(K)
+            if done == 0 and use_compile and compile == "auto":
+                try:         # compilation happens at the first call; without a working toolchain, run eagerly
+                    state, acc = run_steps(state, hist, source, positions, wt, strength, p, eta, acc)
+                except Exception as exc:   # noqa: BLE001 -- any compiler failure; the run itself is unchanged
+                    log.warning("compile='auto': torch.compile failed (%s: %s); running eagerly",
+                                type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+                    use_compile, run_steps = False, eager_steps
+                    state, acc = run_steps(state, hist, source, positions, wt, strength, p, eta, acc)
+            else:
+                state, acc = run_steps(state, hist, source, positions, wt, strength, p, eta, acc)
+            pos = (pos + K) % L
+            done += K
+            if (done // K) % calls_per_tick == 0:
+                m = acc if tick == 1 else acc / tick
+                acc = None
+                m64 = m.to(F64)
+                if bold is not None:
+                    bold.update(m64)
+                    if (tick_i + 1) % bold_ticks == 0 and tick_i >= transient_ticks:
+                        bold.sample((tick_i + 1) * monitors.period)
+                if tick_i >= transient_ticks:
+                    stats.update(m64, fc=(tick_i - transient_ticks) % fc_ticks == 0)
+                    rec.update(m)
+                tick_i += 1
+            if done >= next_check or done == n_steps:
+                next_check += chunk
+                _check_finite(state, labels, pvals, Gs, sig, done * dt)
+                if progress is not None:
+                    progress(done, n_steps)
+    finally:
+        noise_chunks.close()
 
     mean, var, rms, fc_act = stats.result()
     record = rec.result()
@@ -363,6 +396,20 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
         max_delay_steps=coup.max_lag, delays_shared=coup.shared, wall_s=time.perf_counter() - t_start,
         labels=[dict(x) for x in labels] if labels is not None else [], compiled=use_compile,
     )
+
+
+def _take(res: SimResult, B: int, t_start: float) -> SimResult:
+    """The first B elements of a (padded) result."""
+    cut = lambda a: None if a is None else a[:B]   # noqa: E731
+    return replace(res, seeds=res.seeds[:B], G=res.G[:B], noise=res.noise[:B],
+                   params={k: v[:B] for k, v in res.params.items()},
+                   metrics={k: v[:B] for k, v in res.metrics.items()}, fc_activity=cut(res.fc_activity),
+                   fc_bold=cut(res.fc_bold), bold=cut(res.bold), record=res.record[:B],
+                   final_state=res.final_state[:B], labels=res.labels[:B] if res.labels else [],
+                   wall_s=time.perf_counter() - t_start)
+
+
+COMPILE_BATCH_MULTIPLE = 16
 
 
 def _compiled(fn):
