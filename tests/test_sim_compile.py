@@ -58,6 +58,12 @@ def test_compiled_alone_equals_in_batch_bitwise(hcp24, model):
         for field in ("record", "bold", "final_state", "fc_activity"):
             assert np.array_equal(getattr(a, field)[i], getattr(b, field)[j], equal_nan=True), (field, Ba, Bb)
     assert not np.array_equal(runs[23].record[0], runs[23].record[1])
+    # replicated networks (networks x seeds, as the workflow batches them): weights broadcast
+    # over 32 replicas, and expanded for 5 networks x 4 seeds (a short replica axis)
+    for W in (np.stack([C] * 32), np.stack([C * (1 + 0.1 * (b // 4)) for b in range(20)])):
+        rep = simulate(model, W, np.stack([D] * len(W)), seeds=[100 + b for b in range(len(W))], **kw)
+        for field in ("record", "bold", "final_state"):
+            assert np.array_equal(getattr(rep, field)[0], getattr(runs[1], field)[0]), (field, len(W))
 
 
 _FALLBACK = r"""

@@ -70,7 +70,10 @@ def _pad_targets(n: int, V: int, B: int, itemsize: int) -> int:
 class DelayedCoupling:
     """Ring-buffer history of V coupled variables for a batch of B networks of n nodes."""
 
-    def __init__(self, weights: np.ndarray, lags: np.ndarray, V: int, device, dtype):
+    def __init__(self, weights: np.ndarray, lags: np.ndarray, V: int, device, dtype, replica_multiple: int = 1):
+        """``replica_multiple``: broadcast the weights over R replicas of a network only when
+        R is a multiple of this (compiled kernels vectorise badly over a short innermost
+        replica axis: R = 4 ran 10 times slower than full weights)."""
         w = np.asarray(weights, dtype=float)        # (B, n, n) [target, source]
         lags = np.asarray(lags, dtype=np.int64)     # (B, n, n)
         B, n, _ = w.shape
@@ -83,7 +86,8 @@ class DelayedCoupling:
         self.n_pad = n_pad = _pad_targets(n, V, B, itemsize)
         # weights as (source j, target i_pad, 1, U, 1): U distinct networks, each repeated R times
         # in consecutive batch elements (networks x seeds x parameters), broadcast over R
-        self.R = R = _replicas(w)
+        R = _replicas(w)
+        self.R = R = R if R % max(1, int(replica_multiple)) == 0 else 1
         U = B // R
         wt = np.zeros((n, n_pad, 1, U, 1))
         wt[:, :n, 0, :, 0] = np.transpose(w[::R], (2, 1, 0))

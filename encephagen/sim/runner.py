@@ -284,7 +284,8 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
         state = [s.contiguous() for s in model.init(list(u.unbind(0)))]
 
     cv0 = model.coupled(state)
-    coup = DelayedCoupling(w, lags, len(cv0), dev, tdtype)
+    coup = DelayedCoupling(w, lags, len(cv0), dev, tdtype,
+                           replica_multiple=COMPILE_BATCH_MULTIPLE if use_compile else 1)
     coup.fill(cv0)
     strength = coup.strength
 
