@@ -102,14 +102,13 @@ def run(workdir: Path, *args: str, timeout: float = 600, **kw) -> tuple[int, str
 
 
 def wait_for(pred: Callable[[], object], timeout: float, what: str, interval: float = 0.5) -> object:
-    t0 = time.monotonic()
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() - t0 > timeout:
-            raise AssertionError(f"gave up after {timeout} s waiting for {what}")
-        time.sleep(interval)
+    """The fault harness's poll, failing the test (AssertionError) on a timeout."""
+    from fault_workflows.harness import wait_for as poll
+
+    try:
+        return poll(pred, timeout=timeout, interval=interval, what=what)
+    except TimeoutError:
+        raise AssertionError(f"gave up after {timeout} s waiting for {what}") from None
 
 
 def executions(workdir: Path) -> list[dict]:
