@@ -9,8 +9,8 @@ from encephagen.sim import MonitorConfig, simulate
 from encephagen.sim.monitors import BoldMonitor
 
 
-def _pulse_response(dt_s=0.01, pulse_s=0.1, total_s=30.0, amp=1.0):
-    mon = BoldMonitor(1, 1, "cpu", dt_s, scale=1.0)
+def _pulse_response(dt_s=0.01, pulse_s=0.1, total_s=30.0, amp=1.0, constants="friston2003"):
+    mon = BoldMonitor(1, 1, "cpu", dt_s, scale=1.0, constants=constants)
     n = int(round(total_s / dt_s))
     out = np.empty(n)
     for k in range(n):
@@ -34,6 +34,38 @@ def test_bold_pulse_response_peaks_after_seconds_then_undershoots():
     assert after.min() < -0.05 * y[k]                 # post-stimulus undershoot
     assert t[k + int(np.argmin(after))] > t[k] + 3.0  # well after the peak
     assert abs(y[-1]) < 0.05 * y[k]                   # back to baseline
+
+
+def test_spm12_constants_give_the_canonical_peak_and_undershoot():
+    """SPM12's DCM haemodynamics (kappa 0.64/s, gamma 0.32/s, tau 2 s, revised signal
+    equation): a 0.1 s pulse peaks within the canonical 4-6 s, later than the default set,
+    then undershoots and returns to baseline."""
+    t, y = _pulse_response(total_s=40.0, constants="spm12")
+    t0, y0 = _pulse_response(total_s=40.0)
+    k, k0 = int(np.argmax(y)), int(np.argmax(y0))
+    assert 4.0 <= t[k] <= 6.0, t[k]
+    assert t[k] > t[k0] + 1.0
+    after = y[k:]
+    assert after.min() < -0.02 * y[k]
+    assert t[k + int(np.argmin(after))] > t[k] + 4.0
+    assert abs(y[-1]) < 0.05 * y[k]
+
+
+def test_unknown_bold_constants_are_refused_by_name():
+    import pytest
+
+    from encephagen.sim import ParameterError
+
+    with pytest.raises(ParameterError, match="bold_constants"):
+        MonitorConfig(bold_constants="balloon1998").validate(0.1)
+    w = np.ones((2, 2)) - np.eye(2)
+    with pytest.raises(ParameterError, match="bold_constants"):
+        simulate("wc", w, seeds=[1], duration=10.0, monitors={"bold_constants": "nope"})
+    res = simulate("wc", w, seeds=[1], duration=3000.0, noise=0.01, G=0.5,
+                   monitors={"bold_constants": "spm12", "bold_period": 100.0})
+    ref = simulate("wc", w, seeds=[1], duration=3000.0, noise=0.01, G=0.5, monitors={"bold_period": 100.0})
+    assert np.array_equal(res.record, ref.record)                # same neural run
+    assert res.bold.shape == ref.bold.shape and not np.allclose(res.bold, ref.bold)
 
 
 def test_bold_matches_neurolib_integrator():

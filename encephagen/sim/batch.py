@@ -44,6 +44,7 @@ DEFAULTS: dict = {
     "integrator": "euler",
     "normalize": "none",
     "monitors": {"period": 1.0, "record_samples": 2048, "bold": True, "bold_period": 720.0,
+                 "bold_constants": "friston2003",
                  "fc_activity": True, "fc_period": 10.0, "silence_threshold": None, "welch_nperseg": 1024},
     "store_bold": False,
     "device": "auto",

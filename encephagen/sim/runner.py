@@ -292,7 +292,8 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
     stats = ActivityStats(n, B, dev, monitors.fc_activity)
     fc_ticks = ratio(monitors.period, monitors.fc_period)
     rec = Record(monitors.record_samples, n, B, dev, tdtype)
-    bold = BoldMonitor(n, B, dev, monitors.period / 1000.0, model.bold_scale) if monitors.bold else None
+    bold = (BoldMonitor(n, B, dev, monitors.period / 1000.0, model.bold_scale, monitors.bold_constants)
+            if monitors.bold else None)
     bold_ticks = ratio(monitors.period, monitors.bold_period) if monitors.bold else 0
 
     K = steps_per_call(tick)
