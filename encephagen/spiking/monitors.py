@@ -36,6 +36,7 @@ class SpikeMonitorConfig:
     bold: bool = True
     bold_period: float = 720.0     # ms (TR); a multiple of rate_bin
     bold_scale: float = 0.05       # BOLD input = bold_scale * population rate (Hz)
+    bold_constants: str = "friston2003"   # Balloon-Windkessel constant set (encephagen.sim.monitors)
     welch_nperseg: int = 1024
     runaway_hz: float = 200.0
     silent_hz: float = 0.1
@@ -50,6 +51,11 @@ class SpikeMonitorConfig:
             raise ValueError(f"spiking.monitors.fano_window = {self.fano_window} ms is not a multiple of rate_bin")
         if self.bold and not mult(self.bold_period, self.rate_bin):
             raise ValueError(f"spiking.monitors.bold_period = {self.bold_period} ms is not a multiple of rate_bin")
+        from encephagen.sim.monitors import BOLD_CONSTANTS
+
+        if self.bold and self.bold_constants not in BOLD_CONSTANTS:
+            raise ValueError(f"spiking.monitors.bold_constants must be one of {sorted(BOLD_CONSTANTS)}, "
+                             f"got {self.bold_constants!r}")
         if self.welch_nperseg < 8:
             raise ValueError("spiking.monitors.welch_nperseg must be >= 8")
         return self
@@ -85,7 +91,8 @@ class SpikeMonitors:
         if cfg.bold:
             from encephagen.sim.monitors import BoldMonitor
 
-            self.bold = BoldMonitor(self.R, self.B, dev, cfg.rate_bin / 1000.0, cfg.bold_scale)
+            self.bold = BoldMonitor(self.R, self.B, dev, cfg.rate_bin / 1000.0, cfg.bold_scale,
+                                    cfg.bold_constants)
             self.bold_every = int(round(cfg.bold_period / cfg.rate_bin))
 
     def update(self, blk) -> None:

@@ -59,6 +59,7 @@ DEFAULTS: dict = {
     "duration": 2000.0,
     "transient": 200.0,
     "monitors": {"rate_bin": 1.0, "fano_window": 100.0, "bold": True, "bold_period": 720.0, "bold_scale": 0.05,
+                 "bold_constants": "friston2003",
                  "welch_nperseg": 1024, "runaway_hz": 200.0, "silent_hz": 0.1},
     "tau_m_from_t1t2": False,
     "nmda_regions": [],
