@@ -3,13 +3,7 @@
 # tables under results/stats hold every value.
 
 
-def figure_G():
-    g = sweep_G()
-    return float(g[len(g) // 2])
-
-
-def fig(atlas, name, model=SIM_MODEL):
-    return f"results/figures/atlas-{atlas}/model-{model}/{name}"
+include: "figures_common.smk"
 
 
 rule plot_metrics:
@@ -94,17 +88,3 @@ rule plot_silencing:
     threads: 1
     script:
         "../scripts/plot_silencing.py"
-
-
-def figure_targets():
-    out = []
-    for atlas in sim_atlases():
-        out += [fig(atlas, "metric_distributions.png"), fig(atlas, "t1t2.png")]
-        if len(sweep_G()) > 1:
-            out.append(fig(atlas, "silencing.png"))
-            if fc_pair(atlas) is not None:
-                out.append(fig(atlas, "fc_fit.png"))
-    return out
-
-
-FIGURE_TARGETS = figure_targets()

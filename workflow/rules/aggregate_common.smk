@@ -1,0 +1,39 @@
+# Input functions and targets of rules/aggregate.smk (kept apart from the rules, as snakemake --lint asks).
+from encephagen.seeds import derive_seed
+
+
+def fc_pair(atlas):
+    for p in config["analysis"]["fc_pairs"]:
+        if p["atlas"] == atlas:
+            return p
+    return None
+
+
+def agg_empirical(wildcards):
+    """Empirical FCs the simulated FC is compared with: the atlas's train and test groups."""
+    p = fc_pair(wildcards.atlas)
+    return {} if p is None else {p["train"]: f"resources/fc/{p['train']}.h5",
+                                 p["test"]: f"resources/fc/{p['test']}.h5"}
+
+
+def agg_dir(atlas, model=SIM_MODEL):
+    return f"results/aggregate/atlas-{atlas}/model-{model}"
+
+
+def stats_dir(atlas, model=SIM_MODEL):
+    return f"results/stats/atlas-{atlas}/model-{model}"
+
+
+def agg_targets():
+    out = ["results/dataset_description.json", "results/methods.md"]
+    for atlas in sim_atlases():
+        s = stats_dir(atlas)
+        out += [f"{s}/network_stats.tsv", f"{s}/decomposition.tsv", f"{s}/class_summary.tsv", f"{s}/t1t2.tsv"]
+        if len(sweep_G()) > 1:
+            out.append(f"{s}/silencing.tsv")
+            if fc_pair(atlas) is not None:
+                out.append(f"{s}/fc_fit_summary.tsv")
+    return out
+
+
+AGG_TARGETS = agg_targets()

@@ -1,0 +1,22 @@
+# Input functions and targets of rules/figures.smk (kept apart from the rules, as snakemake --lint asks).
+def figure_G():
+    g = sweep_G()
+    return float(g[len(g) // 2])
+
+
+def fig(atlas, name, model=SIM_MODEL):
+    return f"results/figures/atlas-{atlas}/model-{model}/{name}"
+
+
+def figure_targets():
+    out = []
+    for atlas in sim_atlases():
+        out += [fig(atlas, "metric_distributions.png"), fig(atlas, "t1t2.png")]
+        if len(sweep_G()) > 1:
+            out.append(fig(atlas, "silencing.png"))
+            if fc_pair(atlas) is not None:
+                out.append(fig(atlas, "fc_fit.png"))
+    return out
+
+
+FIGURE_TARGETS = figure_targets()

@@ -1,0 +1,42 @@
+# Input functions and targets of rules/nulls.smk (kept apart from the rules, as snakemake --lint asks).
+def nulls_atlases():
+    return list(config["nulls"]["atlases"] or config["atlases"])
+
+
+def nulls_batches(atlas):
+    """Every batch file of an atlas: the real network (family 'real', batch 0000) + each family's."""
+    n, bs = config["nulls"]["n_per_family"], config["nulls"]["batch_size"]
+    files = [f"results/nulls/atlas-{atlas}/null-real/batch-0000.h5"]
+    for family in config["nulls"]["families"]:
+        files += [f"results/nulls/atlas-{atlas}/null-{family}/batch-{b:04d}.h5"
+                  for b in range(n_batches(n, bs))]
+    return files
+
+
+def nulls_upto(wildcards):
+    """Upper null index (exclusive) of this batch: only the last batch depends on n_per_family."""
+    if wildcards.family == "real":
+        return 1
+    n, bs = config["nulls"]["n_per_family"], config["nulls"]["batch_size"]
+    return min(n, (int(wildcards.batch) + 1) * bs)
+
+
+def nulls_family_params(wildcards):
+    from encephagen.nulls.pipeline import family_settings
+
+    return family_settings(config["nulls"], wildcards.family)
+
+
+def nulls_threshold(wildcards):
+    from encephagen.nulls.pipeline import threshold_for
+
+    return threshold_for(config["nulls"], wildcards.atlas)
+
+
+NULLS_TARGETS = [
+    f"results/nulls/atlas-{atlas}/{name}"
+    for atlas in nulls_atlases()
+    for name in ("properties.tsv", "properties_summary.tsv", "properties.png", "properties.pdf")
+
+
+]
