@@ -38,19 +38,23 @@ def bench_neurolib(C, D, duration_ms, repeats):
     return (duration_ms / 1000.0) / best, best, (duration_ms / 1000.0) / cpu
 
 
-def bench_ours(C, D, B, duration_ms, device, dtype, repeats, compile=False, distinct=1):
+def bench_ours(C, D, B, duration_ms, device, dtype, repeats, compile=False, distinct=1, own_delays=False):
     from encephagen.sim import MonitorConfig, simulate
 
     Cz = C.copy()
     np.fill_diagonal(Cz, 0.0)
     if distinct > 1:   # the workflow's shape: `distinct` networks (weight-permuted nulls) x B/distinct seeds
         iu = np.triu_indices_from(Cz, 1)
-        nets = [Cz]
-        for k in range(1, distinct):       # weights shuffled over the same edges (delays unchanged)
-            W = np.zeros_like(Cz)
-            W[iu] = np.random.default_rng(k).permutation(Cz[iu])
+        nets, lens = [Cz], [D]
+        for k in range(1, distinct):       # weights shuffled over the edges; lengths too with own_delays
+            perm = np.random.default_rng(k).permutation(len(iu[0]))
+            W, Ln = np.zeros_like(Cz), np.zeros_like(D)
+            W[iu] = Cz[iu][perm]
+            Ln[iu] = D[iu][perm] if own_delays else D[iu]
             nets.append(W + W.T)
+            lens.append(Ln + Ln.T)
         Cz = np.stack([nets[b * distinct // B] for b in range(B)])
+        D = np.stack([lens[b * distinct // B] for b in range(B)])
     mon = MonitorConfig(period=1.0, bold=True, bold_period=720.0 if duration_ms >= 1440 else 10.0)
     kw = dict(params={"preset": "neurolib"}, G=0.6, noise=0.01, dt=0.1, velocity=20.0, monitors=mon,
               device=device, dtype=dtype, compile=compile)
@@ -78,6 +82,8 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     ap.add_argument("--distinct", type=int, default=1,
                     help="distinct networks per batch (weight-shuffled copies; the workflow batches nulls x seeds)")
+    ap.add_argument("--own-delays", action="store_true",
+                    help="with --distinct: each network has its own delays (lengths shuffled with the weights)")
     ap.add_argument("--modes", nargs="+", default=["eager", "compiled"], choices=["eager", "compiled"])
     args = ap.parse_args(argv)
     if args.threads:
@@ -94,8 +100,10 @@ def main(argv=None):
         for B in args.batches:
             dur = args.duration_ms if B == 1 else args.batch_duration_ms
             rate, wall, cpu = bench_ours(C, D, B, dur, args.device, args.dtype, args.repeats,
-                                         compile=mode == "compiled", distinct=min(args.distinct, B))
-            tag = f" ({min(args.distinct, B)} nets)" if args.distinct > 1 and B > 1 else ""
+                                         compile=mode == "compiled", distinct=min(args.distinct, B),
+                                         own_delays=args.own_delays)
+            tag = f" ({min(args.distinct, B)} nets{', own delays' if args.own_delays else ''})" \
+                if args.distinct > 1 and B > 1 else ""
             rows.append((f"encephagen.sim {mode} batch {B}{tag}", B, wall, rate, rate / nl_rate, cpu, cpu / nl_cpu))
             print(f"  ({rows[-1][0]}: {rate:.3f} sim-s/wall-s, {rate / nl_rate:.2f} x neurolib; "
                   f"per CPU second {cpu / nl_cpu:.2f} x)", flush=True)
