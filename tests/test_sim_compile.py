@@ -5,6 +5,8 @@ is missing. Each distinct shape compiles once (5-30 s on 2 cores; cached on disk
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 
@@ -12,6 +14,10 @@ import numpy as np
 import pytest
 
 from encephagen.sim import MonitorConfig, simulate
+
+needs_compiler = pytest.mark.skipif(
+    not any(shutil.which(c) for c in (os.environ.get("CXX", "g++"), "g++", "c++")),
+    reason="torch.compile (inductor) needs a C++ compiler")
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +30,7 @@ def hcp24():
     return C, ds.Dmat[:24, :24]
 
 
+@needs_compiler
 @pytest.mark.parametrize("model,tol", [("wc", 1e-4), ("hopf", 1e-5)])
 def test_compiled_matches_eager(hcp24, model, tol):
     C, D = hcp24
@@ -37,6 +44,7 @@ def test_compiled_matches_eager(hcp24, model, tol):
     assert not np.array_equal(comp.record[0], comp.record[1])      # the two networks really differ
 
 
+@needs_compiler
 @pytest.mark.parametrize("model", ["wc", "kuramoto"])
 def test_compiled_alone_equals_in_batch_bitwise(hcp24, model):
     C, D = hcp24
@@ -88,7 +96,7 @@ print("RESULT" + json.dumps(out))
 
 
 def test_auto_falls_back_to_eager_without_a_compiler(tmp_path):
-    env = {**__import__("os").environ, "TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "inductor")}
+    env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "inductor")}
     proc = subprocess.run([sys.executable, "-c", _FALLBACK], capture_output=True, text=True, env=env, timeout=600)
     line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT")]
     assert line, proc.stdout[-2000:] + proc.stderr[-4000:]
