@@ -176,11 +176,11 @@ BOLD_CONSTANTS = {
                         k1=7 * 0.34, k2=2.0, k3=2 * 0.34 - 0.2),
     # SPM12's DCM defaults (spm_fx_fmri / spm_gx_fmri, after Stephan et al. 2007): slower
     # haemodynamics and the revised signal equation at 1.5 T (nu0 40.3/s, r0 25/s, TE 0.04 s,
-    # epsilon 1; V0 4 % as a fraction). A 0.1 s pulse peaks at 4.5 s (the canonical HRF: 4-6 s), undershoot ~6 % at 12.5 s.
+    # epsilon 1; V0 4 % as a fraction). A 0.1 s pulse peaks at 4.5 s (the canonical HRF: 4-6 s)
+    # and undershoots by ~6 % at 12.5 s.
     "spm12": dict(kappa=0.64, gamma=0.32, tau=2.0, alpha=0.32, rho=0.4, V0=0.04,
                   k1=4.3 * 40.3 * 0.4 * 0.04, k2=1.0 * 25.0 * 0.4 * 0.04, k3=1.0 - 1.0),
 }
-BW = BOLD_CONSTANTS["friston2003"]
 
 
 class BoldMonitor:

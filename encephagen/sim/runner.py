@@ -254,7 +254,7 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
             x0 = pad(np.broadcast_to(x0, (B, *x0.shape)) if x0.ndim == 2 else x0)
         try:
             res = simulate(model, pad(w), None if velocity is None else pad(ln), params={
-                name: (pad(v) if v.ndim >= 1 and v.shape[0] == B and not (v.ndim == 2 and v.shape[0] == 1) else v)
+                name: (pad(v) if v.ndim >= 1 and v.shape[0] == B else v)   # per element; per node is (1, n)
                 for name, v in pvals.items()}, G=pad(Gs), seeds=pad(seeds), dt=dt, duration=duration,
                 transient=transient, velocity=velocity, noise=np.concatenate([sig, np.zeros(k)]),
                 monitors=monitors, device=device, dtype=dtype, integrator=integrator, initial_state=x0,
