@@ -52,9 +52,7 @@ class MonitorConfig:
                 raise ParameterError(f"bold_period must be > 0 ms, got {self.bold_period}")
             if not _divides(dt, self.bold_period):
                 raise ParameterError(f"BOLD period {self.bold_period} ms is not a multiple of the step dt = {dt} ms")
-            if self.bold_constants not in BOLD_CONSTANTS:
-                raise ParameterError(f"bold_constants must be one of {sorted(BOLD_CONSTANTS)}, "
-                                     f"got {self.bold_constants!r}")
+            bold_constants(self.bold_constants)
             if not _divides(self.period, self.bold_period):
                 raise ParameterError(f"BOLD period {self.bold_period} ms is not a multiple of the monitor "
                                      f"period {self.period} ms")
@@ -183,13 +181,18 @@ BOLD_CONSTANTS = {
 }
 
 
+def bold_constants(name: str, key: str = "bold_constants") -> dict:
+    """The named Balloon-Windkessel constant set; an unknown name is refused naming ``key``."""
+    if name not in BOLD_CONSTANTS:
+        from encephagen.sim.models import ParameterError
+
+        raise ParameterError(f"{key} must be one of {sorted(BOLD_CONSTANTS)}, got {name!r}")
+    return BOLD_CONSTANTS[name]
+
+
 class BoldMonitor:
     def __init__(self, n, B, device, dt_s: float, scale: float, constants: str = "friston2003"):
-        if constants not in BOLD_CONSTANTS:
-            from encephagen.sim.models import ParameterError
-
-            raise ParameterError(f"bold_constants must be one of {sorted(BOLD_CONSTANTS)}, got {constants!r}")
-        self.c = c = BOLD_CONSTANTS[constants]
+        self.c = c = bold_constants(constants)
         self.dt = dt_s
         self.scale = scale
         z = torch.zeros((n, B), dtype=F64, device=device)

@@ -51,11 +51,10 @@ class SpikeMonitorConfig:
             raise ValueError(f"spiking.monitors.fano_window = {self.fano_window} ms is not a multiple of rate_bin")
         if self.bold and not mult(self.bold_period, self.rate_bin):
             raise ValueError(f"spiking.monitors.bold_period = {self.bold_period} ms is not a multiple of rate_bin")
-        from encephagen.sim.monitors import BOLD_CONSTANTS
+        if self.bold:
+            from encephagen.sim.monitors import bold_constants
 
-        if self.bold and self.bold_constants not in BOLD_CONSTANTS:
-            raise ValueError(f"spiking.monitors.bold_constants must be one of {sorted(BOLD_CONSTANTS)}, "
-                             f"got {self.bold_constants!r}")
+            bold_constants(self.bold_constants, "spiking.monitors.bold_constants")
         if self.welch_nperseg < 8:
             raise ValueError("spiking.monitors.welch_nperseg must be >= 8")
         return self
