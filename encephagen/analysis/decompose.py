@@ -9,8 +9,9 @@ below it; families on one rung are not nested with each other::
     < weight_perm (every edge, the binary topology; weights permuted) rung 3
 
 (weight_perm does not keep node strengths exactly, so strength < weight_perm is a ladder of
-topological constraint, not of every property.) Only the families that ran enter; unknown
-families need a rung (``levels``), else they are refused naming the family.
+topological constraint, not of every property.) Only the families that ran enter. A family with
+no rung (not in :data:`LADDER` nor ``levels``) is reported per family but kept off the ladder
+(``off_ladder`` column, a warning); only when no family has a rung are they all put on one rung.
 
 Per family the outcome comes from :func:`encephagen.analysis.stats.compare_to_nulls`:
 ``reproduced`` (equivalence shown: TOST on the standardised difference at the margin
@@ -224,10 +225,14 @@ def decompose(st: pd.DataFrame, *, preserves: Mapping[str, str] | None = None,
     rt = reproduction_table(st)
     fams = sorted(set(rt["family"]))
     unknown = [f for f in fams if f not in lv]
-    if unknown:
-        raise TableError(f"families {unknown} have no rung on the ladder of constraints (levels=...); known: "
-                         f"{sorted(lv)}")
-    order = sorted(fams, key=lambda f: (lv[f], f))
+    off = []
+    if unknown and len(unknown) < len(fams):
+        off = unknown
+        log.warning("decomposition: families %s have no rung on the ladder of constraints (levels=...): reported, "
+                    "kept out of the verdict", unknown)
+    elif unknown:
+        lv.update({f: 0 for f in unknown})     # nothing known about any family: one rung, unordered
+    order = sorted([f for f in fams if f not in off], key=lambda f: (lv[f], f)) + sorted(off)
     keep = {f: (f in ALWAYS_KEEP_EDGES) or bool(complete) for f in fams}
     keep.update({f: bool(v) for f, v in (keeps_all_edges or {}).items() if f in keep})
     if complete:
@@ -245,9 +250,9 @@ def decompose(st: pd.DataFrame, *, preserves: Mapping[str, str] | None = None,
         out[f"p_equiv_{f}"] = wide[("p_equiv", f)].astype(float)
     rows = []
     for _, row in out.iterrows():
-        oc = {f: row[f"outcome_{f}"] for f in order if row[f"outcome_{f}"] != "not run"}
+        oc = {f: row[f"outcome_{f}"] for f in order if row[f"outcome_{f}"] != "not run" and f not in off}
         v = ladder_verdict(oc, levels=lv, preserves=preserves, keeps_edges=keep)
-        ran = [f for f in order if oc.get(f) in ("reproduced", "not reproduced", "inconclusive")]
+        ran = [f for f in order if f not in off and oc.get(f) in ("reproduced", "not reproduced", "inconclusive")]
         top = [f for f in ran if lv[f] == max(lv[g] for g in ran)] if ran else []
         v["difference_kind"] = ("weight arrangement" if top and all(keep[f] for f in top) else
                                 "wiring" if top else "")
@@ -256,7 +261,9 @@ def decompose(st: pd.DataFrame, *, preserves: Mapping[str, str] | None = None,
     vv = pd.DataFrame(rows, index=out.index)
     out = pd.concat([out, vv[["reproduced_by", "explained_by", "verdict", "verdict_class", "non_monotone",
                               "non_monotone_detail", "difference_kind"]]], axis=1)
-    out["ladder"] = " < ".join("|".join(f for f in order if lv[f] == k) for k in sorted({lv[f] for f in order}))
+    onl = [f for f in order if f not in off]
+    out["ladder"] = " < ".join("|".join(f for f in onl if lv[f] == k) for k in sorted({lv[f] for f in onl}))
+    out["off_ladder"] = ",".join(off)
     out["rule"] = _rule(rt)
     out = out.reset_index()
     if extra:
@@ -287,7 +294,7 @@ def decompose(st: pd.DataFrame, *, preserves: Mapping[str, str] | None = None,
         pby, pverdict, pnm = [], [], []
         for _, row in out.iterrows():
             oc = {}
-            for f in order:
+            for f in onl:
                 med = row.get(f"profile_rho_median_{f}", np.nan)
                 if isinstance(med, float) and np.isfinite(med):
                     oc[f] = "reproduced" if med >= profile_rho_min else "not reproduced"

@@ -238,6 +238,10 @@ def real_regimes(df: pd.DataFrame, *, name: str = "table") -> pd.DataFrame | Non
     return pd.DataFrame(rows)
 
 
+def _fmt_unit(row: pd.Series | dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in dict(row).items())
+
+
 def check_design(nm: pd.DataFrame, units: list[str], min_nulls: int, name: str = "table") -> pd.DataFrame:
     """Check the design on network means; return the number of nulls per (unit, family).
 

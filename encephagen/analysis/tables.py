@@ -142,7 +142,7 @@ def regional_to_network(regional: pd.DataFrame, how: str = "mean", suffix: str |
     # the set of regions between networks); a censored region (+-inf) makes the mean censored
     g = regional.groupby(keys, dropna=False, sort=False)["value"]
     agg = g.agg([how, "count", "size"])
-    val = agg[how].to_numpy(dtype=float)
+    val = agg[how].to_numpy(dtype=float).copy()
     val[(agg["count"] < agg["size"]).to_numpy()] = np.nan
     out = agg.drop(columns=[how, "count", "size"]).assign(value=val).reset_index()
     out["metric"] = out["metric"].astype(str) + f"_{suffix or how}_over_regions"
