@@ -325,6 +325,16 @@ def t1t2_correlation(regional: pd.DataFrame, t1t2: pd.Series | Mapping[int, floa
 
 
 # ----------------------------------------------------------------------------- silencing
+def _qinf(x, q: float) -> float:
+    """Quantile that keeps +-inf (never silenced) as inf instead of NaN (inf - inf in the interpolation)."""
+    a = np.asarray(x, dtype=float)
+    a = a[~np.isnan(a)]
+    if a.size == 0:
+        return np.nan
+    v = float(np.quantile(np.clip(a, -1e300, 1e300), q))
+    return float(np.sign(v) * np.inf) if abs(v) >= 1e299 else v
+
+
 def _tie_order(g: Mapping[str, float]) -> str:
     """Classes in silencing order, ties joined by '=' (never-silenced classes left out)."""
     fin = sorted(((v, str(k)) for k, v in g.items() if np.isfinite(v)))
@@ -389,12 +399,13 @@ def silencing_order(regional: pd.DataFrame, *, metric: str, threshold: float, pa
     # per network: median over seeds of each class's g_first (inf if silenced in fewer than half the seeds)
     net = per.groupby(u + ["family", "null_index", "region_class"], dropna=False)["g_first"].median().reset_index()
     summ = net.groupby(u + ["family", "region_class"], dropna=False)["g_first"].agg(
-        g_first_median="median", g_first_q025=lambda g: g.quantile(0.025),
-        g_first_q975=lambda g: g.quantile(0.975), n="size",
+        g_first_median="median", g_first_q025=lambda g: _qinf(g, 0.025),
+        g_first_q975=lambda g: _qinf(g, 0.975), n="size",
         n_never_silenced=lambda g: int((~np.isfinite(g)).sum())).reset_index()
     # the real network is one network: its interval is over its noise seeds
     rper = per[per["family"] == REAL].groupby(u + ["region_class"], dropna=False)["g_first"]
-    rq = pd.DataFrame({"_lo": rper.quantile(0.025), "_hi": rper.quantile(0.975), "_n": rper.size(),
+    rq = pd.DataFrame({"_lo": rper.agg(lambda g: _qinf(g, 0.025)), "_hi": rper.agg(lambda g: _qinf(g, 0.975)),
+                       "_n": rper.size(),
                        "_nn": rper.agg(lambda g: int((~np.isfinite(g)).sum()))}).reset_index()
     rq["family"] = REAL
     summ = summ.merge(rq, on=u + ["family", "region_class"], how="left")
