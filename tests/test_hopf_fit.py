@@ -173,6 +173,15 @@ def test_study_sweep_file_roundtrip_and_summary(tmp_path):
     assert ins["p_greater"][0] == pytest.approx(1 / 13)
     net = pd.read_csv(tmp_path / "net.tsv", sep="\t")
     assert net.loc[net.family == "real", "best_G"].iloc[0] == pytest.approx(1.0)
+    # the workflow's hopf_summary then BH-corrects both tables in place
+    from encephagen.analysis.run import hopf_fdr
+
+    hopf_fdr(tmp_path / "held.tsv", tmp_path / "ins.tsv")
+    held = pd.read_csv(tmp_path / "held.tsv", sep="\t")
+    ins = pd.read_csv(tmp_path / "ins.tsv", sep="\t")
+    assert {"q_greater_pearson", "q_two_spearman", "fdr_scope"} <= set(held.columns)
+    assert (held["n_tests_fdr"] == 4).all() and held["q_greater_pearson"][0] >= held["p_greater_pearson"][0]
+    assert (ins["n_tests_fdr"] == 2).all() and ins["q_greater"][0] >= ins["p_greater"][0]
 
 
 def test_schema_defaults_match_study_defaults():
