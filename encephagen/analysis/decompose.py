@@ -161,7 +161,8 @@ def profile_correlations(regional: pd.DataFrame, *, name: str = "regional table"
     """Spearman rho across regions of each null network's profile with the real profile.
 
     Returns one row per (atlas, model, parameters, metric, family, null_index) with ``rho``,
-    ``n_regions``, and ``real_split_half_rho`` for the same unit.
+    ``n_regions``, and ``real_split_half_rho`` for the same unit. A NaN region (in the null or the real
+    profile) makes rho NaN (never a correlation over fewer regions); +-inf values are ranked.
     """
     require(regional, ["region", "metric", "family", "null_index", "seed_id", "value"], name)
     nm = network_means(regional, name=name)
@@ -173,8 +174,8 @@ def profile_correlations(regional: pd.DataFrame, *, name: str = "regional table"
     if halves.shape[1] == 2:
         for ukey, h in halves.groupby(level=list(range(len(ucols))), dropna=False):
             ukey = ukey if isinstance(ukey, tuple) else (ukey,)
-            h = h.dropna()
-            splits[_key(ukey)] = float(sstats.spearmanr(h.iloc[:, 0], h.iloc[:, 1])[0]) if len(h) > 2 else np.nan
+            ok_h = not h.isna().to_numpy().any() and len(h) > 2      # a NaN region: undefined, not dropped
+            splits[_key(ukey)] = float(sstats.spearmanr(h.iloc[:, 0], h.iloc[:, 1])[0]) if ok_h else np.nan
     rows = []
     for ukey, sub in nm.groupby(ucols, dropna=False, sort=True):
         ukey = ukey if isinstance(ukey, tuple) else (ukey,)
@@ -182,8 +183,10 @@ def profile_correlations(regional: pd.DataFrame, *, name: str = "regional table"
         if (REAL, 0) not in mat.index:
             raise TableError(f"{name}: no real profile for {dict(zip(ucols, ukey))}")
         real = mat.loc[(REAL, 0)].to_numpy(dtype=float)
-        ok = np.isfinite(real)
-        rr = sstats.rankdata(real[ok])
+        # every region enters (censored +-inf values are ranked as extremes); a NaN region of the real
+        # profile makes every rho undefined rather than silently correlating fewer regions
+        ok = np.ones(real.shape, dtype=bool)
+        rr = sstats.rankdata(real)
         split = splits.get(_key(ukey), np.nan)
         nulls = mat.drop(index=(REAL, 0))
         x = nulls.to_numpy(dtype=float)[:, ok]
@@ -192,7 +195,7 @@ def profile_correlations(regional: pd.DataFrame, *, name: str = "regional table"
         b = rr - rr.mean()
         with np.errstate(invalid="ignore", divide="ignore"):
             rho = (a @ b) / np.sqrt((a * a).sum(axis=1) * (b * b).sum())
-        rho[~np.isfinite(x).all(axis=1)] = np.nan
+        rho[np.isnan(x).any(axis=1) | np.isnan(real).any()] = np.nan
         for (fam, idx), r in zip(nulls.index, rho):
             rows.append(dict(zip(ucols, ukey), family=fam, null_index=int(idx), rho=float(r),
                              n_regions=int(ok.sum()), real_split_half_rho=split))
