@@ -294,6 +294,10 @@ def test_few_nulls_no_difference_is_inconclusive_not_reproduced():
     big = _place_real(make_tables(metrics=("a", "b"), families=("degree",), n_nulls=400, n_seeds=1), "a", 1.6)
     sb = compare_to_nulls(big, min_nulls=10).set_index("metric")
     assert sb.loc["a", "outcome"] == "reproduced" and sb.loc["a", "p_equiv"] < 0.05
+    # 12 nulls cannot detect a difference (1/13 > 0.05): no verdict either way, even at the null mean
+    tiny = _place_real(make_tables(metrics=("a", "b"), families=("degree",), n_nulls=12, n_seeds=1), "a", 0.0)
+    row = compare_to_nulls(tiny, min_nulls=10).set_index("metric").loc["a"]
+    assert row["p_equiv"] < 0.05 and row["outcome"] == "inconclusive"
 
 
 # ----------------------------------------------------------------------------- decomposition

@@ -49,7 +49,8 @@ networks; that is pseudo-replication):
   ``p_equiv = max(P(T(-sqrt(N) m) >= t), P(T(+sqrt(N) m) <= t))`` (scipy ``nct``), per test, not
   corrected for multiplicity. Not computed (NaN) with censored or NaN nulls or fewer than 3 finite
   nulls. ``outcome``: ``not reproduced`` (FDR-significant difference), ``reproduced`` (equivalent,
-  p_equiv < alpha, and not significant), ``inconclusive`` (neither: underpowered), ``excluded``
+  p_equiv < alpha, and not significant; only in a design that could detect a difference,
+  1/(N+1) <= alpha), ``inconclusive`` (neither: underpowered), ``excluded``
   (degenerate real network, below) or ``not tested`` (no p-value).
 * Benjamini-Hochberg FDR (statsmodels ``multipletests(method='fdr_bh')``), two scopes, both
   reported: ``q_study`` over every test of the table of one (atlas, model): metrics (x regions) x
@@ -453,7 +454,10 @@ def compare_to_nulls(df: pd.DataFrame, *, min_nulls: int = 10, fdr_alpha: float 
     out["fdr_alpha"] = fdr_alpha
     # ---- outcome
     sig = out["significant"].to_numpy()
-    eq = np.isfinite(out["p_equiv"].to_numpy(dtype=float)) & (out["p_equiv"].to_numpy(dtype=float) < fdr_alpha)
+    # a design that cannot detect a difference (1/(N+1) > alpha) gives no verdict either way
+    reach = (out["p_floor"] <= fdr_alpha).to_numpy()
+    eq = np.isfinite(out["p_equiv"].to_numpy(dtype=float)) & (out["p_equiv"].to_numpy(dtype=float) < fdr_alpha) \
+        & reach
     out["equivalent"] = eq
     has_p = np.isfinite(p2)
     outcome = np.where(excluded, "excluded", np.where(~has_p, "not tested", np.where(
