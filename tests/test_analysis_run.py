@@ -112,3 +112,28 @@ def test_run_t1t2_real_schaefer100(tmp_path, resources_dir):
     assert u["p_two"] > 0.05 and u["q_two"] > 0.05
     # q over all rows of the table (map null + each family), and within each reference
     assert (res["planted"]["n_tests_fdr"] == 2).all() and (res["planted"]["n_tests_reference"] == 1).all()
+
+
+def test_run_statistics_excludes_a_saturated_real_network_everywhere(tmp_path):
+    """The aggregation's per-network regime (network table only): a real network saturated at G = 0.2 is
+    flagged and kept out of the network, regional and decomposition tables at that G; one seed
+    saturated ('mixed') is flagged but tested."""
+    net = make_tables(metrics=("sync",), families=("degree",), n_nulls=30, n_seeds=2, G=(0.1, 0.2, 0.3))
+    reg = make_tables(metrics=("tau",), families=("degree",), n_regions=6, n_nulls=30, n_seeds=2, G=(0.1, 0.2, 0.3))
+    net["regime"] = "oscillating"
+    net.loc[(net.family == "real") & (net.G == 0.2), "regime"] = "saturated"
+    net.loc[(net.family == "real") & (net.G == 0.3) & (net.seed_id == 0), "regime"] = "saturated"
+    out = {k: tmp_path / f"{k}.tsv" for k in ("network_stats", "regional_stats", "decomposition")}
+    run_statistics(net, reg, out=out, min_nulls=10)
+    st = pd.read_csv(out["network_stats"], sep="\t")
+    rs = pd.read_csv(out["regional_stats"], sep="\t")
+    d = pd.read_csv(out["decomposition"], sep="\t")
+    for t in (st, rs):
+        sat = t[t.G == 0.2]
+        assert (sat["real_regime"] == "saturated").all() and sat["p_two"].isna().all()
+        assert (sat["outcome"] == "excluded").all()
+        mixed = t[t.G == 0.3]
+        assert (mixed["real_regime"] == "mixed").all() and mixed["p_two"].notna().all()
+        assert mixed["flag"].str.contains("partly degenerate").all()
+        assert (t[t.G == 0.1]["real_regime"] == "oscillating").all()
+    assert (d[d.G == 0.2]["verdict_class"] == "not assessed").all()
