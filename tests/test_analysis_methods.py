@@ -15,7 +15,7 @@ def _cfg():
                          "duration": 10000.0, "transient": 2000.0, "velocity": 10.0, "noise": 0.01,
                          "integrator": "heun", "monitors": {"bold": True}},
             "hopf": {"enabled": False},
-            "analysis": {"fdr_alpha": 0.1, "min_nulls_per_family": 50, "reproduce_z": 2.5,
+            "analysis": {"fdr_alpha": 0.1, "min_nulls_per_family": 50, "equivalence_margin": 2.5,
                          "fc_pairs": [{"atlas": "schaefer100", "train": "schaefer100-train706",
                                        "test": "schaefer100-test303"}]}}
 
@@ -23,7 +23,7 @@ def _cfg():
 def test_methods_reflect_config_and_cite():
     t = methods_paragraph(_cfg(), provenance={"packages": {"numpy": "2.4.6"}, "git_commit": "abcdef1234567890"})
     for s in ("500 null networks", "degree", "geometry", "same number of noise seeds (4 each",
-              "3 values (0.01 to 0.04)", "FDR 0.1", "fewer than 50 nulls", "|z| < 2.5", "10 m/s",
+              "3 values (0.01 to 0.04)", "FDR 0.1", "fewer than 50 nulls", "within 2.5 null SDs", "whole coupling sweep", "10 m/s",
               "schaefer100-test303", "numpy 2.4.6", "abcdef123456", "not HCP tractography"):
         assert s in t, s
     assert "Analytic FC" not in t                           # hopf disabled: not claimed

@@ -65,7 +65,7 @@ def test_snakemake_refuses_bad_config_before_any_job(tmp_path):
 def test_key_order_is_canonical():
     from encephagen.config import canonical_config
 
-    a = validate_config({"analysis": {"reproduce_z": 3.0, "fdr_alpha": 0.1}, "master_seed": 1}, SCHEMA)
-    b = validate_config({"master_seed": 1, "analysis": {"fdr_alpha": 0.1, "reproduce_z": 3.0}}, SCHEMA)
+    a = validate_config({"analysis": {"equivalence_margin": 3.0, "fdr_alpha": 0.1}, "master_seed": 1}, SCHEMA)
+    b = validate_config({"master_seed": 1, "analysis": {"fdr_alpha": 0.1, "equivalence_margin": 3.0}}, SCHEMA)
     assert list(canonical_config(a)["analysis"]) == list(canonical_config(b)["analysis"])
     assert repr(canonical_config(a)) == repr(canonical_config(b))

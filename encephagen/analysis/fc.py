@@ -209,12 +209,14 @@ def fit_g(table, *, train: str, test: str, param: str = "G", measure: str = "pea
     Returns ``(per_network, summary)``. ``summary``: one row per (atlas, model, other
     parameters, family != real) with the real network's test r, the null networks' test r
     (median, 2.5 and 97.5 percentiles, N), ``p_greater`` = (1 + #{null >= real}) / (1 + N),
-    ``p_two`` (centred, as in stats), ``z``, and the SC-only ``baselines`` of the test FC as
+    ``p_two`` (as in stats: centred on the pooled median), ``z``, ``n_nulls_nan_<measure>`` (null
+    networks without a finite r: counted as extreme, never dropped), and the SC-only ``baselines`` of
+    the test FC as
     ``sc_<key>`` columns with ``beats_sc_<key>`` flags (real test r of the same measure above it).
     """
     import pandas as pd
 
-    from encephagen.analysis.stats import check_design
+    from encephagen.analysis.stats import check_design, empirical_p
     from encephagen.analysis.tables import REAL, TableError, network_means, param_cols, require
 
     require(table, ["family", "null_index", "seed_id", "metric", "value", param], name)
@@ -272,21 +274,21 @@ def fit_g(table, *, train: str, test: str, param: str = "G", measure: str = "pea
             row = dict(zip(ucols, key), family=fam, train=train, test=test, fit_measure=measure,
                        **{f"real_best_{param}": r[f"best_{param}"]})
             for k in MEASURES:
-                x = g[f"test_{k}"].to_numpy(dtype=float)
-                x = x[np.isfinite(x)]
+                xa = g[f"test_{k}"].to_numpy(dtype=float)
+                x = xa[np.isfinite(xa)]
                 rv = float(r[f"test_{k}"])
                 row[f"real_test_{k}"] = rv
                 row[f"real_test_{k}_seed_sd"] = float(r[f"test_{k}_seed_sd"])
                 row[f"null_test_{k}_median"] = float(np.median(x)) if x.size else np.nan
                 row[f"null_test_{k}_q025"] = float(np.quantile(x, 0.025)) if x.size else np.nan
                 row[f"null_test_{k}_q975"] = float(np.quantile(x, 0.975)) if x.size else np.nan
-                if x.size and np.isfinite(rv):
-                    mu, sd = x.mean(), x.std(ddof=1) if x.size > 1 else np.nan
-                    row[f"p_greater_{k}"] = (1 + np.sum(x >= rv - 1e-12)) / (1 + x.size)
-                    row[f"p_two_{k}"] = (1 + np.sum(np.abs(x - mu) >= abs(rv - mu) - 1e-12)) / (1 + x.size)
-                    row[f"z_{k}"] = (rv - mu) / sd if sd and sd > 0 else np.nan
-                else:
-                    row[f"p_greater_{k}"] = row[f"p_two_{k}"] = row[f"z_{k}"] = np.nan
+                row[f"n_nulls_nan_{k}"] = int(xa.size - x.size)
+                # NaN nulls (no finite r at any G) count as extreme: never dropped (stats.empirical_p)
+                pv = empirical_p(rv, xa)
+                row[f"p_greater_{k}"] = pv["p_greater"]
+                row[f"p_two_{k}"] = pv["p_two"]
+                sd = x.std(ddof=1) if x.size > 1 else np.nan
+                row[f"z_{k}"] = (rv - x.mean()) / sd if np.isfinite(rv) and sd and sd > 0 else np.nan
             row["n_nulls"] = int(len(g))
             for bk, bv in (baselines or {}).items():
                 if (not isinstance(bv, (int, float)) or isinstance(bv, bool)

@@ -21,11 +21,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sstats
 
-from encephagen.analysis.tables import (ID_COLS, REAL, TableError, network_means, param_cols,
+from encephagen.analysis.tables import (ID_COLS, REAL, REGIME_PREFIX, TableError, network_means, param_cols,
                                         require)
 from encephagen.seeds import numpy_rng
 
-__all__ = ["class_summary", "class_table", "VariogramSurrogates", "permutation_surrogates", "t1t2_correlation",
+__all__ = ["class_summary", "class_table", "nan_mean", "VariogramSurrogates", "permutation_surrogates", "t1t2_correlation",
            "silencing_order", "SPATIAL_NULL", "PERMUTATION_NULL"]
 
 SPATIAL_NULL = "variogram-matched surrogates (Burt et al. 2020)"
@@ -37,25 +37,39 @@ def _ucols(df: pd.DataFrame, exclude: Sequence[str] = ()) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- region classes
+def nan_mean(g) -> pd.Series:
+    """Group means that PROPAGATE NaN (pandas skips it): a class mean over the regions that happen to
+    be defined would silently average a different set of regions per network. +-inf (censored) values
+    make the mean censored on their side."""
+    a = g.agg(["mean", "count", "size"])
+    return a["mean"].where(a["count"] == a["size"])
+
+
 def class_summary(regional: pd.DataFrame, *, ci: float = 0.95, name: str = "regional table") -> pd.DataFrame:
     """Mean of each regional metric within each region class, real vs null families.
 
-    Per network and seed the class value is the mean over the class's regions. Real network:
-    ``mean`` over seeds with a Student-t ``ci`` interval (``lo``, ``hi``), ``n`` = seeds.
-    Null family: ``mean`` over its networks' seed-means with the central ``ci`` interval of
-    those networks, ``n`` = networks. ``interval`` states which.
+    Per network and seed the class value is the mean over the class's regions; a NaN region makes
+    it NaN (never skipped). Real network: ``mean`` over seeds with a Student-t ``ci`` interval
+    (``lo``, ``hi``), ``n`` = seeds. Null family: ``mean`` over its networks' seed-means with the
+    central ``ci`` interval of those networks, ``n`` = networks. ``interval`` states which.
+    ``n_nan`` counts the seeds (real) or networks (nulls) whose class value is NaN (then ``mean`` is
+    NaN too) and ``n_regions_nan`` the NaN region values behind them.
     """
     require(regional, ["region", "region_class", "family", "null_index", "seed_id", "metric", "value"], name)
     if not 0 < ci < 1:
         raise ValueError(f"ci must be in (0, 1), got {ci}")
     u = _ucols(regional)
     nreg = regional.groupby(u + ["region_class"], dropna=False)["region"].nunique().rename("n_regions")
-    per = regional.groupby(u + ["region_class", "family", "null_index", "seed_id"], dropna=False,
-                           sort=True)["value"].mean().reset_index()
+    rnan = regional.assign(_nan=regional["value"].isna()).groupby(
+        u + ["region_class", "family"], dropna=False)["_nan"].sum().rename("n_regions_nan").reset_index()
+    per = nan_mean(regional.groupby(u + ["region_class", "family", "null_index", "seed_id"], dropna=False,
+                                    sort=True)["value"]).rename("value").reset_index()
     rows = []
     real = per[per["family"] == REAL]
     g = real.groupby(u + ["region_class"], dropna=False)["value"]
-    rs = g.agg(mean="mean", sd="std", n="size").reset_index()
+    rs = g.agg(sd="std", n="size").reset_index()
+    rs["mean"] = nan_mean(g).to_numpy()
+    rs["n_nan"] = g.agg(lambda x: int(x.isna().sum())).to_numpy()
     tq = sstats.t.ppf(0.5 + ci / 2, np.maximum(rs["n"] - 1, 1))
     half = np.where(rs["n"] > 1, tq * rs["sd"] / np.sqrt(rs["n"]), np.nan)
     rs["lo"], rs["hi"] = rs["mean"] - half, rs["mean"] + half
@@ -64,27 +78,35 @@ def class_summary(regional: pd.DataFrame, *, ci: float = 0.95, name: str = "regi
     rows.append(rs.drop(columns="sd"))
     nul = per[per["family"] != REAL]
     if not nul.empty:
-        nm = nul.groupby(u + ["region_class", "family", "null_index"], dropna=False)["value"].mean().reset_index()
+        nm = nan_mean(nul.groupby(u + ["region_class", "family", "null_index"], dropna=False)["value"]
+                      ).rename("value").reset_index()
         g = nm.groupby(u + ["region_class", "family"], dropna=False)["value"]
-        ns = g.agg(mean="mean", n="size").reset_index()
+        ns = g.agg(n="size").reset_index()
+        ns["mean"] = nan_mean(g).to_numpy()
+        ns["n_nan"] = g.agg(lambda x: int(x.isna().sum())).to_numpy()
         ns["lo"] = g.quantile(0.5 - ci / 2).to_numpy()
         ns["hi"] = g.quantile(0.5 + ci / 2).to_numpy()
         ns["interval"] = f"central {ci:.0%} of null networks (each averaged over its seeds)"
         rows.append(ns)
     out = pd.concat(rows, ignore_index=True)
     out = out.merge(nreg.reset_index(), on=u + ["region_class"], how="left")
-    return out[u + ["family", "region_class", "n_regions", "n", "mean", "lo", "hi", "interval"]]
+    out = out.merge(rnan, on=u + ["region_class", "family"], how="left")
+    return out[u + ["family", "region_class", "n_regions", "n", "n_nan", "n_regions_nan", "mean", "lo", "hi",
+                    "interval"]]
 
 
 def class_table(regional: pd.DataFrame, *, contrasts: Sequence[tuple[str, str]] = (),
                 name: str = "regional table") -> pd.DataFrame:
     """Network-level rows of class means (and class contrasts) per network x seed, for
     :func:`encephagen.analysis.stats.compare_to_nulls`: metric ``<metric>[<class>]`` is the mean
-    over the class's regions; ``<metric>[<a> - <b>]`` the difference of two class means (a
-    hierarchy gradient: is the real network's gradient steeper than the nulls'?)."""
+    over the class's regions (NaN if one of them is NaN: counted as NaN by the statistics, never
+    skipped; censored +-inf regions make it censored); ``<metric>[<a> - <b>]`` the difference of two
+    class means (a hierarchy gradient: is the real network's gradient steeper than the nulls'?)."""
     require(regional, ["region", "region_class", "family", "null_index", "seed_id", "metric", "value"], name)
-    keys = [c for c in regional.columns if c not in ("region", "label", "region_class", "value")]
-    per = regional.groupby(keys + ["region_class"], dropna=False, sort=False)["value"].mean().reset_index()
+    keys = [c for c in regional.columns if c not in ("region", "label", "region_class", "value")
+            and not str(c).startswith(REGIME_PREFIX)]
+    per = nan_mean(regional.groupby(keys + ["region_class"], dropna=False, sort=False)["value"]
+                   ).rename("value").reset_index()
     out = [per.assign(metric=per["metric"].astype(str) + "[" + per["region_class"].astype(str) + "]")
            .drop(columns="region_class")]
     if contrasts:
@@ -217,11 +239,11 @@ def _spearman_rows(X: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _p_two_centered(real: float, ref: np.ndarray) -> float:
-    ref = ref[np.isfinite(ref)]
-    if ref.size == 0 or not np.isfinite(real):
-        return np.nan
-    m = ref.mean()
-    return float((1 + np.sum(np.abs(ref - m) >= abs(real - m) - 1e-12)) / (1 + ref.size))
+    """Two-sided +1-corrected p of ``real`` against ``ref`` (encephagen.analysis.stats.empirical_p:
+    centre = pooled median; a NaN reference value counts as extreme, never dropped)."""
+    from encephagen.analysis.stats import empirical_p
+
+    return float(empirical_p(real, ref)["p_two"])
 
 
 def t1t2_correlation(regional: pd.DataFrame, t1t2: pd.Series | Mapping[int, float], *,
@@ -237,8 +259,11 @@ def t1t2_correlation(regional: pd.DataFrame, t1t2: pd.Series | Mapping[int, floa
 
     Returns one row per (unit, reference): ``reference`` is the map null (spatial or permutation)
     or '<family> null networks'; ``rho`` the real network's rho (its seed-mean profile), ``p_two``
-    (two-sided, +1 corrected, centred on the reference mean), ``z``, ``ref_median``,
-    ``ref_q025``, ``ref_q975``, ``n_reference``, ``n_regions``, ``seed``.
+    (two-sided, +1 corrected, centred on the pooled median; a reference whose rho is NaN counts as
+    extreme: ``n_reference_nan``), ``z``, ``ref_median``, ``ref_q025``, ``ref_q975``,
+    ``n_reference`` (all, NaN included), ``n_regions``, ``n_regions_censored`` (regions of the real
+    profile at +-inf: ranked as extremes, Spearman is rank-based), ``seed``. A profile with a NaN
+    region has rho NaN (no test; never a correlation over fewer regions).
     """
     require(regional, ["region", "family", "null_index", "seed_id", "metric", "value"], name)
     t = pd.Series(t1t2, dtype=float) if not isinstance(t1t2, pd.Series) else t1t2.astype(float)
@@ -273,15 +298,16 @@ def t1t2_correlation(regional: pd.DataFrame, t1t2: pd.Series | Mapping[int, floa
         if (REAL, 0) not in mat.index:
             raise TableError(f"{name}: no real profile for {unit}")
         prof = mat.loc[(REAL, 0)].to_numpy(dtype=float)
-        rho = float(_spearman_rows(prof[None, :], y)[0]) if np.isfinite(prof).all() else np.nan
+        defined = not np.isnan(prof).any()
+        rho = float(_spearman_rows(prof[None, :], y)[0]) if defined else np.nan
         # map null: correlate the real profile with every surrogate T1w/T2w map
-        ref = _spearman_rows(surr, prof) if np.isfinite(prof).all() else np.full(len(surr), np.nan)
+        ref = _spearman_rows(surr, prof) if defined else np.full(len(surr), np.nan)
         refs = [(ref_name, ref)]
         nulls = mat.drop(index=(REAL, 0))
         for fam, fm in nulls.groupby(level="family"):
             X = fm.to_numpy(dtype=float)
             r = _spearman_rows(X, y)
-            r[~np.isfinite(X).all(axis=1)] = np.nan
+            r[np.isnan(X).any(axis=1)] = np.nan
             refs.append((f"{fam} null networks", r))
         for rname, r in refs:
             rf = r[np.isfinite(r)]
@@ -292,25 +318,60 @@ def t1t2_correlation(regional: pd.DataFrame, t1t2: pd.Series | Mapping[int, floa
                          "ref_median": float(np.median(rf)) if rf.size else np.nan,
                          "ref_q025": float(np.quantile(rf, 0.025)) if rf.size else np.nan,
                          "ref_q975": float(np.quantile(rf, 0.975)) if rf.size else np.nan,
-                         "n_reference": int(rf.size), "n_regions": int(ok.sum()), "seed": seed})
+                         "n_reference": int(r.size), "n_reference_nan": int(r.size - rf.size),
+                         "n_regions": int(ok.sum()), "n_regions_censored": int(np.isinf(prof).sum()),
+                         "seed": seed})
     return pd.DataFrame(rows)
 
 
 # ----------------------------------------------------------------------------- silencing
+def _qinf(x, q: float) -> float:
+    """Quantile that keeps +-inf (never silenced) as inf instead of NaN (inf - inf in the interpolation)."""
+    a = np.asarray(x, dtype=float)
+    a = a[~np.isnan(a)]
+    if a.size == 0:
+        return np.nan
+    v = float(np.quantile(np.clip(a, -1e300, 1e300), q))
+    return float(np.sign(v) * np.inf) if abs(v) >= 1e299 else v
+
+
+def _tie_order(g: Mapping[str, float]) -> str:
+    """Classes in silencing order, ties joined by '=' (never-silenced classes left out)."""
+    fin = sorted(((v, str(k)) for k, v in g.items() if np.isfinite(v)))
+    parts: list[list[str]] = []
+    last = None
+    for v, k in fin:
+        if parts and v == last:
+            parts[-1].append(k)
+        else:
+            parts.append([k])
+        last = v
+    return "<".join("=".join(sorted(p)) for p in parts)
+
+
 def silencing_order(regional: pd.DataFrame, *, metric: str, threshold: float, param: str = "G",
                     below: bool = True, name: str = "regional table") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Where along a ``param`` sweep each region class is first silenced.
 
     A region is silenced at the smallest ``param`` value (scanning upwards) at which its
     ``metric`` is below ``threshold`` (above it with ``below=False``); never silenced = inf.
-    Per network x seed x class: ``g_first`` (the class's first silenced region) and
-    ``g_median`` (median over its regions) and ``frac_silenced_at_max``.
+    Per network x seed x class (``per_seed``): ``g_first`` (the class's first silenced region; inf
+    when none is), ``g_median`` (median over its regions), ``frac_silenced_at_max_G`` (fraction of
+    its regions silenced AT the largest ``param`` value), ``frac_silenced_any_G`` (fraction silenced
+    at some value of the sweep; the former ``frac_silenced_at_max`` meant this).
 
-    Returns ``(per_seed, summary)``. ``summary`` per (unit, family, region_class): median of
-    ``g_first`` over seeds (real) or over the null networks' seed-medians, ``rank`` of the class
-    in that order (1 = silenced first), ``order`` (classes in silencing order, '<'-joined), and
-    for null families ``same_order_frac`` (fraction of null networks whose class order equals
-    the real network's).
+    ``summary`` per (unit, family, region_class): median of ``g_first`` over seeds (real) or over
+    the null networks' seed-medians, with ``n_never_silenced`` (seeds or networks in which the class
+    is never silenced) and ``never_silenced`` (the median is inf: the class is not silenced in the
+    sweep). ``rank``: average rank among the silenced classes (ties share it; the discrete G grid
+    makes ties common; never-silenced classes get NaN), ``tie_group`` (1 = silenced first, classes
+    sharing a value share a group), ``order`` (silenced classes, '<' between groups and '=' within a
+    tie), ``never_silenced_classes``. Order agreement for null families, on the classes the real
+    network silences: ``same_order_frac`` (fraction of null networks whose weak order (ties
+    included) of those classes equals the real one; a null that does not silence one of them
+    differs), ``kendall_tau_median`` (median Kendall tau-b between real and null g_first over those
+    classes, a never-silenced class ranked last), ``n_order_compared``; NaN with
+    ``same_order_reason`` when the real network silences fewer than 2 classes.
     """
     require(regional, ["region", "region_class", "family", "null_index", "seed_id", "metric", "value", param],
             name)
@@ -321,52 +382,92 @@ def silencing_order(regional: pd.DataFrame, *, metric: str, threshold: float, pa
         raise TableError(f"{name}: silencing needs a sweep over {param!r}; found one value")
     u = [c for c in _ucols(sub) if c != param]
     keys = u + ["family", "null_index", "seed_id", "region", "region_class"]
-    flag = sub["value"] < threshold if below else sub["value"] > threshold
-    s = sub.assign(_g=np.where(flag, sub[param].astype(float), np.inf))
-    reg = s.groupby(keys, dropna=False, sort=False)["_g"].min().reset_index()
-    gmax = float(sub[param].max())
+    val = sub["value"].to_numpy(dtype=float)
+    flag = val < threshold if below else val > threshold
+    gv = sub[param].astype(float).to_numpy()
+    gmax = float(np.max(gv))
+    s = sub.assign(_g=np.where(flag, gv, np.inf), _atmax=flag & (gv == gmax))
+    reg = s.groupby(keys, dropna=False, sort=False).agg(_g=("_g", "min"), _atmax=("_atmax", "max")).reset_index()
     ck = u + ["family", "null_index", "seed_id", "region_class"]
-    per = reg.groupby(ck, dropna=False, sort=True)["_g"].agg(
-        g_first="min", g_median="median", frac_silenced_at_max=lambda g: float(np.mean(g <= gmax))
-    ).reset_index()
+    per = reg.groupby(ck, dropna=False, sort=True).agg(
+        g_first=("_g", "min"), g_median=("_g", "median"),
+        frac_silenced_at_max_G=("_atmax", "mean"),
+        frac_silenced_any_G=("_g", lambda g: float(np.mean(np.isfinite(g))))).reset_index()
     per["metric"] = metric
     per["threshold"] = threshold
-    # summaries
+    per[f"{param}_max"] = gmax
+    # per network: median over seeds of each class's g_first (inf if silenced in fewer than half the seeds)
     net = per.groupby(u + ["family", "null_index", "region_class"], dropna=False)["g_first"].median().reset_index()
-
-    def order_of(df):
-        d = df.sort_values(["g_first", "region_class"])
-        return "<".join(d["region_class"].astype(str))
-
-    orders = net.groupby(u + ["family", "null_index"], dropna=False).apply(order_of, include_groups=False)
-    orders = orders.rename("order").reset_index()
     summ = net.groupby(u + ["family", "region_class"], dropna=False)["g_first"].agg(
-        g_first_median="median", g_first_q025=lambda g: g.quantile(0.025),
-        g_first_q975=lambda g: g.quantile(0.975), n="size").reset_index()
+        g_first_median="median", g_first_q025=lambda g: _qinf(g, 0.025),
+        g_first_q975=lambda g: _qinf(g, 0.975), n="size",
+        n_never_silenced=lambda g: int((~np.isfinite(g)).sum())).reset_index()
     # the real network is one network: its interval is over its noise seeds
     rper = per[per["family"] == REAL].groupby(u + ["region_class"], dropna=False)["g_first"]
-    rq = pd.DataFrame({"_lo": rper.quantile(0.025), "_hi": rper.quantile(0.975), "_n": rper.size()}).reset_index()
+    rq = pd.DataFrame({"_lo": rper.agg(lambda g: _qinf(g, 0.025)), "_hi": rper.agg(lambda g: _qinf(g, 0.975)),
+                       "_n": rper.size(),
+                       "_nn": rper.agg(lambda g: int((~np.isfinite(g)).sum()))}).reset_index()
     rq["family"] = REAL
     summ = summ.merge(rq, on=u + ["family", "region_class"], how="left")
     isr = summ["family"] == REAL
-    summ.loc[isr, "g_first_q025"] = summ.loc[isr, "_lo"]
-    summ.loc[isr, "g_first_q975"] = summ.loc[isr, "_hi"]
-    summ.loc[isr, "n"] = summ.loc[isr, "_n"]
-    summ = summ.drop(columns=["_lo", "_hi", "_n"])
+    for a, b in (("g_first_q025", "_lo"), ("g_first_q975", "_hi"), ("n", "_n"), ("n_never_silenced", "_nn")):
+        summ.loc[isr, a] = summ.loc[isr, b]
+    summ = summ.drop(columns=["_lo", "_hi", "_n", "_nn"])
     summ["interval"] = np.where(isr, "central 95% over noise seeds (median over seeds)",
                                 "central 95% over null networks (each the median over its seeds)")
-    summ["rank"] = summ.groupby(u + ["family"], dropna=False)["g_first_median"].rank(method="min")
-    fam_order = summ.sort_values(u + ["family", "g_first_median", "region_class"]).groupby(
-        u + ["family"], dropna=False)["region_class"].agg(lambda c: "<".join(c.astype(str))).rename("order")
-    summ = summ.merge(fam_order.reset_index(), on=u + ["family"], how="left")
-    real_order = orders[orders["family"] == REAL][u + ["order"]].rename(columns={"order": "real_order"})
-    no = orders[orders["family"] != REAL].merge(real_order, on=u, how="left")
-    if not no.empty:
-        same = (no["order"] == no["real_order"]).groupby([no[c] for c in u + ["family"]], dropna=False).mean()
-        summ = summ.merge(same.rename("same_order_frac").reset_index(), on=u + ["family"], how="left")
+    gm = summ["g_first_median"].to_numpy(dtype=float)
+    summ["never_silenced"] = ~np.isfinite(gm)
+    summ["_gfin"] = np.where(np.isfinite(gm), gm, np.nan)
+    grp = summ.groupby(u + ["family"], dropna=False)["_gfin"]
+    summ["rank"] = grp.rank(method="average")
+    summ["tie_group"] = grp.rank(method="dense")
+    summ = summ.drop(columns="_gfin")
+    fam_rows = []
+    for k, g in summ.groupby(u + ["family"], dropna=False, sort=False):
+        k = k if isinstance(k, tuple) else (k,)
+        gg = dict(zip(g["region_class"].astype(str), g["g_first_median"].astype(float)))
+        fam_rows.append({**dict(zip(u + ["family"], k)), "order": _tie_order(gg),
+                         "never_silenced_classes": ",".join(sorted(c for c, v in gg.items() if not np.isfinite(v)))})
+    summ = summ.merge(pd.DataFrame(fam_rows), on=u + ["family"], how="left")
+    # ---- order agreement of each null network with the real network, on the classes the real one silences
+    agree = []
+    for k, g in net.groupby(u, dropna=False, sort=False):
+        k = k if isinstance(k, tuple) else (k,)
+        real = g[g["family"] == REAL].set_index("region_class")["g_first"].astype(float)
+        classes = sorted(str(c) for c, v in real.items() if np.isfinite(v))
+        for fam, fg in g[g["family"] != REAL].groupby("family", sort=True):
+            row = {**dict(zip(u, k)), "family": fam}
+            if len(classes) < 2:
+                row.update(same_order_frac=np.nan, kendall_tau_median=np.nan, n_order_compared=0,
+                           same_order_reason=f"the real network silences {len(classes)} class(es) in the sweep "
+                                             "(order needs >= 2)")
+                agree.append(row)
+                continue
+            rv = real.reindex(classes).to_numpy()
+            rorder = _tie_order(dict(zip(classes, rv)))
+            same, taus = [], []
+            for _, ng in fg.groupby("null_index"):
+                nv = ng.set_index("region_class")["g_first"].astype(float).reindex(classes).to_numpy()
+                same.append(bool(np.isfinite(nv).all()) and _tie_order(dict(zip(classes, nv))) == rorder)
+                nv_r = np.where(np.isfinite(nv), nv, np.inf)
+                t = sstats.kendalltau(rv, nv_r).statistic if len(set(nv_r.tolist())) > 1 else np.nan
+                taus.append(t)
+            taus = np.asarray(taus, dtype=float)
+            row.update(same_order_frac=float(np.mean(same)),
+                       kendall_tau_median=float(np.nanmedian(taus)) if np.isfinite(taus).any() else np.nan,
+                       n_order_compared=len(same),
+                       same_order_reason=f"weak order (ties included) of the {len(classes)} classes the real "
+                                         "network silences")
+            agree.append(row)
+    if agree:
+        summ = summ.merge(pd.DataFrame(agree), on=u + ["family"], how="left")
     else:
-        summ["same_order_frac"] = np.nan
+        summ = summ.assign(same_order_frac=np.nan, kendall_tau_median=np.nan, n_order_compared=0,
+                           same_order_reason="no null family")
+    isr = summ["family"] == REAL
+    summ.loc[isr, "same_order_reason"] = "real network (reference)"
     summ["metric"] = metric
     summ["threshold"] = threshold
-    summ["rule"] = f"silenced = {metric} {'<' if below else '>'} {threshold:g}, first {param} scanning upwards"
+    summ["rule"] = (f"silenced = {metric} {'<' if below else '>'} {threshold:g}, first {param} scanning upwards "
+                    f"(sweep up to {gmax:g}); ties share a rank")
     return per, summ

@@ -245,16 +245,31 @@ def methods_paragraph(config: Mapping, *, provenance: Mapping | None = None,
             f"stationary covariance (a Lyapunov equation){gs}, without simulation noise (one value per network).")
     an = config.get("analysis", {}) if isinstance(config.get("analysis"), Mapping) else {}
     alpha = an.get("fdr_alpha", 0.05)
+    scope = an.get("fdr_scope", "study")
+    scope_txt = ("across every test of a connectome and model at once (metrics, regions, the whole coupling sweep "
+                 "and all null families), with the per-family, per-parameter-set correction reported beside it"
+                 if scope == "study" else
+                 "across metrics within each connectome, model, parameter set and family, with the study-wide "
+                 "correction (all metrics, parameter sets and families) reported beside it")
     parts.append(
         "Statistics. For each metric, the real network was compared with each null family by an empirical "
-        f"p-value with the +1 correction{refs.cite(('phipson',))}, two-sided around the null mean; effect sizes "
-        "are z against the distribution of null-network means and Cohen's d; the real network's seed-to-seed "
-        "SD is reported as the noise floor. p-values were corrected across metrics within each connectome, "
-        f"model, parameter set and family by the Benjamini-Hochberg procedure{refs.cite(('bh',))} "
-        f"(statsmodels{refs.cite(('statsmodels',))}) at FDR {alpha:g}; a family with fewer than "
+        f"p-value with the +1 correction{refs.cite(('phipson',))}, two-sided around the median of the pooled "
+        "values; censored values (e.g. autocorrelation time scales longer than the record) were treated as "
+        "extremes on their side and undefined null values as extremes in every direction, so that neither "
+        "can lower a p-value. Effect sizes are z against the distribution of null-network means (and a "
+        "median/MAD version) and Cohen's d; the real network's seed-to-seed SD is reported as the noise floor. "
+        f"p-values were corrected {scope_txt} by the Benjamini-Hochberg procedure{refs.cite(('bh',))} "
+        f"(statsmodels{refs.cite(('statsmodels',))}) at FDR {alpha:g}; the T1w/T2w and FC-fit p-values were "
+        "corrected over all rows of their tables. A family with fewer than "
         f"{an.get('min_nulls_per_family', 'the configured minimum of')} nulls was not tested. A family "
-        "'reproduces' a metric when the real value is not significant after FDR and "
-        f"|z| < {an.get('reproduce_z', 2.0):g}.")
+        "'reproduces' a metric when equivalence is shown by two one-sided tests (noncentral t) that the real "
+        f"value lies within {an.get('equivalence_margin', 2.0):g} null SDs of the family mean and the difference "
+        "is not significant; significant differences are 'not reproduced' and the rest 'inconclusive'. "
+        "Verdicts follow the nested ladder of constraints (Erdos-Renyi < degree < strength/geometry < weight "
+        "permutation): a metric is explained by the least constrained family that reproduces it when every "
+        "more constrained family does too; other patterns are flagged as non-monotone."
+        + ("" if an.get("include_degenerate") else
+           " Parameter sets at which the real network was saturated, silent or diverged were excluded."))
     parts.append(
         f"Hierarchy. Regional metrics were compared with T1w/T2w maps{refs.cite(('t1t2', 'brainspace'))} by "
         "Spearman correlation, tested against variogram-matched surrogate maps that preserve spatial "

@@ -4,12 +4,20 @@ Network-level table: one row per (atlas, model, family, null_index, seed_id, par
 with columns ``atlas, model, family, null_index, seed_id, seed, <parameter columns ...>, metric,
 value``. The regional table adds ``region, label, region_class``. ``family == 'real'`` with
 ``null_index == 0`` is the real connectome. Any column not named here is a parameter column
-(e.g. ``G``); parameter columns identify a parameter set, never a network.
+(e.g. ``G``); parameter columns identify a parameter set, never a network. Per-network dynamical
+regime columns (``regime``, ``regime_frac_<name>``: a network's regime at one parameter set and seed)
+are descriptors, never parameter columns (:data:`REGIME_PREFIX`).
+
+Censored values: a value of ``+inf`` (``-inf``) is a measurement known only to lie above (below)
+what the record can resolve, e.g. an autocorrelation time scale longer than the record.
+:func:`apply_censoring` turns the NaN of metrics that are NaN exactly when censored (configured,
+``analysis.censored_metrics``) into such infinities; a NaN that remains means "undefined".
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 REAL = "real"
@@ -22,7 +30,15 @@ VALUE_COLS = ("metric", "value")
 RESULT_COLS = {"n_nulls", "n_nulls_nan", "n_seeds", "real_value", "real_seed_sd", "null_mean", "null_sd",
                "null_q025", "null_q975", "delta", "direction", "z", "cohen_d", "delta_over_noise",
                "p_two", "p_greater", "p_less", "p_floor", "q", "significant", "n_tests_fdr",
-               "fdr_alpha", "fdr_scope", "note", "can_reach_significance", "single_effect_detectable", "reproduces", "reproduce_rule", "seed_sd"}
+               "fdr_alpha", "fdr_scope", "note", "can_reach_significance", "single_effect_detectable", "reproduces",
+               "reproduce_rule", "seed_sd", "n_nan", "n_censored", "real_censored", "z_robust", "null_median",
+               "p_equiv", "equivalent", "equivalence_margin", "outcome", "q_study", "n_tests_study", "q_table",
+               "n_tests_table", "fdr_scope_study", "fdr_scope_table", "real_regime", "flag", "excluded_reason",
+               "n_regions_nan", "n_regions_censored"}
+# regime descriptors written by the aggregation (per network x seed x parameter set): never parameters
+REGIME_PREFIX = "regime"
+DEGENERATE_REGIMES = ("saturated", "silent", "diverged")
+CENSOR_SIDES = {"high": np.inf, "low": -np.inf}
 KNOWN = (set(ID_COLS) | set(NETWORK_COLS) | set(SEED_COLS) | set(REGION_COLS) | set(VALUE_COLS)
          | RESULT_COLS)
 
@@ -37,7 +53,30 @@ class TableError(ValueError):
 def param_cols(df: pd.DataFrame, exclude: Iterable[str] = ()) -> list[str]:
     """Parameter columns: every column that is not a known identifier/value column."""
     ex = KNOWN | set(exclude)
-    return [c for c in df.columns if c not in ex]
+    return [c for c in df.columns if c not in ex and not str(c).startswith(REGIME_PREFIX)]
+
+
+def apply_censoring(df: pd.DataFrame, censored: Mapping[str, str] | None, *, name: str = "table") -> pd.DataFrame:
+    """NaN values of the ``censored`` metrics (metric -> 'high' | 'low') become +inf / -inf.
+
+    For such a metric NaN means "beyond what the record resolves" (e.g. ``acf_tau_ms``: the
+    autocorrelation stays above 1/e over the whole record, or the record is constant), so the value
+    is an extreme on that side, never a missing one. Other metrics are untouched.
+    """
+    if not censored:
+        return df
+    bad = {m: s for m, s in censored.items() if s not in CENSOR_SIDES}
+    if bad:
+        raise ValueError(f"analysis.censored_metrics: side must be one of {sorted(CENSOR_SIDES)}, got {bad}")
+    require(df, ["metric", "value"], name)
+    out = df.copy()
+    v = out["value"].to_numpy(dtype=float).copy()
+    met = out["metric"].astype(str).to_numpy()
+    for m, side in censored.items():
+        sel = (met == m) & np.isnan(v)
+        v[sel] = CENSOR_SIDES[side]
+    out["value"] = v
+    return out
 
 
 def require(df: pd.DataFrame, cols: Sequence[str], name: str = "table") -> None:
@@ -88,14 +127,23 @@ def network_means(df: pd.DataFrame, *, name: str = "table") -> pd.DataFrame:
 def regional_to_network(regional: pd.DataFrame, how: str = "mean", suffix: str | None = None) -> pd.DataFrame:
     """Collapse a regional table over regions (per network x seed x parameter set x metric).
 
-    ``how``: 'mean', 'median', 'std' (the spread across regions: a hierarchy measure).
+    ``how``: 'mean', 'median', 'std' (the spread across regions: a hierarchy measure). A NaN region
+    makes the network's value NaN (counted as NaN by the statistics, never silently skipped); a
+    censored (+-inf) region makes the mean censored on its side (the std undefined: NaN).
     The metric is renamed ``<metric>_<suffix or how>_over_regions`` so it cannot be confused with a
     network-level metric of the same name.
     """
     require(regional, REQUIRED_REGIONAL, "regional table")
     if how not in ("mean", "median", "std"):
         raise ValueError(f"how must be 'mean', 'median' or 'std', got {how!r}")
-    keys = [c for c in regional.columns if c not in set(REGION_COLS) | {"value"}]
-    out = regional.groupby(keys, dropna=False, sort=False)["value"].agg(how).reset_index()
+    keys = [c for c in regional.columns if c not in set(REGION_COLS) | {"value"}
+            and not str(c).startswith(REGIME_PREFIX)]
+    # NaN regions propagate (a mean over the regions that happen to be defined would silently change
+    # the set of regions between networks); a censored region (+-inf) makes the mean censored
+    g = regional.groupby(keys, dropna=False, sort=False)["value"]
+    agg = g.agg([how, "count", "size"])
+    val = agg[how].to_numpy(dtype=float).copy()
+    val[(agg["count"] < agg["size"]).to_numpy()] = np.nan
+    out = agg.drop(columns=[how, "count", "size"]).assign(value=val).reset_index()
     out["metric"] = out["metric"].astype(str) + f"_{suffix or how}_over_regions"
     return out

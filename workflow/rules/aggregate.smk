@@ -35,6 +35,7 @@ rule compare_to_nulls:
     input:
         network=rules.aggregate_sims.output.network,
         regional=rules.aggregate_sims.output.regional,
+        null_properties="results/nulls/atlas-{atlas}/properties.tsv",
     output:
         network_stats="results/stats/atlas-{atlas}/model-{model}/network_stats.tsv",
         regional_stats="results/stats/atlas-{atlas}/model-{model}/regional_stats.tsv.gz",
@@ -45,7 +46,10 @@ rule compare_to_nulls:
     params:
         fdr_alpha=config["analysis"]["fdr_alpha"],
         min_nulls=config["analysis"]["min_nulls_per_family"],
-        reproduce_z=config["analysis"]["reproduce_z"],
+        equivalence_margin=config["analysis"]["equivalence_margin"],
+        fdr_scope=config["analysis"]["fdr_scope"],
+        include_degenerate=config["analysis"]["include_degenerate"],
+        censored_metrics=config["analysis"]["censored_metrics"],
         profile_rho_min=config["analysis"]["profile_rho_min"],
     threads: 1
     resources:
@@ -68,6 +72,7 @@ rule fit_fc:
     params:
         pair=lambda wc: fc_pair(wc.atlas),
         min_nulls=config["analysis"]["min_nulls_per_family"],
+        fdr_alpha=config["analysis"]["fdr_alpha"],
     threads: 1
     script:
         "../scripts/fit_fc.py"
@@ -85,6 +90,8 @@ rule correlate_t1t2:
     params:
         n_surrogates=config["analysis"]["n_spatial_surrogates"],
         seed=lambda wc: derive_seed(config["master_seed"], "t1t2", wc.atlas),
+        fdr_alpha=config["analysis"]["fdr_alpha"],
+        censored_metrics=config["analysis"]["censored_metrics"],
     threads: 1
     script:
         "../scripts/correlate_t1t2.py"

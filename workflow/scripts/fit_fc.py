@@ -11,7 +11,7 @@ try:
     i, p = snakemake.input, snakemake.params  # noqa: F821
     pair = p.pair
     run_fc_fit(i.network, train=pair["train"], test=pair["test"], out=dict(snakemake.output.items()),  # noqa: F821
-               baselines=baselines_for(i.connectome, i.test_fc), min_nulls=p.min_nulls)
+               baselines=baselines_for(i.connectome, i.test_fc), min_nulls=p.min_nulls, fdr_alpha=float(p.fdr_alpha))
 except Exception:
     logging.exception("fit_fc failed")
     raise
