@@ -1,0 +1,368 @@
+"""An 80-neuron spiking central pattern generator with identified classes (after Rybak et al. 2015,
+J Physiol 593:4511; Danner et al. 2017, eLife 6:e31050), arrays in, arrays out.
+
+Classes (per hemicord, ``r`` and ``l``; 40 neurons each):
+
+======  ===  ====  =================================================================
+class    n   sign  role
+======  ===  ====  =================================================================
+RG_F     7   +     Shox2 flexor rhythm generator (spike-frequency adaptation)
+RG_E     7   +     Shox2 extensor rhythm generator (spike-frequency adaptation)
+V1       4   -     driven by RG_F; inhibits RG_E and the extensor motor neurons
+V2b      4   -     driven by RG_E; inhibits RG_F and the flexor motor neurons;
+                   also the contralateral target of V0v (Danner's "Ini")
+V2a      4   +     driven by RG_F; premotor to MN_F, drives V0v
+MN_F     4   +     flexor motor neurons (output)
+MN_E     4   +     extensor motor neurons (output)
+V0d      2   -     commissural: driven by RG_F, inhibits the contralateral RG_F
+V0v      2   +     commissural: driven by V2a, excites the contralateral V2b (-> RG_F)
+V3       2   +     commissural: driven by RG_F, excites the contralateral RG_F (weak;
+                   promotes synchrony at high drive in Danner 2017)
+======  ===  ====  =================================================================
+
+The V1/V2b assignment follows the issue (V1 inhibits extensor motor neurons); the literature
+assigns flexor/extensor preference of V1 and V2b with caveats (Zhang et al. 2014; Britz et al. 2015).
+
+All connections come from ONE table, :data:`CONNECTIONS`, rows ``(source, target, side, sign,
+weight, p)``: each (target neuron, source neuron) pair of the named classes on the same side
+(``side='ipsi'``) or on opposite sides (``side='contra'``) is connected with probability ``p``
+(drawn from a seeded generator) with weight ``sign * weight``. The weight matrix is oriented
+**W[target, source]** like the rest of the project; a source spike adds column ``W[:, j]`` to the
+targets' synaptic current. Signs must match the source class (Dale's law; checked).
+
+Neuron model (one documented numpy step, :func:`lif_adapt_step`; dimensionless, threshold 1, reset 0,
+time in seconds). Per step of length ``dt``, with ``e_m = exp(-dt/tau_m)``::
+
+    I  = drive + s - a + stim
+    v' = I + (v - I) e_m + sigma sqrt(1 - e_m^2) xi      (xi ~ N(0,1); exact for constant I;
+                                                           stationary noise SD sigma)
+    spike if v' >= 1: v' = 0, refractory t_ref (v held at 0)
+    s' = s exp(-dt/tau_s) + W @ spike                    (one current-based synapse, tau_s)
+    a' = a exp(-dt/tau_a) + b * spike                    (adaptation; b > 0 only for RG_F, RG_E)
+
+The spiking engine (encephagen.spiking.engine.LIFBatch) is an event-driven batch simulator with
+delays and Poisson drive but no adaptation current and no per-step external input, so it cannot
+run this model as is; this module holds its own small step (to be unified by the coordinator).
+
+Motor output: the spike count of each motor pool (MN_F, MN_E per side) divided by pool size and
+``dt`` is low-pass filtered with ``tau_motor`` into a rate (Hz); :meth:`SpinalCPG.motor` returns
+rate / ``rate_max`` clipped to [0, 1] in the order (r_F, r_E, l_F, l_E); :func:`motor_to_action`
+maps it linearly into body torques.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+
+SIDES = ("r", "l")
+#: (class, neurons per side, sign of its outputs, adapting)
+CLASSES = (
+    ("RG_F", 7, +1, True), ("RG_E", 7, +1, True), ("V1", 4, -1, False), ("V2b", 4, -1, False),
+    ("V2a", 4, +1, False), ("MN_F", 4, +1, False), ("MN_E", 4, +1, False),
+    ("V0d", 2, -1, False), ("V0v", 2, +1, False), ("V3", 2, +1, False),
+)
+CLASS_SIGN = {c: s for c, _n, s, _a in CLASSES}
+N_PER_SIDE = sum(n for _c, n, _s, _a in CLASSES)
+N = 2 * N_PER_SIDE
+
+#: the connection table: (source, target, side, sign, weight, probability); W[target, source]
+CONNECTIONS = (
+    # rhythm generators: recurrent excitation
+    ("RG_F", "RG_F", "ipsi", +1, 0.5, 0.5),
+    ("RG_E", "RG_E", "ipsi", +1, 0.5, 0.5),
+    # flexor-extensor reciprocal inhibition through V1 / V2b
+    ("RG_F", "V1", "ipsi", +1, 0.6, 0.6),
+    ("V1", "RG_E", "ipsi", -1, 1.2, 0.75),
+    ("V1", "MN_E", "ipsi", -1, 1.2, 0.75),
+    ("RG_E", "V2b", "ipsi", +1, 0.6, 0.6),
+    ("V2b", "RG_F", "ipsi", -1, 1.2, 0.75),
+    ("V2b", "MN_F", "ipsi", -1, 1.2, 0.75),
+    # premotor drive
+    ("RG_F", "V2a", "ipsi", +1, 0.6, 0.6),
+    ("V2a", "MN_F", "ipsi", +1, 0.5, 0.75),
+    ("RG_F", "MN_F", "ipsi", +1, 0.3, 0.5),
+    ("RG_E", "MN_E", "ipsi", +1, 0.6, 0.5),
+    # commissural pathways (Danner 2017): left-right alternation via V0d and V2a -> V0v -> Ini
+    ("RG_F", "V0d", "ipsi", +1, 0.6, 0.6),
+    ("V0d", "RG_F", "contra", -1, 1.0, 0.75),
+    ("V2a", "V0v", "ipsi", +1, 0.6, 0.75),
+    ("V0v", "V2b", "contra", +1, 0.6, 0.75),
+    ("RG_F", "V3", "ipsi", +1, 0.3, 0.6),
+    ("V3", "RG_F", "contra", +1, 0.1, 0.5),
+)
+
+
+@dataclass(frozen=True)
+class CPGParams:
+    """Neuron, drive and readout parameters (dimensionless currents: threshold = 1)."""
+    dt: float = 1e-3            # s, integration step
+    tau_m: float = 0.02         # s, membrane time constant
+    tau_s: float = 0.01         # s, synaptic current decay
+    t_ref: float = 0.002        # s, refractory period
+    tau_a: float = 0.4          # s, adaptation time constant (RG_F, RG_E)
+    b_a: float = 0.1            # adaptation increment per spike (RG_F, RG_E)
+    sigma: float = 0.03         # membrane noise SD (stationary)
+    drive: dict = field(default_factory=lambda: {
+        "RG_F": 2.05, "RG_E": 1.5, "V1": 0.6, "V2b": 0.6, "V2a": 0.6, "MN_F": 0.7, "MN_E": 0.7,
+        "V0d": 0.6, "V0v": 0.6, "V3": 0.6})
+    weight_scale: float = 1.0   # multiplies every table weight
+    tau_motor: float = 0.05     # s, motor-rate low-pass filter
+    rate_max: float = 80.0      # Hz, motor rate mapped to activation 1
+
+    def __post_init__(self):
+        for k in ("dt", "tau_m", "tau_s", "tau_a", "tau_motor", "rate_max"):
+            if not getattr(self, k) > 0:
+                raise ValueError(f"CPGParams.{k} must be > 0, got {getattr(self, k)}")
+        for k in ("t_ref", "b_a", "sigma", "weight_scale"):
+            if getattr(self, k) < 0:
+                raise ValueError(f"CPGParams.{k} must be >= 0, got {getattr(self, k)}")
+        if self.dt > self.tau_m / 5:
+            raise ValueError(f"CPGParams.dt = {self.dt} s is too coarse for tau_m = {self.tau_m} s")
+        unknown = set(self.drive) - set(CLASS_SIGN)
+        if unknown:
+            raise ValueError(f"CPGParams.drive: unknown classes {sorted(unknown)}; known {sorted(CLASS_SIGN)}")
+
+    def replace(self, **kw) -> "CPGParams":
+        return replace(self, **kw)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def class_index() -> dict[tuple[str, str], np.ndarray]:
+    """(side, class) -> neuron indices. Layout: side r then side l, classes in CLASSES order."""
+    out, i = {}, 0
+    for side in SIDES:
+        for c, n, _s, _a in CLASSES:
+            out[(side, c)] = np.arange(i, i + n)
+            i += n
+    return out
+
+
+INDEX = class_index()
+
+
+def check_table(table=CONNECTIONS) -> None:
+    for row in table:
+        if len(row) != 6:
+            raise ValueError(f"CPG connection row {row!r}: expected (source, target, side, sign, weight, p)")
+        src, tgt, side, sign, w, p = row
+        for c in (src, tgt):
+            if c not in CLASS_SIGN:
+                raise ValueError(f"CPG connection row {row!r}: unknown class {c!r}")
+        if side not in ("ipsi", "contra"):
+            raise ValueError(f"CPG connection row {row!r}: side must be 'ipsi' or 'contra'")
+        if sign != CLASS_SIGN[src]:
+            raise ValueError(f"CPG connection row {row!r}: sign {sign} contradicts class {src} (sign {CLASS_SIGN[src]})")
+        if not (w >= 0 and 0 <= p <= 1):
+            raise ValueError(f"CPG connection row {row!r}: weight must be >= 0 and p in [0, 1]")
+
+
+def build_weights(seed: int, table=CONNECTIONS, weight_scale: float = 1.0) -> np.ndarray:
+    """Dense W[target, source] (N x N) drawn from ``table`` with ``numpy.random.default_rng(seed)``."""
+    check_table(table)
+    rng = np.random.default_rng(seed)
+    W = np.zeros((N, N))
+    for src, tgt, side, sign, w, p in table:
+        for s_side in SIDES:
+            t_side = s_side if side == "ipsi" else SIDES[1 - SIDES.index(s_side)]
+            si, ti = INDEX[(s_side, src)], INDEX[(t_side, tgt)]
+            mask = rng.random((ti.size, si.size)) < p
+            if src == tgt and side == "ipsi":
+                mask[np.arange(ti.size), np.arange(si.size)] = False  # no autapses
+            W[np.ix_(ti, si)] += sign * weight_scale * w * mask
+    return W
+
+
+def lif_adapt_step(v, s, a, ref, W, drive, stim, b, xi, c: dict):
+    """One step of the LIF + adaptation network (state arrays updated in place; ``ref`` holds the
+    remaining refractory steps). Returns the spike vector as float (0/1).
+
+    c: constants from :func:`step_constants` (decays, noise scale, refractory steps)."""
+    I = drive + s - a + stim
+    np.multiply(v - I, c["em"], out=v)
+    v += I + c["noise"] * xi
+    v *= ref <= 0                 # refractory neurons held at reset
+    ref -= 1
+    z = (v >= 1.0).astype(np.float64)
+    v *= 1.0 - z                  # reset
+    np.maximum(ref, c["ref_steps"] * z, out=ref)
+    s *= c["es"]
+    s += W @ z
+    a *= c["ea"]
+    a += b * z
+    return z
+
+
+def step_constants(p: CPGParams) -> dict:
+    em = np.exp(-p.dt / p.tau_m)
+    return {"em": em, "es": np.exp(-p.dt / p.tau_s), "ea": np.exp(-p.dt / p.tau_a),
+            "noise": p.sigma * np.sqrt(1 - em**2), "ref_steps": int(round(p.t_ref / p.dt)),
+            "em_motor": np.exp(-p.dt / p.tau_motor)}
+
+
+class SpinalCPG:
+    """The 80-neuron CPG. ``seed`` draws the connectivity; ``reset(seed)`` the initial state and noise."""
+
+    def __init__(self, params: CPGParams | None = None, seed: int = 1, table=CONNECTIONS):
+        self.p = params or CPGParams()
+        self.table = tuple(table)
+        self.W = build_weights(seed, self.table, self.p.weight_scale)
+        self.drive = np.zeros(N)
+        self.b = np.zeros(N)
+        for side in SIDES:
+            for c, _n, _s, adapt in CLASSES:
+                self.drive[INDEX[(side, c)]] = self.p.drive.get(c, 0.0)
+                if adapt:
+                    self.b[INDEX[(side, c)]] = self.p.b_a
+        self.c = step_constants(self.p)
+        self.mn = [INDEX[("r", "MN_F")], INDEX[("r", "MN_E")], INDEX[("l", "MN_F")], INDEX[("l", "MN_E")]]
+        self._mn = np.zeros((N, 4))
+        for k, idx in enumerate(self.mn):
+            self._mn[idx, k] = 1.0 / idx.size
+        self.reset(0)
+
+    def reset(self, seed: int) -> None:
+        """Initial state and noise stream from ``default_rng(seed)``: v ~ U(0, 1), s = a = 0.
+        The right flexor generator starts 'on' (v near threshold) and the others partly adapted,
+        which only sets the initial phase."""
+        self.rng = np.random.default_rng(seed)
+        self.v = self.rng.uniform(0.0, 1.0, N)
+        self.s = np.zeros(N)
+        self.a = np.zeros(N)
+        self.a[INDEX[("r", "RG_E")]] = 0.3
+        self.a[INDEX[("l", "RG_F")]] = 0.3
+        self.ref = np.zeros(N)
+        self._xi = self.rng.standard_normal((0, N))
+        self._k = 0
+        self.motor_rate = np.zeros(4)
+        self.t = 0
+
+    def step(self, stim: np.ndarray | float = 0.0) -> np.ndarray:
+        """Advance one ``dt``; ``stim`` is an extra current per neuron (N,) or a scalar. Returns spikes."""
+        if self._k >= self._xi.shape[0]:  # noise drawn in blocks of 1000 steps from the reset seed
+            self._xi, self._k = self.rng.standard_normal((1000, N)), 0
+        xi = self._xi[self._k]
+        self._k += 1
+        z = lif_adapt_step(self.v, self.s, self.a, self.ref, self.W, self.drive, stim, self.b, xi, self.c)
+        counts = (z @ self._mn) / self.p.dt
+        em = self.c["em_motor"]
+        self.motor_rate = em * self.motor_rate + (1 - em) * counts
+        self.t += 1
+        return z
+
+    def run(self, duration: float, stim: np.ndarray | float = 0.0) -> np.ndarray:
+        """Simulate ``duration`` s; returns spikes (steps, N) bool."""
+        n = int(round(duration / self.p.dt))
+        out = np.zeros((n, N), dtype=bool)
+        for k in range(n):
+            out[k] = self.step(stim) > 0
+        return out
+
+    def advance(self, duration: float, stim: np.ndarray | float = 0.0) -> np.ndarray:
+        """Simulate ``duration`` s (e.g. one body control period) and return :meth:`motor`."""
+        for _ in range(int(round(duration / self.p.dt))):
+            self.step(stim)
+        return self.motor()
+
+    def motor(self) -> np.ndarray:
+        """Motor activations in [0, 1], order (r_F, r_E, l_F, l_E)."""
+        return np.clip(self.motor_rate / self.p.rate_max, 0.0, 1.0)
+
+
+def stim_vector(side: str, cls: str, amplitude: float) -> np.ndarray:
+    """Extra current ``amplitude`` to every neuron of (side, class), zero elsewhere."""
+    if (side, cls) not in INDEX:
+        raise ValueError(f"no CPG population ({side!r}, {cls!r}); sides {SIDES}, classes {sorted(CLASS_SIGN)}")
+    x = np.zeros(N)
+    x[INDEX[(side, cls)]] = amplitude
+    return x
+
+
+def population_rate(spikes: np.ndarray, side: str, cls: str, dt: float, smooth: float = 0.05) -> np.ndarray:
+    """Population rate (Hz) of (side, class), box-smoothed over ``smooth`` s."""
+    r = spikes[:, INDEX[(side, cls)]].mean(axis=1) / dt
+    k = max(1, int(round(smooth / dt)))
+    return np.convolve(r, np.ones(k) / k, mode="same")
+
+
+def burst_onsets(rate: np.ndarray, dt: float, min_gap: float = 0.15) -> np.ndarray:
+    """Onset times (s) of bursts: upward crossings of the midpoint between the 10th and 90th
+    percentiles, with hysteresis (the rate must fall below the 25 % level between onsets)."""
+    lo, hi = np.percentile(rate, [10, 90])
+    if hi - lo < 1.0:  # no rhythm (flat rate)
+        return np.zeros(0)
+    up, down = lo + 0.5 * (hi - lo), lo + 0.25 * (hi - lo)
+    onsets, armed, last = [], True, -np.inf
+    for k, x in enumerate(rate):
+        if armed and x >= up and (k * dt - last) >= min_gap:
+            onsets.append(k * dt)
+            last, armed = k * dt, False
+        elif not armed and x < down:
+            armed = True
+    return np.asarray(onsets)
+
+
+def relative_phase(onsets_a: np.ndarray, onsets_b: np.ndarray) -> np.ndarray:
+    """Phase of b's onsets in a's cycles: for each cycle [a_k, a_k+1), (b - a_k) / (a_k+1 - a_k)
+    for the first b in that cycle (cycles without a b onset are skipped)."""
+    out = []
+    for t0, t1 in zip(onsets_a[:-1], onsets_a[1:]):
+        b = onsets_b[(onsets_b >= t0) & (onsets_b < t1)]
+        if b.size:
+            out.append((b[0] - t0) / (t1 - t0))
+    return np.asarray(out)
+
+
+def circular_mean(phases: np.ndarray) -> float:
+    if phases.size == 0:
+        return float("nan")
+    return float(np.mod(np.angle(np.mean(np.exp(2j * np.pi * phases))) / (2 * np.pi), 1.0))
+
+
+def rhythm_summary(spikes: np.ndarray, dt: float, skip: float = 1.0) -> dict:
+    """Frequency and phases of the rhythm (flexor RG onsets), ignoring the first ``skip`` s.
+
+    Returns frequency (Hz, 1 / median right-flexor cycle), the number of cycles, the longest cycle
+    (s; a stall shows here), and for flexor-extensor (both sides) and left-right (flexor RGs):
+    circular mean phase and the fraction of cycles with phase within 0.5 +- 0.1."""
+    k0 = int(round(skip / dt))
+    sp = spikes[k0:]
+    on = {(s, c): burst_onsets(population_rate(sp, s, c, dt), dt) for s in SIDES for c in ("RG_F", "RG_E")}
+    rf = on[("r", "RG_F")]
+    per = np.diff(rf)
+    out = {"duration": sp.shape[0] * dt, "n_cycles": int(per.size),
+           "frequency": float(1 / np.median(per)) if per.size else 0.0,
+           "longest_cycle": float(per.max()) if per.size else float("inf"),
+           "cv_period": float(per.std() / per.mean()) if per.size > 1 else float("nan")}
+    pairs = {"flex_ext_r": (("r", "RG_F"), ("r", "RG_E")), "flex_ext_l": (("l", "RG_F"), ("l", "RG_E")),
+             "left_right": (("r", "RG_F"), ("l", "RG_F"))}
+    for name, (a, b) in pairs.items():
+        ph = relative_phase(on[a], on[b])
+        out[f"phase_{name}"] = circular_mean(ph)
+        out[f"in_band_{name}"] = float(np.mean(np.abs(ph - 0.5) <= 0.1)) if ph.size else 0.0
+        out[f"n_{name}"] = int(ph.size)
+    return out
+
+
+def motor_to_action(motor: np.ndarray, M: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+    """Torque command clip(M @ motor + bias, -1, 1); M is (n_actuators, 4) over (r_F, r_E, l_F, l_E)."""
+    M = np.asarray(M, dtype=float)
+    if M.ndim != 2 or M.shape[1] != 4:
+        raise ValueError(f"motor_to_action: M must be (n_actuators, 4), got {M.shape}")
+    a = M @ np.asarray(motor, dtype=float)
+    if bias is not None:
+        a = a + bias
+    return np.clip(a, -1.0, 1.0)
+
+
+#: Walker2d flexor/extensor -> actuator map following the joint signs (docs/bodies.md): flexor
+#: activity drives hip flexion (+ torque) and knee flexion (- torque) and ankle dorsiflexion (+);
+#: extensor activity the reverse. Rows r_hip, r_knee, r_ankle, l_hip, l_knee, l_ankle.
+WALKER2D_MOTOR_MAP = np.array([
+    [+1, -1, 0, 0], [-1, +1, 0, 0], [+0.5, -0.5, 0, 0],
+    [0, 0, +1, -1], [0, 0, -1, +1], [0, 0, +0.5, -0.5],
+])
+#: planar walker map; rows r_hip, r_knee, l_hip, l_knee
+PLANAR_MOTOR_MAP = np.array([[+1, -1, 0, 0], [-1, +1, 0, 0], [0, 0, +1, -1], [0, 0, -1, +1]])
