@@ -58,6 +58,9 @@ def test_v0d_crosses_and_inhibits_contralateral_flexor_rg():
     base = np.mean([_rate(net, s, 0.0, "l", "RG_F") for s in (0, 1)])
     stim = np.mean([_rate(net, s, stim_vector("r", "V0d", 1.5), "l", "RG_F") for s in (0, 1)])
     assert stim < 0.5 * base
+    # it crosses: the ipsilateral flexor generator is not silenced
+    base_r = np.mean([_rate(net, s, 0.0, "r", "RG_F") for s in (0, 1)])
+    assert np.mean([_rate(net, s, stim_vector("r", "V0d", 1.5), "r", "RG_F") for s in (0, 1)]) > 0.8 * base_r
     # without the V0d row of the table the effect disappears
     table = tuple(r for r in cpg.CONNECTIONS if r[0] != "V0d")
     net2 = SpinalCPG(seed=1, table=table)
