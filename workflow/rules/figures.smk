@@ -88,3 +88,32 @@ rule plot_silencing:
     threads: 1
     script:
         "../scripts/plot_silencing.py"
+
+
+rule summary_page:
+    input:
+        summary_inputs(),
+    output:
+        html=report(
+            "results/summary/summary.html",
+            caption="../report/summary.rst",
+            category="0 Summary",
+            labels={"page": "summary of this run"},
+        ),
+        tsv="results/summary/headline.tsv",
+        tables=report(
+            directory("results/summary/tables"),
+            patterns=["{name}.tsv"],
+            caption="../report/tables.rst",
+            category="9 Result tables",
+        ),
+    log:
+        "logs/summary_page/all.log",
+    params:
+        results="results",
+    conda:
+        "../envs/encephagen.yaml"
+    threads: 1
+    localrule: True
+    script:
+        "../scripts/summary_page.py"

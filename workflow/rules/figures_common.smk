@@ -20,3 +20,16 @@ def figure_targets():
 
 
 FIGURE_TARGETS = figure_targets()
+
+
+def summary_inputs():
+    """Every table the summary page reads: the tables among the other stages' targets."""
+    names = []
+    for name in ("DATA_TARGETS", "NULLS_TARGETS", "HOPF_TARGETS", "AGG_TARGETS"):
+        names += [t for t in globals().get(name, []) if t.endswith((".tsv", ".tsv.gz"))]
+    for atlas in sim_atlases():
+        names.append(f"{agg_dir(atlas)}/network.tsv.gz")
+    return list(dict.fromkeys(names))
+
+
+FIGURE_TARGETS.append("results/summary/summary.html")
