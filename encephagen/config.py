@@ -304,7 +304,28 @@ def workflow_config(cfg: Mapping, schema_dir: str | Path, cli: Mapping | None = 
     """What rules/common.smk does with Snakemake's layered ``config``: --config strings coerced
     (:func:`coerce_cli_strings`), schema defaults filled, validated, keys sorted."""
     schema = load_schema(schema_dir)
-    return canonical_config(validate_config(coerce_cli_strings(cfg, schema, cli), schema))
+    out = validate_config(coerce_cli_strings(cfg, schema, cli), schema)
+    check_atlas_names(out)
+    return canonical_config(out)
+
+
+def check_atlas_names(cfg: Mapping) -> None:
+    """Every atlas named in ``atlases`` / ``nulls.atlases`` is built in or declared under ``connectomes``
+    (your own, docs/own_connectome.md); a declared name may not shadow a built-in one."""
+    from encephagen.data.connectomes import CONNECTOMES
+
+    own = dict(cfg.get("connectomes") or {})
+    clash = sorted(set(own) & set(CONNECTOMES))
+    problems = [f"config key 'connectomes.{n}': {n!r} is a built-in connectome; give yours another name"
+                for n in clash]
+    for key, names in (("atlases", cfg.get("atlases")), ("nulls.atlases", (cfg.get("nulls") or {}).get("atlases"))):
+        for i, n in enumerate(names or ()):
+            if n not in CONNECTOMES and n not in own:
+                problems.append(f"config key '{key}[{i}]': unknown connectome {n!r}: built-in ones are "
+                                f"{', '.join(CONNECTOMES)}; declare your own under 'connectomes' "
+                                "(docs/own_connectome.md)")
+    if problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
 
 
 def layered_config(workdir: str | Path = ".", configfiles: Sequence[str | Path] = (),

@@ -36,12 +36,33 @@ rule convert_connectome:
         "resources/connectomes/{atlas}.h5",
     params:
         isolated=config["data"]["isolated_nodes"],
+        own=lambda wc: own_connectome(wc.atlas),
     log:
         "logs/convert_connectome/{atlas}.log",
     benchmark:
         "benchmarks/rules/convert_connectome/{atlas}.tsv"
     script:
         "../scripts/convert_connectome.py"
+
+
+# your own connectome's per-region map (connectomes.<name>.t1t2) in the parcellate stage's format
+ruleorder: own_t1t2 > parcellate_t1t2
+
+
+rule own_t1t2:
+    input:
+        lambda wc: [own_connectome(wc.atlas)["t1t2"]],
+    output:
+        "resources/t1t2/{atlas}.tsv",
+    params:
+        own=lambda wc: own_connectome(wc.atlas),
+    log:
+        "logs/own_t1t2/{atlas}.log",
+    wildcard_constraints:
+        atlas="|".join(OWN_T1T2) if OWN_T1T2 else "(?!x)x",  # never matches without own maps
+    localrule: True
+    script:
+        "../scripts/own_t1t2.py"
 
 
 rule convert_connectome_subjects:

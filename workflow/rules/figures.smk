@@ -85,6 +85,8 @@ rule plot_silencing:
         pdf="results/figures/atlas-{atlas}/model-{model}/silencing.pdf",
     log:
         "logs/plot_silencing/atlas-{atlas}/model-{model}.log",
+    params:
+        g_values=sweep_G(),
     threads: 1
     script:
         "../scripts/plot_silencing.py"
@@ -117,3 +119,60 @@ rule summary_page:
     localrule: True
     script:
         "../scripts/summary_page.py"
+
+
+rule plot_hopf:
+    input:
+        table="results/hopf/atlas-{atlas}/sweep.tsv.gz",
+        networks="results/hopf/atlas-{atlas}/networks.tsv",
+        heldout="results/hopf/atlas-{atlas}/heldout_vs_nulls.tsv",
+    output:
+        fit=report(
+            "results/figures/atlas-{atlas}/model-hopf_linear/hopf_fit.png",
+            caption="../report/hopf_fit.rst",
+            category="Analytic Hopf FC",
+            subcategory="{atlas}",
+        ),
+        fit_pdf="results/figures/atlas-{atlas}/model-hopf_linear/hopf_fit.pdf",
+        heldout=report(
+            "results/figures/atlas-{atlas}/model-hopf_linear/hopf_heldout.png",
+            caption="../report/hopf_heldout.rst",
+            category="Analytic Hopf FC",
+            subcategory="{atlas}",
+        ),
+        heldout_pdf="results/figures/atlas-{atlas}/model-hopf_linear/hopf_heldout.pdf",
+    log:
+        "logs/plot_hopf/atlas-{atlas}.log",
+    params:
+        pair=lambda wc: hopf_pair(wc.atlas),
+        n_nulls=config["nulls"]["n_per_family"],
+        families=config["nulls"]["families"],
+        G=config["hopf"]["G"],
+    conda:
+        "../envs/encephagen.yaml"
+    threads: 1
+    script:
+        "../scripts/plot_hopf.py"
+
+
+rule plot_hopf_heterogeneity:
+    input:
+        h5="results/hopf/atlas-{atlas}/heterogeneity.h5",
+    output:
+        png=report(
+            "results/figures/atlas-{atlas}/model-hopf_linear/hopf_heterogeneity.png",
+            caption="../report/hopf_heterogeneity.rst",
+            category="Analytic Hopf FC",
+            subcategory="{atlas}",
+        ),
+        pdf="results/figures/atlas-{atlas}/model-hopf_linear/hopf_heterogeneity.pdf",
+    log:
+        "logs/plot_hopf_heterogeneity/atlas-{atlas}.log",
+    params:
+        pair=lambda wc: hopf_pair(wc.atlas),
+        n_null=config["hopf"]["heterogeneity"]["n_null"],
+    conda:
+        "../envs/encephagen.yaml"
+    threads: 1
+    script:
+        "../scripts/plot_hopf_heterogeneity.py"

@@ -11,7 +11,9 @@ def fig(atlas, name, model=SIM_MODEL):
 def figure_targets():
     out = []
     for atlas in sim_atlases():
-        out += [fig(atlas, "metric_distributions.png"), fig(atlas, "t1t2.png")]
+        out.append(fig(atlas, "metric_distributions.png"))
+        if atlas_has_t1t2(atlas):
+            out.append(fig(atlas, "t1t2.png"))
         if len(sweep_G()) > 1:
             out.append(fig(atlas, "silencing.png"))
             if fc_pair(atlas) is not None:
@@ -20,6 +22,10 @@ def figure_targets():
 
 
 FIGURE_TARGETS = figure_targets()
+for _atlas in globals().get("hopf_pairs", dict)():
+    FIGURE_TARGETS.append(f"results/figures/atlas-{_atlas}/model-hopf_linear/hopf_fit.png")
+    if config["hopf"]["heterogeneity"]["enabled"]:
+        FIGURE_TARGETS.append(f"results/figures/atlas-{_atlas}/model-hopf_linear/hopf_heterogeneity.png")
 
 
 def summary_inputs():
