@@ -88,6 +88,7 @@ def validate_config(cfg: Mapping[str, Any], schema: Mapping | str | Path) -> dic
     for _ in _DefaultValidator(schema).iter_errors(out):
         pass
     problems = list(iter_errors(out, schema))
+    problems += atlas_name_problems(out) if not problems else []  # own connectomes (docs/own_connectome.md)
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
     return out
@@ -304,12 +305,10 @@ def workflow_config(cfg: Mapping, schema_dir: str | Path, cli: Mapping | None = 
     """What rules/common.smk does with Snakemake's layered ``config``: --config strings coerced
     (:func:`coerce_cli_strings`), schema defaults filled, validated, keys sorted."""
     schema = load_schema(schema_dir)
-    out = validate_config(coerce_cli_strings(cfg, schema, cli), schema)
-    check_atlas_names(out)
-    return canonical_config(out)
+    return canonical_config(validate_config(coerce_cli_strings(cfg, schema, cli), schema))
 
 
-def check_atlas_names(cfg: Mapping) -> None:
+def atlas_name_problems(cfg: Mapping) -> list[str]:
     """Every atlas named in ``atlases`` / ``nulls.atlases`` is built in or declared under ``connectomes``
     (your own, docs/own_connectome.md); a declared name may not shadow a built-in one."""
     from encephagen.data.connectomes import CONNECTOMES
@@ -324,8 +323,7 @@ def check_atlas_names(cfg: Mapping) -> None:
                 problems.append(f"config key '{key}[{i}]': unknown connectome {n!r}: built-in ones are "
                                 f"{', '.join(CONNECTOMES)}; declare your own under 'connectomes' "
                                 "(docs/own_connectome.md)")
-    if problems:
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+    return problems
 
 
 def layered_config(workdir: str | Path = ".", configfiles: Sequence[str | Path] = (),

@@ -84,8 +84,7 @@ def atlas_has_t1t2(atlas):
 
 
 def data_t1t2_atlases():
-    return [a for a in _DP.atlases_for(data_connectomes()) if a not in T1T2_EXTRA] \
-        + list(config["data"]["t1t2_extra"])
+    return [a for a in _DP.atlases_for(data_connectomes()) if a not in T1T2_EXTRA] + list(config["data"]["t1t2_extra"])
 
 
 def t1t2_sources(wildcards):
@@ -131,7 +130,9 @@ def baseline_fc(wildcards):
 
 
 def data_targets():
-    return ([f"resources/connectomes/{c}.h5" for c in data_connectomes()]
-            + [f"resources/t1t2/{a}.tsv" for a in data_t1t2_atlases()]
-            + [f"resources/fc/{d}.h5" for d in data_fc_datasets()]
-            + ["results/baselines/sc_fc.tsv"])
+    return (
+        [f"resources/connectomes/{c}.h5" for c in data_connectomes()]
+        + [f"resources/t1t2/{a}.tsv" for a in data_t1t2_atlases()]
+        + [f"resources/fc/{d}.h5" for d in data_fc_datasets()]
+        + ["results/baselines/sc_fc.tsv"]
+    )
