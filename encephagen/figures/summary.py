@@ -82,9 +82,13 @@ def _fmt(x: Any, digits: int = 3) -> str:
         return x
     if not np.isfinite(v):
         return "n/a"
-    if v != 0 and (abs(v) < 10 ** -(digits) or abs(v) >= 10 ** 5):
-        return f"{v:.2e}"
-    return f"{v:.{digits}g}" if abs(v) >= 1 else f"{v:.{digits}f}".rstrip("0").rstrip(".") or "0"
+    if v == 0:
+        return "0"
+    if abs(v) < 1e-3 or abs(v) >= 1e6:
+        return f"{v:.{max(digits - 1, 1)}e}"
+    if abs(v) >= 10 ** digits:
+        return f"{v:.0f}"
+    return f"{v:.{digits}g}"  # significant digits
 
 
 # ----------------------------------------------------------------------------- collection
@@ -329,8 +333,9 @@ def _fdr(s: _Summary, root: Path, cfg: Mapping) -> None:
         sig = t[pd.to_numeric(t[qc], errors="coerce") < alpha].copy()
         if sig.empty:
             continue
-        sig.insert(0, "atlas", ids.get("atlas", ""))
-        sig.insert(1, "model", ids.get("model", ""))
+        for k, col in enumerate(("atlas", "model")):
+            if col not in sig.columns:
+                sig.insert(k, col, ids.get(col, ""))
         keep = [c for c in ("atlas", "model", "G", "metric", "family", "real_value", "null_mean", "z", "cohen_d",
                             qc, "verdict") if c in sig.columns]
         if "z" in sig.columns:
@@ -360,7 +365,7 @@ def _fdr(s: _Summary, root: Path, cfg: Mapping) -> None:
             continue
         ids = _ids(p, root)
         keep = [c for c in ("G", "metric", "reference", "rho", "p_two", "q", "n_reference") if c in t.columns]
-        tt.append(t[keep].assign(atlas=ids.get("atlas", ""), model=ids.get("model", "")))
+        tt.append(t[keep].assign(atlas=ids.get("atlas", ""), model=ids.get("model", ""))[["atlas", "model"] + keep])
     if tt:
         b.append(("p", "Regional metric vs T1w/T2w (Spearman rho of the real network, p against each reference):"))
         b.append(("table", pd.concat(tt, ignore_index=True).head(40)))
@@ -428,12 +433,12 @@ def collect_summary(results_dir: str | os.PathLike, config: Mapping | None = Non
     cfg = dict(config or {})
     s = _Summary()
     s.section("The question").append(("p", QUESTION))
-    for fn in (_design, _heldout, _fdr):
+    for fn, title in ((_design, "Design"), (_heldout, "Headline"), (_fdr, "What survived FDR")):
         try:
             fn(s, root, cfg)
         except Exception as exc:  # one broken section must not hide the others; the error is shown
             log.exception("summary section %s failed", fn.__name__)
-            s.section(fn.__name__.strip("_")).append(("note", f"section failed: {exc}"))
+            s.section(f"{title} (section failed)").append(("note", f"section failed: {exc}"))
     try:
         _regimes(s, root)
     except Exception as exc:
