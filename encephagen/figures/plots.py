@@ -70,7 +70,8 @@ def plot_null_properties(props: pd.DataFrame, stem, *, title: str | None = None)
         skip = {"atlas", "family", "null_index", "status", "reason", "swaps_requested", "swaps_achieved"}
         cols = [c for c in wide.columns if c not in skip]
         num = wide[cols].apply(pd.to_numeric, errors="coerce")
-        cols = [c for c in cols if num[c].notna().any()]
+        # numeric columns only; an all-NaN float column stays (its panel then says it is undefined)
+        cols = [c for c in cols if num[c].notna().any() or pd.api.types.is_float_dtype(wide[c])]
         props = wide[["family", "null_index"]].join(num[cols]).melt(
             id_vars=["family", "null_index"], var_name="property", value_name="value")
     _require(props, ["family", "property", "value"], "null properties")

@@ -209,3 +209,29 @@ rule plot_hopf_heterogeneity:
         n_null=config["hopf"]["heterogeneity"]["n_null"],
     script:
         "../scripts/plot_hopf_heterogeneity.py"
+
+
+rule plot_brain_maps:
+    input:
+        regional=rules.aggregate_sims.output.regional,
+        regional_stats=rules.compare_to_nulls.output.regional_stats,
+        connectome="resources/connectomes/{atlas}.h5",
+    output:
+        png=report(
+            "results/figures/atlas-{atlas}/model-{model}/brain_maps.png",
+            caption="../report/brain_maps.rst",
+            category="Regional hierarchy",
+            subcategory="{atlas}",
+        ),
+        pdf="results/figures/atlas-{atlas}/model-{model}/brain_maps.pdf",
+    log:
+        "logs/plot_brain_maps/atlas-{atlas}/model-{model}.log",
+    conda:
+        "../envs/encephagen.yaml"
+    threads: 1
+    params:
+        G=figure_G(),
+        metric="acf_timescale" if SIM_MODEL == "lif" else "acf_tau_ms",
+        families=config["nulls"]["families"],
+    script:
+        "../scripts/plot_brain_maps.py"

@@ -11,7 +11,7 @@ def fig(atlas, name, model=SIM_MODEL):
 def figure_targets():
     out = []
     for atlas in sim_atlases():
-        out.append(fig(atlas, "metric_distributions.png"))
+        out += [fig(atlas, "metric_distributions.png"), fig(atlas, "brain_maps.png")]
         if atlas_has_t1t2(atlas):
             out.append(fig(atlas, "t1t2.png"))
         if len(sweep_G()) > 1:
