@@ -68,7 +68,8 @@ def plot_heldout_distribution(networks: pd.DataFrame, stem, *, baselines: Mappin
         lab = f"{fam} nulls (N={len(v)})"
         if summary is not None and "family" in summary.columns:
             s = summary[summary["family"].astype(str) == fam]
-            pc = next((c for c in (f"p_greater_test_{measure}", "p_greater") if c in s.columns), None)
+            pc = next((c for c in (f"p_greater_{measure}", f"p_greater_test_{measure}", "p_greater") if c in s.columns),
+                      None)
             if len(s) and pc:
                 lab += f", p={float(s[pc].iloc[0]):.2g}"
         ax.hist(v, bins=bins, alpha=0.5, color=family_colour(fam, i), label=lab)
@@ -82,6 +83,9 @@ def plot_heldout_distribution(networks: pd.DataFrame, stem, *, baselines: Mappin
         ax.axvline(v, color="k", ls=styles[i % len(styles)], lw=1.2, label=f"SC-only {k} = {v:.3f}")
     ax.set_xlabel(label(f"held-out FC r ({measure})"))
     ax.set_ylabel("number of networks")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.set_title(title or "Held-out FC fit: real network vs SC-only baselines vs nulls", fontsize=10)
     fig.tight_layout()

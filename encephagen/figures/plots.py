@@ -186,7 +186,7 @@ def plot_hierarchy(summary: pd.DataFrame, stem, *, metric: str | None = None,
     classes = list(class_order) if class_order else list(
         s[s["family"] == REAL].sort_values("mean")["region_class"]) or list(dict.fromkeys(s["region_class"]))
     fams = [REAL] + [f for f in dict.fromkeys(s["family"]) if f != REAL]
-    fig, ax = plt.subplots(figsize=(max(5, 1.3 * len(classes) + 2), 3.8))
+    fig, ax = plt.subplots(figsize=(min(max(5, 0.75 * len(classes) + 2), 13), 4.2))
     width = 0.8 / len(fams)
     for i, fam in enumerate(fams):
         d = s[s["family"] == fam].set_index("region_class").reindex(classes)
@@ -200,8 +200,9 @@ def plot_hierarchy(summary: pd.DataFrame, stem, *, metric: str | None = None,
     labels = classes
     if "n_regions" in s.columns:
         nr = s.drop_duplicates("region_class").set_index("region_class")["n_regions"]
-        labels = [f"{c}\n(n={int(nr.get(c, 0))})" for c in classes]
-    ax.set_xticklabels(labels, fontsize=8)
+        labels = [f"{c}{' ' if len(classes) > 8 else chr(10)}(n={int(nr.get(c, 0))})" for c in classes]
+    ax.set_xticklabels(labels, fontsize=7 if len(classes) > 8 else 8, rotation=45 if len(classes) > 8 else 0,
+                       ha="right" if len(classes) > 8 else "center")
     ax.set_ylabel(label(metric))
     ax.legend(fontsize=7, ncol=2)
     ax.set_title(title or f"{label(metric)} by region class: real vs null families (bars: 95% intervals)", fontsize=10)

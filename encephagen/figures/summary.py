@@ -229,8 +229,8 @@ def _heldout(s: _Summary, root: Path, cfg: Mapping) -> None:
     else:
         b.append(("note", "simulated vs analytic Hopf FC comparison: " + NOT_AVAILABLE))
     if base is not None and len(base):
-        cols = [c for c in ("connectome", "fc_dataset", "n_regions", "log_pearson", "raw_pearson", "raw_spearman",
-                            "log_spearman") if c in base.columns]
+        cols = [c for c in ("connectome", "fc_dataset", "n_regions", "n_pairs", "pearson_raw", "pearson_log10",
+                            "spearman_raw", "spearman_log10", "note") if c in base.columns]
         b.append(("p", "SC-only baselines (results/baselines/sc_fc.tsv), each connectome against its own group FC:"))
         b.append(("table", base[cols] if cols else base))
     else:
@@ -248,13 +248,14 @@ def _fit_rows(t: pd.DataFrame, atlas: str, model: str, base: pd.DataFrame | None
     test = str(t["test"].iloc[0]) if "test" in t.columns else ""
     train = str(t["train"].iloc[0]) if "train" in t.columns else ""
     sc = {}
-    for c in t.columns:
-        if c.startswith("sc_") and not c.startswith("sc_n"):
+    for c in t.columns:  # the fit's measure (Pearson) only: a Spearman baseline is not on this scale
+        if c.startswith("sc_") and c.endswith("_pearson"):
             sc[c[3:]] = _num(t[c].iloc[0])
     if not sc and base is not None and test and "fc_dataset" in base.columns:
         bb = base[base["fc_dataset"].astype(str) == test]
         if len(bb):
-            sc = {k: _num(bb[k].iloc[0]) for k in ("log_pearson", "raw_pearson") if k in bb.columns}
+            sc = {k: _num(bb[c].iloc[0]) for k, c in (("log_pearson", "pearson_log10"), ("raw_pearson", "pearson_raw"))
+                  if c in bb.columns}
     s.quote("headline", "real held-out r", real_r, atlas, model, f"{train} -> {test}")
     for k, v in sc.items():
         s.quote("headline", f"SC-only baseline {k}", v, atlas, model, test)
@@ -265,14 +266,17 @@ def _fit_rows(t: pd.DataFrame, atlas: str, model: str, base: pd.DataFrame | None
             row[f"SC-only {k}"] = v
         fam = str(r[fam_col]) if fam_col else ""
         row["null family"] = fam
-        for name, cands in (("null median r", ("null_median_test_pearson", "null_median", "null_test_pearson_median",
-                                                 "null_mean_test_pearson", "null_mean")),
-                            ("null 95% hi", ("null_q975_test_pearson", "null_q975", "null_hi")),
-                            ("p (nulls >= real)", ("p_greater_test_pearson", "p_greater", "p_test_pearson", "p")),
-                            ("q", ("q_test_pearson", "q_study", "q")),
+        for name, cands in (("null median r", ("null_test_pearson_median", "null_median_test_pearson", "null_median")),
+                            ("null 95% range", ("null_test_pearson_q025", "null_q025")),
+                            ("p (nulls >= real)", ("p_greater_pearson", "p_greater_test_pearson", "p_greater")),
+                            ("z", ("z_pearson", "z")),
+                            ("q", ("q_pearson", "q_study", "q_table", "q")),
                             ("N nulls", ("n_nulls",))):
             c = next((c for c in cands if c in t.columns), None)
             row[name] = r[c] if c is not None else NOT_AVAILABLE
+            if name == "null 95% range" and c is not None:
+                hi = next((h for h in ("null_test_pearson_q975", "null_q975") if h in t.columns), None)
+                row[name] = f"{_fmt(r[c])} to {_fmt(r[hi]) if hi else 'n/a'}"
         if "verdict" in t.columns:
             row["verdict"] = r["verdict"]
         above = [k for k, v in sc.items() if np.isfinite(v) and "pearson" in k]
@@ -365,9 +369,13 @@ def _fdr(s: _Summary, root: Path, cfg: Mapping) -> None:
             continue
         ids = _ids(p, root)
         keep = [c for c in ("G", "metric", "reference", "rho", "p_two", "q", "n_reference") if c in t.columns]
+        if "metric" in t.columns:  # the time scale is the hierarchy metric; the table holds every metric
+            ts = t[t["metric"].astype(str).isin(["acf_tau_ms", "acf_timescale"])]
+            t = ts if len(ts) else t
         tt.append(t[keep].assign(atlas=ids.get("atlas", ""), model=ids.get("model", ""))[["atlas", "model"] + keep])
     if tt:
-        b.append(("p", "Regional metric vs T1w/T2w (Spearman rho of the real network, p against each reference):"))
+        b.append(("p", "Regional time scale vs T1w/T2w (Spearman rho of the real network, p against each reference; "
+                       "every metric is in the t1t2.tsv tables):"))
         b.append(("table", pd.concat(tt, ignore_index=True).head(40)))
 
 

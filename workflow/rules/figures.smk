@@ -140,7 +140,7 @@ rule summary_page:
             directory("results/summary/tables"),
             patterns=["{name}.tsv"],
             caption="../report/tables.rst",
-            category="9 Result tables",
+            category="Result tables",
         ),
     log:
         "logs/summary_page/all.log",
@@ -235,3 +235,31 @@ rule plot_brain_maps:
         families=config["nulls"]["families"],
     script:
         "../scripts/plot_brain_maps.py"
+
+
+rule plot_timeseries_check:
+    input:
+        real="results/nulls/atlas-{atlas}/null-real/batch-0000.h5",
+    output:
+        png=report(
+            "results/figures/atlas-{atlas}/model-{model}/timeseries_check.png",
+            caption="../report/timeseries_check.rst",
+            category="Simulation checks",
+            subcategory="{atlas}",
+        ),
+        pdf="results/figures/atlas-{atlas}/model-{model}/timeseries_check.pdf",
+    log:
+        "logs/plot_timeseries_check/atlas-{atlas}/model-{model}.log",
+    benchmark:
+        "benchmarks/rules/plot_timeseries_check/atlas-{atlas}/model-{model}.tsv"
+    conda:
+        "../envs/encephagen.yaml"
+    threads: 1
+    resources:
+        runtime=lambda wc, attempt: 20 * attempt,
+    params:
+        simulate=config["simulate"],
+        master_seed=config["master_seed"],
+        check_ms=2000.0,
+    script:
+        "../scripts/plot_timeseries_check.py"

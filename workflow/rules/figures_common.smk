@@ -12,6 +12,8 @@ def figure_targets():
     out = []
     for atlas in sim_atlases():
         out += [fig(atlas, "metric_distributions.png"), fig(atlas, "brain_maps.png")]
+        if SIM_MODEL != "lif":  # the spiking engine has its own checks (docs/spiking.md)
+            out.append(fig(atlas, "timeseries_check.png"))
         if atlas_has_t1t2(atlas):
             out.append(fig(atlas, "t1t2.png"))
         if len(sweep_G()) > 1:
