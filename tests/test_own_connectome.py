@@ -125,7 +125,7 @@ def test_own_connectome_runs_through_every_stage_with_snakemake(tmp_path):
     args = ["--cores", "2", "--configfile", str(REPO / "tests/config/ci.yaml"), "own.yaml"]
     dry = subprocess.run([SNAKEMAKE, "-n", *args], cwd=wd, capture_output=True, text=True, env=env, timeout=600)
     assert dry.returncode == 0, (dry.stdout + dry.stderr)[-4000:]  # the whole workflow's DAG takes it
-    r = subprocess.run([SNAKEMAKE, *args, *targets], cwd=wd, capture_output=True, text=True, env=env, timeout=1800)
+    r = subprocess.run([SNAKEMAKE, *targets, *args], cwd=wd, capture_output=True, text=True, env=env, timeout=1800)
     assert r.returncode == 0, (r.stdout + r.stderr)[-6000:]
     c = Connectome.load(wd / "resources/connectomes/my12.h5")
     np.testing.assert_allclose(c.weights, f["weights"], rtol=1e-12)
