@@ -39,6 +39,11 @@ def label(name: str) -> str:
     name = str(name)
     if name in LABELS:
         return LABELS[name]
+    m = re.fullmatch(r"(.+?)(_mean_over_regions)?\[(.+)\]", name) or re.fullmatch(r"(.+?)(_mean_over_regions)", name)
+    if m and m.group(1) in LABELS:  # regional metric summarised over regions / per region class
+        where = f" [{m.group(3)}]" if m.lastindex and m.lastindex >= 3 and m.group(3) else ""
+        over = ", mean over regions" if m.group(2) else ""
+        return f"{LABELS[m.group(1)]}{over}{where}"
     for suf, pre in _SUFFIX.items():
         if name.endswith(suf) and name[: -len(suf)] in LABELS:
             return pre + LABELS[name[: -len(suf)]]

@@ -467,7 +467,7 @@ def plot_decomposition(decomp: pd.DataFrame, stem, *, families: Sequence[str] | 
     ax.set_xticks(range(len(fams)))
     ax.set_xticklabels(fams, rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(len(d)))
-    ax.set_yticklabels([label(m) if " " not in str(m) else str(m) for m in d["metric"].astype(str)], fontsize=7)
+    ax.set_yticklabels([label(m) for m in d["metric"].astype(str)], fontsize=7)
     for i, v in enumerate(d["verdict"].astype(str)):
         ax.text(len(fams) - 0.4, i, "  " + textwrap.shorten(v, 60, placeholder="..."), va="center", fontsize=6.5,
                 clip_on=False)
