@@ -99,6 +99,8 @@ rule plot_fc_fit:
     conda:
         "../envs/encephagen.yaml"
     threads: 1
+    params:
+        pair=lambda wc: fc_pair(wc.atlas),
     script:
         "../scripts/plot_fc_fit.py"
 
