@@ -262,6 +262,6 @@ rule plot_timeseries_check:
     params:
         simulate=config["simulate"],
         master_seed=config["master_seed"],
-        check_ms=2000.0,
+        check_ms=1000.0,  # ~20 s CPU per atlas at the default sizes (measured on tvb96)
     script:
         "../scripts/plot_timeseries_check.py"
