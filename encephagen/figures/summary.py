@@ -203,14 +203,16 @@ def _heldout(s: _Summary, root: Path, cfg: Mapping) -> None:
         t = _read(p)
         if t is None or t.empty:
             continue
-        rows += _fit_rows(t, _ids(p, root).get("atlas", ""), "hopf (analytic, linearised)", base, s)
+        rows += _fit_rows(t, _ids(p, root).get("atlas", ""), "hopf (analytic, linearised)", base, s,
+                          networks=_read(p.with_name("networks.tsv")))
     # simulated models
     for p in _glob(root, "stats/atlas-*/model-*/fc_fit_summary.tsv"):
         t = _read(p)
         if t is None or t.empty:
             continue
         ids = _ids(p, root)
-        rows += _fit_rows(t, ids.get("atlas", ""), f"{ids.get('model', '')} (simulated)", base, s)
+        rows += _fit_rows(t, ids.get("atlas", ""), f"{ids.get('model', '')} (simulated)", base, s,
+                          networks=_read(p.with_name("fc_fit_networks.tsv")))
     if rows:
         b.append(("table", pd.DataFrame(rows)))
     else:
@@ -237,8 +239,14 @@ def _heldout(s: _Summary, root: Path, cfg: Mapping) -> None:
         b.append(("note", "SC-only baselines table: " + NOT_AVAILABLE))
 
 
-def _fit_rows(t: pd.DataFrame, atlas: str, model: str, base: pd.DataFrame | None, s: _Summary) -> list[dict]:
+def _fit_rows(t: pd.DataFrame, atlas: str, model: str, base: pd.DataFrame | None, s: _Summary,
+              networks: pd.DataFrame | None = None) -> list[dict]:
     out = []
+    edge = NOT_AVAILABLE
+    if networks is not None and {"family", "at_sweep_edge"} <= set(networks.columns):
+        rr = networks[networks["family"].astype(str) == "real"]
+        if len(rr):
+            edge = str(rr["at_sweep_edge"].iloc[0]).lower() in ("true", "1")
     col = next((c for c in ("real_test_pearson", "real_r_test", "real_test_r") if c in t.columns), None)
     fam_col = "family" if "family" in t.columns else None
     if col is None:
@@ -261,7 +269,8 @@ def _fit_rows(t: pd.DataFrame, atlas: str, model: str, base: pd.DataFrame | None
         s.quote("headline", f"SC-only baseline {k}", v, atlas, model, test)
     for _, r in (t.iterrows() if fam_col else [(0, t.iloc[0])]):
         row = {"atlas": atlas, "model": model, "train -> test": f"{train} -> {test}", "real held-out r": real_r,
-               "best G (train)": _num(r[bestg]) if bestg else math.nan}
+               "best G (train)": _num(r[bestg]) if bestg else math.nan,
+               "best G at the sweep's edge": edge}
         for k, v in sc.items():
             row[f"SC-only {k}"] = v
         fam = str(r[fam_col]) if fam_col else ""
