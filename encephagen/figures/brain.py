@@ -9,7 +9,6 @@ import textwrap
 from typing import Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 
 from encephagen.figures._save import plt, save_figure
 from encephagen.figures.labels import label

@@ -5,7 +5,6 @@ distribution, and the regional-heterogeneity fit. Inputs are the tables and file
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Mapping
 
 import numpy as np
