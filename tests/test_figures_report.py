@@ -5,6 +5,8 @@ and marker; axes carry words with units, not variable names; brain maps at the M
 Each figure is inspected as matplotlib drew it (the real figure object, captured at save time)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,6 +15,8 @@ from matplotlib.lines import Line2D
 import encephagen.figures.plots as P
 from encephagen.analysis.hierarchy import silencing_order
 from encephagen.analysis.synthetic import make_silencing
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture()
@@ -117,3 +121,42 @@ def test_brain_maps_at_mni_centres_and_a_note_without_them(tmp_path):
     assert all(p.stat().st_size > 5000 for p in out)
     out = plot_brain_maps({"metric": vals}, centres, tmp_path / "n", centres_space="TVB native frame")
     assert (tmp_path / "n.png").exists()
+
+
+def test_hopf_heterogeneity_figure_from_a_real_fit(tmp_path):
+    """The heterogeneity figure drawn from a real (small) fit on hcp80 -> gw80: the best point and the
+    held-out r of the map, the homogeneous model and the surrogates as the file records them."""
+    import json
+    import os
+
+    from encephagen.data import prepare_resources
+    from encephagen.figures.hopf import figure_hopf_heterogeneity
+    from encephagen.hopf.study import heterogeneity_file, sweep_file
+
+    res = Path(os.environ.get("ENCEPHAGEN_TEST_RESOURCES", REPO / ".pytest_cache" / "encephagen-resources"))
+    prepare_resources(res, ["hcp80", "gw80"], stages=("connectomes", "t1t2", "fc"))
+    params = {"G": {"start": 0.01, "stop": 3.0, "num": 8, "spacing": "log"},
+              "heterogeneity": {"n_null": 12, "refine": 1}}
+    sw = sweep_file(res / "connectomes/hcp80.h5", res / "fc/hcp80.h5", res / "fc/gw80.h5", tmp_path / "sw.h5",
+                    params=params, atlas="hcp80")
+    h5 = heterogeneity_file(res / "connectomes/hcp80.h5", res / "t1t2/hcp80.tsv", res / "fc/hcp80.h5",
+                            res / "fc/gw80.h5", sw, tmp_path / "het.h5", tmp_path / "het.tsv", params=params,
+                            master_seed=7)
+    import h5py
+
+    with h5py.File(h5, "r") as f:
+        best = json.loads(f.attrs["best"])
+    figs = []
+    import encephagen.figures.hopf as H
+
+    real_save = H.save_figure
+    H.save_figure = lambda fig, stem, **kw: (figs.append([t.get_text() for t in fig.findobj(
+        lambda o: hasattr(o, "get_text"))]), real_save(fig, stem, **kw))[1]
+    try:
+        out = figure_hopf_heterogeneity(h5, tmp_path / "het")
+    finally:
+        H.save_figure = real_save
+    assert all(p.stat().st_size > 5000 for p in out)
+    texts = " ".join(figs[0])
+    assert f"T1w/T2w map r = {best['r_test']:.3f}" in texts and f"homogeneous r = {best['hom_r_test']:.3f}" in texts
+    assert "surrogates (N=12)" in texts

@@ -134,7 +134,7 @@ def figure_hopf_heterogeneity(h5, stem):
         a1.plot(si, bi, "r*", ms=12, label="best on training (nearest grid cell)")
         a1.legend(fontsize=7, loc="lower right")
     fig.colorbar(im, ax=a1, label="r with training FC")
-    a1.set_title("Training fit over the heterogeneity grid", fontsize=9)
+    a1.set_title("Training fit over the grid (white: no stable fixed point)", fontsize=9)
     nt = np.asarray(null_test, dtype=float)
     nt = nt[np.isfinite(nt)]
     if nt.size:
@@ -148,6 +148,9 @@ def figure_hopf_heterogeneity(h5, stem):
         a2.axvline(ht, color="k", ls="--", lw=1.2, label=f"homogeneous r = {ht:.3f}")
     a2.set_xlabel(label(f"r with held-out FC ({test})"))
     a2.set_ylabel("number of surrogate maps")
+    from matplotlib.ticker import MaxNLocator
+
+    a2.yaxis.set_major_locator(MaxNLocator(integer=True))
     a2.legend(fontsize=7, loc="upper left")
     a2.set_title("Held-out fit: T1w/T2w map vs surrogates", fontsize=9)
     fig.suptitle(f"{atlas}: regional heterogeneity of the Hopf bifurcation parameter", fontsize=10)

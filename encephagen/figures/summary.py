@@ -551,6 +551,3 @@ def write_summary(results_dir: str | os.PathLike, out_html: str | os.PathLike, c
         _atomic_write(Path(out_tsv), rows.to_csv(sep="\t", index=False))
     return s
 
-
-def iter_quoted(s: _Summary) -> Iterable[dict]:
-    return iter(s.rows)
