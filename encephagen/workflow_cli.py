@@ -1,5 +1,6 @@
 """encephagen config validate|docs: check a workflow config exactly as a Snakemake run would see it,
-or regenerate config/README.md from the schema. Plain snakemake keeps working; this is a convenience."""
+or regenerate config/README.md from the schema; encephagen summary: (re)write a run's summary page
+from its tables. Plain snakemake keeps working; these are conveniences."""
 from __future__ import annotations
 
 import sys
@@ -43,6 +44,21 @@ def _docs(args) -> int:
     return 0
 
 
+def _summary(args) -> int:
+    from encephagen.figures.summary import write_summary
+
+    try:
+        cfg = layered_config(args.workdir, list(args.configfile or []), args.config, _schema_dir(args))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    results = Path(args.results) if args.results else Path(args.workdir) / "results"
+    out = Path(args.output) if args.output else results / "summary" / "summary.html"
+    write_summary(results, out, cfg, out_tsv=out.with_name("headline.tsv"))
+    print(f"wrote {out} and {out.with_name('headline.tsv')}")
+    return 0
+
+
 def register(sub) -> None:
     p = sub.add_parser("config", help="validate a workflow config, or regenerate its documentation",
                        description="Validate a workflow config, or regenerate config/README.md from the schema.")
@@ -71,3 +87,18 @@ def register(sub) -> None:
     d.add_argument("-o", "--output", default="config/README.md", help="output file, or - for stdout "
                                                                       "(default: config/README.md)")
     d.set_defaults(func=_docs)
+
+    r = sub.add_parser("summary", help="write a run's summary page (HTML) from its result tables",
+                       description="Write the summary page of a run (the question, design, held-out FC against "
+                                   "baselines and nulls, FDR counts, regime flags, links) from the tables under "
+                                   "results/, with the config layered as the run used it.")
+    r.add_argument("--workdir", default=".", help="workflow root holding workflow/ and config/ (default: .)")
+    r.add_argument("--schema-dir", default=None, help="config schema folder (default: WORKDIR/workflow/schemas)")
+    r.add_argument("--results", default=None, help="the run's results folder (default: WORKDIR/results)")
+    r.add_argument("--configfile", nargs="+", default=None, metavar="FILE",
+                   help="the config files the run used, in order (as snakemake --configfile)")
+    r.add_argument("--config", nargs="+", default=None, metavar="KEY=VALUE",
+                   help="the --config overrides the run used (as snakemake --config)")
+    r.add_argument("-o", "--output", default=None,
+                   help="output HTML (default: RESULTS/summary/summary.html; headline.tsv is written beside it)")
+    r.set_defaults(func=_summary)

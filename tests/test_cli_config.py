@@ -154,3 +154,18 @@ def test_cli_help_is_plain_text_and_every_argument_has_help():
         marked += [path for t in texts if "``" in t or ":func:" in t or ":mod:" in t]
     assert not missing, missing
     assert not marked, sorted(set(marked))
+
+
+def test_summary_command_writes_the_page_from_a_results_folder(tmp_path, workdir):
+    from encephagen.analysis.run import run_statistics
+    from encephagen.analysis.synthetic import make_tables
+
+    res = tmp_path / "results"
+    s = res / "stats/atlas-syn20/model-hopf"
+    run_statistics(make_tables(n_nulls=30, n_seeds=2), out={"network_stats": s / "network_stats.tsv"}, min_nulls=10)
+    r = cli("summary", "--workdir", str(workdir), "--results", str(res), "-o", str(tmp_path / "page.html"))
+    assert r.returncode == 0, r.stderr
+    page = (tmp_path / "page.html").read_text()
+    assert "What survived FDR" in page and "<td>syn20</td>" in page
+    assert "<td>tvb96</td>" in page  # the design section is the layered config's (workdir's config/config.yaml)
+    assert (tmp_path / "headline.tsv").exists()

@@ -37,6 +37,7 @@ def summary_inputs():
         names += [t for t in globals().get(name, []) if t.endswith((".tsv", ".tsv.gz"))]
     for atlas in sim_atlases():
         names.append(f"{agg_dir(atlas)}/network.tsv.gz")
+    names += [f for f in FIGURE_TARGETS if not f.startswith("results/summary/")]  # page last: its links complete
     return list(dict.fromkeys(names))
 
 
