@@ -9,8 +9,9 @@ the key path of the first problem (all problems are listed), before any job is s
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 import yaml
 from jsonschema import Draft202012Validator, validators
@@ -87,6 +88,7 @@ def validate_config(cfg: Mapping[str, Any], schema: Mapping | str | Path) -> dic
     for _ in _DefaultValidator(schema).iter_errors(out):
         pass
     problems = list(iter_errors(out, schema))
+    problems += atlas_name_problems(out) if not problems else []  # own connectomes (docs/own_connectome.md)
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
     return out
@@ -161,3 +163,219 @@ def schema_markdown(schema: Mapping) -> str:
 
     walk(schema, "")
     return "\n".join(lines) + "\n"
+
+
+# ----------------------------------------------------------------------------- layered configs
+# How Snakemake (9.x) builds ``config``, which the functions below reproduce so that
+# ``encephagen config validate`` checks exactly what a run would use:
+#   1. every ``--configfile`` is loaded (JSON, else YAML; it must be a mapping) and deep-merged in order,
+#      then ``--config`` on top: this is Snakemake's "overwrite config";
+#   2. the Snakefile's ``configfile: "config/config.yaml"`` is loaded and the overwrite config is merged
+#      on top of it again (a missing config/config.yaml is allowed only when --configfile is given);
+#   3. rules/common.smk fills the schema defaults under everything and validates.
+# Deep merge = snakemake.utils.update_config: mappings merge key by key, anything else (lists
+# included) replaces. ``--config KEY=VALUE``: KEY must be a plain identifier (no dots: Snakemake
+# refuses ``simulate.seeds_per_network=5``); VALUE is tried as int, float, True/False, then YAML
+# with every scalar left a string, then a string. So ``--config simulate='{seeds_per_network: 5}'``
+# arrives as {'simulate': {'seeds_per_network': '5'}}; :func:`coerce_cli_strings` turns such strings
+# into the type the schema asks for, in the workflow and here alike.
+
+_CLI_KEY = re.compile(r"[a-zA-Z_][\w-]*\w$")  # snakemake.cli.parse_config's check, verbatim
+
+
+def read_config_file(path: str | Path) -> dict:
+    """One config file as Snakemake loads it (JSON or YAML), refusing with the file's name a missing,
+    unparsable, empty or non-mapping file (Snakemake refuses those too)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML or JSON: {exc}") from None
+    if data is None:
+        raise ConfigError(f"{path}: the config file is empty; it must be a mapping of config keys "
+                          "(e.g. 'atlases: [hcp80]'); Snakemake refuses an empty config file too")
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: the top level is a {type(data).__name__}, not a mapping of config keys "
+                          f"(key: value lines such as 'atlases: [hcp80]')")
+    return dict(data)
+
+
+def _cli_value(val: str):
+    def _bool(v):
+        if v == "True":
+            return True
+        if v == "False":
+            return False
+        raise ValueError(v)
+
+    for parser in (int, float, _bool, lambda s: yaml.load(s, Loader=yaml.BaseLoader), str):
+        try:
+            v = parser(val)
+        except Exception:  # noqa: BLE001 (the next parser is tried, as Snakemake does)
+            continue
+        if not callable(v):
+            return v
+    return val
+
+
+def parse_config_args(entries: Sequence[str] | None) -> dict:
+    """``--config KEY=VALUE ...`` parsed as Snakemake's command line parses them (see above)."""
+    out: dict = {}
+    for entry in entries or ():
+        key, sep, val = str(entry).partition("=")
+        if not sep:
+            raise ConfigError(f"--config {entry!r}: expected KEY=VALUE")
+        if not _CLI_KEY.match(key):
+            hint = ""
+            if "." in key:
+                head, _, rest = key.partition(".")
+                hint = (f"; Snakemake refuses dotted keys: write the section as YAML, e.g. "
+                        f"--config {head}='{{{rest.replace('.', ': {')}: {val}{'}' * rest.count('.')}}}'")
+            raise ConfigError(f"--config {entry!r}: {key!r} is not a valid config key (a plain identifier "
+                              f"of at least two characters){hint}")
+        out = deep_update(out, {key: None if val == "" else _cli_value(val)})
+    return out
+
+
+def _schema_types(schema: Mapping) -> set[str]:
+    types: set[str] = set()
+    t = schema.get("type")
+    if isinstance(t, str):
+        types.add(t)
+    elif isinstance(t, list):
+        types.update(t)
+    for k in ("anyOf", "oneOf"):
+        for sub in schema.get(k) or ():
+            types |= _schema_types(sub)
+    if "enum" in schema:
+        types |= {"string" if isinstance(e, str) else "enum-other" for e in schema["enum"]}
+    return types
+
+
+def _coerce(value, schema: Mapping):
+    if isinstance(value, Mapping):
+        props = schema.get("properties") or {}
+        extra = schema.get("additionalProperties") if isinstance(schema.get("additionalProperties"), Mapping) else {}
+        return {k: _coerce(v, props.get(k, extra)) for k, v in value.items()}
+    if isinstance(value, list):
+        items = schema.get("items") if isinstance(schema.get("items"), Mapping) else {}
+        return [_coerce(v, items) for v in value]
+    if not isinstance(value, str):
+        return value
+    types = _schema_types(schema)
+    if not types or "string" in types:
+        return value
+    try:
+        v = yaml.safe_load(value)
+    except yaml.YAMLError:
+        return value
+    ok = {"integer": isinstance(v, int) and not isinstance(v, bool),
+          "number": isinstance(v, (int, float)) and not isinstance(v, bool),
+          "boolean": isinstance(v, bool), "null": v is None,
+          "array": isinstance(v, list), "object": isinstance(v, dict), "enum-other": not isinstance(v, str)}
+    return v if any(ok.get(t, False) for t in types) else value
+
+
+def coerce_cli_strings(cfg: Mapping, schema: Mapping | str | Path, cli: Mapping | None) -> dict:
+    """``cfg`` with the string values that came from ``--config`` (``cli``: the parsed --config mapping)
+    converted to the type the schema asks for where YAML reads them so ('5' -> 5, 'false' -> False,
+    'null' -> None). Values from config files are never touched: a quoted number in a file stays an error."""
+    if not isinstance(schema, Mapping):
+        schema = load_schema(schema)
+    out = copy.deepcopy(dict(cfg))
+
+    def walk(node: dict, over: Mapping, sch: Mapping):
+        props = sch.get("properties") or {}
+        for k, v in over.items():
+            sub = props.get(k) or (sch.get("additionalProperties") if isinstance(sch.get("additionalProperties"),
+                                                                                Mapping) else {})
+            if isinstance(v, Mapping) and isinstance(node.get(k), dict):
+                walk(node[k], v, sub)
+            elif k in node:
+                node[k] = _coerce(node[k], sub)
+
+    walk(out, cli or {}, schema)
+    return out
+
+
+def workflow_config(cfg: Mapping, schema_dir: str | Path, cli: Mapping | None = None) -> dict:
+    """What rules/common.smk does with Snakemake's layered ``config``: --config strings coerced
+    (:func:`coerce_cli_strings`), schema defaults filled, validated, keys sorted."""
+    schema = load_schema(schema_dir)
+    return canonical_config(validate_config(coerce_cli_strings(cfg, schema, cli), schema))
+
+
+def atlas_name_problems(cfg: Mapping) -> list[str]:
+    """Every atlas named in ``atlases`` / ``nulls.atlases`` is built in or declared under ``connectomes``
+    (your own, docs/own_connectome.md); a declared name may not shadow a built-in one."""
+    from encephagen.data.connectomes import CONNECTOMES
+
+    own = dict(cfg.get("connectomes") or {})
+    clash = sorted(set(own) & set(CONNECTOMES))
+    problems = [f"config key 'connectomes.{n}': {n!r} is a built-in connectome; give yours another name"
+                for n in clash]
+    for key, names in (("atlases", cfg.get("atlases")), ("nulls.atlases", (cfg.get("nulls") or {}).get("atlases"))):
+        for i, n in enumerate(names or ()):
+            if n not in CONNECTOMES and n not in own:
+                problems.append(f"config key '{key}[{i}]': unknown connectome {n!r}: built-in ones are "
+                                f"{', '.join(CONNECTOMES)}; declare your own under 'connectomes' "
+                                "(docs/own_connectome.md)")
+    return problems
+
+
+def layered_config(workdir: str | Path = ".", configfiles: Sequence[str | Path] = (),
+                   config_args: Sequence[str] | Mapping | None = None, schema_dir: str | Path | None = None,
+                   base: str | Path | None = "config/config.yaml") -> dict:
+    """The config a ``snakemake --configfile F1 F2 --config K=V`` run in ``workdir`` would use:
+    schema defaults < ``base`` (the Snakefile's configfile) < each configfile < ``--config``.
+
+    ``config_args``: the --config entries (strings, parsed as Snakemake does) or a mapping already
+    parsed. Errors name the file (or --config) that set each offending key."""
+    workdir = Path(workdir)
+    schema_dir = Path(schema_dir) if schema_dir else workdir / "workflow" / "schemas"
+    cli = dict(config_args) if isinstance(config_args, Mapping) else parse_config_args(config_args)
+    layers: list[tuple[str, dict]] = []
+    if base is not None:
+        bp = Path(base) if Path(base).is_absolute() else workdir / base
+        if bp.is_file() or not configfiles:  # Snakemake allows a missing base only with --configfile
+            layers.append((str(base), read_config_file(bp)))
+    for f in configfiles:
+        layers.append((str(f), read_config_file(f)))
+    if cli:
+        layers.append(("--config", cli))
+    merged: dict = {}
+    for _, layer in layers:
+        merged = deep_update(merged, layer)
+    try:
+        return workflow_config(merged, schema_dir, cli)
+    except ConfigError as exc:
+        lines = str(exc).splitlines()
+        out = []
+        for ln in lines:
+            m = re.search(r"config key '([^']*)'", ln)
+            src = _origin(m.group(1), layers) if m else None
+            out.append(ln + (f" (set in {src})" if src else ""))
+        order = " < ".join(["schema defaults"] + [name for name, _ in layers])
+        raise ConfigError("\n".join(out) + f"\n  layers (later wins): {order}") from None
+
+
+def _origin(keypath: str, layers: Sequence[tuple[str, Mapping]]) -> str | None:
+    parts = [p for p in re.split(r"\.|\[(\d+)\]", keypath) if p]
+    found = None
+    for name, layer in layers:
+        node: Any = layer
+        ok = True
+        for p in parts:
+            if isinstance(node, Mapping) and p in node:
+                node = node[p]
+            elif isinstance(node, list) and p.isdigit() and int(p) < len(node):
+                node = node[int(p)]
+            else:
+                ok = False
+                break
+        if ok:
+            found = name
+    return found

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from encephagen.figures._save import family_colour, plt, save_figure
+from encephagen.figures.labels import label
 
 __all__ = ["plot_null_properties", "plot_metric_distributions", "plot_hierarchy", "plot_t1t2", "plot_decomposition",
            "plot_fc_matrices", "plot_fit_vs_g", "plot_silencing_order"]
@@ -28,6 +29,13 @@ def _grid(n: int, ncols: int = 4, w: float = 3.2, h: float = 2.6):
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     return fig, axes.flat
+
+
+def class_style(i: int) -> tuple:
+    """(colour, marker) of the i-th region class: ten colours, then the next marker shape, so no two
+    classes in a legend share both."""
+    markers = ("o", "s", "^", "D", "v", "P")
+    return plt.cm.tab10(i % 10), markers[(i // 10) % len(markers)]
 
 
 def _fmt_p(p: float) -> str:
@@ -62,7 +70,8 @@ def plot_null_properties(props: pd.DataFrame, stem, *, title: str | None = None)
         skip = {"atlas", "family", "null_index", "status", "reason", "swaps_requested", "swaps_achieved"}
         cols = [c for c in wide.columns if c not in skip]
         num = wide[cols].apply(pd.to_numeric, errors="coerce")
-        cols = [c for c in cols if num[c].notna().any()]
+        # numeric columns only; an all-NaN float column stays (its panel then says it is undefined)
+        cols = [c for c in cols if num[c].notna().any() or pd.api.types.is_float_dtype(wide[c])]
         props = wide[["family", "null_index"]].join(num[cols]).melt(
             id_vars=["family", "null_index"], var_name="property", value_name="value")
     _require(props, ["family", "property", "value"], "null properties")
@@ -82,8 +91,12 @@ def plot_null_properties(props: pd.DataFrame, stem, *, title: str | None = None)
                 ax.scatter(i + rng.uniform(-0.18, 0.18, v.size), v, s=5, alpha=0.45,
                            color=family_colour(fam, i), zorder=3, linewidths=0)
         rv = sub.loc[sub["family"] == REAL, "value"].to_numpy(dtype=float)
-        if rv.size:
+        if rv.size and np.isfinite(rv[0]):
             ax.axhline(rv[0], color=family_colour(REAL), lw=1.6, label="real")
+        if not np.isfinite(sub["value"].to_numpy(dtype=float)).any():
+            ax.text(0.5, 0.5, textwrap.fill(f"{prop}: no finite value for the real network or any null "
+                                             "(undefined for this connectome, e.g. no club at the chosen level)", 34),
+                    ha="center", va="center", fontsize=7, color="0.35", transform=ax.transAxes)
         ax.set_xticks(range(len(fams)))
         ax.set_xticklabels(fams, rotation=35, ha="right", fontsize=8)
         ax.set_title(str(prop), fontsize=9)
@@ -140,7 +153,7 @@ def plot_metric_distributions(network: pd.DataFrame, stats: pd.DataFrame, stem, 
             if np.isfinite(sd):
                 ax.axvspan(rv - sd, rv + sd, color=family_colour(REAL), alpha=0.15, lw=0)
             ax.axvline(rv, color=family_colour(REAL), lw=2, label="real")
-        ax.set_title(m, fontsize=9)
+        ax.set_title(label(m), fontsize=9)
         ax.tick_params(labelsize=7)
         ax.text(0.02, 0.98, "\n".join(lines), transform=ax.transAxes, va="top", fontsize=6.5,
                 bbox={"facecolor": "white", "alpha": 0.7, "lw": 0})
@@ -173,7 +186,7 @@ def plot_hierarchy(summary: pd.DataFrame, stem, *, metric: str | None = None,
     classes = list(class_order) if class_order else list(
         s[s["family"] == REAL].sort_values("mean")["region_class"]) or list(dict.fromkeys(s["region_class"]))
     fams = [REAL] + [f for f in dict.fromkeys(s["family"]) if f != REAL]
-    fig, ax = plt.subplots(figsize=(max(5, 1.3 * len(classes) + 2), 3.8))
+    fig, ax = plt.subplots(figsize=(min(max(5, 0.75 * len(classes) + 2), 13), 4.2))
     width = 0.8 / len(fams)
     for i, fam in enumerate(fams):
         d = s[s["family"] == fam].set_index("region_class").reindex(classes)
@@ -187,11 +200,12 @@ def plot_hierarchy(summary: pd.DataFrame, stem, *, metric: str | None = None,
     labels = classes
     if "n_regions" in s.columns:
         nr = s.drop_duplicates("region_class").set_index("region_class")["n_regions"]
-        labels = [f"{c}\n(n={int(nr.get(c, 0))})" for c in classes]
-    ax.set_xticklabels(labels, fontsize=8)
-    ax.set_ylabel(metric)
+        labels = [f"{c}{' ' if len(classes) > 8 else chr(10)}(n={int(nr.get(c, 0))})" for c in classes]
+    ax.set_xticklabels(labels, fontsize=7 if len(classes) > 8 else 8, rotation=45 if len(classes) > 8 else 0,
+                       ha="right" if len(classes) > 8 else "center")
+    ax.set_ylabel(label(metric))
     ax.legend(fontsize=7, ncol=2)
-    ax.set_title(title or f"{metric} by region class: real vs null families (bars: 95% intervals)", fontsize=10)
+    ax.set_title(title or f"{label(metric)} by region class: real vs null families (bars: 95% intervals)", fontsize=10)
     fig.tight_layout()
     return save_figure(fig, stem)
 
@@ -219,12 +233,13 @@ def plot_t1t2(profile: pd.Series, t1t2: pd.Series, stem, *, region_class: pd.Ser
         rc = region_class.reindex(common).astype(str).to_numpy()
         for i, c in enumerate(dict.fromkeys(rc[ok])):
             mk = ok & (rc == c)
-            ax.scatter(x[mk], y[mk], s=18, color=plt.cm.tab10(i % 10), label=c, alpha=0.85)
+            colour, marker = class_style(i)
+            ax.scatter(x[mk], y[mk], s=18, color=colour, marker=marker, label=c, alpha=0.85)
         ax.legend(fontsize=7, title="region class", title_fontsize=7)
     else:
         ax.scatter(x[ok], y[ok], s=18, color="0.3")
-    ax.set_xlabel("T1w/T2w (myelin proxy)")
-    ax.set_ylabel(metric)
+    ax.set_xlabel(label("t1t2"))
+    ax.set_ylabel(label(metric))
     if corr is not None and len(corr):
         rho = float(corr["rho"].iloc[0])
         txt = [f"Spearman rho = {rho:.2f}"] + [
@@ -242,7 +257,7 @@ def plot_t1t2(profile: pd.Series, t1t2: pd.Series, stem, *, region_class: pd.Ser
         ax2.set_yticklabels([textwrap.fill(r, 26) for r in refs], fontsize=7)
         ax2.set_xlabel("Spearman rho with T1w/T2w")
         ax2.legend(fontsize=7)
-    fig.suptitle(title or f"{metric} vs T1w/T2w (real network)", fontsize=10)
+    fig.suptitle(title or f"{label(metric)} vs T1w/T2w (real network)", fontsize=10)
     fig.tight_layout()
     return save_figure(fig, stem)
 
@@ -332,7 +347,7 @@ def plot_fit_vs_g(curve: pd.DataFrame, stem, *, baselines: Mapping[str, float] |
     xs = curve[param].to_numpy(dtype=float)
     if np.all(xs > 0) and xs.max() / xs.min() > 50:
         ax.set_xscale("log")
-    ax.set_xlabel(param)
+    ax.set_xlabel(label(param))
     m = curve["measure"].iloc[0] if "measure" in curve.columns else "r"
     ds = curve["dataset"].iloc[0] if "dataset" in curve.columns else "empirical"
     ax.set_ylabel(f"{m} r with {ds} FC")
@@ -343,52 +358,85 @@ def plot_fit_vs_g(curve: pd.DataFrame, stem, *, baselines: Mapping[str, float] |
 
 
 # ----------------------------------------------------------------------------- silencing
-def plot_silencing_order(summary: pd.DataFrame, stem, *, param: str = "G", title: str | None = None):
+def plot_silencing_order(summary: pd.DataFrame, stem, *, param: str = "G", g_values: Sequence[float] | None = None,
+                         title: str | None = None):
     """The G at which each region class first has a silenced region: the real network (median over
     seeds, bar: central 95 % over seeds) and each null family (median and central 95 % of its networks),
-    classes in the real
-    network's order; the fraction of null networks with the real class order in the legend.
+    classes in the real network's order; the fraction of null networks with the real class order in the
+    legend. A class never silenced within the sweep is drawn at the sweep's last value with an open
+    marker (never outside the sweep). When nothing is silenced anywhere the figure says so instead.
 
-    ``summary``: second output of :func:`encephagen.analysis.hierarchy.silencing_order`.
+    ``summary``: second output of :func:`encephagen.analysis.hierarchy.silencing_order`; ``g_values``:
+    the swept values (axis limits; default: the finite values in the table).
     A pass for "the silencing order is set by the wiring": null families' orders differ
     (same_order_frac small); "set by the degree sequence": degree nulls keep it.
     """
     _require(summary, ["family", "region_class", "g_first_median"], "silencing summary")
-    real = summary[summary["family"] == REAL].sort_values("g_first_median")
+    gvals = np.asarray(sorted(float(g) for g in g_values), dtype=float) if g_values is not None and len(g_values) \
+        else None
+    first = summary["g_first_median"].to_numpy(dtype=float)
+    rule = str(summary["rule"].iloc[0]) if "rule" in summary.columns else ""
+    if not np.isfinite(first).any():
+        fig, ax = plt.subplots(figsize=(6.4, 2.4))
+        ax.axis("off")
+        span = (f" ({label(param)} from {gvals[0]:.3g} to {gvals[-1]:.3g}, {gvals.size} values)"
+                if gvals is not None else "")
+        ax.text(0.5, 0.55, textwrap.fill(f"No region of the real network or of any null was silenced within the "
+                                         f"sweep{span}. The silencing order is undefined for this run: extend "
+                                         f"the G grid towards silence to measure it.", 70),
+                ha="center", va="center", fontsize=9, transform=ax.transAxes)
+        if rule:
+            ax.text(0.5, 0.08, textwrap.fill(f"rule: {rule}", 90), ha="center", va="center", fontsize=7,
+                    color="0.4", transform=ax.transAxes)
+        ax.set_title(title or f"Silencing order along {label(param)}: nothing silenced", fontsize=9)
+        return save_figure(fig, stem)
+    real = summary[summary["family"] == REAL].sort_values("g_first_median", na_position="last")
     classes = list(real["region_class"]) or list(dict.fromkeys(summary["region_class"]))
     fams = [REAL] + [f for f in dict.fromkeys(summary["family"]) if f != REAL]
-    fig, ax = plt.subplots(figsize=(6.4, 0.55 * len(classes) + 2))
+    if gvals is None:
+        cols = [c for c in ("g_first_median", "g_first_q025", "g_first_q975") if c in summary.columns]
+        v = summary[cols].to_numpy(dtype=float).ravel()
+        gvals = np.unique(v[np.isfinite(v)])
+    lo_edge, hi_edge = float(gvals[0]), float(gvals[-1])
+    fig, ax = plt.subplots(figsize=(6.4, min(0.45 * len(classes) + 2, 9)))
     h = 0.8 / len(fams)
+    never_drawn = False
+    real_any = np.isfinite(real["g_first_median"].to_numpy(dtype=float)).any()
     for i, fam in enumerate(fams):
         d = summary[summary["family"] == fam].set_index("region_class").reindex(classes)
         y = np.arange(len(classes)) - 0.4 + h * (i + 0.5)
         x = d["g_first_median"].to_numpy(dtype=float)
-        lab = fam
-        if fam != REAL and "same_order_frac" in d.columns and np.isfinite(d["same_order_frac"]).any():
-            lab = f"{fam} (same order: {float(np.nanmax(d['same_order_frac'])):.0%})"
+        lab = fam if fam != REAL else "real (median over seeds)"
+        if fam != REAL and real_any and "same_order_frac" in d.columns and np.isfinite(d["same_order_frac"]).any():
+            lab = f"{fam} (same order as real: {float(np.nanmax(d['same_order_frac'])):.0%})"
         if "g_first_q025" in d.columns:
-            lo, hi = d["g_first_q025"].to_numpy(dtype=float), d["g_first_q975"].to_numpy(dtype=float)
+            lo = np.clip(d["g_first_q025"].to_numpy(dtype=float), lo_edge, hi_edge)
+            hi = np.clip(d["g_first_q975"].to_numpy(dtype=float), lo_edge, hi_edge)
             ax.hlines(y, lo, hi, color=family_colour(fam, i), lw=2, alpha=0.5)
-        xx = np.where(np.isfinite(x), x, np.nan)
-        ax.plot(xx, y, "o" if fam == REAL else "s", color=family_colour(fam, i), ms=6 if fam == REAL else 4,
-                label=lab)
+        ax.plot(np.clip(x, lo_edge, hi_edge), y, "o" if fam == REAL else "s", color=family_colour(fam, i),
+                ms=6 if fam == REAL else 4, label=lab)
         never = ~np.isfinite(x)
         if never.any():
-            ax.plot(np.full(never.sum(), ax.get_xlim()[1]), y[never], ">", color=family_colour(fam, i), ms=5)
+            ax.plot(np.full(never.sum(), hi_edge), y[never], "o" if fam == REAL else "s", mfc="none",
+                    color=family_colour(fam, i), ms=6 if fam == REAL else 4)
+            never_drawn = True
+    if never_drawn:
+        ax.plot([], [], "o", mfc="none", color="0.3", label=f"not silenced up to {label(param)} = {hi_edge:.3g}")
+    pad = 0.03 * (hi_edge - lo_edge) if hi_edge > lo_edge else 0.05 * max(abs(hi_edge), 1e-9)
+    ax.set_xlim(lo_edge - pad, hi_edge + pad)
     ax.set_yticks(range(len(classes)))
     ax.set_yticklabels(classes, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel(f"{param} at which the class's first region is silenced")
-    rule = summary["rule"].iloc[0] if "rule" in summary.columns else ""
-    ax.set_title(title or f"Silencing order along {param}\n{rule}", fontsize=9)
-    ax.legend(fontsize=7)
+    ax.set_xlabel(f"{label(param)} at which the class's first region is silenced")
+    ax.set_title(title or textwrap.fill(f"Silencing order along {label(param)}. {rule}", 90), fontsize=9)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.tight_layout()
     return save_figure(fig, stem)
 
 
 # ----------------------------------------------------------------------------- decomposition
 def plot_decomposition(decomp: pd.DataFrame, stem, *, families: Sequence[str] | None = None, zmax: float = 8.0,
-                       alpha: float = 0.05, title: str | None = None):
+                       alpha: float = 0.05, title: str | None = None, max_rows: int = 32):
     """Metrics (rows) x null families (columns): colour = z of the real network against the family
     (clipped at +-``zmax``), 'R' where the family reproduces the metric, '*' where the real value
     differs significantly after FDR; the verdict per metric on the right.
@@ -401,7 +449,14 @@ def plot_decomposition(decomp: pd.DataFrame, stem, *, families: Sequence[str] | 
         raise ValueError("decomposition: no z_<family> columns")
     d = decomp.reset_index(drop=True)
     Z = np.column_stack([d[f"z_{f}"].to_numpy(dtype=float) for f in fams])
-    fig, ax = plt.subplots(figsize=(1.1 * len(fams) + 6.5, 0.38 * len(d) + 1.6))
+    note = ""
+    if len(d) > max_rows:  # keep the figure report-sized: the rows with the largest |z|; the table has all
+        with np.errstate(all="ignore"):
+            score = np.nan_to_num(np.nanmax(np.abs(Z), axis=1), nan=-1.0)
+        keep = np.sort(np.argsort(-score, kind="stable")[:max_rows])
+        note = f"{max_rows} of {len(d)} rows shown (largest |z|); the decomposition table lists every row"
+        d, Z = d.iloc[keep].reset_index(drop=True), Z[keep]
+    fig, ax = plt.subplots(figsize=(1.0 * len(fams) + 7.5, min(0.3 * len(d) + 1.8, 11.0)))
     im = ax.imshow(np.clip(Z, -zmax, zmax), cmap="RdBu_r", vmin=-zmax, vmax=zmax, aspect="auto")
     for i in range(len(d)):
         for j, f in enumerate(fams):
@@ -412,12 +467,13 @@ def plot_decomposition(decomp: pd.DataFrame, stem, *, families: Sequence[str] | 
     ax.set_xticks(range(len(fams)))
     ax.set_xticklabels(fams, rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(len(d)))
-    ax.set_yticklabels(d["metric"].astype(str), fontsize=7)
+    ax.set_yticklabels([label(m) for m in d["metric"].astype(str)], fontsize=7)
     for i, v in enumerate(d["verdict"].astype(str)):
-        ax.text(len(fams) - 0.4, i, "  " + v, va="center", fontsize=6.5, clip_on=False)
+        ax.text(len(fams) - 0.4, i, "  " + textwrap.shorten(v, 60, placeholder="..."), va="center", fontsize=6.5,
+                clip_on=False)
     cb = fig.colorbar(im, ax=ax, location="bottom", shrink=0.5, pad=0.1 + 0.9 / max(len(d), 4), aspect=30)
     cb.set_label("z (real vs family)", fontsize=8)
-    ax.set_title(title or "Which null family reproduces each metric (R: reproduces, *: FDR-significant)",
-                 fontsize=9)
+    ax.set_title(title or "Which null family reproduces each metric (R: reproduces, *: FDR-significant)"
+                 + (f"\n{note}" if note else ""), fontsize=9)
     fig.tight_layout()
     return save_figure(fig, stem)

@@ -130,9 +130,10 @@ def figure_fc_matrices(sim, emp_fc, stem, *, connectome=None, index: int = 0, si
                                   emp_title=emp_title or "empirical FC", sc=sc)
 
 
-def figure_silencing(summary, stem, *, select: Mapping | None = None, param: str = "G"):
+def figure_silencing(summary, stem, *, select: Mapping | None = None, param: str = "G", g_values=None):
+    """``g_values``: the swept values (the axis spans exactly these; default: the table's)."""
     s = select_rows(read_table(summary), select, name="silencing summary")
-    return plots.plot_silencing_order(s, stem, param=param)
+    return plots.plot_silencing_order(s, stem, param=param, g_values=g_values)
 
 
 def figure_null_properties(props, stem, *, select: Mapping | None = None):

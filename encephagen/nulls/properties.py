@@ -292,6 +292,10 @@ def plot_panel(rows: Sequence[Mapping], curves: Sequence[Mapping], lengths: Mapp
                 ax.scatter(p + jitter, d, s=3, alpha=0.3, color=colour[f], rasterized=True)
                 ax.errorbar(p, d.mean(), yerr=d.std(), fmt="o", color="k", ms=3, lw=1)
         ax.axhline(float(real[col]), color="crimson", lw=1.2, label="real")
+        if not np.isfinite(float(real[col])) and not any(np.isfinite(d).any() for d in data):
+            ax.text(0.5, 0.5, textwrap.fill(f"{label}: no finite value for the real network or any null "
+                                            "(undefined on this connectome, e.g. a complete graph)", 40),
+                    ha="center", va="center", fontsize=8, color="0.35", transform=ax.transAxes)
         ax.set_xticks(pos)
         ax.set_xticklabels(ok, rotation=40, ha="right", fontsize=8)
         ax.set_title(label, fontsize=9)
@@ -309,6 +313,10 @@ def plot_panel(rows: Sequence[Mapping], curves: Sequence[Mapping], lengths: Mapp
             ax.plot(np.arange(1, m.size + 1), m, color=colour[f], lw=1, label=f)
     if real_curve.size:
         ax.plot(np.arange(1, real_curve.size + 1), real_curve, color="crimson", lw=2, label="real")
+    if not any(np.isfinite(ln.get_ydata()).any() for ln in ax.get_lines()):
+        ax.text(0.5, 0.5, textwrap.fill("rich-club curve: no finite value (undefined on this connectome, "
+                                        "e.g. a complete graph)", 40),
+                ha="center", va="center", fontsize=8, color="0.35", transform=ax.transAxes)
     ax.set_xlabel("degree k")
     ax.set_title("rich-club curve (null means)", fontsize=9)
     ax.legend(fontsize=6)

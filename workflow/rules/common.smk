@@ -4,7 +4,7 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-from encephagen.config import ConfigError, canonical_config, validate_config
+from encephagen.config import ConfigError, workflow_config
 
 SCHEMA_DIR = Path(workflow.basedir) / "schemas"
 
@@ -12,12 +12,14 @@ SCHEMA_DIR = Path(workflow.basedir) / "schemas"
 # place so that every rule (and every SLURM job, which re-parses this file) sees the same config.
 # Keys are sorted so that reordering a YAML file never looks like a parameter change (params of
 # rules are compared as written).
+# Strings that --config put inside mappings (Snakemake's parser keeps them strings) are coerced
+# to the schema's types. encephagen.config.workflow_config is what `encephagen config validate` runs.
 try:
-    _validated = validate_config(config, SCHEMA_DIR)
+    _validated = workflow_config(config, SCHEMA_DIR, cli=dict(workflow.config_settings.config))
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 config.clear()
-config.update(canonical_config(_validated))
+config.update(_validated)
 
 
 wildcard_constraints:

@@ -4,6 +4,7 @@ import importlib.util as _ilu
 
 from encephagen.data import connectomes as _DC
 from encephagen.data import empirical as _DE
+from encephagen.data import own as _DO
 from encephagen.data import parcellate as _DP
 from encephagen.data import sources as _DS
 from encephagen.data import tables as _DT
@@ -57,17 +58,33 @@ def data_table_of(name):
     return data_table(name)
 
 
+def own_connectome(atlas):
+    """The `connectomes:` entry of one of your own connectomes (docs/own_connectome.md), or None."""
+    return (config.get("connectomes") or {}).get(atlas)
+
+
 def connectome_sources(wildcards):
+    own = own_connectome(wildcards.atlas)
+    if own is not None:
+        return _DO.own_inputs(wildcards.atlas, own)
     return [data_raw(p) for p in _DC.connectome_inputs(wildcards.atlas)]
 
 
 def connectome_table(wildcards):
-    return data_table_of(wildcards.atlas)
+    return [] if own_connectome(wildcards.atlas) is not None else data_table_of(wildcards.atlas)
+
+
+OWN_T1T2 = [a for a, spec in (config.get("connectomes") or {}).items() if spec.get("t1t2") is not None]
+
+
+def atlas_has_t1t2(atlas):
+    """Built-in atlases have a T1w/T2w table; your own ones only when they declare a map."""
+    own = own_connectome(atlas)
+    return own is None or own.get("t1t2") is not None
 
 
 def data_t1t2_atlases():
-    return [a for a in _DP.atlases_for(data_connectomes()) if a not in T1T2_EXTRA] \
-        + list(config["data"]["t1t2_extra"])
+    return [a for a in _DP.atlases_for(data_connectomes()) if a not in T1T2_EXTRA] + list(config["data"]["t1t2_extra"])
 
 
 def t1t2_sources(wildcards):
@@ -113,7 +130,9 @@ def baseline_fc(wildcards):
 
 
 def data_targets():
-    return ([f"resources/connectomes/{c}.h5" for c in data_connectomes()]
-            + [f"resources/t1t2/{a}.tsv" for a in data_t1t2_atlases()]
-            + [f"resources/fc/{d}.h5" for d in data_fc_datasets()]
-            + ["results/baselines/sc_fc.tsv"])
+    return (
+        [f"resources/connectomes/{c}.h5" for c in data_connectomes()]
+        + [f"resources/t1t2/{a}.tsv" for a in data_t1t2_atlases()]
+        + [f"resources/fc/{d}.h5" for d in data_fc_datasets()]
+        + ["results/baselines/sc_fc.tsv"]
+    )

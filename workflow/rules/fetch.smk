@@ -16,11 +16,11 @@ for _group in DATA_GROUPS:
             data_group_package_files(_group),
         output:
             data_group_raw(_group),
-        params:
-            paths=list(DATA_GROUPS[_group][1]),
         log:
             f"logs/fetch/{_group}.log",
         localrule: True
+        params:
+            paths=list(DATA_GROUPS[_group][1]),
         script:
             "../scripts/fetch_sources.py"
 
@@ -34,14 +34,39 @@ rule convert_connectome:
         table=connectome_table,
     output:
         "resources/connectomes/{atlas}.h5",
-    params:
-        isolated=config["data"]["isolated_nodes"],
     log:
         "logs/convert_connectome/{atlas}.log",
     benchmark:
         "benchmarks/rules/convert_connectome/{atlas}.tsv"
+    conda:
+        "../envs/encephagen.yaml"
+    params:
+        isolated=config["data"]["isolated_nodes"],
+        own=lambda wc: own_connectome(wc.atlas),
     script:
         "../scripts/convert_connectome.py"
+
+
+# your own connectome's per-region map (connectomes.<name>.t1t2) in the parcellate stage's format
+ruleorder: own_t1t2 > parcellate_t1t2
+
+
+rule own_t1t2:
+    input:
+        lambda wc: [own_connectome(wc.atlas)["t1t2"]],
+    output:
+        "resources/t1t2/{atlas}.tsv",
+    log:
+        "logs/own_t1t2/{atlas}.log",
+    wildcard_constraints:
+        atlas="|".join(OWN_T1T2) if OWN_T1T2 else "(?!x)x",  # never matches without own maps
+    localrule: True
+    conda:
+        "../envs/encephagen.yaml"
+    params:
+        own=lambda wc: own_connectome(wc.atlas),
+    script:
+        "../scripts/own_t1t2.py"
 
 
 rule convert_connectome_subjects:
@@ -51,13 +76,15 @@ rule convert_connectome_subjects:
     output:
         "resources/connectomes/{atlas}.h5",
         "resources/connectomes/{atlas}_subjects.h5",
-    params:
-        isolated=config["data"]["isolated_nodes"],
     log:
         "logs/convert_connectome/{atlas}.log",
     benchmark:
         "benchmarks/rules/convert_connectome/{atlas}.tsv"
     wildcard_constraints:
         atlas="hcp80|gw80",
+    conda:
+        "../envs/encephagen.yaml"
+    params:
+        isolated=config["data"]["isolated_nodes"],
     script:
         "../scripts/convert_connectome.py"

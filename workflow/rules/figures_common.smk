@@ -11,7 +11,11 @@ def fig(atlas, name, model=SIM_MODEL):
 def figure_targets():
     out = []
     for atlas in sim_atlases():
-        out += [fig(atlas, "metric_distributions.png"), fig(atlas, "t1t2.png")]
+        out += [fig(atlas, "metric_distributions.png"), fig(atlas, "brain_maps.png")]
+        if SIM_MODEL != "lif":  # the spiking engine has its own checks (docs/spiking.md)
+            out.append(fig(atlas, "timeseries_check.png"))
+        if atlas_has_t1t2(atlas):
+            out.append(fig(atlas, "t1t2.png"))
         if len(sweep_G()) > 1:
             out.append(fig(atlas, "silencing.png"))
             if fc_pair(atlas) is not None:
@@ -20,3 +24,21 @@ def figure_targets():
 
 
 FIGURE_TARGETS = figure_targets()
+for _atlas in globals().get("hopf_pairs", dict)():
+    FIGURE_TARGETS.append(f"results/figures/atlas-{_atlas}/model-hopf_linear/hopf_fit.png")
+    if config["hopf"]["heterogeneity"]["enabled"]:
+        FIGURE_TARGETS.append(f"results/figures/atlas-{_atlas}/model-hopf_linear/hopf_heterogeneity.png")
+
+
+def summary_inputs():
+    """Every table the summary page reads: the tables among the other stages' targets."""
+    names = []
+    for name in ("DATA_TARGETS", "NULLS_TARGETS", "HOPF_TARGETS", "AGG_TARGETS"):
+        names += [t for t in globals().get(name, []) if t.endswith((".tsv", ".tsv.gz"))]
+    for atlas in sim_atlases():
+        names.append(f"{agg_dir(atlas)}/network.tsv.gz")
+    names += [f for f in FIGURE_TARGETS if not f.startswith("results/summary/")]  # page last: its links complete
+    return list(dict.fromkeys(names))
+
+
+FIGURE_TARGETS.append("results/summary/summary.html")

@@ -6,7 +6,8 @@ logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
 try:
     from encephagen.figures.run import figure_silencing
 
-    figure_silencing(snakemake.input.summary, snakemake.output.png[:-4])  # noqa: F821
+    figure_silencing(snakemake.input.summary, snakemake.output.png[:-4],  # noqa: F821
+                     g_values=snakemake.params.g_values)  # noqa: F821
 except Exception:
     logging.exception("plot_silencing failed")
     raise

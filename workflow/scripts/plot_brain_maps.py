@@ -1,0 +1,13 @@
+"""Thin: regional metric of the real network and its z against each null family at the MNI centres."""
+import logging
+
+logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
+                    format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+try:
+    from encephagen.figures.brain import figure_brain_maps
+
+    i, o, p = snakemake.input, snakemake.output, snakemake.params  # noqa: F821
+    figure_brain_maps(i.regional, i.regional_stats, i.connectome, o.png[:-4], metric=p.metric, G=p.G)
+except Exception:
+    logging.exception("plot_brain_maps failed")
+    raise

@@ -1,0 +1,14 @@
+"""Thin: short re-simulation of the real network at every configured G, activity traces (regime check)."""
+import logging
+
+logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
+                    format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+try:
+    from encephagen.figures.timeseries import figure_timeseries_check
+
+    p = snakemake.params  # noqa: F821
+    figure_timeseries_check(snakemake.input.real, dict(p.simulate), int(p.master_seed),  # noqa: F821
+                            snakemake.output.png[:-4], check_ms=float(p.check_ms))  # noqa: F821
+except Exception:
+    logging.exception("plot_timeseries_check failed")
+    raise
