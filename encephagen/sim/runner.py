@@ -222,6 +222,7 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
     transient_ticks = int(round(transient / monitors.period))
     if abs(transient_ticks * monitors.period - transient) > 1e-9 * max(1.0, transient):
         raise ParameterError(f"transient {transient} ms is not a multiple of the monitor period {monitors.period} ms")
+    monitors.check_bold_samples(duration, transient)    # too few BOLD samples: refused before running
 
     if velocity is not None:
         if lengths is None:
@@ -295,6 +296,12 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
     bold = (BoldMonitor(n, B, dev, monitors.period / 1000.0, model.bold_scale, monitors.bold_constants)
             if monitors.bold else None)
     bold_ticks = ratio(monitors.period, monitors.bold_period) if monitors.bold else 0
+    # BOLD starts after the transient at the fixed point of the mean activity of the transient's
+    # last half (the first post-transient tick's without a transient); samples within
+    # bold_warmup after the transient are discarded (see encephagen.sim.monitors)
+    bold_from = transient_ticks + (int(round(monitors.bold_warmup / monitors.period)) if monitors.bold else 0)
+    init_from = transient_ticks - transient_ticks // 2
+    init_sum, init_n = None, 0
 
     K = steps_per_call(tick)
     eager_steps = run_steps = make_steps(model, step_fn, dtm, coup.shared, n, coup.V, coup.L, K)
@@ -348,9 +355,16 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
                 acc = None
                 m64 = m.to(F64)
                 if bold is not None:
-                    bold.update(m64)
-                    if (tick_i + 1) % bold_ticks == 0 and tick_i >= transient_ticks:
-                        bold.sample((tick_i + 1) * monitors.period)
+                    if tick_i < transient_ticks:
+                        if tick_i >= init_from:
+                            init_sum = m64.clone() if init_sum is None else init_sum + m64
+                            init_n += 1
+                    else:
+                        if tick_i == transient_ticks:
+                            bold.set_steady_state(m64 if init_sum is None else init_sum / init_n)
+                        bold.update(m64)
+                        if (tick_i + 1) % bold_ticks == 0 and tick_i >= bold_from:
+                            bold.sample((tick_i + 1) * monitors.period)
                 if tick_i >= transient_ticks:
                     stats.update(m64, fc=(tick_i - transient_ticks) % fc_ticks == 0)
                     rec.update(m)

@@ -58,8 +58,8 @@ DEFAULTS: dict = {
     "dt": 0.1,
     "duration": 2000.0,
     "transient": 200.0,
-    "monitors": {"rate_bin": 1.0, "fano_window": 100.0, "bold": True, "bold_period": 720.0, "bold_scale": 0.05,
-                 "bold_constants": "friston2003",
+    "monitors": {"rate_bin": 1.0, "fano_window": 100.0, "bold": False, "bold_period": 720.0, "bold_scale": 0.05,
+                 "bold_constants": "friston2003", "bold_warmup": 20000.0, "min_bold_samples": 100,
                  "welch_nperseg": 1024, "runaway_hz": 200.0, "silent_hz": 0.1},
     "tau_m_from_t1t2": False,
     "nmda_regions": [],
@@ -105,6 +105,8 @@ def resolve_config(cfg: Mapping | None) -> dict:
         LIFParams.from_dict(out["params"])
     except ValueError as exc:
         raise ValueError(f"spiking.params: {exc}") from None
+    mon = SpikeMonitorConfig(**out["monitors"]).validate(float(out["dt"]))
+    mon.check_bold_samples(float(out["duration"]))
     return out
 
 
@@ -125,6 +127,7 @@ def simulate(networks: Sequence[LIFNetwork], seeds: Sequence[int], duration: flo
     Initial potentials are uniform in [v_reset, theta) from each network's seed.
     """
     monitors = monitors or SpikeMonitorConfig()
+    monitors.check_bold_samples(duration)     # too few BOLD samples: refused before building anything
     dt = networks[0].dt
     n_steps = int(round(duration / dt))
     n_trans = int(round(transient / dt))
@@ -139,6 +142,8 @@ def simulate(networks: Sequence[LIFNetwork], seeds: Sequence[int], duration: flo
     t_run = time.perf_counter()
     while sim.t < total:
         blk = sim.step_block(min(sim.K, total - sim.t))
+        if blk.t0 < n_trans:
+            mon.observe_transient(blk)
         if sim.t > n_trans:
             mon.update(blk)
         if progress is not None:
