@@ -90,6 +90,9 @@ def write_skipped_simulation(out_path, simulate_cfg: Mapping, nb, reason: str) -
         mg = f.create_group("metrics")
         for m in METRICS:
             write_array(mg, m, np.zeros((0, n)))
+        from encephagen.sim.regime import write_regimes
+
+        write_regimes(f, np.zeros((0, n), dtype=np.int8))
         f.attrs.update({"model": cfg["model"], "n": n, "dt": float(cfg["dt"]), "duration": float(cfg["duration"]),
                         "transient": float(cfg["transient"]), "integrator": cfg["integrator"],
                         "dtype": cfg["dtype"], "device": "none", "velocity": -1.0, "max_delay_steps": 0,

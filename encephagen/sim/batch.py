@@ -196,7 +196,7 @@ def concat_results(parts: Sequence[SimResult]) -> SimResult:
         params={k: np.concatenate([p.params[k] for p in parts], axis=0) for k in first.params},
         metrics={k: cat(lambda p, k=k: p.metrics[k]) for k in first.metrics},
         fc_activity=cat(lambda p: p.fc_activity), fc_bold=cat(lambda p: p.fc_bold), bold=cat(lambda p: p.bold),
-        record=cat(lambda p: p.record), final_state=cat(lambda p: p.final_state),
+        record=cat(lambda p: p.record), final_state=cat(lambda p: p.final_state), regime=cat(lambda p: p.regime),
         max_delay_steps=max(p.max_delay_steps for p in parts),
         delays_shared=all(p.delays_shared for p in parts),
         wall_s=sum(p.wall_s for p in parts), labels=sum((p.labels for p in parts), []),

@@ -74,6 +74,7 @@ class SimResult:
     wall_s: float
     labels: list = field(default_factory=list)
     compiled: bool = False
+    regime: np.ndarray | None = None  # (B, n) int8 codes, see encephagen.sim.regime
 
     @property
     def batch_size(self) -> int:
@@ -403,6 +404,9 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
             per_elem[k_] = np.broadcast_to(v, (B, n)).copy()
         else:
             per_elem[k_] = v.copy()
+    from encephagen.sim.regime import neural_mass_regimes
+
+    regime = neural_mass_regimes(model.name, metrics, per_elem)
     return SimResult(
         model=model.name, n=n, dt=float(dt), duration=float(duration), transient=float(transient),
         velocity=None if velocity is None else float(velocity), integrator=integrator,
@@ -410,7 +414,7 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
         params=per_elem, metrics=metrics, fc_activity=fc_act, fc_bold=fc_bold, bold=bold_arr, bold_t=bold_t,
         record=record, record_t=t_rec, final_state=final, monitor=monitors, n_steps=n_steps,
         max_delay_steps=coup.max_lag, delays_shared=coup.shared, wall_s=time.perf_counter() - t_start,
-        labels=[dict(x) for x in labels] if labels is not None else [], compiled=use_compile,
+        labels=[dict(x) for x in labels] if labels is not None else [], compiled=use_compile, regime=regime,
     )
 
 
@@ -422,6 +426,7 @@ def _take(res: SimResult, B: int, t_start: float) -> SimResult:
                    metrics={k: v[:B] for k, v in res.metrics.items()}, fc_activity=cut(res.fc_activity),
                    fc_bold=cut(res.fc_bold), bold=cut(res.bold), record=res.record[:B],
                    final_state=res.final_state[:B], labels=res.labels[:B] if res.labels else [],
+                   regime=cut(res.regime),
                    wall_s=time.perf_counter() - t_start)
 
 

@@ -41,11 +41,15 @@ def _check(f) -> list[str]:
     for m in METRICS:
         if m in f and f[m].shape[0] != B:
             probs.append(f"dataset {m!r} has {f[m].shape[0]} rows, expected {B} (one per run)")
+    from encephagen.sim.output import check_regimes
+
+    probs += check_regimes(f, B, int(f["labels"].shape[0]))
     return probs
 
 
 KIND = register_kind(Kind("spiking", datasets={"atlas": 1, "family": 1, "null_index": 1, "seed_id": 1, "seed": 1,
                                                "build_seed": 1, "G": 1, "labels": 1, "flags": 1,
+                                               "regime": 2, "regime_fraction": 2, "network_regime": 1,
                                                **{m: 2 for m in METRICS}},
                           attrs=("model", "dt", "duration", "transient", "params"), check=_check))
 
@@ -151,6 +155,10 @@ def simulate(networks: Sequence[LIFNetwork], seeds: Sequence[int], duration: flo
     run_s = time.perf_counter() - t_run
     res = mon.result()
     res["flags"] = flag_regimes(res["rate"], names, monitors.runaway_hz, monitors.silent_hz)
+    from encephagen.sim.regime import spiking_regimes
+
+    p0 = networks[0].params
+    res["regime"] = spiking_regimes(res["rate"], res["synchrony"], monitors.silent_hz, p0.t_ref, sim.n // sim.R)
     res.update(wall_s=time.perf_counter() - t_all, run_s=run_s, setup_s=sim.setup_seconds,
                backend=sim.backend, device=str(sim.device), memory_estimate_bytes=sim.memory_estimate,
                block_steps=sim.K, ring_slots=sim.S, n_synapses=[net.nnz for net in networks])
@@ -312,6 +320,9 @@ def write_spiking(path, res: dict, elems: list[dict], labels, cfg: dict, params:
             write_array(f, key, np.array([e[key] for e in elems], dtype=dtype))
         write_array(f, "labels", np.array(labels, dtype=str))
         write_array(f, "flags", np.array(res["flags"], dtype=str))
+        from encephagen.sim.regime import write_regimes
+
+        write_regimes(f, res["regime"])
         for m in METRICS:
             write_array(f, m, np.asarray(res[m], dtype=np.float64))
         write_array(f, "spectrum", res["spectrum"])
