@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sstats
 
-from encephagen.analysis.tables import (ID_COLS, REAL, TableError, network_means, param_cols,
+from encephagen.analysis.tables import (ID_COLS, REAL, REGION_COLS, TableError, network_means, param_cols,
                                         require)
 from encephagen.seeds import numpy_rng
 
@@ -83,7 +83,7 @@ def class_table(regional: pd.DataFrame, *, contrasts: Sequence[tuple[str, str]] 
     over the class's regions; ``<metric>[<a> - <b>]`` the difference of two class means (a
     hierarchy gradient: is the real network's gradient steeper than the nulls'?)."""
     require(regional, ["region", "region_class", "family", "null_index", "seed_id", "metric", "value"], name)
-    keys = [c for c in regional.columns if c not in ("region", "label", "region_class", "value")]
+    keys = [c for c in regional.columns if c not in (*REGION_COLS, "value")]
     per = regional.groupby(keys + ["region_class"], dropna=False, sort=False)["value"].mean().reset_index()
     out = [per.assign(metric=per["metric"].astype(str) + "[" + per["region_class"].astype(str) + "]")
            .drop(columns="region_class")]
