@@ -24,6 +24,29 @@ def set_threads(threads: int | None) -> None:
         torch.set_num_threads(max(1, int(threads)))
 
 
+def check_simulation_config(config: Mapping) -> None:
+    """Checks the schema cannot express, from the config alone (the workflow calls this before any
+    job runs): with BOLD on, the simulation must keep at least ``min_bold_samples`` BOLD samples
+    after the transient and the BOLD warm-up (refused naming the key otherwise)."""
+    from encephagen.sim.batch import DEFAULTS as SIM_DEFAULTS
+    from encephagen.sim.monitors import check_bold_samples
+    from encephagen.spiking.run import DEFAULTS as LIF_DEFAULTS
+
+    sim = dict(config.get("simulate") or {})
+    if sim.get("model", SIM_DEFAULTS["model"]) == "lif":
+        sp = dict(config.get("spiking") or {})
+        mon = {**LIF_DEFAULTS["monitors"], **dict(sp.get("monitors") or {})}
+        if mon["bold"]:
+            check_bold_samples(float(sp.get("duration", LIF_DEFAULTS["duration"])), 0.0, float(mon["bold_warmup"]),
+                               float(mon["bold_period"]), int(mon["min_bold_samples"]), "spiking.monitors")
+        return
+    mon = {**SIM_DEFAULTS["monitors"], **dict(sim.get("monitors") or {})}
+    if mon["bold"]:
+        check_bold_samples(float(sim.get("duration", SIM_DEFAULTS["duration"])),
+                           float(sim.get("transient", SIM_DEFAULTS["transient"])), float(mon["bold_warmup"]),
+                           float(mon["bold_period"]), int(mon["min_bold_samples"]), "simulate.monitors")
+
+
 def simulate_network_file(networks_path: str | Path, out_path: str | Path, simulate_cfg: Mapping, *,
                           master_seed: int, threads: int | None = None, device: str | None = None,
                           spiking_cfg: Mapping | None = None, t1t2_path: str | Path | None = None) -> Path:

@@ -163,3 +163,24 @@ def test_bold_matches_neurolib_integrator():
         mon.update(zt[:, k:k + 1])
         ours[:, k] = mon.signal()[:, 0].numpy()
     np.testing.assert_allclose(ours, ref, rtol=1e-9, atol=1e-12)
+
+
+def test_workflow_refuses_too_few_bold_samples_before_any_job(tmp_path):
+    """The workflow checks the BOLD sample count from the config at parse time (no job runs)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    repo = Path(__file__).resolve().parents[1]
+    cfg = yaml.safe_load((repo / "tests" / "config" / "ci.yaml").read_text())
+    cfg["simulate"]["monitors"] = {"bold": True}
+    path = tmp_path / "bold.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    r = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(path)],
+                       cwd=repo, capture_output=True, text=True)
+    out = r.stdout + r.stderr
+    assert r.returncode != 0
+    assert "simulate.monitors.min_bold_samples" in out and "simulate.monitors.bold: false" in out
+    assert "Job stats" not in out
