@@ -225,4 +225,6 @@ def real_fc_at_best(store_path: str | Path, fit_networks: str | Path) -> tuple[n
         j = int(np.argmin(np.abs(Gs - g)))
         fc = np.nanmean(f["fc_real"][:, j], axis=0)
         model = str(f.attrs["model"])
-    return fc, f"real network, {model}, simulated BOLD FC at G = {g:.3g} (chosen on the training group)"
+        src = str(f.attrs.get("fc_source", "bold"))
+    what = {"bold": "BOLD FC", "activity": "FC of activity", "rate": "FC of the population rate"}.get(src, "FC")
+    return fc, f"real network, {model}, simulated {what} at G = {g:.3g} (chosen on the training group)"
