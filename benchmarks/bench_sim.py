@@ -55,10 +55,13 @@ def bench_ours(C, D, B, duration_ms, device, dtype, repeats, compile=False, dist
             lens.append(Ln + Ln.T)
         Cz = np.stack([nets[b * distinct // B] for b in range(B)])
         D = np.stack([lens[b * distinct // B] for b in range(B)])
-    mon = MonitorConfig(period=1.0, bold=True, bold_period=720.0 if duration_ms >= 1440 else 10.0)
+    # BOLD on for its cost, without the warm-up and sample-count rules meant for BOLD FC
+    mon = MonitorConfig(period=1.0, bold=True, bold_period=720.0 if duration_ms >= 2160 else 10.0,
+                        bold_warmup=0.0, min_bold_samples=3)
     kw = dict(params={"preset": "neurolib"}, G=0.6, noise=0.01, dt=0.1, velocity=20.0, monitors=mon,
               device=device, dtype=dtype, compile=compile)
-    simulate("wc", Cz, D, seeds=list(range(B)), duration=20.0, **kw)     # warm-up
+    simulate("wc", Cz, D, seeds=list(range(B)), duration=30.0, **dict(kw, monitors=MonitorConfig(
+        period=1.0, bold=True, bold_period=10.0, bold_warmup=0.0, min_bold_samples=3)))     # warm-up
     best, cpu = np.inf, np.inf
     for _ in range(repeats):
         t, c = time.perf_counter(), time.process_time()

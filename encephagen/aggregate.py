@@ -7,6 +7,23 @@ set of (seed id, parameter set) runs as the real network -- never a silent mean 
 With ``allow_missing=True`` the missing runs are listed in the output (``missing_runs``
 attribute and table) instead of raising; the statistics then see exactly what exists.
 
+Which FC. With BOLD on (``monitors.bold``) every file must carry ``fc_bold``: a file without it is
+refused, naming it (never a silent fall-back to the FC of activity for one network). With BOLD off
+for the whole run every network uses the FC of activity (the spiking engine: of the population
+rate); the choice is recorded (``fc_source`` column of the network table, store attribute).
+Files that disagree (BOLD on in one, off in another) are refused.
+
+Regimes (:mod:`encephagen.sim.regime`). Every run's regions carry a regime (fixed_point,
+oscillating, saturated, silent, diverged); the tables get
+
+- network table: ``network_regime`` (the run's label: a regime of > 1/2 of the regions,
+  'diverged' if any region diverged, else 'mixed') and ``regime_frac_<regime>`` (fraction of
+  regions in each regime), on every row of the run;
+- regional table: ``regime`` (the region's) and ``network_regime`` (the run's).
+
+so that the statistics can flag or exclude a saturated or silent real network. These are
+identifier columns (encephagen.analysis.tables), never parameters.
+
 Outputs
 -------
 - ``network`` table (one row per network x seed x parameter set x metric): FC summaries,
@@ -14,10 +31,12 @@ Outputs
   :func:`encephagen.analysis.fc.similarity_table`).
 - ``regional`` table (one row per network x seed x parameter set x region x metric), with
   ``label`` and ``region_class`` from the connectome.
-- ``store`` HDF5 (kind ``aggregate``): regional metrics as labelled arrays with named
-  dimensions ``(network, seed, param, region)`` (HDF5 dimension scales, readable lazily by h5py
-  and by xarray's h5netcdf engine), the real network's FC per (seed, param), each family's mean
-  FC per param, and the empirical FCs used.
+- ``store`` HDF5 (kind ``aggregate``): regional metrics (group ``regional``) and the regime codes
+  (``regime``, int8, -1 = no run) as labelled arrays with named dimensions
+  ``(network, seed, param, region)`` (HDF5 dimension scales: the 1-D datasets ``network``,
+  ``seed`` (the seed ids), ``param`` and ``region``; readable lazily by h5py and by xarray's
+  h5netcdf engine), each run's simulation seed ``run_seed`` (network, seed, param), the real
+  network's FC per (seed, param), each family's mean FC per param, and the empirical FCs used.
 """
 from __future__ import annotations
 
@@ -78,14 +97,35 @@ def read_runs(path: str | Path) -> dict:
         from encephagen.spiking.run import read_spiking
 
         d = read_spiking(path)
-        fc = d.get("fc_bold", d.get("fc_rate"))
+        import json
+
+        bold = bool(json.loads(d["attrs"].get("config", "{}")).get("monitors", {}).get("bold", "fc_bold" in d))
         return {"atlas": np.asarray(d["atlas"]), "family": np.asarray(d["family"]), "null_index": d["null_index"],
                 "seed_id": d["seed_id"], "seed": d["seed"], "G": d["G"], "params": {},
-                "metrics": {m: d[m] for m in LIF_METRICS if m in d}, "fc_bold": fc,
+                "metrics": {m: d[m] for m in LIF_METRICS if m in d}, "fc_bold": d.get("fc_bold"),
+                "fc_activity": d.get("fc_rate"), "bold_on": bold, "activity_name": "rate",
+                "regime": d.get("regime"), "network_regime": d.get("network_regime"),
+                "regime_fraction": d.get("regime_fraction"),
                 "region_labels": list(d["labels"]), "attrs": {"model": "lif", **d["attrs"]}}
     from encephagen.sim.output import read_simulation
 
-    return read_simulation(path)
+    d = read_simulation(path)
+    d["bold_on"] = bool(d["monitor"].get("bold", "fc_bold" in d))
+    d["activity_name"] = "activity"
+    return d
+
+
+def _fc_choice(path, sim: dict) -> tuple[str, np.ndarray | None]:
+    """(fc_source, FC) of one file: 'bold' when BOLD was on (fc_bold required, else refused naming
+    the file), else the FC of activity ('activity' / 'rate'), or 'none' when neither was computed."""
+    if sim["bold_on"]:
+        if sim.get("fc_bold") is None:
+            raise OutputError(f"{path}: BOLD was on (monitors.bold) but the file has no 'fc_bold'; refusing to "
+                              f"fall back to the FC of {sim['activity_name']} for one network (re-run it)")
+        return "bold", sim["fc_bold"]
+    if sim.get("fc_activity") is not None:
+        return sim["activity_name"], sim["fc_activity"]
+    return "none", None
 
 
 def check_design(meta: pd.DataFrame, pcols: Sequence[str]) -> pd.DataFrame:
@@ -130,7 +170,7 @@ def aggregate(sim_paths: Sequence[str | Path], *, connectome, empirical: Mapping
     labels = list(connectome.labels)
     classes = list(connectome.region_class)
     n = len(labels)
-    metas, regional_arrays, fcs, model = [], {}, [], None
+    metas, regional_arrays, fcs, model, sources, regimes = [], {}, [], None, {}, []
     for p in paths:
         sim = read_runs(p)
         m = str(sim["attrs"]["model"])
@@ -145,7 +185,15 @@ def aggregate(sim_paths: Sequence[str | Path], *, connectome, empirical: Mapping
         metas.append(meta)
         for k, v in sim["metrics"].items():
             regional_arrays.setdefault(k, []).append(np.asarray(v, dtype=float))
-        fcs.append(sim.get("fc_bold") if sim.get("fc_bold") is not None else sim.get("fc_activity"))
+        src, f_ = _fc_choice(p, sim)
+        sources.setdefault(src, []).append(str(p))
+        fcs.append(f_)
+        regimes.append(_regimes_of(p, sim, len(meta), n))
+    if len(sources) > 1:
+        raise OutputError("the inputs disagree on the FC they carry (BOLD on in some, off in others): "
+                          + "; ".join(f"{k}: {v[:3]}" for k, v in sorted(sources.items()))
+                          + " -- every network must get the same treatment")
+    fc_source = next(iter(sources)) if sources else "none"
     meta = pd.concat(metas, ignore_index=True)
     pcols = [c for c in meta.columns if c not in ("atlas", "model", "family", "null_index", "seed_id", "seed", "_file")]
     missing = check_design(meta, pcols)
@@ -161,19 +209,28 @@ def aggregate(sim_paths: Sequence[str | Path], *, connectome, empirical: Mapping
         raise DesignError(f"{len(missing)} runs missing (refusing a silent mean over fewer runs); first: "
                           f"{missing.head(10).to_dict('records')}")
     regional = {k: np.concatenate(v, axis=0) for k, v in regional_arrays.items()}
-    fc = np.concatenate(fcs, axis=0) if all(f is not None for f in fcs) else None
+    fc = np.concatenate(fcs, axis=0) if fcs and all(f is not None for f in fcs) else None
     base = meta.drop(columns=["_file"])
+    from encephagen.sim.regime import REGIMES
+
+    codes = np.concatenate(regimes, axis=0) if regimes else np.zeros((0, n), dtype=np.int8)
+    names = np.asarray(REGIMES, dtype=object)
+    run_info = pd.DataFrame({"network_regime": _network_labels(codes), "fc_source": fc_source})
+    for i, r in enumerate(REGIMES):
+        run_info[f"regime_frac_{r}"] = (codes == i).mean(axis=1) if n else np.nan
+    base_net = pd.concat([base, run_info], axis=1)
 
     # ---------------------------------------------------------------- network-level table
     parts = []
     if fc is not None:
         iu = np.triu_indices(n, 1)
         up = fc[:, iu[0], iu[1]].astype(float)
-        parts.append(base.assign(metric="fc_mean", value=np.nanmean(up, axis=1)))
-        parts.append(base.assign(metric="fc_sd", value=np.nanstd(up, axis=1)))
+        parts.append(base_net.assign(metric="fc_mean", value=np.nanmean(up, axis=1)))
+        parts.append(base_net.assign(metric="fc_sd", value=np.nanstd(up, axis=1)))
         if empirical:
-            parts.append(similarity_table(fc, base, empirical))
-    network = pd.concat(parts, ignore_index=True) if parts else base.assign(metric=[], value=[])
+            parts.append(similarity_table(fc, base_net, empirical))
+    network = (pd.concat(parts, ignore_index=True) if parts
+               else base_net.iloc[:0].assign(metric=pd.Series(dtype=str), value=pd.Series(dtype=float)))
 
     # ---------------------------------------------------------------- regional table
     rparts = []
@@ -183,6 +240,8 @@ def aggregate(sim_paths: Sequence[str | Path], *, connectome, empirical: Mapping
         df["region"] = np.tile(region, len(base))
         df["label"] = np.tile(np.asarray(labels, dtype=object), len(base))
         df["region_class"] = np.tile(np.asarray(classes, dtype=object), len(base))
+        df["regime"] = names[codes.reshape(-1)] if codes.size else np.array([], dtype=object)
+        df["network_regime"] = np.repeat(run_info["network_regime"].to_numpy(), n)
         df["metric"] = k
         df["value"] = arr.reshape(-1)
         rparts.append(df)
@@ -191,10 +250,32 @@ def aggregate(sim_paths: Sequence[str | Path], *, connectome, empirical: Mapping
     _write_tables(network, out_network)
     _write_tables(regional_tab, out_regional)
     _write_store(out_store, base, pcols, regional, fc, labels, classes, empirical, missing, model,
-                 connectome.name, provenance)
-    log.info("aggregated %d runs of %d networks from %d files (%d missing runs recorded)", len(base),
-             base.groupby(["family", "null_index"]).ngroups, len(paths), len(missing))
-    return {"runs": len(base), "missing": missing}
+                 connectome.name, provenance, codes=codes, fc_source=fc_source)
+    log.info("aggregated %d runs of %d networks from %d files (%d missing runs recorded; FC of %s)", len(base),
+             base.groupby(["family", "null_index"]).ngroups, len(paths), len(missing), fc_source)
+    bad = base_net[(base["family"] == REAL).to_numpy() & run_info["network_regime"].isin(["saturated", "silent",
+                                                                                          "diverged"]).to_numpy()]
+    for _, row in bad.iterrows():
+        log.warning("the real network is %s at %s (seed_id %s): see the network_regime column",
+                    row["network_regime"], ", ".join(f"{c}={row[c]}" for c in pcols), row["seed_id"])
+    return {"runs": len(base), "missing": missing, "fc_source": fc_source}
+
+
+def _regimes_of(path, sim: dict, runs: int, n: int) -> np.ndarray:
+    """(runs, n) int8 regime codes of one file; a file without them is refused, naming it."""
+    r = sim.get("regime")
+    if r is None:
+        raise OutputError(f"{path}: no 'regime' dataset (written by an older encephagen; re-run the simulation)")
+    r = np.asarray(r, dtype=np.int8)
+    if r.shape != (runs, n):
+        raise OutputError(f"{path}: 'regime' has shape {r.shape}, expected {(runs, n)}")
+    return r
+
+
+def _network_labels(codes: np.ndarray) -> list[str]:
+    from encephagen.sim.regime import network_regime
+
+    return network_regime(codes) if len(codes) else []
 
 
 def _write_tables(df: pd.DataFrame, path: str | Path) -> None:
@@ -204,7 +285,7 @@ def _write_tables(df: pd.DataFrame, path: str | Path) -> None:
 
 
 def _write_store(path, base: pd.DataFrame, pcols, regional, fc, labels, classes, empirical, missing, model,
-                 atlas, provenance) -> None:
+                 atlas, provenance, codes=None, fc_source: str = "none") -> None:
     nets = base[["family", "null_index"]].drop_duplicates().sort_values(
         ["family", "null_index"], key=lambda s: s.map(lambda v: (v != REAL, v)) if s.name == "family" else s)
     nets = nets.reset_index(drop=True)
@@ -221,12 +302,13 @@ def _write_store(path, base: pd.DataFrame, pcols, regional, fc, labels, classes,
     with atomic_h5(path, kind="aggregate", provenance=provenance) as f:
         f.attrs.update({"atlas": atlas, "model": model, "n_networks": len(nets), "n_seeds": len(seeds),
                         "n_params": len(params), "param_columns": ",".join(pcols),
-                        "n_missing_runs": int(len(missing))})
+                        "n_missing_runs": int(len(missing)), "fc_source": fc_source})
         dims = {"network": len(nets), "seed": len(seeds), "param": len(params), "region": n}
         write_array(f, "network_family", nets["family"].to_numpy().astype(str))
         write_array(f, "network_null_index", nets["null_index"].to_numpy().astype(np.int64))
         write_array(f, "network", np.array([f"{a}/{b}" for a, b in nets.to_numpy()], dtype=str))
         write_array(f, "seed_id", seeds.astype(np.int64))
+        write_array(f, "seed", seeds.astype(np.int64))       # the 'seed' dimension's scale: seed ids
         write_array(f, "param", np.arange(len(params)))
         for c in pcols:
             write_array(f, f"param_{c}", params[c].to_numpy(dtype=float))
@@ -235,21 +317,33 @@ def _write_store(path, base: pd.DataFrame, pcols, regional, fc, labels, classes,
         write_array(f, "region", np.arange(n))
         write_array(f, "region_label", np.array(labels, dtype=str))
         write_array(f, "region_class", np.array(classes, dtype=str))
-        seed_arr = np.full(shape[:3], -1, dtype=np.int64)
-        seed_arr[idx_n, idx_s, idx_p] = base["seed"].to_numpy()
-        write_array(f, "seed", seed_arr)
         scales = {}
         for d in dims:
             f[d].make_scale(d)
             scales[d] = f[d]
+
+        def labelled(g, name, arr, **kw):
+            ds = write_array(g, name, arr, **kw)
+            ds.attrs["dims"] = ",".join(list(dims)[:arr.ndim])
+            for axis, d in enumerate(list(dims)[:arr.ndim]):
+                ds.dims[axis].attach_scale(scales[d])
+            return ds
+
+        # each run's simulation seed (a variable on (network, seed, param), never a dimension scale)
+        seed_arr = np.full(shape[:3], -1, dtype=np.int64)
+        seed_arr[idx_n, idx_s, idx_p] = base["seed"].to_numpy()
+        labelled(f, "run_seed", seed_arr)
+        if codes is not None:
+            reg = np.full(shape, -1, dtype=np.int8)
+            reg[idx_n, idx_s, idx_p] = codes
+            from encephagen.sim.regime import LEGEND
+
+            labelled(f, "regime", reg, compress=True).attrs["legend"] = LEGEND
         g = f.create_group("regional")
         for k, arr in regional.items():
             full = np.full(shape, np.nan, dtype=np.float32)
             full[idx_n, idx_s, idx_p] = arr
-            ds = write_array(g, k, full, compress=True)
-            ds.attrs["dims"] = "network,seed,param,region"
-            for axis, d in enumerate(dims):
-                ds.dims[axis].attach_scale(scales[d])
+            labelled(g, k, full, compress=True)
         if fc is not None:
             real = (base["family"] == REAL).to_numpy()
             rfc = np.full((len(seeds), len(params), n, n), np.nan, dtype=np.float32)

@@ -24,6 +24,29 @@ def set_threads(threads: int | None) -> None:
         torch.set_num_threads(max(1, int(threads)))
 
 
+def check_simulation_config(config: Mapping) -> None:
+    """Checks the schema cannot express, from the config alone (the workflow calls this before any
+    job runs): with BOLD on, the simulation must keep at least ``min_bold_samples`` BOLD samples
+    after the transient and the BOLD warm-up (refused naming the key otherwise)."""
+    from encephagen.sim.batch import DEFAULTS as SIM_DEFAULTS
+    from encephagen.sim.monitors import check_bold_samples
+    from encephagen.spiking.run import DEFAULTS as LIF_DEFAULTS
+
+    sim = dict(config.get("simulate") or {})
+    if sim.get("model", SIM_DEFAULTS["model"]) == "lif":
+        sp = dict(config.get("spiking") or {})
+        mon = {**LIF_DEFAULTS["monitors"], **dict(sp.get("monitors") or {})}
+        if mon["bold"]:
+            check_bold_samples(float(sp.get("duration", LIF_DEFAULTS["duration"])), 0.0, float(mon["bold_warmup"]),
+                               float(mon["bold_period"]), int(mon["min_bold_samples"]), "spiking.monitors")
+        return
+    mon = {**SIM_DEFAULTS["monitors"], **dict(sim.get("monitors") or {})}
+    if mon["bold"]:
+        check_bold_samples(float(sim.get("duration", SIM_DEFAULTS["duration"])),
+                           float(sim.get("transient", SIM_DEFAULTS["transient"])), float(mon["bold_warmup"]),
+                           float(mon["bold_period"]), int(mon["min_bold_samples"]), "simulate.monitors")
+
+
 def simulate_network_file(networks_path: str | Path, out_path: str | Path, simulate_cfg: Mapping, *,
                           master_seed: int, threads: int | None = None, device: str | None = None,
                           spiking_cfg: Mapping | None = None, t1t2_path: str | Path | None = None) -> Path:
@@ -90,6 +113,9 @@ def write_skipped_simulation(out_path, simulate_cfg: Mapping, nb, reason: str) -
         mg = f.create_group("metrics")
         for m in METRICS:
             write_array(mg, m, np.zeros((0, n)))
+        from encephagen.sim.regime import write_regimes
+
+        write_regimes(f, np.zeros((0, n), dtype=np.int8))
         f.attrs.update({"model": cfg["model"], "n": n, "dt": float(cfg["dt"]), "duration": float(cfg["duration"]),
                         "transient": float(cfg["transient"]), "integrator": cfg["integrator"],
                         "dtype": cfg["dtype"], "device": "none", "velocity": -1.0, "max_delay_steps": 0,
@@ -199,4 +225,6 @@ def real_fc_at_best(store_path: str | Path, fit_networks: str | Path) -> tuple[n
         j = int(np.argmin(np.abs(Gs - g)))
         fc = np.nanmean(f["fc_real"][:, j], axis=0)
         model = str(f.attrs["model"])
-    return fc, f"real network, {model}, simulated BOLD FC at G = {g:.3g} (chosen on the training group)"
+        src = str(f.attrs.get("fc_source", "bold"))
+    what = {"bold": "BOLD FC", "activity": "FC of activity", "rate": "FC of the population rate"}.get(src, "FC")
+    return fc, f"real network, {model}, simulated {what} at G = {g:.3g} (chosen on the training group)"

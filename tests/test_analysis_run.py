@@ -120,9 +120,9 @@ def test_run_statistics_excludes_a_saturated_real_network_everywhere(tmp_path):
     saturated ('mixed') is flagged but tested."""
     net = make_tables(metrics=("sync",), families=("degree",), n_nulls=30, n_seeds=2, G=(0.1, 0.2, 0.3))
     reg = make_tables(metrics=("tau",), families=("degree",), n_regions=6, n_nulls=30, n_seeds=2, G=(0.1, 0.2, 0.3))
-    net["regime"] = "oscillating"
-    net.loc[(net.family == "real") & (net.G == 0.2), "regime"] = "saturated"
-    net.loc[(net.family == "real") & (net.G == 0.3) & (net.seed_id == 0), "regime"] = "saturated"
+    net["network_regime"] = "oscillating"
+    net.loc[(net.family == "real") & (net.G == 0.2), "network_regime"] = "saturated"
+    net.loc[(net.family == "real") & (net.G == 0.3) & (net.seed_id == 0), "network_regime"] = "saturated"
     out = {k: tmp_path / f"{k}.tsv" for k in ("network_stats", "regional_stats", "decomposition")}
     run_statistics(net, reg, out=out, min_nulls=10)
     st = pd.read_csv(out["network_stats"], sep="\t")

@@ -389,11 +389,11 @@ def test_profile_correlations_separate_families():
 # ----------------------------------------------------------------------------- degenerate real networks
 def _with_regimes(df: pd.DataFrame, real_by_g: dict) -> pd.DataFrame:
     out = df.copy()
-    out["regime"] = "fixed_point"
+    out["network_regime"] = "fixed_point"        # the aggregation's column names
     out["regime_frac_saturated"] = 0.0
     for g, reg in real_by_g.items():
         sel = (out.family == "real") & (out.G == g)
-        out.loc[sel, "regime"] = reg
+        out.loc[sel, "network_regime"] = reg
         out.loc[sel, "regime_frac_saturated"] = 1.0 if reg == "saturated" else 0.0
     return out
 
@@ -402,7 +402,7 @@ def test_saturated_real_network_flagged_and_excluded():
     df = _with_regimes(make_tables(metrics=("m0", "m1"), families=("degree",), n_nulls=40, G=(0.1, 0.2),
                                    real_offset={"m0": 10}), {0.2: "saturated"})
     st = compare_to_nulls(df, min_nulls=10)
-    assert set(st.columns).isdisjoint({"regime", "regime_frac_saturated"})     # never parameter columns
+    assert set(st.columns).isdisjoint({"network_regime", "regime_frac_saturated"})     # never parameter columns
     sat = st[st.G == 0.2]
     assert (sat["real_regime"] == "saturated").all() and sat["flag"].str.contains("saturated").all()
     assert sat["p_two"].isna().all() and (sat["outcome"] == "excluded").all()
@@ -415,7 +415,7 @@ def test_saturated_real_network_flagged_and_excluded():
     d = decompose(st).set_index(["G", "metric"])
     assert d.loc[(0.2, "m0"), "verdict_class"] == "not assessed"
     # older tables without the column: behave as before, regime unknown
-    old = compare_to_nulls(df.drop(columns=["regime", "regime_frac_saturated"]), min_nulls=10)
+    old = compare_to_nulls(df.drop(columns=["network_regime", "regime_frac_saturated"]), min_nulls=10)
     assert (old["real_regime"] == "unknown").all() and old["p_two"].notna().all()
 
 

@@ -48,7 +48,7 @@ def test_compiled_matches_eager(hcp24, model, tol):
 @pytest.mark.parametrize("model", ["wc", "kuramoto"])
 def test_compiled_alone_equals_in_batch_bitwise(hcp24, model):
     C, D = hcp24
-    mon = MonitorConfig(period=1.0, record_samples=64, bold=True, bold_period=20.0)
+    mon = MonitorConfig(period=1.0, record_samples=64, bold=True, bold_period=10.0, bold_warmup=0.0, min_bold_samples=3)
     kw = dict(dt=0.1, duration=60.0, transient=20.0, velocity=5.0, monitors=mon, compile=True,
               noise={"wc": 0.01, "kuramoto": 0.5}[model], G=0.03 if model == "wc" else 0.3)
 

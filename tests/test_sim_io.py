@@ -49,7 +49,7 @@ def inputs(tmp_path_factory):
 
 CFG = {"model": "wc", "G": [0.02, 0.05], "seeds_per_network": 2, "duration": 200.0, "transient": 50.0,
        "velocity": 10.0, "noise": 0.01, "batch_size": 5, "dtype": "float32",
-       "monitors": {"bold_period": 50.0, "record_samples": 64}}
+       "monitors": {"bold": True, "bold_period": 50.0, "bold_warmup": 0.0, "min_bold_samples": 3, "record_samples": 64}}
 
 
 def test_run_networks_writes_a_validated_file(inputs, tmp_path):
@@ -121,7 +121,7 @@ def test_config_errors_name_the_key():
     with pytest.raises(ParameterError, match="tau_e"):
         resolve_config({"params": {"tau_e": -2.0}})
     with pytest.raises(ParameterError, match="BOLD period"):
-        resolve_config({"monitors": {"bold_period": 720.05}})
+        resolve_config({"monitors": {"bold": True, "bold_period": 720.05}})
     with pytest.raises(ParameterError, match="grid.nope"):
         resolve_config({"grid": {"nope": [1.0]}})
 

@@ -19,7 +19,7 @@ def hcp():
     return C[:24, :24], ds.Dmat[:24, :24]          # a 24-region subnetwork keeps the test small
 
 
-MON = MonitorConfig(period=1.0, record_samples=64, bold=True, bold_period=20.0)
+MON = MonitorConfig(period=1.0, record_samples=64, bold=True, bold_period=10.0, bold_warmup=0.0, min_bold_samples=3)
 KW = dict(dt=0.1, duration=60.0, transient=20.0, velocity=5.0, monitors=MON)
 
 
@@ -84,7 +84,7 @@ def test_divergence_names_elements_and_parameters():
     (dict(params={"tau_e": -1.0}), "tau_e"),
     (dict(params={"tau_i": np.array([2.0, 0.0])}), "tau_i"),
     (dict(params={"nonsense": 1.0}), "nonsense"),
-    (dict(monitors=MonitorConfig(period=1.0, bold_period=720.05)), "BOLD period"),
+    (dict(monitors=MonitorConfig(period=1.0, bold=True, bold_period=720.05)), "BOLD period"),
     (dict(monitors=MonitorConfig(period=0.25)), "monitor period"),
     (dict(dt=-0.1), "dt"),
     (dict(transient=100.0), "transient"),

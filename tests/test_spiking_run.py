@@ -53,8 +53,11 @@ def test_weights_are_target_source():
 
 
 def test_delays_identical_rule_for_real_and_null():
-    """Delays come from lengths / velocity for every network (real or null); never silently off."""
-    W, L = _toy(R=6)
+    """Delays come from lengths[target, source] / velocity for every network (real or null); never
+    silently off. The lengths are asymmetric, so reading them transposed ([source, target]) fails."""
+    W, _ = _toy(R=6)
+    L = np.random.default_rng(9).uniform(10, 80, (6, 6))          # asymmetric on purpose
+    assert np.abs(L - L.T).max() > 20
     p = LIFParams(**SMALL, p_between=0.3, velocity=2.0)
     perm = np.random.default_rng(5).permutation(6)
     W_null = W[np.ix_(perm, perm)]          # a 'null': rewired weights, same lengths
@@ -64,6 +67,8 @@ def test_delays_identical_rule_for_real_and_null():
         lr = net.region[src] != net.region[tgt]
         expect = np.maximum(np.rint(L[net.region[tgt[lr]], net.region[src[lr]]] / p.velocity / 0.1), 1)
         assert np.array_equal(net.delay[lr], expect.astype(np.int32))
+        transposed = np.maximum(np.rint(L[net.region[src[lr]], net.region[tgt[lr]]] / p.velocity / 0.1), 1)
+        assert np.mean(net.delay[lr] != transposed) > 0.5          # the orientation is measurable
         assert np.all(net.delay[~lr] == 15)
         assert net.delay[lr].max() > 100
     off = connectome_network(W_null, L, p.replace(delays=False), seed=3)
@@ -120,7 +125,8 @@ def test_run_lif_networks_real_connectome(tmp_path, resources_dir, caplog):
     nets = [("tvb66", "real", 0, c.weights, c.lengths),
             ("tvb66", "shuffle", 3, c.weights[np.ix_(perm, perm)], c.lengths[np.ix_(perm, perm)])]
     cfg = {"params": SMALL, "duration": 400.0, "transient": 100.0, "G": [0.5],
-           "monitors": {"bold_period": 100.0, "fano_window": 50.0}, "tau_m_from_t1t2": True,
+           "monitors": {"bold": True, "bold_period": 100.0, "bold_warmup": 0.0, "min_bold_samples": 3,
+                        "fano_window": 50.0}, "tau_m_from_t1t2": True,
            "nmda_regions": [c.labels[0]], "batch_size": 1}
     out = run_lif_networks(cfg, nets, 1, 42, tmp_path / "a.h5", region_labels=c.labels, t1t2=t1t2)
     validate_h5(out, "spiking")
@@ -144,6 +150,14 @@ def test_run_lif_networks_real_connectome(tmp_path, resources_dir, caplog):
                                      monitors={"bold": False}),
                                 nets[1:], 1, 42, tmp_path / "cold.h5", region_labels=c.labels)
     assert read_spiking(hot)["flags"] == ["runaway"] and read_spiking(cold)["flags"] == ["silent"]
+    # regimes per region and per network: eta 20 drives every region near 1 / t_ref, eta 0 silences it
+    from encephagen.sim.regime import REGIME_CODES
+
+    h, c_ = read_spiking(hot), read_spiking(cold)
+    assert h["network_regime"] == ["saturated"] and c_["network_regime"] == ["silent"]
+    assert np.all(h["regime"] == REGIME_CODES["saturated"]) and np.all(c_["regime"] == REGIME_CODES["silent"])
+    assert h["regime_fraction"][0, REGIME_CODES["saturated"]] == 1.0
+    assert set(d["network_regime"]) <= {"fixed_point", "oscillating", "mixed"}
     assert "tvb66/real/0 seed_id 0" in caplog.text and "runaway" in caplog.text
     assert "tvb66/shuffle/3 seed_id 0" in caplog.text and "silent" in caplog.text
 
@@ -172,3 +186,40 @@ def test_run_refuses_before_building_when_memory_would_not_fit(tmp_path):
         run_lif_networks({"params": SMALL, "memory_limit_gb": 1e-6, "duration": 10.0}, [("toy", "real", 0, W, L)],
                          1, 0, tmp_path / "x.h5")
     assert not (tmp_path / "x.h5").exists()
+
+
+def test_uncoupled_regions_rate_and_bold(tmp_path):
+    """Uncoupled regions (zero weights) through the run glue and the HDF5 output, at the shortest
+    duration the default BOLD settings accept (bold_warmup + min_bold_samples TRs):
+
+    * each region fires at Brunel's self-consistent rate for its local circuit (in-degrees
+      C_E = p_int n_e, C_I = p_int n_i, synaptic filtering tau_s = 5 ms): 13.3 Hz predicted,
+      ~13.7 Hz simulated; an engine without inhibition, without the external drive's
+      calibration or with a wrong propagator misses the 15 % band;
+    * |mean off-diagonal BOLD FC| < 0.05: before the fix (BOLD from rest, its start-up never
+      discarded) uncoupled spiking regions gave a BOLD FC of 0.999 (rate FC 0.00);
+    * every region is recorded in the 'fixed_point' regime (asynchronous irregular firing).
+    dt 0.5 ms and a 5 ms local delay keep it cheap (the block length is the shortest delay)."""
+    from encephagen.sim.regime import REGIME_CODES
+    from encephagen.spiking.theory import brunel_rate
+
+    R = 32
+    W = np.zeros((R, R))
+    L = np.full((R, R), 30.0)
+    mon = DEFAULTS["monitors"]
+    duration = mon["bold_warmup"] + mon["min_bold_samples"] * mon["bold_period"]
+    cfg = {"params": dict(SMALL, delay_local=5.0), "dt": 0.5, "duration": duration, "transient": 1000.0,
+           "G": [0.0], "monitors": {"bold": True, "rate_bin": 10.0}, "backend": "auto", "device": "cpu"}
+    out = run_lif_networks(cfg, [("toy", "real", 0, W, L)], 1, 5, tmp_path / "u.h5")
+    d = read_spiking(out)
+    p = LIFParams(**SMALL)
+    pred = brunel_rate(p.J, p.g, p.p_int * p.n_e, p.p_int * p.n_i, p.eta, p.tau_m, p.theta, p.v_reset, p.t_ref,
+                       tau_s=p.tau_e)
+    rate = d["rate"][0]
+    assert abs(rate.mean() - pred) < 0.15 * pred, (rate.mean(), pred)
+    assert np.all(np.abs(rate - pred) < 0.5 * pred)
+    assert d["fc_bold"].shape == (1, R, R)
+    fc = d["fc_bold"][0][np.triu_indices(R, 1)]
+    assert abs(np.nanmean(fc)) < 0.05, np.nanmean(fc)
+    assert np.all(d["regime"][0] == REGIME_CODES["fixed_point"])
+

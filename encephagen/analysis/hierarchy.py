@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sstats
 
-from encephagen.analysis.tables import (ID_COLS, REAL, REGIME_PREFIX, TableError, network_means, param_cols,
+from encephagen.analysis.tables import (ID_COLS, REAL, REGIME_PREFIX, REGION_COLS, TableError, network_means,
+                                        param_cols,
                                         require)
 from encephagen.seeds import numpy_rng
 
@@ -103,7 +104,7 @@ def class_table(regional: pd.DataFrame, *, contrasts: Sequence[tuple[str, str]] 
     skipped; censored +-inf regions make it censored); ``<metric>[<a> - <b>]`` the difference of two
     class means (a hierarchy gradient: is the real network's gradient steeper than the nulls'?)."""
     require(regional, ["region", "region_class", "family", "null_index", "seed_id", "metric", "value"], name)
-    keys = [c for c in regional.columns if c not in ("region", "label", "region_class", "value")
+    keys = [c for c in regional.columns if c not in (*REGION_COLS, "value")
             and not str(c).startswith(REGIME_PREFIX)]
     per = nan_mean(regional.groupby(keys + ["region_class"], dropna=False, sort=False)["value"]
                    ).rename("value").reset_index()

@@ -222,7 +222,11 @@ def real_regimes(df: pd.DataFrame, *, name: str = "table") -> pd.DataFrame | Non
     Columns: ID and parameter columns, ``real_regime`` (the seeds' regime, ``mixed`` when they
     differ), ``real_regime_degenerate`` (every seed saturated, silent or diverged) and
     ``real_regime_any_degenerate``."""
-    if REGIME_PREFIX not in df.columns:
+    # the aggregation writes the run's label as ``network_regime`` (``regime`` is a region's own in
+    # the regional table); ``regime`` is read only from a table without regions
+    col = ("network_regime" if "network_regime" in df.columns
+           else REGIME_PREFIX if REGIME_PREFIX in df.columns and "region" not in df.columns else None)
+    if col is None:
         return None
     keys = [c for c in ID_COLS if c in df.columns] + param_cols(df)
     real = df[df["family"] == REAL]
@@ -231,7 +235,7 @@ def real_regimes(df: pd.DataFrame, *, name: str = "table") -> pd.DataFrame | Non
     rows = []
     for key, g in real.groupby(keys, dropna=False, sort=True) if keys else [((), real)]:
         key = key if isinstance(key, tuple) else (key,)
-        regs = sorted(set(g[REGIME_PREFIX].fillna("unknown").astype(str)))
+        regs = sorted(set(g[col].fillna("unknown").astype(str)))
         deg = [r in DEGENERATE_REGIMES for r in regs]
         rows.append({**dict(zip(keys, key)), "real_regime": regs[0] if len(regs) == 1 else "mixed",
                      "real_regime_detail": ",".join(regs), "real_regime_degenerate": all(deg),

@@ -24,7 +24,11 @@ REAL = "real"
 ID_COLS = ("atlas", "model")
 NETWORK_COLS = ("family", "null_index")
 SEED_COLS = ("seed_id", "seed")
-REGION_COLS = ("region", "label", "region_class")
+REGION_COLS = ("region", "label", "region_class", "regime")
+# per-run columns the aggregation adds (encephagen.aggregate): the run's regime label, the fraction
+# of its regions in each regime, and which FC the FC metrics are of; identifiers, never parameters
+RUN_INFO_COLS = {"network_regime", "fc_source", "regime_frac_fixed_point", "regime_frac_oscillating",
+                 "regime_frac_saturated", "regime_frac_silent", "regime_frac_diverged"}
 VALUE_COLS = ("metric", "value")
 # columns that analysis results add (never parameter columns)
 RESULT_COLS = {"n_nulls", "n_nulls_nan", "n_seeds", "real_value", "real_seed_sd", "null_mean", "null_sd",
@@ -40,7 +44,7 @@ REGIME_PREFIX = "regime"
 DEGENERATE_REGIMES = ("saturated", "silent", "diverged")
 CENSOR_SIDES = {"high": np.inf, "low": -np.inf}
 KNOWN = (set(ID_COLS) | set(NETWORK_COLS) | set(SEED_COLS) | set(REGION_COLS) | set(VALUE_COLS)
-         | RESULT_COLS)
+         | RESULT_COLS | RUN_INFO_COLS)
 
 REQUIRED_NETWORK = ("atlas", "model", "family", "null_index", "seed_id", "metric", "value")
 REQUIRED_REGIONAL = REQUIRED_NETWORK + ("region",)

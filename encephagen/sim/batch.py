@@ -43,8 +43,8 @@ DEFAULTS: dict = {
     "noise": 0.01,
     "integrator": "euler",
     "normalize": "none",
-    "monitors": {"period": 1.0, "record_samples": 2048, "bold": True, "bold_period": 720.0,
-                 "bold_constants": "friston2003",
+    "monitors": {"period": 1.0, "record_samples": 2048, "bold": False, "bold_period": 720.0,
+                 "bold_constants": "friston2003", "bold_warmup": 20000.0, "min_bold_samples": 100,
                  "fc_activity": True, "fc_period": 10.0, "silence_threshold": None, "welch_nperseg": 1024},
     "store_bold": False,
     "device": "auto",
@@ -100,7 +100,8 @@ def resolve_config(cfg: Mapping | None) -> dict:
         if not isinstance(values, (list, tuple)) or not values:
             raise ParameterError(f"simulate.grid.{name} must be a non-empty list of values")
     params.validate()
-    MonitorConfig(**out["monitors"]).validate(out["dt"])
+    mon = MonitorConfig(**out["monitors"]).validate(out["dt"])
+    mon.check_bold_samples(float(out["duration"]), float(out["transient"]), "simulate.monitors")
     return out
 
 
@@ -195,7 +196,7 @@ def concat_results(parts: Sequence[SimResult]) -> SimResult:
         params={k: np.concatenate([p.params[k] for p in parts], axis=0) for k in first.params},
         metrics={k: cat(lambda p, k=k: p.metrics[k]) for k in first.metrics},
         fc_activity=cat(lambda p: p.fc_activity), fc_bold=cat(lambda p: p.fc_bold), bold=cat(lambda p: p.bold),
-        record=cat(lambda p: p.record), final_state=cat(lambda p: p.final_state),
+        record=cat(lambda p: p.record), final_state=cat(lambda p: p.final_state), regime=cat(lambda p: p.regime),
         max_delay_steps=max(p.max_delay_steps for p in parts),
         delays_shared=all(p.delays_shared for p in parts),
         wall_s=sum(p.wall_s for p in parts), labels=sum((p.labels for p in parts), []),

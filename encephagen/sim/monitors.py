@@ -14,6 +14,16 @@ multiple of dt) as an ``(n, B)`` tensor, and keep float64 accumulators:
   alpha 0.32, rho 0.34, V0 0.02, k1 7 rho, k2 2, k3 2 rho - 0.2), integrated by Euler at
   the tick with the tick's mean activity (times the model's ``bold_scale``) as input,
   sampled every ``bold_period``; the FC of BOLD is computed from those samples.
+
+BOLD start-up. The haemodynamic state does not start at rest (X = 0, F = Q = V = 1) while its
+input is not zero-mean: that start-up is a slow deterministic transient shared by every region
+(it made the FC of uncoupled networks 0.4-0.999). Instead the Balloon-Windkessel state starts at
+the end of the neural transient, at its analytic fixed point for the mean input of the last half
+of the transient (:meth:`BoldMonitor.set_steady_state`), and every BOLD sample within the first
+``bold_warmup`` ms after the transient is discarded (what is left of the start-up decays with
+the slowest Balloon-Windkessel eigenvalue, Re = -kappa/2 = -0.325/s, i.e. 3.1 s: the default
+20 s warm-up is 6.5 such time constants, a residual below e^-6.5 = 0.15 %). A BOLD FC from fewer
+than ``min_bold_samples`` samples is refused (:func:`check_bold_samples`), from the config alone.
 """
 from __future__ import annotations
 
@@ -32,9 +42,11 @@ class MonitorConfig:
 
     period: float = 1.0            # tick: activity averaged over this window (multiple of dt)
     record_samples: int = 2048     # bounded subsample: last N ticks kept, in the run's dtype (ACF time scale, Welch)
-    bold: bool = True              # Balloon-Windkessel BOLD + FC of BOLD
+    bold: bool = False             # Balloon-Windkessel BOLD + FC of BOLD (needs minutes of simulated time)
     bold_period: float = 720.0     # BOLD sampling period (TR), multiple of the tick
     bold_constants: str = "friston2003"   # Balloon-Windkessel constant set (BOLD_CONSTANTS)
+    bold_warmup: float = 20000.0   # BOLD samples within this many ms after the transient are discarded
+    min_bold_samples: int = 100    # fewer BOLD samples after transient + bold_warmup: refused
     fc_activity: bool = True       # FC of the tick-averaged activity (online sums)
     fc_period: float = 10.0        # FC of activity sampled every fc_period ms (multiple of period)
     silence_threshold: float | None = None   # RMS activity below this -> silenced (None: the model's)
@@ -56,6 +68,13 @@ class MonitorConfig:
             if not _divides(self.period, self.bold_period):
                 raise ParameterError(f"BOLD period {self.bold_period} ms is not a multiple of the monitor "
                                      f"period {self.period} ms")
+            if not (isinstance(self.bold_warmup, (int, float)) and self.bold_warmup >= 0):
+                raise ParameterError(f"bold_warmup must be >= 0 ms, got {self.bold_warmup!r}")
+            if self.bold_warmup > 0 and not _divides(self.period, self.bold_warmup):
+                raise ParameterError(f"bold_warmup {self.bold_warmup} ms is not a multiple of the monitor "
+                                     f"period {self.period} ms")
+            if not (isinstance(self.min_bold_samples, int) and self.min_bold_samples >= 3):
+                raise ParameterError(f"min_bold_samples must be an integer >= 3, got {self.min_bold_samples!r}")
         if self.fc_activity and not _divides(self.period, self.fc_period):
             raise ParameterError(f"fc_period {self.fc_period} ms is not a multiple of the monitor period {self.period} ms")
         if int(self.record_samples) < 8:
@@ -63,6 +82,53 @@ class MonitorConfig:
         if self.silence_threshold is not None and not (self.silence_threshold >= 0):
             raise ParameterError(f"silence_threshold must be >= 0, got {self.silence_threshold}")
         return self
+
+
+    def check_bold_samples(self, duration: float, transient: float, key: str = "monitors") -> int:
+        """The number of BOLD samples a run of ``duration`` ms (transient included) keeps; fewer
+        than ``min_bold_samples`` is refused naming ``<key>.min_bold_samples``. 0 when BOLD is off."""
+        if not self.bold:
+            return 0
+        return check_bold_samples(duration, transient, self.bold_warmup, self.bold_period,
+                                  self.min_bold_samples, key)
+
+
+def bold_sample_count(duration: float, transient: float, bold_warmup: float, bold_period: float) -> int:
+    """BOLD samples kept by a run: the multiples of ``bold_period`` in (transient + bold_warmup,
+    duration] (all in ms; ``duration`` includes the transient). A pure function of the config,
+    so a workflow can refuse a design before any job runs."""
+    eps = 1e-9
+    hi = math.floor(duration / bold_period + eps)
+    lo = math.floor((transient + bold_warmup) / bold_period + eps)
+    return max(0, hi - lo)
+
+
+def check_bold_samples(duration: float, transient: float, bold_warmup: float, bold_period: float,
+                       min_samples: int, key: str = "monitors") -> int:
+    """:func:`bold_sample_count`, refused (naming ``<key>.min_bold_samples``) below ``min_samples``."""
+    from encephagen.sim.models import ParameterError
+
+    k = bold_sample_count(duration, transient, bold_warmup, bold_period)
+    if k < int(min_samples):
+        need = transient + bold_warmup + int(min_samples) * bold_period
+        raise ParameterError(
+            f"{key}.min_bold_samples: a BOLD FC from {k} BOLD samples after transient + bold_warmup "
+            f"({transient:g} + {bold_warmup:g} ms of {duration:g} ms, one sample every {bold_period:g} ms) is "
+            f"refused (minimum {int(min_samples)}); raise the duration to >= {need:g} ms, or set "
+            f"{key}.bold: false")
+    return k
+
+
+def bold_steady_state(u, constants: str = "friston2003"):
+    """Fixed point of the Balloon-Windkessel equations of :meth:`BoldMonitor.update` for a
+    constant input ``u`` (tensor): X = 0, F = 1 + u / gamma, V = F^alpha,
+    Q = V (1 - (1 - rho)^(1/F)) / rho. F is floored at 0.01 (an input below -0.99 gamma has no
+    physiological fixed point)."""
+    c = bold_constants(constants)
+    F = (1.0 + u / c["gamma"]).clamp_min(0.01)
+    V = (F.log() * c["alpha"]).exp()
+    Q = V * (1.0 - (math.log(1.0 - c["rho"]) / F).exp()) / c["rho"]
+    return torch.zeros_like(F), F, Q, V
 
 
 def _divides(step: float, period: float) -> bool:
@@ -193,6 +259,7 @@ def bold_constants(name: str, key: str = "bold_constants") -> dict:
 class BoldMonitor:
     def __init__(self, n, B, device, dt_s: float, scale: float, constants: str = "friston2003"):
         self.c = c = bold_constants(constants)
+        self.constants = constants
         self.dt = dt_s
         self.scale = scale
         z = torch.zeros((n, B), dtype=F64, device=device)
@@ -216,6 +283,10 @@ class BoldMonitor:
         V_new = V + (F - (logV * (1.0 / alpha)).exp()) * (dt / tau)
         F_new = (F + X_new * dt).clamp_min(1e-120)
         self.X, self.F, self.Q, self.V = X_new, F_new, Q_new, V_new
+
+    def set_steady_state(self, x):
+        """Start at the fixed point for the constant activity ``x`` (n, B) (input x * scale)."""
+        self.X, self.F, self.Q, self.V = bold_steady_state(x.to(F64) * self.scale, self.constants)
 
     def signal(self):
         Q, V = self.Q, self.V

@@ -5,6 +5,9 @@ Layout (B = batch elements, n = regions, all batch-first):
 * per element, 1-D (B,): ``atlas``, ``family``, ``null_index``, ``seed_id``, ``seed``,
   ``G``, ``noise``; ``params/<name>`` (B,) or (B, n);
 * ``metrics/<name>`` (B, n): mean, var, rms, acf_tau_ms, dominant_freq_hz, silenced;
+* ``regime`` (B, n) int8 per region (legend and rule as attributes: 0 fixed_point,
+  1 oscillating, 2 saturated, 3 silent, 4 diverged; :mod:`encephagen.sim.regime`),
+  ``regime_fraction`` (B, 5) and ``network_regime`` (B,) per run;
 * ``fc_bold`` (B, n, n) when BOLD is on, ``fc_activity`` (B, n, n) when on;
   ``bold`` (B, T, n) + ``bold_t`` (T,) ms when ``store_bold``;
 * root attributes: model, n, dt, duration, transient, velocity, integrator, dtype, device,
@@ -44,12 +47,27 @@ def _check(f) -> list[str]:
     for key in ("fc_bold", "fc_activity"):
         if key in f and f[key].shape != (B, n, n):
             problems.append(f"dataset {key!r} has shape {f[key].shape}, expected {(B, n, n)}")
+    problems += check_regimes(f, B, n)
+    return problems
+
+
+def check_regimes(f, B: int, n: int) -> list[str]:
+    """Shapes of ``regime`` (B, n), ``regime_fraction`` (B, 5), ``network_regime`` (B,) and the legend."""
+    from encephagen.sim.regime import REGIMES
+
+    problems = []
+    for key, shape in (("regime", (B, n)), ("regime_fraction", (B, len(REGIMES))), ("network_regime", (B,))):
+        if key in f and f[key].shape != shape:
+            problems.append(f"dataset {key!r} has shape {f[key].shape}, expected {shape}")
+    if "regime" in f and "legend" not in f["regime"].attrs:
+        problems.append("dataset 'regime' has no 'legend' attribute")
     return problems
 
 
 SIMULATION_KIND = register_kind(Kind(
     name="simulation",
-    datasets={"atlas": 1, "family": 1, "null_index": 1, "seed_id": 1, "seed": 1, "G": 1, "noise": 1},
+    datasets={"atlas": 1, "family": 1, "null_index": 1, "seed_id": 1, "seed": 1, "G": 1, "noise": 1,
+              "regime": 2, "regime_fraction": 2, "network_regime": 1},
     attrs=("model", "n", "dt", "duration", "transient", "integrator", "dtype", "device"),
     check=_check,
 ))
@@ -95,6 +113,11 @@ def write_simulation(path, result: SimResult, atlas: Sequence[str], family: Sequ
         mg = f.create_group("metrics")
         for k in METRICS:
             write_array(mg, k, np.asarray(result.metrics[k]))
+        from encephagen.sim.regime import neural_mass_regimes, write_regimes
+
+        regime = result.regime if result.regime is not None else neural_mass_regimes(
+            result.model, result.metrics, result.params)
+        write_regimes(f, regime)
         if result.fc_bold is not None:
             write_array(f, "fc_bold", result.fc_bold.astype(np.float32))
         if result.fc_activity is not None:
@@ -128,9 +151,10 @@ def read_simulation(path) -> dict:
             out[name] = f[name][()]
         out["params"] = {k: f["params"][k][()] for k in f["params"]}
         out["metrics"] = {k: f["metrics"][k][()] for k in f["metrics"]}
-        for name in ("fc_bold", "fc_activity", "bold", "bold_t"):
+        for name in ("fc_bold", "fc_activity", "bold", "bold_t", "regime", "regime_fraction"):
             if name in f:
                 out[name] = f[name][()]
+        out["network_regime"] = np.array(read_strings(f["network_regime"]))
         attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
         out["attrs"] = attrs
         out["velocity"] = None if float(attrs["velocity"]) < 0 else float(attrs["velocity"])

@@ -74,6 +74,7 @@ class SimResult:
     wall_s: float
     labels: list = field(default_factory=list)
     compiled: bool = False
+    regime: np.ndarray | None = None  # (B, n) int8 codes, see encephagen.sim.regime
 
     @property
     def batch_size(self) -> int:
@@ -222,6 +223,7 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
     transient_ticks = int(round(transient / monitors.period))
     if abs(transient_ticks * monitors.period - transient) > 1e-9 * max(1.0, transient):
         raise ParameterError(f"transient {transient} ms is not a multiple of the monitor period {monitors.period} ms")
+    monitors.check_bold_samples(duration, transient)    # too few BOLD samples: refused before running
 
     if velocity is not None:
         if lengths is None:
@@ -295,6 +297,12 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
     bold = (BoldMonitor(n, B, dev, monitors.period / 1000.0, model.bold_scale, monitors.bold_constants)
             if monitors.bold else None)
     bold_ticks = ratio(monitors.period, monitors.bold_period) if monitors.bold else 0
+    # BOLD starts after the transient at the fixed point of the mean activity of the transient's
+    # last half (the first post-transient tick's without a transient); samples within
+    # bold_warmup after the transient are discarded (see encephagen.sim.monitors)
+    bold_from = transient_ticks + (int(round(monitors.bold_warmup / monitors.period)) if monitors.bold else 0)
+    init_from = transient_ticks - transient_ticks // 2
+    init_sum, init_n = None, 0
 
     K = steps_per_call(tick)
     eager_steps = run_steps = make_steps(model, step_fn, dtm, coup.shared, n, coup.V, coup.L, K)
@@ -348,9 +356,16 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
                 acc = None
                 m64 = m.to(F64)
                 if bold is not None:
-                    bold.update(m64)
-                    if (tick_i + 1) % bold_ticks == 0 and tick_i >= transient_ticks:
-                        bold.sample((tick_i + 1) * monitors.period)
+                    if tick_i < transient_ticks:
+                        if tick_i >= init_from:
+                            init_sum = m64.clone() if init_sum is None else init_sum + m64
+                            init_n += 1
+                    else:
+                        if tick_i == transient_ticks:
+                            bold.set_steady_state(m64 if init_sum is None else init_sum / init_n)
+                        bold.update(m64)
+                        if (tick_i + 1) % bold_ticks == 0 and tick_i >= bold_from:
+                            bold.sample((tick_i + 1) * monitors.period)
                 if tick_i >= transient_ticks:
                     stats.update(m64, fc=(tick_i - transient_ticks) % fc_ticks == 0)
                     rec.update(m)
@@ -389,6 +404,9 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
             per_elem[k_] = np.broadcast_to(v, (B, n)).copy()
         else:
             per_elem[k_] = v.copy()
+    from encephagen.sim.regime import neural_mass_regimes
+
+    regime = neural_mass_regimes(model.name, metrics, per_elem)
     return SimResult(
         model=model.name, n=n, dt=float(dt), duration=float(duration), transient=float(transient),
         velocity=None if velocity is None else float(velocity), integrator=integrator,
@@ -396,7 +414,7 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
         params=per_elem, metrics=metrics, fc_activity=fc_act, fc_bold=fc_bold, bold=bold_arr, bold_t=bold_t,
         record=record, record_t=t_rec, final_state=final, monitor=monitors, n_steps=n_steps,
         max_delay_steps=coup.max_lag, delays_shared=coup.shared, wall_s=time.perf_counter() - t_start,
-        labels=[dict(x) for x in labels] if labels is not None else [], compiled=use_compile,
+        labels=[dict(x) for x in labels] if labels is not None else [], compiled=use_compile, regime=regime,
     )
 
 
@@ -408,6 +426,7 @@ def _take(res: SimResult, B: int, t_start: float) -> SimResult:
                    metrics={k: v[:B] for k, v in res.metrics.items()}, fc_activity=cut(res.fc_activity),
                    fc_bold=cut(res.fc_bold), bold=cut(res.bold), record=res.record[:B],
                    final_state=res.final_state[:B], labels=res.labels[:B] if res.labels else [],
+                   regime=cut(res.regime),
                    wall_s=time.perf_counter() - t_start)
 
 

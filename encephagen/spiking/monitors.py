@@ -15,6 +15,16 @@ From the spikes of each block (never from stored spike trains):
 
 A region whose mean rate exceeds ``runaway_hz`` (200 Hz) or falls below ``silent_hz`` is
 flagged, and the network named in a warning.
+
+BOLD start-up (as in the neural-mass core, :mod:`encephagen.sim.monitors`): the
+Balloon-Windkessel state starts when the monitors start (after the transient) at its fixed point
+for each region's mean population rate over the last half of the transient (the first Fano
+window's without a transient), and BOLD samples within ``bold_warmup`` ms of the monitors' start
+are discarded. Samples are taken every ``bold_period`` ms counted from the monitors' start, so a
+run keeps ``bold_sample_count(duration, 0, bold_warmup, bold_period)`` of them; fewer than
+``min_bold_samples`` is refused (``spiking.monitors.min_bold_samples``) before the run.
+
+Regimes per region (:func:`spiking_regimes`): see :mod:`encephagen.sim.regime`.
 """
 from __future__ import annotations
 
@@ -33,10 +43,12 @@ F64 = torch.float64
 class SpikeMonitorConfig:
     rate_bin: float = 1.0          # ms; population-rate bins (a multiple of dt)
     fano_window: float = 100.0     # ms; a multiple of rate_bin
-    bold: bool = True
+    bold: bool = False             # needs minutes of simulated time (bold_warmup + min_bold_samples TRs)
     bold_period: float = 720.0     # ms (TR); a multiple of rate_bin
     bold_scale: float = 0.05       # BOLD input = bold_scale * population rate (Hz)
     bold_constants: str = "friston2003"   # Balloon-Windkessel constant set (encephagen.sim.monitors)
+    bold_warmup: float = 20000.0   # ms after the transient whose BOLD samples are discarded
+    min_bold_samples: int = 100    # fewer BOLD samples: refused
     welch_nperseg: int = 1024
     runaway_hz: float = 200.0
     silent_hz: float = 0.1
@@ -55,9 +67,26 @@ class SpikeMonitorConfig:
             from encephagen.sim.monitors import bold_constants
 
             bold_constants(self.bold_constants, "spiking.monitors.bold_constants")
+            if not (isinstance(self.bold_warmup, (int, float)) and self.bold_warmup >= 0):
+                raise ValueError(f"spiking.monitors.bold_warmup must be >= 0 ms, got {self.bold_warmup!r}")
+            if self.bold_warmup > 0 and not mult(self.bold_warmup, self.rate_bin):
+                raise ValueError(f"spiking.monitors.bold_warmup = {self.bold_warmup} ms is not a multiple of rate_bin")
+            if not (isinstance(self.min_bold_samples, int) and self.min_bold_samples >= 3):
+                raise ValueError(f"spiking.monitors.min_bold_samples must be an integer >= 3, "
+                                 f"got {self.min_bold_samples!r}")
         if self.welch_nperseg < 8:
             raise ValueError("spiking.monitors.welch_nperseg must be >= 8")
         return self
+
+    def check_bold_samples(self, duration: float) -> int:
+        """BOLD samples a run of ``duration`` ms (after the transient) keeps; fewer than
+        ``min_bold_samples`` is refused naming ``spiking.monitors.min_bold_samples``."""
+        if not self.bold:
+            return 0
+        from encephagen.sim.monitors import check_bold_samples
+
+        return check_bold_samples(duration, 0.0, self.bold_warmup, self.bold_period, self.min_bold_samples,
+                                  "spiking.monitors")
 
 
 class SpikeMonitors:
@@ -93,6 +122,20 @@ class SpikeMonitors:
             self.bold = BoldMonitor(self.R, self.B, dev, cfg.rate_bin / 1000.0, cfg.bold_scale,
                                     cfg.bold_constants)
             self.bold_every = int(round(cfg.bold_period / cfg.rate_bin))
+            self.bold_from = int(round(cfg.bold_warmup / cfg.rate_bin))   # first bin index kept
+            self.bold_started = False
+        # spikes per (network, region) over the last half of the transient: the BOLD start value
+        self.init_from = self.start // 2
+        self.init_count = torch.zeros(self.B * self.R, dtype=F64, device=dev)
+
+    def observe_transient(self, blk) -> None:
+        """Count a transient block's spikes per region (for the BOLD start value)."""
+        if self.bold is None:
+            return
+        keep = (blk.k + blk.t0 >= self.init_from) & (blk.k + blk.t0 < self.start)
+        if bool(keep.any()):
+            reg = torch.div(blk.i[keep], self.npr, rounding_mode="floor")
+            self.init_count.index_add_(0, reg, torch.ones_like(reg, dtype=F64))
 
     def update(self, blk) -> None:
         """Queue a block's spikes; process them (vectorised) once a Fano window is complete."""
@@ -148,9 +191,17 @@ class SpikeMonitors:
         self.n_win = upto // self.win_bins
         if self.bold is not None:
             rates = self.pop[b0:upto].to(F64) / (self.npr * self.cfg.rate_bin / 1000.0)   # (nb, B, R) Hz
+            if not self.bold_started:
+                win_s = (self.start - self.init_from) * self.sim.dt / 1000.0
+                if win_s > 0:
+                    r0 = (self.init_count / (self.npr * win_s)).view(self.B, self.R).T
+                else:
+                    r0 = rates.mean(0).T if nb else torch.zeros((self.R, self.B), dtype=F64, device=dev)
+                self.bold.set_steady_state(r0)
+                self.bold_started = True
             for k in range(nb):
                 self.bold.update(rates[k].T)
-                if (b0 + k + 1) % self.bold_every == 0:
+                if (b0 + k + 1) % self.bold_every == 0 and b0 + k >= self.bold_from:
                     self.bold.sample((b0 + k + 1) * self.cfg.rate_bin)
         self.bins_done = upto
 

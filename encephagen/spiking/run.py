@@ -41,11 +41,15 @@ def _check(f) -> list[str]:
     for m in METRICS:
         if m in f and f[m].shape[0] != B:
             probs.append(f"dataset {m!r} has {f[m].shape[0]} rows, expected {B} (one per run)")
+    from encephagen.sim.output import check_regimes
+
+    probs += check_regimes(f, B, int(f["labels"].shape[0]))
     return probs
 
 
 KIND = register_kind(Kind("spiking", datasets={"atlas": 1, "family": 1, "null_index": 1, "seed_id": 1, "seed": 1,
                                                "build_seed": 1, "G": 1, "labels": 1, "flags": 1,
+                                               "regime": 2, "regime_fraction": 2, "network_regime": 1,
                                                **{m: 2 for m in METRICS}},
                           attrs=("model", "dt", "duration", "transient", "params"), check=_check))
 
@@ -58,8 +62,8 @@ DEFAULTS: dict = {
     "dt": 0.1,
     "duration": 2000.0,
     "transient": 200.0,
-    "monitors": {"rate_bin": 1.0, "fano_window": 100.0, "bold": True, "bold_period": 720.0, "bold_scale": 0.05,
-                 "bold_constants": "friston2003",
+    "monitors": {"rate_bin": 1.0, "fano_window": 100.0, "bold": False, "bold_period": 720.0, "bold_scale": 0.05,
+                 "bold_constants": "friston2003", "bold_warmup": 20000.0, "min_bold_samples": 100,
                  "welch_nperseg": 1024, "runaway_hz": 200.0, "silent_hz": 0.1},
     "tau_m_from_t1t2": False,
     "nmda_regions": [],
@@ -105,6 +109,8 @@ def resolve_config(cfg: Mapping | None) -> dict:
         LIFParams.from_dict(out["params"])
     except ValueError as exc:
         raise ValueError(f"spiking.params: {exc}") from None
+    mon = SpikeMonitorConfig(**out["monitors"]).validate(float(out["dt"]))
+    mon.check_bold_samples(float(out["duration"]))
     return out
 
 
@@ -125,6 +131,7 @@ def simulate(networks: Sequence[LIFNetwork], seeds: Sequence[int], duration: flo
     Initial potentials are uniform in [v_reset, theta) from each network's seed.
     """
     monitors = monitors or SpikeMonitorConfig()
+    monitors.check_bold_samples(duration)     # too few BOLD samples: refused before building anything
     dt = networks[0].dt
     n_steps = int(round(duration / dt))
     n_trans = int(round(transient / dt))
@@ -139,6 +146,8 @@ def simulate(networks: Sequence[LIFNetwork], seeds: Sequence[int], duration: flo
     t_run = time.perf_counter()
     while sim.t < total:
         blk = sim.step_block(min(sim.K, total - sim.t))
+        if blk.t0 < n_trans:
+            mon.observe_transient(blk)
         if sim.t > n_trans:
             mon.update(blk)
         if progress is not None:
@@ -146,6 +155,10 @@ def simulate(networks: Sequence[LIFNetwork], seeds: Sequence[int], duration: flo
     run_s = time.perf_counter() - t_run
     res = mon.result()
     res["flags"] = flag_regimes(res["rate"], names, monitors.runaway_hz, monitors.silent_hz)
+    from encephagen.sim.regime import spiking_regimes
+
+    p0 = networks[0].params
+    res["regime"] = spiking_regimes(res["rate"], res["synchrony"], monitors.silent_hz, p0.t_ref, sim.n // sim.R)
     res.update(wall_s=time.perf_counter() - t_all, run_s=run_s, setup_s=sim.setup_seconds,
                backend=sim.backend, device=str(sim.device), memory_estimate_bytes=sim.memory_estimate,
                block_steps=sim.K, ring_slots=sim.S, n_synapses=[net.nnz for net in networks])
@@ -307,6 +320,9 @@ def write_spiking(path, res: dict, elems: list[dict], labels, cfg: dict, params:
             write_array(f, key, np.array([e[key] for e in elems], dtype=dtype))
         write_array(f, "labels", np.array(labels, dtype=str))
         write_array(f, "flags", np.array(res["flags"], dtype=str))
+        from encephagen.sim.regime import write_regimes
+
+        write_regimes(f, res["regime"])
         for m in METRICS:
             write_array(f, m, np.asarray(res[m], dtype=np.float64))
         write_array(f, "spectrum", res["spectrum"])

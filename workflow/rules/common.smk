@@ -20,6 +20,13 @@ except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 config.clear()
 config.update(_validated)
+# checks the schema cannot express (too few BOLD samples for the duration), before any job runs
+try:
+    from encephagen.pipeline import check_simulation_config
+
+    check_simulation_config(config)
+except ValueError as exc:
+    raise WorkflowError(str(exc)) from None
 
 
 wildcard_constraints:

@@ -1,0 +1,144 @@
+"""Dynamical regime of every simulated region, and of every simulated network.
+
+Each region of each run gets one of five regimes (integer codes, the legend is written beside
+the dataset), decided from what the monitors already have, in this order (the first that
+applies wins):
+
+==============  ====  ===============================================================================
+regime          code  neural mass (per region)                    spiking (per region)
+==============  ====  ===============================================================================
+diverged        4     mean or variance not finite                 rate not finite
+silent          3     RMS activity < silence_threshold (the       rate < monitors.silent_hz (0.1 Hz)
+                      ``silenced`` metric: WC 0.01, Hopf and
+                      Kuramoto 1e-3)
+saturated       2     bounded activity (WC) only: mean >=          rate >= SATURATED_REFRACTORY_FRAC (0.5)
+                      SATURATED_FRAC (0.95) of the maximum        x 1 / t_ref (250 Hz at t_ref 2 ms: the
+                      1 / (1 + r_e) and SD < OSCILLATION_SD_FRAC  neurons spend over half their time
+                      (0.05) of it                                refractory)
+oscillating     1     WC, Kuramoto: SD >= OSCILLATION_SD_FRAC     synchrony (Golomb's chi) >=
+                      (0.05) of the activity range (WC 1/(1+r_e), SYNC_FINITE_SIZE (3) / sqrt(neurons per
+                      Kuramoto 2); Hopf: the node's a > 0 (a      region): three times the level of
+                      limit cycle; noise-driven fluctuations of   independent neurons
+                      a damped node are a fixed point's, whatever
+                      their amplitude)
+fixed_point     0     anything else: a stationary state with      asynchronous irregular firing at a
+                      noise-driven fluctuations                   stationary rate
+==============  ====  ===============================================================================
+
+The runner refuses a run that produced NaN/inf (:class:`encephagen.sim.runner.SimulationDiverged`),
+so 'diverged' only appears where a caller kept such a run. Thresholds are module constants,
+documented here and in docs/simulation.md; the WC noise-driven SD at the default noise (0.01) is
+~0.007 and a WC limit cycle's ~0.4, far on either side of 0.05.
+
+A network run's label (:func:`network_regime`): 'diverged' if any region diverged, else the
+regime of more than half of its regions, else 'mixed'; its ``regime_fraction`` holds the
+fraction of regions in each regime (columns in REGIMES order).
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+REGIMES = ("fixed_point", "oscillating", "saturated", "silent", "diverged")
+REGIME_CODES = {name: i for i, name in enumerate(REGIMES)}
+LEGEND = json.dumps({str(i): name for i, name in enumerate(REGIMES)})
+MIXED = "mixed"
+
+SATURATED_FRAC = 0.95
+OSCILLATION_SD_FRAC = 0.05
+SATURATED_REFRACTORY_FRAC = 0.5
+SYNC_FINITE_SIZE = 3.0
+
+RULE = ("neural mass: diverged = non-finite mean/var; silent = rms < silence_threshold; saturated = "
+        f"(WC) mean >= {SATURATED_FRAC} x 1/(1+r_e) and SD < {OSCILLATION_SD_FRAC} x 1/(1+r_e); oscillating = "
+        f"SD >= {OSCILLATION_SD_FRAC} x activity range (WC 1/(1+r_e), Kuramoto 2), Hopf a > 0; else fixed_point. "
+        f"spiking: diverged = non-finite rate; silent = rate < silent_hz; saturated = rate >= "
+        f"{SATURATED_REFRACTORY_FRAC} / t_ref; oscillating = Golomb chi >= {SYNC_FINITE_SIZE} / sqrt(neurons per "
+        "region); else fixed_point. network: diverged if any region, else the regime of > 1/2 of the regions, "
+        "else mixed")
+
+
+def _param(params: dict, name: str, shape, default: float) -> np.ndarray:
+    """A parameter as (B, n): params hold (B,) per element or (B, n) per node."""
+    if name not in params:
+        return np.full(shape, default)
+    v = np.asarray(params[name], dtype=float)
+    if v.ndim == 1:
+        v = v[:, None]
+    return np.broadcast_to(v, shape)
+
+
+def neural_mass_regimes(model: str, metrics: dict, params: dict) -> np.ndarray:
+    """(B, n) int8 regime codes of a neural-mass run from its metrics (mean, var, silenced)."""
+    mean = np.asarray(metrics["mean"], dtype=float)
+    var = np.asarray(metrics["var"], dtype=float)
+    shape = mean.shape
+    sd = np.sqrt(np.clip(var, 0, None))
+    silent = np.asarray(metrics["silenced"], dtype=bool)
+    saturated = np.zeros(shape, dtype=bool)
+    if model == "wilson_cowan":
+        top = 1.0 / (1.0 + _param(params, "r_e", shape, 0.0))
+        saturated = (mean >= SATURATED_FRAC * top) & (sd < OSCILLATION_SD_FRAC * top)
+        oscillating = sd >= OSCILLATION_SD_FRAC * top
+    elif model == "kuramoto":
+        oscillating = sd >= OSCILLATION_SD_FRAC * 2.0
+    elif model == "hopf":
+        oscillating = _param(params, "a", shape, -1.0) > 0
+    else:
+        raise ValueError(f"no regime rule for model {model!r}")
+    out = np.full(shape, REGIME_CODES["fixed_point"], dtype=np.int8)
+    out[oscillating] = REGIME_CODES["oscillating"]
+    out[saturated] = REGIME_CODES["saturated"]
+    out[silent] = REGIME_CODES["silent"]
+    out[~(np.isfinite(mean) & np.isfinite(var))] = REGIME_CODES["diverged"]
+    return out
+
+
+def spiking_regimes(rate: np.ndarray, synchrony: np.ndarray, silent_hz: float, t_ref: float,
+                    neurons_per_region: int) -> np.ndarray:
+    """(B, R) int8 regime codes of a spiking run from its rates (Hz) and synchrony (Golomb chi)."""
+    rate = np.asarray(rate, dtype=float)
+    chi = np.asarray(synchrony, dtype=float)
+    out = np.full(rate.shape, REGIME_CODES["fixed_point"], dtype=np.int8)
+    out[np.nan_to_num(chi, nan=0.0) >= SYNC_FINITE_SIZE / np.sqrt(max(1, int(neurons_per_region)))] = \
+        REGIME_CODES["oscillating"]
+    if t_ref > 0:
+        out[rate >= SATURATED_REFRACTORY_FRAC * 1000.0 / t_ref] = REGIME_CODES["saturated"]
+    out[rate < silent_hz] = REGIME_CODES["silent"]
+    out[~np.isfinite(rate)] = REGIME_CODES["diverged"]
+    return out
+
+
+def regime_fraction(codes: np.ndarray) -> np.ndarray:
+    """(B, 5) fraction of regions in each regime (REGIMES order)."""
+    codes = np.asarray(codes)
+    n = max(1, codes.shape[1]) if codes.ndim == 2 else 1
+    return np.stack([(codes == i).sum(axis=-1) / n for i in range(len(REGIMES))], axis=-1).astype(float)
+
+
+def network_regime(codes: np.ndarray) -> list[str]:
+    """Per run: 'diverged' if any region diverged, else the regime of > 1/2 of the regions, else 'mixed'."""
+    out = []
+    for frac in regime_fraction(codes):
+        if frac[REGIME_CODES["diverged"]] > 0:
+            out.append("diverged")
+        elif frac.max() > 0.5:
+            out.append(REGIMES[int(np.argmax(frac))])
+        else:
+            out.append(MIXED)
+    return out
+
+
+def write_regimes(group, codes: np.ndarray) -> None:
+    """``regime`` (B, n) int8 with the legend and rule, ``regime_fraction`` (B, 5), ``network_regime`` (B,)."""
+    from encephagen.io import write_array
+
+    codes = np.asarray(codes, dtype=np.int8)
+    ds = write_array(group, "regime", codes)
+    ds.attrs["legend"] = LEGEND
+    ds.attrs["rule"] = RULE
+    fr = write_array(group, "regime_fraction", regime_fraction(codes) if codes.size else
+                     np.zeros((codes.shape[0], len(REGIMES))))
+    fr.attrs["columns"] = ",".join(REGIMES)
+    write_array(group, "network_regime", np.array(network_regime(codes) if codes.size else [], dtype=str))
