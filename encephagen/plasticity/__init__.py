@@ -7,3 +7,6 @@ __all__ = ["STDP", "STDPParams"]
 from encephagen.plasticity.eprop import EPropLIF, EPropParams, truncated_autodiff_gradients  # noqa: E402
 
 __all__ += ["EPropLIF", "EPropParams", "truncated_autodiff_gradients"]
+from encephagen.plasticity.homeostasis import RateSensor, ScalingParams, SynapticScaling  # noqa: E402
+
+__all__ += ["RateSensor", "ScalingParams", "SynapticScaling"]
