@@ -10,3 +10,6 @@ __all__ += ["EPropLIF", "EPropParams", "truncated_autodiff_gradients"]
 from encephagen.plasticity.homeostasis import RateSensor, ScalingParams, SynapticScaling  # noqa: E402
 
 __all__ += ["RateSensor", "ScalingParams", "SynapticScaling"]
+from encephagen.plasticity.rstdp import RSTDP, RSTDPParams  # noqa: E402
+
+__all__ += ["RSTDP", "RSTDPParams"]

@@ -180,38 +180,37 @@ class STDP:
         return hist.reshape(self.B, L * n)[:, slot * n + idx]
 
     # ------------------------------------------------------------------ stepping
-    def step(self, w: torch.Tensor, pre_spikes: torch.Tensor, post_spikes: torch.Tensor) -> torch.Tensor:
-        """Advance one step with the somatic spikes of this step; update ``w`` (B, nnz) in place.
-
-        Returns ``w``. Spikes are ``(B, n_pre)`` and ``(B, n_post)`` booleans (or 0/1).
-        """
+    def advance(self, pre_spikes: torch.Tensor, post_spikes: torch.Tensor):
+        """Advance the traces and histories one step with this step's somatic spikes; return the
+        pairing terms at the synapses ``(ev_post, x, ev_pre, y)``: masks (B, nnz) of post / pre
+        spikes arriving at a plastic synapse now, and the pre / post trace there (``None`` when
+        no such event)."""
         B = self.B
-        if w.shape != (B, self.nnz):
-            raise ValueError(f"stdp weights must have shape (batch, nnz) = {(B, self.nnz)}, got {tuple(w.shape)}")
         pre_spikes = torch.as_tensor(pre_spikes, device=self.device).reshape(B, self.n_pre).bool()
         post_spikes = torch.as_tensor(post_spikes, device=self.device).reshape(B, self.n_post).bool()
         q = self.params
-        sp, so = self.t % self.L_pre, self.t % self.L_post
+        t = self.t
+        sp, so = t % self.L_pre, t % self.L_post
         self.x_hist[:, sp] = self._x
         self.y_hist[:, so] = self._y
         self.s_pre_hist[:, sp] = pre_spikes
         self.s_post_hist[:, so] = post_spikes
         # events at the synapse now: post spike of step t - d_dendritic, pre spike of t - d_axonal
-        t = self.t
+        ev_post = x = ev_pre = y = None
         if self._dd_u is None or bool(self.s_post_hist[:, (t - self._dd_u) % self.L_post].any()):
-            ev_post = self._at_synapse(self.s_post_hist, self.L_post, self.d_dd, self.post, self.n_post, t, self._dd_u)
+            ev = self._at_synapse(self.s_post_hist, self.L_post, self.d_dd, self.post, self.n_post, t, self._dd_u)
             if not self.all_plastic:
-                ev_post = ev_post & self.plastic
-            if bool(ev_post.any()):
+                ev = ev & self.plastic
+            if bool(ev.any()):
+                ev_post = ev
                 x = self._at_synapse(self.x_hist, self.L_pre, self.d_ax, self.pre, self.n_pre, t, self._ax_u)
-                w.copy_(torch.where(ev_post, self._facilitate(w, x), w))
         if self._ax_u is None or bool(self.s_pre_hist[:, (t - self._ax_u) % self.L_pre].any()):
-            ev_pre = self._at_synapse(self.s_pre_hist, self.L_pre, self.d_ax, self.pre, self.n_pre, t, self._ax_u)
+            ev = self._at_synapse(self.s_pre_hist, self.L_pre, self.d_ax, self.pre, self.n_pre, t, self._ax_u)
             if not self.all_plastic:
-                ev_pre = ev_pre & self.plastic
-            if bool(ev_pre.any()):
+                ev = ev & self.plastic
+            if bool(ev.any()):
+                ev_pre = ev
                 y = self._at_synapse(self.y_hist, self.L_post, self.d_dd, self.post, self.n_post, t, self._dd_u)
-                w.copy_(torch.where(ev_pre, self._depress(w, y), w))
         # traces for the next step (spikes of this step included)
         if q.pairing == "all_to_all":
             self._x = (self._x + pre_spikes) * self.decay_plus
@@ -220,6 +219,20 @@ class STDP:
             self._x = torch.where(pre_spikes, 1.0, self._x) * self.decay_plus
             self._y = torch.where(post_spikes, 1.0, self._y) * self.decay_minus
         self.t += 1
+        return ev_post, x, ev_pre, y
+
+    def step(self, w: torch.Tensor, pre_spikes: torch.Tensor, post_spikes: torch.Tensor) -> torch.Tensor:
+        """Advance one step with the somatic spikes of this step; update ``w`` (B, nnz) in place.
+
+        Returns ``w``. Spikes are ``(B, n_pre)`` and ``(B, n_post)`` booleans (or 0/1).
+        """
+        if w.shape != (self.B, self.nnz):
+            raise ValueError(f"stdp weights must have shape (batch, nnz) = {(self.B, self.nnz)}, got {tuple(w.shape)}")
+        ev_post, x, ev_pre, y = self.advance(pre_spikes, post_spikes)
+        if ev_post is not None:                      # LTP first, then LTD (NEST's order)
+            w.copy_(torch.where(ev_post, self._facilitate(w, x), w))
+        if ev_pre is not None:
+            w.copy_(torch.where(ev_pre, self._depress(w, y), w))
         return w
 
     def run(self, w0, pre_trains, post_trains, record_at_pre: bool = False):
