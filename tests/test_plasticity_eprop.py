@@ -19,12 +19,13 @@ def _net(B, n, n_in, k, seed, dtype=torch.float64, scale_in=0.8, scale_rec=0.3):
     return w_in, w_rec, w_out, g
 
 
-@pytest.mark.parametrize("tau_out", [20.0, 5.0])
-def test_eprop_equals_truncated_autodiff(tau_out):
+@pytest.mark.parametrize("tau_out,beta", [(20.0, 0.0), (5.0, 0.0), (20.0, 1.6), (5.0, 0.5)])
+def test_eprop_equals_truncated_autodiff(tau_out, beta):
     """Symmetric feedback: e-prop's online gradients == autograd of the truncated objective, 1e-6
-    relative (float64), for input, recurrent and readout weights, in every network of a batch."""
+    relative (float64), for input, recurrent and readout weights, in every network of a batch;
+    LIF (beta 0) and ALIF (beta > 0, tau_a 200 ms)."""
     B, n, n_in, k, T = 3, 10, 4, 2, 120
-    q = EPropParams(tau_m=20.0, tau_out=tau_out, v_th=0.6)
+    q = EPropParams(tau_m=20.0, tau_out=tau_out, v_th=0.6, beta=beta, tau_a=200.0)
     w_in, w_rec, w_out, g = _net(B, n, n_in, k, seed=1)
     x = (torch.rand(T, B, n_in, generator=g) < 0.2).double()
     target = torch.randn(T, B, k, generator=g, dtype=torch.float64)
@@ -38,7 +39,7 @@ def test_eprop_equals_truncated_autodiff(tau_out):
             assert ref[b].abs().max() > 1.0                          # non-trivial gradients
             rel = float((mine[b] - ref[b]).abs().max() / ref[b].abs().max())
             worst = max(worst, rel)
-    print(f"tau_out={tau_out}: max relative difference e-prop vs autodiff {worst:.2e}")
+    print(f"tau_out={tau_out} beta={beta}: max relative difference e-prop vs autodiff {worst:.2e}")
     assert worst < 1e-6
     assert torch.allclose(e.loss, loss, rtol=1e-12)
 

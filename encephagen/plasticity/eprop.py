@@ -21,6 +21,12 @@ With symmetric feedback this is exactly the gradient of E when the spikes' effec
 neurons (recurrent input) and on the neuron's own reset is treated as constant (stop-gradient)
 and H' is replaced by psi: :func:`truncated_autodiff_gradients` computes that with torch
 autograd, the paper's own numerical check.
+
+ALIF (``beta > 0``): threshold ``v_th + beta a_j^t``, ``a_j^t = rho a_j^{t-1} + z_j^{t-1}``,
+``rho = exp(-dt / tau_a)``; psi is taken at ``v - beta a``; the reset stays ``v_th z``. Eligibility
+vectors: ``eps^v`` as above, ``eps^a_{t+1} = psi^t eps^v_t + (rho - psi^t beta) eps^a_t``,
+``e^t = psi^t (eps^v_t - beta eps^a_t)`` (the adaptation path is the neuron's own hidden state,
+so autodiff keeps its gradient).
 """
 from __future__ import annotations
 
@@ -43,6 +49,14 @@ class EPropParams(ParamsMixin):
     gamma_pd: float = p(0.3, "1", "pseudo-derivative dampening factor gamma", 0, 10)
     feedback: str = p("symmetric", "", "learning-signal feedback B: symmetric (B = W_out^T) or random (fixed)",
                       choices=("symmetric", "random"))
+    beta: float = p(0.0, "1", "ALIF threshold adaptation strength: threshold = v_th + beta a (0 = LIF; the paper's "
+                              "tutorials: 1.6)", 0, 1e6)
+    tau_a: float = p(200.0, "ms", "ALIF adaptation time constant (a decays with rho = exp(-dt / tau_a))", 0, 1e9,
+                     lo_open=True)
+
+    @property
+    def rho(self) -> float:
+        return math.exp(-self.dt / self.tau_a)
 
     @property
     def alpha(self) -> float:
@@ -105,7 +119,8 @@ class EPropLIF:
         """Zero the network state, traces and accumulated gradients (a new trial)."""
         B, n, dev, dt = self.B, self.n, self.w_in.device, self.w_in.dtype
         z = lambda *s: torch.zeros(s, dtype=dt, device=dev)  # noqa: E731
-        self.v, self.z, self.y = z(B, n), z(B, n), z(B, self.k)
+        self.v, self.z, self.y, self.a = z(B, n), z(B, n), z(B, self.k), z(B, n)
+        self.epsa_rec, self.epsa_in = (z(B, n, n), z(B, n, self.n_in)) if self.params.beta > 0 else (None, None)
         self.zbar, self.xbar, self.zbar_k = z(B, n), z(B, self.n_in), z(B, n)
         self.ebar_rec, self.ebar_in = z(B, n, n), z(B, n, self.n_in)
         self.grad_rec, self.grad_in, self.grad_out = z(B, n, n), z(B, n, self.n_in), z(B, self.k, n)
@@ -116,18 +131,33 @@ class EPropLIF:
         """One step with input ``x`` (B, n_in); with ``target`` (B, k) accumulate e-prop gradients.
         Returns (z, y)."""
         q = self.params
-        a, kap = q.alpha, q.kappa
-        zbar_prev = self.zbar                                    # zbar^{t-1}
+        a, kap, beta = q.alpha, q.kappa, q.beta
+        zbar_prev = self.zbar                                    # zbar^{t-1} = eps^v_t (recurrent)
         v = a * self.v + torch.einsum("bji,bi->bj", self.w_rec, self.z) + torch.einsum("bji,bi->bj", self.w_in, x) \
             - q.v_th * self.z
-        z = (v >= q.v_th).to(v.dtype)
-        psi = pseudo_derivative(v, q.v_th, q.gamma_pd)
+        self.xbar = a * self.xbar + x                            # xbar^t = eps^v_t (input)
+        if beta > 0:
+            self.a = q.rho * self.a + self.z                     # a^t
+            u = v - beta * self.a                                # v - (threshold - v_th)
+        else:
+            u = v
+        z = (u >= q.v_th).to(v.dtype)
+        psi = pseudo_derivative(u, q.v_th, q.gamma_pd)
         self.y = kap * self.y + torch.einsum("bkj,bj->bk", self.w_out, z)
-        self.xbar = a * self.xbar + x
         self.zbar = a * zbar_prev + z
         self.zbar_k = kap * self.zbar_k + z
-        self.ebar_rec = kap * self.ebar_rec + psi[:, :, None] * zbar_prev[:, None, :]
-        self.ebar_in = kap * self.ebar_in + psi[:, :, None] * self.xbar[:, None, :]
+        ps = psi[:, :, None]
+        if beta > 0:                                             # e^t = psi^t (eps^v_t - beta eps^a_t)
+            ev_rec = zbar_prev[:, None, :] - beta * self.epsa_rec
+            ev_in = self.xbar[:, None, :] - beta * self.epsa_in
+            self.ebar_rec = kap * self.ebar_rec + ps * ev_rec
+            self.ebar_in = kap * self.ebar_in + ps * ev_in
+            # eps^a_{t+1} = psi^t eps^v_t + (rho - psi^t beta) eps^a_t
+            self.epsa_rec = q.rho * self.epsa_rec + ps * ev_rec
+            self.epsa_in = q.rho * self.epsa_in + ps * ev_in
+        else:
+            self.ebar_rec = kap * self.ebar_rec + ps * zbar_prev[:, None, :]
+            self.ebar_in = kap * self.ebar_in + ps * self.xbar[:, None, :]
         if target is not None:
             err = self.y - target                                    # (B, k)
             fb = self.w_out.transpose(1, 2) if q.feedback == "symmetric" else self.feedback
@@ -162,11 +192,13 @@ def truncated_autodiff_gradients(params: EPropParams, w_in, w_rec, w_out, x, tar
     v = torch.zeros(B, n, dtype=w_in.dtype)
     z = torch.zeros(B, n, dtype=w_in.dtype)
     y = torch.zeros(B, k, dtype=w_in.dtype)
+    a = torch.zeros(B, n, dtype=w_in.dtype)
     loss = torch.zeros(B, dtype=w_in.dtype)
     for t in range(x.shape[0]):
         zd = z.detach()
         v = q.alpha * v + torch.einsum("bji,bi->bj", w_rec, zd) + torch.einsum("bji,bi->bj", w_in, x[t]) - q.v_th * zd
-        z = _Spike.apply(v, q.v_th, q.gamma_pd)
+        a = q.rho * a + z                 # ALIF: the neuron's own adaptation keeps its gradient
+        z = _Spike.apply(v - q.beta * a, q.v_th, q.gamma_pd)
         y = q.kappa * y + torch.einsum("bkj,bj->bk", w_out, z)
         loss = loss + 0.5 * ((y - target[t]) ** 2).sum(1)
     loss.sum().backward()
