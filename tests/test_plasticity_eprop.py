@@ -102,3 +102,28 @@ def test_eprop_learns_pattern_generation():
     final = float(((y - tgt) ** 2).mean()) / var
     print(f"pattern generation: normalised MSE {nmse[0]:.3f} -> {final:.3f} after {iters} trials")
     assert final < 0.3 and final < nmse[0] / 5
+
+
+def test_eprop_random_feedback_and_batch_independence():
+    """feedback='random' uses the given B (with B = W_out^T it equals symmetric e-prop; with another
+    B only the hidden-weight gradients change); a network's gradients do not depend on the batch."""
+    B, n, n_in, k, T = 2, 8, 3, 2, 80
+    w_in, w_rec, w_out, g = _net(B, n, n_in, k, seed=4)
+    x = (torch.rand(T, B, n_in, generator=g) < 0.2).double()
+    target = torch.randn(T, B, k, generator=g, dtype=torch.float64)
+    sym = EPropLIF(EPropParams(), w_in, w_rec, w_out)
+    sym.run(x, target)
+    same = EPropLIF(EPropParams(feedback="random"), w_in, w_rec, w_out, feedback=w_out.transpose(1, 2).clone())
+    same.run(x, target)
+    assert torch.allclose(same.grad_rec, sym.grad_rec, rtol=1e-13, atol=0)
+    rnd = EPropLIF(EPropParams(feedback="random"), w_in, w_rec, w_out,
+                   feedback=torch.randn(B, n, k, generator=g, dtype=torch.float64))
+    rnd.run(x, target)
+    assert torch.equal(rnd.grad_out, sym.grad_out) and not torch.allclose(rnd.grad_rec, sym.grad_rec)
+    one = EPropLIF(EPropParams(), w_in[1:], w_rec[1:], w_out[1:])
+    one.run(x[:, 1:], target[:, 1:])
+    assert torch.allclose(one.grad_rec[0], sym.grad_rec[1], rtol=1e-13, atol=0)
+    with pytest.raises(ValueError, match="'feedback'"):
+        EPropLIF(EPropParams(feedback="random"), w_in, w_rec, w_out)
+    with pytest.raises(ValueError, match="'tau_m'"):
+        EPropParams(tau_m=0)

@@ -30,7 +30,7 @@ def _params(case) -> STDPParams:
                       mu_plus=s["mu_plus"], mu_minus=s["mu_minus"], w_max=s["Wmax"])
 
 
-def _replay(case) -> float:
+def _replay(case, device="cpu") -> float:
     """Run encephagen's STDP on the case's spike trains (one pair per batch entry); return the
     max relative difference to NEST's recorded weights (after every presynaptic spike)."""
     dt = case["dt"]
@@ -45,9 +45,10 @@ def _replay(case) -> float:
         post[steps(pr["post_spikes_ms"]), b, 0] = True
     d = int(round(case["delay"] / dt))
     assert abs(d * dt - case["delay"]) < 1e-9
-    rule = STDP(_params(case), pre=[0], post=[0], n_pre=1, n_post=1, dt=dt, delay=d, batch=B)
-    w = torch.tensor(case["w0"][:B], dtype=torch.float64).reshape(B, 1)
-    traj = torch.empty((T, B), dtype=torch.float64)
+    rule = STDP(_params(case), pre=[0], post=[0], n_pre=1, n_post=1, dt=dt, delay=d, batch=B, device=device)
+    w = torch.tensor(case["w0"][:B], dtype=torch.float64, device=device).reshape(B, 1)
+    pre, post = pre.to(device), post.to(device)
+    traj = torch.empty((T, B), dtype=torch.float64, device=device)
     for t in range(T):
         rule.step(w, pre[t], post[t])
         traj[t] = w[:, 0]
@@ -55,7 +56,7 @@ def _replay(case) -> float:
     for b, pr in enumerate(pairs):
         ref = np.asarray(pr["w"])
         assert len(ref) == len(pr["pre_spikes_ms"]) >= 15
-        mine = traj[steps(pr["w_times_ms"]), b].numpy()
+        mine = traj[steps(pr["w_times_ms"]), b].cpu().numpy()
         rel = np.abs(mine - ref) / np.maximum(np.abs(ref), 1e-12)
         rel[(ref == 0) & (mine == 0)] = 0.0
         worst = max(worst, float(rel.max()))
@@ -76,6 +77,14 @@ def test_stdp_equals_committed_nest_trajectory(name):
     worst = _replay(case)
     print(f"{name}: max relative difference to NEST {worst:.2e}")
     assert worst < RTOL
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_stdp_nest_trajectory_on_cuda():
+    """The same code on the GPU reproduces NEST (float64)."""
+    data = json.loads(REF.read_text())
+    case = next(c for c in data["cases"] if c["name"] == "multiplicative_delay")
+    assert _replay(case, device="cuda") < RTOL
 
 
 def test_stdp_equals_live_nest():

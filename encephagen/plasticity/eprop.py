@@ -189,11 +189,11 @@ def truncated_autodiff_gradients(params: EPropParams, w_in, w_rec, w_out, x, tar
     w_rec = w_rec.detach().clone().requires_grad_(True)
     w_out = w_out.detach().clone().requires_grad_(True)
     B, n, _, k = _check_weights(w_in, w_rec, w_out)
-    v = torch.zeros(B, n, dtype=w_in.dtype)
-    z = torch.zeros(B, n, dtype=w_in.dtype)
-    y = torch.zeros(B, k, dtype=w_in.dtype)
-    a = torch.zeros(B, n, dtype=w_in.dtype)
-    loss = torch.zeros(B, dtype=w_in.dtype)
+    v = torch.zeros(B, n, dtype=w_in.dtype, device=w_in.device)
+    z = torch.zeros(B, n, dtype=w_in.dtype, device=w_in.device)
+    y = torch.zeros(B, k, dtype=w_in.dtype, device=w_in.device)
+    a = torch.zeros(B, n, dtype=w_in.dtype, device=w_in.device)
+    loss = torch.zeros(B, dtype=w_in.dtype, device=w_in.device)
     for t in range(x.shape[0]):
         zd = z.detach()
         v = q.alpha * v + torch.einsum("bji,bi->bj", w_rec, zd) + torch.einsum("bji,bi->bj", w_in, x[t]) - q.v_th * zd
