@@ -2,7 +2,8 @@
 
 Each case: independent (pre, post) pairs of parrot neurons, each driven by its own
 spike_generator (pre: Poisson; post: a mix of Poisson spikes and pre spikes shifted by a
-random lag of -15..+15 ms, so that LTP and LTD both occur); the pre parrot projects to the post
+random lag of -15..+15 ms, so that LTP and LTD both occur), for ``stdp_synapse`` (all-to-all)
+and ``stdp_nn_symm_synapse`` (nearest neighbour); the pre parrot projects to the post
 parrot with the plastic synapse on receptor 1 (parrot_neuron does not repeat spikes arriving
 there, so the post train stays exactly the generator's). A weight_recorder gives the weight
 after every presynaptic spike. Needs only numpy and NEST (no torch, no encephagen):
@@ -42,6 +43,11 @@ CASES = [
          syn=dict(tau_plus=20.0, **{"lambda": 0.03}, alpha=1.1, mu_plus=0.4, mu_minus=0.4, Wmax=10.0),
          tau_minus=20.0, w0=[5.0, 1.0, 9.5, 0.2, 5.0, 3.0], seed=5),
 ]
+
+# nearest-neighbour pairing: the same cases with NEST's stdp_nn_symm_synapse (symmetric
+# nearest-neighbour; same parameters). NEST initialises its t_lastspike_ to 0, which then acts
+# as a presynaptic spike at t = 0 for potentiation (stdp_synapse is unaffected: its Kplus starts at 0).
+CASES += [dict(c, name=c["name"] + "_nn", model="stdp_nn_symm_synapse") for c in CASES]
 
 
 def make_trains(seed: int, n_pairs: int = N_PAIRS, rate_pre: float = 25.0, rate_post: float = 10.0):
