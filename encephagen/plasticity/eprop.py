@@ -133,8 +133,8 @@ class EPropLIF:
         q = self.params
         a, kap, beta = q.alpha, q.kappa, q.beta
         zbar_prev = self.zbar                                    # zbar^{t-1} = eps^v_t (recurrent)
-        v = a * self.v + torch.einsum("bji,bi->bj", self.w_rec, self.z) + torch.einsum("bji,bi->bj", self.w_in, x) \
-            - q.v_th * self.z
+        v = a * self.v + torch.bmm(self.w_rec, self.z[:, :, None])[:, :, 0] \
+            + torch.bmm(self.w_in, x[:, :, None])[:, :, 0] - q.v_th * self.z
         self.xbar = a * self.xbar + x                            # xbar^t = eps^v_t (input)
         if beta > 0:
             self.a = q.rho * self.a + self.z                     # a^t
@@ -143,7 +143,7 @@ class EPropLIF:
             u = v
         z = (u >= q.v_th).to(v.dtype)
         psi = pseudo_derivative(u, q.v_th, q.gamma_pd)
-        self.y = kap * self.y + torch.einsum("bkj,bj->bk", self.w_out, z)
+        self.y = kap * self.y + torch.bmm(self.w_out, z[:, :, None])[:, :, 0]
         self.zbar = a * zbar_prev + z
         self.zbar_k = kap * self.zbar_k + z
         ps = psi[:, :, None]
@@ -156,15 +156,15 @@ class EPropLIF:
             self.epsa_rec = q.rho * self.epsa_rec + ps * ev_rec
             self.epsa_in = q.rho * self.epsa_in + ps * ev_in
         else:
-            self.ebar_rec = kap * self.ebar_rec + ps * zbar_prev[:, None, :]
-            self.ebar_in = kap * self.ebar_in + ps * self.xbar[:, None, :]
+            self.ebar_rec.mul_(kap).addcmul_(ps, zbar_prev[:, None, :])
+            self.ebar_in.mul_(kap).addcmul_(ps, self.xbar[:, None, :])
         if target is not None:
             err = self.y - target                                    # (B, k)
             fb = self.w_out.transpose(1, 2) if q.feedback == "symmetric" else self.feedback
-            L = torch.einsum("bjk,bk->bj", fb, err)                  # learning signal (B, n)
-            self.grad_rec += L[:, :, None] * self.ebar_rec
-            self.grad_in += L[:, :, None] * self.ebar_in
-            self.grad_out += err[:, :, None] * self.zbar_k[:, None, :]
+            L = torch.bmm(fb, err[:, :, None])                      # learning signal (B, n, 1)
+            self.grad_rec.addcmul_(L, self.ebar_rec)
+            self.grad_in.addcmul_(L, self.ebar_in)
+            self.grad_out.addcmul_(err[:, :, None], self.zbar_k[:, None, :])
             self.loss += 0.5 * (err * err).sum(1)
         self.v, self.z = v, z
         return z, self.y
