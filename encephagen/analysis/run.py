@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -46,16 +45,9 @@ def read_table(path_or_df) -> pd.DataFrame:
 
 def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write ``df`` as TSV (gzip when the name ends in .gz) atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
-    try:
-        df.to_csv(tmp, sep="\t", index=False, compression="gzip" if path.name.endswith(".gz") else None)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    from encephagen.io.tables import write_table as _write  # atomic; .gz with a fixed header
+
+    return _write(df, path)
 
 
 def run_statistics(network, regional=None, *, out: Mapping[str, str | os.PathLike], fdr_alpha: float = 0.05,

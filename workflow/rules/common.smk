@@ -3,21 +3,32 @@ import math
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 
-from encephagen.config import ConfigError, canonical_config, validate_config
+from encephagen.config import (ConfigError, canonical_config, check_config, connectome_lengths, load_schema,
+                               validate_config)
 
 SCHEMA_DIR = Path(workflow.basedir) / "schemas"
 
 # Validate before any job is submitted; the error names the key path. Defaults are filled in
 # place so that every rule (and every SLURM job, which re-parses this file) sees the same config.
-# Keys are sorted so that reordering a YAML file never looks like a parameter change (params of
-# rules are compared as written).
+# Keys are sorted and numbers canonical (an integer where the schema says number becomes a float),
+# so that reordering a YAML file or writing 3000 for 3000.0 never looks like a parameter change
+# (params of rules are compared as written).
+_SCHEMA = load_schema(SCHEMA_DIR)
 try:
-    _validated = validate_config(config, SCHEMA_DIR)
+    _validated = validate_config(config, _SCHEMA)
+    # rules between keys (transient < duration, enough nulls for the statistics, sane delay
+    # buffers): refused here, before any job, instead of inside jobs after hours of work
+    _warnings = check_config(_validated, connectome_lengths(
+        {a: f"resources/connectomes/{a}.h5" for a in _validated["atlases"]}))
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 config.clear()
-config.update(canonical_config(_validated))
+config.update(canonical_config(_validated, _SCHEMA))
+if getattr(workflow, "is_main_process", True):  # once, by the controller (not in every job)
+    for _w in _warnings:
+        logger.warning(f"encephagen: {_w}")
 
 
 wildcard_constraints:
