@@ -146,12 +146,21 @@ MAX_DELAY_STEPS = 100_000
 ZERO_DELAY_WARN_MM = 4.0
 
 
-def cross_key_problems(cfg: Mapping, lengths: Mapping[str, Any] | None = None) -> tuple[list[str], list[str]]:
+def cross_key_problems(cfg: Mapping, lengths: Mapping[str, Any] | None = None,
+                       isolated: Mapping[str, list] | None = None) -> tuple[list[str], list[str]]:
     """Rules between keys that the schema cannot express: ``(errors, warnings)``, each naming
     the key paths. ``lengths``: atlas -> tract-length matrix (mm) where one is known (optional),
-    for the zero-delay count. Called by the workflow at parse time, before any job."""
+    for the zero-delay count; ``isolated``: atlas -> labels of regions without any connection
+    in an existing connectome file, judged by ``data.isolated_nodes``. Called by the workflow at
+    parse time, before any job."""
     errors: list[str] = []
     warnings: list[str] = []
+    policy = (cfg.get("data") or {}).get("isolated_nodes", "warn")
+    for atlas, labels in (isolated or {}).items():
+        if labels and policy != "allow":
+            msg = (f"resources/connectomes/{atlas}.h5: {len(labels)} isolated region(s) (no connection): "
+                   f"{', '.join(map(str, labels[:10]))} (config key 'data.isolated_nodes' is {policy!r})")
+            (errors if policy == "error" else warnings).append(msg)
     sim = cfg.get("simulate") or {}
     model = sim.get("model")
     if model != "lif" and "duration" in sim and "transient" in sim:
@@ -195,33 +204,42 @@ def cross_key_problems(cfg: Mapping, lengths: Mapping[str, Any] | None = None) -
     return errors, warnings
 
 
-def check_config(cfg: Mapping, lengths: Mapping[str, Any] | None = None) -> list[str]:
+def check_config(cfg: Mapping, lengths: Mapping[str, Any] | None = None,
+                 isolated: Mapping[str, list] | None = None) -> list[str]:
     """Raise :class:`ConfigError` listing every cross-key error; return the warnings."""
-    errors, warnings = cross_key_problems(cfg, lengths)
+    errors, warnings = cross_key_problems(cfg, lengths, isolated)
     if errors:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
     return warnings
 
 
-def connectome_lengths(paths: Mapping[str, str | Path]) -> dict[str, Any]:
-    """Tract lengths of the EDGES (NaN where there is no connection) of the connectome files that
-    already exist (None where absent or unreadable): the parse-time checks use them where a
-    previous run built them."""
-    out: dict[str, Any] = {}
+def connectome_facts(paths: Mapping[str, str | Path]) -> tuple[dict[str, Any], dict[str, list]]:
+    """(lengths, isolated) of the connectome files that already exist: tract lengths of the EDGES
+    (NaN where there is no connection; None where the file is absent or unreadable) and the labels
+    of isolated regions. The parse-time checks use them where a previous run built the files."""
+    lengths: dict[str, Any] = {}
+    isolated: dict[str, list] = {}
     for atlas, p in paths.items():
-        out[atlas] = None
+        lengths[atlas] = None
         try:
             import h5py
+            import numpy as np
 
             with h5py.File(p, "r") as f:
                 if bool(f.attrs.get("complete", False)) and "lengths" in f and "weights" in f:
-                    import numpy as np
-
                     w, L = f["weights"][()], f["lengths"][()].astype(float)
-                    out[atlas] = np.where(w > 0, L, np.nan)
-        except (OSError, ImportError):
+                    lengths[atlas] = np.where(w > 0, L, np.nan)
+                    deg = (w != 0).sum(0) + (w != 0).sum(1)
+                    labels = [x.decode() if isinstance(x, bytes) else str(x) for x in f["labels"][()]] \
+                        if "labels" in f and f["labels"].shape[0] == w.shape[0] else list(range(w.shape[0]))
+                    isolated[atlas] = [labels[i] for i in np.flatnonzero(deg == 0)]
+        except (OSError, ImportError, ValueError):
             pass
-    return out
+    return lengths, isolated
+
+
+def connectome_lengths(paths: Mapping[str, str | Path]) -> dict[str, Any]:
+    return connectome_facts(paths)[0]
 
 
 def load_config(path: str | Path, schema_dir: str | Path, overrides: Mapping | None = None) -> dict:

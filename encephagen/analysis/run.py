@@ -116,7 +116,9 @@ def run_t1t2(regional, t1t2, *, out: str | os.PathLike, distances: np.ndarray | 
     null, labelled as such)."""
     reg = read_table(regional)
     if not isinstance(t1t2, pd.Series):
-        t = t1t2 if isinstance(t1t2, pd.DataFrame) else pd.read_csv(t1t2, sep="\t", comment="#")
+        from encephagen.io.tables import read_tsv  # names the file (a 0-byte table too)
+
+        t = t1t2 if isinstance(t1t2, pd.DataFrame) else read_tsv(t1t2, comment="#")
         idx = next((c for c in ("region", "index", "region_index") if c in t.columns), None)
         val = next((c for c in ("t1t2", "value") if c in t.columns), None)
         if idx is None or val is None:

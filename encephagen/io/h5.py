@@ -450,3 +450,26 @@ register_kind(Kind(
     groups=("regional", "empirical_fc"),
     attrs=("atlas", "model", "n_networks", "n_seeds", "n_params", "param_columns", "n_missing_runs"),
 ))
+
+
+def _connectome_requirements(f: h5py.File) -> list[str]:
+    """Every per-region vector has one entry per region; lengths match weights (consumers index
+    them together: a wrong length used to end in a pandas length error far from the file)."""
+    w = f["weights"]
+    if w.ndim != 2 or w.shape[0] != w.shape[1]:
+        return [f"dataset 'weights' has shape {w.shape}, expected a square matrix"]
+    n = w.shape[0]
+    problems = []
+    if f["lengths"].shape != w.shape:
+        problems.append(f"dataset 'lengths' has shape {f['lengths'].shape}, 'weights' has {w.shape}")
+    for name in ("labels", "hemisphere", "cortical", "region_class"):
+        if name in f and f[name].shape[0] != n:
+            problems.append(f"per-region dataset {name!r} has {f[name].shape[0]} entries for {n} regions")
+    return problems
+
+
+register_kind(Kind(
+    name="connectome",
+    datasets={"weights": 2, "lengths": 2, "labels": 1, "hemisphere": 1, "cortical": 1, "region_class": 1},
+    check=_connectome_requirements,
+))

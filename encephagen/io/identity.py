@@ -28,6 +28,8 @@ from typing import Any, Iterable, Mapping
 
 _IMPORTED_AT = time.time()
 _JOBS: dict[str, dict] = {}
+#: where a deterministic failure of a job is recorded (relative to the working directory)
+MARKER_DIR = ".snakemake/encephagen-deterministic"
 
 
 def canonical(obj: Any) -> Any:
@@ -134,12 +136,83 @@ def forget_jobs() -> None:
     _JOBS.clear()
 
 
-def snakemake_job(smk, shared: Iterable[str]) -> dict:
+def snakemake_job(smk, shared: Iterable[str], marker_dir: str | os.PathLike = MARKER_DIR) -> dict:
     """:func:`declare_job` from a Snakemake script's ``snakemake`` object (duck-typed; encephagen
-    never imports snakemake): ``shared`` names the rule's params every sibling must share."""
+    never imports snakemake): ``shared`` names the rule's params every sibling must share.
+
+    Also the retry guard: a job whose attempt failed with a DETERMINISTIC error (bad input or
+    parameters: the same inputs give the same error) is not run again on the profile's retries;
+    the retry fails at once, repeating the first error (:func:`deterministic`)."""
     params = {k: _plain(smk.params[k]) for k in shared}
-    return declare_job(list(smk.output), rule=smk.rule, shared=params, wildcards=dict(smk.wildcards),
-                       inputs=list(smk.input))
+    rec = declare_job(list(smk.output), rule=smk.rule, shared=params, wildcards=dict(smk.wildcards),
+                      inputs=list(smk.input))
+    attempt = getattr(smk, "attempt", None)  # Snakemake 9 does not give scripts the attempt
+    retry_guard(rec, None if attempt is None else int(attempt), marker_dir)
+    return rec
+
+
+# ------------------------------------------------------------------ deterministic errors
+
+
+class DeterministicJobError(RuntimeError):
+    """A retry of a job whose earlier attempt failed deterministically (not run again)."""
+
+
+def deterministic(exc: BaseException) -> bool:
+    """Errors that a retry with more memory or time cannot change: bad parameters or inputs
+    (ValueError, KeyError, TypeError, an invalid/missing input file, a refused null family, a
+    diverging simulation with the same seed). Not: MemoryError, OSError, other RuntimeErrors
+    (e.g. CUDA out of memory), signals."""
+    from encephagen.io.h5 import OutputError
+
+    if isinstance(exc, (MemoryError, OSError)):
+        return False
+    if isinstance(exc, (ValueError, KeyError, TypeError, IndexError, FloatingPointError, OutputError,
+                        DeterministicJobError)):
+        return True
+    return type(exc).__name__ in ("NullRefusal",)
+
+
+def _run_started(lock_dir: Path) -> float | None:
+    """When the controller of this run started: its lock files (Snakemake writes them at start)."""
+    times = []
+    for p in lock_dir.glob("*.lock"):
+        try:
+            times.append(p.stat().st_mtime)
+        except OSError:
+            pass
+    return max(times) if times else None
+
+
+def retry_guard(rec: Mapping, attempt: int | None = None, marker_dir: str | os.PathLike = MARKER_DIR) -> None:
+    """A retry (``attempt`` > 1, or where Snakemake does not tell scripts the attempt: a marker
+    written after this run's controller started) of a job that failed deterministically with the
+    same identity fails at once, repeating the first error. Otherwise arm a hook that records a
+    deterministic failure of this attempt. A new run (new locks) runs the job again."""
+    import sys
+
+    marker = Path(marker_dir) / rec["job_identity"]
+    if marker.exists():
+        started = _run_started(Path(marker_dir).parent / "locks")
+        same_run = (attempt > 1) if attempt is not None else (
+            started is not None and marker.stat().st_mtime >= started)
+        if same_run:
+            raise DeterministicJobError(
+                f"{rec['job_rule']}: retry not run: an earlier attempt failed with an error that a retry cannot "
+                f"change (bad input or parameters); fix the cause and rerun:\n{marker.read_text()}")
+        marker.unlink()
+    previous = sys.excepthook
+
+    def hook(typ, exc, tb):
+        if deterministic(exc):
+            try:
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                marker.write_text(f"{typ.__name__}: {exc}")
+            except OSError:
+                pass
+        previous(typ, exc, tb)
+
+    sys.excepthook = hook
 
 
 def _plain(v):

@@ -76,3 +76,26 @@ def write_with(path: str | os.PathLike, writer: Callable[[Path], object]) -> Pat
     with atomic_path(path) as tmp:
         writer(tmp)
     return Path(path)
+
+
+class TableReadError(ValueError):
+    """A table file is missing, empty or unreadable; the message names the file."""
+
+
+def read_tsv(path: str | os.PathLike, **read_csv):
+    """A tab-separated table (gzip by its bytes), every error naming the file: missing,
+    zero-length (``pandas`` would say only "No columns to parse from file"), unreadable."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.exists():
+        raise TableReadError(f"{path}: missing")
+    if path.stat().st_size == 0:
+        raise TableReadError(f"{path}: zero-length file (a writer died or the table was emptied)")
+    read_csv.setdefault("sep", "\t")
+    with open(path, "rb") as fh:
+        gz = fh.read(2) == b"\x1f\x8b"
+    try:
+        return pd.read_csv(path, compression="gzip" if gz else None, **read_csv)
+    except Exception as exc:  # noqa: BLE001 - any parser error, named
+        raise TableReadError(f"{path}: cannot be read as a table: {type(exc).__name__}: {exc}") from None

@@ -5,7 +5,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 
-from encephagen.config import (ConfigError, canonical_config, check_config, connectome_lengths, load_schema,
+from encephagen.config import (ConfigError, canonical_config, check_config, connectome_facts, load_schema,
                                validate_config)
 
 SCHEMA_DIR = Path(workflow.basedir) / "schemas"
@@ -20,7 +20,7 @@ try:
     _validated = validate_config(config, _SCHEMA)
     # rules between keys (transient < duration, enough nulls for the statistics, sane delay
     # buffers): refused here, before any job, instead of inside jobs after hours of work
-    _warnings = check_config(_validated, connectome_lengths(
+    _warnings = check_config(_validated, *connectome_facts(
         {a: f"resources/connectomes/{a}.h5" for a in _validated["atlases"]}))
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
