@@ -81,3 +81,26 @@ def test_snakemake_refuses_before_any_job(tmp_path, override, key):
     out = r.stdout + r.stderr
     assert r.returncode != 0, out[-3000:]
     assert f"'{key}'" in out and "Job stats" not in out
+
+
+def test_isolated_regions_of_an_existing_connectome_judged_by_the_policy(tmp_path, resources_dir):
+    import h5py
+
+    from encephagen.config import connectome_facts
+
+    p = tmp_path / "tvb96.h5"
+    p.write_bytes((resources_dir / "connectomes" / "tvb96.h5").read_bytes())
+    with h5py.File(p, "r+") as f:  # cut every connection of region 3
+        w = f["weights"][()]
+        w[3, :] = 0
+        w[:, 3] = 0
+        f["weights"][...] = w
+        label = f["labels"][3].decode()
+    lengths, isolated = connectome_facts({"tvb96": p, "absent": tmp_path / "nope.h5"})
+    assert isolated == {"tvb96": [label]} and lengths["absent"] is None
+    err, warn = cross_key_problems(_cfg(data={"isolated_nodes": "error"}), isolated=isolated)
+    assert len(err) == 1 and "resources/connectomes/tvb96.h5" in err[0] and label in err[0]
+    assert "'data.isolated_nodes'" in err[0]
+    err, warn = cross_key_problems(_cfg(data={"isolated_nodes": "warn"}), isolated=isolated)
+    assert not err and len(warn) == 1
+    assert cross_key_problems(_cfg(data={"isolated_nodes": "allow"}), isolated=isolated) == ([], [])
