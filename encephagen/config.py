@@ -94,14 +94,154 @@ def validate_config(cfg: Mapping[str, Any], schema: Mapping | str | Path) -> dic
     return out
 
 
-def canonical_config(cfg: Any) -> Any:
+def canonical_config(cfg: Any, schema: Mapping | None = None) -> Any:
     """The same config with every mapping's keys sorted (lists keep their order), so that a
-    reordered YAML file gives identical rule parameters and triggers no rerun."""
+    reordered YAML file gives identical rule parameters and triggers no rerun. With the
+    ``schema``, numbers are canonical too: an integer given where the schema says ``number``
+    becomes a float (``duration: 3000`` and ``3000.0`` are the same parameter and rerun nothing)."""
+    if schema is not None:
+        cfg = _numbers_as_schema(cfg, schema)
     if isinstance(cfg, Mapping):
         return {k: canonical_config(cfg[k]) for k in sorted(cfg)}
     if isinstance(cfg, list):
         return [canonical_config(v) for v in cfg]
     return cfg
+
+
+def _types(node: Mapping) -> set:
+    t = node.get("type", ())
+    return {t} if isinstance(t, str) else set(t)
+
+
+def _numbers_as_schema(value: Any, node: Any) -> Any:
+    """Ints where the schema node allows ``number`` but not ``integer`` -> float (recursively)."""
+    if not isinstance(node, Mapping):
+        return value
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        t = _types(node)
+        return float(value) if "number" in t and "integer" not in t else value
+    if isinstance(value, Mapping):
+        props = node.get("properties") or {}
+        extra = node.get("additionalProperties")
+        out = {}
+        for k, v in value.items():
+            sub = props.get(k, extra if isinstance(extra, Mapping) else None)
+            out[k] = _numbers_as_schema(v, sub)
+        return out
+    if isinstance(value, list):
+        items = node.get("items")
+        if isinstance(items, Mapping):
+            return [_numbers_as_schema(v, items) for v in value]
+        return value
+    return value
+
+
+# ------------------------------------------------------------ cross-key checks (parse time)
+#: a tract this long (mm) bounds the delays before any connectome is loaded (human tracts < 250 mm)
+MAX_TRACT_LENGTH_MM = 300.0
+#: more delay steps than this would need a history buffer of (steps x regions x batch) values:
+#: refused at parse time instead of an allocation of terabytes inside a job
+MAX_DELAY_STEPS = 100_000
+#: a velocity x dt step this coarse (mm) turns every tract shorter than half of it into a zero delay
+ZERO_DELAY_WARN_MM = 4.0
+
+
+def cross_key_problems(cfg: Mapping, lengths: Mapping[str, Any] | None = None,
+                       isolated: Mapping[str, list] | None = None) -> tuple[list[str], list[str]]:
+    """Rules between keys that the schema cannot express: ``(errors, warnings)``, each naming
+    the key paths. ``lengths``: atlas -> tract-length matrix (mm) where one is known (optional),
+    for the zero-delay count; ``isolated``: atlas -> labels of regions without any connection
+    in an existing connectome file, judged by ``data.isolated_nodes``. Called by the workflow at
+    parse time, before any job."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    policy = (cfg.get("data") or {}).get("isolated_nodes", "warn")
+    for atlas, labels in (isolated or {}).items():
+        if labels and policy != "allow":
+            msg = (f"resources/connectomes/{atlas}.h5: {len(labels)} isolated region(s) (no connection): "
+                   f"{', '.join(map(str, labels[:10]))} (config key 'data.isolated_nodes' is {policy!r})")
+            (errors if policy == "error" else warnings).append(msg)
+    sim = cfg.get("simulate") or {}
+    model = sim.get("model")
+    if model != "lif" and "duration" in sim and "transient" in sim:
+        if float(sim["transient"]) >= float(sim["duration"]):
+            errors.append(f"config key 'simulate.transient' ({sim['transient']} ms) must be below "
+                          f"'simulate.duration' ({sim['duration']} ms, transient included): nothing would "
+                          f"be left to measure")
+    nulls, analysis = cfg.get("nulls") or {}, cfg.get("analysis") or {}
+    if "n_per_family" in nulls and "min_nulls_per_family" in analysis and nulls.get("families"):
+        if int(nulls["n_per_family"]) < int(analysis["min_nulls_per_family"]):
+            errors.append(f"config key 'nulls.n_per_family' ({nulls['n_per_family']}) is below "
+                          f"'analysis.min_nulls_per_family' ({analysis['min_nulls_per_family']}): the statistics "
+                          f"would refuse every family after the nulls and simulations ran")
+    v, dt = sim.get("velocity"), sim.get("dt")
+    if model != "lif" and v is not None and dt:
+        v, dt = float(v), float(dt)
+        known = {a: m for a, m in (lengths or {}).items() if m is not None}
+        import numpy as np
+
+        longest = max([MAX_TRACT_LENGTH_MM] + [float(np.nanmax(np.asarray(m, float), initial=0.0))
+                                               for m in known.values()])
+        steps = longest / v / dt
+        if steps > MAX_DELAY_STEPS:
+            errors.append(f"config key 'simulate.velocity' ({v:g} mm/ms) with 'simulate.dt' ({dt:g} ms) gives "
+                          f"{steps:.3g} delay steps for a {longest:g} mm tract (at most {MAX_DELAY_STEPS:,} "
+                          f"allowed: the delay buffer would not fit in memory); velocities are in m/s = mm/ms")
+        zero = []
+        for atlas, m in known.items():
+            m = np.asarray(m, float)
+            pos = m[np.isfinite(m) & (m > 0)]
+            k = int(np.count_nonzero(np.rint(pos / v / dt) == 0))
+            if k:
+                zero.append(f"{atlas}: {k} of {pos.size} tracts")
+        if zero:
+            warnings.append(f"config keys 'simulate.velocity' ({v:g}) and 'simulate.dt' ({dt:g}): tracts shorter "
+                            f"than {v * dt / 2:g} mm get a ZERO delay ({'; '.join(zero)}); lower dt for delays "
+                            f"that resolve them")
+        elif not known and v * dt / 2 >= ZERO_DELAY_WARN_MM / 2:
+            warnings.append(f"config keys 'simulate.velocity' ({v:g}) and 'simulate.dt' ({dt:g}): one step is "
+                            f"{v * dt:g} mm of tract, every tract shorter than {v * dt / 2:g} mm gets a ZERO delay")
+    return errors, warnings
+
+
+def check_config(cfg: Mapping, lengths: Mapping[str, Any] | None = None,
+                 isolated: Mapping[str, list] | None = None) -> list[str]:
+    """Raise :class:`ConfigError` listing every cross-key error; return the warnings."""
+    errors, warnings = cross_key_problems(cfg, lengths, isolated)
+    if errors:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
+    return warnings
+
+
+def connectome_facts(paths: Mapping[str, str | Path]) -> tuple[dict[str, Any], dict[str, list]]:
+    """(lengths, isolated) of the connectome files that already exist: tract lengths of the EDGES
+    (NaN where there is no connection; None where the file is absent or unreadable) and the labels
+    of isolated regions. The parse-time checks use them where a previous run built the files."""
+    lengths: dict[str, Any] = {}
+    isolated: dict[str, list] = {}
+    for atlas, p in paths.items():
+        lengths[atlas] = None
+        try:
+            import h5py
+            import numpy as np
+
+            with h5py.File(p, "r") as f:
+                if bool(f.attrs.get("complete", False)) and "lengths" in f and "weights" in f:
+                    w, L = f["weights"][()], f["lengths"][()].astype(float)
+                    lengths[atlas] = np.where(w > 0, L, np.nan)
+                    deg = (w != 0).sum(0) + (w != 0).sum(1)
+                    labels = [x.decode() if isinstance(x, bytes) else str(x) for x in f["labels"][()]] \
+                        if "labels" in f and f["labels"].shape[0] == w.shape[0] else list(range(w.shape[0]))
+                    isolated[atlas] = [labels[i] for i in np.flatnonzero(deg == 0)]
+        except (OSError, ImportError, ValueError):
+            pass
+    return lengths, isolated
+
+
+def connectome_lengths(paths: Mapping[str, str | Path]) -> dict[str, Any]:
+    return connectome_facts(paths)[0]
 
 
 def load_config(path: str | Path, schema_dir: str | Path, overrides: Mapping | None = None) -> dict:
@@ -301,11 +441,28 @@ def coerce_cli_strings(cfg: Mapping, schema: Mapping | str | Path, cli: Mapping 
     return out
 
 
-def workflow_config(cfg: Mapping, schema_dir: str | Path, cli: Mapping | None = None) -> dict:
+def workflow_config(cfg: Mapping, schema_dir: str | Path, cli: Mapping | None = None, *,
+                    workdir: str | Path = ".", warnings: list | None = None) -> dict:
     """What rules/common.smk does with Snakemake's layered ``config``: --config strings coerced
-    (:func:`coerce_cli_strings`), schema defaults filled, validated, keys sorted."""
+    (:func:`coerce_cli_strings`), schema defaults filled, validated, the cross-key rules checked
+    (:func:`check_config`, with the facts of connectome files a previous run built under
+    ``workdir``; the BOLD sample count), keys sorted and numbers canonical. Warnings are appended
+    to ``warnings`` when given."""
     schema = load_schema(schema_dir)
-    return canonical_config(validate_config(coerce_cli_strings(cfg, schema, cli), schema))
+    validated = validate_config(coerce_cli_strings(cfg, schema, cli), schema)
+    paths = {a: Path(workdir) / "resources" / "connectomes" / f"{a}.h5" for a in validated.get("atlases") or ()}
+    found = check_config(validated, *connectome_facts(paths))
+    try:   # lazy: the simulation defaults live with the engines (imported only here)
+        from encephagen.pipeline import check_simulation_config
+
+        check_simulation_config(validated)
+    except ConfigError:
+        raise
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if warnings is not None:
+        warnings.extend(found)
+    return canonical_config(validated, schema)
 
 
 def atlas_name_problems(cfg: Mapping) -> list[str]:
@@ -350,7 +507,7 @@ def layered_config(workdir: str | Path = ".", configfiles: Sequence[str | Path] 
     for _, layer in layers:
         merged = deep_update(merged, layer)
     try:
-        return workflow_config(merged, schema_dir, cli)
+        return workflow_config(merged, schema_dir, cli, workdir=workdir)
     except ConfigError as exc:
         lines = str(exc).splitlines()
         out = []

@@ -82,9 +82,9 @@ def simulate_network_file(networks_path: str | Path, out_path: str | Path, simul
 
 def t1t2_by_label(path: str | Path, labels: Sequence[str]) -> np.ndarray:
     """T1w/T2w values in the connectome's region order (NaN where the table has no usable value)."""
-    import pandas as pd
+    from encephagen.io.tables import read_tsv  # names the file (a 0-byte table too)
 
-    t = pd.read_csv(path, sep="\t", comment="#")
+    t = read_tsv(path, comment="#")
     v = t["t1t2"].astype(float)
     if "status" in t.columns:
         v = v.where(t["status"].eq("ok"))

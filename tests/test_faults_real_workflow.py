@@ -40,6 +40,8 @@ nulls:
   families: [degree]
   n_per_family: 2
   batch_size: 1
+analysis:
+  min_nulls_per_family: 2  # the parse-time check refuses fewer nulls than the statistics need
 """
 TARGET = f"results/nulls/atlas-{ATLAS}/properties.tsv"
 BATCHES = [f"results/nulls/atlas-{ATLAS}/null-real/batch-0000.h5"] + [

@@ -23,7 +23,8 @@ def _workdir(tmp_path: Path, resources_dir: Path, atlases, nulls: dict) -> Path:
     (wd / "resources" / "connectomes").mkdir(parents=True)
     for a in atlases:
         shutil.copy(resources_dir / "connectomes" / f"{a}.h5", wd / "resources" / "connectomes" / f"{a}.h5")
-    cfg = {"master_seed": 11, "atlases": list(atlases), "nulls": nulls}
+    cfg = {"master_seed": 11, "atlases": list(atlases), "nulls": nulls,
+           "analysis": {"min_nulls_per_family": min(10, nulls.get("n_per_family", 10))}}
     (wd / "config" / "config.yaml").write_text(yaml.safe_dump(cfg))
     return wd
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -50,16 +49,9 @@ def read_table(path_or_df) -> pd.DataFrame:
 
 def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write ``df`` as TSV (gzip when the name ends in .gz) atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
-    try:
-        df.to_csv(tmp, sep="\t", index=False, compression="gzip" if path.name.endswith(".gz") else None)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    from encephagen.io.tables import write_table as _write  # atomic; .gz with a fixed header
+
+    return _write(df, path)
 
 
 def run_statistics(network, regional=None, *, out: Mapping[str, str | os.PathLike], fdr_alpha: float = 0.05,
@@ -180,7 +172,9 @@ def run_t1t2(regional, t1t2, *, out: str | os.PathLike, distances: np.ndarray | 
     reg = apply_censoring(read_table(regional), DEFAULT_CENSORED if censored_metrics is None
                           else dict(censored_metrics), name="regional table")
     if not isinstance(t1t2, pd.Series):
-        t = t1t2 if isinstance(t1t2, pd.DataFrame) else pd.read_csv(t1t2, sep="\t", comment="#")
+        from encephagen.io.tables import read_tsv  # names the file (a 0-byte table too)
+
+        t = t1t2 if isinstance(t1t2, pd.DataFrame) else read_tsv(t1t2, comment="#")
         idx = next((c for c in ("region", "index", "region_index") if c in t.columns), None)
         val = next((c for c in ("t1t2", "value") if c in t.columns), None)
         if idx is None or val is None:

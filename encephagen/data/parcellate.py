@@ -360,6 +360,8 @@ def read_t1t2(path: str | os.PathLike) -> list[dict]:
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: missing; run `encephagen data prepare` first")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: zero-length T1w/T2w table; delete it and rerun `encephagen data prepare`")
     with open(path, newline="") as fh:
         rows = list(csv.DictReader((ln for ln in fh if not ln.startswith("#")), delimiter="\t"))
     for r in rows:

@@ -276,7 +276,10 @@ def summarise(sweep_paths: Sequence[str | Path], out_table: str | Path, out_netw
               out_heldout: str | Path, out_insample: str | Path, *, min_nulls: int = 1) -> None:
     """Tidy sweep table, per-network held-out fits, real vs nulls (held-out and in-sample)."""
     from encephagen.analysis.fc import fit_g
+    from encephagen.io import validate_many
+    from encephagen.io.tables import write_table
 
+    validate_many(sweep_paths, "hopf_sweep")  # every file named; siblings made with the same parameters
     sweeps = [read_sweep(p) for p in sweep_paths]
     trains = {str(s["train"]) for s in sweeps}
     tests = {str(s["test"]) for s in sweeps}
@@ -294,10 +297,7 @@ def summarise(sweep_paths: Sequence[str | Path], out_table: str | Path, out_netw
                       baselines=baselines)
     for path, df in ((out_table, table), (out_networks, per), (out_heldout, summ),
                      (out_insample, insample_summary(sweeps))):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(str(path) + ".tmp")
-        df.to_csv(tmp, sep="\t", index=False)
-        tmp.replace(path)
+        write_table(df, path)  # atomic (random temporary name); .gz really gzip, reproducibly
 
 
 # ----------------------------------------------------------------------------- heterogeneity
@@ -375,6 +375,7 @@ def heterogeneity_file(connectome: str | Path, t1t2: str | Path, fc_train: str |
                null_test_median=float(np.median(nt)) if nt.size else np.nan,
                null_test_q975=float(np.quantile(nt, 0.975)) if nt.size else np.nan,
                p_test=res.p_test, p_gain=res.p_gain, seed=seed, notes="; ".join(notes))
-    Path(out_tsv).parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame([row]).to_csv(out_tsv, sep="\t", index=False)
+    from encephagen.io.tables import write_table
+
+    write_table(pd.DataFrame([row]), out_tsv)  # atomic
     return Path(out_h5)

@@ -33,6 +33,7 @@ from typing import Callable, Iterator, Mapping, Sequence
 import h5py
 import numpy as np
 
+from encephagen.io.identity import job_for, sibling_problems
 from encephagen.io.provenance import provenance as _provenance
 
 SCHEMA_VERSION = 1
@@ -45,32 +46,79 @@ class OutputError(RuntimeError):
 
 @dataclass(frozen=True)
 class Kind:
-    """Layout of one kind of file: required root datasets and attributes.
+    """Layout of one kind of file: required root datasets, groups and attributes.
 
     ``datasets`` maps a dataset path to its number of dimensions (or None = any).
-    ``check`` is an optional extra callable(h5py.File) -> list[str] of problems.
+    ``groups``: required groups. ``check`` is an optional extra callable(h5py.File) -> list[str]
+    of problems. ``sibling_attrs``: root attributes that must be equal in every file a consumer
+    reads together (:func:`validate_many`), e.g. a simulation's dt and duration.
     """
 
     name: str
     datasets: Mapping[str, int | None] = field(default_factory=dict)
     attrs: Sequence[str] = ()
     check: Callable[[h5py.File], list[str]] | None = None
+    groups: Sequence[str] = ()
+    sibling_attrs: Sequence[str] = ()
 
 
 _KINDS: dict[str, Kind] = {}
+_CHECKS: dict[str, dict[str, Callable]] = {}
+
+# The module that declares each kind: imported on first use, so that validating a file never
+# depends on which modules the consumer happened to import before (an unregistered kind used to
+# pass with no layout check at all).
+KIND_MODULES = {
+    "simulation": "encephagen.sim.output",
+    "spiking": "encephagen.spiking.run",
+    "aggregate": "encephagen.aggregate",
+    "nulls": "encephagen.nulls.io",
+    "hopf_sweep": "encephagen.hopf.study",
+    "hopf_heterogeneity": "encephagen.hopf.study",
+    "connectome": "encephagen.connectome",
+    "connectome_subjects": "encephagen.data.connectomes",
+    "empirical_fc": "encephagen.data.empirical",
+}
+
+
+def _merge(old: Kind, new: Kind) -> Kind:
+    attrs = list(old.attrs) + [a for a in new.attrs if a not in old.attrs]
+    groups = list(old.groups) + [g for g in new.groups if g not in old.groups]
+    sib = list(old.sibling_attrs) + [a for a in new.sibling_attrs if a not in old.sibling_attrs]
+    return Kind(name=new.name, datasets={**old.datasets, **new.datasets}, attrs=tuple(attrs), check=None,
+                groups=tuple(groups), sibling_attrs=tuple(sib))
 
 
 def register_kind(kind: Kind) -> Kind:
-    """Register (or re-register, idempotently) a file kind and its required layout."""
-    _KINDS[kind.name] = kind
+    """Register a file kind's required layout; registering the same name again ADDS to it
+    (datasets, attributes, groups, checks), so the consumers' requirements declared here and a
+    writer module's own declaration both hold. Re-registering the same check is idempotent."""
+    old = _KINDS.get(kind.name)
+    merged = kind if old is None else _merge(old, kind)
+    _KINDS[kind.name] = Kind(name=merged.name, datasets=dict(merged.datasets), attrs=tuple(merged.attrs),
+                             check=None, groups=tuple(merged.groups), sibling_attrs=tuple(merged.sibling_attrs))
+    if kind.check is not None:
+        key = f"{getattr(kind.check, '__module__', '')}.{getattr(kind.check, '__qualname__', repr(kind.check))}"
+        _CHECKS.setdefault(kind.name, {})[key] = kind.check
     return kind
 
 
+def _load_kind(name: str) -> Kind | None:
+    if name in KIND_MODULES:
+        import importlib
+
+        try:
+            importlib.import_module(KIND_MODULES[name])
+        except ImportError:  # pragma: no cover - an optional dependency missing: core layout only
+            pass
+    return _KINDS.get(name)
+
+
 def get_kind(name: str) -> Kind:
-    try:
-        return _KINDS[name]
-    except KeyError:
-        raise KeyError(f"unknown HDF5 file kind {name!r}; registered: {sorted(_KINDS)}") from None
+    kind = _load_kind(name)
+    if kind is None:
+        raise KeyError(f"unknown HDF5 file kind {name!r}; registered: {sorted(_KINDS)}")
+    return kind
 
 
 def _tmp_name(path: Path) -> Path:
@@ -125,6 +173,7 @@ def atomic_h5(
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_name(path)
     prov = _provenance(extra=provenance)
+    job = job_for(path)
     try:
         with _sigterm_aborts():
             with h5py.File(tmp, "w", track_order=True) as f:
@@ -133,11 +182,16 @@ def atomic_h5(
                 f.attrs["provenance"] = json.dumps(prov, sort_keys=True, default=_json_default)
                 for k, v in (attrs or {}).items():
                     f.attrs[k] = v
+                if job is not None:
+                    for k, v in job.items():
+                        f.attrs[k] = v
                 yield f
                 f.attrs["complete"] = True  # last
                 f.flush()
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
+            if job is not None:
+                _refuse_if_stale(path, job)
             os.replace(tmp, path)
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
@@ -145,6 +199,30 @@ def atomic_h5(
         if isinstance(exc, _Abort):
             raise SystemExit(143) from None
         raise
+
+
+class StaleWriterError(OutputError):
+    """This writer's job is older than the one that made the file at the final path."""
+
+
+def _refuse_if_stale(path: Path, job: Mapping) -> None:
+    """Refuse to replace a file that a job with another identity started after this one."""
+    if not path.exists():
+        return
+    try:
+        with h5py.File(path, "r") as f:
+            other_id = f.attrs.get("job_identity")
+            other_started = f.attrs.get("job_started")
+    except OSError:
+        return  # not a readable file: replacing it is always right
+    if other_id is None or other_started is None:
+        return
+    other_id = other_id.decode() if isinstance(other_id, bytes) else str(other_id)
+    if other_id != job["job_identity"] and float(other_started) > float(job["job_started"]):
+        raise StaleWriterError(
+            f"{path}: not replaced: it was made by a job started later ({float(other_started):.3f} > "
+            f"{float(job['job_started']):.3f}) with other parameters (identity {other_id[:12]} vs this "
+            f"writer's {job['job_identity'][:12]}); this writer is stale (an orphan of an earlier run?)")
 
 
 def _json_default(o):
@@ -188,20 +266,29 @@ def _problems(f: h5py.File, kind: str | None) -> list[str]:
     schema = int(f.attrs.get("encephagen_schema", -1))
     if schema != SCHEMA_VERSION:
         return [f"schema version {schema}, this encephagen reads {SCHEMA_VERSION}"]
-    spec = _KINDS.get(found)
+    spec = _load_kind(found)
     if spec is None:
-        return []
+        return [f"unknown kind {found!r}: no layout is registered for it, so it cannot be validated"]
     problems = []
     for name, ndim in spec.datasets.items():
         if name not in f:
             problems.append(f"dataset {name!r} missing")
+        elif not isinstance(f[name], h5py.Dataset):
+            problems.append(f"{name!r} is not a dataset")
         elif ndim is not None and f[name].ndim != ndim:
             problems.append(f"dataset {name!r} has {f[name].ndim} dimensions, expected {ndim}")
+    for g in spec.groups:
+        if g not in f or not isinstance(f[g], h5py.Group):
+            problems.append(f"group {g!r} missing")
     for a in spec.attrs:
         if a not in f.attrs:
             problems.append(f"attribute {a!r} missing")
-    if not problems and spec.check is not None:
-        problems.extend(spec.check(f))
+    if not problems:
+        for check in _CHECKS.get(found, {}).values():
+            try:
+                problems.extend(check(f))
+            except (KeyError, ValueError, TypeError) as exc:  # a malformed file, never a bare KeyError
+                problems.append(f"layout check failed: {type(exc).__name__}: {exc}")
     return problems
 
 
@@ -218,16 +305,64 @@ def read_provenance(f: h5py.File) -> dict:
     return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
 
 
-def validate_many(paths: Sequence[str | os.PathLike], kind: str | None = None) -> None:
-    """Validate every file; raise one :class:`OutputError` listing every bad file."""
+def validate_many(paths: Sequence[str | os.PathLike], kind: str | None = None, siblings: bool = True) -> None:
+    """Validate every file; raise one :class:`OutputError` listing every bad file.
+
+    With ``siblings`` (the default) the files read together must also agree: files written by the
+    same rule must share their ``job_shared`` parameters, and files of one kind its
+    ``sibling_attrs`` (a simulation's model, dt, duration, monitors, config ...). Each file that
+    differs from the majority is named with the keys that differ.
+    """
     bad = []
     for p in paths:
         try:
             validate_h5(p, kind)
         except OutputError as exc:
             bad.append(str(exc))
+    if not bad and siblings:
+        bad = sibling_mismatches(paths)
     if bad:
         raise OutputError(f"{len(bad)} of {len(paths)} inputs rejected:\n  " + "\n  ".join(bad))
+
+
+def _attr_value(v):
+    v = v.decode() if isinstance(v, bytes) else v
+    if isinstance(v, str) and v[:1] in "{[":
+        try:
+            return json.loads(v)
+        except json.JSONDecodeError:
+            return v
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    return v
+
+
+def sibling_mismatches(paths: Sequence[str | os.PathLike]) -> list[str]:
+    """Problems (one per file, naming it) where valid files read together disagree."""
+    by_rule: dict[str, dict[str, dict]] = {}
+    by_kind: dict[str, dict[str, dict]] = {}
+    for p in paths:
+        with h5py.File(p, "r") as f:
+            kind = _attr_str(f, "encephagen_kind")
+            if "job_rule" in f.attrs and "job_shared" in f.attrs:
+                by_rule.setdefault(_attr_str(f, "job_rule"), {})[str(p)] = {
+                    "parameters": _attr_value(f.attrs["job_shared"])}
+            spec = _KINDS.get(kind)
+            if spec is not None and spec.sibling_attrs and _attr_str(f, "status", "ok") != "skipped":
+                by_kind.setdefault(kind, {})[str(p)] = {a: _attr_value(f.attrs[a])
+                                                        for a in spec.sibling_attrs if a in f.attrs}
+    problems = []
+    for group in list(by_rule.values()) + list(by_kind.values()):
+        problems += sibling_problems(group)
+    seen, out = set(), []
+    for prob in problems:  # one line per file
+        f = prob.split(": ", 1)[0]
+        if f not in seen:
+            seen.add(f)
+            out.append(prob)
+    return out
 
 
 def clean_stale_temporaries(directory: str | os.PathLike) -> list[Path]:
@@ -259,3 +394,82 @@ def write_array(group: h5py.Group, name: str, data, compress: bool | None = None
 
 def read_strings(ds: h5py.Dataset) -> list[str]:
     return [s.decode() if isinstance(s, bytes) else str(s) for s in ds[()]]
+
+
+# ---------------------------------------------------------------- consumer requirements
+# What the consumers READ, declared here so that validation holds whichever modules were imported
+# (a writer module's own registration adds to these). A file that passes validation never fails
+# later with a bare KeyError, and a consumer never falls back to another quantity.
+
+def _json_attr(f: h5py.File, name: str):
+    raw = f.attrs[name]
+    return json.loads(raw.decode() if isinstance(raw, bytes) else str(raw))
+
+
+def _attr_str(f: h5py.File, name: str, default: str = "") -> str:
+    v = f.attrs.get(name, default)
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def _simulation_requirements(f: h5py.File) -> list[str]:
+    if _attr_str(f, "status", "ok") == "skipped":
+        return [] if _attr_str(f, "reason") else ["status 'skipped' without a 'reason' attribute"]
+    problems = []
+    try:
+        monitor = _json_attr(f, "monitor")
+    except (json.JSONDecodeError, TypeError):
+        return ["attribute 'monitor' is not JSON"]
+    try:
+        _json_attr(f, "config")
+    except (json.JSONDecodeError, TypeError):
+        problems.append("attribute 'config' is not JSON")
+    # the monitors that were on must have left their FC: the aggregate never falls back from
+    # BOLD FC to activity FC for one network
+    for flag, ds in (("bold", "fc_bold"), ("fc_activity", "fc_activity")):
+        if monitor.get(flag) and ds not in f:
+            problems.append(f"dataset {ds!r} missing (monitor {flag!r} was on)")
+    return problems
+
+
+register_kind(Kind(
+    name="simulation",
+    datasets={"atlas": 1, "family": 1, "null_index": 1, "seed_id": 1, "seed": 1, "G": 1, "noise": 1},
+    groups=("params", "metrics"),
+    attrs=("model", "n", "dt", "duration", "transient", "velocity", "integrator", "dtype", "device",
+           "monitor", "config"),
+    check=_simulation_requirements,
+    sibling_attrs=("model", "n", "dt", "duration", "transient", "velocity", "integrator", "dtype", "monitor",
+                   "config"),
+))
+
+register_kind(Kind(
+    name="aggregate",
+    datasets={"network_family": 1, "network_null_index": 1, "network": 1, "seed_id": 1, "param": 1,
+              "param_G": 1, "region": 1, "region_label": 1, "region_class": 1, "seed": 3,
+              "fc_real": 4, "fc_family_mean": 4, "families": 1},
+    groups=("regional", "empirical_fc"),
+    attrs=("atlas", "model", "n_networks", "n_seeds", "n_params", "param_columns", "n_missing_runs"),
+))
+
+
+def _connectome_requirements(f: h5py.File) -> list[str]:
+    """Every per-region vector has one entry per region; lengths match weights (consumers index
+    them together: a wrong length used to end in a pandas length error far from the file)."""
+    w = f["weights"]
+    if w.ndim != 2 or w.shape[0] != w.shape[1]:
+        return [f"dataset 'weights' has shape {w.shape}, expected a square matrix"]
+    n = w.shape[0]
+    problems = []
+    if f["lengths"].shape != w.shape:
+        problems.append(f"dataset 'lengths' has shape {f['lengths'].shape}, 'weights' has {w.shape}")
+    for name in ("labels", "hemisphere", "cortical", "region_class"):
+        if name in f and f[name].shape[0] != n:
+            problems.append(f"per-region dataset {name!r} has {f[name].shape[0]} entries for {n} regions")
+    return problems
+
+
+register_kind(Kind(
+    name="connectome",
+    datasets={"weights": 2, "lengths": 2, "labels": 1, "hemisphere": 1, "cortical": 1, "region_class": 1},
+    check=_connectome_requirements,
+))

@@ -32,7 +32,7 @@ import numpy as np
 from encephagen.io.h5 import TMP_MARK, OutputError, validate_h5
 
 # provenance records when/where a file was written: never part of its scientific contents
-DEFAULT_IGNORED_ATTRS = ("provenance",)
+DEFAULT_IGNORED_ATTRS = ("provenance", "job_started")  # when, not what
 
 
 @dataclass(frozen=True)
@@ -176,10 +176,32 @@ def content_digest(path: str | os.PathLike,
     ignore = set(ignore_attrs)
     out: dict[str, str] = {}
 
-    def _h(value) -> str:
+    def _deref(x, f):
+        """Object references (dimension scales' DIMENSION_LIST / REFERENCE_LIST) by the NAME of
+        what they point to: the raw reference is a Python object whose bytes are a memory address."""
+        if isinstance(x, h5py.Reference):
+            return f[x].name if x else "<null reference>"
+        if isinstance(x, np.void) or (isinstance(x, np.ndarray) and x.dtype.names):
+            return [_deref(x[n], f) for n in x.dtype.names] if not isinstance(x, np.ndarray) or x.ndim == 0 \
+                else [_deref(e, f) for e in x]
+        if isinstance(x, np.ndarray) and x.dtype.kind == "O":
+            return [_deref(e, f) for e in x.ravel()]
+        if isinstance(x, (list, tuple)):
+            return [_deref(e, f) for e in x]
+        if isinstance(x, bytes):
+            return x.decode(errors="replace")
+        if isinstance(x, np.generic):
+            return x.item()
+        if isinstance(x, np.ndarray):
+            return x.tolist()
+        return x
+
+    def _h(value, f) -> str:
         a = np.asarray(value)
-        if a.dtype.kind == "O":
-            a = np.asarray([x.decode() if isinstance(x, bytes) else str(x) for x in a.ravel()]).reshape(a.shape)
+        if a.dtype.kind == "O" or a.dtype.names:
+            h = hashlib.sha256(f"{a.dtype.kind}|{a.shape}|".encode())
+            h.update(json.dumps(_deref(a, f), default=str).encode())
+            return h.hexdigest()
         h = hashlib.sha256(f"{a.dtype.str}|{a.shape}|".encode())
         if a.dtype.kind == "U":
             h.update("\x00".join(a.ravel().tolist()).encode())
@@ -187,18 +209,18 @@ def content_digest(path: str | os.PathLike,
             h.update(np.ascontiguousarray(a).tobytes())
         return h.hexdigest()
 
-    def _attrs(name, obj):
-        for k in sorted(obj.attrs):
-            if k not in ignore:
-                out[f"{name}@{k}"] = _h(obj.attrs[k])
-
     with h5py.File(path, "r") as f:
+        def _attrs(name, obj):
+            for k in sorted(obj.attrs):
+                if k not in ignore:
+                    out[f"{name}@{k}"] = _h(obj.attrs[k], f)
+
         _attrs("/", f)
 
         def visit(name, obj):
             _attrs(name, obj)
             if isinstance(obj, h5py.Dataset):
-                out[name] = _h(obj[()])
+                out[name] = _h(obj[()], f)
 
         f.visititems(visit)
     return out

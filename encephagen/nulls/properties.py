@@ -340,11 +340,12 @@ def plot_panel(rows: Sequence[Mapping], curves: Sequence[Mapping], lengths: Mapp
     ax.text(0, 1, text, va="top", fontsize=7, wrap=True)
     fig.suptitle(title or f"null families vs real: {real['atlas']}")
     fig.tight_layout()
+    from encephagen.io.tables import write_with
+
     out = []
     for p in paths:
         p = Path(p)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(p, dpi=130)
+        write_with(p, lambda tmp, p=p: fig.savefig(tmp, dpi=130, format=p.suffix.lstrip(".")))  # atomic
         out.append(p)
     plt.close(fig)
     return out

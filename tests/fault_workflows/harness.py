@@ -14,6 +14,8 @@ from typing import Callable, Iterable
 
 from encephagen.io.recovery import content_digest
 
+from . import toyjobs as _toyjobs  # noqa: F401 - registers the toy file kinds (an unknown kind is an error)
+
 HERE = Path(__file__).resolve().parent
 TOY_SNAKEFILE = HERE / "toy" / "Snakefile"
 TOYJOBS = HERE / "toyjobs.py"

@@ -3,6 +3,7 @@ import math
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 
 from encephagen.config import ConfigError, workflow_config
 
@@ -10,23 +11,22 @@ SCHEMA_DIR = Path(workflow.basedir) / "schemas"
 
 # Validate before any job is submitted; the error names the key path. Defaults are filled in
 # place so that every rule (and every SLURM job, which re-parses this file) sees the same config.
-# Keys are sorted so that reordering a YAML file never looks like a parameter change (params of
-# rules are compared as written).
-# Strings that --config put inside mappings (Snakemake's parser keeps them strings) are coerced
-# to the schema's types. encephagen.config.workflow_config is what `encephagen config validate` runs.
+# Keys are sorted and numbers canonical (an integer where the schema says number becomes a float),
+# so that reordering a YAML file or writing 3000 for 3000.0 never looks like a parameter change
+# (params of rules are compared as written). Strings that --config put inside mappings (Snakemake's
+# parser keeps them strings) are coerced to the schema's types. Rules between keys (transient <
+# duration, enough nulls for the statistics, sane delay buffers, enough BOLD samples) are refused
+# here, before any job. encephagen.config.workflow_config is what `encephagen config validate` runs.
+_warnings = []
 try:
-    _validated = workflow_config(config, SCHEMA_DIR, cli=dict(workflow.config_settings.config))
+    _validated = workflow_config(config, SCHEMA_DIR, cli=dict(workflow.config_settings.config), warnings=_warnings)
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 config.clear()
 config.update(_validated)
-# checks the schema cannot express (too few BOLD samples for the duration), before any job runs
-try:
-    from encephagen.pipeline import check_simulation_config
-
-    check_simulation_config(config)
-except ValueError as exc:
-    raise WorkflowError(str(exc)) from None
+if getattr(workflow, "is_main_process", True):  # once, by the controller (not in every job)
+    for _w in _warnings:
+        logger.warning(f"encephagen: {_w}")
 
 
 wildcard_constraints:

@@ -32,12 +32,16 @@ def hopf_test_name(wildcards):
 
 def hopf_sweep_files(wildcards):
     """The real network's sweep and every null batch's, for one atlas."""
+    return hopf_batch_files(wildcards.atlas)
+
+
+def hopf_batch_files(atlas):
     n, bs = config["nulls"]["n_per_family"], config["nulls"]["batch_size"]
-    files = [f"results/hopf/atlas-{wildcards.atlas}/null-real/batch-0000.h5"]
+    files = [f"results/hopf/atlas-{atlas}/null-real/batch-0000.h5"]
     for family in config["nulls"]["families"]:
         if family == "real":
             continue
-        files += [f"results/hopf/atlas-{wildcards.atlas}/null-{family}/batch-{b:04d}.h5"
+        files += [f"results/hopf/atlas-{atlas}/null-{family}/batch-{b:04d}.h5"
                   for b in range(n_batches(n, bs))]
     return files
 
@@ -49,6 +53,7 @@ def hopf_targets():
                 for name in ("networks.tsv", "heldout_vs_nulls.tsv", "insample_vs_nulls.tsv")]
         if config["hopf"]["heterogeneity"]["enabled"]:
             out.append(f"results/hopf/atlas-{atlas}/heterogeneity.tsv")
+        out += hopf_batch_files(atlas)  # every batch a target: a deleted batch is rebuilt
     return out
 
 

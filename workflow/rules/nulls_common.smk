@@ -37,6 +37,7 @@ NULLS_TARGETS = [
     f"results/nulls/atlas-{atlas}/{name}"
     for atlas in nulls_atlases()
     for name in ("properties.tsv", "properties_summary.tsv", "properties.png", "properties.pdf")
-
-
 ]
+# every batch file is a target too: a deleted (or lost) batch is rebuilt, never treated as an
+# intermediate whose downstream is up to date (docs/reliability.md, "lost outputs")
+NULLS_TARGETS += [f for atlas in nulls_atlases() for f in nulls_batches(atlas)]

@@ -27,4 +27,5 @@ def sim_files(atlas, model=SIM_MODEL):
                        model=model)
 
 
-SIM_TARGETS = []
+# every simulation batch is a target: a deleted batch is rebuilt (docs/reliability.md, "lost outputs")
+SIM_TARGETS = [f for atlas in sim_atlases() for f in sim_files(atlas)]

@@ -4,7 +4,10 @@ import logging
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
                     format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 try:
+    from encephagen.io import snakemake_job
     from encephagen.pipeline import aggregate_files
+
+    snakemake_job(snakemake, shared=("empirical", "expected_nulls"))  # noqa: F821
 
     i, o, p = snakemake.input, snakemake.output, snakemake.params  # noqa: F821
     aggregate_files(list(i.sims), i.connectome, out_store=o.store, out_network=o.network, out_regional=o.regional,

@@ -4,7 +4,10 @@ import logging
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
                     format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 try:
+    from encephagen.io import snakemake_job
     from encephagen.nulls.pipeline import generate_nulls_file
+
+    snakemake_job(snakemake, shared=("master_seed", "on_refusal", "threshold"))  # noqa: F821
 
     wc, p = snakemake.wildcards, snakemake.params  # noqa: F821
     generate_nulls_file(snakemake.input.connectome, snakemake.output[0], atlas=wc.atlas,  # noqa: F821

@@ -7,6 +7,9 @@ try:
     import torch
 
     from encephagen.hopf.study import sweep_file
+    from encephagen.io import snakemake_job
+
+    snakemake_job(snakemake, shared=("hopf", "train", "test"))  # noqa: F821
 
     torch.set_num_threads(max(1, int(snakemake.threads)))  # noqa: F821
     i, p = snakemake.input, snakemake.params  # noqa: F821

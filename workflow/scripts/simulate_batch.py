@@ -4,7 +4,10 @@ import logging
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
                     format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 try:
+    from encephagen.io import snakemake_job
     from encephagen.pipeline import simulate_network_file
+
+    snakemake_job(snakemake, shared=("simulate", "spiking", "master_seed"))  # noqa: F821
 
     p = snakemake.params  # noqa: F821
     simulate_network_file(snakemake.input.networks, snakemake.output[0], dict(p.simulate),  # noqa: F821
