@@ -33,7 +33,8 @@ def workdir(tmp_path):
     shutil.copytree(REPO / "workflow" / "schemas", tmp_path / "workflow" / "schemas")
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.yaml").write_text(
-        "master_seed: 11\natlases: [tvb96]\nsimulate:\n  seeds_per_network: 3\n  duration: 4000.0\n")
+        "master_seed: 11\natlases: [tvb96]\nsimulate:\n  seeds_per_network: 3\n  duration: 4000.0\n"
+        "analysis:\n  min_nulls_per_family: 2\n")
     return tmp_path
 
 
@@ -116,11 +117,11 @@ def test_snakemake_accepts_the_same_nested_config_and_refuses_the_same_files(tmp
     env["PYTHONPATH"] = str(REPO)
     ci = str(REPO / "tests/config/ci.yaml")
     r = subprocess.run([SNAKEMAKE, "-n", "--cores", "1", "--configfile", ci, "--config",
-                        "simulate={seeds_per_network: 5}", "nulls={n_per_family: 3}"],
+                        "simulate={seeds_per_network: 5}", "nulls={n_per_family: 6}"],
                        cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
     assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
-    ours = layered_config(tmp_path, [ci], ["simulate={seeds_per_network: 5}", "nulls={n_per_family: 3}"])
-    assert ours["simulate"]["seeds_per_network"] == 5 and ours["nulls"]["n_per_family"] == 3
+    ours = layered_config(tmp_path, [ci], ["simulate={seeds_per_network: 5}", "nulls={n_per_family: 6}"])
+    assert ours["simulate"]["seeds_per_network"] == 5 and ours["nulls"]["n_per_family"] == 6
     empty = tmp_path / "empty.yaml"
     empty.write_text("")
     r = subprocess.run([SNAKEMAKE, "-n", "--cores", "1", "--configfile", str(empty)], cwd=tmp_path,
