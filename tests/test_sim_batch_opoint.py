@@ -144,7 +144,8 @@ def test_hopf_heterogeneity_fits_the_nulls_stage_real_network(resources_dir, tmp
     real = _nulls_real(resources_dir, "hcp80", tmp_path, threshold=th)
     fc = resources_dir / "fc"
     params = {"G": {"start": 0.01, "stop": 3.0, "num": 8},
-              "heterogeneity": {"n_null": 2, "bias": {"num": 3}, "scale_relative": {"num": 3}, "refine": 0,
+              "heterogeneity": {"n_null": 2, "bias": {"start": -2.0, "stop": -0.002, "num": 3},
+                                "scale_relative": {"start": -3.0, "stop": 3.0, "num": 3}, "refine": 0,
                                 "null": "permutation"}}
     sweep = study.sweep_file(real, fc / "hcp80.h5", fc / "gw80.h5", tmp_path / "sw.h5", params=params)
     t1t2 = resources_dir / "t1t2" / "hcp80.tsv"
