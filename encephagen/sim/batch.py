@@ -1,8 +1,11 @@
 """The glue the workflow and the CLI both call: networks x seed ids x parameter grid -> one file.
 
 Every network -- the real connectome (family 'real', null_index 0) and each null -- gets the
-SAME treatment: the same model, parameters, grid, delays rule (lengths / velocity), noise,
-dt, duration, transient and monitors. Element seeds are
+SAME treatment: the same model, parameters, grid, weight normalisation (``normalize`` x
+``weight_scale``, per network), delays rule (lengths / velocity), noise, dt, duration,
+transient and monitors; a connectome goes through the nulls stage's transform first
+(:func:`real_network`). A section may list several models (``model_config`` gives one model's
+settings: ``per_model`` overrides merged on top). Element seeds are
 ``derive_seed(master_seed, atlas, family, null_index, seed_id)`` (never batch position),
 shared across the parameter grid (common random numbers), and written to the output.
 """
@@ -58,8 +61,6 @@ DEFAULTS: dict = {
 }
 NORMALIZE = ("none", "max", "mean_strength")
 PLACEMENTS = ("below", "centred")
-# keys that describe the run of ONE model; `model` and `per_model` only exist in the workflow's section
-SECTION_ONLY = ("per_model",)
 
 
 class Network(NamedTuple):
