@@ -67,8 +67,10 @@ def test_per_model_settings_merge_and_refuse_unknown_keys():
         resolve_config(sec)
     with pytest.raises(ParameterError, match=r"simulate\.per_model\.hopf\.velocityy"):
         model_config({**sec, "per_model": {"hopf": {"velocityy": None}}}, "hopf")
-    with pytest.raises(ParameterError, match=r"simulate\.per_model\.kuramoto"):
-        model_config({**sec, "per_model": {"kuramoto": {}}}, "hopf")
+    with pytest.raises(ParameterError, match=r"simulate\.per_model\.sl: use the canonical"):
+        model_config({**sec, "per_model": {"sl": {}}}, "hopf")
+    # an entry of a model that is not run is ignored (config files are layered on config/config.yaml)
+    assert model_config({"model": "lif", "per_model": {"hopf": {"dt": 100.0}}}, "lif")["model"] == "lif"
     with pytest.raises(ParameterError, match=r"operating_point\.ratio"):
         resolve_config({"operating_point": {"placement": "below", "ratio": 1.5}})
     with pytest.raises(ParameterError, match="'auto'"):

@@ -95,8 +95,9 @@ def model_config(section: Mapping | None, model: str) -> dict:
 
     ``simulate.model`` may list several models (e.g. ``[wilson_cowan, hopf]``); every key of
     ``simulate`` applies to each of them unless ``simulate.per_model.<model>`` overrides it
-    (nested mappings such as ``monitors`` are merged key by key). Unknown models or keys are
-    refused naming ``simulate.per_model.<model>.<key>``.
+    (nested mappings such as ``monitors`` are merged key by key). Unknown keys are refused
+    naming ``simulate.per_model.<model>.<key>``; entries of models that simulate.model does not
+    list are ignored (a --configfile that runs only ``lif`` is layered on config/config.yaml).
     """
     section = dict(section or {})
     per = dict(section.pop("per_model", None) or {})
@@ -104,11 +105,10 @@ def model_config(section: Mapping | None, model: str) -> dict:
     name = model if model == "lif" else get_model(model).name
     if name not in names:
         raise ParameterError(f"model {model!r} is not in simulate.model ({names})")
-    for key in per:
+    for key in per:   # entries of models not listed are ignored (config files are layered)
         canon = key if key == "lif" else get_model(key).name
-        if canon != key or key not in names:
-            raise ParameterError(f"simulate.per_model.{key}: not a model of simulate.model ({names}); "
-                                 "use the canonical model name")
+        if canon != key:
+            raise ParameterError(f"simulate.per_model.{key}: use the canonical model name {canon!r}")
     over = dict(per.get(name) or {})
     allowed = set(DEFAULTS) - {"model", "per_model"}
     bad = sorted(set(over) - allowed)
