@@ -163,13 +163,28 @@ def aggregate_files(sim_paths: Sequence[str | Path], connectome_path: str | Path
 
 def baselines_for(connectome_path: str | Path, fc_path: str | Path) -> dict:
     """SC-only baselines of the atlas's own SC against an empirical FC (the held-out group's):
-    Pearson/Spearman of raw and log SC vs FC over the upper triangle. A model fit must beat these."""
+    Pearson/Spearman of raw and log SC vs FC over the upper triangle. A model fit must beat these.
+    ``connectome_path``: the nulls stage's real network (kind 'nulls', family 'real': the network
+    the models ran on) or a connectome file (then put through the same transform, no threshold)."""
+    import h5py
+
     from encephagen.analysis.fc import sc_fc_baselines
-    from encephagen.connectome import Connectome
     from encephagen.data.empirical import read_fc
 
-    c = Connectome.load(connectome_path)
-    sc = (c.weights + c.weights.T) / 2
+    with h5py.File(connectome_path, "r") as f:
+        kind = f.attrs.get("encephagen_kind", "")
+    if kind == "nulls":
+        from encephagen.nulls import read_nulls
+
+        nb = read_nulls(connectome_path)
+        if nb.family != "real":
+            raise ValueError(f"{connectome_path}: SC baselines need the real network, got family {nb.family!r}")
+        w = nb.weights[0]
+    else:
+        from encephagen.sim.batch import real_network
+
+        w = real_network(connectome_path).weights
+    sc = (w + w.T) / 2
     res = sc_fc_baselines(sc, read_fc(fc_path)["fc"])
     return {k: float(v) for k, v in res.items() if k.endswith(("pearson", "spearman"))}
 

@@ -274,21 +274,29 @@ def sc_fc_baseline(weights: np.ndarray, fc: np.ndarray) -> dict:
 
 
 def write_baselines(pairs: Sequence[tuple[str, str]], root: str | os.PathLike,
-                    out: str | os.PathLike | None = None) -> Path:
-    """One table of SC-only baselines (Pearson/Spearman, raw and log10 SC) for each (connectome, FC) pair."""
+                    out: str | os.PathLike | None = None, thresholds: Mapping | None = None) -> Path:
+    """One table of SC-only baselines (Pearson/Spearman, raw and log10 SC) for each (connectome, FC) pair.
+
+    The SC is the nulls stage's real network (:func:`encephagen.sim.batch.real_network`: the
+    configured threshold ``thresholds[connectome]`` = ``nulls.threshold.<atlas>``, if any), the
+    network every model is run on, so that a baseline and a model fit see the same weights."""
     from encephagen.connectome import Connectome
     from encephagen.data.connectomes import connectome_path
+    from encephagen.sim.batch import real_network
 
     root = Path(root)
     out = Path(out) if out is not None else root / "baselines" / "sc_fc.tsv"
     rows = []
     for cname, ds in pairs:
-        c = Connectome.load(connectome_path(root, cname))
+        c = Connectome.load(connectome_path(root, cname), isolated="allow")
         d = read_fc(root / "fc" / f"{ds}.h5")
         if list(c.labels) != list(d["labels"]):
             raise DataError(f"baseline {cname} vs {ds}: region labels/order differ")
-        r = sc_fc_baseline(c.weights, d["fc"])
+        th = (thresholds or {}).get(cname)
+        r = sc_fc_baseline(real_network(c, threshold=th).weights, d["fc"])
         note = "SC symmetrised (W+W.T)/2" if c.directed else ""
+        if th and th.get("method", "none") != "none":
+            note = (note + "; " if note else "") + f"SC thresholded as the nulls stage ({th['method']} {th.get('value')})"
         if d["bandpass"].get("enabled"):
             note = (note + "; " if note else "") + f"FC band-passed {d['bandpass']['low_hz']}-{d['bandpass']['high_hz']} Hz"
         rows.append({"connectome": cname, "fc_dataset": ds, **r, "note": note})

@@ -324,22 +324,39 @@ def read_map(path: str | Path, n: int) -> tuple[np.ndarray, list[str]]:
 
 def heterogeneity_file(connectome: str | Path, t1t2: str | Path, fc_train: str | Path, fc_test: str | Path,
                        real_sweep: str | Path, out_h5: str | Path, out_tsv: str | Path, *,
-                       params: Mapping | None = None, master_seed: int, atlas: str | None = None) -> Path:
+                       params: Mapping | None = None, master_seed: int, atlas: str | None = None,
+                       real_network: str | Path | None = None) -> Path:
+    """``real_network``: the nulls stage's real network (``results/nulls/atlas-X/null-real/batch-0000.h5``),
+    the network whose best G the sweep found; its weights are fitted. Without it the connectome's
+    weights go through the same transform (:func:`encephagen.sim.batch.real_network`, no threshold).
+    ``connectome`` supplies the region distances of the map null."""
     from encephagen.connectome import Connectome
     from encephagen.seeds import derive_seed
 
     p = resolve_params(params)
     h = p["heterogeneity"]
-    c = Connectome.load(connectome)
+    c = Connectome.load(connectome, isolated="allow")
     atlas = atlas or c.name
-    W = (c.weights + c.weights.T) / 2 if (p["symmetrise"] or not hl.is_symmetric(c.weights)) else c.weights
+    if real_network is not None:
+        net = read_networks(real_network)
+        if net["family"] != "real" or net["weights"].shape[0] != 1:
+            raise hl.HopfParameterError(f"{real_network}: expected the nulls stage's real network, got family "
+                                        f"{net['family']!r} with {net['weights'].shape[0]} networks")
+        if tuple(net["labels"]) != tuple(c.labels):
+            raise hl.HopfParameterError(f"{real_network}: region labels differ from {connectome}")
+        Wr = np.asarray(net["weights"][0], dtype=float)
+    else:
+        from encephagen.sim.batch import real_network as _real
+
+        Wr = _real(c).weights
+    W = (Wr + Wr.T) / 2 if (p["symmetrise"] or not hl.is_symmetric(Wr)) else Wr
     C = hf.normalise_sc(W, p["sc_normalisation"], p["sc_scale"])
     Ftr, _ = read_group_fc(fc_train)
     Fte, _ = read_group_fc(fc_test)
     sw = read_sweep(real_sweep)
     G = float(sw["best_G"][0])
     x, notes = read_map(t1t2, c.n)
-    if not hl.is_symmetric(c.weights) and not p["symmetrise"]:
+    if not hl.is_symmetric(Wr) and not p["symmetrise"]:
         notes.append("connectome symmetrised ((W + W^T)/2) for the heterogeneity fit (closed form)")
     seed = derive_seed(master_seed, atlas, "hopf-heterogeneity-null")
     def progress(done, total):
@@ -358,7 +375,8 @@ def heterogeneity_file(connectome: str | Path, t1t2: str | Path, fc_train: str |
     notes += res.notes
     if res.null_kind == "permutation":
         notes.append("map null: plain permutation (spatial autocorrelation NOT preserved)")
-    with atomic_h5(out_h5, "hopf_heterogeneity", provenance={"seed": seed, "inputs": [str(connectome), str(t1t2)]},
+    with atomic_h5(out_h5, "hopf_heterogeneity", provenance={"seed": seed, "inputs": [
+            str(connectome), str(t1t2), str(real_network or "")]},
                    attrs=dict(atlas=atlas, train=Path(fc_train).stem, test=Path(fc_test).stem, G=G,
                               best=json.dumps(res.best), null_kind=res.null_kind, null_seed=seed,
                               p_test=res.p_test, p_gain=res.p_gain, notes=json.dumps(notes),
@@ -379,3 +397,101 @@ def heterogeneity_file(connectome: str | Path, t1t2: str | Path, fc_train: str |
 
     write_table(pd.DataFrame([row]), out_tsv)  # atomic
     return Path(out_h5)
+
+
+# ----------------------------------------------------------------------------- simulated vs analytic
+def _upper_r(A: np.ndarray, B: np.ndarray) -> float:
+    iu = np.triu_indices(A.shape[-1], 1)
+    a, b = A[iu], B[iu]
+    ok = np.isfinite(a) & np.isfinite(b)
+    return float(np.corrcoef(a[ok], b[ok])[0, 1]) if ok.sum() > 2 else float("nan")
+
+
+def sim_vs_analytic(sim_path: str | Path, networks: str | Path, out_tsv: str | Path, *, params: Mapping | None = None,
+                    fc_test: str | Path | None = None, fit_networks: str | Path | None = None,
+                    min_r: float = 0.9, atlas: str | None = None):
+    """Simulated FC of the real network (model hopf, mean over its seeds) against the analytic FC
+    of the same network at every simulated G (the linearised model's stationary FC, and the
+    exact stationary FC of Euler-Maruyama at the simulation's dt), one row per G.
+
+    Columns: atlas, G, n_seeds, duration_s, n_fc_samples (per seed), r_sim_analytic (upper
+    triangles, the seed-mean simulated FC), r_sim_analytic_min_seed (the worst single seed),
+    r_sim_em (against the discrete-time exact FC), r_em_analytic (the step bias alone),
+    mean_fc_sim, mean_fc_analytic, r_test_sim / r_test_analytic (held-out empirical FC),
+    chosen_on_training (the G the FC fit chose for the real network), passes (r_sim_analytic >=
+    min_r), min_r. The simulation must use the analytic route's weights (normalize max x
+    sc_scale, or none) and a; refused otherwise.
+    """
+    import pandas as pd
+
+    from encephagen.nulls import read_nulls
+    from encephagen.sim.output import read_simulation
+
+    p = resolve_params(params)
+    sim = read_simulation(sim_path)
+    cfg = sim["config"]
+    want = ("max", float(p["sc_scale"])) if p["sc_normalisation"] == "max" else ("none", 1.0)
+    if cfg.get("model") != "hopf" or cfg.get("normalize") != want[0] or \
+            not np.isclose(float(cfg.get("weight_scale", 1.0)), want[1]):
+        raise hl.HopfParameterError(
+            f"{sim_path}: model {cfg.get('model')!r} with normalize={cfg.get('normalize')!r} x "
+            f"{cfg.get('weight_scale', 1.0)} is not the analytic route's hopf model ({want[0]} x {want[1]:g})")
+    a = float(np.unique(sim["params"]["a"])[0]) if "a" in sim["params"] else float(p["a"])
+    if not np.isclose(a, p["a"]):
+        raise hl.HopfParameterError(f"{sim_path}: simulated a = {a:g} differs from hopf.a = {p['a']:g}")
+    omega = float(np.unique(sim["params"]["omega"])[0]) if "omega" in sim["params"] else 2 * np.pi * p["omega_hz"]
+    sigma = float(np.unique(sim["noise"])[0])
+    nb = read_nulls(networks)
+    W = nb.weights[0]
+    if p["symmetrise"]:
+        W = (W + W.T) / 2
+    C = hf.normalise_sc(W, p["sc_normalisation"], p["sc_scale"])
+    n = C.shape[0]
+    real = np.asarray(sim["family"]) == "real"
+    if not real.any():
+        raise hl.HopfParameterError(f"{sim_path}: no run of the real network")
+    fc_sim = sim.get("fc_bold") if sim.get("fc_bold") is not None else sim.get("fc_activity")
+    if fc_sim is None:
+        raise hl.HopfParameterError(f"{sim_path}: no simulated FC (monitors.fc_activity or bold must be on)")
+    dt_s = float(cfg["dt"]) / 1000.0
+    mon = cfg.get("monitors", {})
+    fc_period = float(mon.get("bold_period") if mon.get("bold") else mon.get("fc_period", cfg["dt"]))
+    n_samples = int((float(cfg["duration"]) - float(cfg["transient"])) // fc_period)
+    Fte = read_group_fc(fc_test)[0] if fc_test else None
+    chosen = np.nan
+    if fit_networks:
+        per = pd.read_csv(fit_networks, sep="\t")
+        per = per[per["family"] == "real"]
+        if not per.empty:
+            chosen = float(per["best_G"].iloc[0])
+    rows = []
+    for g in np.unique(sim["G"][real]):
+        sel = real & np.isclose(sim["G"], g)
+        Fs = fc_sim[sel]
+        Fmean = np.nanmean(Fs, axis=0)
+        Fa = hf.model_fc_at(C[None], np.array([g]), p["a"], omega, sigma)[0]
+        J = hl.jacobian(C, float(g), a, omega)
+        Pem = hl.euler_maruyama_covariance(J, hl.noise_matrix(n, sigma), dt_s)[:n, :n]
+        d = np.sqrt(np.diag(Pem))
+        Fem = Pem / np.outer(d, d)
+        r = _upper_r(Fmean, Fa)
+        rows.append(dict(
+            atlas=atlas or nb.source, G=float(g), n_seeds=int(sel.sum()), duration_s=float(cfg["duration"]) / 1000,
+            n_fc_samples=n_samples, r_sim_analytic=r,
+            r_sim_analytic_min_seed=float(min(_upper_r(F, Fa) for F in Fs)),
+            r_sim_em=_upper_r(Fmean, Fem), r_em_analytic=_upper_r(Fem, Fa),
+            mean_fc_sim=float(Fmean[np.triu_indices(n, 1)].mean()), mean_fc_analytic=float(Fa[np.triu_indices(n, 1)].mean()),
+            r_test_sim=_upper_r(Fmean, Fte) if Fte is not None else np.nan,
+            r_test_analytic=_upper_r(Fa, Fte) if Fte is not None else np.nan,
+            chosen_on_training=bool(np.isfinite(chosen) and np.isclose(g, chosen)), passes=bool(r >= min_r),
+            min_r=float(min_r)))
+    df = pd.DataFrame(rows)
+    Path(out_tsv).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(str(out_tsv) + ".tmp")
+    df.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+    tmp.replace(out_tsv)
+    bad = df[df["chosen_on_training"] & ~df["passes"]]
+    if len(bad):
+        log.warning("%s: simulated and analytic FC disagree at the chosen G (r = %s < %g): lengthen "
+                    "simulate.per_model.hopf.duration", atlas, bad["r_sim_analytic"].round(3).tolist(), min_r)
+    return df

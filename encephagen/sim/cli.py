@@ -20,7 +20,11 @@ def register(subparsers) -> None:
     p.add_argument("--config", required=True, type=Path,
                    help="YAML config: a file with a 'simulate' section (and 'master_seed'), or the section itself")
     p.add_argument("--connectome", action="append", default=[], type=Path, metavar="H5",
-                   help="connectome file (kind 'connectome'); simulated as family 'real', null_index 0; repeatable")
+                   help="connectome file (kind 'connectome'); simulated as family 'real', null_index 0, after the "
+                        "nulls stage's transform (the config's nulls.threshold.<atlas>, the length rule), exactly "
+                        "as the workflow's real network; repeatable")
+    p.add_argument("--model", default=None,
+                   help="the model to run when simulate.model lists several (its simulate.per_model overrides apply)")
     p.add_argument("--nulls", action="append", default=[], type=Path, metavar="H5",
                    help="null batch file (kind 'nulls'); repeatable")
     p.add_argument("--out", required=True, type=Path, help="output HDF5 (kind 'simulation')")
@@ -49,7 +53,7 @@ def _seed_ids(text: str | None):
 
 
 def main(args) -> int:
-    from encephagen.sim.batch import load_networks, run_networks
+    from encephagen.sim.batch import load_networks, model_config, model_names, run_networks
 
     if not args.config.exists():
         raise SystemExit(f"config file not found: {args.config}")
@@ -60,7 +64,12 @@ def main(args) -> int:
     master = args.master_seed if args.master_seed is not None else raw.get("master_seed")
     if master is None:
         raise SystemExit(f"{args.config}: 'master_seed' missing (or pass --master-seed); 0 is a valid seed")
-    nets, labels = load_networks(args.connectome, args.nulls)
+    names = model_names(section)
+    if args.model is None and len(names) > 1:
+        raise SystemExit(f"{args.config}: simulate.model lists {names}; choose one with --model")
+    section = model_config(section, args.model or names[0])
+    thresholds = (raw.get("nulls") or {}).get("threshold") if isinstance(raw.get("nulls"), dict) else None
+    nets, labels = load_networks(args.connectome, args.nulls, thresholds=thresholds)
     log.info("loaded %d networks from %d connectome and %d nulls files", len(nets), len(args.connectome),
              len(args.nulls))
     run_networks(section, nets, args.seeds_per_network, int(master), args.out, device=args.device,

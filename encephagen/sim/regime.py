@@ -33,10 +33,15 @@ documented here and in docs/simulation.md; the WC noise-driven SD at the default
 A network run's label (:func:`network_regime`): 'diverged' if any region diverged, else the
 regime of more than half of its regions, else 'mixed'; its ``regime_fraction`` holds the
 fraction of regions in each regime (columns in REGIMES order).
+
+The operating point of an atlas (:func:`choose_grid`) keeps only G at which the real network is
+*admissible* (:func:`admissible`: no region saturated, silent or diverged).
 """
 from __future__ import annotations
 
 import json
+
+from typing import Sequence
 
 import numpy as np
 
@@ -142,3 +147,111 @@ def write_regimes(group, codes: np.ndarray) -> None:
                      np.zeros((codes.shape[0], len(REGIMES))))
     fr.attrs["columns"] = ",".join(REGIMES)
     write_array(group, "network_regime", np.array(network_regime(codes) if codes.size else [], dtype=str))
+
+# ----------------------------------------------------------------------------- operating point
+# (the G grid of an atlas: :mod:`encephagen.sim.operating_point`). A network is *admissible* at a G
+# when no region is saturated, silent or diverged; the operating point keeps only admissible G.
+CODES = REGIME_CODES
+BAD = ("saturated", "silent", "diverged")
+
+
+def regime_names(codes) -> np.ndarray:
+    return np.asarray(REGIMES, dtype=object)[np.asarray(codes, dtype=int)]
+
+
+def fractions(codes, axis: int = -1) -> dict[str, np.ndarray]:
+    """Fraction of regions in each regime (along ``axis``)."""
+    codes = np.asarray(codes)
+    return {name: (codes == c).mean(axis=axis) for name, c in CODES.items()}
+
+
+def admissible(codes, axis: int = -1) -> np.ndarray:
+    """True where no region (along ``axis``) is saturated, silent or diverged."""
+    codes = np.asarray(codes)
+    bad = np.isin(codes, [CODES[b] for b in BAD])
+    return ~bad.any(axis=axis)
+
+
+def choose_grid(G: Sequence[float], ok: Sequence[bool], num: int, *, placement: str = "below",
+                centre: float | None = None, ratio: float = 1.0, margin: int = 1) -> np.ndarray:
+    """The ``num`` coupling values of the operating point.
+
+    ``placement='below'`` (pre-sweep over ``G``, ascending, ``ok`` = admissible): the working point
+    is the last admissible G of the first admissible run that reaches the first inadmissible G
+    (the edge of saturation / silence), moved ``margin`` pre-sweep steps down; the grid is that
+    G and the ``num - 1`` admissible pre-sweep values below it, every ``step`` = ``ratio``
+    pre-sweep steps (``ratio`` an integer >= 1 here). Without any inadmissible G the top of
+    the pre-sweep is the working point.
+    ``placement='centred'``: ``num`` values log-spaced by ``ratio`` around ``centre`` (used for
+    the Hopf model, whose working point is the analytic best-fitting G); each must be ``ok``
+    where ``G`` lists it.
+    Raises ValueError (naming the reason) when no such grid exists.
+    """
+    G = np.asarray(G, dtype=float)
+    ok = np.asarray(ok, dtype=bool)
+    if num < 1:
+        raise ValueError(f"operating point: num must be >= 1, got {num}")
+    if placement == "centred":
+        if centre is None or not centre > 0:
+            raise ValueError(f"operating point: a positive centre G is needed, got {centre}")
+        k = np.arange(num) - (num - 1) / 2
+        grid = float(centre) * float(ratio) ** k
+        if G.size:
+            for g in grid:
+                j = np.flatnonzero(np.isclose(G, g, rtol=1e-9))
+                if j.size and not ok[j[0]]:
+                    raise ValueError(f"operating point: G = {g:.4g} of the centred grid is not admissible")
+        return grid
+    if placement != "below":
+        raise ValueError(f"operating point: placement must be 'below' or 'centred', got {placement!r}")
+    order = np.argsort(G)
+    G, ok = G[order], ok[order]
+    step = int(round(ratio))
+    if step < 1 or abs(step - ratio) > 1e-9:
+        raise ValueError(f"operating point: with placement 'below' the ratio is a whole number of pre-sweep "
+                         f"steps (>= 1), got {ratio}")
+    if not ok.any():
+        raise ValueError("operating point: the real network is saturated, silent or diverged at every "
+                         f"pre-sweep G ({G.min():.4g} .. {G.max():.4g}); widen the pre-sweep grid")
+    bad = np.flatnonzero(~ok)
+    first_ok = int(np.flatnonzero(ok)[0])
+    later_bad = bad[bad > first_ok]
+    top = (int(later_bad[0]) - 1 - int(margin)) if later_bad.size else G.size - 1
+    idx = top - step * np.arange(num)[::-1]
+    if idx[0] < first_ok or top < first_ok:
+        raise ValueError(f"operating point: only {max(0, top - first_ok + 1)} admissible pre-sweep G below the "
+                         f"first inadmissible one (after a margin of {margin}); {num} values spaced {step} "
+                         "step(s) apart do not fit: refine the pre-sweep grid, lower num or ratio")
+    return G[idx]
+
+
+def read_grid(path) -> np.ndarray:
+    """The chosen G values (ascending) of an operating-point table (``chosen`` rows)."""
+    import pandas as pd
+
+    t = pd.read_csv(path, sep="\t", comment="#")
+    if "chosen" not in t.columns or "G" not in t.columns:
+        raise ValueError(f"{path}: not an operating-point table (needs columns G and chosen)")
+    g = np.unique(t.loc[t["chosen"].astype(bool), "G"].astype(float).to_numpy())
+    if not g.size:
+        raise ValueError(f"{path}: no chosen G value")
+    return g
+
+
+def figure_G(path) -> float:
+    """The reference G of figures: the middle of the chosen grid."""
+    g = read_grid(path)
+    return float(g[len(g) // 2])
+
+
+def summarise(G: Sequence[float], codes: np.ndarray, mean: np.ndarray, std: np.ndarray) -> list[dict]:
+    """Rows (one per G) of regime fractions for ``codes`` (nG, seeds, n) and the mean activity."""
+    rows = []
+    for j, g in enumerate(G):
+        c = np.asarray(codes[j])
+        fr = fractions(c.ravel())
+        rows.append(dict(G=float(g), regime=network_regime(c.reshape(1, -1))[0], admissible=bool(admissible(c.ravel())),
+                         **{f"frac_{k}": float(v) for k, v in fr.items()},
+                         mean_activity=float(np.nanmean(mean[j])), sd_activity=float(np.nanmean(std[j]))))
+    return rows
+

@@ -61,7 +61,7 @@ rule compare_to_nulls:
 rule fit_fc:
     input:
         network=rules.aggregate_sims.output.network,
-        connectome="resources/connectomes/{atlas}.h5",
+        connectome="results/nulls/atlas-{atlas}/null-real/batch-0000.h5",  # the network the models ran on
         test_fc=lambda wc: f"resources/fc/{fc_pair(wc.atlas)['test']}.h5",
     output:
         networks="results/stats/atlas-{atlas}/model-{model}/fc_fit_networks.tsv",

@@ -26,12 +26,12 @@ def stats_dir(atlas, model=SIM_MODEL):
 
 def agg_targets():
     out = ["results/dataset_description.json", "results/methods.md"]
-    for atlas in sim_atlases():
-        s = stats_dir(atlas)
+    for atlas, model in sim_pairs():
+        s = stats_dir(atlas, model)
         out += [f"{s}/network_stats.tsv", f"{s}/decomposition.tsv", f"{s}/class_summary.tsv"]
         if atlas_has_t1t2(atlas):  # your own connectomes only with a declared map (data_common.smk)
             out.append(f"{s}/t1t2.tsv")
-        if len(sweep_G()) > 1:
+        if n_G(model) > 1:
             out.append(f"{s}/silencing.tsv")
             if fc_pair(atlas) is not None:
                 out.append(f"{s}/fc_fit_summary.tsv")

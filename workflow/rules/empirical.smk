@@ -32,6 +32,7 @@ rule sc_fc_baselines:
         "results/baselines/sc_fc.tsv",
     params:
         pairs=[list(p) for p in data_baseline_pairs()],
+        thresholds=config["nulls"]["threshold"],  # the nulls stage's real network (same transform)
     log:
         "logs/sc_fc_baselines/all.log",
     localrule: True

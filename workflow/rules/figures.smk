@@ -1,6 +1,6 @@
 # Figures (PNG + PDF, matplotlib) for the report: each a thin script around encephagen.figures.run.
-# Figures show one reference coupling value (figure_G: the middle of the model's G sweep); the
-# tables under results/stats hold every value.
+# Figures show one reference coupling value (the middle of the atlas's chosen G grid, read from its
+# operating-point table); the tables under results/stats hold every value.
 
 
 include: "figures_common.smk"
@@ -12,6 +12,7 @@ rule plot_metrics:
         stats=rules.compare_to_nulls.output.network_stats,
         decomposition=rules.compare_to_nulls.output.decomposition,
         class_summary=rules.compare_to_nulls.output.class_summary,
+        g_grid=figure_grid,
     output:
         metrics=report(
             "results/figures/atlas-{atlas}/model-{model}/metric_distributions.png",
@@ -40,7 +41,7 @@ rule plot_metrics:
         "../envs/encephagen.yaml"
     threads: 1
     params:
-        G=figure_G(),
+        G=figure_lif_G,
         alpha=config["analysis"]["fdr_alpha"],
     script:
         "../scripts/plot_metrics.py"
@@ -51,6 +52,7 @@ rule plot_t1t2:
         regional=rules.aggregate_sims.output.regional,
         t1t2="resources/t1t2/{atlas}.tsv",
         corr=rules.correlate_t1t2.output[0],
+        g_grid=figure_grid,
     output:
         png=report(
             "results/figures/atlas-{atlas}/model-{model}/t1t2.png",
@@ -65,7 +67,7 @@ rule plot_t1t2:
         "../envs/encephagen.yaml"
     threads: 1
     params:
-        G=figure_G(),
+        G=figure_lif_G,
         metric="acf_timescale" if SIM_MODEL == "lif" else "acf_tau_ms",
     script:
         "../scripts/plot_t1t2.py"

@@ -1,7 +1,13 @@
 # Input functions and targets of rules/figures.smk (kept apart from the rules, as snakemake --lint asks).
-def figure_G():
-    g = sweep_G()
-    return float(g[len(g) // 2])
+def figure_grid(wildcards):
+    """The operating-point table of the (atlas, model): figures show the middle of its chosen G."""
+    return [] if wildcards.model == "lif" else opoint_file(wildcards.atlas, wildcards.model)
+
+
+def figure_lif_G(wildcards):
+    """The spiking section's middle G (lif has no operating-point table); None for neural masses."""
+    g = config["spiking"]["G"]
+    return float(g[len(g) // 2]) if wildcards.model == "lif" else None
 
 
 def fig(atlas, name, model=SIM_MODEL):
@@ -10,16 +16,16 @@ def fig(atlas, name, model=SIM_MODEL):
 
 def figure_targets():
     out = []
-    for atlas in sim_atlases():
-        out += [fig(atlas, "metric_distributions.png"), fig(atlas, "brain_maps.png")]
-        if SIM_MODEL != "lif":  # the spiking engine has its own checks (docs/spiking.md)
-            out.append(fig(atlas, "timeseries_check.png"))
+    for atlas, model in sim_pairs():
+        out += [fig(atlas, "metric_distributions.png", model), fig(atlas, "brain_maps.png", model)]
+        if model != "lif":  # the spiking engine has its own checks (docs/spiking.md)
+            out.append(fig(atlas, "timeseries_check.png", model))
         if atlas_has_t1t2(atlas):
-            out.append(fig(atlas, "t1t2.png"))
-        if len(sweep_G()) > 1:
-            out.append(fig(atlas, "silencing.png"))
+            out.append(fig(atlas, "t1t2.png", model))
+        if n_G(model) > 1:
+            out.append(fig(atlas, "silencing.png", model))
             if fc_pair(atlas) is not None:
-                out.append(fig(atlas, "fc_fit.png"))
+                out.append(fig(atlas, "fc_fit.png", model))
     return out
 
 

@@ -55,6 +55,7 @@ rule hopf_summary:
 rule hopf_heterogeneity:
     input:
         connectome="resources/connectomes/{atlas}.h5",
+        real_network="results/nulls/atlas-{atlas}/null-real/batch-0000.h5",
         t1t2="resources/t1t2/{atlas}.tsv",
         fc_train=hopf_fc_train,
         fc_test=hopf_fc_test,

@@ -1,10 +1,35 @@
 # Batched neural-mass simulations (encephagen.sim): one job per network batch (the real network's
 # batch or one null batch), each job one tensor batch of networks x seeds x parameter grid, on the
 # GPU where one is visible. The real network gets exactly the same treatment and as many noise
-# seeds as every null.
+# seeds as every null. simulate.model may list several models (e.g. [wilson_cowan, hopf]); each
+# model's settings are the section with simulate.per_model.<model> merged on top.
+# The G grid of every (atlas, model) comes from rule operating_point (a table; simulate.G: a list
+# is used as it is, 'auto' is placed around the atlas's working point on the real network).
 
 
 include: "simulate_common.smk"
+
+
+rule operating_point:
+    input:
+        unpack(opoint_inputs),
+    output:
+        table="results/operating_point/atlas-{atlas}/model-{model}/G.tsv",
+        presweep=ensure("results/operating_point/atlas-{atlas}/model-{model}/presweep.h5", non_empty=True),
+    log:
+        "logs/operating_point/atlas-{atlas}/model-{model}.log",
+    benchmark:
+        "benchmarks/rules/operating_point/atlas-{atlas}/model-{model}.tsv"
+    params:
+        simulate=lambda wc: sim_cfg(wc.model),
+        hopf=config["hopf"],
+        master_seed=config["master_seed"],
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 4000 * attempt,
+        runtime=lambda wc, attempt: 60 * attempt,
+    script:
+        "../scripts/operating_point.py"
 
 
 rule simulate_batch:
@@ -18,7 +43,7 @@ rule simulate_batch:
     benchmark:
         "benchmarks/rules/simulate_batch/atlas-{atlas}/model-{model}/null-{family}/batch-{batch}.tsv"
     params:
-        simulate=config["simulate"],
+        simulate=lambda wc: sim_cfg(wc.model),
         spiking=lambda wc: config["spiking"] if wc.model == "lif" else {},
         master_seed=config["master_seed"],
     threads: 1
@@ -27,3 +52,22 @@ rule simulate_batch:
         runtime=lambda wc, attempt: 120 * attempt,
     script:
         "../scripts/simulate_batch.py"
+
+
+rule hopf_sim_vs_analytic:
+    input:
+        sim="results/sims/atlas-{atlas}/model-hopf/null-real/batch-0000.h5",
+        networks="results/nulls/atlas-{atlas}/null-real/batch-0000.h5",
+        g_grid="results/operating_point/atlas-{atlas}/model-hopf/G.tsv",
+        fc_test=lambda wc: hopf_fc_test(wc),
+        fit_networks="results/stats/atlas-{atlas}/model-hopf/fc_fit_networks.tsv",
+    output:
+        "results/hopf/atlas-{atlas}/sim_vs_analytic.tsv",
+    log:
+        "logs/hopf_sim_vs_analytic/atlas-{atlas}.log",
+    params:
+        hopf=config["hopf"],
+        min_r=0.9,
+    threads: 1
+    script:
+        "../scripts/hopf_sim_vs_analytic.py"

@@ -4,10 +4,11 @@ import logging
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
                     format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 try:
+    from encephagen.sim.regime import figure_G
     from encephagen.figures.run import figure_decomposition, figure_hierarchy, figure_metrics
 
     i, o, p = snakemake.input, snakemake.output, snakemake.params  # noqa: F821
-    sel = {"G": p.G}
+    sel = {"G": figure_G(i.g_grid) if i.get("g_grid") else p.G}
     figure_metrics(i.network, i.stats, o.metrics[:-4], select=sel)
     figure_decomposition(i.decomposition, o.decomposition[:-4], select=sel, alpha=p.alpha)
     figure_hierarchy(i.class_summary, o.hierarchy[:-4], select=sel)

@@ -6,7 +6,9 @@ logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
 try:
     from encephagen.data.empirical import write_baselines
 
-    write_baselines([tuple(p) for p in snakemake.params.pairs], "resources", snakemake.output[0])  # noqa: F821
+    p = snakemake.params  # noqa: F821
+    write_baselines([tuple(x) for x in p.pairs], "resources", snakemake.output[0],  # noqa: F821
+                    thresholds=dict(p.thresholds or {}))
 except Exception:
     logging.exception("sc_fc_baselines failed")
     raise

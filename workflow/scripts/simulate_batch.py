@@ -1,4 +1,5 @@
-"""Thin: simulate one network batch (encephagen.pipeline.simulate_network_file)."""
+"""Thin: simulate one network batch (encephagen.pipeline.simulate_network_file) at the G grid of
+the atlas's operating-point table."""
 import logging
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
@@ -6,13 +7,17 @@ logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
 try:
     from encephagen.io import snakemake_job
     from encephagen.pipeline import simulate_network_file
+    from encephagen.sim.regime import read_grid
 
     snakemake_job(snakemake, shared=("simulate", "spiking", "master_seed"))  # noqa: F821
 
-    p = snakemake.params  # noqa: F821
-    simulate_network_file(snakemake.input.networks, snakemake.output[0], dict(p.simulate),  # noqa: F821
+    i, p = snakemake.input, snakemake.params  # noqa: F821
+    cfg = dict(p.simulate)
+    if i.get("g_grid"):
+        cfg["G"] = read_grid(i.g_grid).tolist()
+    simulate_network_file(i.networks, snakemake.output[0], cfg,  # noqa: F821
                           master_seed=int(p.master_seed), threads=snakemake.threads,  # noqa: F821
-                          spiking_cfg=dict(p.spiking), t1t2_path=snakemake.input.get("t1t2"))  # noqa: F821
+                          spiking_cfg=dict(p.spiking), t1t2_path=i.get("t1t2"))
 except Exception:
     logging.exception("simulate_batch failed")
     raise
