@@ -109,6 +109,7 @@ rule plot_fc_fit:
 
 rule plot_silencing:
     input:
+        unpack(sim_extra_inputs),
         summary=rules.silencing_order.output.summary,
     output:
         png=report(
@@ -124,7 +125,7 @@ rule plot_silencing:
         "../envs/encephagen.yaml"
     threads: 1
     params:
-        g_values=sweep_G(),
+        g_values=lambda wc: [] if sim_auto(wc.model) else sweep_G(),
     script:
         "../scripts/plot_silencing.py"
 
@@ -220,6 +221,7 @@ rule plot_brain_maps:
         regional=rules.aggregate_sims.output.regional,
         regional_stats=rules.compare_to_nulls.output.regional_stats,
         connectome="resources/connectomes/{atlas}.h5",
+        g_grid=figure_grid,
     output:
         png=report(
             "results/figures/atlas-{atlas}/model-{model}/brain_maps.png",
@@ -234,8 +236,8 @@ rule plot_brain_maps:
         "../envs/encephagen.yaml"
     threads: 1
     params:
-        G=figure_G(),
-        metric="acf_timescale" if SIM_MODEL == "lif" else "acf_tau_ms",
+        G=figure_lif_G,
+        metric=lambda wc: "acf_timescale" if wc.model == "lif" else "acf_tau_ms",
         families=config["nulls"]["families"],
     script:
         "../scripts/plot_brain_maps.py"
@@ -243,6 +245,7 @@ rule plot_brain_maps:
 
 rule plot_timeseries_check:
     input:
+        unpack(sim_extra_inputs),
         real="results/nulls/atlas-{atlas}/null-real/batch-0000.h5",
     output:
         png=report(
@@ -262,7 +265,7 @@ rule plot_timeseries_check:
     resources:
         runtime=lambda wc, attempt: 20 * attempt,
     params:
-        simulate=config["simulate"],
+        simulate=lambda wc: sim_cfg(wc.model),
         master_seed=config["master_seed"],
         check_ms=1000.0,  # ~20 s CPU per atlas at the default sizes (measured on tvb96)
     script:

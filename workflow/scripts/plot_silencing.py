@@ -6,8 +6,11 @@ logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
 try:
     from encephagen.figures.run import figure_silencing
 
-    figure_silencing(snakemake.input.summary, snakemake.output.png[:-4],  # noqa: F821
-                     g_values=snakemake.params.g_values)  # noqa: F821
+    from encephagen.sim.regime import read_grid
+
+    g_grid = snakemake.input.get("g_grid")  # noqa: F821  (G: auto: the operating point's grid)
+    g_values = read_grid(g_grid).tolist() if g_grid else list(snakemake.params.g_values)  # noqa: F821
+    figure_silencing(snakemake.input.summary, snakemake.output.png[:-4], g_values=g_values)  # noqa: F821
 except Exception:
     logging.exception("plot_silencing failed")
     raise

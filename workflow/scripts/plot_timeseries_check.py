@@ -6,8 +6,13 @@ logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
 try:
     from encephagen.figures.timeseries import figure_timeseries_check
 
+    from encephagen.sim.regime import read_grid
+
     p = snakemake.params  # noqa: F821
-    figure_timeseries_check(snakemake.input.real, dict(p.simulate), int(p.master_seed),  # noqa: F821
+    cfg = dict(p.simulate)
+    if snakemake.input.get("g_grid"):  # noqa: F821  (G: auto: the operating point's grid)
+        cfg["G"] = read_grid(snakemake.input.g_grid).tolist()  # noqa: F821
+    figure_timeseries_check(snakemake.input.real, cfg, int(p.master_seed),  # noqa: F821
                             snakemake.output.png[:-4], check_ms=float(p.check_ms))  # noqa: F821
 except Exception:
     logging.exception("plot_timeseries_check failed")
