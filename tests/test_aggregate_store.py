@@ -16,7 +16,7 @@ import pytest
 from encephagen.io import OutputError
 
 MASTER = 20261123
-CFG = {"model": "wilson_cowan", "G": [0.0, 0.5], "duration": 100.0, "transient": 50.0, "velocity": 10.0,
+CFG = {"model": "wilson_cowan", "G": [0.0, 0.5], "normalize": "none", "duration": 100.0, "transient": 50.0, "velocity": 10.0,
        "noise": 0.01, "dtype": "float32", "device": "cpu", "seeds_per_network": 2,
        "monitors": {"bold": False, "record_samples": 64}}
 BOLD = {"bold": True, "bold_period": 10.0, "bold_warmup": 0.0, "min_bold_samples": 3, "record_samples": 64}

@@ -80,7 +80,8 @@ def test_consumer_refuses_siblings_made_with_other_parameters(tmp_path):
 # ---------------------------------------------------------------- real simulation files
 CFG = {"model": "wilson_cowan", "G": [0.5], "duration": 200.0, "transient": 10.0, "velocity": 10.0,
        "noise": 0.01, "dtype": "float32", "device": "cpu",
-       "monitors": {"bold": True, "bold_period": 10.0, "record_samples": 64}}
+       "monitors": {"bold": True, "bold_period": 10.0, "record_samples": 64,
+                    "bold_warmup": 0.0, "min_bold_samples": 3}}   # a tiny file-contract fixture, not a BOLD study
 
 
 @pytest.fixture(scope="module")

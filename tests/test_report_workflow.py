@@ -34,20 +34,13 @@ def smk(wd: Path, *args: str, timeout: int = 3600) -> subprocess.CompletedProces
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
+def run_dir(request):
     given = os.environ.get("ENCEPHAGEN_TEST_RUN_DIR")
     if given:
         wd = Path(given)
         assert (wd / "results" / "summary" / "summary.html").exists(), f"{wd}: not a finished run"
         return wd
-    wd = tmp_path_factory.mktemp("report")
-    for d in ("workflow", "config", "profiles"):
-        shutil.copytree(REPO / d, wd / d)
-    (wd / "tests" / "config").mkdir(parents=True)
-    shutil.copy(REPO / CFG, wd / CFG)
-    r = smk(wd, "--cores", "2")
-    assert r.returncode == 0, (r.stdout + r.stderr)[-6000:]
-    return wd
+    return request.getfixturevalue("ci_run")   # the session's one CI run (conftest.py), read only
 
 
 @pytest.fixture(scope="module")

@@ -35,14 +35,10 @@ def job_stats(out: str) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def ran(tmp_path_factory, repo_root):
-    wd = tmp_path_factory.mktemp("workflow")
-    for d in ("workflow", "config", "profiles"):
-        shutil.copytree(repo_root / d, wd / d)
-    (wd / "tests" / "config").mkdir(parents=True)
-    shutil.copy(repo_root / CFG, wd / CFG)
-    r = smk(wd)
-    assert r.returncode == 0, (r.stdout + r.stderr)[-6000:]
+def ran(tmp_path_factory, ci_run):
+    """A copy of the session's finished CI run (conftest.ci_run): these tests change files in it."""
+    wd = tmp_path_factory.mktemp("workflow") / "run"
+    shutil.copytree(ci_run, wd, symlinks=True)
     return wd
 
 

@@ -445,7 +445,7 @@ register_kind(Kind(
 register_kind(Kind(
     name="aggregate",
     datasets={"network_family": 1, "network_null_index": 1, "network": 1, "seed_id": 1, "param": 1,
-              "param_G": 1, "region": 1, "region_label": 1, "region_class": 1, "seed": 3,
+              "param_G": 1, "region": 1, "region_label": 1, "region_class": 1, "seed": 1, "run_seed": 3,
               "fc_real": 4, "fc_family_mean": 4, "families": 1},
     groups=("regional", "empirical_fc"),
     attrs=("atlas", "model", "n_networks", "n_seeds", "n_params", "param_columns", "n_missing_runs"),
