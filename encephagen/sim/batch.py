@@ -377,6 +377,7 @@ def run_networks(model_cfg: Mapping, networks: Iterable, seeds_per_network: int 
              n_chunks, bs, dev, model.name, cfg["duration"], cfg["dt"])
     parts = []
     t0 = time.perf_counter()
+    first: list = []   # (time, fraction) at the first progress report: the ETA excludes compilation
     for c in range(n_chunks):
         chunk = elems[c * bs:(c + 1) * bs]
         params = {k: (np.asarray(v, dtype=float)[None, :] if np.ndim(v) == 1 else v)   # lists = per node
@@ -393,8 +394,13 @@ def run_networks(model_cfg: Mapping, networks: Iterable, seeds_per_network: int 
                 last[0] = now
                 frac = (c + done / total) / n_chunks
                 el = now - t0
-                log.info("batch %d/%d: step %d/%d; %.0f%% overall, elapsed %.0f s, ETA %.0f s",
-                         c + 1, n_chunks, done, total, 100 * frac, el, el / max(frac, 1e-9) - el)
+                if not first:
+                    first.append((now, frac))
+                t1, f1 = first[0]
+                eta = (now - t1) / (frac - f1) * (1 - frac) if frac > f1 else float("nan")
+                log.info("batch %d/%d: step %d/%d; %.0f%% overall, elapsed %.0f s, ETA %.0f s (from the rate "
+                         "since the first report, compilation excluded)", c + 1, n_chunks, done, total,
+                         100 * frac, el, eta)
 
         res = simulate(model, np.stack([weights[e.net] for e in chunk]), np.stack([nets[e.net].lengths for e in chunk]),
                        params=params, G=np.array([e.G for e in chunk]), seeds=np.array([e.seed for e in chunk]),
