@@ -9,8 +9,13 @@ include: "aggregate_common.smk"
 
 rule aggregate_sims:
     input:
-        unpack(lambda wc: {"sims": sim_files(wc.atlas, wc.model),
-                           "connectome": f"resources/connectomes/{wc.atlas}.h5", **agg_empirical(wc)}),
+        unpack(
+            lambda wc: {
+                "sims": sim_files(wc.atlas, wc.model),
+                "connectome": f"resources/connectomes/{wc.atlas}.h5",
+                **agg_empirical(wc),
+            }
+        ),
     output:
         store=ensure("results/aggregate/atlas-{atlas}/model-{model}/store.h5", non_empty=True),
         network="results/aggregate/atlas-{atlas}/model-{model}/network.tsv.gz",
@@ -20,13 +25,13 @@ rule aggregate_sims:
         "logs/aggregate_sims/atlas-{atlas}/model-{model}.log",
     benchmark:
         "benchmarks/rules/aggregate_sims/atlas-{atlas}/model-{model}.tsv"
-    params:
-        empirical=lambda wc: list(agg_empirical(wc)),
-        expected_nulls=lambda wc: {f: config["nulls"]["n_per_family"] for f in config["nulls"]["families"]},
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 8000 * attempt,
         runtime=lambda wc, attempt: 60 * attempt,
+    params:
+        empirical=lambda wc: list(agg_empirical(wc)),
+        expected_nulls=lambda wc: {f: config["nulls"]["n_per_family"] for f in config["nulls"]["families"]},
     script:
         "../scripts/aggregate_sims.py"
 
@@ -43,6 +48,9 @@ rule compare_to_nulls:
         class_summary="results/stats/atlas-{atlas}/model-{model}/class_summary.tsv",
     log:
         "logs/compare_to_nulls/atlas-{atlas}/model-{model}.log",
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 8000 * attempt,
     params:
         fdr_alpha=config["analysis"]["fdr_alpha"],
         min_nulls=config["analysis"]["min_nulls_per_family"],
@@ -51,9 +59,6 @@ rule compare_to_nulls:
         include_degenerate=config["analysis"]["include_degenerate"],
         censored_metrics=config["analysis"]["censored_metrics"],
         profile_rho_min=config["analysis"]["profile_rho_min"],
-    threads: 1
-    resources:
-        mem_mb=lambda wc, attempt: 8000 * attempt,
     script:
         "../scripts/compare_to_nulls.py"
 
@@ -69,11 +74,11 @@ rule fit_fc:
         curve="results/stats/atlas-{atlas}/model-{model}/fc_fit_curve.tsv",
     log:
         "logs/fit_fc/atlas-{atlas}/model-{model}.log",
+    threads: 1
     params:
         pair=lambda wc: fc_pair(wc.atlas),
         min_nulls=config["analysis"]["min_nulls_per_family"],
         fdr_alpha=config["analysis"]["fdr_alpha"],
-    threads: 1
     script:
         "../scripts/fit_fc.py"
 
@@ -87,12 +92,12 @@ rule correlate_t1t2:
         "results/stats/atlas-{atlas}/model-{model}/t1t2.tsv",
     log:
         "logs/correlate_t1t2/atlas-{atlas}/model-{model}.log",
+    threads: 1
     params:
         n_surrogates=config["analysis"]["n_spatial_surrogates"],
         seed=lambda wc: derive_seed(config["master_seed"], "t1t2", wc.atlas),
         fdr_alpha=config["analysis"]["fdr_alpha"],
         censored_metrics=config["analysis"]["censored_metrics"],
-    threads: 1
     script:
         "../scripts/correlate_t1t2.py"
 
@@ -105,13 +110,13 @@ rule silencing_order:
         summary="results/stats/atlas-{atlas}/model-{model}/silencing.tsv",
     log:
         "logs/silencing_order/atlas-{atlas}/model-{model}.log",
+    threads: 1
     params:
         **(
             {"metric": "rate", "threshold": config["spiking"]["monitors"]["silent_hz"], "below": True}
             if SIM_MODEL == "lif"
             else config["analysis"]["silencing"]
         ),
-    threads: 1
     script:
         "../scripts/silencing_order.py"
 
@@ -124,8 +129,8 @@ rule write_provenance:
         methods=report("results/methods.md", category="Methods", caption="../report/methods.rst"),
     log:
         "logs/write_provenance/all.log",
+    localrule: True
     params:
         config=config,
-    localrule: True
     script:
         "../scripts/write_provenance.py"

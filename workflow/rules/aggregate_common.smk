@@ -12,8 +12,7 @@ def fc_pair(atlas):
 def agg_empirical(wildcards):
     """Empirical FCs the simulated FC is compared with: the atlas's train and test groups."""
     p = fc_pair(wildcards.atlas)
-    return {} if p is None else {p["train"]: f"resources/fc/{p['train']}.h5",
-                                 p["test"]: f"resources/fc/{p['test']}.h5"}
+    return {} if p is None else {p["train"]: f"resources/fc/{p['train']}.h5", p["test"]: f"resources/fc/{p['test']}.h5"}
 
 
 def agg_dir(atlas, model=SIM_MODEL):

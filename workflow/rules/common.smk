@@ -60,7 +60,6 @@ def stage_files(pattern, atlas, **kw):
 
 def final_targets():
     targets = []
-    for name in ("DATA_TARGETS", "NULLS_TARGETS", "SIM_TARGETS", "HOPF_TARGETS", "AGG_TARGETS",
-                 "FIGURE_TARGETS"):
+    for name in ("DATA_TARGETS", "NULLS_TARGETS", "SIM_TARGETS", "HOPF_TARGETS", "AGG_TARGETS", "FIGURE_TARGETS"):
         targets += list(globals().get(name, []))
     return targets

@@ -9,8 +9,6 @@ rule empirical_fc:
         table=fc_table,
     output:
         "resources/fc/{dataset}.h5",
-    params:
-        bandpass=fc_bandpass,
     log:
         "logs/empirical_fc/{dataset}.log",
     benchmark:
@@ -20,6 +18,8 @@ rule empirical_fc:
     threads: 1
     resources:
         mem_mb=2000,
+    params:
+        bandpass=fc_bandpass,
     script:
         "../scripts/empirical_fc.py"
 
@@ -30,12 +30,12 @@ rule sc_fc_baselines:
         fc=baseline_fc,
     output:
         "results/baselines/sc_fc.tsv",
-    params:
-        pairs=[list(p) for p in data_baseline_pairs()],
-        thresholds=config["nulls"]["threshold"],  # the nulls stage's real network (same transform)
     log:
         "logs/sc_fc_baselines/all.log",
     localrule: True
+    params:
+        pairs=[list(p) for p in data_baseline_pairs()],
+        thresholds=config["nulls"]["threshold"],  # the nulls stage's real network (same transform)
     script:
         "../scripts/sc_fc_baselines.py"
 

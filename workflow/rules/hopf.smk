@@ -18,14 +18,14 @@ rule hopf_sweep:
         "logs/hopf_sweep/atlas-{atlas}/null-{family}/batch-{batch}.log",
     benchmark:
         "benchmarks/rules/hopf_sweep/atlas-{atlas}/null-{family}/batch-{batch}.tsv"
-    params:
-        hopf=config["hopf"],
-        train=hopf_train_name,
-        test=hopf_test_name,
     threads: 2
     resources:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 30 * attempt,
+    params:
+        hopf=config["hopf"],
+        train=hopf_train_name,
+        test=hopf_test_name,
     script:
         "../scripts/hopf_sweep.py"
 
@@ -42,12 +42,12 @@ rule hopf_summary:
         "logs/hopf_summary/atlas-{atlas}.log",
     benchmark:
         "benchmarks/rules/hopf_summary/atlas-{atlas}.tsv"
-    params:
-        min_nulls=config["analysis"]["min_nulls_per_family"],
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=lambda wc, attempt: 30 * attempt,
+    params:
+        min_nulls=config["analysis"]["min_nulls_per_family"],
     script:
         "../scripts/hopf_summary.py"
 
@@ -67,12 +67,12 @@ rule hopf_heterogeneity:
         "logs/hopf_heterogeneity/atlas-{atlas}.log",
     benchmark:
         "benchmarks/rules/hopf_heterogeneity/atlas-{atlas}.tsv"
-    params:
-        hopf=config["hopf"],
-        master_seed=config["master_seed"],
     threads: 2
     resources:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 180 * attempt,  # ~0.3-3 s per surrogate map
+    params:
+        hopf=config["hopf"],
+        master_seed=config["master_seed"],
     script:
         "../scripts/hopf_heterogeneity.py"

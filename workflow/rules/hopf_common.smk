@@ -41,16 +41,17 @@ def hopf_batch_files(atlas):
     for family in config["nulls"]["families"]:
         if family == "real":
             continue
-        files += [f"results/hopf/atlas-{atlas}/null-{family}/batch-{b:04d}.h5"
-                  for b in range(n_batches(n, bs))]
+        files += [f"results/hopf/atlas-{atlas}/null-{family}/batch-{b:04d}.h5" for b in range(n_batches(n, bs))]
     return files
 
 
 def hopf_targets():
     out = []
     for atlas in hopf_pairs():
-        out += [f"results/hopf/atlas-{atlas}/{name}"
-                for name in ("networks.tsv", "heldout_vs_nulls.tsv", "insample_vs_nulls.tsv")]
+        out += [
+            f"results/hopf/atlas-{atlas}/{name}"
+            for name in ("networks.tsv", "heldout_vs_nulls.tsv", "insample_vs_nulls.tsv")
+        ]
         if config["hopf"]["heterogeneity"]["enabled"]:
             out.append(f"results/hopf/atlas-{atlas}/heterogeneity.tsv")
         out += hopf_batch_files(atlas)  # every batch a target: a deleted batch is rebuilt

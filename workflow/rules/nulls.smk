@@ -14,6 +14,10 @@ rule generate_nulls:
         "logs/generate_nulls/atlas-{atlas}/null-{family}/batch-{batch}.log",
     benchmark:
         "benchmarks/rules/generate_nulls/atlas-{atlas}/null-{family}/batch-{batch}.tsv"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 3000 * attempt,
+        runtime=lambda wc, attempt: 60 * attempt,
     params:
         batch_size=lambda wc: 1 if wc.family == "real" else config["nulls"]["batch_size"],
         upto=nulls_upto,
@@ -21,10 +25,6 @@ rule generate_nulls:
         threshold=nulls_threshold,
         master_seed=config["master_seed"],
         on_refusal=config["nulls"]["on_refusal"],
-    threads: 1
-    resources:
-        mem_mb=lambda wc, attempt: 3000 * attempt,
-        runtime=lambda wc, attempt: 60 * attempt,
     script:
         "../scripts/generate_nulls.py"
 
@@ -36,19 +36,22 @@ rule compute_null_properties:
         table="results/nulls/atlas-{atlas}/properties.tsv",
         summary="results/nulls/atlas-{atlas}/properties_summary.tsv",
         curves="results/nulls/atlas-{atlas}/richclub_curves.tsv",
-        png=report("results/nulls/atlas-{atlas}/properties.png", category="Null connectomes",
-                   caption="../report/null_properties.rst"),
+        png=report(
+            "results/nulls/atlas-{atlas}/properties.png",
+            category="Null connectomes",
+            caption="../report/null_properties.rst",
+        ),
         pdf="results/nulls/atlas-{atlas}/properties.pdf",
     log:
         "logs/compute_null_properties/atlas-{atlas}.log",
     benchmark:
         "benchmarks/rules/compute_null_properties/atlas-{atlas}.tsv"
-    params:
-        max_per_family=config["nulls"]["panel_max_per_family"],
-        rich_fraction=config["nulls"]["richclub_fraction"],
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=lambda wc, attempt: 60 * attempt,
+    params:
+        max_per_family=config["nulls"]["panel_max_per_family"],
+        rich_fraction=config["nulls"]["richclub_fraction"],
     script:
         "../scripts/compute_null_properties.py"

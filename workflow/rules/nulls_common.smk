@@ -8,8 +8,7 @@ def nulls_batches(atlas):
     n, bs = config["nulls"]["n_per_family"], config["nulls"]["batch_size"]
     files = [f"results/nulls/atlas-{atlas}/null-real/batch-0000.h5"]
     for family in config["nulls"]["families"]:
-        files += [f"results/nulls/atlas-{atlas}/null-{family}/batch-{b:04d}.h5"
-                  for b in range(n_batches(n, bs))]
+        files += [f"results/nulls/atlas-{atlas}/null-{family}/batch-{b:04d}.h5" for b in range(n_batches(n, bs))]
     return files
 
 

@@ -8,8 +8,6 @@ rule parcellate_t1t2:
         tables=t1t2_tables,
     output:
         "resources/t1t2/{atlas}.tsv",
-    params:
-        min_vertices=config["data"]["min_vertices"],
     log:
         "logs/parcellate_t1t2/{atlas}.log",
     benchmark:
@@ -17,5 +15,7 @@ rule parcellate_t1t2:
     threads: 1
     resources:
         mem_mb=2000,
+    params:
+        min_vertices=config["data"]["min_vertices"],
     script:
         "../scripts/parcellate_t1t2.py"

@@ -20,14 +20,14 @@ rule operating_point:
         "logs/operating_point/atlas-{atlas}/model-{model}.log",
     benchmark:
         "benchmarks/rules/operating_point/atlas-{atlas}/model-{model}.tsv"
-    params:
-        simulate=lambda wc: sim_cfg(wc.model),
-        hopf=config["hopf"],
-        master_seed=config["master_seed"],
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=lambda wc, attempt: 60 * attempt,
+    params:
+        simulate=lambda wc: sim_cfg(wc.model),
+        hopf=config["hopf"],
+        master_seed=config["master_seed"],
     script:
         "../scripts/operating_point.py"
 
@@ -42,14 +42,14 @@ rule simulate_batch:
         "logs/simulate_batch/atlas-{atlas}/model-{model}/null-{family}/batch-{batch}.log",
     benchmark:
         "benchmarks/rules/simulate_batch/atlas-{atlas}/model-{model}/null-{family}/batch-{batch}.tsv"
-    params:
-        simulate=lambda wc: sim_cfg(wc.model),
-        spiking=lambda wc: config["spiking"] if wc.model == "lif" else {},
-        master_seed=config["master_seed"],
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=lambda wc, attempt: 120 * attempt,
+    params:
+        simulate=lambda wc: sim_cfg(wc.model),
+        spiking=lambda wc: config["spiking"] if wc.model == "lif" else {},
+        master_seed=config["master_seed"],
     script:
         "../scripts/simulate_batch.py"
 
@@ -65,9 +65,9 @@ rule hopf_sim_vs_analytic:
         "results/hopf/atlas-{atlas}/sim_vs_analytic.tsv",
     log:
         "logs/hopf_sim_vs_analytic/atlas-{atlas}.log",
+    threads: 1
     params:
         hopf=config["hopf"],
         min_r=0.9,
-    threads: 1
     script:
         "../scripts/hopf_sim_vs_analytic.py"

@@ -10,10 +10,10 @@ try:
     _SIM_CFG = {m: _model_config(config["simulate"], m) for m in SIM_MODELS}
     for _m in SIM_MODELS:
         if _m != "lif":
-            _resolve_sim(_SIM_CFG[_m])   # bad values refused before any job runs, naming the key
+            _resolve_sim(_SIM_CFG[_m])  # bad values refused before any job runs, naming the key
 except _ParameterError as exc:
     raise WorkflowError(str(exc)) from None
-SIM_MODEL = SIM_MODELS[0]   # the first model (figures and tables of one model refer to it)
+SIM_MODEL = SIM_MODELS[0]  # the first model (figures and tables of one model refer to it)
 
 
 def sim_cfg(model):
@@ -91,8 +91,7 @@ def sim_pairs():
 
 
 def sim_files(atlas, model=SIM_MODEL):
-    return stage_files("results/sims/atlas-{atlas}/model-{model}/null-{family}/batch-{batch}.h5", atlas,
-                       model=model)
+    return stage_files("results/sims/atlas-{atlas}/model-{model}/null-{family}/batch-{batch}.h5", atlas, model=model)
 
 
 def hopf_check_atlases():
@@ -101,7 +100,12 @@ def hopf_check_atlases():
 
 
 # every simulation batch is a target: a deleted batch is rebuilt (docs/reliability.md, "lost outputs")
-SIM_TARGETS = ([f for a, m in sim_pairs() for f in sim_files(a, m)]
-               + [opoint_file(a, m) for a, m in sim_pairs() if m != "lif"]
-               + [f"results/hopf/atlas-{a}/sim_vs_analytic.tsv" for a in hopf_check_atlases()
-                  if a in {p["atlas"] for p in config["analysis"]["fc_pairs"]}])
+SIM_TARGETS = (
+    [f for a, m in sim_pairs() for f in sim_files(a, m)]
+    + [opoint_file(a, m) for a, m in sim_pairs() if m != "lif"]
+    + [
+        f"results/hopf/atlas-{a}/sim_vs_analytic.tsv"
+        for a in hopf_check_atlases()
+        if a in {p["atlas"] for p in config["analysis"]["fc_pairs"]}
+    ]
+)
