@@ -395,7 +395,21 @@ def _schema_types(schema: Mapping) -> set[str]:
     return types
 
 
+def _branch(schema: Mapping, kind: str) -> Mapping:
+    """The (sub)schema that describes a value of JSON type ``kind`` (the first matching anyOf/oneOf
+    branch, e.g. the array branch of ``G: oneOf [array, 'auto']``)."""
+    if kind in _schema_types({"type": schema.get("type")} if "type" in schema else {}):
+        return schema
+    for k in ("anyOf", "oneOf"):
+        for sub in schema.get(k) or ():
+            if isinstance(sub, Mapping) and kind in _schema_types(sub):
+                return _branch(sub, kind)
+    return schema
+
+
 def _coerce(value, schema: Mapping):
+    if isinstance(value, (Mapping, list)):
+        schema = _branch(schema, "object" if isinstance(value, Mapping) else "array")
     if isinstance(value, Mapping):
         props = schema.get("properties") or {}
         extra = schema.get("additionalProperties") if isinstance(schema.get("additionalProperties"), Mapping) else {}
