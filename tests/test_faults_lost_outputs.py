@@ -38,6 +38,7 @@ nulls:
 """
 A = "hcp80"
 M = "wilson_cowan"
+MODELS = ("wilson_cowan", "hopf")   # tests/config/ci.yaml simulate.model, both run on hcp80
 NULLS = [f"results/nulls/atlas-{A}/null-real/batch-0000.h5"] + [
     f"results/nulls/atlas-{A}/null-weight_perm/batch-{b:04d}.h5" for b in range(2)]
 SIMS = [f"results/sims/atlas-{A}/model-{M}/null-real/batch-0000.h5"] + [
@@ -180,8 +181,9 @@ def test_lost_batches_are_rebuilt_and_stale_writers_lose(done):
         validate_h5(wd / f)
     stats = job_stats(rerun.stdout)
     assert stats.get("generate_nulls") == 1, stats
-    # the deleted simulation + the one of the rebuilt null batch; same for the Hopf sweeps
-    assert stats.get("simulate_batch") == 2 and stats.get("hopf_sweep") == 2, stats
+    # the deleted simulation + the rebuilt null batch's simulation for each model the CI config runs
+    # (wilson_cowan and the BOLD-scale hopf model); the deleted Hopf sweep + the rebuilt batch's sweep
+    assert stats.get("simulate_batch") == 1 + len(MODELS) and stats.get("hopf_sweep") == 2, stats
     rebuilt_downstream = {SIMS[2], HOPF[2]}  # made from the rebuilt null batch 0001
     assert {f: t for f, t in _mtimes(wd, before).items() if f not in rebuilt_downstream} == \
         {f: t for f, t in before.items() if f not in rebuilt_downstream}, "a batch that was there was rebuilt"
