@@ -165,9 +165,13 @@ def _orphan(done):
 
 def test_lost_batches_are_rebuilt_and_stale_writers_lose(done):
     # cheap checks on the finished run first
-    (done / "overlay-int.yaml").write_text(OVERLAY + "simulate:\n  duration: 3000\n")  # ci.yaml: 3000.0
+    import yaml
+
+    d = float(yaml.safe_load((REPO / "tests/config/ci.yaml").read_text())["simulate"]["duration"])
+    assert d == int(d)
+    (done / "overlay-int.yaml").write_text(OVERLAY + f"simulate:\n  duration: {int(d)}\n")  # ci.yaml: a float
     r = _smk(done, "-n", overlay="overlay-int.yaml")
-    assert "Nothing to be done" in r.stdout, "duration 3000 vs 3000.0 must rerun nothing:\n" + r.stdout[-3000:]
+    assert "Nothing to be done" in r.stdout, f"duration {int(d)} vs {d} must rerun nothing:\n" + r.stdout[-3000:]
     assert compare_contents(done / STORE, done / STORE) == []
     for f in NULLS + SIMS + HOPF:
         with h5py.File(done / f) as h:
