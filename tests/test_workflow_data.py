@@ -19,7 +19,9 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 def _cfg(tmp: Path, name: str, **data) -> str:
     base = yaml.safe_load((tmp / "config" / "config.yaml").read_text()) or {}
     base["atlases"] = ["tvb96"]
-    base["data"] = {"connectomes": ["tvb96", "dk84"], "t1t2_extra": [], **data}
+    # fc_datasets: null (every dataset of these connectomes): the Snakefile's config/config.yaml is
+    # layered under this file and names only the default run's datasets
+    base["data"] = {"connectomes": ["tvb96", "dk84"], "t1t2_extra": [], "fc_datasets": None, **data}
     p = tmp / "config" / name
     p.write_text(yaml.safe_dump(base))
     return str(p)
