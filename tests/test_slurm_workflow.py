@@ -20,16 +20,17 @@ from pathlib import Path
 
 import pytest
 
-from encephagen.io.recovery import compare_contents
+from encephagen.io.recovery import DEFAULT_IGNORED_ATTRS, compare_contents
 from slurm_workflows import harness as H
 from slurm_workflows import scenarios as S
 
 pytestmark = [pytest.mark.slurm, H.requires_slurm]
 
 # attributes that legitimately differ between two runs of the same code and config:
-# provenance (time, host, ...), HDF5 dimension-scale bookkeeping (object references, i.e. file
-# addresses; the scales themselves are datasets and compared), and wall-clock timings
-IGNORED_ATTRS = ("provenance", "REFERENCE_LIST", "DIMENSION_LIST", "sweep_seconds")
+# provenance (time, host, ...), the job's start time (when, not what: encephagen.io.recovery's
+# DEFAULT_IGNORED_ATTRS), HDF5 dimension-scale bookkeeping (object references, i.e. file addresses;
+# the scales themselves are datasets and compared), and wall-clock timings
+IGNORED_ATTRS = (*DEFAULT_IGNORED_ATTRS, "REFERENCE_LIST", "DIMENSION_LIST", "sweep_seconds")
 JOB_HEADER = re.compile(r"^\[.*\]\n(local)?rule (\w+):\n(?:    .*\n)*?    jobid: (\d+)", re.M)
 
 
