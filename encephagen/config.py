@@ -1,7 +1,7 @@
 """Workflow configuration: one JSON schema as the source of truth, defaults, clear errors.
 
-The schema is ``workflow/schemas/config.schema.yaml`` (top-level keys) merged with one
-fragment per stage, ``workflow/schemas/fragments/<stage>.schema.yaml`` (a mapping
+The schema is ``encephagen/schemas/config.schema.yaml`` (package data) (top-level keys) merged with one
+fragment per stage, ``encephagen/schemas/fragments/<stage>.schema.yaml`` (a mapping
 ``{section: schema}``). Precedence: schema defaults < config/config.yaml < --configfile
 < --config. :func:`validate_config` fills defaults and raises :class:`ConfigError` naming
 the key path of the first problem (all problems are listed), before any job is submitted.
@@ -270,7 +270,7 @@ def deep_update(base: Mapping, upd: Mapping) -> dict:
 def schema_markdown(schema: Mapping) -> str:
     """Config documentation generated from the schema (config/README.md is this, checked in CI)."""
     lines = ["# Configuration reference", "",
-             "Generated from `workflow/schemas/config.schema.yaml` and `workflow/schemas/fragments/` by "
+             "Generated from `encephagen/schemas/config.schema.yaml` and `encephagen/schemas/fragments/` by "
              "`encephagen config docs`; a test fails if this file is stale. Precedence: schema defaults "
              "< `config/config.yaml` < `--configfile` < `--config`.", "",
              "| key | type | default | allowed | description |", "|---|---|---|---|---|"]
@@ -497,6 +497,12 @@ def atlas_name_problems(cfg: Mapping) -> list[str]:
     return problems
 
 
+def _package_schema_dir() -> Path:
+    from encephagen.schemas import SCHEMA_DIR
+
+    return SCHEMA_DIR
+
+
 def layered_config(workdir: str | Path = ".", configfiles: Sequence[str | Path] = (),
                    config_args: Sequence[str] | Mapping | None = None, schema_dir: str | Path | None = None,
                    base: str | Path | None = "config/config.yaml") -> dict:
@@ -506,7 +512,7 @@ def layered_config(workdir: str | Path = ".", configfiles: Sequence[str | Path] 
     ``config_args``: the --config entries (strings, parsed as Snakemake does) or a mapping already
     parsed. Errors name the file (or --config) that set each offending key."""
     workdir = Path(workdir)
-    schema_dir = Path(schema_dir) if schema_dir else workdir / "workflow" / "schemas"
+    schema_dir = Path(schema_dir) if schema_dir else _package_schema_dir()
     cli = dict(config_args) if isinstance(config_args, Mapping) else parse_config_args(config_args)
     layers: list[tuple[str, dict]] = []
     if base is not None:

@@ -10,7 +10,11 @@ from encephagen.config import ConfigError, layered_config, load_schema, schema_m
 
 
 def _schema_dir(args) -> Path:
-    return Path(args.schema_dir) if args.schema_dir else Path(args.workdir) / "workflow" / "schemas"
+    if args.schema_dir:
+        return Path(args.schema_dir)
+    from encephagen.schemas import SCHEMA_DIR
+
+    return SCHEMA_DIR
 
 
 def _validate(args) -> int:
@@ -69,7 +73,7 @@ def register(sub) -> None:
                     "Snakemake layers it: schema defaults < config/config.yaml < each --configfile in order < "
                     "--config. Exit status 1 and one line per problem, naming the key and the file that set it.")
     q.add_argument("--workdir", default=".", help="workflow root holding workflow/ and config/ (default: .)")
-    q.add_argument("--schema-dir", default=None, help="config schema folder (default: WORKDIR/workflow/schemas)")
+    q.add_argument("--schema-dir", default=None, help="config schema folder (default: the installed package's encephagen/schemas)")
     q.add_argument("--configfile", nargs="+", default=None, metavar="FILE",
                    help="config files layered over config/config.yaml, in order, as snakemake --configfile")
     q.add_argument("--config", nargs="+", default=None, metavar="KEY=VALUE",
@@ -83,7 +87,7 @@ def register(sub) -> None:
     d = csub.add_parser("docs", help="write config/README.md from the schema",
                         description="Write the config reference (Markdown) generated from the schema.")
     d.add_argument("--workdir", default=".", help="workflow root holding workflow/ (default: .)")
-    d.add_argument("--schema-dir", default=None, help="config schema folder (default: WORKDIR/workflow/schemas)")
+    d.add_argument("--schema-dir", default=None, help="config schema folder (default: the installed package's encephagen/schemas)")
     d.add_argument("-o", "--output", default="config/README.md", help="output file, or - for stdout "
                                                                       "(default: config/README.md)")
     d.set_defaults(func=_docs)
@@ -93,7 +97,7 @@ def register(sub) -> None:
                                    "baselines and nulls, FDR counts, regime flags, links) from the tables under "
                                    "results/, with the config layered as the run used it.")
     r.add_argument("--workdir", default=".", help="workflow root holding workflow/ and config/ (default: .)")
-    r.add_argument("--schema-dir", default=None, help="config schema folder (default: WORKDIR/workflow/schemas)")
+    r.add_argument("--schema-dir", default=None, help="config schema folder (default: the installed package's encephagen/schemas)")
     r.add_argument("--results", default=None, help="the run's results folder (default: WORKDIR/results)")
     r.add_argument("--configfile", nargs="+", default=None, metavar="FILE",
                    help="the config files the run used, in order (as snakemake --configfile)")

@@ -40,7 +40,7 @@ def test_methods_from_the_shipped_config(repo_root, tmp_path):
     from encephagen.config import validate_config
 
     cfg = validate_config(yaml.safe_load((repo_root / "config" / "config.yaml").read_text()),
-                          repo_root / "workflow" / "schemas")
+                          repo_root / "encephagen" / "schemas")
     p = write_methods(tmp_path / "methods.md", cfg)
     t = p.read_text()
     assert t.startswith("## Methods") and "## References" in t

@@ -30,7 +30,6 @@ def cli(*args, cwd=REPO):
 def workdir(tmp_path):
     """A workflow root whose config/config.yaml sets values the schema defaults do not."""
     (tmp_path / "workflow").mkdir()
-    shutil.copytree(REPO / "workflow" / "schemas", tmp_path / "workflow" / "schemas")
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.yaml").write_text(
         "master_seed: 11\natlases: [tvb96]\nsimulate:\n  seeds_per_network: 3\n  duration: 4000.0\n"

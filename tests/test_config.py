@@ -9,7 +9,7 @@ import yaml
 from encephagen.config import ConfigError, load_config, load_schema, schema_markdown, validate_config
 
 REPO = Path(__file__).resolve().parents[1]
-SCHEMA = REPO / "workflow" / "schemas"
+SCHEMA = REPO / "encephagen" / "schemas"
 
 
 def test_default_config_is_valid_and_filled():

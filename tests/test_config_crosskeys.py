@@ -15,7 +15,7 @@ from encephagen.config import (ConfigError, canonical_config, check_config, cros
                                validate_config)
 
 REPO = Path(__file__).resolve().parents[1]
-SCHEMA = load_schema(REPO / "workflow" / "schemas")
+SCHEMA = load_schema(REPO / "encephagen" / "schemas")
 
 
 def _cfg(**sections):

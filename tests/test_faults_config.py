@@ -11,7 +11,7 @@ import pytest
 
 from encephagen.config import ConfigError, load_schema, validate_config
 
-SCHEMA = Path(__file__).resolve().parents[1] / "workflow" / "schemas"
+SCHEMA = Path(__file__).resolve().parents[1] / "encephagen" / "schemas"
 
 
 def _section(name):

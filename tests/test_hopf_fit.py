@@ -185,7 +185,7 @@ def test_study_sweep_file_roundtrip_and_summary(tmp_path):
 
 
 def test_schema_defaults_match_study_defaults():
-    frag = yaml.safe_load((REPO / "workflow/schemas/fragments/hopf.schema.yaml").read_text())["hopf"]
+    frag = yaml.safe_load((REPO / "encephagen/schemas/fragments/hopf.schema.yaml").read_text())["hopf"]
 
     def defaults(node):
         out = {}

@@ -127,7 +127,7 @@ def test_config_errors_name_the_key():
 
 
 def test_schema_fragment_defaults_equal_engine_defaults():
-    frag = yaml.safe_load((REPO / "workflow/schemas/fragments/simulate.schema.yaml").read_text())["simulate"]
+    frag = yaml.safe_load((REPO / "encephagen/schemas/fragments/simulate.schema.yaml").read_text())["simulate"]
     props = frag["properties"]
     got = {k: v.get("default") for k, v in props.items()}
     got["monitors"] = {k: v.get("default") for k, v in props["monitors"]["properties"].items()}

@@ -102,7 +102,7 @@ def test_params_refuse_bad_values():
 
 
 def test_schema_fragment_defaults_match_code():
-    frag = yaml.safe_load((REPO / "workflow/schemas/fragments/spiking.schema.yaml").read_text())["spiking"]["properties"]
+    frag = yaml.safe_load((REPO / "encephagen/schemas/fragments/spiking.schema.yaml").read_text())["spiking"]["properties"]
     for k, v in DEFAULTS.items():
         if k == "params":
             continue

@@ -67,7 +67,7 @@ __all__ = [
     "is_symmetric",
 ]
 
-# Parameter metadata (default, unit, bounds, doc), mirrored in workflow/schemas/fragments/hopf.schema.yaml.
+# Parameter metadata (default, unit, bounds, doc), mirrored in encephagen/schemas/fragments/hopf.schema.yaml.
 PARAMETERS = {
     "a": dict(default=-0.02, unit="1/s", bounds=(-math.inf, math.inf),
               doc="bifurcation parameter per region; a < 0 below the Hopf bifurcation (noisy focus)"),

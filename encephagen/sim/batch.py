@@ -30,7 +30,7 @@ from encephagen.sim.runner import SimResult, pick_device, simulate
 
 log = logging.getLogger(__name__)
 
-# defaults of the `simulate` config section; workflow/schemas/fragments/simulate.schema.yaml
+# defaults of the `simulate` config section; encephagen/schemas/fragments/simulate.schema.yaml
 # carries the same defaults (a test keeps the two equal)
 DEFAULTS: dict = {
     "model": "wilson_cowan",

@@ -53,7 +53,7 @@ KIND = register_kind(Kind("spiking", datasets={"atlas": 1, "family": 1, "null_in
                                                **{m: 2 for m in METRICS}},
                           attrs=("model", "dt", "duration", "transient", "params"), check=_check))
 
-# defaults of the `spiking` config section (workflow/schemas/fragments/spiking.schema.yaml holds
+# defaults of the `spiking` config section (encephagen/schemas/fragments/spiking.schema.yaml holds
 # the same; tests/test_spiking_run.py keeps them equal)
 DEFAULTS: dict = {
     "params": {},
