@@ -84,35 +84,12 @@ def _meta(sim: dict, model: str) -> pd.DataFrame:
     return pd.concat([meta, _param_frame(sim)], axis=1)
 
 
-def read_runs(path: str | Path) -> dict:
-    """A ``simulation`` (neural mass) or ``spiking`` (LIF) file in one common form: per-run ids,
-    seeds, G and varying parameters, regional metrics (runs, regions), FC of BOLD (or activity)."""
-    import h5py
+def read_runs(path) -> dict:
+    """A ``simulation`` (neural mass), ``spiking`` (LIF) or any registered engine's file in one common
+    form (:func:`encephagen.study.read_runs`; the engine is the registry's for the file's kind)."""
+    from encephagen.study.engine import read_runs as _read
 
-    with h5py.File(path, "r") as f:
-        kind = f.attrs.get("encephagen_kind", "")
-        kind = kind.decode() if isinstance(kind, bytes) else str(kind)
-    if kind == "spiking":
-        from encephagen.spiking.run import METRICS as LIF_METRICS
-        from encephagen.spiking.run import read_spiking
-
-        d = read_spiking(path)
-        import json
-
-        bold = bool(json.loads(d["attrs"].get("config", "{}")).get("monitors", {}).get("bold", "fc_bold" in d))
-        return {"atlas": np.asarray(d["atlas"]), "family": np.asarray(d["family"]), "null_index": d["null_index"],
-                "seed_id": d["seed_id"], "seed": d["seed"], "G": d["G"], "params": {},
-                "metrics": {m: d[m] for m in LIF_METRICS if m in d}, "fc_bold": d.get("fc_bold"),
-                "fc_activity": d.get("fc_rate"), "bold_on": bold, "activity_name": "rate",
-                "regime": d.get("regime"), "network_regime": d.get("network_regime"),
-                "regime_fraction": d.get("regime_fraction"),
-                "region_labels": list(d["labels"]), "attrs": {"model": "lif", **d["attrs"]}}
-    from encephagen.sim.output import read_simulation
-
-    d = read_simulation(path)
-    d["bold_on"] = bool(d["monitor"].get("bold", "fc_bold" in d))
-    d["activity_name"] = "activity"
-    return d
+    return _read(path)
 
 
 def _fc_choice(path, sim: dict) -> tuple[str, np.ndarray | None]:
@@ -165,6 +142,9 @@ def aggregate(sim_paths: Sequence[str | Path], *, connectome, empirical: Mapping
     must be present (from the config); fewer is a missing-run error naming the family.
     """
     paths = [Path(p) for p in sim_paths]
+    from encephagen.study.engine import register_kinds
+
+    register_kinds(paths)   # every engine's kind (and layout check) is known before the validation
     validate_many(paths)
     empirical = dict(empirical or {})
     labels = list(connectome.labels)

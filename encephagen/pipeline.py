@@ -12,6 +12,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from encephagen.io import atomic_h5, write_array
+from encephagen.study.config import SIM_DEFAULTS, check_simulation_config  # noqa: F401 (the workflow's check)
 
 log = logging.getLogger(__name__)
 
@@ -24,60 +25,35 @@ def set_threads(threads: int | None) -> None:
         torch.set_num_threads(max(1, int(threads)))
 
 
-def check_simulation_config(config: Mapping) -> None:
-    """Checks the schema cannot express, from the config alone (the workflow calls this before any
-    job runs): with BOLD on, the simulation must keep at least ``min_bold_samples`` BOLD samples
-    after the transient and the BOLD warm-up (refused naming the key otherwise)."""
-    from encephagen.sim.batch import DEFAULTS as SIM_DEFAULTS
-    from encephagen.sim.monitors import check_bold_samples
-    from encephagen.spiking.run import DEFAULTS as LIF_DEFAULTS
-
-    sim = dict(config.get("simulate") or {})
-    if sim.get("model", SIM_DEFAULTS["model"]) == "lif":
-        sp = dict(config.get("spiking") or {})
-        mon = {**LIF_DEFAULTS["monitors"], **dict(sp.get("monitors") or {})}
-        if mon["bold"]:
-            check_bold_samples(float(sp.get("duration", LIF_DEFAULTS["duration"])), 0.0, float(mon["bold_warmup"]),
-                               float(mon["bold_period"]), int(mon["min_bold_samples"]), "spiking.monitors")
-        return
-    mon = {**SIM_DEFAULTS["monitors"], **dict(sim.get("monitors") or {})}
-    if mon["bold"]:
-        check_bold_samples(float(sim.get("duration", SIM_DEFAULTS["duration"])),
-                           float(sim.get("transient", SIM_DEFAULTS["transient"])), float(mon["bold_warmup"]),
-                           float(mon["bold_period"]), int(mon["min_bold_samples"]), "simulate.monitors")
-
-
 def simulate_network_file(networks_path: str | Path, out_path: str | Path, simulate_cfg: Mapping, *,
                           master_seed: int, threads: int | None = None, device: str | None = None,
                           spiking_cfg: Mapping | None = None, t1t2_path: str | Path | None = None) -> Path:
     """Simulate every network of one nulls-stage batch file (the real network's or a null batch).
 
-    ``simulate_cfg['model'] == 'lif'`` runs the spiking engine (:mod:`encephagen.spiking`) with
-    ``spiking_cfg``, writing a ``spiking`` file; otherwise the neural-mass engine writes a
-    ``simulation`` file. Both take the same networks and the same seed rule.
+    The engine is the registry's for ``simulate_cfg['model']`` (:func:`encephagen.study.engine_for_model`):
+    a neural mass runs with ``simulate_cfg`` and writes a ``simulation`` file; ``lif`` runs the
+    spiking engine with ``spiking_cfg`` (its config section) and writes a ``spiking`` file. All take
+    the same networks and the same seed rule.
 
     A batch whose family was refused by the nulls stage (e.g. rewiring a complete graph) gives a
     ``simulation`` file with zero runs that carries the refusal (``status='skipped'``, ``reason``),
     so the aggregation can report the family as skipped rather than silently absent.
     """
     from encephagen.nulls import read_nulls
-    from encephagen.sim.batch import run_networks
+    from encephagen.study import engine_for_model, run_study
 
     set_threads(threads)
     nb = read_nulls(networks_path)
     if nb.status != "ok" or len(nb) == 0:
         return write_skipped_simulation(out_path, simulate_cfg, nb, reason=nb.reason or "empty batch")
     networks = [(nb.source, nb.family, int(nb.null_index[k]), nb.weights[k], nb.lengths[k]) for k in range(len(nb))]
-    if simulate_cfg.get("model") == "lif":
-        from encephagen.spiking.run import run_lif_networks
-
-        t1t2 = t1t2_by_label(t1t2_path, nb.labels) if t1t2_path else None
-        return run_lif_networks(spiking_cfg or {}, networks, None, master_seed, out_path, device=device,
-                                region_labels=list(nb.labels), t1t2=t1t2,
-                                provenance={"networks_file": str(networks_path), "null_seeds": nb.seed.tolist()})
-    return run_networks(simulate_cfg, networks, None, master_seed, out_path, device=device,
-                        region_labels=list(nb.labels),
-                        provenance={"networks_file": str(networks_path), "null_seeds": nb.seed.tolist()})
+    engine = engine_for_model(simulate_cfg.get("model", SIM_DEFAULTS["model"]))
+    section = simulate_cfg if engine.section == "simulate" else (spiking_cfg or {})
+    context = {"region_labels": list(nb.labels)}
+    if t1t2_path and engine.section != "simulate":
+        context["t1t2"] = t1t2_by_label(t1t2_path, nb.labels)
+    return run_study(engine, section, networks, master_seed, out_path, device=device,
+                     provenance={"networks_file": str(networks_path), "null_seeds": nb.seed.tolist()}, **context)
 
 
 def t1t2_by_label(path: str | Path, labels: Sequence[str]) -> np.ndarray:
@@ -96,8 +72,8 @@ def t1t2_by_label(path: str | Path, labels: Sequence[str]) -> np.ndarray:
 
 
 def write_skipped_simulation(out_path, simulate_cfg: Mapping, nb, reason: str) -> Path:
-    from encephagen.sim.batch import resolve_config
     from encephagen.sim.runner import METRICS
+    from encephagen.study.config import resolve_config
 
     cfg = resolve_config(simulate_cfg)
     n = nb.n
@@ -138,6 +114,9 @@ def aggregate_files(sim_paths: Sequence[str | Path], connectome_path: str | Path
     from encephagen.data.empirical import read_fc
     from encephagen.io import validate_many
 
+    from encephagen.study.engine import register_kinds
+
+    register_kinds(sim_paths)   # the simulation kinds' layout checks run in the validation below
     validate_many(sim_paths)
     keep, skipped = [], []
     for p in sim_paths:

@@ -59,6 +59,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from encephagen.sim.models import HopfParams, ParameterError
+
 __all__ = [
     "HopfParameterError", "PARAMETERS", "laplacian", "jacobian", "noise_matrix",
     "covariance_lyapunov", "lyapunov_residual", "euler_maruyama_covariance", "covariance",
@@ -67,21 +69,21 @@ __all__ = [
     "is_symmetric",
 ]
 
-# Parameter metadata (default, unit, bounds, doc), mirrored in encephagen/schemas/fragments/hopf.schema.yaml.
+# Parameter metadata (default, unit, bounds, doc). The node's parameters (a, omega) are the
+# simulation core's Stuart-Landau parameter set (encephagen.sim.models.HopfParams: one definition);
+# G (coupling) and sigma (noise) are the runner's there, and defined here for the analytic model.
+_NODE = HopfParams.spec()
 PARAMETERS = {
-    "a": dict(default=-0.02, unit="1/s", bounds=(-math.inf, math.inf),
-              doc="bifurcation parameter per region; a < 0 below the Hopf bifurcation (noisy focus)"),
-    "omega": dict(default=2 * math.pi * 0.05, unit="rad/s", bounds=(0.0, math.inf),
-                  doc="intrinsic angular frequency per region (2 pi f, f in Hz)"),
+    **{k: dict(default=_NODE[k]["default"], unit=_NODE[k]["unit"], bounds=tuple(_NODE[k]["bounds"]),
+               doc=_NODE[k]["doc"]) for k in ("a", "omega")},
     "G": dict(default=0.5, unit="1/s per unit weight", bounds=(0.0, math.inf),
               doc="global coupling; input G sum_k C[j,k] (x_k - x_j), C[target, source]"),
     "sigma": dict(default=0.02, unit="1/sqrt(s)", bounds=(0.0, math.inf),
                   doc="noise amplitude: sigma dW per component, dW ~ N(0, dt)"),
 }
 
-
-class HopfParameterError(ValueError):
-    """A Hopf parameter (G, a, omega, sigma, C) is malformed; the message names it."""
+# one error class for bad parameters everywhere (the simulation core's); the old name stays
+HopfParameterError = ParameterError
 
 
 # ----------------------------------------------------------------------------- helpers

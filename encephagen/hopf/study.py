@@ -24,6 +24,8 @@ import numpy as np
 from encephagen.hopf import fit as hf
 from encephagen.hopf import linear as hl
 from encephagen.io import Kind, atomic_h5, open_validated, read_strings, register_kind, write_array
+from encephagen.study.config import HOPF_DEFAULTS, resolve_hopf
+from encephagen.study.engine import pick_device, run_study
 
 log = logging.getLogger(__name__)
 
@@ -43,35 +45,12 @@ HETERO_KIND = register_kind(Kind(
     attrs=("atlas", "train", "test", "G", "best", "null_kind", "null_seed", "p_test", "p_gain"),
 ))
 
-DEFAULTS = {
-    "a": hl.PARAMETERS["a"]["default"], "omega_hz": 0.05, "sigma": hl.PARAMETERS["sigma"]["default"],
-    "G": {"start": 0.001, "stop": 10.0, "num": 50, "spacing": "log"},
-    "sc_normalisation": "max", "sc_scale": 0.2, "symmetrise": False, "fit_metric": "pearson",
-    "dtype": "float64", "device": "auto",
-    "heterogeneity": {"enabled": True, "normalise": "minmax",
-                      "bias": {"start": -2.0, "stop": -0.002, "num": 13},
-                      "scale_relative": {"start": -3.0, "stop": 3.0, "num": 13}, "refine": 2,
-                      "n_null": 1000, "null": "auto"},
-}
+DEFAULTS = HOPF_DEFAULTS   # the schema's defaults of the `hopf` section (encephagen.schemas), not a copy
 
 
 def resolve_params(cfg: Mapping | None) -> dict:
-    """The config section ``hopf`` with defaults filled (the schema does this in the workflow)."""
-    out = json.loads(json.dumps(DEFAULTS))
-    for k, v in (cfg or {}).items():
-        if isinstance(v, Mapping) and isinstance(out.get(k), dict):
-            out[k] = {**out[k], **v}
-        else:
-            out[k] = v
-    return out
-
-
-def _device(name: str):
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return name
+    """The config section ``hopf`` with defaults filled (:func:`encephagen.study.config.resolve_hopf`)."""
+    return resolve_hopf(cfg)
 
 
 def _dtype(name: str):
@@ -128,7 +107,7 @@ def sweep_networks(weights, fc_train, fc_test, params: Mapping | None = None, pr
     out: dict = {"G": G}
     if k:
         res = hf.sweep(C, G, {"train": fc_train, "test": fc_test}, p["a"], dtype=_dtype(p["dtype"]),
-                       device=_device(p["device"]), progress=progress)
+                       device=str(pick_device(p["device"])), progress=progress)
         for role in ("train", "test"):
             for m in hf.METRICS:
                 out[f"r_{role}_{m}"] = res.r[m][role]
@@ -185,10 +164,62 @@ def read_sweep(path: str | Path) -> dict:
     return out
 
 
+class HopfLinearEngine:
+    """The linearised Hopf model's analytic FC over a G sweep (:mod:`encephagen.hopf.fit`), judged
+    against a training and a held-out group FC; settings from the ``hopf`` section; writes kind
+    'hopf_sweep'. Deterministic (no noise): one element per network, the G sweep vectorised
+    inside the element, all networks in one chunk; the seeds written are the null networks'."""
+
+    name = "hopf_linear"
+    kind = "hopf_sweep"
+    section = "hopf"
+    streams: tuple = ()
+    allow_empty = True      # a family refused by the nulls stage still gives a (skipped) file
+
+    def prepare(self, section, seeds_per_network=None, device=None) -> dict:
+        cfg = resolve_hopf(section)
+        if device is not None:
+            cfg["device"] = device
+        return cfg
+
+    def parameter_sets(self, cfg):
+        return [(float("nan"), {})]   # the G sweep is one vectorised parameter set
+
+    def setup(self, cfg, nets, *, master_seed, seed_ids, n_elements, section=None, batch=None, fc_train=None,
+              fc_test=None, ids=None):
+        return dict(cfg=cfg, section=section, batch=batch, Ftr=fc_train, Fte=fc_test, ids=ids,
+                    n_elements=n_elements)
+
+    def batch_size(self, st) -> int:
+        return max(1, st["n_elements"])
+
+    def run_chunk(self, st, chunk, progress) -> dict:
+        W = st["batch"]["weights"]
+        if len(chunk) != len(W):
+            W = W[[e.net for e in chunk]]
+        return sweep_networks(W, st["Ftr"], st["Fte"], st["section"], progress=progress)
+
+    def concat(self, parts):
+        if len(parts) != 1:
+            raise ValueError("the linear Hopf sweep runs its networks in one chunk")
+        return parts[0]
+
+    def write(self, path, st, elements, result, provenance) -> Path:
+        b, ids = st["batch"], st["ids"]
+        return write_sweep(path, result, atlas=ids["atlas"], family=b["family"], train=ids["train"],
+                           test=ids["test"], params=st["section"] or {}, null_index=b["null_index"], seed=b["seed"],
+                           labels=b["labels"], status=b["status"], reason=b["reason"], provenance=provenance)
+
+    def read_runs(self, path) -> dict:
+        d = read_sweep(path)
+        d["attrs"] = {"model": MODEL, "atlas": d.get("atlas"), "family": d.get("family")}
+        return d
+
+
 def sweep_file(networks: str | Path, fc_train: str | Path, fc_test: str | Path, out: str | Path, *,
                params: Mapping | None = None, train: str | None = None, test: str | None = None,
                atlas: str | None = None) -> Path:
-    """One batch (or the real connectome) -> one ``hopf_sweep`` file."""
+    """One batch (or the real connectome) -> one ``hopf_sweep`` file (:class:`HopfLinearEngine`)."""
     net = read_networks(networks)
     Ftr, ltr = read_group_fc(fc_train)
     Fte, lte = read_group_fc(fc_test)
@@ -201,21 +232,12 @@ def sweep_file(networks: str | Path, fc_train: str | Path, fc_test: str | Path, 
     k = net["weights"].shape[0]
     log.info("%s: %d %s network(s) of %s, %s", networks, k, net["family"], net["atlas"],
              f"skipped ({net['reason']})" if net["status"] == "skipped" else "sweeping")
-    last = [0.0]
-
-    def progress(done, total):
-        import time
-
-        if time.time() - last[0] > 10 or done == total:
-            last[0] = time.time()
-            log.info("  %d / %d networks", done, total)
-
-    arrays = sweep_networks(net["weights"], Ftr, Fte, params, progress=progress)
-    return write_sweep(out, arrays, atlas=atlas or net["atlas"], family=net["family"],
-                       train=train or Path(fc_train).stem, test=test or Path(fc_test).stem,
-                       params=params or {}, null_index=net["null_index"], seed=net["seed"],
-                       labels=net["labels"], status=net["status"], reason=net["reason"],
-                       provenance={"inputs": [str(networks), str(fc_train), str(fc_test)]})
+    nets = [(net["atlas"], net["family"], int(net["null_index"][i]), net["weights"][i], None) for i in range(k)]
+    ids = dict(atlas=atlas or net["atlas"], train=train or Path(fc_train).stem, test=test or Path(fc_test).stem)
+    # master_seed 0: the analytic model draws no random numbers (the file carries the nulls' seeds)
+    return run_study(HopfLinearEngine(), params, nets, 0, out, provenance={"inputs": [str(networks), str(fc_train),
+                                                                                       str(fc_test)]},
+                     section=params, batch=net, fc_train=Ftr, fc_test=Fte, ids=ids)
 
 
 # ----------------------------------------------------------------------------- summaries

@@ -5,12 +5,22 @@ Pieces (each written once): :mod:`models` (parameters + pure dfun), :mod:`coupli
 Heun; noise passed in), :mod:`noise` (one generator per batch element),
 :mod:`monitors` (online statistics, bounded record, Balloon-Windkessel BOLD, FC),
 :mod:`runner` (:func:`simulate`), :mod:`output` (HDF5 kind 'simulation'),
-:mod:`batch` (networks x seeds x parameter grid -> one file), :mod:`cli`.
-"""
-from encephagen.sim.models import (HOPF, KURAMOTO, MODELS, WC_NEUROLIB, WILSON_COWAN, Model, ParameterError,
-                                   get_model)
-from encephagen.sim.monitors import MonitorConfig
-from encephagen.sim.runner import SimResult, SimulationDiverged, pick_device, simulate
+:mod:`batch` (the neural-mass engine of :mod:`encephagen.study`), :mod:`cli`.
 
-__all__ = ["HOPF", "KURAMOTO", "MODELS", "WC_NEUROLIB", "WILSON_COWAN", "Model", "ParameterError", "get_model",
-           "MonitorConfig", "SimResult", "SimulationDiverged", "pick_device", "simulate"]
+The names below are loaded on first use (PEP 562), so that ``encephagen.sim.models`` (the
+parameter sets, torch-free) can be imported by the workflow at parse time without torch.
+"""
+from importlib import import_module
+
+_WHERE = {"HOPF": "models", "KURAMOTO": "models", "MODELS": "models", "WC_NEUROLIB": "models",
+          "WILSON_COWAN": "models", "Model": "models", "ParameterError": "models", "get_model": "models",
+          "MonitorConfig": "monitors", "SimResult": "runner", "SimulationDiverged": "runner",
+          "pick_device": "runner", "simulate": "runner"}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        return getattr(import_module(f"encephagen.sim.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'encephagen.sim' has no attribute {name!r}")

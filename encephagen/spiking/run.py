@@ -1,21 +1,25 @@
-"""Glue: networks x seed ids x G -> spiking simulations -> one HDF5 file (kind 'spiking').
+"""The LIF engine of the study layer (:mod:`encephagen.study`): networks x seed ids x G -> spiking
+simulations -> one HDF5 file (kind 'spiking').
 
-:func:`run_lif_networks` mirrors :func:`encephagen.sim.batch.run_networks` (same network tuples
-``(atlas, family, null_index, weights, lengths)``, same seed rule) so the workflow's simulate
-rule can dispatch ``model: lif`` here. Every network -- real or null -- is built and simulated by
-the same code with the same parameters, delays rule, drive, duration and monitors.
+:class:`LIFEngine` takes the same networks ``(atlas, family, null_index, weights, lengths)`` and the
+same expansion and seed rule as the neural-mass engine (:func:`encephagen.study.run_study`), so the
+workflow's simulate rule runs ``model: lif`` through the engine registry. Every network -- real or
+null -- is built and simulated by the same code with the same parameters, delays rule, drive,
+duration and monitors.
 
 Seeds: ``seed = derive_seed(master_seed, atlas, family, null_index, seed_id)`` drives the
 external Poisson input and the initial potentials; the random instantiation of the network
-(which neurons connect) uses ``derive_seed(master_seed, atlas, family, null_index, seed_id, "build")``.
+(which neurons connect) uses the stream ``"build"``:
+``derive_seed(master_seed, atlas, family, null_index, seed_id, "build")``.
 Both are written to the output. Neither depends on the batch position.
+
+Metric names are the study layer's shared ones: ``acf_tau_ms`` and ``dominant_freq_hz`` (files
+written before were ``acf_timescale`` / ``peak_frequency``; :func:`read_spiking` reads both).
 """
 from __future__ import annotations
 
-import copy
 import json
 import logging
-import math
 import time
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -24,23 +28,31 @@ import numpy as np
 import torch
 
 from encephagen.io import Kind, atomic_h5, register_kind, write_array
-from encephagen.seeds import derive_seed
 from encephagen.spiking.engine import LIFBatch
 from encephagen.spiking.monitors import SpikeMonitorConfig, SpikeMonitors, flag_regimes
 from encephagen.spiking.network import LIFNetwork, connectome_network, tau_m_from_t1t2
 from encephagen.spiking.params import LIFParams
+from encephagen.study.config import LIF_DEFAULTS, ParameterError
+from encephagen.study.config import resolve_spiking as resolve_config
+from encephagen.study.engine import RENAMED_METRICS, pick_device, run_study
+from encephagen.study.network import parameter_sets
 
 log = logging.getLogger(__name__)
 
-METRICS = ("rate", "rate_e", "rate_i", "cv_isi", "fano", "synchrony", "acf_timescale", "peak_frequency")
+METRICS = ("rate", "rate_e", "rate_i", "cv_isi", "fano", "synchrony", "acf_tau_ms", "dominant_freq_hz")
+_OLD_NAMES = {new: old for old, new in RENAMED_METRICS.items()}
 
 
 def _check(f) -> list[str]:
     probs = []
     B = f["seed"].shape[0]
     for m in METRICS:
-        if m in f and f[m].shape[0] != B:
-            probs.append(f"dataset {m!r} has {f[m].shape[0]} rows, expected {B} (one per run)")
+        names = [x for x in (m, _OLD_NAMES.get(m)) if x and x in f]
+        if not names:
+            probs.append(f"dataset {m!r} missing")
+        for name in names:
+            if f[name].ndim != 2 or f[name].shape[0] != B:
+                probs.append(f"dataset {name!r} has shape {f[name].shape}, expected ({B}, regions) (one row per run)")
     from encephagen.sim.output import check_regimes
 
     probs += check_regimes(f, B, int(f["labels"].shape[0]))
@@ -50,76 +62,10 @@ def _check(f) -> list[str]:
 KIND = register_kind(Kind("spiking", datasets={"atlas": 1, "family": 1, "null_index": 1, "seed_id": 1, "seed": 1,
                                                "build_seed": 1, "G": 1, "labels": 1, "flags": 1,
                                                "regime": 2, "regime_fraction": 2, "network_regime": 1,
-                                               **{m: 2 for m in METRICS}},
+                                               "rate": 2},
                           attrs=("model", "dt", "duration", "transient", "params"), check=_check))
 
-# defaults of the `spiking` config section (encephagen/schemas/fragments/spiking.schema.yaml holds
-# the same; tests/test_spiking_run.py keeps them equal)
-DEFAULTS: dict = {
-    "params": {},
-    "G": [0.5],
-    "seeds_per_network": 1,
-    "dt": 0.1,
-    "duration": 2000.0,
-    "transient": 200.0,
-    "monitors": {"rate_bin": 1.0, "fano_window": 100.0, "bold": False, "bold_period": 720.0, "bold_scale": 0.05,
-                 "bold_constants": "friston2003", "bold_warmup": 20000.0, "min_bold_samples": 100,
-                 "welch_nperseg": 1024, "runaway_hz": 200.0, "silent_hz": 0.1},
-    "tau_m_from_t1t2": False,
-    "nmda_regions": [],
-    "store_rates": False,
-    "store_bold": False,
-    "device": "auto",
-    "backend": "auto",
-    "batch_size": 8,
-    "threads": None,
-    "memory_limit_gb": None,
-}
-
-
-def resolve_config(cfg: Mapping | None) -> dict:
-    """Defaults filled in; unknown keys refused naming ``spiking.<key>``."""
-    cfg = dict(cfg or {})
-    out = copy.deepcopy(DEFAULTS)
-    unknown = sorted(set(cfg) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"config key spiking.{unknown[0]} unknown (all unknown: {unknown}); known: {sorted(DEFAULTS)}")
-    for k, v in cfg.items():
-        if k == "monitors":
-            mu = sorted(set(v or {}) - set(DEFAULTS["monitors"]))
-            if mu:
-                raise ValueError(f"config key spiking.monitors.{mu[0]} unknown; known: {sorted(DEFAULTS['monitors'])}")
-            out[k].update(v or {})
-        else:
-            out[k] = v
-    for k in ("dt", "duration"):
-        if not (isinstance(out[k], (int, float)) and out[k] > 0):
-            raise ValueError(f"spiking.{k} must be a positive number of ms, got {out[k]!r}")
-    if not (isinstance(out["transient"], (int, float)) and out["transient"] >= 0):
-        raise ValueError(f"spiking.transient must be >= 0 ms, got {out['transient']!r}")
-    if not (isinstance(out["batch_size"], int) and out["batch_size"] >= 1):
-        raise ValueError(f"spiking.batch_size must be a positive integer, got {out['batch_size']!r}")
-    if not (isinstance(out["G"], list) and out["G"] and all(isinstance(g, (int, float)) and g >= 0 for g in out["G"])):
-        raise ValueError(f"spiking.G must be a non-empty list of numbers >= 0, got {out['G']!r}")
-    if out["device"] not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"spiking.device must be auto, cpu or cuda, got {out['device']!r}")
-    if out["backend"] not in ("auto", "torch", "numba"):
-        raise ValueError(f"spiking.backend must be auto, torch or numba, got {out['backend']!r}")
-    try:
-        LIFParams.from_dict(out["params"])
-    except ValueError as exc:
-        raise ValueError(f"spiking.params: {exc}") from None
-    mon = SpikeMonitorConfig(**out["monitors"]).validate(float(out["dt"]))
-    mon.check_bold_samples(float(out["duration"]))
-    return out
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("spiking.device = cuda but no CUDA device is available")
-    return torch.device(name)
+DEFAULTS = LIF_DEFAULTS   # the schema's defaults of the `spiking` section (encephagen.schemas), not a copy
 
 
 def simulate(networks: Sequence[LIFNetwork], seeds: Sequence[int], duration: float, transient: float,
@@ -165,6 +111,103 @@ def simulate(networks: Sequence[LIFNetwork], seeds: Sequence[int], duration: flo
     return res
 
 
+class LIFEngine:
+    """Connectome-wide LIF networks (:mod:`encephagen.spiking`); settings from the ``spiking``
+    section; writes kind 'spiking'."""
+
+    name = "lif"
+    kind = "spiking"
+    section = "spiking"
+    streams: tuple = ("build",)
+    allow_empty = False
+
+    def prepare(self, section, seeds_per_network=None, device=None) -> dict:
+        cfg = resolve_config(section)
+        if seeds_per_network is not None:
+            cfg["seeds_per_network"] = int(seeds_per_network)
+        if device is not None:
+            cfg["device"] = device
+        return cfg
+
+    def parameter_sets(self, cfg):
+        return parameter_sets(cfg["G"])
+
+    def setup(self, cfg, nets, *, master_seed, seed_ids, n_elements, region_labels=None, t1t2=None):
+        R = np.asarray(nets[0].weights).shape[0]
+        labels = list(region_labels) if region_labels is not None else [f"region{r}" for r in range(R)]
+        if len(labels) != R:
+            raise ParameterError(f"{len(labels)} region labels for {R} regions")
+        base = LIFParams.from_dict(cfg["params"])
+        tau_m_region = None
+        if cfg["tau_m_from_t1t2"]:
+            if t1t2 is None:
+                raise ParameterError("spiking.tau_m_from_t1t2 is true but no T1w/T2w values were given")
+            tau_m_region = tau_m_from_t1t2(np.asarray(t1t2, float), base, name="t1t2")
+        nmda = None
+        if cfg["nmda_regions"]:
+            missing = [x for x in cfg["nmda_regions"] if x not in labels]
+            if missing:
+                raise ParameterError(f"spiking.nmda_regions: label(s) {missing} not among the region labels")
+            nmda = np.isin(labels, cfg["nmda_regions"])
+        dev = pick_device(cfg["device"])
+        bs = int(cfg["batch_size"])
+        limit = None if cfg["memory_limit_gb"] is None else int(float(cfg["memory_limit_gb"]) * 2**30)
+        if cfg["threads"]:
+            torch.set_num_threads(int(cfg["threads"]))
+            if dev.type == "cpu" and cfg["backend"] != "torch":
+                import numba
+
+                numba.set_num_threads(min(int(cfg["threads"]), numba.config.NUMBA_NUM_THREADS))
+        log.info("spiking: %d networks x %d seed ids x %d G = %d runs in %d batches of <= %d on %s "
+                 "(%g ms + %g ms transient)", len(nets), len(seed_ids), len(cfg["G"]), n_elements,
+                 -(-n_elements // bs), bs, dev, cfg["duration"], cfg["transient"])
+        _precheck(nets, base, cfg, min(bs, n_elements), dev, limit)
+        return dict(cfg=cfg, nets=nets, labels=labels, base=base, tau_m_region=tau_m_region, nmda=nmda, dev=dev,
+                    limit=limit, master_seed=master_seed, mon=SpikeMonitorConfig(**cfg["monitors"]))
+
+    def batch_size(self, st) -> int:
+        return int(st["cfg"]["batch_size"])
+
+    def run_chunk(self, st, chunk, progress) -> dict:
+        cfg, nets = st["cfg"], st["nets"]
+        names = [f"{e.atlas}/{e.family}/{e.null_index} seed_id {e.seed_id} G {e.G:g}" for e in chunk]
+        lif = []
+        for e, name in zip(chunk, names):
+            _a, _f, _n, w, L = nets[e.net]
+            lif.append(connectome_network(np.asarray(w, float), None if L is None else np.asarray(L, float),
+                                          st["base"].replace(G=e.G), e.seeds["build"], dt=cfg["dt"],
+                                          tau_m_region=st["tau_m_region"], nmda_regions=st["nmda"], name=name))
+        res = simulate(lif, [e.seed for e in chunk], cfg["duration"], cfg["transient"], st["mon"], device=st["dev"],
+                       backend=cfg["backend"], names=names, memory_limit_bytes=st["limit"], progress=progress)
+        res["n_synapses"] = np.asarray(res["n_synapses"])
+        for old, new in RENAMED_METRICS.items():   # the study layer's names
+            if old in res:
+                res[new] = res.pop(old)
+        return res
+
+    def concat(self, parts):
+        return _concat(parts)
+
+    def write(self, path, st, elements, result, provenance) -> Path:
+        elems = [dict(atlas=e.atlas, family=e.family, null_index=e.null_index, seed_id=e.seed_id, seed=e.seed,
+                      build_seed=e.seeds["build"], G=e.G) for e in elements]
+        prov = {"master_seed": int(st["master_seed"]),
+                "seed_rule": "derive_seed(master_seed, atlas, family, null_index, seed_id) (+ 'build' for the network)",
+                "seeds": [e["seed"] for e in elems], **(provenance or {})}
+        return write_spiking(path, result, elems, st["labels"], st["cfg"], st["base"], st["tau_m_region"], prov)
+
+    def read_runs(self, path) -> dict:
+        d = read_spiking(path)
+        bold = bool(json.loads(d["attrs"].get("config", "{}")).get("monitors", {}).get("bold", "fc_bold" in d))
+        return {"atlas": np.asarray(d["atlas"]), "family": np.asarray(d["family"]), "null_index": d["null_index"],
+                "seed_id": d["seed_id"], "seed": d["seed"], "G": d["G"], "params": {},
+                "metrics": {m: d[m] for m in METRICS if m in d}, "fc_bold": d.get("fc_bold"),
+                "fc_activity": d.get("fc_rate"), "bold_on": bold, "activity_name": "rate",
+                "regime": d.get("regime"), "network_regime": d.get("network_regime"),
+                "regime_fraction": d.get("regime_fraction"),
+                "region_labels": list(d["labels"]), "attrs": {"model": "lif", **d["attrs"]}}
+
+
 def run_lif_networks(cfg: Mapping, networks: Iterable, seeds_per_network: int | None, master_seed: int,
                      out_path: str | Path, device: str | None = None, seed_ids: Sequence[int] | None = None,
                      region_labels: Sequence[str] | None = None, t1t2: np.ndarray | None = None,
@@ -175,86 +218,9 @@ def run_lif_networks(cfg: Mapping, networks: Iterable, seeds_per_network: int | 
     lengths) tuples; ``t1t2``: per-region T1w/T2w values (needed if ``tau_m_from_t1t2``);
     ``region_labels`` name the regions (and select ``nmda_regions`` by exact label).
     """
-    if master_seed is None:
-        raise ValueError("master_seed is missing (set 'master_seed' in the config); 0 is a valid seed")
-    cfg = resolve_config(cfg)
-    if seeds_per_network is not None:
-        cfg["seeds_per_network"] = int(seeds_per_network)
-    if device is not None:
-        cfg["device"] = device
-    nets = [tuple(n) for n in networks]
-    if not nets:
-        raise ValueError("no networks to simulate")
-    R = np.asarray(nets[0][3]).shape[0]
-    labels = list(region_labels) if region_labels is not None else [f"region{r}" for r in range(R)]
-    if len(labels) != R:
-        raise ValueError(f"{len(labels)} region labels for {R} regions")
-    base = LIFParams.from_dict(cfg["params"])
-    tau_m_region = None
-    if cfg["tau_m_from_t1t2"]:
-        if t1t2 is None:
-            raise ValueError("spiking.tau_m_from_t1t2 is true but no T1w/T2w values were given")
-        tau_m_region = tau_m_from_t1t2(np.asarray(t1t2, float), base, name="t1t2")
-    nmda = None
-    if cfg["nmda_regions"]:
-        missing = [x for x in cfg["nmda_regions"] if x not in labels]
-        if missing:
-            raise ValueError(f"spiking.nmda_regions: label(s) {missing} not among the region labels")
-        nmda = np.isin(labels, cfg["nmda_regions"])
-    sids = list(range(cfg["seeds_per_network"])) if seed_ids is None else [int(s) for s in seed_ids]
-    elems = []
-    for ni, (atlas, family, null_index, _w, _l) in enumerate(nets):
-        for sid in sids:
-            seed = derive_seed(int(master_seed), str(atlas), str(family), int(null_index), int(sid))
-            bseed = derive_seed(int(master_seed), str(atlas), str(family), int(null_index), int(sid), "build")
-            for G in cfg["G"]:
-                elems.append(dict(net=ni, atlas=str(atlas), family=str(family), null_index=int(null_index),
-                                  seed_id=sid, seed=seed, build_seed=bseed, G=float(G)))
-    dev = pick_device(cfg["device"])
-    mon = SpikeMonitorConfig(**cfg["monitors"])
-    bs = int(cfg["batch_size"])
-    n_chunks = math.ceil(len(elems) / bs)
-    limit = None if cfg["memory_limit_gb"] is None else int(float(cfg["memory_limit_gb"]) * 2**30)
-    if cfg["threads"]:
-        torch.set_num_threads(int(cfg["threads"]))
-        if dev.type == "cpu" and cfg["backend"] != "torch":
-            import numba
-
-            numba.set_num_threads(min(int(cfg["threads"]), numba.config.NUMBA_NUM_THREADS))
-    log.info("spiking: %d networks x %d seed ids x %d G = %d runs in %d batches of <= %d on %s (%g ms + %g ms transient)",
-             len(nets), len(sids), len(cfg["G"]), len(elems), n_chunks, bs, dev, cfg["duration"], cfg["transient"])
-    _precheck(nets, base, cfg, min(bs, len(elems)), dev, limit)
-    parts = []
-    t0 = time.perf_counter()
-    for c in range(n_chunks):
-        chunk = elems[c * bs:(c + 1) * bs]
-        names = [f"{e['atlas']}/{e['family']}/{e['null_index']} seed_id {e['seed_id']} G {e['G']:g}" for e in chunk]
-        lif = []
-        for e, name in zip(chunk, names):
-            _a, _f, _n, w, L = nets[e["net"]]
-            lif.append(connectome_network(np.asarray(w, float), None if L is None else np.asarray(L, float),
-                                          base.replace(G=e["G"]), e["build_seed"], dt=cfg["dt"],
-                                          tau_m_region=tau_m_region, nmda_regions=nmda, name=name))
-        last = [time.perf_counter()]
-
-        def progress(done, total, c=c):
-            now = time.perf_counter()
-            if now - last[0] >= 30 or done >= total:
-                last[0] = now
-                frac = (c + done / total) / n_chunks
-                el = now - t0
-                log.info("spiking batch %d/%d: step %d/%d; %.0f%% overall, elapsed %.0f s, ETA %.0f s",
-                         c + 1, n_chunks, done, total, 100 * frac, el, el / max(frac, 1e-9) - el)
-
-        res = simulate(lif, [e["seed"] for e in chunk], cfg["duration"], cfg["transient"], mon, device=dev,
-                       backend=cfg["backend"], names=names, memory_limit_bytes=limit, progress=progress)
-        res["n_synapses"] = np.asarray(res["n_synapses"])
-        parts.append(res)
-    out = _concat(parts)
-    prov = {"master_seed": int(master_seed),
-            "seed_rule": "derive_seed(master_seed, atlas, family, null_index, seed_id) (+ 'build' for the network)",
-            "seeds": [e["seed"] for e in elems], **(provenance or {})}
-    return write_spiking(out_path, out, elems, labels, cfg, base, tau_m_region, prov)
+    return run_study(LIFEngine(), cfg, networks, master_seed, out_path, seeds_per_network=seeds_per_network,
+                     seed_ids=seed_ids, device=device, provenance=provenance, region_labels=region_labels,
+                     t1t2=t1t2)
 
 
 def _precheck(nets, base: LIFParams, cfg: dict, batch: int, dev, limit) -> None:
@@ -311,7 +277,7 @@ def write_spiking(path, res: dict, elems: list[dict], labels, cfg: dict, params:
              "device": res["device"], "wall_s": res["wall_s"], "run_s": res["run_s"],
              "setup_s": res["setup_s"], "block_steps": int(res["block_steps"]),
              "units": json.dumps({"rate": "Hz", "rate_e": "Hz", "rate_i": "Hz", "cv_isi": "1", "fano": "1",
-                                  "synchrony": "1 (Golomb chi)", "acf_timescale": "ms", "peak_frequency": "Hz",
+                                  "synchrony": "1 (Golomb chi)", "acf_tau_ms": "ms", "dominant_freq_hz": "Hz",
                                   "spectrum": "Hz^2/Hz", "spectrum_freq": "Hz", "bold_times": "ms",
                                   "pop_rate": "Hz", "tau_m": "ms"})}
     with atomic_h5(path, kind="spiking", provenance=prov, attrs=attrs) as f:
@@ -353,4 +319,7 @@ def read_spiking(path) -> dict:
             ds = f[k]
             out[k] = read_strings(ds) if ds.dtype.kind in "OS" else ds[()]
         out["attrs"] = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+    for old, new in RENAMED_METRICS.items():   # a file written before the metric names were shared
+        if old in out and new not in out:
+            out[new] = out.pop(old)
     return out

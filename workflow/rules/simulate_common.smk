@@ -1,8 +1,8 @@
 # Input functions and targets of rules/simulate.smk (kept apart from the rules, as snakemake --lint asks).
-from encephagen.sim.batch import model_config as _model_config
-from encephagen.sim.batch import model_names as _model_names
-from encephagen.sim.batch import resolve_config as _resolve_sim
-from encephagen.sim.models import ParameterError as _ParameterError
+from encephagen.study.config import ParameterError as _ParameterError  # torch-free: parsing imports no torch
+from encephagen.study.config import model_config as _model_config
+from encephagen.study.config import model_names as _model_names
+from encephagen.study.config import resolve_config as _resolve_sim
 
 # simulate.model: one model or a list; each model's settings = the section + simulate.per_model.<model>
 try:
@@ -29,7 +29,7 @@ def sim_placement(model):
     return {**_DEFAULT_OP, **dict(sim_cfg(model).get("operating_point") or {})}["placement"]
 
 
-from encephagen.sim.batch import DEFAULTS as _SIM_DEFAULTS
+from encephagen.study.config import SIM_DEFAULTS as _SIM_DEFAULTS
 
 _DEFAULT_OP = _SIM_DEFAULTS["operating_point"]
 
