@@ -1,21 +1,17 @@
 """Hopf analytic-FC fitting: batched similarity vs the analysis reference, the train -> held-out
-protocol, heterogeneity recovery and its map null, the study files, the schema defaults."""
+protocol, heterogeneity recovery and its map null, the study files."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-import yaml
 from scipy import stats
 
 from encephagen.analysis.fc import fc_similarity
 from encephagen.hopf import fit as hf
 from encephagen.hopf import linear as hl
 from encephagen.hopf import study
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _sc(n, seed, symmetric=True, density=0.4):
@@ -182,23 +178,6 @@ def test_study_sweep_file_roundtrip_and_summary(tmp_path):
     assert {"q_greater_pearson", "q_two_spearman", "fdr_scope"} <= set(held.columns)
     assert (held["n_tests_fdr"] == 4).all() and held["q_greater_pearson"][0] >= held["p_greater_pearson"][0]
     assert (ins["n_tests_fdr"] == 2).all() and ins["q_greater"][0] >= ins["p_greater"][0]
-
-
-def test_schema_defaults_match_study_defaults():
-    frag = yaml.safe_load((REPO / "encephagen/schemas/fragments/hopf.schema.yaml").read_text())["hopf"]
-
-    def defaults(node):
-        out = {}
-        for k, sub in node.get("properties", {}).items():
-            if sub.get("type") == "object" and "properties" in sub:
-                out[k] = defaults(sub)
-            elif "default" in sub:
-                out[k] = sub["default"]
-        return out
-
-    d = defaults(frag)
-    d.pop("enabled")
-    assert d == study.DEFAULTS
 
 
 def test_bad_parameters_name_the_culprit():

@@ -12,7 +12,7 @@ import yaml
 
 from encephagen.io import OutputError, validate_h5
 from encephagen.seeds import derive_seed
-from encephagen.sim.batch import DEFAULTS, resolve_config, run_networks, load_networks
+from encephagen.sim.batch import resolve_config, run_networks, load_networks
 from encephagen.sim.models import ParameterError
 from encephagen.sim.output import read_simulation
 
@@ -126,10 +126,3 @@ def test_config_errors_name_the_key():
         resolve_config({"grid": {"nope": [1.0]}})
 
 
-def test_schema_fragment_defaults_equal_engine_defaults():
-    frag = yaml.safe_load((REPO / "encephagen/schemas/fragments/simulate.schema.yaml").read_text())["simulate"]
-    props = frag["properties"]
-    got = {k: v.get("default") for k, v in props.items()}
-    got["monitors"] = {k: v.get("default") for k, v in props["monitors"]["properties"].items()}
-    assert got == DEFAULTS
-    assert frag["additionalProperties"] is False

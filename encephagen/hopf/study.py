@@ -185,9 +185,9 @@ class HopfLinearEngine:
     def parameter_sets(self, cfg):
         return [(float("nan"), {})]   # the G sweep is one vectorised parameter set
 
-    def setup(self, cfg, nets, *, master_seed, seed_ids, n_elements, section=None, batch=None, fc_train=None,
+    def setup(self, cfg, nets, *, master_seed, seed_ids, n_elements, hopf_section=None, batch=None, fc_train=None,
               fc_test=None, ids=None):
-        return dict(cfg=cfg, section=section, batch=batch, Ftr=fc_train, Fte=fc_test, ids=ids,
+        return dict(cfg=cfg, section=hopf_section, batch=batch, Ftr=fc_train, Fte=fc_test, ids=ids,
                     n_elements=n_elements)
 
     def batch_size(self, st) -> int:
@@ -237,7 +237,7 @@ def sweep_file(networks: str | Path, fc_train: str | Path, fc_test: str | Path, 
     # master_seed 0: the analytic model draws no random numbers (the file carries the nulls' seeds)
     return run_study(HopfLinearEngine(), params, nets, 0, out, provenance={"inputs": [str(networks), str(fc_train),
                                                                                        str(fc_test)]},
-                     section=params, batch=net, fc_train=Ftr, fc_test=Fte, ids=ids)
+                     hopf_section=params, batch=net, fc_train=Ftr, fc_test=Fte, ids=ids)
 
 
 # ----------------------------------------------------------------------------- summaries
