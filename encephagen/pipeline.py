@@ -147,8 +147,7 @@ def baselines_for(connectome_path: str | Path, fc_path: str | Path) -> dict:
     the models ran on) or a connectome file (then put through the same transform, no threshold)."""
     import h5py
 
-    from encephagen.analysis.fc import sc_fc_baselines
-    from encephagen.data.empirical import read_fc
+    from encephagen.data.empirical import read_fc, sc_fc_baseline
 
     with h5py.File(connectome_path, "r") as f:
         kind = f.attrs.get("encephagen_kind", "")
@@ -163,9 +162,10 @@ def baselines_for(connectome_path: str | Path, fc_path: str | Path) -> dict:
         from encephagen.sim.batch import real_network
 
         w = real_network(connectome_path).weights
-    sc = (w + w.T) / 2
-    res = sc_fc_baselines(sc, read_fc(fc_path)["fc"])
-    return {k: float(v) for k, v in res.items() if k.endswith(("pearson", "spearman"))}
+    # the one baseline row of the sc_fc_baselines stage (encephagen.data.empirical.sc_fc_baseline)
+    b = sc_fc_baseline(w, read_fc(fc_path)["fc"])
+    return {"raw_pearson": b["pearson_raw"], "raw_spearman": b["spearman_raw"], "log_pearson": b["pearson_log10"],
+            "log_spearman": b["spearman_log10"]}
 
 
 def write_description(description_path: str | Path, methods_path: str | Path, config: Mapping,

@@ -184,7 +184,7 @@ def test_lif_model_runs_through_the_same_pipeline(tmp_path, repo_root):
     sim = read_spiking(tmp_path / "results/sims/atlas-tvb96/model-lif/null-real/batch-0000.h5")
     assert sim["rate"].shape == (2 * 2, 96)
     reg = pd.read_csv(tmp_path / "results/aggregate/atlas-tvb96/model-lif/regional.tsv.gz", sep="\t")
-    assert {"rate", "cv_isi", "acf_timescale"} <= set(reg.metric)
+    assert {"rate", "cv_isi", "acf_tau_ms", "dominant_freq_hz"} <= set(reg.metric)   # the shared metric names
     runs = reg[(reg.metric == "rate") & (reg.region == 0)]
     assert runs.groupby(["family", "null_index"]).size().to_dict() == \
         {("real", 0): 4, ("weight_perm", 0): 4, ("weight_perm", 1): 4, ("weight_perm", 2): 4}
