@@ -3,8 +3,10 @@ run_lif_networks glue (real connectome data, HDF5 output, flags, schema defaults
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 import yaml
@@ -130,6 +132,15 @@ def test_run_lif_networks_real_connectome(tmp_path, resources_dir, caplog):
     assert list(d["family"]) == ["real", "shuffle"] and list(d["null_index"]) == [0, 3]
     assert np.all(np.isfinite(d["rate"])) and np.all(d["rate"] >= 0)
     assert d["tau_m"].min() >= 10 and d["tau_m"].max() <= 30 and np.ptp(d["tau_m"]) > 5
+    # the study layer's metric names (as the neural-mass engine's); a file with the old names still reads
+    assert {"acf_tau_ms", "dominant_freq_hz"} <= set(d) and not {"acf_timescale", "peak_frequency"} & set(d)
+    shutil.copy(out, tmp_path / "old.h5")
+    with h5py.File(tmp_path / "old.h5", "r+") as f:
+        f.move("acf_tau_ms", "acf_timescale")
+        f.move("dominant_freq_hz", "peak_frequency")
+    old = read_spiking(tmp_path / "old.h5")
+    np.testing.assert_array_equal(old["acf_tau_ms"], d["acf_tau_ms"])
+    np.testing.assert_array_equal(old["dominant_freq_hz"], d["dominant_freq_hz"])
     # the same config and seeds give the same file contents (batch composition does not matter)
     cfg2 = dict(cfg, batch_size=2)
     out2 = run_lif_networks(cfg2, nets[::-1], 1, 42, tmp_path / "b.h5", region_labels=c.labels, t1t2=t1t2)

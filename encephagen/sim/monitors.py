@@ -28,7 +28,6 @@ than ``min_bold_samples`` samples is refused (:func:`check_bold_samples`), from 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import torch

@@ -104,9 +104,10 @@ def hopf_analytic_regimes(C: np.ndarray, G, a: float, omega: float, dt_s: float)
 
 def check_hopf_convention(cfg: Mapping, hopf: Mapping) -> None:
     """The simulated Hopf model's weights and a must be the analytic route's, else G differs in meaning."""
-    from encephagen.hopf.study import resolve_params
+    from encephagen.sim.models import HopfParams
+    from encephagen.study.config import resolve_hopf
 
-    h = resolve_params(hopf)
+    h = resolve_hopf(hopf)
     want = ("max", float(h["sc_scale"])) if h["sc_normalisation"] == "max" else ("none", 1.0)
     got = (cfg["normalize"], float(cfg["weight_scale"]))
     if got[0] != want[0] or not math.isclose(got[1], want[1], rel_tol=1e-12):
@@ -114,7 +115,7 @@ def check_hopf_convention(cfg: Mapping, hopf: Mapping) -> None:
             f"simulate.per_model.hopf: normalize={got[0]!r}, weight_scale={got[1]:g} differ from the analytic Hopf "
             f"route's hopf.sc_normalisation={h['sc_normalisation']!r}, hopf.sc_scale={h['sc_scale']:g}: set "
             f"simulate.per_model.hopf.normalize: {want[0]} and weight_scale: {want[1]:g} so that G means the same")
-    a = float(dict(cfg.get("params") or {}).get("a", -0.02))
+    a = float(dict(cfg.get("params") or {}).get("a", HopfParams().a))   # the one Hopf parameter set
     if not math.isclose(a, float(h["a"]), rel_tol=1e-12):
         raise ParameterError(f"simulate.per_model.hopf.params.a = {a:g} differs from hopf.a = {h['a']:g} "
                              "(the analytic FC depends on G / |a|)")
@@ -127,7 +128,7 @@ def operating_point_file(networks_path: str | Path, out_tsv: str | Path, simulat
                          master_seed: int, out_h5: str | Path | None = None, hopf_sweep: str | Path | None = None,
                          hopf: Mapping | None = None, atlas: str | None = None, threads: int | None = None) -> Path:
     """Write the operating-point table of one (atlas, model); see the module docstring."""
-    from encephagen.sim.batch import presweep_grid, resolve_config, round_sig
+    from encephagen.study.config import presweep_grid, resolve_config, round_sig
 
     if threads:
         from encephagen.pipeline import set_threads
@@ -170,10 +171,11 @@ def operating_point_file(networks_path: str | Path, out_tsv: str | Path, simulat
         raise ParameterError(f"simulate.operating_point.placement 'centred' places the grid around the analytic Hopf "
                              f"route's best G: it needs model hopf and the hopf stage (got model {model!r})")
     from encephagen.hopf import fit as hf
-    from encephagen.hopf.study import read_sweep, resolve_params
+    from encephagen.hopf.study import read_sweep
+    from encephagen.study.config import resolve_hopf
 
     check_hopf_convention(cfg, hopf or {})
-    h = resolve_params(hopf)
+    h = resolve_hopf(hopf)
     sw = read_sweep(hopf_sweep)
     if str(sw["family"]) != "real":
         raise ParameterError(f"{hopf_sweep}: expected the real network's analytic sweep, got family {sw['family']!r}")
