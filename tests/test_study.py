@@ -131,3 +131,19 @@ def test_an_engine_added_through_the_protocol(tmp_path):
         se.ENGINES.pop("in_strength", None)
         se.KINDS.pop("in_strength_runs", None)
         se._LOADED.pop("in_strength", None)
+
+
+def test_hopf_engine_writes_a_skipped_batch(tmp_path):
+    """A family the nulls stage refused (no networks) still gives a hopf_sweep file saying so."""
+    from encephagen.hopf.study import HopfLinearEngine, read_sweep
+
+    n = 4
+    F = np.corrcoef(np.random.default_rng(0).normal(size=(n, 50)))
+    batch = dict(weights=np.empty((0, n, n)), null_index=np.zeros(0, np.int64), seed=np.zeros(0, np.int64),
+                 family="rewire", atlas="x", labels=tuple("abcd"), status="skipped", reason="complete graph")
+    out = run_study(HopfLinearEngine(), {}, [], 0, tmp_path / "s.h5", hopf_section={}, batch=batch, fc_train=F,
+                    fc_test=F, ids=dict(atlas="x", train="a", test="b"))
+    s = read_sweep(out)
+    assert s["status"] == "skipped" and s["r_train_pearson"].shape == (0, s["G"].size)
+    with pytest.raises(sc.ParameterError, match="no networks"):
+        run_study("neural_mass", {"G": [0.1]}, [], 0, tmp_path / "n.h5")
