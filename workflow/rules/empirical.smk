@@ -40,10 +40,7 @@ rule sc_fc_baselines:
         "../scripts/sc_fc_baselines.py"
 
 
-DATA_TARGETS = data_targets()
-
-
 rule prepare_data:
     input:
-        DATA_TARGETS,
+        targets_of("data"),
     localrule: True

@@ -81,7 +81,7 @@ rule convert_connectome_subjects:
     benchmark:
         "benchmarks/rules/convert_connectome/{atlas}.tsv"
     wildcard_constraints:
-        atlas="hcp80|gw80",
+        atlas="|".join(SUBJECT_CONNECTOMES),  # encephagen.data.registry
     conda:
         "../envs/encephagen.yaml"
     params:
