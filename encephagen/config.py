@@ -466,17 +466,27 @@ def workflow_config(cfg: Mapping, schema_dir: str | Path, cli: Mapping | None = 
     validated = validate_config(coerce_cli_strings(cfg, schema, cli), schema)
     paths = {a: Path(workdir) / "resources" / "connectomes" / f"{a}.h5" for a in validated.get("atlases") or ()}
     found = check_config(validated, *connectome_facts(paths))
-    try:   # lazy: the simulation defaults live with the engines (imported only here)
-        from encephagen.pipeline import check_simulation_config
+    if _bold_on(validated):
+        try:   # lazy, and only with a BOLD monitor on: the check lives with the engines (imports torch)
+            from encephagen.pipeline import check_simulation_config
 
-        check_simulation_config(validated)
-    except ConfigError:
-        raise
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+            check_simulation_config(validated)
+        except ConfigError:
+            raise
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
     if warnings is not None:
         warnings.extend(found)
     return canonical_config(validated, schema)
+
+
+def _bold_on(cfg: Mapping) -> bool:
+    """Whether the config switches a BOLD monitor on (the only case the BOLD-sample check of
+    ``encephagen.pipeline.check_simulation_config`` has anything to check). Without one, validating
+    a config (every parse of the Snakefile, every SLURM job) never imports the engines (torch)."""
+    sim = dict(cfg.get("simulate") or {})
+    sections = [sim, *dict(sim.get("per_model") or {}).values(), dict(cfg.get("spiking") or {})]
+    return any(bool(dict(s.get("monitors") or {}).get("bold")) for s in sections if isinstance(s, Mapping))
 
 
 def atlas_name_problems(cfg: Mapping) -> list[str]:

@@ -59,7 +59,7 @@ def stage_files(pattern, atlas, **kw):
 
 
 # Targets. Each stage's rules file registers one target function with @stage_targets("<stage>");
-# rule all builds those of the stages named by config key `stages` (default: all). An unknown name
+# `rule all` builds those of the stages named by config key `stages` (by default every one). An unknown name
 # there is refused by the schema (enum, naming the key); a stage without a registered function
 # (a rules file not included or misnamed) is an error here, never silently no targets.
 STAGES = ("data", "nulls", "simulate", "hopf", "aggregate", "figures")
@@ -89,7 +89,7 @@ def targets_of(stage):
 
 
 def final_targets():
-    """Targets of rule all: those of every stage in config key `stages`, in stage order."""
+    """The targets of `all`: those of every stage in config key `stages`, in stage order."""
     targets = []
     for stage in config["stages"]:
         targets += targets_of(stage)

@@ -19,6 +19,8 @@ for _group in DATA_GROUPS:
         log:
             f"logs/fetch/{_group}.log",
         localrule: True
+        conda:
+            "../envs/data.yaml"
         params:
             paths=list(DATA_GROUPS[_group][1]),
         script:
