@@ -21,16 +21,21 @@ class ConfigError(ValueError):
     """The config is invalid; the message names each offending key path."""
 
 
+# The schema files (package data, trusted) are read with libyaml where PyYAML has it: every parse of
+# the Snakefile (each SLURM job) reads them, and the pure-Python loader takes about a second.
+_SCHEMA_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_schema(schema_dir: str | Path) -> dict:
     """The merged schema: the main file plus every fragment's sections."""
     schema_dir = Path(schema_dir)
     main = schema_dir / "config.schema.yaml"
     if not main.exists():
         raise FileNotFoundError(f"config schema not found: {main}")
-    schema = yaml.safe_load(main.read_text())
+    schema = yaml.load(main.read_text(), Loader=_SCHEMA_LOADER)
     props = schema.setdefault("properties", {})
     for frag in sorted((schema_dir / "fragments").glob("*.schema.yaml")):
-        sections = yaml.safe_load(frag.read_text()) or {}
+        sections = yaml.load(frag.read_text(), Loader=_SCHEMA_LOADER) or {}
         for key, sub in sections.items():
             if key in props:
                 raise ValueError(f"schema fragment {frag.name} redefines top-level key {key!r}")
