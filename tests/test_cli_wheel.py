@@ -5,6 +5,8 @@ runs (COMMAND_MODULES in step with what each module registers)."""
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.metadata
 import os
 import shutil
 import subprocess
@@ -19,14 +21,19 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_command_modules_name_what_each_module_registers():
-    import importlib
-
     registered = {}
     for modname in cli._SUBCOMMANDS:
         sub = argparse.ArgumentParser().add_subparsers()
         importlib.import_module(modname).register(sub)
         registered.update({name: modname for name in sub.choices})
     assert registered == cli.COMMAND_MODULES
+
+
+def _setuptools_major() -> int:
+    try:
+        return int(importlib.metadata.version("setuptools").split(".")[0])
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        return 0
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +46,10 @@ def installed(tmp_path_factory) -> Path:
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(REPO / name, src / name)
     shutil.copytree(REPO / "encephagen", src / "encephagen", ignore=shutil.ignore_patterns("__pycache__"))
-    r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                        "--no-index", "--target", str(root / "site"), str(src)],
+    # offline with the environment's setuptools (pyproject: >= 77); without it pip fetches one
+    build = ["--no-build-isolation", "--no-index"] if _setuptools_major() >= 77 else []
+    r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", *build,
+                        "--target", str(root / "site"), str(src)],
                        cwd=root, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     shutil.rmtree(src)  # nothing of the sources is left to fall back on
