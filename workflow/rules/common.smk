@@ -7,6 +7,7 @@ from snakemake.logging import logger
 
 from encephagen.config import ConfigError, workflow_config
 from encephagen.schemas import SCHEMA_DIR  # package data: the same files an installed wheel reads
+from encephagen.schemas import section_schema
 
 # Validate before any job is submitted; the error names the key path. Defaults are filled in
 # place so that every rule (and every SLURM job, which re-parses this file) sees the same config.
@@ -62,7 +63,7 @@ def stage_files(pattern, atlas, **kw):
 # `rule all` builds those of the stages named by config key `stages` (by default every one). An unknown name
 # there is refused by the schema (enum, naming the key); a stage without a registered function
 # (a rules file not included or misnamed) is an error here, never silently no targets.
-STAGES = ("data", "nulls", "simulate", "hopf", "aggregate", "figures")
+STAGES = tuple(section_schema("stages")["items"]["enum"])  # the schema names them once
 _STAGE_TARGETS = {}
 
 
