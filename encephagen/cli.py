@@ -21,6 +21,18 @@ _SUBCOMMANDS = (
     "encephagen.spiking.cli",
     "encephagen.workflow_cli",
 )
+# The top-level command(s) each module registers: a command line naming one imports that module only,
+# so that `encephagen config validate` (and `encephagen data ...`) never import the engines (torch).
+# Help, --version and unknown commands import them all. tests/test_cli_config.py keeps this in step.
+COMMAND_MODULES = {
+    "data": "encephagen.data.cli",
+    "nulls": "encephagen.nulls.cli",
+    "simulate": "encephagen.sim.cli",
+    "hopf": "encephagen.hopf.cli",
+    "spiking": "encephagen.spiking.cli",
+    "config": "encephagen.workflow_cli",
+    "summary": "encephagen.workflow_cli",
+}
 
 # Help for arguments whose subsystem registers them without one, keyed by (command path, dest).
 # A test checks that every argument of every subcommand ends up with a help text.
@@ -85,14 +97,16 @@ def _tidy(parser: argparse.ArgumentParser, path: str = "") -> None:
         action.help = plain(action.help) if action.help is not argparse.SUPPRESS else action.help
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv=None) -> argparse.ArgumentParser:
+    """The parser of every subcommand, or (``argv`` naming a command of COMMAND_MODULES) of that one."""
     from encephagen import __version__
 
     p = argparse.ArgumentParser(prog="encephagen", description=plain(__doc__.splitlines()[0]))
     p.add_argument("--version", action="version", version=f"encephagen {__version__}")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    for modname in _SUBCOMMANDS:
+    first = next((a for a in argv or () if not a.startswith("-")), None)
+    for modname in (COMMAND_MODULES[first],) if first in COMMAND_MODULES else _SUBCOMMANDS:
         try:
             mod = importlib.import_module(modname)
         except ModuleNotFoundError as exc:
@@ -105,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

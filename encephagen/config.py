@@ -21,16 +21,21 @@ class ConfigError(ValueError):
     """The config is invalid; the message names each offending key path."""
 
 
+# The schema files (package data, trusted) are read with libyaml where PyYAML has it: every parse of
+# the Snakefile (each SLURM job) reads them, and the pure-Python loader takes about a second.
+_SCHEMA_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_schema(schema_dir: str | Path) -> dict:
     """The merged schema: the main file plus every fragment's sections."""
     schema_dir = Path(schema_dir)
     main = schema_dir / "config.schema.yaml"
     if not main.exists():
         raise FileNotFoundError(f"config schema not found: {main}")
-    schema = yaml.safe_load(main.read_text())
+    schema = yaml.load(main.read_text(), Loader=_SCHEMA_LOADER)
     props = schema.setdefault("properties", {})
     for frag in sorted((schema_dir / "fragments").glob("*.schema.yaml")):
-        sections = yaml.safe_load(frag.read_text()) or {}
+        sections = yaml.load(frag.read_text(), Loader=_SCHEMA_LOADER) or {}
         for key, sub in sections.items():
             if key in props:
                 raise ValueError(f"schema fragment {frag.name} redefines top-level key {key!r}")
@@ -466,17 +471,27 @@ def workflow_config(cfg: Mapping, schema_dir: str | Path, cli: Mapping | None = 
     validated = validate_config(coerce_cli_strings(cfg, schema, cli), schema)
     paths = {a: Path(workdir) / "resources" / "connectomes" / f"{a}.h5" for a in validated.get("atlases") or ()}
     found = check_config(validated, *connectome_facts(paths))
-    try:   # lazy: the simulation defaults live with the engines (imported only here)
-        from encephagen.pipeline import check_simulation_config
+    if _bold_on(validated):
+        try:   # lazy, and only with a BOLD monitor on: the check lives with the engines (imports torch)
+            from encephagen.pipeline import check_simulation_config
 
-        check_simulation_config(validated)
-    except ConfigError:
-        raise
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+            check_simulation_config(validated)
+        except ConfigError:
+            raise
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
     if warnings is not None:
         warnings.extend(found)
     return canonical_config(validated, schema)
+
+
+def _bold_on(cfg: Mapping) -> bool:
+    """Whether the config switches a BOLD monitor on (the only case the BOLD-sample check of
+    ``encephagen.pipeline.check_simulation_config`` has anything to check). Without one, validating
+    a config (every parse of the Snakefile, every SLURM job) never imports the engines (torch)."""
+    sim = dict(cfg.get("simulate") or {})
+    sections = [sim, *dict(sim.get("per_model") or {}).values(), dict(cfg.get("spiking") or {})]
+    return any(bool(dict(s.get("monitors") or {}).get("bold")) for s in sections if isinstance(s, Mapping))
 
 
 def atlas_name_problems(cfg: Mapping) -> list[str]:

@@ -43,7 +43,9 @@ def _docs(args) -> int:
     if args.output == "-":
         sys.stdout.write(text)
     else:
-        Path(args.output).write_text(text)
+        from encephagen.io.tables import write_text  # atomic: a failed run leaves the old file
+
+        write_text(args.output, text)
         print(f"wrote {args.output}")
     return 0
 

@@ -25,6 +25,8 @@ rule aggregate_sims:
         "logs/aggregate_sims/atlas-{atlas}/model-{model}.log",
     benchmark:
         "benchmarks/rules/aggregate_sims/atlas-{atlas}/model-{model}.tsv"
+    conda:
+        "../envs/encephagen.yaml"
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 8000 * attempt,
@@ -48,6 +50,8 @@ rule compare_to_nulls:
         class_summary="results/stats/atlas-{atlas}/model-{model}/class_summary.tsv",
     log:
         "logs/compare_to_nulls/atlas-{atlas}/model-{model}.log",
+    conda:
+        "../envs/encephagen.yaml"
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 8000 * attempt,
@@ -74,6 +78,8 @@ rule fit_fc:
         curve="results/stats/atlas-{atlas}/model-{model}/fc_fit_curve.tsv",
     log:
         "logs/fit_fc/atlas-{atlas}/model-{model}.log",
+    conda:
+        "../envs/encephagen.yaml"
     threads: 1
     params:
         pair=lambda wc: fc_pair(wc.atlas),
@@ -92,6 +98,8 @@ rule correlate_t1t2:
         "results/stats/atlas-{atlas}/model-{model}/t1t2.tsv",
     log:
         "logs/correlate_t1t2/atlas-{atlas}/model-{model}.log",
+    conda:
+        "../envs/encephagen.yaml"
     threads: 1
     params:
         n_surrogates=config["analysis"]["n_spatial_surrogates"],
@@ -110,6 +118,8 @@ rule silencing_order:
         summary="results/stats/atlas-{atlas}/model-{model}/silencing.tsv",
     log:
         "logs/silencing_order/atlas-{atlas}/model-{model}.log",
+    conda:
+        "../envs/encephagen.yaml"
     threads: 1
     params:
         **(
@@ -130,6 +140,8 @@ rule write_provenance:
     log:
         "logs/write_provenance/all.log",
     localrule: True
+    conda:
+        "../envs/encephagen.yaml"
     params:
         config=config,
     script:

@@ -23,6 +23,7 @@ def stats_dir(atlas, model=SIM_MODEL):
     return f"results/stats/atlas-{atlas}/model-{model}"
 
 
+@stage_targets("aggregate")
 def agg_targets():
     out = ["results/dataset_description.json", "results/methods.md"]
     for atlas, model in sim_pairs():
@@ -35,6 +36,3 @@ def agg_targets():
             if fc_pair(atlas) is not None:
                 out.append(f"{s}/fc_fit_summary.tsv")
     return out
-
-
-AGG_TARGETS = agg_targets()

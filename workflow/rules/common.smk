@@ -7,6 +7,7 @@ from snakemake.logging import logger
 
 from encephagen.config import ConfigError, workflow_config
 from encephagen.schemas import SCHEMA_DIR  # package data: the same files an installed wheel reads
+from encephagen.schemas import section_schema
 
 # Validate before any job is submitted; the error names the key path. Defaults are filled in
 # place so that every rule (and every SLURM job, which re-parses this file) sees the same config.
@@ -44,7 +45,8 @@ def n_batches(n_items, batch_size):
 
 def network_batches(atlas):
     """(family, batch id) of every network file of an atlas: the real network (family 'real',
-    batch 0000, made by the nulls stage so it is treated exactly as the nulls) and each null batch."""
+    batch 0000, made by the nulls stage so it is treated exactly as the nulls) and each null batch.
+    The one list of networks every stage (nulls, simulate, hopf, aggregate) builds its files from."""
     nb = n_batches(config["nulls"]["n_per_family"], config["nulls"]["batch_size"])
     out = [("real", "0000")]
     for family in config["nulls"]["families"]:
@@ -57,8 +59,39 @@ def stage_files(pattern, atlas, **kw):
     return [pattern.format(atlas=atlas, family=f, batch=b, **kw) for f, b in network_batches(atlas)]
 
 
+# Targets. Each stage's rules file registers one target function with @stage_targets("<stage>");
+# `rule all` builds those of the stages named by config key `stages` (by default every one). An unknown name
+# there is refused by the schema (enum, naming the key); a stage without a registered function
+# (a rules file not included or misnamed) is an error here, never silently no targets.
+STAGES = tuple(section_schema("stages")["items"]["enum"])  # the schema names them once
+_STAGE_TARGETS = {}
+
+
+def stage_targets(stage):
+    """Decorator: register ``fn`` as the target function of ``stage`` (one of STAGES)."""
+    if stage not in STAGES:
+        raise WorkflowError(f"stage_targets: unknown stage {stage!r}; known: {', '.join(STAGES)}")
+
+    def register(fn):
+        _STAGE_TARGETS[stage] = fn
+        return fn
+
+    return register
+
+
+def targets_of(stage):
+    """The target files of one stage (its registered target function)."""
+    if stage not in _STAGE_TARGETS:
+        raise WorkflowError(
+            f"stages: stage {stage!r} has no target function (no rules file registered one with "
+            f"@stage_targets({stage!r}); registered: {', '.join(_STAGE_TARGETS) or 'none'})"
+        )
+    return list(_STAGE_TARGETS[stage]())
+
+
 def final_targets():
+    """The targets of `all`: those of every stage in config key `stages`, in stage order."""
     targets = []
-    for name in ("DATA_TARGETS", "NULLS_TARGETS", "SIM_TARGETS", "HOPF_TARGETS", "AGG_TARGETS", "FIGURE_TARGETS"):
-        targets += list(globals().get(name, []))
-    return targets
+    for stage in config["stages"]:
+        targets += targets_of(stage)
+    return list(dict.fromkeys(targets))

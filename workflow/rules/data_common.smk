@@ -6,14 +6,16 @@ from encephagen.data import connectomes as _DC
 from encephagen.data import empirical as _DE
 from encephagen.data import own as _DO
 from encephagen.data import parcellate as _DP
+from encephagen.data import registry as _DR
 from encephagen.data import sources as _DS
 from encephagen.data import tables as _DT
 from encephagen.data.fetch import read_manifest as _read_manifest
 
 DATA_MANIFEST = _read_manifest()
-DATA_CONNECTOMES = list(_DC.CONNECTOMES)
+DATA_CONNECTOMES = list(_DR.CONNECTOMES)
 DATA_GROUPS = dict(_DS.GROUPS)
-T1T2_EXTRA = ("schaefer200", "schaefer300", "schaefer400")
+T1T2_EXTRA = _DR.T1T2_EXTRA
+SUBJECT_CONNECTOMES = _DR.SUBJECT_CONNECTOMES  # converted with per-subject matrices too
 
 
 def data_raw(path):
@@ -51,11 +53,7 @@ def data_table(atlas):
 
 def data_table_of(name):
     """The region table a connectome / FC dataset / T1w/T2w atlas is labelled with."""
-    if name in ("hcp80", "gw80"):
-        return data_table("aal2")
-    if name.startswith("schaefer100"):
-        return data_table("schaefer100")
-    return data_table(name)
+    return data_table(_DR.region_table(name))
 
 
 def own_connectome(atlas):
@@ -92,10 +90,7 @@ def t1t2_sources(wildcards):
 
 
 def t1t2_tables(wildcards):
-    a = wildcards.atlas
-    if a in T1T2_EXTRA:
-        return []
-    return [data_table_of(a)] + ([data_table("dk84")] if a in ("tvb66", "tvb68") else [])
+    return [data_table(t) for t in _DR.t1t2_region_tables(wildcards.atlas)]
 
 
 def data_fc_datasets():
@@ -113,7 +108,7 @@ def fc_table(wildcards):
 
 def fc_bandpass(wildcards):
     """Only the BOLD-based datasets depend on the band-pass settings (a change reruns only them)."""
-    return dict(config["data"]["bandpass"]) if wildcards.dataset in ("hcp80", "gw80") else {}
+    return dict(config["data"]["bandpass"]) if _DR.dataset("fc", wildcards.dataset).bold else {}
 
 
 def data_baseline_pairs():
@@ -129,6 +124,7 @@ def baseline_fc(wildcards):
     return sorted({f"resources/fc/{d}.h5" for _, d in data_baseline_pairs()})
 
 
+@stage_targets("data")
 def data_targets():
     return (
         [f"resources/connectomes/{c}.h5" for c in data_connectomes()]

@@ -15,6 +15,8 @@ rule empirical_fc:
         "benchmarks/rules/empirical_fc/{dataset}.tsv"
     wildcard_constraints:
         dataset="[A-Za-z0-9]+(-[A-Za-z0-9]+)*",
+    conda:
+        "../envs/encephagen.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -33,6 +35,8 @@ rule sc_fc_baselines:
     log:
         "logs/sc_fc_baselines/all.log",
     localrule: True
+    conda:
+        "../envs/encephagen.yaml"
     params:
         pairs=[list(p) for p in data_baseline_pairs()],
         thresholds=config["nulls"]["threshold"],  # the nulls stage's real network (same transform)
@@ -40,10 +44,7 @@ rule sc_fc_baselines:
         "../scripts/sc_fc_baselines.py"
 
 
-DATA_TARGETS = data_targets()
-
-
 rule prepare_data:
     input:
-        DATA_TARGETS,
+        targets_of("data"),
     localrule: True

@@ -19,6 +19,8 @@ for _group in DATA_GROUPS:
         log:
             f"logs/fetch/{_group}.log",
         localrule: True
+        conda:
+            "../envs/data.yaml"
         params:
             paths=list(DATA_GROUPS[_group][1]),
         script:
@@ -81,7 +83,7 @@ rule convert_connectome_subjects:
     benchmark:
         "benchmarks/rules/convert_connectome/{atlas}.tsv"
     wildcard_constraints:
-        atlas="hcp80|gw80",
+        atlas="|".join(SUBJECT_CONNECTOMES),  # encephagen.data.registry
     conda:
         "../envs/encephagen.yaml"
     params:

@@ -14,6 +14,7 @@ def fig(atlas, name, model=SIM_MODEL):
     return f"results/figures/atlas-{atlas}/model-{model}/{name}"
 
 
+@stage_targets("figures")
 def figure_targets():
     out = []
     for atlas, model in sim_pairs():
@@ -26,25 +27,22 @@ def figure_targets():
             out.append(fig(atlas, "silencing.png", model))
             if fc_pair(atlas) is not None:
                 out.append(fig(atlas, "fc_fit.png", model))
-    return out
+    for atlas in hopf_pairs():
+        out.append(f"results/figures/atlas-{atlas}/model-hopf_linear/hopf_fit.png")
+        if config["hopf"]["heterogeneity"]["enabled"]:
+            out.append(f"results/figures/atlas-{atlas}/model-hopf_linear/hopf_heterogeneity.png")
+    return out + [SUMMARY_PAGE]  # the page last: its links complete
 
 
-FIGURE_TARGETS = figure_targets()
-for _atlas in globals().get("hopf_pairs", dict)():
-    FIGURE_TARGETS.append(f"results/figures/atlas-{_atlas}/model-hopf_linear/hopf_fit.png")
-    if config["hopf"]["heterogeneity"]["enabled"]:
-        FIGURE_TARGETS.append(f"results/figures/atlas-{_atlas}/model-hopf_linear/hopf_heterogeneity.png")
+SUMMARY_PAGE = "results/summary/summary.html"
 
 
 def summary_inputs():
-    """Every table the summary page reads: the tables among the other stages' targets."""
+    """Every table the summary page reads: the tables among the other stages' targets, and every figure."""
     names = []
-    for name in ("DATA_TARGETS", "NULLS_TARGETS", "HOPF_TARGETS", "AGG_TARGETS"):
-        names += [t for t in globals().get(name, []) if t.endswith((".tsv", ".tsv.gz"))]
+    for stage in ("data", "nulls", "hopf", "aggregate"):
+        names += [t for t in targets_of(stage) if t.endswith((".tsv", ".tsv.gz"))]
     for atlas in sim_atlases():
         names.append(f"{agg_dir(atlas)}/network.tsv.gz")
-    names += [f for f in FIGURE_TARGETS if not f.startswith("results/summary/")]  # page last: its links complete
+    names += [f for f in figure_targets() if f != SUMMARY_PAGE]
     return list(dict.fromkeys(names))
-
-
-FIGURE_TARGETS.append("results/summary/summary.html")

@@ -18,6 +18,8 @@ rule hopf_sweep:
         "logs/hopf_sweep/atlas-{atlas}/null-{family}/batch-{batch}.log",
     benchmark:
         "benchmarks/rules/hopf_sweep/atlas-{atlas}/null-{family}/batch-{batch}.tsv"
+    conda:
+        "../envs/encephagen.yaml"
     threads: 2
     resources:
         mem_mb=lambda wc, attempt: 2000 * attempt,
@@ -42,6 +44,8 @@ rule hopf_summary:
         "logs/hopf_summary/atlas-{atlas}.log",
     benchmark:
         "benchmarks/rules/hopf_summary/atlas-{atlas}.tsv"
+    conda:
+        "../envs/encephagen.yaml"
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
@@ -67,6 +71,8 @@ rule hopf_heterogeneity:
         "logs/hopf_heterogeneity/atlas-{atlas}.log",
     benchmark:
         "benchmarks/rules/hopf_heterogeneity/atlas-{atlas}.tsv"
+    conda:
+        "../envs/encephagen.yaml"
     threads: 2
     resources:
         mem_mb=lambda wc, attempt: 2000 * attempt,

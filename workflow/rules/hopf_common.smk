@@ -36,15 +36,10 @@ def hopf_sweep_files(wildcards):
 
 
 def hopf_batch_files(atlas):
-    n, bs = config["nulls"]["n_per_family"], config["nulls"]["batch_size"]
-    files = [f"results/hopf/atlas-{atlas}/null-real/batch-0000.h5"]
-    for family in config["nulls"]["families"]:
-        if family == "real":
-            continue
-        files += [f"results/hopf/atlas-{atlas}/null-{family}/batch-{b:04d}.h5" for b in range(n_batches(n, bs))]
-    return files
+    return stage_files("results/hopf/atlas-{atlas}/null-{family}/batch-{batch}.h5", atlas)
 
 
+@stage_targets("hopf")
 def hopf_targets():
     out = []
     for atlas in hopf_pairs():
@@ -56,6 +51,3 @@ def hopf_targets():
             out.append(f"results/hopf/atlas-{atlas}/heterogeneity.tsv")
         out += hopf_batch_files(atlas)  # every batch a target: a deleted batch is rebuilt
     return out
-
-
-HOPF_TARGETS = hopf_targets()

@@ -14,6 +14,8 @@ rule generate_nulls:
         "logs/generate_nulls/atlas-{atlas}/null-{family}/batch-{batch}.log",
     benchmark:
         "benchmarks/rules/generate_nulls/atlas-{atlas}/null-{family}/batch-{batch}.tsv"
+    conda:
+        "../envs/encephagen.yaml"
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 3000 * attempt,
@@ -46,6 +48,8 @@ rule compute_null_properties:
         "logs/compute_null_properties/atlas-{atlas}.log",
     benchmark:
         "benchmarks/rules/compute_null_properties/atlas-{atlas}.tsv"
+    conda:
+        "../envs/encephagen.yaml"
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,

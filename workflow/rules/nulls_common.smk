@@ -5,11 +5,7 @@ def nulls_atlases():
 
 def nulls_batches(atlas):
     """Every batch file of an atlas: the real network (family 'real', batch 0000) + each family's."""
-    n, bs = config["nulls"]["n_per_family"], config["nulls"]["batch_size"]
-    files = [f"results/nulls/atlas-{atlas}/null-real/batch-0000.h5"]
-    for family in config["nulls"]["families"]:
-        files += [f"results/nulls/atlas-{atlas}/null-{family}/batch-{b:04d}.h5" for b in range(n_batches(n, bs))]
-    return files
+    return stage_files("results/nulls/atlas-{atlas}/null-{family}/batch-{batch}.h5", atlas)
 
 
 def nulls_upto(wildcards):
@@ -32,11 +28,13 @@ def nulls_threshold(wildcards):
     return threshold_for(config["nulls"], wildcards.atlas)
 
 
-NULLS_TARGETS = [
-    f"results/nulls/atlas-{atlas}/{name}"
-    for atlas in nulls_atlases()
-    for name in ("properties.tsv", "properties_summary.tsv", "properties.png", "properties.pdf")
-]
-# every batch file is a target too: a deleted (or lost) batch is rebuilt, never treated as an
-# intermediate whose downstream is up to date (docs/reliability.md, "lost outputs")
-NULLS_TARGETS += [f for atlas in nulls_atlases() for f in nulls_batches(atlas)]
+@stage_targets("nulls")
+def nulls_targets():
+    out = [
+        f"results/nulls/atlas-{atlas}/{name}"
+        for atlas in nulls_atlases()
+        for name in ("properties.tsv", "properties_summary.tsv", "properties.png", "properties.pdf")
+    ]
+    # every batch file is a target too: a deleted (or lost) batch is rebuilt, never treated as an
+    # intermediate whose downstream is up to date (docs/reliability.md, "lost outputs")
+    return out + [f for atlas in nulls_atlases() for f in nulls_batches(atlas)]

@@ -12,6 +12,8 @@ rule parcellate_t1t2:
         "logs/parcellate_t1t2/{atlas}.log",
     benchmark:
         "benchmarks/rules/parcellate_t1t2/{atlas}.tsv"
+    conda:
+        "../envs/encephagen.yaml"
     threads: 1
     resources:
         mem_mb=2000,

@@ -20,6 +20,8 @@ rule operating_point:
         "logs/operating_point/atlas-{atlas}/model-{model}.log",
     benchmark:
         "benchmarks/rules/operating_point/atlas-{atlas}/model-{model}.tsv"
+    conda:
+        "../envs/encephagen.yaml"
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
@@ -42,6 +44,8 @@ rule simulate_batch:
         "logs/simulate_batch/atlas-{atlas}/model-{model}/null-{family}/batch-{batch}.log",
     benchmark:
         "benchmarks/rules/simulate_batch/atlas-{atlas}/model-{model}/null-{family}/batch-{batch}.tsv"
+    conda:
+        "../envs/encephagen.yaml"
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
@@ -65,6 +69,8 @@ rule hopf_sim_vs_analytic:
         "results/hopf/atlas-{atlas}/sim_vs_analytic.tsv",
     log:
         "logs/hopf_sim_vs_analytic/atlas-{atlas}.log",
+    conda:
+        "../envs/encephagen.yaml"
     threads: 1
     params:
         hopf=config["hopf"],

@@ -99,13 +99,15 @@ def hopf_check_atlases():
     return sim_atlases("hopf") if "hopf" in SIM_MODELS and config["hopf"]["enabled"] else []
 
 
-# every simulation batch is a target: a deleted batch is rebuilt (docs/reliability.md, "lost outputs")
-SIM_TARGETS = (
-    [f for a, m in sim_pairs() for f in sim_files(a, m)]
-    + [opoint_file(a, m) for a, m in sim_pairs() if m != "lif"]
-    + [
-        f"results/hopf/atlas-{a}/sim_vs_analytic.tsv"
-        for a in hopf_check_atlases()
-        if a in {p["atlas"] for p in config["analysis"]["fc_pairs"]}
-    ]
-)
+@stage_targets("simulate")
+def sim_targets():
+    # every simulation batch is a target: a deleted batch is rebuilt (docs/reliability.md, "lost outputs")
+    return (
+        [f for a, m in sim_pairs() for f in sim_files(a, m)]
+        + [opoint_file(a, m) for a, m in sim_pairs() if m != "lif"]
+        + [
+            f"results/hopf/atlas-{a}/sim_vs_analytic.tsv"
+            for a in hopf_check_atlases()
+            if a in {p["atlas"] for p in config["analysis"]["fc_pairs"]}
+        ]
+    )
