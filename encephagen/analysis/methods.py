@@ -11,6 +11,8 @@ import secrets
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from encephagen.nulls import FAMILIES
+
 __all__ = ["methods_paragraph", "write_methods", "REFERENCES", "ATLASES"]
 
 REFERENCES: dict[str, str] = {
@@ -182,7 +184,6 @@ def methods_paragraph(config: Mapping, *, provenance: Mapping | None = None,
     if fams:
         if family_info is None:
             try:
-                from encephagen.nulls import FAMILIES
                 family_info = {f: FAMILIES[f].summary for f in fams if f in FAMILIES}
             except Exception:  # noqa: BLE001 - the paragraph must not fail on a missing optional module
                 family_info = {}

@@ -29,7 +29,8 @@ from encephagen.connectome import Connectome
 from encephagen.data import sources as S
 from encephagen.data.fetch import DataError, raw, read_manifest, source
 from encephagen.data.tables import table_for
-from encephagen.io import Kind, atomic_h5, open_validated, read_strings, register_kind, write_array
+from encephagen.io import (Kind, OutputError, atomic_h5, open_validated, read_provenance, read_strings, register_kind,
+                           validate_h5, write_array)
 
 log = logging.getLogger(__name__)
 
@@ -418,8 +419,6 @@ def convert_connectome(name: str, root: str | Path, out: str | Path | None = Non
 
 def is_current(path: Path, inputs: Sequence[str], version: int = CONVERTER_VERSION) -> bool:
     """True when ``path`` is a complete encephagen file built from the manifest's current checksums."""
-    from encephagen.io import OutputError, read_provenance, validate_h5
-
     try:
         validate_h5(path)
     except OutputError:

@@ -32,6 +32,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from encephagen.data import sources as S
+from encephagen.data.connectomes import _read_tvb_zip, conte69_mesh, dk_codes
 from encephagen.data.fetch import DataError, raw, read_manifest
 from encephagen.data.tables import region_table
 
@@ -195,8 +196,6 @@ def _dk84(root: Path):
 
 
 def _dk84_uncached(root: Path):
-    from encephagen.data.connectomes import dk_codes
-
     d = np.load(raw(S.GROUPS["dk"][1][0], root))
     labels = [str(x) for x in d["region_labels"]]
     codes = project_volume(root, raw(S.GROUPS["dk"][1][2], root))
@@ -233,15 +232,11 @@ def _tvb_surface_xyz(root: Path) -> np.ndarray:
 
 
 def _conte69_coords(root: Path):
-    from encephagen.data.connectomes import conte69_mesh
-
     return conte69_mesh(root)
 
 
 def _tvb96(root: Path):
     from scipy.spatial import cKDTree
-
-    from encephagen.data.connectomes import _read_tvb_zip
 
     files = _read_tvb_zip(raw(S.GROUPS["tvb96"][1][0], root))
     rows = [ln.split() for ln in files["centres.txt"].splitlines() if ln.strip()]

@@ -14,6 +14,8 @@ import pandas as pd
 
 from encephagen.analysis.run import read_table
 from encephagen.analysis.tables import REAL, TableError
+from encephagen.connectome import Connectome
+from encephagen.data.empirical import read_fc
 from encephagen.figures import plots
 
 PARAMS = ("G",)  # parameter columns that must be single-valued in a figure (pass others via params=)
@@ -106,7 +108,7 @@ def figure_fc_matrices(sim, emp_fc, stem, *, connectome=None, index: int = 0, si
     import numpy as np
 
     if not isinstance(sim, np.ndarray):
-        from encephagen.hopf.study import read_sweep
+        from encephagen.hopf.study import read_sweep  # local: the hopf study imports torch
 
         sw = read_sweep(sim)
         if "fc_best" not in sw or len(sw["fc_best"]) <= index:
@@ -115,15 +117,11 @@ def figure_fc_matrices(sim, emp_fc, stem, *, connectome=None, index: int = 0, si
                                   f"G = {float(sw['best_G'][index]):.3g} (fit on {sw.get('train', '')})")
         sim = sw["fc_best"][index]
     if not isinstance(emp_fc, np.ndarray):
-        from encephagen.data.empirical import read_fc
-
         d = read_fc(emp_fc)
         emp_title = emp_title or f"empirical FC: {d.get('dataset', '')}"
         emp_fc = d["fc"]
     sc = None
     if connectome is not None:
-        from encephagen.connectome import Connectome
-
         c = connectome if isinstance(connectome, Connectome) else Connectome.load(connectome)
         sc = c.weights
     return plots.plot_fc_matrices(sim, emp_fc, stem, sim_title=sim_title or "simulated FC",

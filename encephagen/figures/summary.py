@@ -23,6 +23,8 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from encephagen.analysis.run import read_table
+
 log = logging.getLogger(__name__)
 
 __all__ = ["collect_summary", "copy_tables", "render_html", "write_summary", "NOT_AVAILABLE"]
@@ -42,8 +44,6 @@ def _read(path: str | os.PathLike) -> pd.DataFrame | None:
     if not p.exists():
         return None
     try:
-        from encephagen.analysis.run import read_table
-
         return read_table(p)
     except Exception as exc:  # a table that does not parse is reported, not fatal
         log.warning("summary: cannot read %s: %s", p, exc)

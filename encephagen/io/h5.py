@@ -33,15 +33,12 @@ from typing import Callable, Iterator, Mapping, Sequence
 import h5py
 import numpy as np
 
+from encephagen.io.errors import OutputError
 from encephagen.io.identity import job_for, sibling_problems
 from encephagen.io.provenance import provenance as _provenance
 
 SCHEMA_VERSION = 1
 TMP_MARK = ".tmp-"
-
-
-class OutputError(RuntimeError):
-    """An HDF5 output is missing, partial, foreign or malformed. The message names the file."""
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from typing import Iterator, Mapping, Sequence
 import h5py
 import numpy as np
 
-from encephagen.io import Kind, atomic_h5, open_validated, read_provenance, read_strings, register_kind
+from encephagen.io import Kind, atomic_h5, open_validated, read_provenance, read_strings, register_kind, validate_many
 from encephagen.nulls.lengths import edge_lengths
 
 _PER_NULL = ("null_index", "seed", "swaps_requested", "swaps_achieved")
@@ -217,7 +217,5 @@ def read_nulls(path: str | Path, indices: Sequence[int] | None = None) -> NullBa
 
 def read_nulls_many(paths: Sequence[str | Path]) -> list[NullBatch]:
     """Read several batches; every file is validated first and all bad files named at once."""
-    from encephagen.io import validate_many
-
     validate_many(paths, "nulls")
     return [read_nulls(p) for p in paths]
