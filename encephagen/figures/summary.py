@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from encephagen.analysis.run import read_table
+from encephagen.io.tables import write_text
 
 log = logging.getLogger(__name__)
 
@@ -505,16 +506,7 @@ def render_html(s: _Summary, title: str = "encephagen: summary of this run") -> 
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    import secrets
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_text(path, text)
 
 
 def copy_tables(results_dir: str | os.PathLike, out_dir: str | os.PathLike,

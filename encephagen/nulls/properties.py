@@ -21,6 +21,7 @@ Per network (the real one and each null), computed identically:
 """
 from __future__ import annotations
 
+import csv
 import logging
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -28,7 +29,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from encephagen.connectome import n_components
-from encephagen.io.tables import write_with
+from encephagen.io.tables import atomic_path, write_with
 from encephagen.nulls.families import Source, rich_club_classes
 from encephagen.nulls.io import NullBatch
 from encephagen.nulls.lengths import edge_lengths
@@ -212,20 +213,14 @@ def property_panel(batches: Sequence[NullBatch], max_per_family: int | None = No
 
 
 def write_tsv(rows: Sequence[Mapping], path: str | Path, columns: Sequence[str] | None = None) -> Path:
-    """Tab-separated table written atomically (temp name + os.replace)."""
-    import csv
-    import os
-
+    """Tab-separated table written atomically (:func:`encephagen.io.tables.atomic_path`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     cols = list(columns or (rows[0].keys() if rows else []))
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    with open(tmp, "w", newline="") as fh:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=cols, delimiter="\t", extrasaction="ignore", lineterminator="\n")
         w.writeheader()
         for r in rows:
             w.writerow({c: (f"{v:.6g}" if isinstance(v, float) else v) for c, v in r.items() if c in cols})
-    os.replace(tmp, path)
     return path
 
 
