@@ -27,7 +27,7 @@ import os
 import zipfile
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 import numpy as np
 
@@ -364,6 +364,59 @@ def read_t1t2(path: str | os.PathLike) -> list[dict]:
         if "cubnm_myelin_z" in r:
             r["cubnm_myelin_z"] = float(r["cubnm_myelin_z"])
     return rows
+
+
+MISSING_POLICIES = ("nan", "median", "error")
+
+
+class T1T2Map(NamedTuple):
+    """T1w/T2w per region, in the requested region order."""
+    values: np.ndarray    # (n,) float; missing regions per the policy
+    labels: list[str]
+    index: np.ndarray     # (n,) the table's region index of each value
+    missing: np.ndarray   # (n,) bool: no usable value in the table (status not 'ok', or not finite)
+    notes: list[str]      # what the policy did (e.g. the regions set to the median)
+
+
+def t1t2_map(path: str | os.PathLike, labels: Sequence[str] | None = None, *, missing: str) -> T1T2Map:
+    """THE reader of a T1w/T2w table (``resources/t1t2/<atlas>.tsv``, written by :func:`write_t1t2` or
+    :func:`encephagen.data.own.write_own_t1t2`), with an explicit policy for regions without a usable
+    value (status not ``ok``, or a value that is not finite):
+
+    - ``missing="nan"``: NaN (statistics that drop NaN pairs: the correlations with regional metrics);
+    - ``missing="median"``: the median of the usable values, listed in ``notes`` (a model parameter
+      needs a number in every region); no usable value at all is an error;
+    - ``missing="error"``: a :class:`DataError` naming the file and the regions.
+
+    ``labels``: return the values in this region order (every label must be in the table, else a
+    DataError naming the file); default: the table's order. Errors name the file."""
+    if missing not in MISSING_POLICIES:
+        raise ValueError(f"t1t2_map: missing={missing!r}; one of {MISSING_POLICIES}")
+    path = Path(path)
+    rows = read_t1t2(path)
+    if labels is not None:
+        by = {r["label"]: r for r in rows}
+        absent = [lab for lab in labels if lab not in by]
+        if absent:
+            raise DataError(f"{path}: no T1w/T2w row for region label(s) {absent[:5]}"
+                            + (f" (+{len(absent) - 5} more)" if len(absent) > 5 else ""))
+        rows = [by[lab] for lab in labels]
+    x = np.array([r["t1t2"] for r in rows], dtype=float)
+    bad = ~np.isfinite(x) | np.array([str(r.get("status", "ok")).lower() != "ok" for r in rows], dtype=bool)
+    x = np.where(bad, np.nan, x)
+    notes: list[str] = []
+    if bad.any() and missing == "error":
+        raise DataError(f"{path}: no usable T1w/T2w value for region(s) "
+                        f"{[rows[i]['label'] for i in np.flatnonzero(bad)][:10]}")
+    if bad.any() and missing == "median":
+        if bad.all():
+            raise DataError(f"{path}: no usable T1w/T2w value")
+        med = float(np.median(x[~bad]))
+        notes.append(f"{int(bad.sum())} region(s) without a T1w/T2w value set to the median {med:.4g}: "
+                     f"indices {np.flatnonzero(bad).tolist()}")
+        x = np.where(bad, med, x)
+    return T1T2Map(values=x, labels=[r["label"] for r in rows], index=np.array([r["index"] for r in rows], dtype=int),
+                   missing=bad, notes=notes)
 
 
 def is_current(path: Path, atlas: str) -> bool:
