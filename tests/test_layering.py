@@ -344,3 +344,29 @@ def test_library_imports_at_top():
                 and (t == "encephagen" or t.startswith("encephagen.")) and (rel, t) not in KEPT_LOCAL):
             bad.append(f"{rel}:{line} imports {t} inside a function")
     assert not bad, "\n  ".join(sorted(set(bad)))
+
+
+def test_docs_table_is_the_same_table():
+    """docs/architecture.md states the same allowed-imports table."""
+    import re
+
+    doc = (PKG.parent / "docs" / "architecture.md").read_text()
+    rows = {}
+    for line in doc.splitlines():
+        m = re.match(r"\|\s*`([\w.]+)`[^|]*\|\s*([^|]+?)\s*\|$", line)
+        if not m:
+            continue
+        node, cell = m.group(1), m.group(2)
+        if cell == "nothing":
+            rows[node] = frozenset()
+            continue
+        if cell == "everything above":
+            rows[node] = frozenset(set(ALLOWED) - {node, "root"})
+            continue
+        got: set[str] = set()
+        for part in (p.strip() for p in cell.split(",")):
+            got |= {"the engines": ENGINES, "the libraries": LIBRARIES}.get(part, {part})
+        rows[node] = frozenset(got)
+    assert set(rows) == set(ALLOWED) - {"root"}, sorted(set(rows) ^ (set(ALLOWED) - {"root"}))
+    for node, allowed in rows.items():
+        assert allowed == ALLOWED[node], (node, sorted(allowed ^ ALLOWED[node]))
