@@ -335,7 +335,8 @@ KEPT_LOCAL = {
 def test_library_imports_at_top():
     """In the library packages every import of encephagen itself is at the top of its file (a
     function-local one hid the folder circle nulls -> data -> analysis -> nulls), except the
-    KEPT_LOCAL ones; only heavy optional third-party packages (torch, matplotlib, nilearn, mujoco,
+    KEPT_LOCAL ones and the command-line modules (``<pkg>/cli.py``: imports per sub-command keep
+    ``encephagen --help`` fast); only heavy optional third-party packages (torch, matplotlib, nilearn, mujoco,
     ...) are imported inside functions."""
     bad = []
     for p, m, t, line, local in _all_imports():
