@@ -113,8 +113,11 @@ def test_t1t2_map_missing_value_policies(tmp_path):
     with pytest.raises(DataError, match=r"t\.tsv: no T1w/T2w row for region label\(s\) \['zz'\]"):
         t1t2_map(p, ["a", "zz"], missing="nan")
     (tmp_path / "empty.tsv").write_bytes(b"")
-    with pytest.raises(DataError, match=r"empty\.tsv: zero-length"):
+    with pytest.raises(ValueError, match=r"empty\.tsv: zero-length"):  # a ValueError: never retried
         t1t2_map(tmp_path / "empty.tsv", missing="nan")
+    (tmp_path / "other.tsv").write_text("label\tvalue\na\t1\n")
+    with pytest.raises(DataError, match=r"other\.tsv: not a T1w/T2w table: no column 'index'"):
+        t1t2_map(tmp_path / "other.tsv", missing="nan")
 
 
 def test_t1t2_map_gives_what_the_three_old_readers_gave(resources_dir):

@@ -348,21 +348,32 @@ def write_t1t2(atlas: str, root: str | os.PathLike, out: str | os.PathLike | Non
     return out
 
 
+class T1T2TableError(DataError, ValueError):
+    """A T1w/T2w table is missing, empty, malformed or lacks a region; the message names the file.
+    A ValueError too: a retry cannot change it (the workflow does not retry such a job)."""
+
+
 def read_t1t2(path: str | os.PathLike) -> list[dict]:
-    """Rows of a T1w/T2w table; ``t1t2`` as float (NaN where unavailable)."""
+    """Rows of a T1w/T2w table; ``t1t2`` as float (NaN where unavailable). Use :func:`t1t2_map` for
+    the values per region (it states what happens to regions without a value)."""
     path = Path(path)
     if not path.exists():
-        raise DataError(f"{path}: missing; run `encephagen data prepare` first")
+        raise T1T2TableError(f"{path}: missing; run `encephagen data prepare` first")
     if path.stat().st_size == 0:
-        raise DataError(f"{path}: zero-length T1w/T2w table; delete it and rerun `encephagen data prepare`")
+        raise T1T2TableError(f"{path}: zero-length T1w/T2w table; delete it and rerun `encephagen data prepare`")
     with open(path, newline="") as fh:
         rows = list(csv.DictReader((ln for ln in fh if not ln.startswith("#")), delimiter="\t"))
-    for r in rows:
-        r["index"] = int(r["index"])
-        r["t1t2"] = float(r["t1t2"])
-        r["n_vertices"] = int(r["n_vertices"])
-        if "cubnm_myelin_z" in r:
-            r["cubnm_myelin_z"] = float(r["cubnm_myelin_z"])
+    try:
+        for r in rows:
+            r["index"] = int(r["index"])
+            r["t1t2"] = float(r["t1t2"])
+            r["n_vertices"] = int(r["n_vertices"])
+            if "cubnm_myelin_z" in r:
+                r["cubnm_myelin_z"] = float(r["cubnm_myelin_z"])
+    except KeyError as exc:
+        raise T1T2TableError(f"{path}: not a T1w/T2w table: no column {exc} (has {list(rows[0])})") from None
+    except (TypeError, ValueError) as exc:
+        raise T1T2TableError(f"{path}: not a T1w/T2w table: {exc}") from None
     return rows
 
 
@@ -386,10 +397,11 @@ def t1t2_map(path: str | os.PathLike, labels: Sequence[str] | None = None, *, mi
     - ``missing="nan"``: NaN (statistics that drop NaN pairs: the correlations with regional metrics);
     - ``missing="median"``: the median of the usable values, listed in ``notes`` (a model parameter
       needs a number in every region); no usable value at all is an error;
-    - ``missing="error"``: a :class:`DataError` naming the file and the regions.
+    - ``missing="error"``: a :class:`T1T2TableError` (a DataError and a ValueError) naming the file
+      and the regions.
 
     ``labels``: return the values in this region order (every label must be in the table, else a
-    DataError naming the file); default: the table's order. Errors name the file."""
+    T1T2TableError naming the file); default: the table's order. Errors name the file."""
     if missing not in MISSING_POLICIES:
         raise ValueError(f"t1t2_map: missing={missing!r}; one of {MISSING_POLICIES}")
     path = Path(path)
@@ -398,7 +410,7 @@ def t1t2_map(path: str | os.PathLike, labels: Sequence[str] | None = None, *, mi
         by = {r["label"]: r for r in rows}
         absent = [lab for lab in labels if lab not in by]
         if absent:
-            raise DataError(f"{path}: no T1w/T2w row for region label(s) {absent[:5]}"
+            raise T1T2TableError(f"{path}: no T1w/T2w row for region label(s) {absent[:5]}"
                             + (f" (+{len(absent) - 5} more)" if len(absent) > 5 else ""))
         rows = [by[lab] for lab in labels]
     x = np.array([r["t1t2"] for r in rows], dtype=float)
@@ -406,11 +418,11 @@ def t1t2_map(path: str | os.PathLike, labels: Sequence[str] | None = None, *, mi
     x = np.where(bad, np.nan, x)
     notes: list[str] = []
     if bad.any() and missing == "error":
-        raise DataError(f"{path}: no usable T1w/T2w value for region(s) "
+        raise T1T2TableError(f"{path}: no usable T1w/T2w value for region(s) "
                         f"{[rows[i]['label'] for i in np.flatnonzero(bad)][:10]}")
     if bad.any() and missing == "median":
         if bad.all():
-            raise DataError(f"{path}: no usable T1w/T2w value")
+            raise T1T2TableError(f"{path}: no usable T1w/T2w value")
         med = float(np.median(x[~bad]))
         notes.append(f"{int(bad.sum())} region(s) without a T1w/T2w value set to the median {med:.4g}: "
                      f"indices {np.flatnonzero(bad).tolist()}")
