@@ -20,19 +20,14 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from encephagen.io import Kind, atomic_h5, open_validated, read_strings, register_kind, write_array
+from encephagen.io import atomic_h5, kinds, open_validated, read_strings, write_array
 
 
 class ConnectomeError(ValueError):
     """A connectome fails validation. The message names the connectome (or file) and property."""
 
 
-CONNECTOME_KIND = register_kind(Kind(
-    name="connectome",
-    datasets={"weights": 2, "lengths": 2, "labels": 1, "hemisphere": 1, "cortical": 1,
-              "region_class": 1},
-    attrs=("name", "directed", "weight_kind", "lengths_source", "licence", "citation"),
-))
+CONNECTOME_KIND = kinds.CONNECTOME  # layout: encephagen/io/kinds.py
 
 ISOLATED_POLICIES = ("error", "warn", "allow")
 

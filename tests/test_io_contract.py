@@ -107,3 +107,68 @@ def test_sigterm_aborts_write_cleanly(tmp_path):
     r = subprocess.run([sys.executable, "-c", code])
     assert r.returncode == 143
     assert not p.exists() and not list(tmp_path.iterdir())
+
+
+# ------------------------------------------------------ every kind declared in one module (issue 14)
+
+def test_every_kind_is_declared_by_io_alone():
+    """A fresh process that imports only encephagen.io knows every kind encephagen writes, with its
+    layout checks (aggregation's up-front validation used to skip the simulation checks when the
+    simulation module had not been imported)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, encephagen.io as io\n"
+            "from encephagen.io import h5\n"
+            "names = sorted(h5._KINDS)\n"
+            "assert not any(m.startswith(('encephagen.sim', 'encephagen.spiking', 'encephagen.hopf', "
+            "'encephagen.aggregate', 'encephagen.nulls', 'encephagen.data')) for m in sys.modules), 'io imported a writer'\n"
+            "print(names, sorted(h5._CHECKS))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    for k in ("simulation", "spiking", "aggregate", "nulls", "hopf_sweep", "hopf_heterogeneity", "connectome",
+              "connectome_subjects", "empirical_fc"):
+        assert f"'{k}'" in out.split("]")[0], k
+    for k in ("simulation", "spiking", "nulls", "connectome"):
+        assert f"'{k}'" in out.split("]")[1], k
+
+
+def test_unknown_kind_is_an_error_at_write_and_validation(tmp_path):
+    from encephagen.io import get_kind
+
+    with pytest.raises(KeyError, match="unknown HDF5 file kind 'no_such_kind'"):
+        with atomic_h5(tmp_path / "x.h5", kind="no_such_kind"):
+            pass
+    assert not list(tmp_path.iterdir())
+    p = tmp_path / "ok.h5"
+    with atomic_h5(p, kind="testkind") as f:
+        f["x"] = np.arange(3)
+    with pytest.raises(KeyError, match="unknown HDF5 file kind"):
+        validate_h5(p, "no_such_kind")
+    with h5py.File(p, "r+") as f:  # a file claiming a kind nobody declared
+        f.attrs["encephagen_kind"] = "no_such_kind"
+    with pytest.raises(OutputError, match="unknown kind 'no_such_kind'"):
+        validate_h5(p)
+    with pytest.raises(KeyError):
+        get_kind("no_such_kind")
+
+
+def test_declared_kind_cannot_be_redeclared_elsewhere():
+    from encephagen.io import kinds
+
+    same = Kind("nulls", datasets={"weights": 3}, attrs=("family",))
+    assert register_kind(same) is kinds.NULLS          # nothing new: the declaration stands
+    with pytest.raises(ValueError, match="declared in encephagen/io/kinds.py"):
+        register_kind(Kind("nulls", datasets={"extra_dataset": 1}))
+    assert "extra_dataset" not in kinds.NULLS.datasets
+
+
+def test_layout_constants_match_the_engines():
+    """The dataset names the file layout requires are the ones the engines write."""
+    from encephagen.io import kinds
+    from encephagen.sim.regime import REGIMES
+    from encephagen.sim.runner import METRICS
+    from encephagen.spiking.run import METRICS as SPIKING
+
+    assert kinds.SIMULATION_METRICS == tuple(METRICS)
+    assert kinds.SPIKING_METRICS == tuple(SPIKING)
+    assert kinds.REGIMES == tuple(REGIMES)

@@ -15,6 +15,9 @@ from typing import Mapping
 import numpy as np
 from scipy import stats
 
+from encephagen.analysis.stats import check_design, empirical_p
+from encephagen.analysis.tables import REAL, TableError, network_means, param_cols, require, unit_cols
+
 __all__ = ["upper", "fc_similarity", "fisher_z_mean", "sc_fc_baselines", "rankdata_last", "baselines_table",
            "sc_fc_baselines_batch",
            "fc_metric_name", "similarity_table", "fit_g", "fit_curve"]
@@ -216,9 +219,6 @@ def fit_g(table, *, train: str, test: str, param: str = "G", measure: str = "pea
     """
     import pandas as pd
 
-    from encephagen.analysis.stats import check_design, empirical_p
-    from encephagen.analysis.tables import REAL, TableError, network_means, param_cols, require
-
     require(table, ["family", "null_index", "seed_id", "metric", "value", param], name)
     mets = {(k, ds): fc_metric_name(k, ds) for k in MEASURES for ds in (train, test)}
     have = set(table["metric"])
@@ -229,7 +229,6 @@ def fit_g(table, *, train: str, test: str, param: str = "G", measure: str = "pea
     sub = table[table["metric"].isin(set(mets.values()))]
     nm = network_means(sub, name=name)
     if sub["family"].ne(REAL).any():
-        from encephagen.analysis.tables import unit_cols
         check_design(nm, unit_cols(sub), min_nulls, name)
     pcols = [c for c in param_cols(sub) if c != param]
     net = [c for c in ("atlas", "model") if c in sub.columns] + pcols + ["family", "null_index"]
@@ -307,12 +306,9 @@ def fit_curve(table, *, dataset: str, measure: str = "pearson", param: str = "G"
     null family (median and central 95 % of its networks' seed-means), for plotting."""
     import pandas as pd
 
-    from encephagen.analysis.tables import REAL, network_means, param_cols
-
     m = fc_metric_name(measure, dataset)
     sub = table[table["metric"] == m]
     if sub.empty:
-        from encephagen.analysis.tables import TableError
         raise TableError(f"{name}: metric {m!r} not present")
     nm = network_means(sub, name=name)
     keys = [c for c in ("atlas", "model") if c in sub.columns] + param_cols(sub)

@@ -24,6 +24,7 @@ from scipy import stats as sstats
 from encephagen.analysis.tables import (ID_COLS, REAL, REGIME_PREFIX, REGION_COLS, TableError, network_means,
                                         param_cols,
                                         require)
+from encephagen.analysis.stats import empirical_p
 from encephagen.seeds import numpy_rng
 
 __all__ = ["class_summary", "class_table", "nan_mean", "VariogramSurrogates", "permutation_surrogates", "t1t2_correlation",
@@ -242,8 +243,6 @@ def _spearman_rows(X: np.ndarray, y: np.ndarray) -> np.ndarray:
 def _p_two_centered(real: float, ref: np.ndarray) -> float:
     """Two-sided +1-corrected p of ``real`` against ``ref`` (encephagen.analysis.stats.empirical_p:
     centre = pooled median; a NaN reference value counts as extreme, never dropped)."""
-    from encephagen.analysis.stats import empirical_p
-
     return float(empirical_p(real, ref)["p_two"])
 
 

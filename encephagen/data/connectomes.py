@@ -29,17 +29,14 @@ from encephagen.connectome import Connectome
 from encephagen.data import sources as S
 from encephagen.data.fetch import DataError, raw, read_manifest, source
 from encephagen.data.tables import table_for
-from encephagen.io import Kind, atomic_h5, open_validated, read_strings, register_kind, write_array
+from encephagen.io import (OutputError, atomic_h5, kinds, open_validated, read_provenance, read_strings,
+                           validate_h5, write_array)
 
 log = logging.getLogger(__name__)
 
 CONVERTER_VERSION = 1
 
-SUBJECTS_KIND = register_kind(Kind(
-    name="connectome_subjects",
-    datasets={"weights": 3, "weights_raw": 3, "lengths": 3, "subjects": 1, "labels": 1},
-    attrs=("name", "normalisation"),
-))
+SUBJECTS_KIND = kinds.CONNECTOME_SUBJECTS  # layout: encephagen/io/kinds.py
 
 TVB_ORIENTATION = ("[target, source] as stored: TVB's simulator sums weights[i, j] * x_j into region i "
                    "(tvb/simulator/coupling.py Coupling.__call__, history.es_weights axes (to, ncv, from, m)); "
@@ -418,8 +415,6 @@ def convert_connectome(name: str, root: str | Path, out: str | Path | None = Non
 
 def is_current(path: Path, inputs: Sequence[str], version: int = CONVERTER_VERSION) -> bool:
     """True when ``path`` is a complete encephagen file built from the manifest's current checksums."""
-    from encephagen.io import OutputError, read_provenance, validate_h5
-
     try:
         validate_h5(path)
     except OutputError:

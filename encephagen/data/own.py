@@ -28,6 +28,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from encephagen.connectome import Connectome, ConnectomeError
+from encephagen.io.tables import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -211,9 +212,7 @@ def write_own_t1t2(name: str, spec: Mapping, out: str | os.PathLike) -> Path:
     if len(vals) != len(labels):
         raise OwnConnectomeError(f"{_where(name, 't1t2', spec['t1t2'])}: {len(vals)} values for {len(labels)} regions")
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
-    with open(tmp, "w", newline="") as fh:
+    with atomic_path(out) as tmp, open(tmp, "w", newline="") as fh:
         fh.write(f"# T1w/T2w per region for {name} (user map {spec['t1t2']})\n")
         w = csv.writer(fh, delimiter="\t", lineterminator="\n")
         w.writerow(["index", "label", "t1t2", "n_vertices", "status", "reason", "method"])
@@ -225,5 +224,4 @@ def write_own_t1t2(name: str, spec: Mapping, out: str | os.PathLike) -> Path:
             ok = np.isfinite(x)
             w.writerow([i, lab, f"{x:.6g}" if ok else "nan", 0, "ok" if ok else "unavailable",
                         "" if ok else "no finite value in the user map", "user map"])
-    os.replace(tmp, out)
     return out

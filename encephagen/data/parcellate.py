@@ -27,13 +27,15 @@ import os
 import zipfile
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 import numpy as np
 
 from encephagen.data import sources as S
+from encephagen.data.connectomes import _read_tvb_zip, conte69_mesh, dk_codes
 from encephagen.data.fetch import DataError, raw, read_manifest
 from encephagen.data.tables import region_table
+from encephagen.io.tables import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -195,8 +197,6 @@ def _dk84(root: Path):
 
 
 def _dk84_uncached(root: Path):
-    from encephagen.data.connectomes import dk_codes
-
     d = np.load(raw(S.GROUPS["dk"][1][0], root))
     labels = [str(x) for x in d["region_labels"]]
     codes = project_volume(root, raw(S.GROUPS["dk"][1][2], root))
@@ -233,15 +233,11 @@ def _tvb_surface_xyz(root: Path) -> np.ndarray:
 
 
 def _conte69_coords(root: Path):
-    from encephagen.data.connectomes import conte69_mesh
-
     return conte69_mesh(root)
 
 
 def _tvb96(root: Path):
     from scipy.spatial import cKDTree
-
-    from encephagen.data.connectomes import _read_tvb_zip
 
     files = _read_tvb_zip(raw(S.GROUPS["tvb96"][1][0], root))
     rows = [ln.split() for ln in files["centres.txt"].splitlines() if ln.strip()]
@@ -342,35 +338,97 @@ def write_t1t2(atlas: str, root: str | os.PathLike, out: str | os.PathLike | Non
         ok = np.isfinite(x)
         header.append(f"# cross-check: Pearson r with cubnm's z-scored myelin map = {np.corrcoef(x[ok], z[ok])[0, 1]:.3f}")
     cols = list(rows[0])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
-    with open(tmp, "w", newline="") as fh:
+    with atomic_path(out) as tmp, open(tmp, "w", newline="") as fh:
         fh.write("\n".join(header) + "\n")
         w = csv.DictWriter(fh, fieldnames=cols, delimiter="\t", lineterminator="\n")
         w.writeheader()
         for r in rows:
             w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
-    os.replace(tmp, out)
     log.info("wrote %s", out)
     return out
 
 
+class T1T2TableError(DataError, ValueError):
+    """A T1w/T2w table is missing, empty, malformed or lacks a region; the message names the file.
+    A ValueError too: a retry cannot change it (the workflow does not retry such a job)."""
+
+
 def read_t1t2(path: str | os.PathLike) -> list[dict]:
-    """Rows of a T1w/T2w table; ``t1t2`` as float (NaN where unavailable)."""
+    """Rows of a T1w/T2w table; ``t1t2`` as float (NaN where unavailable). Use :func:`t1t2_map` for
+    the values per region (it states what happens to regions without a value)."""
     path = Path(path)
     if not path.exists():
-        raise DataError(f"{path}: missing; run `encephagen data prepare` first")
+        raise T1T2TableError(f"{path}: missing; run `encephagen data prepare` first")
     if path.stat().st_size == 0:
-        raise DataError(f"{path}: zero-length T1w/T2w table; delete it and rerun `encephagen data prepare`")
+        raise T1T2TableError(f"{path}: zero-length T1w/T2w table; delete it and rerun `encephagen data prepare`")
     with open(path, newline="") as fh:
         rows = list(csv.DictReader((ln for ln in fh if not ln.startswith("#")), delimiter="\t"))
-    for r in rows:
-        r["index"] = int(r["index"])
-        r["t1t2"] = float(r["t1t2"])
-        r["n_vertices"] = int(r["n_vertices"])
-        if "cubnm_myelin_z" in r:
-            r["cubnm_myelin_z"] = float(r["cubnm_myelin_z"])
+    try:
+        for r in rows:
+            r["index"] = int(r["index"])
+            r["t1t2"] = float(r["t1t2"])
+            r["n_vertices"] = int(r["n_vertices"])
+            if "cubnm_myelin_z" in r:
+                r["cubnm_myelin_z"] = float(r["cubnm_myelin_z"])
+    except KeyError as exc:
+        raise T1T2TableError(f"{path}: not a T1w/T2w table: no column {exc} (has {list(rows[0])})") from None
+    except (TypeError, ValueError) as exc:
+        raise T1T2TableError(f"{path}: not a T1w/T2w table: {exc}") from None
     return rows
+
+
+MISSING_POLICIES = ("nan", "median", "error")
+
+
+class T1T2Map(NamedTuple):
+    """T1w/T2w per region, in the requested region order."""
+    values: np.ndarray    # (n,) float; missing regions per the policy
+    labels: list[str]
+    index: np.ndarray     # (n,) the table's region index of each value
+    missing: np.ndarray   # (n,) bool: no usable value in the table (status not 'ok', or not finite)
+    notes: list[str]      # what the policy did (e.g. the regions set to the median)
+
+
+def t1t2_map(path: str | os.PathLike, labels: Sequence[str] | None = None, *, missing: str) -> T1T2Map:
+    """THE reader of a T1w/T2w table (``resources/t1t2/<atlas>.tsv``, written by :func:`write_t1t2` or
+    :func:`encephagen.data.own.write_own_t1t2`), with an explicit policy for regions without a usable
+    value (status not ``ok``, or a value that is not finite):
+
+    - ``missing="nan"``: NaN (statistics that drop NaN pairs: the correlations with regional metrics);
+    - ``missing="median"``: the median of the usable values, listed in ``notes`` (a model parameter
+      needs a number in every region); no usable value at all is an error;
+    - ``missing="error"``: a :class:`T1T2TableError` (a DataError and a ValueError) naming the file
+      and the regions.
+
+    ``labels``: return the values in this region order (every label must be in the table, else a
+    T1T2TableError naming the file); default: the table's order. Errors name the file."""
+    if missing not in MISSING_POLICIES:
+        raise ValueError(f"t1t2_map: missing={missing!r}; one of {MISSING_POLICIES}")
+    path = Path(path)
+    rows = read_t1t2(path)
+    if labels is not None:
+        by = {r["label"]: r for r in rows}
+        absent = [lab for lab in labels if lab not in by]
+        if absent:
+            raise T1T2TableError(f"{path}: no T1w/T2w row for region label(s) {absent[:5]}"
+                            + (f" (+{len(absent) - 5} more)" if len(absent) > 5 else ""))
+        rows = [by[lab] for lab in labels]
+    x = np.array([r["t1t2"] for r in rows], dtype=float)
+    bad = ~np.isfinite(x) | np.array([str(r.get("status", "ok")).lower() != "ok" for r in rows], dtype=bool)
+    x = np.where(bad, np.nan, x)
+    notes: list[str] = []
+    if bad.any() and missing == "error":
+        raise T1T2TableError(f"{path}: no usable T1w/T2w value for region(s) "
+                        f"{[rows[i]['label'] for i in np.flatnonzero(bad)][:10]}")
+    if bad.any() and missing == "median":
+        if bad.all():
+            raise T1T2TableError(f"{path}: no usable T1w/T2w value")
+        med = float(np.median(x[~bad]))
+        notes.append(f"{int(bad.sum())} region(s) without a T1w/T2w value set to the median {med:.4g}: "
+                     f"indices {np.flatnonzero(bad).tolist()}")
+        x = np.where(bad, med, x)
+    return T1T2Map(values=x, labels=[r["label"] for r in rows], index=np.array([r["index"] for r in rows], dtype=int),
+                   missing=bad, notes=notes)
 
 
 def is_current(path: Path, atlas: str) -> bool:

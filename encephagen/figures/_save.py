@@ -1,15 +1,15 @@
 """Atomic PNG + PDF writing for every figure."""
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+from encephagen.io.tables import write_with  # noqa: E402
 
 FORMATS = ("png", "pdf")
 FAMILY_COLOURS = {
@@ -36,13 +36,7 @@ def save_figure(fig, stem: str | os.PathLike, dpi: int = 150) -> list[Path]:
     try:
         for fmt in FORMATS:
             final = stem.with_name(f"{stem.name}.{fmt}")
-            tmp = stem.with_name(f"{stem.name}.{fmt}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
-            try:
-                fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight")
-                os.replace(tmp, final)
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    tmp.unlink()
+            write_with(final, lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight"))
             out.append(final)
     finally:
         plt.close(fig)

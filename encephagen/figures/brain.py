@@ -10,6 +10,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from encephagen.analysis.run import read_table
+from encephagen.connectome import Connectome
 from encephagen.figures._save import plt, save_figure
 from encephagen.figures.labels import label
 
@@ -57,9 +59,6 @@ def plot_brain_maps(maps: Mapping[str, np.ndarray], centres: np.ndarray | None, 
 def figure_brain_maps(regional, regional_stats, connectome, stem, *, metric: str, G: float,
                       families: Sequence[str] | None = None):
     """The real network's ``metric`` per region at coupling ``G`` and z against each null family."""
-    from encephagen.analysis.run import read_table
-    from encephagen.connectome import Connectome
-
     c = connectome if isinstance(connectome, Connectome) else Connectome.load(connectome)
     reg = read_table(regional)
     sel = (reg["metric"] == metric) & ((reg["G"].astype(float) - float(G)).abs() <= 1e-9 * max(1, abs(G)))

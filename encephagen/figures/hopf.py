@@ -10,8 +10,12 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from encephagen.analysis.fc import fit_curve
+from encephagen.analysis.run import read_table
 from encephagen.figures._save import family_colour, plt, save_figure
 from encephagen.figures.labels import label
+from encephagen.figures.plots import plot_fit_vs_g
+from encephagen.io import open_validated
 
 __all__ = ["figure_hopf_fit", "plot_heldout_distribution", "figure_hopf_heldout", "figure_hopf_heterogeneity"]
 
@@ -30,10 +34,6 @@ def figure_hopf_fit(sweep_table, heldout, stem, *, measure: str = "pearson"):
     """r with the held-out group's FC along G: the real network and each null family's median and
     central 95 % (:func:`encephagen.analysis.fc.fit_curve` on the Hopf sweep table), the SC-only
     baselines and the G chosen on the training group."""
-    from encephagen.analysis.fc import fit_curve
-    from encephagen.analysis.run import read_table
-    from encephagen.figures.plots import plot_fit_vs_g
-
     table = read_table(sweep_table)
     h = read_table(heldout) if heldout is not None else None
     test = str(h["test"].iloc[0]) if h is not None and "test" in h.columns and len(h) else None
@@ -92,8 +92,6 @@ def plot_heldout_distribution(networks: pd.DataFrame, stem, *, baselines: Mappin
 
 
 def figure_hopf_heldout(networks, heldout, stem, *, measure: str = "pearson"):
-    from encephagen.analysis.run import read_table
-
     net = read_table(networks)
     h = read_table(heldout)
     atlas = str(net["atlas"].iloc[0]) if "atlas" in net.columns and len(net) else ""
@@ -105,8 +103,6 @@ def figure_hopf_heldout(networks, heldout, stem, *, measure: str = "pearson"):
 def figure_hopf_heterogeneity(h5, stem):
     """Left: training r over the (bias, relative scale) grid of a_j = bias (1 - s map_j), the best point
     marked; right: held-out r of the best point against the map surrogates' and the homogeneous model's."""
-    from encephagen.io import open_validated
-
     with open_validated(h5, "hopf_heterogeneity") as f:
         bias, scale = f["bias_grid"][()], f["scale_grid"][()]
         r_train, null_test = f["r_train"][()], f["null_test"][()]

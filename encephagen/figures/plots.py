@@ -13,6 +13,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from encephagen.analysis.fc import fc_similarity, upper
+from encephagen.analysis.tables import network_means
 from encephagen.figures._save import family_colour, plt, save_figure
 from encephagen.figures.labels import label
 
@@ -119,8 +121,6 @@ def plot_metric_distributions(network: pd.DataFrame, stats: pd.DataFrame, stem, 
     A pass (for a metric the wiring matters for): the red line outside the family's histogram,
     q < alpha; for a metric the family explains: the line inside it.
     """
-    from encephagen.analysis.tables import network_means
-
     _require(network, ["family", "null_index", "seed_id", "metric", "value"], "network table")
     _require(stats, ["metric", "family", "z", "q"], "statistics table")
     have = set(network["metric"])
@@ -272,8 +272,6 @@ def plot_fc_matrices(sim_fc: np.ndarray, emp_fc: np.ndarray, stem, *, labels: Se
     A pass: the simulated matrix shows the empirical block structure (homotopic, network
     modules) and its r exceeds the SC-only baseline (see the fit figure).
     """
-    from encephagen.analysis.fc import fc_similarity, upper
-
     sim_fc, emp_fc = np.asarray(sim_fc, float), np.asarray(emp_fc, float)
     if sim_fc.shape != emp_fc.shape or sim_fc.ndim != 2:
         raise ValueError(f"plot_fc_matrices: shapes differ or not 2-D: {sim_fc.shape} vs {emp_fc.shape}")

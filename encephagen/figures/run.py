@@ -14,6 +14,9 @@ import pandas as pd
 
 from encephagen.analysis.run import read_table
 from encephagen.analysis.tables import REAL, TableError
+from encephagen.connectome import Connectome
+from encephagen.data.empirical import read_fc
+from encephagen.data.parcellate import t1t2_map
 from encephagen.figures import plots
 
 PARAMS = ("G",)  # parameter columns that must be single-valued in a figure (pass others via params=)
@@ -67,11 +70,15 @@ def figure_t1t2(regional, t1t2, corr, stem, *, select: Mapping | None = None, me
     prof = reg[reg["family"] == REAL].groupby("region")["value"].mean()
     rc = reg.drop_duplicates("region").set_index("region")["region_class"] if "region_class" in reg.columns else None
     if not isinstance(t1t2, pd.Series):
-        t = pd.read_csv(t1t2, sep="\t", comment="#") if not isinstance(t1t2, pd.DataFrame) else t1t2
-        v = t["t1t2"].astype(float)
-        if "status" in t.columns:
-            v = v.where(t["status"].eq("ok"))
-        t1t2 = pd.Series(v.to_numpy(), index=t["index" if "index" in t.columns else "region"].astype(int).to_numpy())
+        if isinstance(t1t2, pd.DataFrame):
+            t = t1t2
+            v = t["t1t2"].astype(float)
+            if "status" in t.columns:
+                v = v.where(t["status"].eq("ok"))
+            t1t2 = pd.Series(v.to_numpy(), index=t["index" if "index" in t.columns else "region"].astype(int).to_numpy())
+        else:
+            m = t1t2_map(t1t2, missing="nan")
+            t1t2 = pd.Series(m.values, index=m.index)
     c = select_rows(read_table(corr), select, name="T1w/T2w correlation table")
     c = c[c["metric"] == metric] if "metric" in c.columns else c
     return plots.plot_t1t2(prof, t1t2, stem, region_class=rc, corr=c, metric=metric,
@@ -106,7 +113,7 @@ def figure_fc_matrices(sim, emp_fc, stem, *, connectome=None, index: int = 0, si
     import numpy as np
 
     if not isinstance(sim, np.ndarray):
-        from encephagen.hopf.study import read_sweep
+        from encephagen.hopf.study import read_sweep  # local: the hopf study imports torch
 
         sw = read_sweep(sim)
         if "fc_best" not in sw or len(sw["fc_best"]) <= index:
@@ -115,15 +122,11 @@ def figure_fc_matrices(sim, emp_fc, stem, *, connectome=None, index: int = 0, si
                                   f"G = {float(sw['best_G'][index]):.3g} (fit on {sw.get('train', '')})")
         sim = sw["fc_best"][index]
     if not isinstance(emp_fc, np.ndarray):
-        from encephagen.data.empirical import read_fc
-
         d = read_fc(emp_fc)
         emp_title = emp_title or f"empirical FC: {d.get('dataset', '')}"
         emp_fc = d["fc"]
     sc = None
     if connectome is not None:
-        from encephagen.connectome import Connectome
-
         c = connectome if isinstance(connectome, Connectome) else Connectome.load(connectome)
         sc = c.weights
     return plots.plot_fc_matrices(sim, emp_fc, stem, sim_title=sim_title or "simulated FC",

@@ -23,6 +23,9 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from encephagen.analysis.run import read_table
+from encephagen.io.tables import write_text
+
 log = logging.getLogger(__name__)
 
 __all__ = ["collect_summary", "copy_tables", "render_html", "write_summary", "NOT_AVAILABLE"]
@@ -42,8 +45,6 @@ def _read(path: str | os.PathLike) -> pd.DataFrame | None:
     if not p.exists():
         return None
     try:
-        from encephagen.analysis.run import read_table
-
         return read_table(p)
     except Exception as exc:  # a table that does not parse is reported, not fatal
         log.warning("summary: cannot read %s: %s", p, exc)
@@ -505,16 +506,7 @@ def render_html(s: _Summary, title: str = "encephagen: summary of this run") -> 
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    import secrets
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_text(path, text)
 
 
 def copy_tables(results_dir: str | os.PathLike, out_dir: str | os.PathLike,

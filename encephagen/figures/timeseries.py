@@ -13,6 +13,11 @@ import numpy as np
 
 from encephagen.figures._save import plt, save_figure
 from encephagen.figures.labels import label
+from encephagen.seeds import derive_seed
+from encephagen.sim.batch import load_networks, normalize_weights, resolve_config
+from encephagen.sim.models import get_model
+from encephagen.sim.monitors import MonitorConfig
+from encephagen.sim.runner import simulate
 
 __all__ = ["simulate_check", "plot_timeseries_check", "figure_timeseries_check"]
 
@@ -21,12 +26,6 @@ def simulate_check(real_network_file: str | Path, simulate_cfg: Mapping, master_
                    check_ms: float = 2000.0, device: str = "cpu"):
     """(SimResult, atlas, labels): the real network (family 'real' of the nulls stage's batch file)
     at every G of ``simulate_cfg``, ``check_ms`` of recorded activity after the configured transient."""
-    from encephagen.seeds import derive_seed
-    from encephagen.sim.batch import load_networks, normalize_weights, resolve_config
-    from encephagen.sim.models import get_model
-    from encephagen.sim.monitors import MonitorConfig
-    from encephagen.sim.runner import simulate
-
     cfg = resolve_config(simulate_cfg)
     nets, labels = load_networks(nulls=[real_network_file])
     net = nets[0]

@@ -33,15 +33,12 @@ from typing import Callable, Iterator, Mapping, Sequence
 import h5py
 import numpy as np
 
+from encephagen.io.errors import OutputError
 from encephagen.io.identity import job_for, sibling_problems
 from encephagen.io.provenance import provenance as _provenance
 
 SCHEMA_VERSION = 1
 TMP_MARK = ".tmp-"
-
-
-class OutputError(RuntimeError):
-    """An HDF5 output is missing, partial, foreign or malformed. The message names the file."""
 
 
 @dataclass(frozen=True)
@@ -64,21 +61,10 @@ class Kind:
 
 _KINDS: dict[str, Kind] = {}
 _CHECKS: dict[str, dict[str, Callable]] = {}
-
-# The module that declares each kind: imported on first use, so that validating a file never
-# depends on which modules the consumer happened to import before (an unregistered kind used to
-# pass with no layout check at all).
-KIND_MODULES = {
-    "simulation": "encephagen.sim.output",
-    "spiking": "encephagen.spiking.run",
-    "aggregate": "encephagen.aggregate",
-    "nulls": "encephagen.nulls.io",
-    "hopf_sweep": "encephagen.hopf.study",
-    "hopf_heterogeneity": "encephagen.hopf.study",
-    "connectome": "encephagen.connectome",
-    "connectome_subjects": "encephagen.data.connectomes",
-    "empirical_fc": "encephagen.data.empirical",
-}
+# Every kind encephagen writes is declared once, in encephagen/io/kinds.py (imported by
+# encephagen/io/__init__.py, so before any io use): validation never depends on which writer
+# modules a consumer happened to import. A declared kind cannot be re-declared elsewhere.
+_DECLARED: set[str] = set()
 
 
 def _merge(old: Kind, new: Kind) -> Kind:
@@ -90,10 +76,19 @@ def _merge(old: Kind, new: Kind) -> Kind:
 
 
 def register_kind(kind: Kind) -> Kind:
-    """Register a file kind's required layout; registering the same name again ADDS to it
-    (datasets, attributes, groups, checks), so the consumers' requirements declared here and a
-    writer module's own declaration both hold. Re-registering the same check is idempotent."""
+    """Register a file kind's required layout (encephagen's own kinds: encephagen/io/kinds.py;
+    tests register toy kinds). Registering a name again ADDS to it (datasets, attributes, groups,
+    checks); re-registering the same check is idempotent. A kind declared in encephagen/io/kinds.py
+    may be re-registered only with nothing new (the declaration is returned): its layout lives in
+    that one module."""
     old = _KINDS.get(kind.name)
+    if kind.name in _DECLARED:
+        extra = ([d for d in kind.datasets if d not in old.datasets] + [a for a in kind.attrs if a not in old.attrs]
+                 + [g for g in kind.groups if g not in old.groups])
+        if extra:
+            raise ValueError(f"HDF5 file kind {kind.name!r} is declared in encephagen/io/kinds.py: declare "
+                             f"{extra} there, not in {getattr(kind.check, '__module__', 'another module')}")
+        return old
     merged = kind if old is None else _merge(old, kind)
     _KINDS[kind.name] = Kind(name=merged.name, datasets=dict(merged.datasets), attrs=tuple(merged.attrs),
                              check=None, groups=tuple(merged.groups), sibling_attrs=tuple(merged.sibling_attrs))
@@ -103,21 +98,18 @@ def register_kind(kind: Kind) -> Kind:
     return kind
 
 
-def _load_kind(name: str) -> Kind | None:
-    if name in KIND_MODULES:
-        import importlib
-
-        try:
-            importlib.import_module(KIND_MODULES[name])
-        except ImportError:  # pragma: no cover - an optional dependency missing: core layout only
-            pass
-    return _KINDS.get(name)
+def declare(kind: Kind) -> Kind:
+    """Register one of encephagen's own kinds (only encephagen/io/kinds.py calls this)."""
+    register_kind(kind)
+    _DECLARED.add(kind.name)
+    return _KINDS[kind.name]
 
 
 def get_kind(name: str) -> Kind:
-    kind = _load_kind(name)
+    """The registered layout of ``name``; an unknown kind is an error (KeyError naming the known ones)."""
+    kind = _KINDS.get(name)
     if kind is None:
-        raise KeyError(f"unknown HDF5 file kind {name!r}; registered: {sorted(_KINDS)}")
+        raise KeyError(f"unknown HDF5 file kind {name!r}; declared: {sorted(_KINDS)} (encephagen/io/kinds.py)")
     return kind
 
 
@@ -238,7 +230,10 @@ def _json_default(o):
 
 
 def validate_h5(path: str | os.PathLike, kind: str | None = None) -> None:
-    """Raise :class:`OutputError` naming ``path`` unless it is a complete file of ``kind``."""
+    """Raise :class:`OutputError` naming ``path`` unless it is a complete file of ``kind``.
+    An unknown ``kind`` is a programming error (KeyError), as at write."""
+    if kind is not None:
+        get_kind(kind)
     path = Path(path)
     if not path.exists():
         raise OutputError(f"{path}: missing")
@@ -266,7 +261,7 @@ def _problems(f: h5py.File, kind: str | None) -> list[str]:
     schema = int(f.attrs.get("encephagen_schema", -1))
     if schema != SCHEMA_VERSION:
         return [f"schema version {schema}, this encephagen reads {SCHEMA_VERSION}"]
-    spec = _load_kind(found)
+    spec = _KINDS.get(found)
     if spec is None:
         return [f"unknown kind {found!r}: no layout is registered for it, so it cannot be validated"]
     problems = []
@@ -396,11 +391,6 @@ def read_strings(ds: h5py.Dataset) -> list[str]:
     return [s.decode() if isinstance(s, bytes) else str(s) for s in ds[()]]
 
 
-# ---------------------------------------------------------------- consumer requirements
-# What the consumers READ, declared here so that validation holds whichever modules were imported
-# (a writer module's own registration adds to these). A file that passes validation never fails
-# later with a bare KeyError, and a consumer never falls back to another quantity.
-
 def _json_attr(f: h5py.File, name: str):
     raw = f.attrs[name]
     return json.loads(raw.decode() if isinstance(raw, bytes) else str(raw))
@@ -409,67 +399,3 @@ def _json_attr(f: h5py.File, name: str):
 def _attr_str(f: h5py.File, name: str, default: str = "") -> str:
     v = f.attrs.get(name, default)
     return v.decode() if isinstance(v, bytes) else str(v)
-
-
-def _simulation_requirements(f: h5py.File) -> list[str]:
-    if _attr_str(f, "status", "ok") == "skipped":
-        return [] if _attr_str(f, "reason") else ["status 'skipped' without a 'reason' attribute"]
-    problems = []
-    try:
-        monitor = _json_attr(f, "monitor")
-    except (json.JSONDecodeError, TypeError):
-        return ["attribute 'monitor' is not JSON"]
-    try:
-        _json_attr(f, "config")
-    except (json.JSONDecodeError, TypeError):
-        problems.append("attribute 'config' is not JSON")
-    # the monitors that were on must have left their FC: the aggregate never falls back from
-    # BOLD FC to activity FC for one network
-    for flag, ds in (("bold", "fc_bold"), ("fc_activity", "fc_activity")):
-        if monitor.get(flag) and ds not in f:
-            problems.append(f"dataset {ds!r} missing (monitor {flag!r} was on)")
-    return problems
-
-
-register_kind(Kind(
-    name="simulation",
-    datasets={"atlas": 1, "family": 1, "null_index": 1, "seed_id": 1, "seed": 1, "G": 1, "noise": 1},
-    groups=("params", "metrics"),
-    attrs=("model", "n", "dt", "duration", "transient", "velocity", "integrator", "dtype", "device",
-           "monitor", "config"),
-    check=_simulation_requirements,
-    sibling_attrs=("model", "n", "dt", "duration", "transient", "velocity", "integrator", "dtype", "monitor",
-                   "config"),
-))
-
-register_kind(Kind(
-    name="aggregate",
-    datasets={"network_family": 1, "network_null_index": 1, "network": 1, "seed_id": 1, "param": 1,
-              "param_G": 1, "region": 1, "region_label": 1, "region_class": 1, "seed": 1, "run_seed": 3,
-              "fc_real": 4, "fc_family_mean": 4, "families": 1},
-    groups=("regional", "empirical_fc"),
-    attrs=("atlas", "model", "n_networks", "n_seeds", "n_params", "param_columns", "n_missing_runs"),
-))
-
-
-def _connectome_requirements(f: h5py.File) -> list[str]:
-    """Every per-region vector has one entry per region; lengths match weights (consumers index
-    them together: a wrong length used to end in a pandas length error far from the file)."""
-    w = f["weights"]
-    if w.ndim != 2 or w.shape[0] != w.shape[1]:
-        return [f"dataset 'weights' has shape {w.shape}, expected a square matrix"]
-    n = w.shape[0]
-    problems = []
-    if f["lengths"].shape != w.shape:
-        problems.append(f"dataset 'lengths' has shape {f['lengths'].shape}, 'weights' has {w.shape}")
-    for name in ("labels", "hemisphere", "cortical", "region_class"):
-        if name in f and f[name].shape[0] != n:
-            problems.append(f"per-region dataset {name!r} has {f[name].shape[0]} entries for {n} regions")
-    return problems
-
-
-register_kind(Kind(
-    name="connectome",
-    datasets={"weights": 2, "lengths": 2, "labels": 1, "hemisphere": 1, "cortical": 1, "region_class": 1},
-    check=_connectome_requirements,
-))

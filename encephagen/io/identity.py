@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from encephagen.io.errors import OutputError
+
 _IMPORTED_AT = time.time()
 _JOBS: dict[str, dict] = {}
 #: where a deterministic failure of a job is recorded (relative to the working directory)
@@ -163,8 +165,6 @@ def deterministic(exc: BaseException) -> bool:
     (ValueError, KeyError, TypeError, an invalid/missing input file, a refused null family, a
     diverging simulation with the same seed). Not: MemoryError, OSError, other RuntimeErrors
     (e.g. CUDA out of memory), signals."""
-    from encephagen.io.h5 import OutputError
-
     if isinstance(exc, (MemoryError, OSError)):
         return False
     if isinstance(exc, (ValueError, KeyError, TypeError, IndexError, FloatingPointError, OutputError,

@@ -32,38 +32,11 @@ from typing import Iterator, Mapping, Sequence
 import h5py
 import numpy as np
 
-from encephagen.io import Kind, atomic_h5, open_validated, read_provenance, read_strings, register_kind
+from encephagen.io import atomic_h5, kinds, open_validated, read_provenance, read_strings, validate_many
 from encephagen.nulls.lengths import edge_lengths
 
-_PER_NULL = ("null_index", "seed", "swaps_requested", "swaps_achieved")
-
-
-def _check(f: h5py.File) -> list[str]:
-    problems = []
-    k = f["weights"].shape[0]
-    n = f["labels"].shape[0]
-    if f["weights"].shape[1:] != (n, n):
-        problems.append(f"weights have shape {f['weights'].shape}, expected (k, {n}, {n}) for {n} labels")
-    if f["pair_lengths"].shape != (n, n):
-        problems.append(f"pair_lengths have shape {f['pair_lengths'].shape}, expected ({n}, {n})")
-    for name in _PER_NULL:
-        if f[name].shape != (k,):
-            problems.append(f"{name} has shape {f[name].shape}, expected ({k},)")
-    status = f.attrs.get("status", "ok")
-    if status not in ("ok", "skipped"):
-        problems.append(f"status attribute is {status!r}, expected 'ok' or 'skipped'")
-    if status == "skipped" and not f.attrs.get("reason", ""):
-        problems.append("status is 'skipped' but no reason is recorded")
-    return problems
-
-
-NULLS_KIND = register_kind(Kind(
-    name="nulls",
-    datasets={"weights": 3, "null_index": 1, "seed": 1, "swaps_requested": 1,
-              "swaps_achieved": 1, "labels": 1, "source_weights": 2, "pair_lengths": 2},
-    attrs=("family", "source", "directed", "status", "reason", "master_seed", "params"),
-    check=_check,
-))
+_PER_NULL = kinds.NULLS_PER_NULL
+NULLS_KIND = kinds.NULLS  # layout: encephagen/io/kinds.py
 
 
 @dataclass(frozen=True)
@@ -217,7 +190,5 @@ def read_nulls(path: str | Path, indices: Sequence[int] | None = None) -> NullBa
 
 def read_nulls_many(paths: Sequence[str | Path]) -> list[NullBatch]:
     """Read several batches; every file is validated first and all bad files named at once."""
-    from encephagen.io import validate_many
-
     validate_many(paths, "nulls")
     return [read_nulls(p) for p in paths]

@@ -9,8 +9,10 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from encephagen.connectome import Connectome
+from encephagen.io import validate_many
 from encephagen.nulls.families import generate_batch, get_family, prepare_source
 from encephagen.nulls.io import read_nulls, write_null_batch
+from encephagen.nulls.properties import COLUMNS, plot_panel, property_panel, summarise, write_tsv
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +78,6 @@ def properties_files(batch_paths: Sequence[str | Path], table: str | Path, figur
                      summary: str | Path | None = None, curves: str | Path | None = None,
                      max_per_family: int | None = None, rich_fraction: float = 0.15) -> list[Path]:
     """Read every batch of one atlas, write the property table(s) and figure(s)."""
-    from encephagen.io import validate_many
-    from encephagen.nulls.properties import COLUMNS, plot_panel, property_panel, summarise, write_tsv
-
     validate_many(batch_paths, "nulls")
     batches = [read_nulls(p) for p in batch_paths]
     rows, curve_rows, lengths = property_panel(batches, max_per_family=max_per_family,

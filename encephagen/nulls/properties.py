@@ -21,13 +21,18 @@ Per network (the real one and each null), computed identically:
 """
 from __future__ import annotations
 
+import csv
 import logging
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 
+from encephagen.connectome import n_components
+from encephagen.io.tables import atomic_path, write_with
+from encephagen.nulls.families import Source, rich_club_classes
 from encephagen.nulls.io import NullBatch
+from encephagen.nulls.lengths import edge_lengths
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +101,6 @@ def network_properties(W: np.ndarray, L: np.ndarray, real_W: np.ndarray, real_L:
     import warnings
 
     import bct
-    from encephagen.connectome import n_components
-
     W = np.asarray(W, dtype=float)
     n = W.shape[0]
     A, A0 = W != 0, real_W != 0
@@ -158,9 +161,6 @@ def property_panel(batches: Sequence[NullBatch], max_per_family: int | None = No
         if b.source != first.source or not np.array_equal(b.source_weights, first.source_weights):
             raise ValueError(f"{b.path}: batch from source {b.source!r} (or another source matrix) mixed "
                              f"with {first.path} ({first.source!r})")
-    from encephagen.nulls.families import Source, rich_club_classes
-    from encephagen.nulls.lengths import edge_lengths
-
     directed = first.directed
     real_W = first.source_weights
     real_L = edge_lengths(real_W, first.pair_lengths)
@@ -213,20 +213,14 @@ def property_panel(batches: Sequence[NullBatch], max_per_family: int | None = No
 
 
 def write_tsv(rows: Sequence[Mapping], path: str | Path, columns: Sequence[str] | None = None) -> Path:
-    """Tab-separated table written atomically (temp name + os.replace)."""
-    import csv
-    import os
-
+    """Tab-separated table written atomically (:func:`encephagen.io.tables.atomic_path`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     cols = list(columns or (rows[0].keys() if rows else []))
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    with open(tmp, "w", newline="") as fh:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=cols, delimiter="\t", extrasaction="ignore", lineterminator="\n")
         w.writeheader()
         for r in rows:
             w.writerow({c: (f"{v:.6g}" if isinstance(v, float) else v) for c, v in r.items() if c in cols})
-    os.replace(tmp, path)
     return path
 
 
@@ -340,8 +334,6 @@ def plot_panel(rows: Sequence[Mapping], curves: Sequence[Mapping], lengths: Mapp
     ax.text(0, 1, text, va="top", fontsize=7, wrap=True)
     fig.suptitle(title or f"null families vs real: {real['atlas']}")
     fig.tight_layout()
-    from encephagen.io.tables import write_with
-
     out = []
     for p in paths:
         p = Path(p)
