@@ -14,52 +14,15 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 import yaml
-from jsonschema import Draft202012Validator, validators
+from jsonschema import Draft202012Validator
 
 
 class ConfigError(ValueError):
     """The config is invalid; the message names each offending key path."""
 
 
-# The schema files (package data, trusted) are read with libyaml where PyYAML has it: every parse of
-# the Snakefile (each SLURM job) reads them, and the pure-Python loader takes about a second.
-_SCHEMA_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def load_schema(schema_dir: str | Path) -> dict:
-    """The merged schema: the main file plus every fragment's sections."""
-    schema_dir = Path(schema_dir)
-    main = schema_dir / "config.schema.yaml"
-    if not main.exists():
-        raise FileNotFoundError(f"config schema not found: {main}")
-    schema = yaml.load(main.read_text(), Loader=_SCHEMA_LOADER)
-    props = schema.setdefault("properties", {})
-    for frag in sorted((schema_dir / "fragments").glob("*.schema.yaml")):
-        sections = yaml.load(frag.read_text(), Loader=_SCHEMA_LOADER) or {}
-        for key, sub in sections.items():
-            if key in props:
-                raise ValueError(f"schema fragment {frag.name} redefines top-level key {key!r}")
-            props[key] = sub
-    return schema
-
-
-def _extend_with_default(validator_class):
-    validate_properties = validator_class.VALIDATORS["properties"]
-
-    def set_defaults(validator, properties, instance, schema):
-        if isinstance(instance, dict):
-            for prop, subschema in properties.items():
-                if "default" in subschema and prop not in instance:
-                    instance[prop] = copy.deepcopy(subschema["default"])
-                elif prop not in instance and subschema.get("type") == "object" and "properties" in subschema:
-                    # an object section omitted entirely: build it from its own defaults
-                    instance[prop] = {}
-        yield from validate_properties(validator, properties, instance, schema)
-
-    return validators.extend(validator_class, {"properties": set_defaults})
-
-
-_DefaultValidator = _extend_with_default(Draft202012Validator)
+# the schema files, their loader and the default-filling validator live with the package data
+from encephagen.schemas import _DefaultValidator, _extend_with_default, load_schema  # noqa: E402,F401
 
 
 def _path(err) -> str:
@@ -473,7 +436,7 @@ def workflow_config(cfg: Mapping, schema_dir: str | Path, cli: Mapping | None = 
     found = check_config(validated, *connectome_facts(paths))
     if _bold_on(validated):
         try:   # lazy, and only with a BOLD monitor on: the check lives with the engines (imports torch)
-            from encephagen.pipeline import check_simulation_config
+            from encephagen.study.config import check_simulation_config
 
             check_simulation_config(validated)
         except ConfigError:

@@ -1,7 +1,7 @@
 """The config schema, shipped as package data: the single source of defaults and validation.
 
 ``config.schema.yaml`` holds the top-level keys; ``fragments/<stage>.schema.yaml`` one section
-per stage, merged in by :func:`encephagen.config.load_schema`. The workflow (rules/common.smk),
+per stage, merged by :func:`load_schema`. The workflow (rules/common.smk),
 the CLI and an installed wheel (no checkout) all read these same files.
 """
 from __future__ import annotations
@@ -11,13 +11,54 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import yaml
+from jsonschema import Draft202012Validator, validators
+
 SCHEMA_DIR = Path(__file__).resolve().parent
+
+# The schema files (package data, trusted) are read with libyaml where PyYAML has it: every parse of
+# the Snakefile (each SLURM job) reads them, and the pure-Python loader takes about a second.
+_SCHEMA_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_schema(schema_dir: str | Path) -> dict:
+    """The merged schema: the main file plus every fragment's sections."""
+    schema_dir = Path(schema_dir)
+    main = schema_dir / "config.schema.yaml"
+    if not main.exists():
+        raise FileNotFoundError(f"config schema not found: {main}")
+    schema = yaml.load(main.read_text(), Loader=_SCHEMA_LOADER)
+    props = schema.setdefault("properties", {})
+    for frag in sorted((schema_dir / "fragments").glob("*.schema.yaml")):
+        sections = yaml.load(frag.read_text(), Loader=_SCHEMA_LOADER) or {}
+        for key, sub in sections.items():
+            if key in props:
+                raise ValueError(f"schema fragment {frag.name} redefines top-level key {key!r}")
+            props[key] = sub
+    return schema
+
+
+def _extend_with_default(validator_class):
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for prop, subschema in properties.items():
+                if "default" in subschema and prop not in instance:
+                    instance[prop] = copy.deepcopy(subschema["default"])
+                elif prop not in instance and subschema.get("type") == "object" and "properties" in subschema:
+                    # an object section omitted entirely: build it from its own defaults
+                    instance[prop] = {}
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return validators.extend(validator_class, {"properties": set_defaults})
+
+
+_DefaultValidator = _extend_with_default(Draft202012Validator)
 
 
 @lru_cache(maxsize=None)
 def _schema() -> dict:
-    from encephagen.config import load_schema
-
     return load_schema(SCHEMA_DIR)
 
 
@@ -39,8 +80,6 @@ def section_schema(keypath: str) -> dict:
 
 def section_defaults(keypath: str) -> dict:
     """Every default of one section, nested as the validator fills them into an empty mapping."""
-    from encephagen.config import _DefaultValidator
-
     out: dict = {}
     for _ in _DefaultValidator(section_schema(keypath)).iter_errors(out):
         pass

@@ -9,9 +9,19 @@ from encephagen.spiking.engine import LIFBatch, SpikingMemoryError, estimate_mem
 from encephagen.spiking.network import (DaleError, LIFNetwork, brunel_network, check_dale, connectome_network,
                                         tau_m_from_t1t2)
 from encephagen.spiking.params import LIFParams
-from encephagen.spiking.run import read_spiking, run_lif_networks, simulate
 from encephagen.spiking.theory import brunel_rate, lif_rate_constant_input, siegert_rate
 
 __all__ = ["LIFBatch", "SpikingMemoryError", "estimate_memory_bytes", "DaleError", "LIFNetwork", "brunel_network",
            "check_dale", "connectome_network", "tau_m_from_t1t2", "LIFParams", "read_spiking", "run_lif_networks",
            "simulate", "siegert_rate", "lif_rate_constant_input", "brunel_rate"]
+
+
+_STUDY_LEVEL = {"read_spiking", "run_lif_networks", "simulate"}   # spiking.run: the study layer's LIF engine
+
+
+def __getattr__(name):   # the engine package does not import the study level above it (tests/test_layering.py)
+    if name in _STUDY_LEVEL:
+        from importlib import import_module
+
+        return getattr(import_module("encephagen.spiking.run"), name)
+    raise AttributeError(f"module 'encephagen.spiking' has no attribute {name!r}")

@@ -68,7 +68,7 @@ rule plot_t1t2:
     threads: 1
     params:
         G=figure_lif_G,
-        metric="acf_timescale" if SIM_MODEL == "lif" else "acf_tau_ms",
+        metric="acf_tau_ms",
     script:
         "../scripts/plot_t1t2.py"
 
@@ -237,7 +237,7 @@ rule plot_brain_maps:
     threads: 1
     params:
         G=figure_lif_G,
-        metric=lambda wc: "acf_timescale" if wc.model == "lif" else "acf_tau_ms",
+        metric="acf_tau_ms",
         families=config["nulls"]["families"],
     script:
         "../scripts/plot_brain_maps.py"
