@@ -1,20 +1,34 @@
-"""Numba CPU kernels: the SAME algorithm as the torch path in :mod:`encephagen.spiking.engine`,
-step for step and in the same floating-point order (float32 state, separate multiply and add,
-no fused multiply-add, identical counter-based random numbers, delivery in the same order), so
-the two paths give identical spikes; ``tests/test_spiking_backends.py`` checks that bitwise.
+"""Numba CPU kernels: the SAME update as the torch path in :mod:`encephagen.spiking.engine`.
 
-Why a second path at all: torch eager pays ~5-10 us per elementwise kernel and the Poisson
+The neuron update (:func:`encephagen.spiking.update.lif_step`) and the random numbers
+(:func:`encephagen.spiking.rng.draw`, :func:`~encephagen.spiking.rng.count4`) are written once, as
+plain Python on values; the torch path calls them on tensors and this module compiles them
+(``register_jitable``) into :func:`lif_block`, float32 state, separate multiply and
+add, no fused multiply-add, so the two paths give identical spikes
+(``tests/test_spiking_backends.py`` checks that bitwise). What is here is only the loop
+structure and the spike delivery.
+
+Why a compiled loop at all: torch eager pays ~5-10 us per elementwise kernel and the Poisson
 drive needs one random number per neuron and step; the whole block of steps below is one
 parallel loop over neurons (each neuron's steps inside a block are independent of every other
 neuron, because the shortest delay is at least the block length), which is what makes the CPU
 path several times faster than Brian2's generated C++.
+
+On-disk cache: numba keys a cached kernel on its own source file only, so a change to
+``update.py`` or ``rng.py`` would silently reuse stale machine code. :func:`_cached` adds a
+hash of those two files to the cache key.
 """
 from __future__ import annotations
 
+import hashlib
+import inspect
 import os
 
 import numba
 import numpy as np
+
+from encephagen.spiking import rng as _rng
+from encephagen.spiking import update as _update
 
 # numba's OpenMP layer busy-waits; next to torch's own OpenMP pool and on a shared machine that
 # made a 2-thread block 6 times slower than the plain 'workqueue' layer (measured on 2 cores).
@@ -22,24 +36,31 @@ import numpy as np
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
+_DEPS_HASH = hashlib.sha256("".join(inspect.getsource(m) for m in (_update, _rng)).encode()).hexdigest()
 
 
-@numba.njit(inline="always")
-def _draw(key, t):
-    """32-bit draw for step t: SplitMix64 output (see encephagen.spiking.rng)."""
-    z = key + np.uint64(t) * _GOLDEN
-    z ^= z >> np.uint64(30)
-    z *= _MIX1
-    z ^= z >> np.uint64(27)
-    z *= _MIX2
-    z ^= z >> np.uint64(31)
-    return np.int64(z >> np.uint64(32))
+def _cached(dispatcher):
+    """Enable numba's on-disk cache with the shared update's source hash in the key."""
+    try:
+        from numba.core.caching import FunctionCache
+
+        class _DepCache(FunctionCache):
+            def _index_key(self, sig, codegen):
+                return super()._index_key(sig, codegen) + (_DEPS_HASH,)
+
+        dispatcher._cache = _DepCache(dispatcher.py_func)
+    except Exception:  # pragma: no cover - a numba without this internal API: compile every process
+        pass
+    return dispatcher
 
 
-@numba.njit(parallel=True, cache=True, fastmath=False, nogil=True)
+lif_step = _update.lif_step
+draw = _rng.draw
+count4 = _rng.count4
+
+
+@_cached
+@numba.njit(parallel=True, fastmath=False, nogil=True)
 def lif_block(t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
               p22, p21e, p21i, p21n, p11e, p11i, p11n, nmda_scale, bias_term,
               w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk):
@@ -51,8 +72,8 @@ def lif_block(t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
         ei = ie[i]
         xi = ii[i]
         ni = inm[i]
-        r = ref[i]
-        k1 = np.uint64(key1[i])
+        r = np.int64(ref[i])
+        k1 = key1[i]
         g = grp[i]
         a22 = p22[i]
         a21e = p21e[i]
@@ -70,40 +91,19 @@ def lif_block(t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
         c3 = icdf[g, 3] if kmax > 3 else c2
         s = t0 % nslots
         for k in range(nsteps):
-            t = t0 + k
-            if r > 0:
-                vn = v_reset
-                r -= 1
-            else:
-                vn = a22 * vi
-                vn = vn + a21e * ei
-                vn = vn + a21i * xi
-                if use_nmda:
-                    vn = vn + a21n * ni
-                vn = vn + bt
             ae = buf[s, 0, i]
             ai = buf[s, 1, i]
             buf[s, 0, i] = 0.0
             buf[s, 1, i] = 0.0
-            x = _draw(k1, t)
-            # Poisson count = number of thresholds below x (branch-free for the first four)
-            c = np.int64(c0 < x) + np.int64(c1 < x) + np.int64(c2 < x) + np.int64(c3 < x)
-            if c == 4:
+            x = draw(k1, np.int64(t0 + k))
+            c = count4(x, c0, c1, c2, c3)
+            if c == 4:  # the rare tail: continue the count over the rest of the row
                 while c < kmax and icdf[g, c] < x:
                     c += 1
-            ei = a11e * ei
-            ei = ei + ae
-            ei = ei + np.float32(c) * we
-            xi = a11i * xi
-            xi = xi + ai
-            if use_nmda:
-                ni = a11n * ni
-                ni = ni + ns * ae
-            if vn >= theta:
+            vi, ei, xi, ni, r, sp = lif_step(vi, ei, xi, ni, r, ae, ai, np.float32(c), we, a22, a21e, a21i, a21n,
+                                             a11e, a11i, a11n, ns, bt, theta, v_reset, ref_steps, use_nmda)
+            if sp:
                 spk[k, i] = 1
-                vn = v_reset
-                r = ref_steps
-            vi = vn
             s += 1
             if s == nslots:
                 s = 0

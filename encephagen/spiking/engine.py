@@ -6,7 +6,8 @@ All networks of a batch are laid side by side in one index space (network b's ne
 ``b * n + i``); synapses form one CSR by source. Time advances in blocks of ``K`` steps, where
 ``K`` is the shortest synaptic delay (in steps): a spike emitted inside a block reaches its
 targets no earlier than the next block, so within a block every neuron evolves independently.
-Per step and neuron (exact integration of the linear subthreshold dynamics, float32):
+Per step and neuron (exact integration of the linear subthreshold dynamics, float32), the
+update :func:`encephagen.spiking.update.lif_step`, written once for both backends:
 
     if refractory: v' = v_reset
     else:          v' = P22 v + P21e I_e + P21i I_i [+ P21n I_n] + (1 - P22) bias
@@ -19,10 +20,9 @@ After a block, the spikes' outgoing rows are scatter-added into the ring buffer 
 ``(t_spike + delay) mod S`` (S = max delay + K). Poisson counts come from the counter-based
 generator of :mod:`encephagen.spiking.rng` (a pure function of network seed, neuron, step).
 
-Backends: ``torch`` (any device; the reference) and ``numba`` (CPU only; one parallel kernel
-per block + a serial delivery loop; same arithmetic in the same order, checked spike for
-spike against the torch path in tests/test_spiking_backends.py). ``auto`` = numba on CPU,
-torch on CUDA.
+Backends: ``torch`` (any device; calls ``lif_step`` on tensors) and ``numba`` (CPU only; the
+same ``lif_step`` compiled into one parallel kernel per block + a delivery loop; identical
+spikes, checked in tests/test_spiking_backends.py). ``auto`` = numba on CPU, torch on CUDA.
 """
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ import numpy as np
 import torch
 
 from encephagen.spiking.network import LIFNetwork
-from encephagen.spiking.rng import draws_torch, neuron_keys, poisson_threshold_table
+from encephagen.spiking.rng import count4, draws_torch, neuron_keys, poisson_threshold_table
+from encephagen.spiking.update import lif_step
 
 log = logging.getLogger(__name__)
 
@@ -278,38 +279,20 @@ class LIFBatch:
     def _torch_block(self, t0, K, spk):
         x = draws_torch(self.key, t0, K)                          # (K, N) int64
         # count = #thresholds below x: four comparisons, then a search for the rare larger counts
-        counts = ((self.thr4[0] < x).to(torch.int64) + (self.thr4[1] < x).to(torch.int64)
-                  + (self.thr4[2] < x).to(torch.int64) + (self.thr4[3] < x).to(torch.int64))
+        counts = count4(x, self.thr4[0], self.thr4[1], self.thr4[2], self.thr4[3])
         tk, tn = (counts == 4).nonzero(as_tuple=True)
         if tk.numel():
             counts[tk, tn] = torch.searchsorted(self.icdf_rows[tn], x[tk, tn].unsqueeze(1)).squeeze(1)
-        ext = counts.to(torch.float32) * self.w_ext                           # (K, N)
+        n_ext = counts.to(torch.float32)                                      # (K, N)
         v, ie, ii, inm, ref = self.v, self.ie, self.ii, self.inm, self.ref
         for k in range(K):
             s = (t0 + k) % self.S
-            refr = ref > 0
-            vn = self.p22 * v
-            vn = vn + self.p21e * ie
-            vn = vn + self.p21i * ii
-            if self.use_nmda:
-                vn = vn + self.p21n * inm
-            vn = vn + self.bias_term
-            vn = torch.where(refr, self.v_reset, vn)
-            ref = ref - refr.to(ref.dtype)
-            ae, ai = self.buf[s, 0], self.buf[s, 1]
-            ie = self.p11e * ie
-            ie = ie + ae
-            ie = ie + ext[k]
-            ii = self.p11i * ii
-            ii = ii + ai
-            if self.use_nmda:
-                inm = self.p11n * inm
-                inm = inm + self.nmda_scale * ae
+            ae, ai = self.buf[s, 0].clone(), self.buf[s, 1].clone()
             self.buf[s].zero_()
-            sp = vn >= self.theta
+            v, ie, ii, inm, ref, sp = lif_step(v, ie, ii, inm, ref, ae, ai, n_ext[k], self.w_ext, self.p22, self.p21e,
+                                               self.p21i, self.p21n, self.p11e, self.p11i, self.p11n, self.nmda_scale,
+                                               self.bias_term, self.theta, self.v_reset, self.ref_steps, self.use_nmda)
             spk[k] = sp
-            v = torch.where(sp, self.v_reset, vn)
-            ref = torch.where(sp, self.ref_steps, ref)
         self.v, self.ie, self.ii, self.inm, self.ref = v, ie, ii, inm, ref.to(torch.int32)
 
     def _torch_deliver(self, t0, kk, ii):
