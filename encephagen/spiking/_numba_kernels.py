@@ -15,7 +15,7 @@ neuron, because the shortest delay is at least the block length), which is what 
 path several times faster than Brian2's generated C++.
 
 On-disk cache: numba keys a cached kernel on its own source file only, so a change to
-``update.py`` or ``rng.py`` would silently reuse stale machine code. :func:`_cached` adds a
+``update.py`` or ``rng.py`` would silently reuse stale machine code. :func:`cached` adds a
 hash of those two files to the cache key.
 """
 from __future__ import annotations
@@ -39,7 +39,7 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
 _DEPS_HASH = hashlib.sha256("".join(inspect.getsource(m) for m in (_update, _rng)).encode()).hexdigest()
 
 
-def _cached(dispatcher):
+def cached(dispatcher):
     """Enable numba's on-disk cache with the shared update's source hash in the key."""
     try:
         from numba.core.caching import FunctionCache
@@ -59,7 +59,7 @@ draw = _rng.draw
 count4 = _rng.count4
 
 
-@_cached
+@cached
 @numba.njit(parallel=True, fastmath=False, nogil=True)
 def lif_block(t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
               p22, p21e, p21i, p21n, p11e, p11i, p11n, nmda_scale, bias_term,
