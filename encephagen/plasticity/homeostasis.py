@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from encephagen.plasticity._params import ParamsMixin, p
+from encephagen.spiking.params import ParamsMixin, p
 from encephagen.plasticity.stdp import _as_index
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
-from encephagen.plasticity._params import ParamsMixin, p
+from encephagen.spiking.params import ParamsMixin, p
 from encephagen.plasticity.stdp import STDP, STDPParams
 
 
