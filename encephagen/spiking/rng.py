@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from numba.extending import register_jitable
+from numba.extending import overload, register_jitable
 
 from encephagen.spiking.update import select
 
@@ -41,10 +41,16 @@ GOLDEN_S, MIX1_S, MIX2_S = _s64(GOLDEN), _s64(MIX1), _s64(MIX2)
 # (any device) or int64 scalars inside numba code (register_jitable: plain Python when called
 # from Python, compiled and inlined when called from a numba kernel). Products wrap modulo 2**64 in all three; a logical right
 # shift is an arithmetic shift masked to the low bits.
-@register_jitable(inline="always")
 def lsr(z, s):
-    """Logical right shift of int64 ``z`` by ``s`` bits."""
+    """Logical right shift of int64 ``z`` by ``s`` bits (numba: a native unsigned shift, below)."""
     return (z >> s) & ((1 << (64 - s)) - 1)
+
+
+@overload(lsr)
+def _lsr_scalar(z, s):  # pragma: no cover - compiled by numba
+    def impl(z, s):
+        return np.int64(np.uint64(z) >> np.uint64(s))
+    return impl
 
 
 @register_jitable(inline="always")

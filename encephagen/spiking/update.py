@@ -62,8 +62,9 @@ def lif_step(v, ie, ii, inm, ref, ae, ai, n_ext, w_ext, p22, p21e, p21i, p21n, p
     if use_nmda:
         vn = vn + p21n * inm
     vn = vn + bias_term
-    vn = select(refr, v_reset, vn)
-    ref = select(refr, ref - 1, ref)
+    sp = (vn >= theta) & (ref <= 0)       # (v_reset < theta: a clamped neuron never fires)
+    v = select(refr | sp, v_reset, vn)
+    ref = select(sp, ref_steps, select(refr, ref - 1, ref))
     ie = p11e * ie
     ie = ie + ae
     ie = ie + n_ext * w_ext
@@ -72,9 +73,6 @@ def lif_step(v, ie, ii, inm, ref, ae, ai, n_ext, w_ext, p22, p21e, p21i, p21n, p
     if use_nmda:
         inm = p11n * inm
         inm = inm + nmda_scale * ae
-    sp = vn >= theta
-    v = select(sp, v_reset, vn)
-    ref = select(sp, ref_steps, ref)
     return v, ie, ii, inm, ref, sp
 
 
