@@ -145,6 +145,15 @@ class LIFBatch:
         self._build(networks)
         self.setup_seconds = time.perf_counter() - t
         self.t = 0  # global step counter
+        self.plasticity = None
+
+    def enable_plasticity(self, stdp=None, scaling=None, record_every: int = 0):
+        """Make the E->E synapses plastic (STDP and/or synaptic scaling; see
+        :class:`encephagen.spiking.plastic.PlasticSynapses`) from the current step on; returns it."""
+        from encephagen.spiking.plastic import PlasticSynapses
+
+        self.plasticity = PlasticSynapses(self, stdp=stdp, scaling=scaling, record_every=record_every)
+        return self.plasticity
 
     # ------------------------------------------------------------------ set-up
     def _build(self, networks):
@@ -263,15 +272,19 @@ class LIFBatch:
                                self.buf.view(-1).numpy())
             nk.lif_block(t0, K, self.S, *self._args)
             m = nk.collect(self._spk, K, self._out_k, self._out_i)
-            if m:
-                nk.deliver(t0, self._out_k, self._out_i, m, self.S, *self._dargs)
             kk = torch.from_numpy(self._out_k[:m].copy())
             ii = torch.from_numpy(self._out_i[:m].copy())
+            if self.plasticity is not None:  # weights of this block's spikes, before they are sent
+                self.plasticity.block(t0, K, kk, ii)
+            if m:
+                nk.deliver(t0, self._out_k, self._out_i, m, self.S, *self._dargs)
         else:
             spk = torch.zeros((K, self.N), dtype=torch.bool, device=self.device)
             self._torch_block(t0, K, spk)
             nz = spk.nonzero()
             kk, ii = nz[:, 0], nz[:, 1]
+            if self.plasticity is not None:
+                self.plasticity.block(t0, K, kk, ii)
             self._torch_deliver(t0, kk, ii)
         self.t = t0 + K
         return BlockSpikes(t0, kk, ii)
