@@ -100,9 +100,12 @@ class PlasticSynapses:
             self.decay_plus = math.exp(-sim.dt / stdp.tau_plus)
             self.decay_minus = math.exp(-sim.dt / stdp.tau_minus)
             self.nearest = stdp.pairing == "nearest"
+            # one trace per neuron serves as pre and post trace when the two windows are equal
+            self.same_trace = self.decay_plus == self.decay_minus
             self.x = torch.zeros(N, dtype=f64, device=dev)
-            self.y = torch.zeros(N, dtype=f64, device=dev)
-            self.yh = torch.zeros((self.Sy, N), dtype=f64, device=dev)
+            self.y = self.x if self.same_trace else torch.zeros(N, dtype=f64, device=dev)
+            self.ring_x = torch.zeros((self.Sy, N), dtype=f64, device=dev)   # trace at each recent step
+            self.ring_y = self.ring_x if self.same_trace else torch.zeros((self.Sy, N), dtype=f64, device=dev)
             self._post_hist: list[tuple[int, torch.Tensor, torch.Tensor]] = []  # (last step, steps, neurons)
         if scaling is not None:
             self.s_decay = math.exp(-sim.dt / scaling.tau)
@@ -125,59 +128,80 @@ class PlasticSynapses:
         raster = torch.zeros((K, sim.N), dtype=torch.bool, device=dev)
         if ii.numel():
             raster[kk, ii] = True
-        ltp = ltd = None
         if self.stdp is not None:
-            xh = torch.empty((K, sim.N), dtype=torch.float64, device=dev)
-            x, y = self.x, self.y
-            for k in range(K):
-                xh[k] = x
-                self.yh[(t0 + k) % self.Sy] = y
+            x, y, rx, ry = self.x, self.y, self.ring_x, self.ring_y
+            for k in range(K):   # traces at each step of the block (spikes strictly before it)
+                slot = (t0 + k) % self.Sy
+                rx[slot] = x
                 x = trace_step(x, raster[k], self.decay_plus, self.nearest)
-                y = trace_step(y, raster[k], self.decay_minus, self.nearest)
-            self.x, self.y = x, y
-            ltp = self._ltp_events(t0, K)
-            ltd = self._ltd_events(kk, ii)
-            self.n_events += int(ltp[0].numel() + ltd[0].numel())
-        steps = range(K)
-        if self.scaling is None:  # only steps with events matter
-            ks = torch.cat([ltp[1], ltd[1]]).unique().tolist()
-            steps = ks
-        ltp_split = self._split(ltp, K) if ltp is not None else None
-        ltd_split = self._split(ltd, K) if ltd is not None else None
-        q = self.stdp
-        refresh = False
-        for k in steps:
-            if ltp_split is not None and ltp_split[k].numel():
-                p = ltp_split[k]
-                self.w[p] = stdp_facilitate(self.w[p], xh[k, self.pre[p]], q.lam, q.mu_plus, q.w_max)
-            if ltd_split is not None and ltd_split[k].numel():
-                p = ltd_split[k]
-                yv = self.yh[(t0 + k - self.d[p]) % self.Sy, self.post[p]]
-                wp = stdp_depress(self.w[p], yv, q.lam, q.alpha, q.mu_minus, q.w_max)
-                self.w[p] = wp
-                sim.weight[self.q[p]] = wp.to(sim.weight.dtype)   # transmitted with its own update
-            if self.scaling is not None:
-                s = self.scaling
+                if not self.same_trace:
+                    ry[slot] = y
+                    y = trace_step(y, raster[k], self.decay_minus, self.nearest)
+            self.x, self.y = x, (x if self.same_trace else y)
+            ltp_p, ltp_k = self._ltp_events(t0, K)
+            ltd_p, ltd_k = self._ltd_events(kk, ii)
+            self.n_events += int(ltp_p.numel() + ltd_p.numel())
+        if self.scaling is None:
+            if self.stdp is not None:
+                self._apply(t0, ltp_p, ltp_k, ltd_p, ltd_k)
+        else:
+            s = self.scaling
+            refresh = False
+            a = 0
+            for k in range(K):
                 self.rate.mul_(self.s_decay).add_(raster[k].to(torch.float64), alpha=self.s_gain)
-                if (t0 + k + 1) % s.interval == 0:
-                    f = torch.exp(s.beta * (s.target_rate - self.rate) * (s.interval * sim.dt / 1000.0))
-                    self.w = torch.clamp(self.w * f[self.post], max=s.w_max)
-                    refresh = True
-        if refresh:
-            sim.weight[self.q] = self.w.to(sim.weight.dtype)
+                if (t0 + k + 1) % s.interval == 0 or k == K - 1:
+                    if self.stdp is not None:   # STDP of steps a..k, then the scaling at the end of step k
+                        m1 = (ltp_k >= a) & (ltp_k <= k)
+                        m2 = (ltd_k >= a) & (ltd_k <= k)
+                        self._apply(t0, ltp_p[m1], ltp_k[m1], ltd_p[m2], ltd_k[m2])
+                    a = k + 1
+                    if (t0 + k + 1) % s.interval == 0:
+                        f = torch.exp(s.beta * (s.target_rate - self.rate) * (s.interval * sim.dt / 1000.0))
+                        self.w = torch.clamp(self.w * f[self.post], max=s.w_max)
+                        refresh = True
+            if refresh:
+                sim.weight[self.q] = self.w.to(sim.weight.dtype)
         if self.stdp is not None and ii.numel():
             self._post_hist.append((t0 + K - 1, kk + t0, ii))
         self.t = t0 + K
         if self.record_every and (self.t // self.record_every) > ((t0) // self.record_every):
             self._record()
 
-    def _split(self, ev, K):
-        p, k = ev
-        if p.numel() == 0:
-            return [p] * K
-        order = torch.argsort(k, stable=True)
-        counts = torch.bincount(k, minlength=K).tolist()
-        return list(torch.split(p[order], counts))
+    def _apply(self, t0, ltp_p, ltp_k, ltd_p, ltd_k):
+        """STDP events of (part of) a block, in time order per synapse (LTP before LTD in a step).
+
+        Synapses are independent, so the events are applied in rounds: round r applies every
+        synapse's r-th event at once (one per synapse and round: the same arithmetic per synapse
+        as a step-by-step loop). A synapse rarely has more than one event per block."""
+        n1 = ltp_p.numel()
+        if n1 + ltd_p.numel() == 0:
+            return
+        q, sim, K2 = self.stdp, self.sim, 2 * (self.sim.K + 1)
+        p = torch.cat([ltp_p, ltd_p])
+        k = torch.cat([ltp_k, ltd_k])
+        is_ltd = torch.arange(p.numel(), device=self.device) >= n1
+        order = torch.argsort(p * K2 + 2 * k + is_ltd.to(torch.int64))
+        p, k, is_ltd = p[order], k[order], is_ltd[order]
+        new = torch.ones_like(p, dtype=torch.bool)
+        new[1:] = p[1:] != p[:-1]
+        pos = torch.arange(p.numel(), device=self.device)
+        first = torch.cummax(torch.where(new, pos, 0), 0).values
+        rank = pos - first
+        for r in range(int(rank.max()) + 1):
+            sel = rank == r if r else new
+            up = sel & ~is_ltd
+            if bool(up.any()):
+                pp = p[up]
+                self.w[pp] = stdp_facilitate(self.w[pp], self.ring_x[(t0 + k[up]) % self.Sy, self.pre[pp]],
+                                             q.lam, q.mu_plus, q.w_max)
+            dn = sel & is_ltd
+            if bool(dn.any()):
+                pp = p[dn]
+                yv = self.ring_y[(t0 + k[dn] - self.d[pp]) % self.Sy, self.post[pp]]
+                wp = stdp_depress(self.w[pp], yv, q.lam, q.alpha, q.mu_minus, q.w_max)
+                self.w[pp] = wp
+                sim.weight[self.q[pp]] = wp.to(sim.weight.dtype)   # transmitted with its own update
 
     def _expand(self, ptr, nodes):
         start = ptr[nodes]
