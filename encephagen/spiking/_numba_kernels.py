@@ -55,6 +55,7 @@ def cached(dispatcher):
 
 
 lif_step = _update.lif_step
+trace_step = _update.trace_step
 draw = _rng.draw
 count4 = _rng.count4
 
@@ -112,6 +113,21 @@ def lif_block(t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
         ii[i] = xi
         inm[i] = ni
         ref[i] = r
+
+
+@cached
+@numba.njit(nogil=True)
+def trace_block(x, ring, raster, t0, nsteps, decay, nearest):
+    """Plastic synapses' spike trace (float64, :func:`encephagen.spiking.update.trace_step`) over a
+    block: ring[(t0 + k) % len(ring)] = trace at step t0 + k, then the step's spikes (raster[k])."""
+    nslots = ring.shape[0]
+    n = x.shape[0]
+    for k in range(nsteps):
+        slot = (t0 + k) % nslots
+        for i in range(n):
+            xi = x[i]
+            ring[slot, i] = xi
+            x[i] = trace_step(xi, raster[k, i], decay, nearest)
 
 
 @numba.njit(cache=True, nogil=True)

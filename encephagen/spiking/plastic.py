@@ -129,15 +129,7 @@ class PlasticSynapses:
         if ii.numel():
             raster[kk, ii] = True
         if self.stdp is not None:
-            x, y, rx, ry = self.x, self.y, self.ring_x, self.ring_y
-            for k in range(K):   # traces at each step of the block (spikes strictly before it)
-                slot = (t0 + k) % self.Sy
-                rx[slot] = x
-                x = trace_step(x, raster[k], self.decay_plus, self.nearest)
-                if not self.same_trace:
-                    ry[slot] = y
-                    y = trace_step(y, raster[k], self.decay_minus, self.nearest)
-            self.x, self.y = x, (x if self.same_trace else y)
+            self._traces(t0, K, raster)
             ltp_p, ltp_k = self._ltp_events(t0, K)
             ltd_p, ltd_k = self._ltd_events(kk, ii)
             self.n_events += int(ltp_p.numel() + ltd_p.numel())
@@ -167,6 +159,27 @@ class PlasticSynapses:
         self.t = t0 + K
         if self.record_every and (self.t // self.record_every) > ((t0) // self.record_every):
             self._record()
+
+    def _traces(self, t0, K, raster):
+        """Traces at each step of the block (spikes strictly before the step) into the rings."""
+        pairs = [(self.x, self.ring_x, self.decay_plus)]
+        if not self.same_trace:
+            pairs.append((self.y, self.ring_y, self.decay_minus))
+        if self.sim.backend == "numba":   # the same trace_step, compiled
+            from encephagen.spiking._numba_kernels import trace_block
+
+            r = raster.numpy()
+            for x, ring, dec in pairs:
+                trace_block(x.numpy(), ring.numpy(), r, t0, K, dec, self.nearest)
+            return
+        out = []
+        for x, ring, dec in pairs:
+            for k in range(K):
+                ring[(t0 + k) % self.Sy] = x
+                x = trace_step(x, raster[k], dec, self.nearest)
+            out.append(x)
+        self.x = out[0]
+        self.y = self.x if self.same_trace else out[1]
 
     def _apply(self, t0, ltp_p, ltp_k, ltd_p, ltd_k):
         """STDP events of (part of) a block, in time order per synapse (LTP before LTD in a step).
