@@ -56,6 +56,8 @@ def cached(dispatcher):
 
 lif_step = _update.lif_step
 trace_step = _update.trace_step
+stdp_facilitate = _update.stdp_facilitate
+stdp_depress = _update.stdp_depress
 draw = _rng.draw
 count4 = _rng.count4
 
@@ -128,6 +130,57 @@ def trace_block(x, ring, raster, t0, nsteps, decay, nearest):
             xi = x[i]
             ring[slot, i] = xi
             x[i] = trace_step(xi, raster[k, i], decay, nearest)
+
+
+@cached
+@numba.njit(nogil=True)
+def stdp_block(t0, ka, kb, spk_k, spk_i, m, post_t, post_j, w, weight, q, pre, post, d, out_ptr, in_ptr, in_perm,
+               ring_x, ring_y, lam, alpha, mu_plus, mu_minus, w_max):
+    """STDP of steps t0+ka .. t0+kb-1 on the plastic synapses (the shared formulas of
+    :mod:`encephagen.spiking.update`), in time order; per step LTP (postsynaptic spikes
+    ``post_t``/``post_j`` arriving now at the synapse, after their delay ``d``) before LTD (this
+    block's presynaptic spikes ``spk_k``/``spk_i``, step-ascending); ``weight[q[p]]`` (float32, the
+    engine's) takes a synapse's weight at its presynaptic spike."""
+    nslots = ring_x.shape[0]
+    nk = kb - ka
+    # LTP events bucketed by step (counting sort)
+    cnt = np.zeros(nk + 1, np.int64)
+    for e in range(post_t.shape[0]):
+        j = post_j[e]
+        for r in range(in_ptr[j], in_ptr[j + 1]):
+            k = post_t[e] + d[in_perm[r]] - t0
+            if ka <= k < kb:
+                cnt[k - ka + 1] += 1
+    for k in range(nk):
+        cnt[k + 1] += cnt[k]
+    ev = np.empty(cnt[nk], np.int64)
+    fill = cnt[:nk].copy()
+    for e in range(post_t.shape[0]):
+        j = post_j[e]
+        for r in range(in_ptr[j], in_ptr[j + 1]):
+            p = in_perm[r]
+            k = post_t[e] + d[p] - t0
+            if ka <= k < kb:
+                ev[fill[k - ka]] = p
+                fill[k - ka] += 1
+    js = 0
+    while js < m and spk_k[js] < ka:
+        js += 1
+    for k in range(ka, kb):
+        t = t0 + k
+        sx = t % nslots
+        for e in range(cnt[k - ka], cnt[k - ka + 1]):
+            p = ev[e]
+            w[p] = stdp_facilitate(w[p], ring_x[sx, pre[p]], lam, mu_plus, w_max)
+        while js < m and spk_k[js] == k:
+            i = spk_i[js]
+            for p in range(out_ptr[i], out_ptr[i + 1]):
+                sy = (t - d[p]) % nslots
+                wp = stdp_depress(w[p], ring_y[sy, post[p]], lam, alpha, mu_minus, w_max)
+                w[p] = wp
+                weight[q[p]] = np.float32(wp)
+            js += 1
+    return cnt[nk]
 
 
 @numba.njit(cache=True, nogil=True)

@@ -111,6 +111,12 @@ class PlasticSynapses:
             self.s_decay = math.exp(-sim.dt / scaling.tau)
             self.s_gain = (1.0 - self.s_decay) * 1000.0 / sim.dt
             self.rate = torch.full((N,), float(scaling.target_rate), dtype=f64, device=dev)
+        self._nb = sim.backend == "numba"
+        if self._nb and stdp is not None:   # numpy views of the same memory for the compiled kernel
+            self._nb_args = (self.w.numpy(), sim.weight.numpy(), self.q.numpy(), self.pre.numpy(), self.post.numpy(),
+                             self.d.numpy(), self.out_ptr.numpy(), self.in_ptr.numpy(), self.in_perm.numpy(),
+                             self.ring_x.numpy(), self.ring_y.numpy())
+            self._out_cnt = (self.out_ptr[1:] - self.out_ptr[:-1]).numpy()
         self.t = sim.t
         self.record_every = int(record_every)
         self.records: dict[str, list] = {"step": [], "mean": [], "sd": [], "min": [], "max": []}
@@ -130,12 +136,18 @@ class PlasticSynapses:
             raster[kk, ii] = True
         if self.stdp is not None:
             self._traces(t0, K, raster)
-            ltp_p, ltp_k = self._ltp_events(t0, K)
-            ltd_p, ltd_k = self._ltd_events(kk, ii)
-            self.n_events += int(ltp_p.numel() + ltd_p.numel())
+            if self._nb:
+                self._nb_prepare(t0, kk, ii)
+            else:
+                ltp_p, ltp_k = self._ltp_events(t0, K)
+                ltd_p, ltd_k = self._ltd_events(kk, ii)
+                self.n_events += int(ltp_p.numel() + ltd_p.numel())
         if self.scaling is None:
             if self.stdp is not None:
-                self._apply(t0, ltp_p, ltp_k, ltd_p, ltd_k)
+                if self._nb:
+                    self._nb_apply(t0, 0, K)
+                else:
+                    self._apply(t0, ltp_p, ltp_k, ltd_p, ltd_k)
         else:
             s = self.scaling
             refresh = False
@@ -143,14 +155,16 @@ class PlasticSynapses:
             for k in range(K):
                 self.rate.mul_(self.s_decay).add_(raster[k].to(torch.float64), alpha=self.s_gain)
                 if (t0 + k + 1) % s.interval == 0 or k == K - 1:
-                    if self.stdp is not None:   # STDP of steps a..k, then the scaling at the end of step k
+                    if self.stdp is not None and self._nb:   # STDP of steps a..k, then scaling at the end of k
+                        self._nb_apply(t0, a, k + 1)
+                    elif self.stdp is not None:
                         m1 = (ltp_k >= a) & (ltp_k <= k)
                         m2 = (ltd_k >= a) & (ltd_k <= k)
                         self._apply(t0, ltp_p[m1], ltp_k[m1], ltd_p[m2], ltd_k[m2])
                     a = k + 1
                     if (t0 + k + 1) % s.interval == 0:
                         f = torch.exp(s.beta * (s.target_rate - self.rate) * (s.interval * sim.dt / 1000.0))
-                        self.w = torch.clamp(self.w * f[self.post], max=s.w_max)
+                        torch.clamp(self.w * f[self.post], max=s.w_max, out=self.w)
                         refresh = True
             if refresh:
                 sim.weight[self.q] = self.w.to(sim.weight.dtype)
@@ -159,6 +173,28 @@ class PlasticSynapses:
         self.t = t0 + K
         if self.record_every and (self.t // self.record_every) > ((t0) // self.record_every):
             self._record()
+
+    def _nb_prepare(self, t0, kk, ii):
+        """numba backend: the arrays the compiled event kernel reads for this block."""
+        lo = t0 - self.dmax
+        self._post_hist = [e for e in self._post_hist if e[0] >= lo]
+        if self._post_hist:
+            pt = torch.cat([e[1] for e in self._post_hist]).numpy()
+            pj = torch.cat([e[2] for e in self._post_hist]).numpy()
+        else:
+            pt = pj = np.zeros(0, np.int64)
+        self._blk = (kk.numpy(), ii.numpy(), int(ii.numel()), pt, pj)
+
+    def _nb_apply(self, t0, ka, kb):
+        from encephagen.spiking import _numba_kernels as nk
+
+        q = self.stdp
+        sk, si, m, pt, pj = self._blk
+        n_ltp = nk.stdp_block(t0, ka, kb, sk, si, m, pt, pj, *self._nb_args, q.lam, q.alpha, q.mu_plus,
+                              q.mu_minus, q.w_max)
+        lo = np.searchsorted(sk[:m], ka)
+        hi = np.searchsorted(sk[:m], kb)
+        self.n_events += int(n_ltp) + int((self._out_cnt[si[lo:hi]]).sum()) if hi > lo else int(n_ltp)
 
     def _traces(self, t0, K, raster):
         """Traces at each step of the block (spikes strictly before the step) into the rings."""

@@ -86,20 +86,30 @@ def trace_step(x, spiked, decay, nearest):
     return (x + spiked) * decay
 
 
+@register_jitable(inline="always")
 def stdp_facilitate(w, x, lam, mu_plus, w_max):
     """LTP: ``Wmax min(1, w/Wmax + lambda (1 - w/Wmax)**mu_plus x)`` (mu_plus = 0: additive)."""
     wn = w / w_max
     if mu_plus != 0:
-        f = (1.0 - wn).clamp_min(0.0) ** mu_plus
-        return torch.clamp(wn + lam * f * x, max=1.0) * w_max
-    return torch.clamp(wn + lam * x, max=1.0) * w_max
+        f = 1.0 - wn
+        f = select(f < 0.0, 0.0, f)
+        if mu_plus != 1:
+            f = f ** mu_plus
+        v = wn + lam * f * x
+    else:
+        v = wn + lam * x
+    return select(v > 1.0, 1.0, v) * w_max
 
 
+@register_jitable(inline="always")
 def stdp_depress(w, y, lam, alpha, mu_minus, w_max):
     """LTD: ``Wmax max(0, w/Wmax - alpha lambda (w/Wmax)**mu_minus y)`` (mu_minus = 0: additive)."""
     wn = w / w_max
     if mu_minus != 0:
-        f = wn.clamp_min(0.0) ** mu_minus
-        return torch.clamp(wn - alpha * lam * f * y, min=0.0) * w_max
-    return torch.clamp(wn - alpha * lam * y, min=0.0) * w_max
-
+        f = select(wn < 0.0, 0.0, wn)
+        if mu_minus != 1:
+            f = f ** mu_minus
+        v = wn - alpha * lam * f * y
+    else:
+        v = wn - alpha * lam * y
+    return select(v < 0.0, 0.0, v) * w_max
