@@ -56,6 +56,7 @@ def cached(dispatcher):
 
 lif_step = _update.lif_step
 trace_step = _update.trace_step
+rate_step = _update.rate_step
 stdp_facilitate = _update.stdp_facilitate
 stdp_depress = _update.stdp_depress
 draw = _rng.draw
@@ -181,6 +182,16 @@ def stdp_block(t0, ka, kb, spk_k, spk_i, m, post_t, post_j, w, weight, q, pre, p
                 weight[q[p]] = np.float32(wp)
             js += 1
     return cnt[nk]
+
+
+@cached
+@numba.njit(nogil=True)
+def sensor_block(rate, raster, ka, kb, decay, gain):
+    """Scaling's rate sensor over steps ka..kb-1 of a block (:func:`encephagen.spiking.update.rate_step`)."""
+    n = rate.shape[0]
+    for k in range(ka, kb):
+        for i in range(n):
+            rate[i] = rate_step(rate[i], raster[k, i], decay, gain)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -19,9 +19,12 @@ state); the engine transmits them as float32.
 How it runs: after each block of ``K`` steps (the engine's block, at most the shortest delay),
 with the block's spikes known and before they are delivered. All information a block's updates
 need is then available: presynaptic spikes of the block, postsynaptic spikes up to ``K`` steps
-before the block's first arrival (``d >= K``), traces from per-step recursions. One torch
-implementation, the same on CPU (after either backend) and CUDA; the work per block is
+before the block's first arrival (``d >= K``), traces from per-step recursions. The work per block is
 proportional to the number of spike-synapse events, plus one trace update per neuron and step.
+On the numba backend the same formulas run compiled (``_numba_kernels.stdp_block``,
+``trace_block``, ``sensor_block``); the torch implementation (events applied in rounds, one per
+synapse) serves the torch backend and CUDA. Both give the same weights bit for bit (STDP; the
+scaling step's ``exp`` is torch's on both).
 
 Scaling (if given) runs after STDP in each step: the rate sensor every step, the multiplicative
 scaling every ``interval`` steps; a scaling step changes the transmitted weights of the block's
@@ -34,7 +37,7 @@ import math
 import numpy as np
 import torch
 
-from encephagen.spiking.update import stdp_depress, stdp_facilitate, trace_step
+from encephagen.spiking.update import rate_step, stdp_depress, stdp_facilitate, trace_step
 
 
 class PlasticSynapses:
@@ -153,8 +156,13 @@ class PlasticSynapses:
             refresh = False
             a = 0
             for k in range(K):
-                self.rate.mul_(self.s_decay).add_(raster[k].to(torch.float64), alpha=self.s_gain)
+                if not self._nb:
+                    self.rate = rate_step(self.rate, raster[k].to(torch.float64), self.s_decay, self.s_gain)
                 if (t0 + k + 1) % s.interval == 0 or k == K - 1:
+                    if self._nb:   # the sensor of steps a..k, compiled
+                        from encephagen.spiking._numba_kernels import sensor_block
+
+                        sensor_block(self.rate.numpy(), raster.numpy(), a, k + 1, self.s_decay, self.s_gain)
                     if self.stdp is not None and self._nb:   # STDP of steps a..k, then scaling at the end of k
                         self._nb_apply(t0, a, k + 1)
                     elif self.stdp is not None:

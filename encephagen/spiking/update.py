@@ -87,6 +87,13 @@ def trace_step(x, spiked, decay, nearest):
 
 
 @register_jitable(inline="always")
+def rate_step(r, s, decay, gain):
+    """Rate sensor of synaptic scaling (Hz): ``r decay + gain s`` (``s``: this step's spikes, as
+    float64 in torch)."""
+    return r * decay + gain * s
+
+
+@register_jitable(inline="always")
 def stdp_facilitate(w, x, lam, mu_plus, w_max):
     """LTP: ``Wmax min(1, w/Wmax + lambda (1 - w/Wmax)**mu_plus x)`` (mu_plus = 0: additive)."""
     wn = w / w_max
