@@ -37,7 +37,7 @@ import math
 import numpy as np
 import torch
 
-from encephagen.spiking.update import rate_step, stdp_depress, stdp_facilitate, trace_step
+from encephagen.spiking.update import rate_step, scaling_factor, stdp_depress, stdp_facilitate, trace_step
 
 
 class PlasticSynapses:
@@ -171,7 +171,7 @@ class PlasticSynapses:
                         self._apply(t0, ltp_p[m1], ltp_k[m1], ltd_p[m2], ltd_k[m2])
                     a = k + 1
                     if (t0 + k + 1) % s.interval == 0:
-                        f = torch.exp(s.beta * (s.target_rate - self.rate) * (s.interval * sim.dt / 1000.0))
+                        f = scaling_factor(self.rate, s.beta, s.target_rate, s.interval * sim.dt)
                         torch.clamp(self.w * f[self.post], max=s.w_max, out=self.w)
                         refresh = True
             if refresh:

@@ -93,6 +93,12 @@ def rate_step(r, s, decay, gain):
     return r * decay + gain * s
 
 
+def scaling_factor(rate, beta, target_rate, duration_ms):
+    """Synaptic scaling's multiplicative step over ``duration_ms`` with the sensor ``rate`` held:
+    ``exp(beta (r_target - rate) duration / 1000)`` (torch: the same exp on every path)."""
+    return torch.exp(beta * (target_rate - rate) * (duration_ms / 1000.0))
+
+
 @register_jitable(inline="always")
 def stdp_facilitate(w, x, lam, mu_plus, w_max):
     """LTP: ``Wmax min(1, w/Wmax + lambda (1 - w/Wmax)**mu_plus x)`` (mu_plus = 0: additive)."""
