@@ -113,7 +113,7 @@ def plastic_main(a):
         net.meta["v0"] = np.random.default_rng(7).uniform(0, 20, net.n).astype(np.float32)
         w_e = float(net.weight[net.channel == 0].max())
         stdp = STDPParams(lam=0.005, alpha=1.05, w_max=3 * w_e)
-        scaling = ScalingParams(tau=1000.0, target_rate=10.0, beta=0.01, interval=10)
+        scaling = ScalingParams(tau=1000.0, target_rate=10.0, beta=0.01, interval=100)
         rows = {"static": run_plastic(net, a.duration, threads=a.threads[0]),
                 "stdp": run_plastic(net, a.duration, stdp=stdp, threads=a.threads[0]),
                 "stdp+scaling": run_plastic(net, a.duration, stdp=stdp, scaling=scaling, threads=a.threads[0])}

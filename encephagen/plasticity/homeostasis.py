@@ -26,7 +26,7 @@ import torch
 
 from encephagen.plasticity.stdp import _as_index
 from encephagen.spiking.params import ParamsMixin, p
-from encephagen.spiking.update import rate_step, scaling_factor
+from encephagen.spiking.update import rate_step, scale_weight, scaling_factor
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class SynapticScaling:
         q = self.params
         f = scaling_factor(rate, q.beta, q.target_rate, duration_ms)   # (B, n_post)
         fs = f[:, self.post]
-        w.copy_(torch.where(self.plastic, torch.clamp(w * fs, max=q.w_max), w))
+        w.copy_(torch.where(self.plastic, scale_weight(w, fs, q.w_max), w))
         return w
 
     def step(self, w: torch.Tensor, post_spikes: torch.Tensor) -> torch.Tensor:

@@ -57,6 +57,7 @@ def cached(dispatcher):
 lif_step = _update.lif_step
 trace_step = _update.trace_step
 rate_step = _update.rate_step
+scale_weight = _update.scale_weight
 stdp_facilitate = _update.stdp_facilitate
 stdp_depress = _update.stdp_depress
 draw = _rng.draw
@@ -192,6 +193,17 @@ def sensor_block(rate, raster, ka, kb, decay, gain):
     for k in range(ka, kb):
         for i in range(n):
             rate[i] = rate_step(rate[i], raster[k, i], decay, gain)
+
+
+@cached
+@numba.njit(parallel=True, nogil=True)
+def scale_block(w, weight, q, post, f, w_max):
+    """Synaptic scaling of every plastic synapse (:func:`encephagen.spiking.update.scale_weight`)
+    with its postsynaptic neuron's factor ``f``; the engine's float32 weights follow."""
+    for p in numba.prange(w.shape[0]):
+        v = scale_weight(w[p], f[post[p]], w_max)
+        w[p] = v
+        weight[q[p]] = np.float32(v)
 
 
 @numba.njit(cache=True, nogil=True)

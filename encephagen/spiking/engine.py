@@ -152,6 +152,14 @@ class LIFBatch:
         :class:`encephagen.spiking.plastic.PlasticSynapses`) from the current step on; returns it."""
         from encephagen.spiking.plastic import PlasticSynapses
 
+        n_plastic = sum(int(((net.channel == 0) & net.is_exc[net.target]).sum()) for net in self.networks)
+        dmax = max((int(net.delay.max()) for net in self.networks if net.nnz), default=1)
+        # per plastic synapse: w, w0 (f64), q, pre, post, delay, in_perm (i64) + temporaries; two trace rings
+        est = n_plastic * (8 * 7 + 32) + 2 * (dmax + self.K) * self.N * 8
+        limit = int(0.8 * available_memory_bytes(self.device))
+        if est > limit:
+            raise SpikingMemoryError(f"plastic synapses ({n_plastic:,} E->E) need about {est / 2**30:.2f} GiB on "
+                                     f"{self.device}, above the limit of {limit / 2**30:.2f} GiB")
         self.plasticity = PlasticSynapses(self, stdp=stdp, scaling=scaling, record_every=record_every)
         return self.plasticity
 

@@ -37,7 +37,7 @@ import math
 import numpy as np
 import torch
 
-from encephagen.spiking.update import rate_step, scaling_factor, stdp_depress, stdp_facilitate, trace_step
+from encephagen.spiking.update import rate_step, scale_weight, scaling_factor, stdp_depress, stdp_facilitate, trace_step
 
 
 class PlasticSynapses:
@@ -172,8 +172,14 @@ class PlasticSynapses:
                     a = k + 1
                     if (t0 + k + 1) % s.interval == 0:
                         f = scaling_factor(self.rate, s.beta, s.target_rate, s.interval * sim.dt)
-                        torch.clamp(self.w * f[self.post], max=s.w_max, out=self.w)
-                        refresh = True
+                        if self._nb:
+                            from encephagen.spiking._numba_kernels import scale_block
+
+                            scale_block(self.w.numpy(), sim.weight.numpy(), self.q.numpy(), self.post.numpy(),
+                                        f.numpy(), float(s.w_max))
+                        else:
+                            self.w.copy_(scale_weight(self.w, f[self.post], s.w_max))
+                            refresh = True
             if refresh:
                 sim.weight[self.q] = self.w.to(sim.weight.dtype)
         if self.stdp is not None and ii.numel():

@@ -100,6 +100,13 @@ def scaling_factor(rate, beta, target_rate, duration_ms):
 
 
 @register_jitable(inline="always")
+def scale_weight(w, f, w_max):
+    """A scaled weight: ``min(w f, w_max)``."""
+    v = w * f
+    return select(v > w_max, w_max, v)
+
+
+@register_jitable(inline="always")
 def stdp_facilitate(w, x, lam, mu_plus, w_max):
     """LTP: ``Wmax min(1, w/Wmax + lambda (1 - w/Wmax)**mu_plus x)`` (mu_plus = 0: additive)."""
     wn = w / w_max
