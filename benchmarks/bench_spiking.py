@@ -12,6 +12,8 @@ Brian2 2.9 needs numpy < 2.4, so it runs as a subprocess in a separate venv:
 
 Usage: python benchmarks/bench_spiking.py [--duration 2] [--threads 2 1] [--brian-threads 1 2]
        [--torch-duration 0.2] [--batch 0] [--device cpu|cuda]
+       python benchmarks/bench_spiking.py --plastic 2k [19k] --duration 1 --threads 1 --out ...
+       (plastic E->E synapses: static vs STDP vs STDP + scaling, CPU ms per step)
 Brian2's cpu-s/sim-s is an upper bound (CPU time of the whole binary, synapse creation
 included). Figures are printed side by side and written to benchmarks/results/bench_spiking.json.
 Only ratios from one run mean something on a shared machine.
@@ -67,6 +69,65 @@ def run_encephagen(net, duration_s, backend, device, batch=1, seed=123, threads=
             "throughput_network_sim_s_per_wall_s": batch * sim_s / el}
 
 
+def run_plastic(net, duration_s, stdp=None, scaling=None, seed=123, threads=None):
+    """CPU time per step of the numba path with the E->E synapses static or plastic (STDP, scaling)."""
+    import numba
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+        numba.set_num_threads(threads)
+    from encephagen.spiking.engine import LIFBatch
+
+    sim = LIFBatch([net], [seed], backend="numba")
+    sim.v.copy_(torch.as_tensor(net.meta["v0"]))
+    pl = sim.enable_plasticity(stdp=stdp, scaling=scaling) if (stdp or scaling) else None
+    sim.step_block()
+    steps = int(round(duration_s * 1000 / net.dt))
+    nspk = 0
+    t, c = time.perf_counter(), time.process_time()
+    while sim.t < steps + sim.K:
+        nspk += sim.step_block().i.numel()
+    el, cpu = time.perf_counter() - t, time.process_time() - c
+    n_steps = sim.t - sim.K
+    out = {"wall_ms_per_step": 1e3 * el / n_steps, "cpu_ms_per_step": 1e3 * cpu / n_steps,
+           "rate_hz": nspk / net.n / (n_steps * net.dt / 1000), "steps": n_steps}
+    if pl is not None:
+        out.update(plastic_synapses=pl.P, events_per_step=pl.n_events / (sim.t / 1.0))
+        w = pl.weights(0)
+        out["mean_weight_change"] = float(np.mean(w["final"] - w["initial"]))
+    return out
+
+
+def plastic_main(a):
+    """--plastic: static vs STDP vs STDP + scaling on one network (CPU, numba path)."""
+    from encephagen.plasticity import ScalingParams, STDPParams
+    from encephagen.spiking.network import brunel_network
+
+    sizes = {"2k": dict(n_e=1600, n_i=400, c_e=80, c_i=20), "19k": dict(n_e=15360, n_i=3840, c_e=320, c_i=80)}
+    res = {}
+    for name in a.plastic:
+        kw = sizes[name]
+        net = brunel_network(J=0.1 if name == "19k" else 0.2, g=5.0, eta=1.1 if name == "19k" else 1.4,
+                             delay_ms=1.5, dt=0.1, seed=1, **kw)
+        net.meta["v0"] = np.random.default_rng(7).uniform(0, 20, net.n).astype(np.float32)
+        w_e = float(net.weight[net.channel == 0].max())
+        stdp = STDPParams(lam=0.005, alpha=1.05, w_max=3 * w_e)
+        scaling = ScalingParams(tau=1000.0, target_rate=10.0, beta=0.01, interval=100)
+        rows = {"static": run_plastic(net, a.duration, threads=a.threads[0]),
+                "stdp": run_plastic(net, a.duration, stdp=stdp, threads=a.threads[0]),
+                "stdp+scaling": run_plastic(net, a.duration, stdp=stdp, scaling=scaling, threads=a.threads[0])}
+        res[name] = {"n": net.n, "nnz": net.nnz, **rows}
+        print(f"\n{name}: {net.n} neurons, {net.nnz:,} synapses, {a.duration} s simulated, {a.threads[0]} thread(s)")
+        for k, r in rows.items():
+            extra = f" events/step {r['events_per_step']:.0f}" if "events_per_step" in r else ""
+            print(f"  {k:14s} cpu {r['cpu_ms_per_step']:.4f} ms/step  wall {r['wall_ms_per_step']:.4f} ms/step  "
+                  f"rate {r['rate_hz']:.2f} Hz  x static {r['cpu_ms_per_step'] / rows['static']['cpu_ms_per_step']:.2f}{extra}")
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(res, indent=1, default=float))
+    print(f"written {a.out}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--duration", type=float, default=2.0, help="simulated seconds (both tools)")
@@ -78,7 +139,13 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, nargs="*", default=[], help="also run batched throughput with these batch sizes")
     ap.add_argument("--bench-python", default=str(REPO / ".venv-bench" / "bin" / "python"))
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "bench_spiking.json"))
+    ap.add_argument("--plastic", nargs="*", default=None, choices=["2k", "19k"],
+                    help="instead: static vs STDP vs STDP + scaling on these networks (2k: 2,000 neurons x 200k "
+                         "synapses; 19k: the 19,200-neuron network)")
     a = ap.parse_args(argv)
+    if a.plastic:
+        os.environ.setdefault("NUMBA_NUM_THREADS", str(max(a.threads)))
+        return plastic_main(a)
 
     os.environ.setdefault("NUMBA_NUM_THREADS", str(max(a.threads)))
     import torch

@@ -28,7 +28,7 @@ PKG = Path(__file__).resolve().parents[1] / "encephagen"
 # - ``pipeline.py``, ``aggregate.py`` and the two file-level figure entry points (``figures/run.py``,
 #   ``figures/timeseries.py``: paths in, read, call, write) are steps, as is a future ``encephagen/steps/``.
 # Every node may also import ``root`` (``encephagen/__init__.py``: the version) and itself.
-ENGINES = frozenset({"sim", "spiking", "plasticity", "bodies", "hopf.linear"})
+ENGINES = frozenset({"sim", "spiking.core", "spiking", "plasticity", "bodies", "hopf.linear"})
 FOUNDATION = frozenset({"seeds", "io", "connectome"})
 LIBRARIES = frozenset({"nulls", "analysis", "data", "figures"})
 STUDY = frozenset({"study", "hopf", "fit"})
@@ -42,9 +42,12 @@ ALLOWED: dict[str, frozenset[str]] = {
     # engines: arrays in, arrays out; never files, datasets, nulls, statistics, figures, snakemake
     "hopf.linear": frozenset({"seeds", "sim"}),   # one Hopf parameter set: sim.models.HopfParams
     "sim": frozenset({"seeds"}),
-    "spiking": frozenset({"seeds", "sim"}),
-    "plasticity": frozenset({"seeds", "sim", "spiking"}),
-    "bodies": frozenset({"seeds", "sim", "spiking", "plasticity"}),
+    # spiking.core: the one LIF update, its random numbers and parameter base (spiking/update.py,
+    # rng.py, params.py), shared by the LIF engine, the plasticity rules and the CPG
+    "spiking.core": frozenset({"seeds", "sim"}),
+    "plasticity": frozenset({"seeds", "sim", "spiking.core"}),
+    "spiking": frozenset({"seeds", "sim", "spiking.core", "plasticity"}),   # plastic synapses in LIFBatch
+    "bodies": frozenset({"seeds", "sim", "spiking.core", "spiking", "plasticity"}),
     # libraries beside the engines (arrays and tables; their files through io), lowest first
     "nulls": frozenset({"io", "seeds", "connectome"}),
     "analysis": frozenset({"io", "seeds", "connectome", "nulls"}),
@@ -67,6 +70,9 @@ ALLOWED: dict[str, frozenset[str]] = {
 NODE_OF_MODULE = {
     "encephagen": "root",
     "encephagen.hopf.linear": "hopf.linear",
+    "encephagen.spiking.update": "spiking.core",
+    "encephagen.spiking.rng": "spiking.core",
+    "encephagen.spiking.params": "spiking.core",
     "encephagen.cli": "cli",
     "encephagen.workflow_cli": "cli",
     "encephagen.__main__": "cli",

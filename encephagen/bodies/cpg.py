@@ -30,19 +30,21 @@ weight, p)``: each (target neuron, source neuron) pair of the named classes on t
 **W[target, source]** like the rest of the project; a source spike adds column ``W[:, j]`` to the
 targets' synaptic current. Signs must match the source class (Dale's law; checked).
 
-Neuron model (one numba kernel, :func:`lif_adapt_block`; dimensionless, threshold 1, reset 0,
-time in seconds). Per step of length ``dt``, with ``e_m = exp(-dt/tau_m)``::
+Neuron model (one numba kernel, :func:`lif_adapt_block`, calling the spiking engine's neuron
+update :func:`encephagen.spiking.update.lif_step`; dimensionless, threshold 1, reset 0, time in
+seconds). Per step of length ``dt``, with ``e_m = exp(-dt/tau_m)``::
 
     I  = drive + s - a + stim
-    v' = I + (v - I) e_m + sigma sqrt(1 - e_m^2) xi      (xi ~ N(0,1); exact for constant I;
+    v' = e_m v + (1 - e_m) I + sigma sqrt(1 - e_m^2) xi  (xi ~ N(0,1); exact for constant I;
                                                            stationary noise SD sigma)
     spike if v' >= 1: v' = 0, refractory t_ref (v held at 0)
     s' = s exp(-dt/tau_s) + W @ spike                    (one current-based synapse, tau_s)
     a' = a exp(-dt/tau_a) + b * spike                    (adaptation; b > 0 only for RG_F, RG_E)
 
-The spiking engine (encephagen.spiking.engine.LIFBatch) is an event-driven batch simulator with
-delays and Poisson drive but no adaptation current and no per-step external input, so it cannot
-run this model as is; this module holds its own small kernel (to be unified by the coordinator).
+The neuron update is shared with the spiking engine (encephagen.spiking.engine.LIFBatch); the
+loop is this module's own, because the CPG's synapses have no delay (a spike reaches its targets'
+current in the step it is emitted), dense 80 x 80 weights and Gaussian membrane noise, where the
+engine's blocks need a delay of at least one step.
 
 Motor output: the spike count of each motor pool (MN_F, MN_E per side) divided by pool size and
 ``dt`` is low-pass filtered with ``tau_motor`` into a rate (Hz); :meth:`SpinalCPG.motor` returns
@@ -55,6 +57,9 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numba
 import numpy as np
+
+from encephagen.spiking._numba_kernels import cached
+from encephagen.spiking.update import lif_step
 
 SIDES = ("r", "l")
 #: (class, neurons per side, sign of its outputs, adapting)
@@ -179,15 +184,23 @@ def build_weights(seed: int, table=CONNECTIONS, weight_scale: float = 1.0) -> np
     return W
 
 
-@numba.njit(cache=True, nogil=True)
+@cached
+@numba.njit(nogil=True)
 def lif_adapt_block(v, s, a, ref, W, drive, stim, b, xi, em, es, ea, noise, ref_steps, pool, n_pools,
                     em_motor, inv_dt, motor_rate, spikes):
     """Advance the LIF + adaptation network ``xi.shape[0]`` steps (all state arrays in place).
 
     v, s, a (N,) float; ref (N,) int, remaining refractory steps; W (N, N) = W[target, source];
     drive, stim, b (N,); xi (steps, N) standard normals; pool (N,) int motor pool of each neuron
-    (-1: none) with pool sizes folded into ``motor_rate`` updates; spikes (steps, N) bool output."""
+    (-1: none) with pool sizes folded into ``motor_rate`` updates; spikes (steps, N) bool output.
+
+    The neuron update is the spiking engine's :func:`encephagen.spiking.update.lif_step`: the
+    synaptic current ``s`` on the excitatory channel and the adaptation current ``a`` on the
+    inhibitory channel, both held over the step (propagators 1 - e_m and -(1 - e_m)), drive,
+    stimulus and noise in the bias term; threshold 1, reset 0. Arrivals come after every
+    neuron's update of the step (no delay)."""
     n_steps, N = xi.shape
+    c1m = 1.0 - em
     counts = np.zeros(n_pools)
     size = np.zeros(n_pools)
     for i in range(N):
@@ -195,21 +208,14 @@ def lif_adapt_block(v, s, a, ref, W, drive, stim, b, xi, em, es, ea, noise, ref_
             size[pool[i]] += 1.0
     for k in range(n_steps):
         for i in range(N):
-            I = drive[i] + s[i] - a[i] + stim[i]
-            vi = I + (v[i] - I) * em + noise * xi[k, i]
-            z = False
-            if ref[i] > 0:
-                vi = 0.0
-                ref[i] -= 1
-            elif vi >= 1.0:
-                vi = 0.0
-                ref[i] = ref_steps
-                z = True
+            bt = c1m * (drive[i] + stim[i]) + noise * xi[k, i]
+            vi, si, ai, _n, r, z = lif_step(v[i], s[i], a[i], 0.0, ref[i], 0.0, 0.0, 0.0, 0.0, em, c1m, -c1m, 0.0,
+                                            es, ea, 1.0, 0.0, bt, 1.0, 0.0, ref_steps, False)
             v[i] = vi
+            s[i] = si
+            a[i] = ai
+            ref[i] = r
             spikes[k, i] = z
-        for i in range(N):
-            s[i] *= es
-            a[i] *= ea
         for q in range(n_pools):
             counts[q] = 0.0
         for j in range(N):

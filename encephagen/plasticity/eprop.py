@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import torch
 
-from encephagen.plasticity._params import ParamsMixin, p
+from encephagen.spiking.params import ParamsMixin, p
 
 
 @dataclass(frozen=True)

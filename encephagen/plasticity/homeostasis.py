@@ -24,8 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from encephagen.plasticity._params import ParamsMixin, p
 from encephagen.plasticity.stdp import _as_index
+from encephagen.spiking.params import ParamsMixin, p
+from encephagen.spiking.update import rate_step, scale_weight, scaling_factor
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class RateSensor:
         self.rate = torch.full(tuple(shape), float(initial), dtype=dtype, device=device)
 
     def step(self, spikes: torch.Tensor) -> torch.Tensor:
-        self.rate.mul_(self.decay).add_(spikes.to(self.rate.dtype), alpha=self.gain)
+        self.rate.copy_(rate_step(self.rate, spikes.to(self.rate.dtype), self.decay, self.gain))
         return self.rate
 
 
@@ -86,9 +87,9 @@ class SynapticScaling:
     def scale(self, w: torch.Tensor, rate: torch.Tensor, duration_ms: float) -> torch.Tensor:
         """Apply ``duration_ms`` of scaling with the given per-neuron rates (B, n_post); in place."""
         q = self.params
-        f = torch.exp(q.beta * (q.target_rate - rate) * (duration_ms / 1000.0))   # (B, n_post)
+        f = scaling_factor(rate, q.beta, q.target_rate, duration_ms)   # (B, n_post)
         fs = f[:, self.post]
-        w.copy_(torch.where(self.plastic, torch.clamp(w * fs, max=q.w_max), w))
+        w.copy_(torch.where(self.plastic, scale_weight(w, fs, q.w_max), w))
         return w
 
     def step(self, w: torch.Tensor, post_spikes: torch.Tensor) -> torch.Tensor:

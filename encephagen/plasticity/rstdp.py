@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import torch
 
-from encephagen.plasticity._params import ParamsMixin, p
 from encephagen.plasticity.stdp import STDP, STDPParams
+from encephagen.spiking.params import ParamsMixin, p
 
 
 @dataclass(frozen=True)

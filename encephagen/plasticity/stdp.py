@@ -36,7 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from encephagen.plasticity._params import ParamsMixin, p
+from encephagen.spiking.params import ParamsMixin, p
+from encephagen.spiking.update import stdp_depress, stdp_facilitate, trace_step
 
 
 @dataclass(frozen=True)
@@ -161,15 +162,11 @@ class STDP:
     # ------------------------------------------------------------------ helpers
     def _facilitate(self, w, k):
         q = self.params
-        wn = w / q.w_max
-        f = (1.0 - wn).clamp_min(0.0) ** q.mu_plus if q.mu_plus != 0 else 1.0
-        return torch.clamp(wn + q.lam * f * k, max=1.0) * q.w_max
+        return stdp_facilitate(w, k, q.lam, q.mu_plus, q.w_max)
 
     def _depress(self, w, k):
         q = self.params
-        wn = w / q.w_max
-        f = wn.clamp_min(0.0) ** q.mu_minus if q.mu_minus != 0 else 1.0
-        return torch.clamp(wn - q.alpha * q.lam * f * k, min=0.0) * q.w_max
+        return stdp_depress(w, k, q.lam, q.alpha, q.mu_minus, q.w_max)
 
     def _at_synapse(self, hist, L, delay, idx, n, t=None, uniform=None):
         """(B, nnz) values of a per-neuron history at step t - delay, per synapse."""
@@ -212,12 +209,9 @@ class STDP:
                 ev_pre = ev
                 y = self._at_synapse(self.y_hist, self.L_post, self.d_dd, self.post, self.n_post, t, self._dd_u)
         # traces for the next step (spikes of this step included)
-        if q.pairing == "all_to_all":
-            self._x = (self._x + pre_spikes) * self.decay_plus
-            self._y = (self._y + post_spikes) * self.decay_minus
-        else:
-            self._x = torch.where(pre_spikes, 1.0, self._x) * self.decay_plus
-            self._y = torch.where(post_spikes, 1.0, self._y) * self.decay_minus
+        nearest = q.pairing == "nearest"
+        self._x = trace_step(self._x, pre_spikes, self.decay_plus, nearest)
+        self._y = trace_step(self._y, post_spikes, self.decay_minus, nearest)
         self.t += 1
         return ev_post, x, ev_pre, y
 

@@ -1,20 +1,34 @@
-"""Numba CPU kernels: the SAME algorithm as the torch path in :mod:`encephagen.spiking.engine`,
-step for step and in the same floating-point order (float32 state, separate multiply and add,
-no fused multiply-add, identical counter-based random numbers, delivery in the same order), so
-the two paths give identical spikes; ``tests/test_spiking_backends.py`` checks that bitwise.
+"""Numba CPU kernels: the SAME update as the torch path in :mod:`encephagen.spiking.engine`.
 
-Why a second path at all: torch eager pays ~5-10 us per elementwise kernel and the Poisson
+The neuron update (:func:`encephagen.spiking.update.lif_step`) and the random numbers
+(:func:`encephagen.spiking.rng.draw`, :func:`~encephagen.spiking.rng.count4`) are written once, as
+plain Python on values; the torch path calls them on tensors and this module compiles them
+(``register_jitable``) into :func:`lif_block`, float32 state, separate multiply and
+add, no fused multiply-add, so the two paths give identical spikes
+(``tests/test_spiking_backends.py`` checks that bitwise). What is here is only the loop
+structure and the spike delivery.
+
+Why a compiled loop at all: torch eager pays ~5-10 us per elementwise kernel and the Poisson
 drive needs one random number per neuron and step; the whole block of steps below is one
 parallel loop over neurons (each neuron's steps inside a block are independent of every other
 neuron, because the shortest delay is at least the block length), which is what makes the CPU
 path several times faster than Brian2's generated C++.
+
+On-disk cache: numba keys a cached kernel on its own source file only, so a change to
+``update.py`` or ``rng.py`` would silently reuse stale machine code. :func:`cached` adds a
+hash of those two files to the cache key.
 """
 from __future__ import annotations
 
+import hashlib
+import inspect
 import os
 
 import numba
 import numpy as np
+
+from encephagen.spiking import rng as _rng
+from encephagen.spiking import update as _update
 
 # numba's OpenMP layer busy-waits; next to torch's own OpenMP pool and on a shared machine that
 # made a 2-thread block 6 times slower than the plain 'workqueue' layer (measured on 2 cores).
@@ -22,24 +36,36 @@ import numpy as np
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
+_DEPS_HASH = hashlib.sha256("".join(inspect.getsource(m) for m in (_update, _rng)).encode()).hexdigest()
 
 
-@numba.njit(inline="always")
-def _draw(key, t):
-    """32-bit draw for step t: SplitMix64 output (see encephagen.spiking.rng)."""
-    z = key + np.uint64(t) * _GOLDEN
-    z ^= z >> np.uint64(30)
-    z *= _MIX1
-    z ^= z >> np.uint64(27)
-    z *= _MIX2
-    z ^= z >> np.uint64(31)
-    return np.int64(z >> np.uint64(32))
+def cached(dispatcher):
+    """Enable numba's on-disk cache with the shared update's source hash in the key."""
+    try:
+        from numba.core.caching import FunctionCache
+
+        class _DepCache(FunctionCache):
+            def _index_key(self, sig, codegen):
+                return super()._index_key(sig, codegen) + (_DEPS_HASH,)
+
+        dispatcher._cache = _DepCache(dispatcher.py_func)
+    except Exception:  # pragma: no cover - a numba without this internal API: compile every process
+        pass
+    return dispatcher
 
 
-@numba.njit(parallel=True, cache=True, fastmath=False, nogil=True)
+lif_step = _update.lif_step
+trace_step = _update.trace_step
+rate_step = _update.rate_step
+scale_weight = _update.scale_weight
+stdp_facilitate = _update.stdp_facilitate
+stdp_depress = _update.stdp_depress
+draw = _rng.draw
+count4 = _rng.count4
+
+
+@cached
+@numba.njit(parallel=True, fastmath=False, nogil=True)
 def lif_block(t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
               p22, p21e, p21i, p21n, p11e, p11i, p11n, nmda_scale, bias_term,
               w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk):
@@ -51,8 +77,8 @@ def lif_block(t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
         ei = ie[i]
         xi = ii[i]
         ni = inm[i]
-        r = ref[i]
-        k1 = np.uint64(key1[i])
+        r = np.int64(ref[i])
+        k1 = key1[i]
         g = grp[i]
         a22 = p22[i]
         a21e = p21e[i]
@@ -70,40 +96,19 @@ def lif_block(t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
         c3 = icdf[g, 3] if kmax > 3 else c2
         s = t0 % nslots
         for k in range(nsteps):
-            t = t0 + k
-            if r > 0:
-                vn = v_reset
-                r -= 1
-            else:
-                vn = a22 * vi
-                vn = vn + a21e * ei
-                vn = vn + a21i * xi
-                if use_nmda:
-                    vn = vn + a21n * ni
-                vn = vn + bt
             ae = buf[s, 0, i]
             ai = buf[s, 1, i]
             buf[s, 0, i] = 0.0
             buf[s, 1, i] = 0.0
-            x = _draw(k1, t)
-            # Poisson count = number of thresholds below x (branch-free for the first four)
-            c = np.int64(c0 < x) + np.int64(c1 < x) + np.int64(c2 < x) + np.int64(c3 < x)
-            if c == 4:
+            x = draw(k1, np.int64(t0 + k))
+            c = count4(x, c0, c1, c2, c3)
+            if c == 4:  # the rare tail: continue the count over the rest of the row
                 while c < kmax and icdf[g, c] < x:
                     c += 1
-            ei = a11e * ei
-            ei = ei + ae
-            ei = ei + np.float32(c) * we
-            xi = a11i * xi
-            xi = xi + ai
-            if use_nmda:
-                ni = a11n * ni
-                ni = ni + ns * ae
-            if vn >= theta:
+            vi, ei, xi, ni, r, sp = lif_step(vi, ei, xi, ni, r, ae, ai, np.float32(c), we, a22, a21e, a21i, a21n,
+                                             a11e, a11i, a11n, ns, bt, theta, v_reset, ref_steps, use_nmda)
+            if sp:
                 spk[k, i] = 1
-                vn = v_reset
-                r = ref_steps
-            vi = vn
             s += 1
             if s == nslots:
                 s = 0
@@ -112,6 +117,93 @@ def lif_block(t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
         ii[i] = xi
         inm[i] = ni
         ref[i] = r
+
+
+@cached
+@numba.njit(nogil=True)
+def trace_block(x, ring, raster, t0, nsteps, decay, nearest):
+    """Plastic synapses' spike trace (float64, :func:`encephagen.spiking.update.trace_step`) over a
+    block: ring[(t0 + k) % len(ring)] = trace at step t0 + k, then the step's spikes (raster[k])."""
+    nslots = ring.shape[0]
+    n = x.shape[0]
+    for k in range(nsteps):
+        slot = (t0 + k) % nslots
+        for i in range(n):
+            xi = x[i]
+            ring[slot, i] = xi
+            x[i] = trace_step(xi, raster[k, i], decay, nearest)
+
+
+@cached
+@numba.njit(nogil=True)
+def stdp_block(t0, ka, kb, spk_k, spk_i, m, post_t, post_j, w, weight, q, pre, post, d, out_ptr, in_ptr, in_perm,
+               ring_x, ring_y, lam, alpha, mu_plus, mu_minus, w_max):
+    """STDP of steps t0+ka .. t0+kb-1 on the plastic synapses (the shared formulas of
+    :mod:`encephagen.spiking.update`), in time order; per step LTP (postsynaptic spikes
+    ``post_t``/``post_j`` arriving now at the synapse, after their delay ``d``) before LTD (this
+    block's presynaptic spikes ``spk_k``/``spk_i``, step-ascending); ``weight[q[p]]`` (float32, the
+    engine's) takes a synapse's weight at its presynaptic spike."""
+    nslots = ring_x.shape[0]
+    nk = kb - ka
+    # LTP events bucketed by step (counting sort)
+    cnt = np.zeros(nk + 1, np.int64)
+    for e in range(post_t.shape[0]):
+        j = post_j[e]
+        for r in range(in_ptr[j], in_ptr[j + 1]):
+            k = post_t[e] + d[in_perm[r]] - t0
+            if ka <= k < kb:
+                cnt[k - ka + 1] += 1
+    for k in range(nk):
+        cnt[k + 1] += cnt[k]
+    ev = np.empty(cnt[nk], np.int64)
+    fill = cnt[:nk].copy()
+    for e in range(post_t.shape[0]):
+        j = post_j[e]
+        for r in range(in_ptr[j], in_ptr[j + 1]):
+            p = in_perm[r]
+            k = post_t[e] + d[p] - t0
+            if ka <= k < kb:
+                ev[fill[k - ka]] = p
+                fill[k - ka] += 1
+    js = 0
+    while js < m and spk_k[js] < ka:
+        js += 1
+    for k in range(ka, kb):
+        t = t0 + k
+        sx = t % nslots
+        for e in range(cnt[k - ka], cnt[k - ka + 1]):
+            p = ev[e]
+            w[p] = stdp_facilitate(w[p], ring_x[sx, pre[p]], lam, mu_plus, w_max)
+        while js < m and spk_k[js] == k:
+            i = spk_i[js]
+            for p in range(out_ptr[i], out_ptr[i + 1]):
+                sy = (t - d[p]) % nslots
+                wp = stdp_depress(w[p], ring_y[sy, post[p]], lam, alpha, mu_minus, w_max)
+                w[p] = wp
+                weight[q[p]] = np.float32(wp)
+            js += 1
+    return cnt[nk]
+
+
+@cached
+@numba.njit(nogil=True)
+def sensor_block(rate, raster, ka, kb, decay, gain):
+    """Scaling's rate sensor over steps ka..kb-1 of a block (:func:`encephagen.spiking.update.rate_step`)."""
+    n = rate.shape[0]
+    for k in range(ka, kb):
+        for i in range(n):
+            rate[i] = rate_step(rate[i], raster[k, i], decay, gain)
+
+
+@cached
+@numba.njit(parallel=True, nogil=True)
+def scale_block(w, weight, q, post, f, w_max):
+    """Synaptic scaling of every plastic synapse (:func:`encephagen.spiking.update.scale_weight`)
+    with its postsynaptic neuron's factor ``f``; the engine's float32 weights follow."""
+    for p in numba.prange(w.shape[0]):
+        v = scale_weight(w[p], f[post[p]], w_max)
+        w[p] = v
+        weight[q[p]] = np.float32(v)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -6,7 +6,8 @@ All networks of a batch are laid side by side in one index space (network b's ne
 ``b * n + i``); synapses form one CSR by source. Time advances in blocks of ``K`` steps, where
 ``K`` is the shortest synaptic delay (in steps): a spike emitted inside a block reaches its
 targets no earlier than the next block, so within a block every neuron evolves independently.
-Per step and neuron (exact integration of the linear subthreshold dynamics, float32):
+Per step and neuron (exact integration of the linear subthreshold dynamics, float32), the
+update :func:`encephagen.spiking.update.lif_step`, written once for both backends:
 
     if refractory: v' = v_reset
     else:          v' = P22 v + P21e I_e + P21i I_i [+ P21n I_n] + (1 - P22) bias
@@ -19,10 +20,9 @@ After a block, the spikes' outgoing rows are scatter-added into the ring buffer 
 ``(t_spike + delay) mod S`` (S = max delay + K). Poisson counts come from the counter-based
 generator of :mod:`encephagen.spiking.rng` (a pure function of network seed, neuron, step).
 
-Backends: ``torch`` (any device; the reference) and ``numba`` (CPU only; one parallel kernel
-per block + a serial delivery loop; same arithmetic in the same order, checked spike for
-spike against the torch path in tests/test_spiking_backends.py). ``auto`` = numba on CPU,
-torch on CUDA.
+Backends: ``torch`` (any device; calls ``lif_step`` on tensors) and ``numba`` (CPU only; the
+same ``lif_step`` compiled into one parallel kernel per block + a delivery loop; identical
+spikes, checked in tests/test_spiking_backends.py). ``auto`` = numba on CPU, torch on CUDA.
 """
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ import numpy as np
 import torch
 
 from encephagen.spiking.network import LIFNetwork
-from encephagen.spiking.rng import draws_torch, neuron_keys, poisson_threshold_table
+from encephagen.spiking.rng import count4, draws_torch, neuron_keys, poisson_threshold_table
+from encephagen.spiking.update import lif_step
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,23 @@ class LIFBatch:
         self._build(networks)
         self.setup_seconds = time.perf_counter() - t
         self.t = 0  # global step counter
+        self.plasticity = None
+
+    def enable_plasticity(self, stdp=None, scaling=None, record_every: int = 0):
+        """Make the E->E synapses plastic (STDP and/or synaptic scaling; see
+        :class:`encephagen.spiking.plastic.PlasticSynapses`) from the current step on; returns it."""
+        from encephagen.spiking.plastic import PlasticSynapses
+
+        n_plastic = sum(int(((net.channel == 0) & net.is_exc[net.target]).sum()) for net in self.networks)
+        dmax = max((int(net.delay.max()) for net in self.networks if net.nnz), default=1)
+        # per plastic synapse: w, w0 (f64), q, pre, post, delay, in_perm (i64) + temporaries; two trace rings
+        est = n_plastic * (8 * 7 + 32) + 2 * (dmax + self.K) * self.N * 8
+        limit = int(0.8 * available_memory_bytes(self.device))
+        if est > limit:
+            raise SpikingMemoryError(f"plastic synapses ({n_plastic:,} E->E) need about {est / 2**30:.2f} GiB on "
+                                     f"{self.device}, above the limit of {limit / 2**30:.2f} GiB")
+        self.plasticity = PlasticSynapses(self, stdp=stdp, scaling=scaling, record_every=record_every)
+        return self.plasticity
 
     # ------------------------------------------------------------------ set-up
     def _build(self, networks):
@@ -262,15 +280,19 @@ class LIFBatch:
                                self.buf.view(-1).numpy())
             nk.lif_block(t0, K, self.S, *self._args)
             m = nk.collect(self._spk, K, self._out_k, self._out_i)
-            if m:
-                nk.deliver(t0, self._out_k, self._out_i, m, self.S, *self._dargs)
             kk = torch.from_numpy(self._out_k[:m].copy())
             ii = torch.from_numpy(self._out_i[:m].copy())
+            if self.plasticity is not None:  # weights of this block's spikes, before they are sent
+                self.plasticity.block(t0, K, kk, ii)
+            if m:
+                nk.deliver(t0, self._out_k, self._out_i, m, self.S, *self._dargs)
         else:
             spk = torch.zeros((K, self.N), dtype=torch.bool, device=self.device)
             self._torch_block(t0, K, spk)
             nz = spk.nonzero()
             kk, ii = nz[:, 0], nz[:, 1]
+            if self.plasticity is not None:
+                self.plasticity.block(t0, K, kk, ii)
             self._torch_deliver(t0, kk, ii)
         self.t = t0 + K
         return BlockSpikes(t0, kk, ii)
@@ -278,38 +300,20 @@ class LIFBatch:
     def _torch_block(self, t0, K, spk):
         x = draws_torch(self.key, t0, K)                          # (K, N) int64
         # count = #thresholds below x: four comparisons, then a search for the rare larger counts
-        counts = ((self.thr4[0] < x).to(torch.int64) + (self.thr4[1] < x).to(torch.int64)
-                  + (self.thr4[2] < x).to(torch.int64) + (self.thr4[3] < x).to(torch.int64))
+        counts = count4(x, self.thr4[0], self.thr4[1], self.thr4[2], self.thr4[3])
         tk, tn = (counts == 4).nonzero(as_tuple=True)
         if tk.numel():
             counts[tk, tn] = torch.searchsorted(self.icdf_rows[tn], x[tk, tn].unsqueeze(1)).squeeze(1)
-        ext = counts.to(torch.float32) * self.w_ext                           # (K, N)
+        n_ext = counts.to(torch.float32)                                      # (K, N)
         v, ie, ii, inm, ref = self.v, self.ie, self.ii, self.inm, self.ref
         for k in range(K):
             s = (t0 + k) % self.S
-            refr = ref > 0
-            vn = self.p22 * v
-            vn = vn + self.p21e * ie
-            vn = vn + self.p21i * ii
-            if self.use_nmda:
-                vn = vn + self.p21n * inm
-            vn = vn + self.bias_term
-            vn = torch.where(refr, self.v_reset, vn)
-            ref = ref - refr.to(ref.dtype)
-            ae, ai = self.buf[s, 0], self.buf[s, 1]
-            ie = self.p11e * ie
-            ie = ie + ae
-            ie = ie + ext[k]
-            ii = self.p11i * ii
-            ii = ii + ai
-            if self.use_nmda:
-                inm = self.p11n * inm
-                inm = inm + self.nmda_scale * ae
+            ae, ai = self.buf[s, 0].clone(), self.buf[s, 1].clone()
             self.buf[s].zero_()
-            sp = vn >= self.theta
+            v, ie, ii, inm, ref, sp = lif_step(v, ie, ii, inm, ref, ae, ai, n_ext[k], self.w_ext, self.p22, self.p21e,
+                                               self.p21i, self.p21n, self.p11e, self.p11i, self.p11n, self.nmda_scale,
+                                               self.bias_term, self.theta, self.v_reset, self.ref_steps, self.use_nmda)
             spk[k] = sp
-            v = torch.where(sp, self.v_reset, vn)
-            ref = torch.where(sp, self.ref_steps, ref)
         self.v, self.ie, self.ii, self.inm, self.ref = v, ie, ii, inm, ref.to(torch.int32)
 
     def _torch_deliver(self, t0, kk, ii):

@@ -8,16 +8,88 @@ target's exponentially decaying synaptic current, whose integral then moves the 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from typing import Any, Mapping
 
 
-def _p(default, unit: str, doc: str, lo=None, hi=None, choices=None):
-    return field(default=default, metadata={"unit": unit, "doc": doc, "min": lo, "max": hi, "choices": choices})
+def p(default, unit: str, doc: str, lo=None, hi=None, choices=None, lo_open: bool = False):
+    """A parameter field: ``lo``/``hi`` are inclusive bounds unless ``lo_open`` (then ``> lo``)."""
+    return field(default=default, metadata={"unit": unit, "doc": doc, "min": lo, "max": hi,
+                                            "choices": choices, "lo_open": lo_open})
+
+
+_p = p
+
+
+class ParamsMixin:
+    """The one base of the spiking and plasticity parameter dataclasses (frozen, flat, scalar):
+    validation with errors that name the parameter (``<_kind> parameter 'name'``), dict round
+    trip and metadata (default, unit, doc, bounds, choices) for docs and the config schema.
+
+    (``encephagen.sim.models.ParamsBase`` is the neural-mass models' base: array-valued
+    parameters for sweeps, bounds as a tuple, ``ParameterError``; a merge would make this class
+    a subclass of it.)"""
+
+    _kind = "parameter"
+
+    def _validate(self):
+        for f in fields(self):
+            val = getattr(self, f.name)
+            md = f.metadata
+            where = f"{self._kind} parameter {f.name!r}"
+            if md.get("choices") is not None:
+                if val not in md["choices"]:
+                    raise ValueError(f"{where} = {val!r}: must be one of {md['choices']}")
+                continue
+            if isinstance(f.default, bool):
+                if not isinstance(val, bool):
+                    raise ValueError(f"{where} = {val!r}: must be true or false")
+                continue
+            if not isinstance(val, (int, float)) or isinstance(val, bool) or not math.isfinite(val):
+                raise ValueError(f"{where} = {val!r}: must be a finite number")
+            lo, hi, unit = md.get("min"), md.get("max"), md.get("unit", "")
+            if lo is not None:
+                if md.get("lo_open") and val <= lo:
+                    raise ValueError(f"{where} = {val} {unit}: must be > {lo}")
+                if val < lo:
+                    raise ValueError(f"{where} = {val} {unit}: below its minimum {lo}")
+            if hi is not None and val > hi:
+                raise ValueError(f"{where} = {val} {unit}: above its maximum {hi}")
+
+    def __post_init__(self):
+        self._validate()
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None):
+        d = dict(d or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown {cls._kind} parameter(s) {unknown}; known: {sorted(known)}")
+        return cls(**d)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def replace(self, **kw):
+        return replace(self, **kw)
+
+    @classmethod
+    def metadata(cls) -> dict:
+        """{name: {default, unit, doc, min, max, choices, lo_open}} for docs and a config schema."""
+        out = {}
+        for f in fields(cls):
+            md = dict(f.metadata)
+            md["default"] = f.default if f.default is not MISSING else None
+            out[f.name] = md
+        return out
 
 
 @dataclass(frozen=True)
-class LIFParams:
+class LIFParams(ParamsMixin):
+    _kind = "spiking"
+
     # neurons
     tau_m: float = _p(20.0, "ms", "membrane time constant (overridden per region by the T1w/T2w map if given)", 0.1, 1000)
     tau_e: float = _p(5.0, "ms", "excitatory (AMPA-like) synaptic current decay time", 0.05, 1000)
@@ -54,23 +126,7 @@ class LIFParams:
     tau_m_min: float = _p(10.0, "ms", "tau_m at the highest T1w/T2w value", 0.1, 1000)
 
     def __post_init__(self):
-        for f in fields(self):
-            val = getattr(self, f.name)
-            md = f.metadata
-            if md.get("choices") is not None:
-                if val not in md["choices"]:
-                    raise ValueError(f"spiking parameter {f.name!r} = {val!r}: must be one of {md['choices']}")
-                continue
-            if f.type in ("bool",) or isinstance(f.default, bool):
-                if not isinstance(val, (bool,)):
-                    raise ValueError(f"spiking parameter {f.name!r} = {val!r}: must be true or false")
-                continue
-            if not isinstance(val, (int, float)) or isinstance(val, bool) or val != val:
-                raise ValueError(f"spiking parameter {f.name!r} = {val!r}: must be a number")
-            if md.get("min") is not None and val < md["min"]:
-                raise ValueError(f"spiking parameter {f.name!r} = {val} {md['unit']}: below its minimum {md['min']}")
-            if md.get("max") is not None and val > md["max"]:
-                raise ValueError(f"spiking parameter {f.name!r} = {val} {md['unit']}: above its maximum {md['max']}")
+        self._validate()
         if self.v_reset >= self.theta:
             raise ValueError(f"spiking parameter 'v_reset' = {self.v_reset} mV must be below 'theta' = {self.theta} mV")
         if self.tau_m_min > self.tau_m_max:
@@ -79,28 +135,3 @@ class LIFParams:
     @property
     def j_ext(self) -> float:
         return self.J if self.J_ext < 0 else self.J_ext
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any] | None) -> "LIFParams":
-        d = dict(d or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown spiking parameter(s) {unknown}; known: {sorted(known)}")
-        return cls(**d)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def replace(self, **kw) -> "LIFParams":
-        return replace(self, **kw)
-
-    @classmethod
-    def metadata(cls) -> dict:
-        """{name: {default, unit, doc, min, max, choices}} for docs and the config schema."""
-        out = {}
-        for f in fields(cls):
-            md = dict(f.metadata)
-            md["default"] = f.default if f.default is not MISSING else None
-            out[f.name] = md
-        return out

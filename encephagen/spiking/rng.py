@@ -8,13 +8,19 @@ network's drive does not depend on its position in a batch, on the batch size, o
 device, or on the backend: the torch path (CPU or CUDA) and the numba CPU path draw
 bit-identical numbers, which is what lets the test suite compare the two paths spike for spike.
 
-torch has no unsigned 64-bit arithmetic: int64 products wrap modulo 2**64 (as unsigned ones
-do) and logical right shifts are arithmetic shifts masked to the low bits.
+The mixer (:func:`mix64`, :func:`draw`, :func:`count4`) is written once, on int64 values:
+torch has no unsigned 64-bit arithmetic, and int64 products wrap modulo 2**64 (as unsigned ones
+do) in torch, numpy and numba alike; logical right shifts are arithmetic shifts masked to the
+low bits. The torch path calls these functions on tensors, the numba kernel compiles them.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
+
+from numba.extending import overload, register_jitable
+
+from encephagen.spiking.update import select
 
 M32 = 0xFFFFFFFF
 GOLDEN = 0x9E3779B97F4A7C15
@@ -28,26 +34,57 @@ def _s64(c: int) -> int:
     return c - (1 << 64) if c >= (1 << 63) else c
 
 
-def mix64_np(z: np.ndarray) -> np.ndarray:
-    z = np.asarray(z, dtype=np.uint64).copy()
-    z ^= z >> np.uint64(30)
-    z *= np.uint64(MIX1)
-    z ^= z >> np.uint64(27)
-    z *= np.uint64(MIX2)
-    z ^= z >> np.uint64(31)
-    return z
+GOLDEN_S, MIX1_S, MIX2_S = _s64(GOLDEN), _s64(MIX1), _s64(MIX2)
 
 
-def _lsr(z: torch.Tensor, s: int) -> torch.Tensor:
+# ---- the generator, written once: these functions take int64 numpy arrays, int64 torch tensors
+# (any device) or int64 scalars inside numba code (register_jitable: plain Python when called
+# from Python, compiled and inlined when called from a numba kernel). Products wrap modulo 2**64 in all three; a logical right
+# shift is an arithmetic shift masked to the low bits.
+def lsr(z, s):
+    """Logical right shift of int64 ``z`` by ``s`` bits (numba: a native unsigned shift, below)."""
     return (z >> s) & ((1 << (64 - s)) - 1)
 
 
+@overload(lsr)
+def _lsr_scalar(z, s):  # pragma: no cover - compiled by numba
+    def impl(z, s):
+        return np.int64(np.uint64(z) >> np.uint64(s))
+    return impl
+
+
+@register_jitable(inline="always")
+def mix64(z):
+    """SplitMix64's output function on int64 values."""
+    z = z ^ lsr(z, 30)
+    z = z * MIX1_S
+    z = z ^ lsr(z, 27)
+    z = z * MIX2_S
+    return z ^ lsr(z, 31)
+
+
+@register_jitable(inline="always")
+def draw(key, t):
+    """The 32-bit uniform (as int64) of a neuron with ``key`` at step ``t``."""
+    return lsr(mix64(key + t * GOLDEN_S), 32)
+
+
+@register_jitable(inline="always")
+def count4(x, c0, c1, c2, c3):
+    """Number of the first four thresholds below ``x`` (the Poisson count when it is < 4; a count
+    of 4 continues with a search over the rest of the row, see poisson_threshold_table)."""
+    return select(c0 < x, 1, 0) + select(c1 < x, 1, 0) + select(c2 < x, 1, 0) + select(c3 < x, 1, 0)
+
+
+def mix64_np(z: np.ndarray) -> np.ndarray:
+    """:func:`mix64` on numpy (uint64 or int64 in, uint64 out)."""
+    z = np.ascontiguousarray(z).astype(np.uint64).view(np.int64)
+    with np.errstate(over="ignore"):
+        return mix64(z).view(np.uint64)
+
+
 def mix64_torch(z: torch.Tensor) -> torch.Tensor:
-    z = z ^ _lsr(z, 30)
-    z = z * _s64(MIX1)
-    z = z ^ _lsr(z, 27)
-    z = z * _s64(MIX2)
-    return z ^ _lsr(z, 31)
+    return mix64(z)
 
 
 def neuron_keys(seed: int, n: int) -> np.ndarray:
@@ -63,8 +100,7 @@ def neuron_keys(seed: int, n: int) -> np.ndarray:
 def draws_torch(key: torch.Tensor, t0: int, k: int) -> torch.Tensor:
     """Uniform 32-bit integers (int64 tensor, shape (k, n)) for steps t0..t0+k-1."""
     t = torch.arange(t0, t0 + k, device=key.device, dtype=torch.int64).unsqueeze(1)
-    z = key.unsqueeze(0) + t * _s64(GOLDEN)
-    return _lsr(mix64_torch(z), 32)
+    return draw(key.unsqueeze(0), t)
 
 
 def poisson_cdf_table(lams: np.ndarray, tail: float = 1e-12) -> np.ndarray:

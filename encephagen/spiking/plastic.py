@@ -1,0 +1,339 @@
+"""Plastic excitatory synapses inside a :class:`~encephagen.spiking.engine.LIFBatch`: pair-based
+STDP and homeostatic synaptic scaling on the E->E synapses of every network of the batch, with
+weights that change during the run and are transmitted as they change.
+
+The rules are those of :mod:`encephagen.plasticity` (the stand-alone engines checked against
+NEST's ``stdp_synapse`` and against the logistic solution of scaling), with the same formulas
+(:func:`encephagen.spiking.update.stdp_facilitate`, :func:`~encephagen.spiking.update.stdp_depress`,
+:func:`~encephagen.spiking.update.trace_step`) and the same order of operations, so a network's
+weights equal the stand-alone rule's on the network's own spikes
+(tests/test_spiking_plastic.py). Conventions (NEST's): the whole transmission delay ``d`` is
+dendritic; a presynaptic spike at t depresses with the postsynaptic trace at ``t - d``; a
+postsynaptic spike at t potentiates at ``t + d`` with the presynaptic trace there; per step LTP
+comes before LTD; a spike is transmitted with the weight after its own update.
+
+Which synapses learn: excitatory source and excitatory target (Dale's law: inhibitory weights
+and E->I weights stay fixed), within and between regions. Weights are float64 here (the rule's
+state); the engine transmits them as float32.
+
+How it runs: after each block of ``K`` steps (the engine's block, at most the shortest delay),
+with the block's spikes known and before they are delivered. All information a block's updates
+need is then available: presynaptic spikes of the block, postsynaptic spikes up to ``K`` steps
+before the block's first arrival (``d >= K``), traces from per-step recursions. The work per block is
+proportional to the number of spike-synapse events, plus one trace update per neuron and step.
+On the numba backend the same formulas run compiled (``_numba_kernels.stdp_block``,
+``trace_block``, ``sensor_block``); the torch implementation (events applied in rounds, one per
+synapse) serves the torch backend and CUDA. Both give the same weights bit for bit (STDP; the
+scaling step's ``exp`` is torch's on both).
+
+Scaling (if given) runs after STDP in each step: the rate sensor every step, the multiplicative
+scaling every ``interval`` steps; a scaling step changes the transmitted weights of the block's
+remaining spikes at the end of the block (within at most ``K`` steps, the shortest delay).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from encephagen.spiking.update import rate_step, scale_weight, scaling_factor, stdp_depress, stdp_facilitate, trace_step
+
+
+class PlasticSynapses:
+    """STDP and/or synaptic scaling on the E->E synapses of ``sim`` (see the module docstring).
+
+    Parameters
+    ----------
+    sim: the :class:`LIFBatch` (weights are updated in ``sim.weight`` in place).
+    stdp: :class:`encephagen.plasticity.STDPParams` or None. ``w_max`` is in the engine's weight
+        unit (mV current jump: an efficacy J is ``J tau_m / tau_e``).
+    scaling: :class:`encephagen.plasticity.ScalingParams` or None.
+    record_every: record weight statistics per network every this many steps (0: never); the
+        records are taken at the end of the block that reaches the step.
+    """
+
+    def __init__(self, sim, stdp=None, scaling=None, record_every: int = 0):
+        from encephagen.plasticity.homeostasis import ScalingParams
+        from encephagen.plasticity.stdp import STDPParams
+
+        if stdp is None and scaling is None:
+            raise ValueError("plasticity: give stdp and/or scaling parameters")
+        if stdp is not None and not isinstance(stdp, STDPParams):
+            raise TypeError("plasticity 'stdp' must be an STDPParams")
+        if scaling is not None and not isinstance(scaling, ScalingParams):
+            raise TypeError("plasticity 'scaling' must be a ScalingParams")
+        self.sim, self.stdp, self.scaling = sim, stdp, scaling
+        dev = self.device = sim.device
+        n, N = sim.n, sim.N
+        local, pre, post, d, net_of, q = [], [], [], [], [], []
+        off = 0
+        for b, net in enumerate(sim.networks):
+            src = net.source
+            m = (net.channel == 0) & net.is_exc[src] & net.is_exc[net.target]
+            ids = np.flatnonzero(m)
+            local.append(ids)
+            q.append(ids + off)
+            pre.append(src[ids].astype(np.int64) + b * n)
+            post.append(net.target[ids].astype(np.int64) + b * n)
+            d.append(net.delay[ids].astype(np.int64))
+            net_of.append(np.full(ids.size, b, np.int64))
+            off += net.nnz
+        self.local = local
+        cat = lambda xs: torch.as_tensor(np.concatenate(xs), device=dev)  # noqa: E731
+        self.q, self.pre, self.post, self.d, self.net_of = cat(q), cat(pre), cat(post), cat(d), cat(net_of)
+        self.P = int(self.q.numel())
+        if self.P == 0:
+            raise ValueError("plasticity: the batch has no excitatory -> excitatory synapses")
+        self.w = sim.weight[self.q].to(torch.float64)
+        self.w0 = self.w.clone()
+        if stdp is not None and bool((self.w > stdp.w_max).any()):
+            raise ValueError(f"stdp parameter 'w_max' = {stdp.w_max}: below the largest initial E->E weight "
+                             f"{float(self.w.max()):.6g} (weights are current jumps in mV: J tau_m / tau_e)")
+        rng = torch.arange(N + 1, device=dev)
+        self.out_ptr = torch.searchsorted(self.pre, rng)                 # q is sorted by source
+        self.in_perm = torch.argsort(self.post, stable=True)
+        self.in_ptr = torch.searchsorted(self.post[self.in_perm], rng)
+        self.dmin, self.dmax = int(self.d.min()), int(self.d.max())
+        if self.dmin < sim.K:
+            raise AssertionError("a plastic delay is shorter than the engine's block")  # K <= every delay
+        self.Sy = self.dmax + sim.K
+        f64 = torch.float64
+        if stdp is not None:
+            self.decay_plus = math.exp(-sim.dt / stdp.tau_plus)
+            self.decay_minus = math.exp(-sim.dt / stdp.tau_minus)
+            self.nearest = stdp.pairing == "nearest"
+            # one trace per neuron serves as pre and post trace when the two windows are equal
+            self.same_trace = self.decay_plus == self.decay_minus
+            self.x = torch.zeros(N, dtype=f64, device=dev)
+            self.y = self.x if self.same_trace else torch.zeros(N, dtype=f64, device=dev)
+            self.ring_x = torch.zeros((self.Sy, N), dtype=f64, device=dev)   # trace at each recent step
+            self.ring_y = self.ring_x if self.same_trace else torch.zeros((self.Sy, N), dtype=f64, device=dev)
+            self._post_hist: list[tuple[int, torch.Tensor, torch.Tensor]] = []  # (last step, steps, neurons)
+        if scaling is not None:
+            self.s_decay = math.exp(-sim.dt / scaling.tau)
+            self.s_gain = (1.0 - self.s_decay) * 1000.0 / sim.dt
+            self.rate = torch.full((N,), float(scaling.target_rate), dtype=f64, device=dev)
+        self._nb = sim.backend == "numba"
+        if self._nb and stdp is not None:   # numpy views of the same memory for the compiled kernel
+            self._nb_args = (self.w.numpy(), sim.weight.numpy(), self.q.numpy(), self.pre.numpy(), self.post.numpy(),
+                             self.d.numpy(), self.out_ptr.numpy(), self.in_ptr.numpy(), self.in_perm.numpy(),
+                             self.ring_x.numpy(), self.ring_y.numpy())
+            self._out_cnt = (self.out_ptr[1:] - self.out_ptr[:-1]).numpy()
+        self.t = sim.t
+        self.record_every = int(record_every)
+        self.records: dict[str, list] = {"step": [], "mean": [], "sd": [], "min": [], "max": []}
+        self._count = torch.bincount(self.net_of, minlength=sim.B).to(f64)
+        self.n_events = 0
+
+    # ------------------------------------------------------------------ per block
+    def block(self, t0: int, K: int, kk: torch.Tensor, ii: torch.Tensor) -> None:
+        """Apply the plasticity of steps t0..t0+K-1 given the block's spikes (step in block, neuron)."""
+        if t0 != self.t:
+            raise RuntimeError(f"plasticity is at step {self.t}, the engine at {t0}")
+        sim, dev = self.sim, self.device
+        kk = kk.to(dev)
+        ii = ii.to(dev)
+        raster = torch.zeros((K, sim.N), dtype=torch.bool, device=dev)
+        if ii.numel():
+            raster[kk, ii] = True
+        if self.stdp is not None:
+            self._traces(t0, K, raster)
+            if self._nb:
+                self._nb_prepare(t0, kk, ii)
+            else:
+                ltp_p, ltp_k = self._ltp_events(t0, K)
+                ltd_p, ltd_k = self._ltd_events(kk, ii)
+                self.n_events += int(ltp_p.numel() + ltd_p.numel())
+        if self.scaling is None:
+            if self.stdp is not None:
+                if self._nb:
+                    self._nb_apply(t0, 0, K)
+                else:
+                    self._apply(t0, ltp_p, ltp_k, ltd_p, ltd_k)
+        else:
+            s = self.scaling
+            refresh = False
+            a = 0
+            for k in range(K):
+                if not self._nb:
+                    self.rate = rate_step(self.rate, raster[k].to(torch.float64), self.s_decay, self.s_gain)
+                if (t0 + k + 1) % s.interval == 0 or k == K - 1:
+                    if self._nb:   # the sensor of steps a..k, compiled
+                        from encephagen.spiking._numba_kernels import sensor_block
+
+                        sensor_block(self.rate.numpy(), raster.numpy(), a, k + 1, self.s_decay, self.s_gain)
+                    if self.stdp is not None and self._nb:   # STDP of steps a..k, then scaling at the end of k
+                        self._nb_apply(t0, a, k + 1)
+                    elif self.stdp is not None:
+                        m1 = (ltp_k >= a) & (ltp_k <= k)
+                        m2 = (ltd_k >= a) & (ltd_k <= k)
+                        self._apply(t0, ltp_p[m1], ltp_k[m1], ltd_p[m2], ltd_k[m2])
+                    a = k + 1
+                    if (t0 + k + 1) % s.interval == 0:
+                        f = scaling_factor(self.rate, s.beta, s.target_rate, s.interval * sim.dt)
+                        if self._nb:
+                            from encephagen.spiking._numba_kernels import scale_block
+
+                            scale_block(self.w.numpy(), sim.weight.numpy(), self.q.numpy(), self.post.numpy(),
+                                        f.numpy(), float(s.w_max))
+                        else:
+                            self.w.copy_(scale_weight(self.w, f[self.post], s.w_max))
+                            refresh = True
+            if refresh:
+                sim.weight[self.q] = self.w.to(sim.weight.dtype)
+        if self.stdp is not None and ii.numel():
+            self._post_hist.append((t0 + K - 1, kk + t0, ii))
+        self.t = t0 + K
+        if self.record_every and (self.t // self.record_every) > ((t0) // self.record_every):
+            self._record()
+
+    def _nb_prepare(self, t0, kk, ii):
+        """numba backend: the arrays the compiled event kernel reads for this block."""
+        lo = t0 - self.dmax
+        self._post_hist = [e for e in self._post_hist if e[0] >= lo]
+        if self._post_hist:
+            pt = torch.cat([e[1] for e in self._post_hist]).numpy()
+            pj = torch.cat([e[2] for e in self._post_hist]).numpy()
+        else:
+            pt = pj = np.zeros(0, np.int64)
+        self._blk = (kk.numpy(), ii.numpy(), int(ii.numel()), pt, pj)
+
+    def _nb_apply(self, t0, ka, kb):
+        from encephagen.spiking import _numba_kernels as nk
+
+        q = self.stdp
+        sk, si, m, pt, pj = self._blk
+        n_ltp = nk.stdp_block(t0, ka, kb, sk, si, m, pt, pj, *self._nb_args, q.lam, q.alpha, q.mu_plus,
+                              q.mu_minus, q.w_max)
+        lo = np.searchsorted(sk[:m], ka)
+        hi = np.searchsorted(sk[:m], kb)
+        self.n_events += int(n_ltp) + int((self._out_cnt[si[lo:hi]]).sum()) if hi > lo else int(n_ltp)
+
+    def _traces(self, t0, K, raster):
+        """Traces at each step of the block (spikes strictly before the step) into the rings."""
+        pairs = [(self.x, self.ring_x, self.decay_plus)]
+        if not self.same_trace:
+            pairs.append((self.y, self.ring_y, self.decay_minus))
+        if self.sim.backend == "numba":   # the same trace_step, compiled
+            from encephagen.spiking._numba_kernels import trace_block
+
+            r = raster.numpy()
+            for x, ring, dec in pairs:
+                trace_block(x.numpy(), ring.numpy(), r, t0, K, dec, self.nearest)
+            return
+        out = []
+        for x, ring, dec in pairs:
+            for k in range(K):
+                ring[(t0 + k) % self.Sy] = x
+                x = trace_step(x, raster[k], dec, self.nearest)
+            out.append(x)
+        self.x = out[0]
+        self.y = self.x if self.same_trace else out[1]
+
+    def _apply(self, t0, ltp_p, ltp_k, ltd_p, ltd_k):
+        """STDP events of (part of) a block, in time order per synapse (LTP before LTD in a step).
+
+        Synapses are independent, so the events are applied in rounds: round r applies every
+        synapse's r-th event at once (one per synapse and round: the same arithmetic per synapse
+        as a step-by-step loop). A synapse rarely has more than one event per block."""
+        n1 = ltp_p.numel()
+        if n1 + ltd_p.numel() == 0:
+            return
+        q, sim, K2 = self.stdp, self.sim, 2 * (self.sim.K + 1)
+        p = torch.cat([ltp_p, ltd_p])
+        k = torch.cat([ltp_k, ltd_k])
+        is_ltd = torch.arange(p.numel(), device=self.device) >= n1
+        order = torch.argsort(p * K2 + 2 * k + is_ltd.to(torch.int64))
+        p, k, is_ltd = p[order], k[order], is_ltd[order]
+        new = torch.ones_like(p, dtype=torch.bool)
+        new[1:] = p[1:] != p[:-1]
+        pos = torch.arange(p.numel(), device=self.device)
+        first = torch.cummax(torch.where(new, pos, 0), 0).values
+        rank = pos - first
+        for r in range(int(rank.max()) + 1):
+            sel = rank == r if r else new
+            up = sel & ~is_ltd
+            if bool(up.any()):
+                pp = p[up]
+                self.w[pp] = stdp_facilitate(self.w[pp], self.ring_x[(t0 + k[up]) % self.Sy, self.pre[pp]],
+                                             q.lam, q.mu_plus, q.w_max)
+            dn = sel & is_ltd
+            if bool(dn.any()):
+                pp = p[dn]
+                yv = self.ring_y[(t0 + k[dn] - self.d[pp]) % self.Sy, self.post[pp]]
+                wp = stdp_depress(self.w[pp], yv, q.lam, q.alpha, q.mu_minus, q.w_max)
+                self.w[pp] = wp
+                sim.weight[self.q[pp]] = wp.to(sim.weight.dtype)   # transmitted with its own update
+
+    def _expand(self, ptr, nodes):
+        start = ptr[nodes]
+        cnt = ptr[nodes + 1] - start
+        total = int(cnt.sum())
+        if total == 0:
+            z = torch.zeros(0, dtype=torch.int64, device=self.device)
+            return z, z
+        rep = torch.repeat_interleave(torch.arange(nodes.numel(), device=self.device), cnt)
+        excl = torch.cumsum(cnt, 0) - cnt
+        idx = start[rep] + torch.arange(total, device=self.device) - excl[rep]
+        return idx, rep
+
+    def _ltd_events(self, kk, ii):
+        """(plastic synapse, step in block) for every presynaptic spike of the block."""
+        idx, rep = self._expand(self.out_ptr, ii)
+        return idx, kk[rep]
+
+    def _ltp_events(self, t0, K):
+        """(plastic synapse, step in block) for postsynaptic spikes arriving at a synapse in the block."""
+        lo = t0 - self.dmax
+        self._post_hist = [e for e in self._post_hist if e[0] >= lo]
+        if not self._post_hist:
+            z = torch.zeros(0, dtype=torch.int64, device=self.device)
+            return z, z
+        tp = torch.cat([e[1] for e in self._post_hist])
+        j = torch.cat([e[2] for e in self._post_hist])
+        keep = (tp >= lo) & (tp < t0 + K - self.dmin)
+        tp, j = tp[keep], j[keep]
+        pos, rep = self._expand(self.in_ptr, j)
+        p = self.in_perm[pos]
+        ta = tp[rep] + self.d[p]
+        inb = (ta >= t0) & (ta < t0 + K)
+        return p[inb], ta[inb] - t0
+
+    # ------------------------------------------------------------------ outputs
+    def _record(self):
+        B = self.sim.B
+        s = torch.zeros(B, dtype=torch.float64, device=self.device).index_add_(0, self.net_of, self.w)
+        s2 = torch.zeros(B, dtype=torch.float64, device=self.device).index_add_(0, self.net_of, self.w * self.w)
+        mean = s / self._count
+        sd = torch.sqrt(torch.clamp(s2 / self._count - mean * mean, min=0.0))
+        mn = torch.full((B,), math.inf, dtype=torch.float64, device=self.device).scatter_reduce(
+            0, self.net_of, self.w, "amin")
+        mx = torch.full((B,), -math.inf, dtype=torch.float64, device=self.device).scatter_reduce(
+            0, self.net_of, self.w, "amax")
+        self.records["step"].append(self.t)
+        for k, v in (("mean", mean), ("sd", sd), ("min", mn), ("max", mx)):
+            self.records[k].append(v.cpu().numpy())
+
+    def trajectory(self) -> dict[str, np.ndarray]:
+        """Recorded weight statistics: ``step`` (n_records,), ``mean``/``sd``/``min``/``max``
+        (n_records, B) of each network's plastic weights (engine weight unit)."""
+        out = {"step": np.asarray(self.records["step"], np.int64)}
+        for k in ("mean", "sd", "min", "max"):
+            v = self.records[k]
+            out[k] = np.stack(v) if v else np.zeros((0, self.sim.B))
+        return out
+
+    def weights(self, b: int) -> dict[str, np.ndarray]:
+        """Network ``b``'s plastic synapses: ``index`` into its synapse arrays (LIFNetwork order),
+        ``source``/``target`` (neurons of the network), ``initial`` and ``final`` weights (float64)."""
+        sel = (self.net_of == b).nonzero().squeeze(1)
+        n = self.sim.n
+        return {"index": self.local[b], "source": (self.pre[sel] - b * n).cpu().numpy(),
+                "target": (self.post[sel] - b * n).cpu().numpy(),
+                "initial": self.w0[sel].cpu().numpy(), "final": self.w[sel].cpu().numpy()}
+
+    @property
+    def sensor_rate(self) -> np.ndarray | None:
+        """Scaling's rate sensor (Hz) per neuron of the batch, or None without scaling."""
+        return None if self.scaling is None else self.rate.cpu().numpy()

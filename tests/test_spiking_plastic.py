@@ -1,0 +1,105 @@
+"""Plastic E->E synapses inside the batched LIF engine (issue 16): STDP in the network equals the
+stand-alone rule (checked against NEST in test_plasticity_stdp.py) on the network's own spikes;
+both backends agree; the network stays stable with STDP + synaptic scaling."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from encephagen.plasticity import STDP, ScalingParams, STDPParams
+from encephagen.spiking.engine import LIFBatch
+from encephagen.spiking.network import brunel_network
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_spiking_backends import _connectome_nets  # noqa: E402
+
+
+def _run(nets, seeds, steps, backend="numba", **plastic):
+    sim = LIFBatch(nets, seeds, backend=backend)
+    sim.random_initial_state()
+    pl = sim.enable_plasticity(**plastic) if plastic else None
+    ks, ii = [], []
+    while sim.t < steps:
+        b = sim.step_block(min(sim.K, steps - sim.t))
+        ks.append(b.k + b.t0)
+        ii.append(b.i)
+    return torch.cat(ks).numpy(), torch.cat(ii).numpy(), pl, sim
+
+
+def _standalone(net, params, k, i, steps, b=0):
+    """The stand-alone STDP engine on network b's plastic synapses and its recorded spikes."""
+    n = net.n
+    sel = (i >= b * n) & (i < (b + 1) * n)
+    raster = np.zeros((steps, 1, n), bool)
+    raster[k[sel], 0, i[sel] - b * n] = True
+    src = net.source
+    m = (net.channel == 0) & net.is_exc[src] & net.is_exc[net.target]
+    rule = STDP(params, src[m], net.target[m], n, n, net.dt, delay=net.delay[m])
+    w0 = torch.as_tensor(net.weight[m].astype(np.float64))
+    r = torch.as_tensor(raster)
+    return rule.run(w0, r, r)[0].numpy(), m
+
+
+@pytest.mark.parametrize("case", ["brunel_additive", "connectome_multiplicative_nearest"])
+def test_stdp_in_network_equals_standalone_rule(case):
+    """Same weights, to the last bit, as encephagen.plasticity.STDP run on the network's spikes;
+    with heterogeneous (long-range) delays in the connectome case, two networks in the batch."""
+    if case == "brunel_additive":
+        nets = [brunel_network(n_e=400, n_i=100, c_e=40, c_i=10, J=0.5, eta=1.3, seed=1)]
+        params = STDPParams(lam=0.02, alpha=1.1, w_max=4.0, tau_minus=30.0)   # two traces
+        steps = 2500
+    else:
+        nets = list(_connectome_nets())
+        params = STDPParams(lam=0.05, alpha=1.2, mu_plus=1.0, mu_minus=1.0, w_max=12.0, pairing="nearest")
+        steps = 1500
+    k, i, pl, _ = _run(nets, [3, 4][:len(nets)], steps, stdp=params)
+    assert pl.n_events > 1000
+    for b, net in enumerate(nets):
+        w_ref, m = _standalone(net, params, k, i, steps, b)
+        got = pl.weights(b)
+        assert np.array_equal(got["index"], np.flatnonzero(m))
+        assert np.array_equal(got["initial"], net.weight[m].astype(np.float64))
+        changed = np.abs(got["final"] - got["initial"]) > 1e-9
+        assert changed.mean() > 0.2, changed.mean()
+        np.testing.assert_array_equal(got["final"], w_ref)
+
+
+def test_plastic_network_backends_agree_and_frozen_rule_changes_nothing():
+    net = brunel_network(n_e=400, n_i=100, c_e=40, c_i=10, J=0.5, eta=1.3, seed=2)
+    params = STDPParams(lam=0.05, alpha=1.0, w_max=4.0)
+    kn, in_, pn, sn = _run([net, net], [5, 6], 1200, "numba", stdp=params)
+    kt, it, pt, st = _run([net, net], [5, 6], 1200, "torch", stdp=params)
+    assert np.array_equal(kn, kt) and np.array_equal(in_, it)
+    assert torch.equal(pn.w, pt.w) and torch.equal(sn.weight, st.weight)
+    # lambda = 0: the machinery runs but the spikes equal the static network's
+    k0, i0, _, _ = _run([net, net], [5, 6], 1200, "numba")
+    kz, iz, pz, _ = _run([net, net], [5, 6], 1200, "numba", stdp=params.replace(lam=0.0))
+    assert np.array_equal(k0, kz) and np.array_equal(i0, iz) and pz.n_events > 0
+    assert not (len(i0) == len(in_) and np.array_equal(i0, in_))   # learning changes the dynamics
+
+
+def test_stdp_and_scaling_stay_stable_and_move_rate_to_target():
+    """2,000 neurons, 1.5 s: STDP + scaling keep weights within [0, w_max], the rate in a sane
+    range, and scaling moves the rate toward its target compared with frozen weights."""
+    net = brunel_network(n_e=1600, n_i=400, c_e=160, c_i=40, J=0.2, g=5.0, eta=1.4, seed=3)
+    w_e = float(net.weight[net.channel == 0].max())
+    steps = 15000
+    stdp = STDPParams(lam=0.005, alpha=1.05, w_max=3 * w_e)
+    scaling = ScalingParams(tau=100.0, target_rate=5.0, beta=1.0, interval=10)
+    k0, i0, _, _ = _run([net], [1], steps)
+    k, i, pl, _ = _run([net], [1], steps, stdp=stdp, scaling=scaling, record_every=1000)
+    last = lambda kk, ii: np.sum(kk >= steps // 2) / net.n / (steps * net.dt / 2000.0)  # noqa: E731
+    r0, r = last(k0, i0), last(k, i)
+    tr = pl.trajectory()
+    due = 1000 * np.arange(1, steps // 1000 + 1)            # taken at the end of the block reaching it
+    assert tr["mean"].shape == (steps // 1000, 1) and np.all((tr["step"] >= due) & (tr["step"] < due + 15))
+    print("rate frozen", r0, "plastic", r, "mean w", tr["mean"][[0, -1], 0], "w_e", w_e)
+    w = pl.weights(0)["final"]
+    assert w.min() >= 0 and w.max() <= 3 * w_e
+    assert 0.5 < r < 50, r
+    assert abs(r - 5.0) < abs(r0 - 5.0), (r0, r)
+    assert np.all(np.isfinite(pl.sensor_rate))
