@@ -14,8 +14,8 @@ from encephagen.fit.api import FitResult, evaluate, fit, fit_networks, sc_baseli
 from encephagen.fit.maps import fc_gradient, schaefer_networks
 from encephagen.fit.models import AnalyticHopf, SimulatedModel
 from encephagen.fit.objectives import Objective, Target, fcd_ks
-from encephagen.fit.space import FitError, Heterogeneity, ParameterSpace, normalise_map
+from encephagen.fit.space import FitError, Heterogeneity, ParameterSpace, normalise_map, space_from_spec
 
 __all__ = ["FitResult", "evaluate", "fit", "fit_networks", "sc_baselines", "topology_comparison", "fc_gradient",
            "schaefer_networks", "AnalyticHopf", "SimulatedModel", "Objective", "Target", "fcd_ks", "FitError",
-           "Heterogeneity", "ParameterSpace", "normalise_map"]
+           "Heterogeneity", "ParameterSpace", "normalise_map", "space_from_spec"]

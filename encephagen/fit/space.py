@@ -23,7 +23,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["FitError", "Heterogeneity", "ParameterSpace", "normalise_map", "network_maps"]
+__all__ = ["FitError", "Heterogeneity", "ParameterSpace", "normalise_map", "network_maps", "space_from_spec"]
 
 LINKS = ("exp", "linear")
 KINDS = ("maps", "networks", "regions")
@@ -193,3 +193,44 @@ class ParameterSpace:
                 d["G"] = 10.0 ** d.pop("log10_G")
             rows.append(d)
         return rows
+
+
+def space_from_spec(n_regions: int, spec: Mapping, maps: Mapping[str, np.ndarray] | None = None,
+                    networks: Mapping[str, np.ndarray] | None = None, base: Mapping[str, float] | None = None
+                    ) -> ParameterSpace:
+    """A :class:`ParameterSpace` from a plain (config-like) spec::
+
+        {"G": [1e-3, 1e3],                                   # log-scale bounds, or "fixed_G": 0.5
+         "heterogeneity": [{"parameter": "a", "maps": ["t1t2", "fc_gradient1"], "bounds": [-3, 3]},
+                           {"parameter": "sigma", "networks": "yeo7", "link": "exp"},
+                           {"parameter": "a", "regions": true}]}
+
+    ``maps`` / ``networks``: the named regional arrays the spec may refer to (an unknown name is an
+    error that lists the available ones).
+    """
+    maps, networks = dict(maps or {}), dict(networks or {})
+    hets = []
+    for i, h in enumerate(spec.get("heterogeneity", ()) or ()):
+        where = f"heterogeneity[{i}]"
+        if "parameter" not in h:
+            raise FitError(f"{where}: 'parameter' is required")
+        kinds = [k for k in ("maps", "networks", "regions") if h.get(k)]
+        if len(kinds) != 1:
+            raise FitError(f"{where}: give exactly one of maps | networks | regions, got {kinds or 'none'}")
+        kw = dict(bounds=tuple(h.get("bounds", (-1.0, 1.0))), link=h.get("link", "exp"),
+                  normalise=h.get("normalise", "zscore"), base=h.get("base"))
+        if kinds[0] == "maps":
+            names = [h["maps"]] if isinstance(h["maps"], str) else list(h["maps"])
+            missing = [m for m in names if m not in maps]
+            if missing:
+                raise FitError(f"{where}: unknown map(s) {missing}; available: {sorted(maps)}")
+            hets.append(Heterogeneity(h["parameter"], "maps", np.stack([np.asarray(maps[m], float) for m in names]),
+                                      names=tuple(names), **kw))
+        elif kinds[0] == "networks":
+            if h["networks"] not in networks:
+                raise FitError(f"{where}: unknown networks {h['networks']!r}; available: {sorted(networks)}")
+            hets.append(Heterogeneity(h["parameter"], "networks", networks[h["networks"]], **kw))
+        else:
+            hets.append(Heterogeneity(h["parameter"], "regions", int(n_regions), **kw))
+    return ParameterSpace(n_regions, G_bounds=tuple(spec.get("G", (1e-3, 1e3))), heterogeneity=hets, base=base,
+                          fixed_G=spec.get("fixed_G"))
