@@ -109,10 +109,14 @@ def rates_from_state(S_E, S_I, sums, G, params: RWWParams | Mapping, J_i) -> tup
 
 
 def fic_weights(weights, G: float, params: RWWParams | None = None, target_rate: float = 3.0) -> np.ndarray:
-    """Analytic FIC: J_i (n,) giving r_E = ``target_rate`` Hz at the noise-free fixed point (see module)."""
+    """Analytic FIC: J_i (n,) giving r_E = ``target_rate`` Hz at the noise-free fixed point (see module).
+    ``params.w_p`` may be regional (n,) (heterogeneous recurrent excitation); the rest are scalars."""
     from scipy.optimize import brentq
 
     p = (params or RWWParams()).as_dict()
+    for k, v in p.items():
+        if k != "w_p" and np.ndim(v):
+            raise ParameterError(f"fic_weights: only w_p may vary by region, got an array for {k!r}")
     W = np.asarray(weights, float)
     if W.ndim != 2 or W.shape[0] != W.shape[1] or (W < 0).any():
         raise ParameterError(f"fic_weights: weights must be a non-negative (n, n) matrix, got {W.shape}")
