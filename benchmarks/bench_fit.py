@@ -4,7 +4,8 @@ Run by hand (not in CI)::
 
     .venv/bin/python benchmarks/bench_fit.py                          # one CMA-ES fit 128 x 120, Schaefer-100
     .venv/bin/python benchmarks/bench_fit.py --mode heldout           # spaces x {hcp80->gw80, train706->test303}
-    .venv/bin/python benchmarks/bench_fit.py --mode nulls --atlas hcp80 --family degree --n-nulls 20
+    .venv/bin/python benchmarks/bench_fit.py --mode nulls --atlas hcp80 --family weight_perm --n-nulls 20
+    .venv/bin/python benchmarks/bench_fit.py --mode rww --popsize 8 --sim-seconds 10   # simulated rWW-FIC
 
 Data: the real connectome (``encephagen.data.load_connectome``; max-normalised x 0.2 as
 :func:`encephagen.hopf.fit.normalise_sc`), training and held-out group FC (``resources/fc``), T1w/T2w
@@ -96,7 +97,9 @@ def cpu_now() -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--mode", choices=("bench", "heldout", "nulls"), default="bench")
+    ap.add_argument("--mode", choices=("bench", "heldout", "nulls", "rww"), default="bench")
+    ap.add_argument("--sim-seconds", type=float, default=10.0, help="rww mode: simulated seconds per candidate")
+    ap.add_argument("--device", default="cpu", help="rww mode: torch device of the simulation")
     ap.add_argument("--atlas", default="schaefer100", choices=sorted(PAIRS))
     ap.add_argument("--space", default=BENCH_SPACE, choices=sorted(SPACES))
     ap.add_argument("--spaces", nargs="*", default=None, help="heldout mode: the spaces (default all)")
@@ -156,6 +159,28 @@ def main() -> None:
                 print(f"  {name:24s} dim {space.dim:2d}  train r {row['train_r']:.3f}  held-out r {row['test_r']:.3f}"
                       f"  G {row['G']:.3g}  {row['wall_s']:.0f} s wall / {row['cpu_s']:.0f} s CPU"
                       + (f"  at bound: {row['at_bound']}" if row["at_bound"] else ""), flush=True)
+
+    elif args.mode == "rww":  # one population of the simulated rWW-FIC fit (BOLD, FC, FCD): time per generation
+        from encephagen.fit.simulated import rww_fic_model
+
+        d = load(args.atlas, args.resources)
+        W = d["W"] / d["W"].sum(1).mean()
+        m = rww_fic_model(W, duration_ms=args.sim_seconds * 1000, transient_ms=1000, bold_warmup_ms=1000,
+                          min_bold_samples=10, device=args.device)
+        obj = F.Objective(F.Target(d["train"]["fc"], fcd=d["train"].get("fcd_tril")), w_fc=1.0,
+                          w_fcd=1.0 if "fcd_tril" in d["train"] else 0.0)
+        G = np.linspace(0.1, 0.8, args.popsize)
+        t0, c0 = time.perf_counter(), cpu_now()
+        sc = obj.scores(m(G, {}, seed=args.seed))
+        wall, cpu = time.perf_counter() - t0, cpu_now() - c0
+        row = dict(atlas=args.atlas, popsize=args.popsize, sim_seconds=args.sim_seconds, wall_s=wall, cpu_s=cpu,
+                   cpu_s_per_candidate_per_60s=cpu / args.popsize * 60 / args.sim_seconds, device=args.device,
+                   fc_r=sc["fc_r"].tolist(), fcd_ks=sc["fcd_ks"].tolist())
+        out["rows"].append(row)
+        print(f"rWW-FIC {args.atlas}: one generation of {args.popsize} x {args.sim_seconds:.0f} s simulated (dt 0.5 ms, "
+              f"float32, BOLD + FC + FCD) on {args.device}: wall {wall:.1f} s, CPU {cpu:.1f} s; "
+              f"{row['cpu_s_per_candidate_per_60s']:.1f} CPU s per candidate per 60 s simulated "
+              f"(cuBNM's published 1-core CPU figure: about 10 s per 60-s simulation of 100 nodes)")
 
     else:  # nulls: the same fit for the real network and each null
         from encephagen.nulls import generate_batch, prepare_source

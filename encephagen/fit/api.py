@@ -68,11 +68,12 @@ def evaluate(model, space: ParameterSpace, theta, target: Target | Objective, *,
     return _scalar(obj.scores(model(G, p, seed=seed)))
 
 
-def fit(model, space: ParameterSpace, objective: Objective, *, optimiser: str = "cmaes", seed: int = 0,
+def fit(model, space: ParameterSpace, objective: Objective, *, seed: int, optimiser: str = "cmaes",
         test: Target | Objective | None = None, popsize: int = 128, generations: int = 120, sigma0: float = 0.3,
         grid_num: int | tuple = 11, x0=None) -> FitResult:
     """Fit ``space`` on ``objective`` (the training target) with 'cmaes' or 'grid'; score the optimum on
-    ``test`` (held out) if given. ``seed``: cma's seed and the simulation seed of simulated models."""
+    ``test`` (held out) if given. ``seed`` (required, recorded): cma's seed and the simulation seed of
+    simulated models (the optimum is re-simulated with it for the train and test scores)."""
     if optimiser not in OPTIMISERS:
         raise FitError(f"optimiser must be one of {OPTIMISERS}, got {optimiser!r}")
     if objective.target.n != space.n:
