@@ -177,8 +177,8 @@ def main() -> None:
                    cpu_s_per_candidate_per_60s=cpu / args.popsize * 60 / args.sim_seconds, device=args.device,
                    fc_r=sc["fc_r"].tolist(), fcd_ks=sc["fcd_ks"].tolist())
         out["rows"].append(row)
-        print(f"rWW-FIC {args.atlas}: one generation of {args.popsize} x {args.sim_seconds:.0f} s simulated (dt 0.5 ms, "
-              f"float32, BOLD + FC + FCD) on {args.device}: wall {wall:.1f} s, CPU {cpu:.1f} s; "
+        print(f"rWW-FIC {args.atlas}: one generation of {args.popsize} x {args.sim_seconds:.0f} s simulated "
+              f"(dt 0.5 ms, float32, BOLD + FC + FCD) on {args.device}: wall {wall:.1f} s, CPU {cpu:.1f} s; "
               f"{row['cpu_s_per_candidate_per_60s']:.1f} CPU s per candidate per 60 s simulated "
               f"(cuBNM's published 1-core CPU figure: about 10 s per 60-s simulation of 100 nodes)")
 

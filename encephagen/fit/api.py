@@ -19,6 +19,8 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from encephagen.analysis.fc import sc_fc_baselines
+from encephagen.analysis.stats import empirical_p
 from encephagen.fit import optimise as opt
 from encephagen.fit.objectives import Objective, Target
 from encephagen.fit.space import FitError, ParameterSpace
@@ -95,8 +97,6 @@ def fit(model, space: ParameterSpace, objective: Objective, *, seed: int, optimi
 def sc_baselines(weights, fc) -> dict:
     """SC-only baselines of one network against an FC (:func:`encephagen.analysis.fc.sc_fc_baselines`):
     Pearson r of raw SC and of log10 SC (positive edges) with FC, upper triangle."""
-    from encephagen.analysis.fc import sc_fc_baselines
-
     b = sc_fc_baselines(weights, fc)
     return {"sc_raw_r": float(b["raw_pearson"]), "sc_log_r": float(b["log_pearson"])}
 
@@ -135,8 +135,6 @@ def topology_comparison(real: float, nulls: Sequence[float], *, greater_is_bette
     +1-corrected empirical p (:func:`encephagen.analysis.stats.empirical_p`), one-sided in the
     direction of a better fit. A failed null fit (NaN) counts as extreme in every direction in p (the
     conservative convention of empirical_p) and is left out of the summary statistics (counted)."""
-    from encephagen.analysis.stats import empirical_p
-
     v = np.asarray(nulls, dtype=float)
     ok = v[np.isfinite(v)]
     real = float(real)

@@ -17,6 +17,7 @@ from typing import Mapping
 
 import numpy as np
 import torch
+from scipy.stats import ks_2samp
 
 from encephagen.fit.space import FitError
 from encephagen.hopf import fit as hf
@@ -28,8 +29,6 @@ WORST = 10.0
 
 def fcd_ks(model_values, emp_values) -> float:
     """KS statistic between two FCD value distributions (NaN if the model's are not finite)."""
-    from scipy.stats import ks_2samp
-
     m = np.asarray(model_values, dtype=float).ravel()
     e = np.asarray(emp_values, dtype=float).ravel()
     if m.size == 0 or not np.isfinite(m).all():

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+import cma
 import numpy as np
 
 from encephagen.fit.space import FitError
@@ -58,8 +59,6 @@ def cmaes(evaluate: Callable[[np.ndarray], np.ndarray], dim: int, *, popsize: in
     ``generations`` generations run unless ``tolfun`` > 0 lets cma stop earlier. ``seed`` is
     required (recorded); the same seed gives the same fit.
     """
-    import cma
-
     if dim < 1:
         raise FitError("cmaes needs at least one parameter")
     if popsize < 2 or generations < 1:

@@ -15,6 +15,8 @@ import numpy as np
 
 from encephagen.fit.models import SimulatedModel
 from encephagen.fit.space import FitError
+from encephagen.sim import rww
+from encephagen.sim.runner import simulate
 
 __all__ = ["rww_fic_model"]
 
@@ -25,9 +27,6 @@ def rww_fic_model(weights, *, duration_ms: float = 60_000.0, transient_ms: float
                   fcd_window: int = 30, fcd_step: int = 5) -> SimulatedModel:
     """A :class:`SimulatedModel` of rWW-FIC on ``weights`` (n, n) ([target, source], e.g. normalised to
     mean in-strength 1). Times in ms; ``noise`` on S_E, S_I (1/sqrt(ms)); BOLD sampled every ``tr_ms``."""
-    from encephagen.sim import rww
-    from encephagen.sim.runner import simulate
-
     W = np.asarray(weights, dtype=float)
     if W.ndim != 2 or W.shape[0] != W.shape[1]:
         raise FitError(f"rww_fic_model: weights must be (n, n), got {W.shape}")

@@ -9,7 +9,9 @@ Per region j (``C[target, source]``, the runner's coupling sum ``sum_k C[j,k] S_
     dS_E/dt = -S_E / tau_E + (1 - S_E) gamma_E r_E / 1000                   (per ms; r in Hz)
     dS_I/dt = -S_I / tau_I + gamma_I r_I / 1000
 
-Observed activity (metrics, FC, BOLD input): r_E in Hz. Noise: the runner adds it to S_E and S_I
+Observed activity (metrics, FC, BOLD input): S_E (the NMDA gating, in [0, 1]; a model's observation
+sees the state only); the rates follow from the state by :func:`rates_from_state`.
+Noise: the runner adds it to S_E and S_I
 (Deco 2014 add 0.01 nA to the currents; the state-noise form is the runner's one convention).
 
 Feedback inhibition control (:func:`fic_weights`, analytic as in Demirtas et al. 2019 / cuBNM):
@@ -25,10 +27,11 @@ from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
+from scipy.optimize import brentq
 
 from encephagen.sim.models import INF, CouplingInput, Model, P, ParameterError, ParamsBase
 
-__all__ = ["RWWParams", "rww_dfun", "RWW_FIC", "transfer", "fic_weights", "fixed_point_rates"]
+__all__ = ["RWWParams", "rww_dfun", "RWW_FIC", "transfer", "rates_from_state", "fic_weights", "fixed_point_rates"]
 
 
 @dataclass(frozen=True)
@@ -72,10 +75,6 @@ def rww_dfun(state, coupling: CouplingInput, p: Mapping):
             -si / p["tau_I"] + ri * (p["gamma_I"] / 1000.0)]
 
 
-def _observe(state, p=None):
-    return state[0]
-
-
 RWW_FIC = Model(
     name="rww_fic",
     state_vars=("S_E", "S_I"),
@@ -111,8 +110,6 @@ def rates_from_state(S_E, S_I, sums, G, params: RWWParams | Mapping, J_i) -> tup
 def fic_weights(weights, G: float, params: RWWParams | None = None, target_rate: float = 3.0) -> np.ndarray:
     """Analytic FIC: J_i (n,) giving r_E = ``target_rate`` Hz at the noise-free fixed point (see module).
     ``params.w_p`` may be regional (n,) (heterogeneous recurrent excitation); the rest are scalars."""
-    from scipy.optimize import brentq
-
     p = (params or RWWParams()).as_dict()
     for k, v in p.items():
         if k != "w_p" and np.ndim(v):
