@@ -60,3 +60,22 @@ def test_rww_is_registered_and_rejects_bad_fic_input():
         rww.fic_weights(_net(), -1.0)
     with pytest.raises(ParameterError, match="non-negative"):
         rww.fic_weights(-_net(), 0.5)
+
+
+def test_rww_fic_model_is_one_batched_simulation_with_bold_fc_fcd():
+    """The fitting adapter: a population of 3 candidates (G and regional w_p) is one runner call giving
+    BOLD (B, n, T), finite FC and FCD values; J_i comes from FIC for each candidate's own G and w_p."""
+    import encephagen.fit as F
+    from encephagen.fit.simulated import rww_fic_model
+
+    W = _net(8, 1)
+    m = rww_fic_model(W, duration_ms=3000.0, transient_ms=500.0, dt=0.5, tr_ms=100.0, bold_warmup_ms=500.0,
+                      min_bold_samples=15, fcd_window=8, fcd_step=2, noise=1e-3)
+    wp = np.stack([np.full(8, 1.4), np.full(8, 1.4), np.linspace(1.3, 1.5, 8)])
+    out = m(np.array([0.2, 0.6, 0.6]), {"w_p": wp}, seed=5)
+    assert out["bold"].shape == (3, 8, 20)
+    assert np.isfinite(out["fc"]).all() and all(np.isfinite(v).all() and v.size for v in out["fcd"])
+    J_het = rww.fic_weights(W, 0.6, rww.RWWParams().replace(w_p=wp[2]))
+    assert not np.allclose(J_het, rww.fic_weights(W, 0.6))      # w_p enters the FIC
+    with pytest.raises(F.FitError, match="w_p"):
+        m(np.array([0.2]), {"J_N": np.ones((1, 8))}, seed=0)
