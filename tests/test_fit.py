@@ -43,6 +43,13 @@ def test_heterogeneous_sigma_covariance_matches_scipy_lyapunov():
         assert np.allclose(P[i], ref, rtol=1e-9, atol=1e-14)
         ref2 = hl.covariance_lyapunov(C, G[i], a[i], m.defaults["omega"], m.defaults["sigma"])[:n, :n]
         assert np.allclose(P2[i], ref2, rtol=1e-9, atol=1e-14)
+    # an asymmetric C goes through the general eigen solver of encephagen.hopf.linear
+    Ca = np.random.default_rng(2).random((n, n)) * 0.05
+    np.fill_diagonal(Ca, 0)
+    Pa = F.AnalyticHopf(Ca).covariance(G, {"a": a, "sigma": s}).numpy()
+    for i in range(2):
+        ref = hl.covariance_lyapunov(Ca, G[i], a[i], m.defaults["omega"], s[i])[:n, :n]
+        assert np.allclose(Pa[i], ref, rtol=1e-8, atol=1e-14)
 
 
 def test_unstable_candidate_is_nan_and_worst_cost():
