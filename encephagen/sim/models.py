@@ -264,3 +264,7 @@ def get_model(name_or_model) -> Model:
     if key not in MODELS:
         raise ParameterError(f"unknown model {name_or_model!r}; known: {sorted(MODELS)} (aliases {sorted(ALIASES)})")
     return MODELS[key]
+
+from encephagen.sim.rww import RWW_FIC  # noqa: E402  (rww.py imports this module's base classes)
+
+MODELS[RWW_FIC.name] = RWW_FIC

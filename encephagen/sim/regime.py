@@ -90,6 +90,9 @@ def neural_mass_regimes(model: str, metrics: dict, params: dict) -> np.ndarray:
         oscillating = sd >= OSCILLATION_SD_FRAC * 2.0
     elif model == "hopf":
         oscillating = _param(params, "a", shape, -1.0) > 0
+    elif model == "rww_fic":  # observed S_E, a gating variable in [0, 1] (as WC's activity range)
+        saturated = (mean >= SATURATED_FRAC) & (sd < OSCILLATION_SD_FRAC)
+        oscillating = sd >= OSCILLATION_SD_FRAC
     else:
         raise ValueError(f"no regime rule for model {model!r}")
     out = np.full(shape, REGIME_CODES["fixed_point"], dtype=np.int8)

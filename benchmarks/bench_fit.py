@@ -1,0 +1,221 @@
+"""Fitting the analytic Hopf model with CMA-ES (encephagen.fit): speed, held-out scores, real vs nulls.
+
+Run by hand (not in CI)::
+
+    .venv/bin/python benchmarks/bench_fit.py                          # one CMA-ES fit 128 x 120, Schaefer-100
+    .venv/bin/python benchmarks/bench_fit.py --mode heldout           # spaces x {hcp80->gw80, train706->test303}
+    .venv/bin/python benchmarks/bench_fit.py --mode nulls --atlas hcp80 --family weight_perm --n-nulls 20
+    .venv/bin/python benchmarks/bench_fit.py --mode rww --popsize 8 --sim-seconds 10   # simulated rWW-FIC
+
+Data: the real connectome (``encephagen.data.load_connectome``; max-normalised x 0.2 as
+:func:`encephagen.hopf.fit.normalise_sc`), training and held-out group FC (``resources/fc``), T1w/T2w
+per region (``resources/t1t2``), the principal gradient(s) of the TRAINING FC
+(:func:`encephagen.fit.fc_gradient`), Yeo-7 networks from the Schaefer labels. Every fit chooses its
+parameters on the training FC only; the held-out r is the test FC's r at those parameters. The SC-only
+baselines (raw and log10 SC vs FC, :func:`encephagen.analysis.fc.sc_fc_baselines`) are printed beside.
+Wall time and CPU time (user + sys of this process) are both printed: on a shared machine the wall
+time is loaded.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+
+PAIRS = {"hcp80": ("hcp80", "gw80"), "schaefer100": ("schaefer100-train706", "schaefer100-test303")}
+
+# named parameter spaces (encephagen.fit.space_from_spec); 'grad1..3' are gradients of the TRAINING FC
+SPACES = {
+    "homogeneous": {"G": [1e-3, 1e3]},
+    "a~t1t2": {"G": [1e-3, 1e3], "heterogeneity": [{"parameter": "a", "maps": ["t1t2"], "bounds": [-3, 3]}]},
+    "a~t1t2+grad1": {"G": [1e-3, 1e3], "heterogeneity": [
+        {"parameter": "a", "maps": ["t1t2", "grad1"], "bounds": [-3, 3]}]},
+    "a~yeo7": {"G": [1e-3, 1e3], "heterogeneity": [{"parameter": "a", "networks": "yeo7", "bounds": [-3, 3]}]},
+    "a,sigma~t1t2": {"G": [1e-3, 1e3], "heterogeneity": [
+        {"parameter": "a", "maps": ["t1t2"], "bounds": [-3, 3]},
+        {"parameter": "sigma", "maps": ["t1t2"], "bounds": [-3, 3]}]},
+    "a,sigma~t1t2+grad1": {"G": [1e-3, 1e3], "heterogeneity": [
+        {"parameter": "a", "maps": ["t1t2", "grad1"], "bounds": [-3, 3]},
+        {"parameter": "sigma", "maps": ["t1t2", "grad1"], "bounds": [-3, 3]}]},
+    "a,sigma~yeo7": {"G": [1e-3, 1e3], "heterogeneity": [
+        {"parameter": "a", "networks": "yeo7", "bounds": [-3, 3]},
+        {"parameter": "sigma", "networks": "yeo7", "bounds": [-3, 3]}]},
+    "a,sigma~t1t2+grad1-3": {"G": [1e-3, 1e3], "heterogeneity": [
+        {"parameter": "a", "maps": ["t1t2", "grad1", "grad2", "grad3"], "bounds": [-3, 3]},
+        {"parameter": "sigma", "maps": ["t1t2", "grad1", "grad2", "grad3"], "bounds": [-3, 3]}]},
+}
+BENCH_SPACE = "a,sigma~t1t2+grad1"
+
+
+def load(atlas: str, resources: str):
+    """Arrays of one atlas: weights, coupling C, train/test FC, maps, networks."""
+    from encephagen.data import load_connectome, prepare_resources
+    from encephagen.data.empirical import read_fc
+    from encephagen.data.parcellate import read_t1t2
+    from encephagen.fit import fc_gradient, schaefer_networks
+    from encephagen.hopf import fit as hf
+
+    train, test = PAIRS[atlas]
+    prepare_resources(resources, [atlas] + (["gw80"] if atlas == "hcp80" else ["schaefer100-test303"]))
+    c = load_connectome(atlas, resources)
+    W = (c.weights + c.weights.T) / 2
+    Ftr, Fte = read_fc(f"{resources}/fc/{train}.h5"), read_fc(f"{resources}/fc/{test}.h5")
+    t1t2 = np.array([r["t1t2"] for r in read_t1t2(f"{resources}/t1t2/{atlas}.tsv")], float)
+    if not np.isfinite(t1t2).all():
+        t1t2 = np.where(np.isfinite(t1t2), t1t2, np.nanmedian(t1t2))
+    g = fc_gradient(Ftr["fc"], 3)
+    maps = {"t1t2": t1t2, "grad1": g[0], "grad2": g[1], "grad3": g[2]}
+    networks = {}
+    try:
+        networks["yeo7"] = schaefer_networks(c.labels)
+    except ValueError:
+        pass
+    return dict(W=W, C=hf.normalise_sc(W), train=Ftr, test=Fte, maps=maps, networks=networks, labels=c.labels,
+                connectome=c, names=(train, test))
+
+
+def one_fit(d, space_name, *, popsize, generations, seed, W=None, objective_fcd=False):
+    import encephagen.fit as F
+    from encephagen.hopf import fit as hf
+
+    C = d["C"] if W is None else hf.normalise_sc(W)
+    model = F.AnalyticHopf(C)
+    spec = SPACES[space_name]
+    space = F.space_from_spec(C.shape[0], spec, d["maps"], d["networks"], base=model.defaults)
+    res = F.fit(model, space, F.Objective(F.Target(d["train"]["fc"], name="train")), seed=seed, popsize=popsize,
+                generations=generations, test=F.Target(d["test"]["fc"], name="test"))
+    return res, space
+
+
+def cpu_now() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mode", choices=("bench", "heldout", "nulls", "rww"), default="bench")
+    ap.add_argument("--sim-seconds", type=float, default=10.0, help="rww mode: simulated seconds per candidate")
+    ap.add_argument("--device", default="cpu", help="rww mode: torch device of the simulation")
+    ap.add_argument("--atlas", default="schaefer100", choices=sorted(PAIRS))
+    ap.add_argument("--space", default=BENCH_SPACE, choices=sorted(SPACES))
+    ap.add_argument("--spaces", nargs="*", default=None, help="heldout mode: the spaces (default all)")
+    ap.add_argument("--popsize", type=int, default=128)
+    ap.add_argument("--generations", type=int, default=120)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--family", default="degree")
+    ap.add_argument("--n-nulls", type=int, default=10)
+    ap.add_argument("--master-seed", type=int, default=20240611)
+    ap.add_argument("--json", default=None, help="write the results here as JSON")
+    ap.add_argument("--resources", default=os.environ.get("ENCEPHAGEN_RESOURCES", "resources"))
+    args = ap.parse_args()
+
+    import torch
+
+    import encephagen.fit as F
+
+    torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, cpu count {os.cpu_count()}, "
+          f"load average {os.getloadavg()[0]:.2f}")
+    out = {"mode": args.mode, "popsize": args.popsize, "generations": args.generations, "seed": args.seed,
+           "threads": args.threads, "rows": []}
+
+    if args.mode == "bench":
+        d = load(args.atlas, args.resources)
+        one_fit(d, args.space, popsize=8, generations=2, seed=args.seed)  # warm-up
+        t0, c0 = time.perf_counter(), cpu_now()
+        res, space = one_fit(d, args.space, popsize=args.popsize, generations=args.generations, seed=args.seed)
+        wall, cpu = time.perf_counter() - t0, cpu_now() - c0
+        row = dict(atlas=args.atlas, space=args.space, dim=space.dim, wall_s=wall, cpu_s=cpu,
+                   per_generation_s=wall / args.generations, n_evaluations=res.optimiser.n_evaluations,
+                   train_r=res.train["fc_r"], test_r=res.test["fc_r"], G=res.params["G"])
+        out["rows"].append(row)
+        print(f"{args.atlas} CMA-ES {args.popsize} x {args.generations} ({space.dim} parameters: {space.names}): "
+              f"wall {wall:.1f} s, CPU {cpu:.1f} s, {1e3 * wall / args.generations:.0f} ms per generation; "
+              f"train r {row['train_r']:.3f}, held-out r {row['test_r']:.3f} at G {row['G']:.3g}")
+
+    elif args.mode == "heldout":
+        for atlas in ("hcp80", "schaefer100"):
+            d = load(atlas, args.resources)
+            base = {role: F.sc_baselines(d["W"], d[role]["fc"]) for role in ("train", "test")}
+            print(f"\n{atlas}: {d['names'][0]} -> {d['names'][1]}; SC-only baselines: train raw "
+                  f"{base['train']['sc_raw_r']:.3f} log {base['train']['sc_log_r']:.3f}, held-out raw "
+                  f"{base['test']['sc_raw_r']:.3f} log {base['test']['sc_log_r']:.3f}")
+            for name in args.spaces or SPACES:
+                if "yeo7" in name and "yeo7" not in d["networks"]:
+                    continue
+                t0, c0 = time.perf_counter(), cpu_now()
+                res, space = one_fit(d, name, popsize=args.popsize, generations=args.generations, seed=args.seed)
+                row = dict(atlas=atlas, train=d["names"][0], test=d["names"][1], space=name, dim=space.dim,
+                           train_r=res.train["fc_r"], test_r=res.test["fc_r"], G=res.params["G"],
+                           wall_s=time.perf_counter() - t0, cpu_s=cpu_now() - c0,
+                           at_bound=[k for k, v in zip(space.names, res.theta) if v <= 1e-6 or v >= 1 - 1e-6],
+                           values=res.values, **{f"{r}_{k}": v for r in base for k, v in base[r].items()})
+                out["rows"].append(row)
+                print(f"  {name:24s} dim {space.dim:2d}  train r {row['train_r']:.3f}  held-out r {row['test_r']:.3f}"
+                      f"  G {row['G']:.3g}  {row['wall_s']:.0f} s wall / {row['cpu_s']:.0f} s CPU"
+                      + (f"  at bound: {row['at_bound']}" if row["at_bound"] else ""), flush=True)
+
+    elif args.mode == "rww":  # one population of the simulated rWW-FIC fit (BOLD, FC, FCD): time per generation
+        from encephagen.fit.simulated import rww_fic_model
+
+        d = load(args.atlas, args.resources)
+        W = d["W"] / d["W"].sum(1).mean()
+        m = rww_fic_model(W, duration_ms=args.sim_seconds * 1000, transient_ms=1000, bold_warmup_ms=1000,
+                          min_bold_samples=10, device=args.device)
+        obj = F.Objective(F.Target(d["train"]["fc"], fcd=d["train"].get("fcd_tril")), w_fc=1.0,
+                          w_fcd=1.0 if "fcd_tril" in d["train"] else 0.0)
+        G = np.linspace(0.1, 0.8, args.popsize)
+        t0, c0 = time.perf_counter(), cpu_now()
+        sc = obj.scores(m(G, {}, seed=args.seed))
+        wall, cpu = time.perf_counter() - t0, cpu_now() - c0
+        row = dict(atlas=args.atlas, popsize=args.popsize, sim_seconds=args.sim_seconds, wall_s=wall, cpu_s=cpu,
+                   cpu_s_per_candidate_per_60s=cpu / args.popsize * 60 / args.sim_seconds, device=args.device,
+                   fc_r=sc["fc_r"].tolist(), fcd_ks=sc["fcd_ks"].tolist())
+        out["rows"].append(row)
+        print(f"rWW-FIC {args.atlas}: one generation of {args.popsize} x {args.sim_seconds:.0f} s simulated "
+              f"(dt 0.5 ms, float32, BOLD + FC + FCD) on {args.device}: wall {wall:.1f} s, CPU {cpu:.1f} s; "
+              f"{row['cpu_s_per_candidate_per_60s']:.1f} CPU s per candidate per 60 s simulated "
+              f"(cuBNM's published 1-core CPU figure: about 10 s per 60-s simulation of 100 nodes)")
+
+    else:  # nulls: the same fit for the real network and each null
+        from encephagen.nulls import generate_batch, prepare_source
+
+        d = load(args.atlas, args.resources)
+        src = prepare_source(d["connectome"])
+        nb = generate_batch(src, args.family, range(args.n_nulls), args.master_seed, atlas=args.atlas)
+        nets = np.concatenate([d["W"][None], (nb.weights + np.swapaxes(nb.weights, 1, 2)) / 2])
+        seeds = [args.seed] * len(nets)   # the same optimiser seed for every network: identical treatment
+        from encephagen.hopf import fit as hf
+
+        rows = F.fit_networks(
+            nets, lambda w: F.AnalyticHopf(hf.normalise_sc(w)),
+            F.space_from_spec(nets.shape[-1], SPACES[args.space], d["maps"], d["networks"],
+                              base=F.AnalyticHopf(d["C"]).defaults),
+            F.Objective(F.Target(d["train"]["fc"])), F.Target(d["test"]["fc"]), seeds=seeds,
+            labels=["real"] + [f"{args.family}-{i}" for i in range(args.n_nulls)],
+            popsize=args.popsize, generations=args.generations,
+            progress=lambda i, k: print(f"  fitted {i} / {k}", flush=True))
+        for key in ("train_fc_r", "test_fc_r"):
+            cmp = F.topology_comparison(rows[0][key], [r[key] for r in rows[1:]])
+            print(f"{args.atlas} {args.space}: fitted {key}: real {cmp['real']:.3f} vs {cmp['n_null']} "
+                  f"{args.family} nulls mean {cmp['null_mean']:.3f} (sd {cmp['null_sd']:.3f}, 95% "
+                  f"{cmp['null_q025']:.3f}-{cmp['null_q975']:.3f}), z {cmp['z']:.2f}, p {cmp['p']:.3g}")
+            out[key] = cmp
+        for r in rows:
+            r.pop("values", None)
+        out["rows"] = rows
+        print(f"real SC-only baseline (held out): raw {rows[0]['test_sc_raw_r']:.3f}, log "
+              f"{rows[0]['test_sc_log_r']:.3f}; nulls' log baseline mean "
+              f"{np.mean([r['test_sc_log_r'] for r in rows[1:]]):.3f}")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(out, fh, indent=1, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
+
+
+if __name__ == "__main__":
+    main()
