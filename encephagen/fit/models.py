@@ -23,7 +23,7 @@ from typing import Callable, Mapping
 import numpy as np
 import torch
 
-from encephagen.data.empirical import fcd as fcd_matrix
+from encephagen.analysis.fc import fcd as fcd_matrix
 from encephagen.fit.space import FitError
 from encephagen.hopf import linear as hl
 
@@ -100,7 +100,7 @@ class AnalyticHopf:
 
 def window_fc_values(ts: np.ndarray, window: int, step: int) -> np.ndarray:
     """FCD values (the upper triangle of the FCD matrix) of one (n, T) series, as
-    :func:`encephagen.data.empirical.fcd` computes the matrix (sliding windows, step ``step``)."""
+    :func:`encephagen.analysis.fc.fcd` computes the matrix (sliding windows, step ``step``)."""
     D = fcd_matrix(np.asarray(ts, dtype=float), window=window, step=step)
     return D[np.triu_indices(D.shape[0], 1)]
 
