@@ -103,3 +103,15 @@ def test_auto_falls_back_to_eager_without_a_compiler(tmp_path):
     out = json.loads(line[0][6:])
     assert out == {"auto_compiled": False, "same": True, "true_raised": True}, out
     assert "torch.compile failed" in proc.stderr and "running eagerly" in proc.stderr
+
+
+def test_small_compiled_batches_share_the_presweep_shape():
+    """A workflow's real-network batch (e.g. 2 seeds x 2 G = 4 runs) is padded to the same
+    compiled batch as the operating-point pre-sweep (16 G x 2 seeds = 32), so it reuses the
+    pre-sweep's cached kernels instead of compiling its own shape; larger batches keep the
+    multiple-of-16 rule (padding to any multiple of 16 keeps the bits, tested above)."""
+    from encephagen.sim.runner import COMPILE_MIN_BATCH, _compile_batch
+
+    assert COMPILE_MIN_BATCH == 32
+    assert {_compile_batch(b) for b in (2, 4, 16, 17, 31, 32)} == {32}
+    assert [_compile_batch(b) for b in (33, 48, 400, 401, 800)] == [48, 48, 400, 416, 800]
