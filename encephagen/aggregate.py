@@ -48,15 +48,12 @@ import numpy as np
 import pandas as pd
 
 from encephagen.analysis.fc import similarity_table
-from encephagen.io import Kind, OutputError, atomic_h5, register_kind, validate_many, write_array
+from encephagen.io import OutputError, atomic_h5, validate_many, write_array
+from encephagen.io import kinds as _kinds
 
 log = logging.getLogger(__name__)
 
-AGGREGATE_KIND = register_kind(Kind(
-    name="aggregate",
-    datasets={"network_family": 1, "network_null_index": 1, "seed_id": 1, "param_G": 1, "region": 1},
-    attrs=("atlas", "model", "n_networks", "n_seeds", "n_params"),
-))
+AGGREGATE_KIND = _kinds.AGGREGATE   # declared once in encephagen/io/kinds.py
 
 REAL = "real"
 

@@ -23,7 +23,8 @@ import numpy as np
 
 from encephagen.hopf import fit as hf
 from encephagen.hopf import linear as hl
-from encephagen.io import Kind, atomic_h5, open_validated, read_strings, register_kind, write_array
+from encephagen.io import atomic_h5, open_validated, read_strings, write_array
+from encephagen.io import kinds as _kinds
 from encephagen.study.config import HOPF_DEFAULTS, resolve_hopf
 from encephagen.study.engine import pick_device, run_study
 
@@ -31,19 +32,8 @@ log = logging.getLogger(__name__)
 
 MODEL = "hopf_linear"
 
-SWEEP_KIND = register_kind(Kind(
-    name="hopf_sweep",
-    datasets={"G": 1, "null_index": 1, "seed": 1, "r_train_pearson": 2, "r_train_spearman": 2,
-              "r_test_pearson": 2, "r_test_spearman": 2, "best_index": 1, "best_G": 1, "fc_best": 3},
-    attrs=("atlas", "family", "train", "test", "fit_metric", "params"),
-))
-
-HETERO_KIND = register_kind(Kind(
-    name="hopf_heterogeneity",
-    datasets={"bias_grid": 1, "scale_grid": 1, "r_train": 2, "r_test": 2, "null_best_train": 1,
-              "null_test": 1, "t1t2": 1},
-    attrs=("atlas", "train", "test", "G", "best", "null_kind", "null_seed", "p_test", "p_gain"),
-))
+SWEEP_KIND = _kinds.HOPF_SWEEP            # both declared once in encephagen/io/kinds.py
+HETERO_KIND = _kinds.HOPF_HETEROGENEITY
 
 DEFAULTS = HOPF_DEFAULTS   # the schema's defaults of the `hopf` section (encephagen.schemas), not a copy
 

@@ -25,52 +25,12 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from encephagen.io import Kind, atomic_h5, config_hash, open_validated, read_provenance, read_strings, register_kind, write_array
+from encephagen.io import atomic_h5, config_hash, open_validated, read_provenance, read_strings, write_array
+from encephagen.io import kinds as _kinds
 from encephagen.sim.runner import METRICS, SimResult
 
-PER_ELEMENT = ("atlas", "family", "null_index", "seed_id", "seed", "G", "noise")
-
-
-def _check(f) -> list[str]:
-    problems = []
-    B = f["seed"].shape[0]
-    for name in PER_ELEMENT:
-        if f[name].shape[0] != B:
-            problems.append(f"dataset {name!r} has {f[name].shape[0]} rows, 'seed' has {B}")
-    n = int(f.attrs["n"])
-    for m in METRICS:
-        key = f"metrics/{m}"
-        if key not in f:
-            problems.append(f"dataset {key!r} missing")
-        elif f[key].shape != (B, n):
-            problems.append(f"dataset {key!r} has shape {f[key].shape}, expected {(B, n)}")
-    for key in ("fc_bold", "fc_activity"):
-        if key in f and f[key].shape != (B, n, n):
-            problems.append(f"dataset {key!r} has shape {f[key].shape}, expected {(B, n, n)}")
-    problems += check_regimes(f, B, n)
-    return problems
-
-
-def check_regimes(f, B: int, n: int) -> list[str]:
-    """Shapes of ``regime`` (B, n), ``regime_fraction`` (B, 5), ``network_regime`` (B,) and the legend."""
-    from encephagen.sim.regime import REGIMES
-
-    problems = []
-    for key, shape in (("regime", (B, n)), ("regime_fraction", (B, len(REGIMES))), ("network_regime", (B,))):
-        if key in f and f[key].shape != shape:
-            problems.append(f"dataset {key!r} has shape {f[key].shape}, expected {shape}")
-    if "regime" in f and "legend" not in f["regime"].attrs:
-        problems.append("dataset 'regime' has no 'legend' attribute")
-    return problems
-
-
-SIMULATION_KIND = register_kind(Kind(
-    name="simulation",
-    datasets={"atlas": 1, "family": 1, "null_index": 1, "seed_id": 1, "seed": 1, "G": 1, "noise": 1,
-              "regime": 2, "regime_fraction": 2, "network_regime": 1},
-    attrs=("model", "n", "dt", "duration", "transient", "integrator", "dtype", "device"),
-    check=_check,
-))
+# the file kind is declared once, in encephagen/io/kinds.py (layout and checks)
+SIMULATION_KIND = _kinds.SIMULATION
 
 
 def write_simulation(path, result: SimResult, atlas: Sequence[str], family: Sequence[str],

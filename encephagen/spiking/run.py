@@ -27,7 +27,8 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import torch
 
-from encephagen.io import Kind, atomic_h5, register_kind, write_array
+from encephagen.io import atomic_h5, write_array
+from encephagen.io import kinds as _kinds
 from encephagen.spiking.engine import LIFBatch
 from encephagen.spiking.monitors import SpikeMonitorConfig, SpikeMonitors, flag_regimes
 from encephagen.spiking.network import LIFNetwork, connectome_network, tau_m_from_t1t2
@@ -40,30 +41,9 @@ from encephagen.study.network import parameter_sets
 log = logging.getLogger(__name__)
 
 METRICS = ("rate", "rate_e", "rate_i", "cv_isi", "fano", "synchrony", "acf_tau_ms", "dominant_freq_hz")
-_OLD_NAMES = {new: old for old, new in RENAMED_METRICS.items()}
 
 
-def _check(f) -> list[str]:
-    probs = []
-    B = f["seed"].shape[0]
-    for m in METRICS:
-        names = [x for x in (m, _OLD_NAMES.get(m)) if x and x in f]
-        if not names:
-            probs.append(f"dataset {m!r} missing")
-        for name in names:
-            if f[name].ndim != 2 or f[name].shape[0] != B:
-                probs.append(f"dataset {name!r} has shape {f[name].shape}, expected ({B}, regions) (one row per run)")
-    from encephagen.sim.output import check_regimes
-
-    probs += check_regimes(f, B, int(f["labels"].shape[0]))
-    return probs
-
-
-KIND = register_kind(Kind("spiking", datasets={"atlas": 1, "family": 1, "null_index": 1, "seed_id": 1, "seed": 1,
-                                               "build_seed": 1, "G": 1, "labels": 1, "flags": 1,
-                                               "regime": 2, "regime_fraction": 2, "network_regime": 1,
-                                               "rate": 2},
-                          attrs=("model", "dt", "duration", "transient", "params"), check=_check))
+KIND = _kinds.SPIKING   # declared once in encephagen/io/kinds.py (old metric names still validate)
 
 DEFAULTS = LIF_DEFAULTS   # the schema's defaults of the `spiking` section (encephagen.schemas), not a copy
 
