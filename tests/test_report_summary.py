@@ -154,3 +154,15 @@ def test_missing_columns_and_tables_never_break_the_page(results, tmp_path):
     empty.mkdir()
     write_summary(empty, empty / "summary.html", None)
     assert NOT_AVAILABLE in (empty / "summary.html").read_text()
+
+
+def test_design_names_every_simulated_model(tmp_path):
+    """simulate.model may list several models (the default lists two): the design row names them
+    all instead of showing n/a."""
+    from encephagen.figures.summary import collect_summary
+
+    rows = collect_summary(tmp_path, {"simulate": {"model": ["wilson_cowan", "hopf"]}}).rows
+    row = next(r for r in rows if r["item"] == "simulated model")
+    assert row["value"] == "wilson_cowan, hopf"
+    rows = collect_summary(tmp_path, {"simulate": {"model": "lif"}}).rows
+    assert next(r for r in rows if r["item"] == "simulated model")["value"] == "lif"

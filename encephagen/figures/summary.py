@@ -127,7 +127,8 @@ def _design(s: _Summary, root: Path, cfg: Mapping) -> None:
             ("null families", ", ".join(fams) or NOT_AVAILABLE),
             ("nulls per family (configured)", n if n is not None else NOT_AVAILABLE),
             ("noise seeds per network (real and every null)", seeds if seeds is not None else NOT_AVAILABLE),
-            ("simulated model", sim.get("model", NOT_AVAILABLE)),
+            ("simulated model", ", ".join(map(str, sim["model"])) if isinstance(sim.get("model"), list)
+             else sim.get("model", NOT_AVAILABLE)),   # simulate.model may list several models
             ("simulated G values", ", ".join(_fmt(g) for g in G) if isinstance(G, list) else
              (str(G) if G is not None else NOT_AVAILABLE)),
             ("analytic Hopf G grid", f"{hg.get('num')} values, {_fmt(hg.get('start'))} to {_fmt(hg.get('stop'))} "
