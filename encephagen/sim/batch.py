@@ -27,7 +27,7 @@ from encephagen.sim.output import write_simulation
 from encephagen.sim.runner import SimResult, pick_device, simulate
 from encephagen.study.config import (NORMALIZE, PLACEMENTS, SIM_DEFAULTS, check_operating_point,  # noqa: F401
                                      model_config, model_names, presweep_grid, resolve_config, round_sig)
-from encephagen.study.engine import run_study
+from encephagen.study.engine import run_study, with_overrides
 from encephagen.study.network import SEED_RULE, Element, Network, parameter_sets
 from encephagen.study.network import expand as _expand
 
@@ -147,11 +147,7 @@ class NeuralMassEngine:
         if cfg["G"] == "auto":
             raise ParameterError("simulate.G is 'auto': the workflow's operating_point rule chooses the G values per "
                                  "atlas (results/operating_point/...); outside the workflow pass a list of G values")
-        if seeds_per_network is not None:
-            cfg["seeds_per_network"] = int(seeds_per_network)
-        if device is not None:
-            cfg["device"] = device
-        return cfg
+        return with_overrides(cfg, seeds_per_network, device)
 
     def parameter_sets(self, cfg):
         return parameter_sets(cfg["G"], cfg["grid"])

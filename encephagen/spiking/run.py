@@ -35,7 +35,7 @@ from encephagen.spiking.network import LIFNetwork, connectome_network, tau_m_fro
 from encephagen.spiking.params import LIFParams
 from encephagen.study.config import LIF_DEFAULTS, ParameterError
 from encephagen.study.config import resolve_spiking as resolve_config
-from encephagen.study.engine import RENAMED_METRICS, pick_device, run_study
+from encephagen.study.engine import RENAMED_METRICS, pick_device, run_study, with_overrides
 from encephagen.study.network import parameter_sets
 
 log = logging.getLogger(__name__)
@@ -103,11 +103,7 @@ class LIFEngine:
 
     def prepare(self, section, seeds_per_network=None, device=None) -> dict:
         cfg = resolve_config(section)
-        if seeds_per_network is not None:
-            cfg["seeds_per_network"] = int(seeds_per_network)
-        if device is not None:
-            cfg["device"] = device
-        return cfg
+        return with_overrides(cfg, seeds_per_network, device)
 
     def parameter_sets(self, cfg):
         return parameter_sets(cfg["G"])

@@ -157,6 +157,16 @@ def read_runs(path: str | Path) -> dict:
     return engine_for_kind(file_kind(path)).read_runs(path)
 
 
+def with_overrides(cfg: dict, seeds_per_network=None, device=None) -> dict:
+    """An engine's validated settings with the caller's seed count and device, when given (the
+    ``prepare`` step every engine shares)."""
+    if seeds_per_network is not None:
+        cfg["seeds_per_network"] = int(seeds_per_network)
+    if device is not None:
+        cfg["device"] = device
+    return cfg
+
+
 def pick_device(name=None):
     """THE device picker ('auto': CUDA when available, else CPU; 'cuda' without a GPU refused):
     :func:`encephagen.sim.runner.pick_device`."""
