@@ -16,13 +16,12 @@ from typing import Any, Iterator, Mapping, Sequence
 import yaml
 from jsonschema import Draft202012Validator
 
+# the schema files, their loader and the default-filling validator live with the package data
+from encephagen.schemas import _DefaultValidator, load_schema  # noqa: F401 (load_schema re-exported)
+
 
 class ConfigError(ValueError):
     """The config is invalid; the message names each offending key path."""
-
-
-# the schema files, their loader and the default-filling validator live with the package data
-from encephagen.schemas import _DefaultValidator, _extend_with_default, load_schema  # noqa: E402,F401
 
 
 def _path(err) -> str:
