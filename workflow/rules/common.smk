@@ -6,8 +6,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 
 from encephagen.config import ConfigError, workflow_config
-from encephagen.schemas import SCHEMA_DIR  # package data: the same files an installed wheel reads
-from encephagen.schemas import section_schema
+from encephagen.schemas import SCHEMA_DIR, section_schema  # package data: the files an installed wheel reads
 
 # Validate before any job is submitted; the error names the key path. Defaults are filled in
 # place so that every rule (and every SLURM job, which re-parses this file) sees the same config.
