@@ -63,8 +63,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "fit": ENGINES | {"study", "hopf", "io", "seeds", "connectome", "analysis", "config", "schemas"},
     # steps: one per workflow stage: paths in, read, call the layers below, write
     "steps": ENGINES | STUDY | FOUNDATION | LIBRARIES | {"config", "schemas"},
+    # the interactive demo (encephagen.demo): engines, data and figures-level libraries, no study, no steps
+    "demo": ENGINES | FOUNDATION | LIBRARIES,
     # command line: anything
-    "cli": ENGINES | STUDY | FOUNDATION | LIBRARIES | {"config", "schemas", "steps"},
+    "cli": ENGINES | STUDY | FOUNDATION | LIBRARIES | {"config", "schemas", "steps", "demo"},
 }
 
 NODE_OF_MODULE = {
