@@ -76,6 +76,18 @@ def test_decoder_argmax_and_smoothing():
         MotorDecoder([np.array([0]), np.array([0])], ("a", "b"))
 
 
+def test_centred_decoder_removes_a_constant_pool_bias():
+    """Defect: with ``center`` a pool that is always more active still wins every decision."""
+    pools = [np.array([k]) for k in range(4)]
+    dec = MotorDecoder(pools, ACTIONS, center=True, center_tau_ms=200.0, seed=0)
+    rng = np.random.default_rng(1)
+    picks = [dec.decide(np.array([30, 10, 10, 10]) + rng.poisson(3, 4), 100.0) for _ in range(400)]
+    frac = np.bincount(picks, minlength=4) / 400
+    assert frac.max() < 0.5 and frac.min() > 0.1
+    plain = MotorDecoder(pools, ACTIONS, seed=0)
+    assert all(plain.decide(np.array([30, 10, 10, 10]), 100.0) == 0 for _ in range(5))
+
+
 def test_gridworld_rewards_and_termination():
     w = GridWorld(width=3, height=3, start=(2, 0), goal=(0, 2), max_steps=10)
     assert w.observation() == "right"

@@ -67,6 +67,7 @@ class BrainConfig:
     eta_rstdp: float = 20.0
     tau_c: float = 1000.0
     decoder_tau: float = 0.0
+    decoder_center: bool = True   # actions relative to each pool's running mean (decoder.py)
 
     def lif_params(self) -> LIFParams:
         ne = int(round(0.8 * self.n_per_region))
@@ -157,7 +158,8 @@ class Brain:
         mot = exc_of(self.mot_regions)
         local = (mot - net.region[mot] * npr)
         self.pools = [mot[local % len(ACTIONS) == k] for k in range(len(ACTIONS))]
-        self.decoder = MotorDecoder(self.pools, ACTIONS, tau_ms=cfg.decoder_tau, seed=cfg.seed)
+        self.decoder = MotorDecoder(self.pools, ACTIONS, tau_ms=cfg.decoder_tau, seed=cfg.seed,
+                                    center=cfg.decoder_center)
         # the plastic pathway: visual input neurons -> motor pools
         rng = np.random.default_rng([cfg.seed, 0xD3])
         post_all = np.concatenate(self.pools)
@@ -347,6 +349,8 @@ class Brain:
             f.create_dataset("sensorimotor_weight_mV", data=(self.w_sm[0].numpy() / self.sm_scale))
             f.create_dataset("sensorimotor_weight", data=self.w_sm[0].numpy())
             f.create_dataset("decoder_smoothed", data=self.decoder.smoothed)
+            if self.decoder.mean is not None:
+                f.create_dataset("decoder_mean", data=self.decoder.mean)
 
     def load(self, path) -> None:
         import h5py
@@ -373,6 +377,7 @@ class Brain:
             self.w_sm.copy_(torch.as_tensor(f["sensorimotor_weight"][...])[None])
             self.rstdp.b.fill_(float(f.attrs["rstdp_baseline"]))
             self.decoder.smoothed[:] = f["decoder_smoothed"][...]
+            self.decoder.mean = f["decoder_mean"][...].copy() if "decoder_mean" in f else None
             self.history = json.loads(f.attrs["history"])
         self.sim._args = None
         self.set_stimulus(None)

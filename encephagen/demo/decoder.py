@@ -4,6 +4,11 @@ Pools are disjoint sets of motor-region neurons, one per action. After each deci
 pools' population rates (Hz per neuron) update an exponential moving average with time constant
 ``tau_ms`` (``r <- r + (1 - exp(-T / tau)) (rate - r)``: one window of length T); the action is the
 pool with the highest smoothed rate, ties broken by the decoder's own seeded generator.
+
+``center``: the action is the pool with the highest smoothed rate *relative to its own running
+mean* (an exponential average over windows with time constant ``center_tau_ms``, updated after
+each decision), so a pool that is always more active (more input, shorter tau_m) does not win
+every decision; without learning the choices are then near uniform.
 """
 from __future__ import annotations
 
@@ -13,7 +18,8 @@ import numpy as np
 
 
 class MotorDecoder:
-    def __init__(self, pools: list[np.ndarray], actions: tuple[str, ...], tau_ms: float = 0.0, seed: int = 0):
+    def __init__(self, pools: list[np.ndarray], actions: tuple[str, ...], tau_ms: float = 0.0, seed: int = 0,
+                 center: bool = False, center_tau_ms: float = 1000.0):
         if len(pools) != len(actions) or not pools:
             raise ValueError(f"motor decoder: {len(pools)} pools for {len(actions)} actions")
         sizes = [len(p) for p in pools]
@@ -30,8 +36,11 @@ class MotorDecoder:
         self.rng = np.random.default_rng(seed)
         self.smoothed = np.zeros(len(pools))
         self.last = np.zeros(len(pools))
+        self.center, self.center_tau_ms = bool(center), float(center_tau_ms)
+        self.mean: np.ndarray | None = None
 
     def reset(self) -> None:
+        """Clear the smoothed rates (the running means of ``center`` are kept)."""
         self.smoothed[:] = 0.0
         self.last[:] = 0.0
 
@@ -49,10 +58,23 @@ class MotorDecoder:
         self.last = r
         return self.smoothed.copy()
 
+    def score(self) -> np.ndarray:
+        if self.center and self.mean is not None:
+            return self.smoothed - self.mean
+        return self.smoothed.copy()
+
     def action(self) -> int:
-        best = np.flatnonzero(self.smoothed == self.smoothed.max())
+        s = self.score()
+        best = np.flatnonzero(s == s.max())
         return int(best[0] if best.size == 1 else self.rng.choice(best))
 
     def decide(self, counts: np.ndarray, duration_ms: float) -> int:
+        r = self.pool_rates(counts, duration_ms)
         self.update(counts, duration_ms)
-        return self.action()
+        if self.center and self.mean is None:
+            self.mean = r.copy()
+            return int(self.rng.integers(len(self.pools)))    # no mean yet: no preference
+        a = self.action()
+        if self.center:
+            self.mean += (1.0 - math.exp(-duration_ms / self.center_tau_ms)) * (r - self.mean)
+        return a
