@@ -50,20 +50,25 @@ def discrimination(brain, patterns=("A", "B", "C", "D", "E"), n_train=8, n_test=
 
 
 def memory(brain, name="A", pre=200.0, stim=200.0, post=500.0, bin_ms=100.0):
-    """Prefrontal rate after a pattern is removed, NMDA on vs off, same state and noise."""
+    """Prefrontal rate after a pattern is removed, NMDA on vs off, each against the same run with a
+    BLANK pattern (no stimulus): persistence = rate after ``name`` - rate after BLANK, same state
+    and noise (a drift of the network itself cancels)."""
     snap = brain.snapshot()
     res = {}
+    m = brain.nmda_mask
     for cond in ("nmda", "no_nmda"):
-        brain.restore(snap)
-        brain.set_nmda(cond == "nmda")
-        w0 = brain.run(pre)
-        w1 = brain.present("look", pattern(name), stim)
-        w2 = brain.run(post, bin_ms=bin_ms)
-        m = brain.nmda_mask
-        base = float(w0.region_rate[m].mean())
-        res[cond] = {"before": base, "during": float(w1.region_rate[m].mean()),
-                     "after_bins": w2.bins[:, m].mean(axis=1).round(3).tolist(),
-                     "excess_after": float(w2.bins[:, m].mean() - base)}
+        for shown in (name, "BLANK"):
+            brain.restore(snap)
+            brain.set_nmda(cond == "nmda")
+            w0 = brain.run(pre)
+            w1 = brain.present("look", pattern(shown), stim)
+            w2 = brain.run(post, bin_ms=bin_ms)
+            res[f"{cond}_{shown}"] = {"before": float(w0.region_rate[m].mean()),
+                                      "during": float(w1.region_rate[m].mean()),
+                                      "after_bins": w2.bins[:, m].mean(axis=1).round(3).tolist()}
+        a = np.array(res[f"{cond}_{name}"]["after_bins"]) - np.array(res[f"{cond}_BLANK"]["after_bins"])
+        res[f"{cond}_persistence_bins"] = a.round(3).tolist()
+        res[f"{cond}_persistence_mean"] = float(a.mean())
     brain.restore(snap)
     brain.set_nmda(True)
     return res
