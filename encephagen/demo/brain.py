@@ -64,9 +64,10 @@ class BrainConfig:
     w_max_sm: float = 3.0         # mV upper bound of the plastic pathway
     lam: float = 0.02
     alpha: float = 0.5
-    eta_rstdp: float = 20.0
+    eta_rstdp: float = 2.0
     tau_c: float = 1000.0
     decoder_tau: float = 0.0
+    execute_ms: float = 50.0      # action execution after a decision: the phase whose spikes learn
     decoder_center: bool = True   # actions relative to each pool's running mean (decoder.py)
 
     def lif_params(self) -> LIFParams:
@@ -303,11 +304,22 @@ class Brain:
         return delta
 
     def trial(self, pattern_name: str, image: np.ndarray, ms: float = 100.0) -> tuple[int, np.ndarray]:
-        """Show ``image`` for ``ms`` with the eligibility on; the decoder's action and pool rates."""
+        """One decision: show ``image`` for ``ms``, the decoder picks the action; then the action is
+        executed for ``execute_ms`` (the image still shown, the chosen pool driven at ``stim_rate``),
+        and only this phase's spikes feed the R-STDP eligibility (credit goes to the synapses onto
+        the pool that acted). Returns the action and the decision window's pool rates."""
         self.rstdp.c.zero_()
-        win = self.present("look", image, ms, learn_bins=True)
+        win = self.present("look", image, ms)
         self.decoder.reset()
         a = self.decoder.decide(win.counts, ms)
+        if self.cfg.execute_ms > 0:
+            vi, vr = self.stimulus_for("look", image)
+            pool = self.pools[a]
+            self.set_stimulus(np.concatenate([vi, pool]), np.concatenate([vr, np.full(pool.size, self.cfg.stim_rate)]))
+            try:
+                self.run(self.cfg.execute_ms, learn_bins=True)
+            finally:
+                self.set_stimulus(None)
         return a, self.decoder.last.copy()
 
     # ------------------------------------------------------------------ memory control

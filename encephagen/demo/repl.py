@@ -26,7 +26,7 @@ COMMANDS = {
     "touch": "touch left|right|both [MS]: touch a body side (drives the contralateral somatosensory regions)",
     "teach": "teach PATTERN [TRIALS]: show PATTERN paired with reward; the visual->motor pathway learns (R-STDP)",
     "test": "test: motor response and pathway weight for taught patterns vs a novel one (numbers)",
-    "memory": "memory PATTERN: prefrontal activity after the pattern is removed, NMDA on vs the same network without NMDA",
+    "memory": "memory PATTERN: prefrontal activity after the pattern is removed (minus a blank run), NMDA on vs off",
     "walk": "walk [SPEED]: the spinal CPG drives Walker2d for 2 s, scaled by SPEED (0-2) and motor-cortex rate",
     "status": "status [--plot]: region-class rates of the last window as bars (--plot: brain map + raster files)",
     "rest": "rest [MS]: run without stimulus (default 200 ms)",
@@ -322,18 +322,19 @@ class DemoShell(cmd.Cmd):
         snap = b.snapshot()
         res = {}
         for cond in ("no NMDA", "NMDA"):
-            b.restore(snap)
-            b.set_nmda(cond == "NMDA")
-            pre = b.run(100.0)
-            b.present("look", img, 100.0)
-            post = b.run(300.0, bin_ms=100.0)
-            res[cond] = (pre.region_rate[pfc].mean(), post.bins[:, pfc].mean(axis=1))
-        b.set_nmda(True)
-        self.say(f"memory {label}: prefrontal rate (Hz) before, then in 100-ms bins after the pattern is removed")
-        for cond, (base, bins) in res.items():
-            self.say(f"  {cond:<8s} before {base:5.1f} | after " + " ".join(f"{x:5.1f}" for x in bins)
-                     + f" | excess over before {bins.mean() - base:+.1f}")
-        self.say("  (same network, same noise; only the prefrontal NMDA current differs)")
+            for shown in ("BLANK", label):   # the NMDA run with the pattern comes last: the session goes on from it
+                b.restore(snap)
+                b.set_nmda(cond == "NMDA")
+                b.run(50.0)
+                b.present("look", img if shown == label else pattern("BLANK", b.visual.size), 100.0)
+                res[cond, shown] = b.run(200.0, bin_ms=100.0).bins[:, pfc].mean(axis=1)
+        self.say(f"memory {label}: prefrontal rate (Hz) in 100-ms bins after the pattern is removed, minus the same "
+                 f"run with a blank pattern (same state and noise)")
+        for cond in ("no NMDA", "NMDA"):
+            d = res[cond, label] - res[cond, "BLANK"]
+            self.say(f"  {cond:<8s} after {' '.join(f'{x:5.1f}' for x in res[cond, label])} | blank "
+                     f"{' '.join(f'{x:5.1f}' for x in res[cond, 'BLANK'])} | persistence {d.mean():+.2f} Hz")
+        self.say("  (only the prefrontal NMDA current differs between the two rows)")
 
     def do_walk(self, arg):
         usage = COMMANDS["walk"].split(":")[0]
