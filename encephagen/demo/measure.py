@@ -86,6 +86,28 @@ class BrainAgent:
         self.brain.reward(r)
 
 
+def bandit(brain, trials=160, learn=True, seed=0, block=40):
+    """The grid world's decision without the grid: one of the four direction patterns at random
+    (seeded), one decision, reward +1 if the move matches it else -1. Fraction correct per block."""
+    from encephagen.demo.gridworld import ACTIONS
+
+    brain.learning = learn
+    rng = np.random.default_rng(seed)
+    brain.run(100.0)
+    ok = []
+    for _ in range(trials):
+        obs = ACTIONS[rng.integers(len(ACTIONS))]
+        a, _ = brain.trial(obs, pattern(obs), 100.0)
+        r = 1.0 if ACTIONS[a] == obs else -1.0
+        brain.reward(r)
+        ok.append(r > 0)
+    brain.learning = True
+    ok = np.array(ok)
+    w = brain.w_sm[0].numpy() / brain.sm_scale
+    return {"learn": learn, "blocks": [float(ok[i:i + block].mean()) for i in range(0, trials, block)],
+            "pathway_mean_mV": float(w.mean()), "pathway_sd_mV": float(w.std())}
+
+
 def gridworld(brain, episodes=30, learn=True, seed=0, world_kw=None):
     world = GridWorld(**(world_kw or {}))
     brain.learning = learn
@@ -103,7 +125,8 @@ def gridworld(brain, episodes=30, learn=True, seed=0, world_kw=None):
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=("discrimination", "memory", "gridworld"))
+    ap.add_argument("what", choices=("discrimination", "memory", "gridworld", "bandit"))
+    ap.add_argument("--eta", type=float, default=None, help="R-STDP learning rate (default: BrainConfig's)")
     ap.add_argument("--neurons", type=int, default=200)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--episodes", type=int, default=30)
@@ -113,12 +136,14 @@ def main(argv=None):
     for s in a.seeds:
         t0, c0 = time.time(), time.process_time()
         cfg = BrainConfig(n_per_region=a.neurons, seed=s)
-        if a.what == "gridworld":
+        if a.eta is not None:
+            cfg.eta_rstdp = a.eta
+        if a.what in ("gridworld", "bandit"):
             for learn in (True, False):
                 b = build_brain(cfg, a.resources)
-                r = gridworld(b, a.episodes, learn, seed=s)
-                print(json.dumps({"what": a.what, "seed": s, "neurons": a.neurons, **r,
-                                  "wall_s": round(time.time() - t0, 1), "cpu_s": round(time.process_time() - c0, 1)}),
+                r = gridworld(b, a.episodes, learn, seed=s) if a.what == "gridworld" else bandit(b, learn=learn, seed=s)
+                print(json.dumps({"what": a.what, "seed": s, "neurons": a.neurons,
+                                  "eta": cfg.eta_rstdp, **r, "wall_s": round(time.time() - t0, 1), "cpu_s": round(time.process_time() - c0, 1)}),
                       flush=True)
             continue
         b = build_brain(cfg, a.resources)
