@@ -8,7 +8,7 @@ import pytest
 from encephagen.demo.decoder import MotorDecoder
 from encephagen.demo.encoders import (PATTERNS, AuditoryEncoder, TouchEncoder, VisualEncoder, pattern, resize,
                                       tone_position)
-from encephagen.demo.gridworld import ACTIONS, GridWorld, RandomAgent, run_closed_loop
+from encephagen.demo.gridworld import ACTIONS, GridWorld, RandomAgent, random_success_probability, run_closed_loop
 
 
 def test_visual_field_is_contralateral_and_tiled():
@@ -119,6 +119,15 @@ def test_closed_loop_oracle_beats_random():
     r = run_closed_loop(GridWorld(), RandomAgent(0), 50, learn=False)
     assert o["success"].all() and (o["moves"] == 8).all() and o["correct"].all()
     assert r["success"].mean() < 0.5
+
+
+def test_exact_chance_level_matches_random_episodes():
+    """Defect: a chance level that is not what a random mover achieves."""
+    w = GridWorld(width=3, height=3, start=(2, 0), goal=(0, 2), max_steps=8)
+    p = random_success_probability(w)
+    r = run_closed_loop(w, RandomAgent(4), 2000, learn=False)["success"].mean()
+    assert abs(r - p) < 4 * np.sqrt(p * (1 - p) / 2000)
+    assert random_success_probability(GridWorld()) == pytest.approx(0.0656, abs=1e-4)
 
 
 def _tiny_net(nmda):

@@ -101,3 +101,21 @@ class RandomAgent:
 
     def reward(self, r) -> None:
         pass
+
+
+def random_success_probability(world: GridWorld) -> float:
+    """Exact probability that uniformly random moves reach the goal within ``max_steps`` (the
+    chance level of the success rate), by propagating the position distribution."""
+    p = np.zeros((world.height, world.width))
+    p[tuple(world.start)] = 1.0
+    hit = 0.0
+    for _ in range(world.max_steps):
+        q = np.zeros_like(p)
+        for (r, c), m in np.ndenumerate(p):
+            if m:
+                for dr, dc in MOVES.values():
+                    q[min(max(r + dr, 0), world.height - 1), min(max(c + dc, 0), world.width - 1)] += m / 4
+        hit += q[tuple(world.goal)]
+        q[tuple(world.goal)] = 0.0
+        p = q
+    return float(hit)
