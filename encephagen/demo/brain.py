@@ -24,7 +24,6 @@ background, rounded to ``rate_step`` Hz so the Poisson tables stay small).
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
