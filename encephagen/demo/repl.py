@@ -28,7 +28,7 @@ COMMANDS = {
     "test": "test: motor response and pathway weight for taught patterns vs a novel one (numbers)",
     "memory": "memory PATTERN: prefrontal activity after the pattern is removed (minus a blank run), NMDA on vs off",
     "walk": "walk [SPEED]: the spinal CPG drives Walker2d for 2 s, scaled by SPEED (0-2) and motor-cortex rate",
-    "status": "status [--plot]: region-class rates of the last window as bars (--plot: brain map + raster files)",
+    "status": "status [--plot] [--live]: region-class rates as bars (--live: 10 x 100 ms, redrawn; --plot: brain map + raster)",
     "rest": "rest [MS]: run without stimulus (default 200 ms)",
     "save": "save FILE.h5: network state and learned weights to HDF5",
     "load": "load FILE.h5: restore a saved state (same network options)",
@@ -244,8 +244,10 @@ class DemoShell(cmd.Cmd):
     def do_status(self, arg):
         usage = COMMANDS["status"].split(":")[0]
         _, flags = self._args(arg, 0, 0, usage)
-        self._flags(flags, ("--plot",), usage)
+        self._flags(flags, ("--plot", "--live"), usage)
         b = self.brain
+        if "--live" in flags:
+            self._live()
         if self.last is None or ("--plot" in flags and self.last.raster_t.size == 0):
             self._window(b.run(200.0, raster=True), "rest")
         self.say(f"t = {b.sim.t * b.sim.dt:.0f} ms; last window: {self.last_title} ({self.last.duration_ms:g} ms); "
@@ -253,6 +255,24 @@ class DemoShell(cmd.Cmd):
         self._bars(b.class_rates(self.last.region_rate))
         if "--plot" in flags:
             self._plots(f"status {self.last_title}")
+
+    def _live(self, frames: int = 10, ms: float = 100.0) -> None:
+        """Run ``frames`` windows, redrawing the bars in place on a terminal (ANSI cursor up)."""
+        b = self.brain
+        tty = hasattr(self.stdout, "isatty") and self.stdout.isatty()
+        n = len(set(b.region_class)) + 1
+        for k in range(frames):
+            w = b.run(ms)
+            if tty and k:
+                self.stdout.write(f"\x1b[{n}A")
+            rates = b.class_rates(w.region_rate)
+            self.stdout.write(f"live {k + 1}/{frames}: t = {b.sim.t * b.sim.dt:.0f} ms\x1b[K\n")
+            for c, v in sorted(rates.items()):
+                bar = "#" * int(round(40 * min(v / 50.0, 1.0)))
+                self.stdout.write(f"  {c:<16s} {v:6.1f} Hz |{bar:<40s}|\x1b[K\n")
+            self.stdout.flush()
+            self._window(w, "rest")
+        self.log.write(f"(live: {frames} windows of {ms:g} ms)\n")
 
     def do_teach(self, arg):
         usage = COMMANDS["teach"].split(":")[0]
