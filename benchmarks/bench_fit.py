@@ -191,17 +191,17 @@ def main() -> None:
         n = d["C"].shape[0]
         # G and a global a (a = -0.02 exp(s): a map of ones, not normalised); the analytic FC depends on G/|a|
         # only, the simulated FC and FCD on both (time scale 1/|a|)
-        space = F.space_from_spec(n, {"G": [1e-3, 1e3], "heterogeneity": [
+        space = F.space_from_spec(n, {"G": [1e-2, 1e1], "heterogeneity": [
             {"parameter": "a", "maps": ["ones"], "normalise": "none", "bounds": [-3, 3]}]},
             {"ones": np.ones(n)}, base={"a": -0.02})
-        x0 = np.array([res.theta[0], 0.5])
+        x0 = np.array([space.to_unit([[np.log10(res.params["G"]), 0.0]])[0, 0], 0.5])
         m = hopf_bold_model(d["C"], duration_ms=args.sim_seconds * 1000, device=args.device)
         tr = F.Target(d["train"]["fc"], fcd=d["train"]["fcd_tril"], name="train")
         te = F.Objective(F.Target(d["test"]["fc"], fcd=d["test"]["fcd_tril"], name="test"), w_fc=1, w_fcd=1)
         at = F.evaluate(m, space, x0, te, seed=args.seed)
         t0, c0 = time.perf_counter(), cpu_now()
         s = F.fit(m, space, F.Objective(tr, w_fc=1, w_fcd=1), seed=args.seed, popsize=args.popsize,
-                  generations=args.generations, sigma0=0.15, x0=x0, test=te)
+                  generations=args.generations, sigma0=0.1, x0=x0, test=te)
         wall, cpu = time.perf_counter() - t0, cpu_now() - c0
         row = dict(atlas=args.atlas, popsize=args.popsize, generations=args.generations, sim_seconds=args.sim_seconds,
                    analytic_train_r=res.train["fc_r"], analytic_test_r=res.test["fc_r"], sim_at_analytic=at,

@@ -275,3 +275,22 @@ def test_hopf_bold_model_matches_the_analytic_fc_and_gives_fcd():
     assert not np.allclose(out["bold"][0], out["bold"][1])           # seeds seed + 1, seed + 2
     with pytest.raises(F.FitError, match="multiple of dt"):
         hopf_bold_model(C, tr_ms=750.0, dt=100.0)
+
+
+def test_a_diverging_candidate_costs_the_worst_and_leaves_the_others_unchanged():
+    """One candidate of a simulated population diverges (Euler unstable at G = 1e4): it gets NaN (worst
+    cost), the other candidates' series are those of a run without it (each keeps its own seed)."""
+    from encephagen.fit.objectives import WORST
+    from encephagen.fit.simulated import hopf_bold_model
+
+    rng = np.random.default_rng(3)
+    W = rng.random((5, 5))
+    C = (W + W.T) / 2 / W.max()
+    m = hopf_bold_model(C, duration_ms=80_000.0, transient_ms=0.0, dt=100.0, tr_ms=800.0, fcd_window=20,
+                        fcd_step=10)
+    out = m(np.array([0.1, 1e4, 0.2]), {}, seed=1)
+    assert np.isnan(out["bold"][1]).all() and np.isfinite(out["bold"][[0, 2]]).all()
+    alone = m(np.array([0.1, 0.3, 0.2]), {}, seed=1)["bold"]
+    assert np.array_equal(out["bold"][0], alone[0]) and np.array_equal(out["bold"][2], alone[2])
+    obj = F.Objective(F.Target(np.corrcoef(rng.normal(size=(5, 50)))))
+    assert obj.scores(out)["cost"][1] == WORST

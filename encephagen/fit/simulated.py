@@ -23,9 +23,25 @@ import numpy as np
 from encephagen.fit.models import SimulatedModel
 from encephagen.fit.space import FitError
 from encephagen.sim import rww
-from encephagen.sim.runner import simulate
+from encephagen.sim.runner import SimulationDiverged, simulate
 
-__all__ = ["rww_fic_model", "hopf_bold_model"]
+__all__ = ["rww_fic_model", "hopf_bold_model", "without_diverged"]
+
+
+def without_diverged(run_subset, B: int, shape_tail) -> np.ndarray:
+    """``run_subset(idx) -> (len(idx), *shape_tail)`` for the candidates ``idx`` of a population of B; a
+    candidate whose simulation diverges (:class:`encephagen.sim.runner.SimulationDiverged`) gets NaN (the
+    objectives score it as the worst cost) and the others are run again without it (each candidate keeps
+    its own seed, so their results do not change)."""
+    idx = np.arange(B)
+    out = np.full((B, *shape_tail), np.nan)
+    while idx.size:
+        try:
+            out[idx] = run_subset(idx)
+            break
+        except SimulationDiverged as exc:
+            idx = np.delete(idx, exc.elements)
+    return out
 
 
 def rww_fic_model(weights, *, duration_ms: float = 60_000.0, transient_ms: float = 5_000.0, dt: float = 0.5,
@@ -84,12 +100,16 @@ def hopf_bold_model(C, *, duration_ms: float = 864_000.0, transient_ms: float = 
             raise FitError(f"hopf_bold_model: regional parameters may be 'a' only, got {sorted(unknown)}")
         av = np.broadcast_to(np.asarray(params.get("a", a), dtype=float), (B, n))
         s0 = 0 if seed is None else int(seed)
-        res = simulate("hopf", C, params={"a": np.array(av), "omega": omega}, G=G, seeds=np.arange(B) + s0 + 1,
-                       dt=dt, duration=T * tr_ms + transient_ms, transient=transient_ms, noise=sigma,
-                       device=device, dtype=dtype,
-                       monitors={"period": tr_ms, "fc_period": tr_ms, "record_samples": T, "fc_activity": False,
-                                 "bold": False})
-        return np.swapaxes(np.asarray(res.record, dtype=float), 1, 2)     # (B, n, T)
+
+        def sub(idx):
+            res = simulate("hopf", C, params={"a": np.array(av[idx]), "omega": omega}, G=G[idx],
+                           seeds=idx + s0 + 1, dt=dt, duration=T * tr_ms + transient_ms, transient=transient_ms,
+                           noise=sigma, device=device, dtype=dtype,
+                           monitors={"period": tr_ms, "fc_period": tr_ms, "record_samples": T, "fc_activity": False,
+                                     "bold": False})
+            return np.swapaxes(np.asarray(res.record, dtype=float), 1, 2)     # (b, n, T)
+
+        return without_diverged(sub, B, (n, T))
 
     return SimulatedModel(run, parameters=("a",), defaults={"a": a}, name="hopf_bold", fcd_window=fcd_window,
                           fcd_step=fcd_step)
