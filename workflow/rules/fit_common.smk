@@ -38,15 +38,19 @@ def fit_config_problems(cfg):
         if not b[0] < b[1]:
             out.append(f"config key '{key}.bounds' must be [low, high] with low < high, got {b}")
         if h["parameter"] in seen:
-            out.append(f"config key '{key}.parameter': {h['parameter']!r} appears twice (give one entry with several maps)")
+            out.append(
+                f"config key '{key}.parameter': {h['parameter']!r} appears twice (give one entry with several maps)"
+            )
         seen.add(h["parameter"])
     if "fit" in cfg["stages"]:
         if not fit_pairs():
             out.append("config key 'stages' has 'fit' but no atlas of analysis.fc_pairs is in atlases (with nulls)")
         n = fit_n_nulls()
         if n < cfg["analysis"]["min_nulls_per_family"]:
-            out.append(f"config key 'fit.n_nulls' ({n} nulls fitted per family) is below "
-                       f"analysis.min_nulls_per_family ({cfg['analysis']['min_nulls_per_family']})")
+            out.append(
+                f"config key 'fit.n_nulls' ({n} nulls fitted per family) is below "
+                f"analysis.min_nulls_per_family ({cfg['analysis']['min_nulls_per_family']})"
+            )
     return out
 
 
@@ -95,7 +99,9 @@ def fit_summary_inputs(wildcards):
 def fit_targets():
     out = []
     for atlas in fit_pairs():
-        out += [f"results/fit/atlas-{atlas}/{name}" for name in ("networks.tsv", "real_vs_nulls.tsv",
-                                                                  "heldout_vs_nulls.png")]
+        out += [
+            f"results/fit/atlas-{atlas}/{name}"
+            for name in ("networks.tsv", "real_vs_nulls.tsv", "heldout_vs_nulls.png")
+        ]
         out += fit_batch_files(atlas)  # every batch a target: a deleted batch is rebuilt
     return out

@@ -18,7 +18,7 @@ try:
     torch.set_num_threads(max(1, int(snakemake.threads)))  # noqa: F821
     cfg = dict(p.fit)
     nets = read_networks(i.networks)
-    keep = np.asarray(nets["null_index"]) < int(p.n_nulls) if wc.family != "real" else np.ones(len(nets["weights"]), bool)
+    keep = np.asarray(nets["null_index"]) < int(p.n_nulls)   # the real network has null_index 0
     W, idx = np.asarray(nets["weights"])[keep], np.asarray(nets["null_index"])[keep]
     fc_train, _ = read_group_fc(i.fc_train)
     fc_test, _ = read_group_fc(i.fc_test)

@@ -10,7 +10,8 @@ try:
     from encephagen.fit.stage import compare, figure
 
     p, o = snakemake.params, snakemake.output  # noqa: F821
-    df = pd.concat([pd.read_csv(f, sep="\t", dtype={"reason": str, "values": str, "network": str}) for f in snakemake.input.batches],  # noqa: F821
+    text = {"reason": str, "values": str, "network": str}
+    df = pd.concat([pd.read_csv(f, sep="\t", dtype=text) for f in snakemake.input.batches],  # noqa: F821
                    ignore_index=True)
     df["reason"] = df["reason"].fillna("").astype(str)
     df.to_csv(o.networks, sep="\t", index=False)
