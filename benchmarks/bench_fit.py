@@ -6,6 +6,7 @@ Run by hand (not in CI)::
     .venv/bin/python benchmarks/bench_fit.py --mode heldout           # spaces x {hcp80->gw80, train706->test303}
     .venv/bin/python benchmarks/bench_fit.py --mode nulls --atlas hcp80 --family weight_perm --n-nulls 20
     .venv/bin/python benchmarks/bench_fit.py --mode rww --popsize 8 --sim-seconds 10   # simulated rWW-FIC
+    .venv/bin/python benchmarks/bench_fit.py --mode hopfsim --popsize 8 --generations 6  # simulated Hopf: FC + FCD
 
 Data: the real connectome (``encephagen.data.load_connectome``; max-normalised x 0.2 as
 :func:`encephagen.hopf.fit.normalise_sc`), training and held-out group FC (``resources/fc``), T1w/T2w
@@ -97,7 +98,7 @@ def cpu_now() -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--mode", choices=("bench", "heldout", "nulls", "rww"), default="bench")
+    ap.add_argument("--mode", choices=("bench", "heldout", "nulls", "rww", "hopfsim"), default="bench")
     ap.add_argument("--sim-seconds", type=float, default=10.0, help="rww mode: simulated seconds per candidate")
     ap.add_argument("--device", default="cpu", help="rww mode: torch device of the simulation")
     ap.add_argument("--atlas", default="schaefer100", choices=sorted(PAIRS))
@@ -181,6 +182,37 @@ def main() -> None:
               f"(dt 0.5 ms, float32, BOLD + FC + FCD) on {args.device}: wall {wall:.1f} s, CPU {cpu:.1f} s; "
               f"{row['cpu_s_per_candidate_per_60s']:.1f} CPU s per candidate per 60 s simulated "
               f"(cuBNM's published 1-core CPU figure: about 10 s per 60-s simulation of 100 nodes)")
+
+    elif args.mode == "hopfsim":  # simulated Hopf at BOLD time scales, FC + FCD, from the analytic optimum
+        from encephagen.fit.simulated import hopf_bold_model
+
+        d = load(args.atlas, args.resources)
+        res, _ = one_fit(d, "homogeneous", popsize=128, generations=120, seed=args.seed)
+        n = d["C"].shape[0]
+        # G and a global a (a = -0.02 exp(s): a map of ones, not normalised); the analytic FC depends on G/|a|
+        # only, the simulated FC and FCD on both (time scale 1/|a|)
+        space = F.space_from_spec(n, {"G": [1e-2, 1e1], "heterogeneity": [
+            {"parameter": "a", "maps": ["ones"], "normalise": "none", "bounds": [-3, 3]}]},
+            {"ones": np.ones(n)}, base={"a": -0.02})
+        x0 = np.array([space.to_unit([[np.log10(res.params["G"]), 0.0]])[0, 0], 0.5])
+        m = hopf_bold_model(d["C"], duration_ms=args.sim_seconds * 1000, device=args.device)
+        tr = F.Target(d["train"]["fc"], fcd=d["train"]["fcd_tril"], name="train")
+        te = F.Objective(F.Target(d["test"]["fc"], fcd=d["test"]["fcd_tril"], name="test"), w_fc=1, w_fcd=1)
+        at = F.evaluate(m, space, x0, te, seed=args.seed)
+        t0, c0 = time.perf_counter(), cpu_now()
+        s = F.fit(m, space, F.Objective(tr, w_fc=1, w_fcd=1), seed=args.seed, popsize=args.popsize,
+                  generations=args.generations, sigma0=0.1, x0=x0, test=te)
+        wall, cpu = time.perf_counter() - t0, cpu_now() - c0
+        row = dict(atlas=args.atlas, popsize=args.popsize, generations=args.generations, sim_seconds=args.sim_seconds,
+                   analytic_train_r=res.train["fc_r"], analytic_test_r=res.test["fc_r"], sim_at_analytic=at,
+                   train=s.train, test=s.test, values=s.values, wall_s=wall, cpu_s=cpu,
+                   cpu_s_per_generation=cpu / args.generations)
+        out["rows"].append(row)
+        print(f"simulated Hopf {args.atlas} ({args.sim_seconds:.0f} s per run, TR 0.72 s, FCD 30/5 TRs): analytic "
+              f"optimum train r {res.train['fc_r']:.3f} held-out {res.test['fc_r']:.3f}; simulated there: held-out "
+              f"FC r {at['fc_r']:.3f}, FCD KS {at['fcd_ks']:.3f}; CMA-ES {args.popsize} x {args.generations} on "
+              f"1 - r + KS: train r {s.train['fc_r']:.3f} KS {s.train['fcd_ks']:.3f}, held-out r {s.test['fc_r']:.3f} "
+              f"KS {s.test['fcd_ks']:.3f} at {s.values}; wall {wall:.0f} s, CPU {cpu:.0f} s", flush=True)
 
     else:  # nulls: the same fit for the real network and each null
         from encephagen.nulls import generate_batch, prepare_source

@@ -251,3 +251,46 @@ def test_simulated_model_fcd_objective_prefers_the_generating_coupling():
     assert res.train["fcd_ks"] < 0.01 and res.train["fc_r"] == pytest.approx(1.0)
     worst = F.Objective(target, w_fcd=1.0).scores(model(np.array([200.0]), {}, seed=7))
     assert worst["cost"][0] == F.objectives.WORST
+
+
+def test_hopf_bold_model_matches_the_analytic_fc_and_gives_fcd():
+    """The simulated Hopf adapter (one runner call per population) on 6 regions, a = -0.5 (time scale 2 s),
+    2,400 s at dt 0.1 s sampled every 0.8 s: its FC agrees with the analytic Hopf FC at the same G
+    (r > 0.95); FCD values are finite; two candidates get different seeds; a TR that is
+    not a multiple of dt is refused."""
+    from encephagen.fit.simulated import hopf_bold_model
+
+    rng = np.random.default_rng(2)
+    W = rng.random((6, 6)) * (rng.random((6, 6)) < 0.6)
+    C = (W + W.T) / 2 / W.max()
+    m = hopf_bold_model(C, duration_ms=2_400_000.0, transient_ms=20_000.0, dt=100.0, tr_ms=800.0, a=-0.5,
+                        fcd_window=20, fcd_step=10)
+    out = m(np.array([0.3, 0.3]), {}, seed=4)
+    assert out["bold"].shape == (2, 6, 3000)
+    exact = F.AnalyticHopf(C, a=-0.5)(np.array([0.3]))["fc"][0].numpy()
+    iu = np.triu_indices(6, 1)
+    for b in range(2):
+        assert np.corrcoef(out["fc"][b][iu], exact[iu])[0, 1] > 0.95
+        assert np.isfinite(out["fcd"][b]).all() and out["fcd"][b].size > 1000
+    assert not np.allclose(out["bold"][0], out["bold"][1])           # seeds seed + 1, seed + 2
+    with pytest.raises(F.FitError, match="multiple of dt"):
+        hopf_bold_model(C, tr_ms=750.0, dt=100.0)
+
+
+def test_a_diverging_candidate_costs_the_worst_and_leaves_the_others_unchanged():
+    """One candidate of a simulated population diverges (Euler unstable at G = 1e4): it gets NaN (worst
+    cost), the other candidates' series are those of a run without it (each keeps its own seed)."""
+    from encephagen.fit.objectives import WORST
+    from encephagen.fit.simulated import hopf_bold_model
+
+    rng = np.random.default_rng(3)
+    W = rng.random((5, 5))
+    C = (W + W.T) / 2 / W.max()
+    m = hopf_bold_model(C, duration_ms=80_000.0, transient_ms=0.0, dt=100.0, tr_ms=800.0, fcd_window=20,
+                        fcd_step=10)
+    out = m(np.array([0.1, 1e4, 0.2]), {}, seed=1)
+    assert np.isnan(out["bold"][1]).all() and np.isfinite(out["bold"][[0, 2]]).all()
+    alone = m(np.array([0.1, 0.3, 0.2]), {}, seed=1)["bold"]
+    assert np.array_equal(out["bold"][0], alone[0]) and np.array_equal(out["bold"][2], alone[2])
+    obj = F.Objective(F.Target(np.corrcoef(rng.normal(size=(5, 50)))))
+    assert obj.scores(out)["cost"][1] == WORST

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from encephagen.sim import rww
-from encephagen.sim.models import ParameterError, get_model
+from encephagen.sim.models import ParameterError, get_model  # first: `import encephagen.sim.rww` alone is circular
+from encephagen.sim import rww  # noqa: I001
 from encephagen.sim.runner import simulate
 
 

@@ -6,7 +6,9 @@
 * :mod:`encephagen.fit.objectives`: FC correlation, FCD KS distance, weighted combination;
 * :mod:`encephagen.fit.optimise`: grid and CMA-ES (:mod:`cma`), one model call per population;
 * :mod:`encephagen.fit.api`: fit on training, score held out, fit every null alike, real vs nulls;
-* :mod:`encephagen.fit.maps`: FC gradient (from the training FC), Yeo-7 networks from labels.
+* :mod:`encephagen.fit.maps`: FC gradient (from the training FC), Yeo-7 networks from labels;
+* :mod:`encephagen.fit.simulated`: rWW-FIC and the Hopf model simulated at BOLD time scales;
+* :mod:`encephagen.fit.stage`: the `fit` workflow stage's logic (one batch of networks, real vs nulls, figure).
 
 See docs/fitting.md.
 """

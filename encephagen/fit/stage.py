@@ -1,0 +1,168 @@
+"""The `fit` workflow stage's logic, arrays in and tables out (the workflow scripts read and write files).
+
+One configuration (config section ``fit``, resolved by the schema) drives:
+
+* :func:`stage_maps`: the regional maps a parameter space may name: ``t1t2`` (given), ``fc_gradient1..3``
+  (principal gradients of the TRAINING FC only), networks ``yeo7`` (from Schaefer labels, where they parse);
+* :func:`fit_batch`: every network of one batch (the real connectome, or the nulls of one family) fitted
+  with the SAME space, objective, optimiser, budget and seed (:func:`encephagen.fit.api.fit_networks`),
+  scored on the held-out FC, with the SC-only baselines beside; one row per network;
+* :func:`compare`: real vs each null family's fitted scores per score column: n, mean, sd, z, empirical
+  +1-corrected p (one-sided: the real fits better), Benjamini-Hochberg q over all rows of the table;
+* :func:`figure`: held-out r of the real network against each family's fitted nulls, with the SC-only
+  baselines of both.
+
+Seed rule: the optimiser seed is one number per atlas (``fit.optimiser.seed``, or
+``derive_seed(master_seed, 'fit', atlas)``), the same for the real network and every null.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from encephagen.analysis.stats import bh_fdr
+from encephagen.fit.api import fit_networks, topology_comparison
+from encephagen.fit.maps import fc_gradient, schaefer_networks
+from encephagen.fit.models import AnalyticHopf
+from encephagen.fit.objectives import Objective, Target
+from encephagen.fit.space import FitError, space_from_spec
+from encephagen.hopf import fit as hf
+from encephagen.seeds import derive_seed
+
+__all__ = ["stage_seed", "stage_maps", "fit_batch", "compare", "figure", "SCORES", "ROW_COLUMNS"]
+
+# score columns compared real vs nulls (greater is better for each)
+SCORES = ("test_fc_r", "train_fc_r", "test_sc_log_r")
+ROW_COLUMNS = ("atlas", "family", "null_index", "network", "status", "seed", "G", "train_cost", "train_fc_r",
+               "test_fc_r", "train_fcd_ks", "test_fcd_ks", "train_sc_raw_r", "train_sc_log_r", "test_sc_raw_r",
+               "test_sc_log_r", "n_evaluations", "cpu_seconds", "optimiser", "values", "reason")
+
+
+def stage_seed(cfg: Mapping, master_seed: int, atlas: str) -> int:
+    """The optimiser seed of an atlas: ``fit.optimiser.seed`` or ``derive_seed(master_seed, 'fit', atlas)``."""
+    s = cfg["optimiser"].get("seed")
+    return int(s) if s is not None else derive_seed(int(master_seed), "fit", str(atlas))
+
+
+def stage_maps(fc_train, t1t2=None, labels: Sequence[str] = ()) -> tuple[dict, dict]:
+    """(maps, networks) a space may refer to: ``t1t2`` (if given), ``fc_gradient1..3`` of the TRAINING FC,
+    and ``yeo7`` networks when the labels are Schaefer labels."""
+    maps = {}
+    if t1t2 is not None:
+        maps["t1t2"] = np.asarray(t1t2, dtype=float)
+    g = fc_gradient(np.asarray(fc_train, dtype=float), 3)
+    maps.update({f"fc_gradient{k + 1}": g[k] for k in range(3)})
+    networks = {}
+    try:
+        networks["yeo7"] = schaefer_networks(labels) if len(labels) else None
+    except FitError:
+        pass
+    return maps, {k: v for k, v in networks.items() if v is not None}
+
+
+def _model_factory(cfg: Mapping):
+    if cfg["model"] != "hopf_linear":
+        raise FitError(f"fit.model: the stage fits 'hopf_linear', got {cfg['model']!r}")
+
+    def make(w):
+        W = np.asarray(w, dtype=float)
+        if cfg["symmetrise"]:
+            W = (W + W.T) / 2
+        return AnalyticHopf(hf.normalise_sc(W, cfg["sc_normalisation"], cfg["sc_scale"]))
+    return make
+
+
+def fit_batch(weights, *, fc_train, fc_test, cfg: Mapping, seed: int, atlas: str, family: str, null_index,
+              t1t2=None, labels: Sequence[str] = (), progress=None) -> list[dict]:
+    """Fit every network ``weights`` (k, n, n) of one batch the same way; rows of :data:`ROW_COLUMNS`."""
+    W = np.asarray(weights, dtype=float)
+    if W.ndim != 3:
+        raise FitError(f"weights must be (k, n, n), got {W.shape}")
+    n = W.shape[-1]
+    for name, F in (("training", fc_train), ("held-out", fc_test)):
+        if np.asarray(F).shape != (n, n):
+            raise FitError(f"the {name} FC is {np.asarray(F).shape}, the networks have {n} regions")
+    if not len(W):
+        return []
+    maps, networks = stage_maps(fc_train, t1t2, labels)
+    make = _model_factory(cfg)
+    spec = {"G": list(cfg["space"]["G"]), "heterogeneity": list(cfg["space"]["heterogeneity"])}
+    try:
+        space = space_from_spec(n, spec, maps, networks, base=make(W[0]).defaults)
+    except FitError as exc:
+        raise FitError(f"fit.space: {exc}") from None
+    o = cfg["optimiser"]
+    train = Objective(Target(fc_train, name="train"), w_fc=float(cfg["objective"]["w_fc"]), w_fcd=0.0)
+    rows = fit_networks(W, make, space, train, Target(fc_test, name="test"), seeds=[int(seed)] * len(W),
+                        labels=[f"{family}-{int(i)}" for i in null_index], progress=progress,
+                        optimiser=o["method"], popsize=int(o["popsize"]), generations=int(o["generations"]),
+                        sigma0=float(o["sigma0"]), grid_num=int(o["grid_num"]))
+    out = []
+    for r, i in zip(rows, null_index):
+        row = {k: r.get(k, np.nan) for k in ROW_COLUMNS}
+        row.update(atlas=atlas, family=family, null_index=int(i), status="ok", seed=int(seed), reason="",
+                   values=";".join(f"{k}={v:.6g}" for k, v in r["values"].items()))
+        out.append(row)
+    return out
+
+
+def compare(rows: Sequence[Mapping], *, fdr_alpha: float = 0.05, min_nulls: int = 1,
+            scores: Sequence[str] = SCORES) -> list[dict]:
+    """Real vs nulls per (atlas, family, score): the fitted scores of the real network against its nulls'
+    (:func:`encephagen.fit.api.topology_comparison`), q over every row (BH). A family with fewer than
+    ``min_nulls`` fitted nulls gets no p (``excluded_reason`` says why)."""
+    by = {}
+    for r in rows:
+        by.setdefault(r["atlas"], {}).setdefault(r["family"], []).append(r)
+    out = []
+    for atlas, fams in by.items():
+        real = fams.get("real", [])
+        if len(real) != 1:
+            raise FitError(f"atlas {atlas!r}: expected one real network row, got {len(real)}")
+        for family in sorted(f for f in fams if f != "real"):
+            nulls = [r for r in fams[family] if r.get("status", "ok") == "ok"]
+            for s in scores:
+                c = topology_comparison(real[0][s], [r[s] for r in nulls])
+                row = {"atlas": atlas, "family": family, "score": s, **c, "excluded_reason": ""}
+                if len(nulls) < min_nulls:
+                    row["p"] = np.nan
+                    row["excluded_reason"] = f"{len(nulls)} nulls < analysis.min_nulls_per_family {min_nulls}"
+                out.append(row)
+    q, rej = bh_fdr([r["p"] for r in out], fdr_alpha)
+    for r, qq, rr in zip(out, q, rej):
+        r["q"], r["significant"] = float(qq), bool(rr)
+    return out
+
+
+def figure(rows: Sequence[Mapping], atlas: str, *, train: str = "", test: str = ""):
+    """Held-out r of the fitted real network (red) vs the fitted nulls of each family (points and box), with
+    the SC-only log baseline of the real network (dashed) and of each null (grey crosses). A matplotlib Figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in rows if r["atlas"] == atlas]
+    real = [r for r in rows if r["family"] == "real"]
+    fams = sorted({r["family"] for r in rows} - {"real"})
+    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * max(1, len(fams)), 3.6))
+    rng = np.random.default_rng(0)   # jitter only
+    for j, f in enumerate(fams):
+        v = np.array([r["test_fc_r"] for r in rows if r["family"] == f and r.get("status", "ok") == "ok"], float)
+        b = np.array([r["test_sc_log_r"] for r in rows if r["family"] == f and r.get("status", "ok") == "ok"], float)
+        if v.size:
+            ax.boxplot(v[np.isfinite(v)], positions=[j], widths=0.5, showfliers=False)
+            ax.plot(j + rng.uniform(-0.15, 0.15, v.size), v, ".", color="0.3", ms=3)
+            ax.plot(np.full(b.size, j + 0.35), b, "x", color="0.6", ms=3)
+    if real:
+        ax.axhline(real[0]["test_fc_r"], color="C3", lw=2, label=f"real, fitted ({real[0]['test_fc_r']:.3f})")
+        ax.axhline(real[0]["test_sc_log_r"], color="C3", ls="--", lw=1,
+                   label=f"real, SC-only log ({real[0]['test_sc_log_r']:.3f})")
+    ax.set_xticks(range(len(fams)), fams, rotation=30)
+    ax.set_xlim(-0.7, max(1, len(fams)) - 0.3)
+    ax.set_ylabel("held-out FC r")
+    ax.set_title(f"{atlas}: fitted on {train or 'train'}, scored on {test or 'test'}", fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
