@@ -19,6 +19,7 @@ _SUBCOMMANDS = (
     "encephagen.sim.cli",
     "encephagen.hopf.cli",
     "encephagen.spiking.cli",
+    "encephagen.learn.cli",
     "encephagen.workflow_cli",
 )
 # The top-level command(s) each module registers: a command line naming one imports that module only,
@@ -30,6 +31,7 @@ COMMAND_MODULES = {
     "simulate": "encephagen.sim.cli",
     "hopf": "encephagen.hopf.cli",
     "spiking": "encephagen.spiking.cli",
+    "learn": "encephagen.learn.cli",
     "config": "encephagen.workflow_cli",
     "summary": "encephagen.workflow_cli",
 }
