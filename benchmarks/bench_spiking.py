@@ -69,7 +69,7 @@ def run_encephagen(net, duration_s, backend, device, batch=1, seed=123, threads=
             "throughput_network_sim_s_per_wall_s": batch * sim_s / el}
 
 
-def run_plastic(net, duration_s, stdp=None, scaling=None, seed=123, threads=None):
+def run_plastic(net, duration_s, stdp=None, scaling=None, seed=123, threads=None, rstdp=None):
     """CPU time per step of the numba path with the E->E synapses static or plastic (STDP, scaling)."""
     import numba
     import torch
@@ -81,7 +81,9 @@ def run_plastic(net, duration_s, stdp=None, scaling=None, seed=123, threads=None
 
     sim = LIFBatch([net], [seed], backend="numba")
     sim.v.copy_(torch.as_tensor(net.meta["v0"]))
-    pl = sim.enable_plasticity(stdp=stdp, scaling=scaling) if (stdp or scaling) else None
+    from encephagen.spiking.plastic import enable
+
+    pl = enable(sim, stdp=stdp, scaling=scaling, rstdp=rstdp) if (stdp or scaling) else None
     sim.step_block()
     steps = int(round(duration_s * 1000 / net.dt))
     nspk = 0
@@ -101,7 +103,7 @@ def run_plastic(net, duration_s, stdp=None, scaling=None, seed=123, threads=None
 
 def plastic_main(a):
     """--plastic: static vs STDP vs STDP + scaling on one network (CPU, numba path)."""
-    from encephagen.plasticity import ScalingParams, STDPParams
+    from encephagen.plasticity import RSTDPParams, ScalingParams, STDPParams
     from encephagen.spiking.network import brunel_network
 
     sizes = {"2k": dict(n_e=1600, n_i=400, c_e=80, c_i=20), "19k": dict(n_e=15360, n_i=3840, c_e=320, c_i=80)}
@@ -116,7 +118,9 @@ def plastic_main(a):
         scaling = ScalingParams(tau=1000.0, target_rate=10.0, beta=0.01, interval=100)
         rows = {"static": run_plastic(net, a.duration, threads=a.threads[0]),
                 "stdp": run_plastic(net, a.duration, stdp=stdp, threads=a.threads[0]),
-                "stdp+scaling": run_plastic(net, a.duration, stdp=stdp, scaling=scaling, threads=a.threads[0])}
+                "stdp+scaling": run_plastic(net, a.duration, stdp=stdp, scaling=scaling, threads=a.threads[0]),
+                # reward-modulated STDP: eligibility of every plastic synapse decayed every step (no reward given)
+                "rstdp": run_plastic(net, a.duration, stdp=stdp, rstdp=RSTDPParams(tau_c=200.0), threads=a.threads[0])}
         res[name] = {"n": net.n, "nnz": net.nnz, **rows}
         print(f"\n{name}: {net.n} neurons, {net.nnz:,} synapses, {a.duration} s simulated, {a.threads[0]} thread(s)")
         for k, r in rows.items():
