@@ -57,3 +57,14 @@ def test_learn_is_not_a_default_stage():
 
     s = section_schema("stages")
     assert "learn" in s["items"]["enum"] and "learn" not in s["default"]
+
+
+@pytest.mark.workflow
+def test_learn_families_must_be_null_families(tmp_path):
+    wd = tmp_path / "wd"
+    (wd / "config").mkdir(parents=True)
+    cfg = (REPO / "tests" / "config" / "learn_tiny.yaml").read_text().replace("families: [degree]\n  n_nulls",
+                                                                               "families: [weight_perm]\n  n_nulls")
+    (wd / "config" / "config.yaml").write_text(cfg)
+    res = subprocess.run(SNAKEMAKE + ["--directory", str(wd), "-n"], capture_output=True, text=True)
+    assert res.returncode != 0 and "learn.families" in res.stdout + res.stderr, (res.stdout + res.stderr)[-2000:]
