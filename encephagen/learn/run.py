@@ -15,6 +15,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from encephagen.io.tables import write_table, write_with
 from encephagen.learn import statistics as S
 from encephagen.learn.engine import PlasticEngine, read_plastic, resolve_learn
 
@@ -80,8 +81,7 @@ def summarize(paths: Sequence, out_runs, out_effects, out_nulls, out_png, *, n_p
     eff = S.network_effects(runs, proto, n_permutations, fdr_alpha)
     vs = S.real_vs_nulls(eff, fdr_alpha)
     for df, path in ((runs, out_runs), (eff, out_effects), (vs, out_nulls)):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        df.to_csv(path, sep="\t", index=False, float_format="%.6g")
+        write_table(df, path, float_format="%.6g")
     _figure(proto, runs, eff, info, out_png)
     row = eff[(eff.family == "real") & eff.primary]
     return row.iloc[0].to_dict() if len(row) else {}
@@ -143,6 +143,5 @@ def _figure(proto, runs, eff, info, out_png):
     ax[2].set(ylabel=f"effect on {prim} (plastic - frozen)", title="one point per null network", xlim=(-0.6, max(1, len(fams)) - 0.4))
     ax[2].legend(fontsize=7)
     fig.tight_layout()
-    Path(out_png).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png, dpi=110)
+    write_with(out_png, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
     plt.close(fig)
