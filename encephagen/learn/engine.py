@@ -129,6 +129,7 @@ class PlasticEngine:
             if sub:
                 parts.append(self._run_group(st, [chunk[k] for k in sub], bool(flag), progress))
                 order += sub
+                progress(len(order), len(chunk))
         res = _concat(parts)
         inv = np.argsort(order, kind="stable")
         return _take(res, inv)
