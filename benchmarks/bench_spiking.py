@@ -69,7 +69,7 @@ def run_encephagen(net, duration_s, backend, device, batch=1, seed=123, threads=
             "throughput_network_sim_s_per_wall_s": batch * sim_s / el}
 
 
-def run_plastic(net, duration_s, stdp=None, scaling=None, seed=123, threads=None):
+def run_plastic(net, duration_s, stdp=None, scaling=None, seed=123, threads=None, rstdp=None):
     """CPU time per step of the numba path with the E->E synapses static or plastic (STDP, scaling)."""
     import numba
     import torch
@@ -81,7 +81,9 @@ def run_plastic(net, duration_s, stdp=None, scaling=None, seed=123, threads=None
 
     sim = LIFBatch([net], [seed], backend="numba")
     sim.v.copy_(torch.as_tensor(net.meta["v0"]))
-    pl = sim.enable_plasticity(stdp=stdp, scaling=scaling) if (stdp or scaling) else None
+    from encephagen.spiking.plastic import enable
+
+    pl = enable(sim, stdp=stdp, scaling=scaling, rstdp=rstdp) if (stdp or scaling) else None
     sim.step_block()
     steps = int(round(duration_s * 1000 / net.dt))
     nspk = 0
@@ -101,7 +103,7 @@ def run_plastic(net, duration_s, stdp=None, scaling=None, seed=123, threads=None
 
 def plastic_main(a):
     """--plastic: static vs STDP vs STDP + scaling on one network (CPU, numba path)."""
-    from encephagen.plasticity import ScalingParams, STDPParams
+    from encephagen.plasticity import RSTDPParams, ScalingParams, STDPParams
     from encephagen.spiking.network import brunel_network
 
     sizes = {"2k": dict(n_e=1600, n_i=400, c_e=80, c_i=20), "19k": dict(n_e=15360, n_i=3840, c_e=320, c_i=80)}
@@ -116,7 +118,9 @@ def plastic_main(a):
         scaling = ScalingParams(tau=1000.0, target_rate=10.0, beta=0.01, interval=100)
         rows = {"static": run_plastic(net, a.duration, threads=a.threads[0]),
                 "stdp": run_plastic(net, a.duration, stdp=stdp, threads=a.threads[0]),
-                "stdp+scaling": run_plastic(net, a.duration, stdp=stdp, scaling=scaling, threads=a.threads[0])}
+                "stdp+scaling": run_plastic(net, a.duration, stdp=stdp, scaling=scaling, threads=a.threads[0]),
+                # reward-modulated STDP: eligibility of every plastic synapse decayed every step (no reward given)
+                "rstdp": run_plastic(net, a.duration, stdp=stdp, rstdp=RSTDPParams(tau_c=200.0), threads=a.threads[0])}
         res[name] = {"n": net.n, "nnz": net.nnz, **rows}
         print(f"\n{name}: {net.n} neurons, {net.nnz:,} synapses, {a.duration} s simulated, {a.threads[0]} thread(s)")
         for k, r in rows.items():
@@ -126,6 +130,68 @@ def plastic_main(a):
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(res, indent=1, default=float))
     print(f"written {a.out}")
+
+
+def stability_main(a):
+    """--stability: the 19,200-neuron network with STDP + scaling (the --plastic parameters) for
+    ``--duration`` simulated seconds; per simulated second one JSON line (appended and flushed, so an
+    unfinished run still leaves its record): rate, CV of the ISI (neurons with >= 3 spikes in the
+    second), population Fano factor (1-ms bins; ~1 asynchronous), weight statistics, CPU time."""
+    import numba
+    import torch
+
+    from encephagen.plasticity import ScalingParams, STDPParams
+    from encephagen.spiking.engine import LIFBatch
+    from encephagen.spiking.network import brunel_network
+
+    torch.set_num_threads(a.threads[0])
+    numba.set_num_threads(a.threads[0])
+    net = brunel_network(J=0.1, g=5.0, eta=1.1, delay_ms=1.5, dt=0.1, seed=1, n_e=15360, n_i=3840, c_e=320, c_i=80)
+    w_e = float(net.weight[net.channel == 0].max())
+    stdp = STDPParams(lam=0.005, alpha=1.05, w_max=3 * w_e)
+    scaling = ScalingParams(tau=1000.0, target_rate=10.0, beta=0.01, interval=100)
+    sim = LIFBatch([net], [123], backend="numba")
+    sim.v.copy_(torch.as_tensor(np.random.default_rng(7).uniform(0, 20, net.n).astype(np.float32)))
+    pl = sim.enable_plasticity(stdp=stdp, scaling=scaling)
+    per_s = int(round(1000 / net.dt))
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w") as fh:
+        fh.write(json.dumps({"n": net.n, "nnz": net.nnz, "plastic_synapses": pl.P, "stdp": stdp.to_dict(),
+                             "scaling": scaling.to_dict(), "w_e": w_e, "duration_s": a.duration}) + "\n")
+        fh.flush()
+        for sec in range(int(a.duration)):
+            c0, t0 = time.process_time(), time.perf_counter()
+            ks, ii = [], []
+            end = (sec + 1) * per_s
+            while sim.t < end:
+                b = sim.step_block(min(sim.K, end - sim.t))
+                ks.append((b.k + b.t0).numpy())
+                ii.append(b.i.numpy())
+            k, i = np.concatenate(ks), np.concatenate(ii)
+            o = np.lexsort((k, i))
+            k, i = k[o], i[o]
+            same = i[1:] == i[:-1]
+            isi = np.diff(k)[same].astype(float)
+            who = i[1:][same]
+            cnt = np.bincount(who, minlength=net.n)
+            ok = cnt >= 2
+            s1 = np.bincount(who, isi, net.n)
+            s2 = np.bincount(who, isi * isi, net.n)
+            mu = s1[ok] / cnt[ok]
+            cv = np.sqrt(np.maximum(s2[ok] / cnt[ok] - mu * mu, 0)) / mu
+            pop = np.bincount(k // 10 - sec * per_s // 10, minlength=per_s // 10)
+            w = pl.w.numpy()
+            rec = {"second": sec + 1, "rate_hz": i.size / net.n, "rate_e_hz": float(np.sum(net.is_exc[i])) / net.n_e
+                   if hasattr(net, "n_e") else None, "cv_isi": float(np.mean(cv)) if cv.size else None,
+                   "n_cv": int(cv.size), "pop_fano_1ms": float(pop.var() / max(pop.mean(), 1e-12)),
+                   "w_mean": float(w.mean()), "w_sd": float(w.std()), "w_min": float(w.min()), "w_max": float(w.max()),
+                   "frac_w_zero": float(np.mean(w <= 0)), "frac_w_max": float(np.mean(w >= stdp.w_max)),
+                   "sensor_mean_hz": float(pl.sensor_rate.mean()), "cpu_s": time.process_time() - c0,
+                   "wall_s": time.perf_counter() - t0}
+            fh.write(json.dumps(rec) + "\n")
+            fh.flush()
+            print(rec, flush=True)
 
 
 def main(argv=None):
@@ -139,10 +205,14 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, nargs="*", default=[], help="also run batched throughput with these batch sizes")
     ap.add_argument("--bench-python", default=str(REPO / ".venv-bench" / "bin" / "python"))
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "bench_spiking.json"))
+    ap.add_argument("--stability", action="store_true",
+                    help="19,200 neurons with STDP + scaling for --duration s; one JSON line per second to --out")
     ap.add_argument("--plastic", nargs="*", default=None, choices=["2k", "19k"],
                     help="instead: static vs STDP vs STDP + scaling on these networks (2k: 2,000 neurons x 200k "
                          "synapses; 19k: the 19,200-neuron network)")
     a = ap.parse_args(argv)
+    if a.stability:
+        return stability_main(a)
     if a.plastic:
         os.environ.setdefault("NUMBA_NUM_THREADS", str(max(a.threads)))
         return plastic_main(a)

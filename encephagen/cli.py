@@ -20,6 +20,7 @@ _SUBCOMMANDS = (
     "encephagen.hopf.cli",
     "encephagen.spiking.cli",
     "encephagen.demo.cli",
+    "encephagen.learn.cli",
     "encephagen.workflow_cli",
 )
 # The top-level command(s) each module registers: a command line naming one imports that module only,
@@ -32,6 +33,7 @@ COMMAND_MODULES = {
     "hopf": "encephagen.hopf.cli",
     "spiking": "encephagen.spiking.cli",
     "demo": "encephagen.demo.cli",
+    "learn": "encephagen.learn.cli",
     "config": "encephagen.workflow_cli",
     "summary": "encephagen.workflow_cli",
 }

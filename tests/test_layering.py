@@ -31,7 +31,7 @@ PKG = Path(__file__).resolve().parents[1] / "encephagen"
 ENGINES = frozenset({"sim", "spiking.core", "spiking", "plasticity", "bodies", "hopf.linear"})
 FOUNDATION = frozenset({"seeds", "io", "connectome"})
 LIBRARIES = frozenset({"nulls", "analysis", "data", "figures"})
-STUDY = frozenset({"study", "hopf", "fit"})
+STUDY = frozenset({"study", "hopf", "fit", "learn"})
 
 ALLOWED: dict[str, frozenset[str]] = {
     "root": frozenset(),
@@ -61,6 +61,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "study": ENGINES | {"io", "seeds", "connectome", "analysis", "schemas"},
     "hopf": ENGINES | {"study", "io", "seeds", "connectome", "analysis", "config", "schemas"},
     "fit": ENGINES | {"study", "hopf", "io", "seeds", "connectome", "analysis", "config", "schemas"},
+    # learn: the plastic engine and the learning protocols (study level)
+    "learn": ENGINES | {"study", "io", "seeds", "connectome", "analysis", "config", "schemas"},
     # steps: one per workflow stage: paths in, read, call the layers below, write
     "steps": ENGINES | STUDY | FOUNDATION | LIBRARIES | {"config", "schemas"},
     # the interactive demo (encephagen.demo): engines, data and figures-level libraries, no study, no steps
@@ -89,6 +91,7 @@ NODE_OF_MODULE = {
     "encephagen.aggregate": "steps",
     "encephagen.figures.run": "steps",
     "encephagen.figures.timeseries": "steps",
+    "encephagen.learn.run": "steps",   # the learn stage's step: reads null batches, writes tables/figures
 }
 
 # Known debt: edges the table forbids that are still in the code after the issue-14 round, as

@@ -103,3 +103,79 @@ def test_stdp_and_scaling_stay_stable_and_move_rate_to_target():
     assert 0.5 < r < 50, r
     assert abs(r - 5.0) < abs(r0 - 5.0), (r0, r)
     assert np.all(np.isfinite(pl.sensor_rate))
+
+
+def _run_rewarded(nets, seeds, steps, every, backend="numba", **plastic):
+    """Run with R-STDP; a reward per network every ``every`` steps (a function of its own recent
+    spike count, so rewards differ between networks and over time)."""
+    from encephagen.spiking.plastic import enable
+
+    sim = LIFBatch(nets, seeds, backend=backend)
+    sim.random_initial_state()
+    pl = enable(sim, **plastic)
+    ks, ii, rewards = [], [], []
+    count = np.zeros(len(nets))
+    while sim.t < steps:
+        nxt = (sim.t // every + 1) * every
+        b = sim.step_block(min(sim.K, nxt - sim.t, steps - sim.t))
+        ks.append(b.k + b.t0)
+        ii.append(b.i)
+        np.add.at(count, (b.i // sim.n).numpy(), 1)
+        if sim.t % every == 0:
+            r = np.sin(count / 7.0) + 0.5 * np.arange(len(nets))
+            pl.reward(r)
+            rewards.append((sim.t, r.copy()))
+            count[:] = 0
+    return torch.cat(ks).numpy(), torch.cat(ii).numpy(), pl, rewards
+
+
+@pytest.mark.parametrize("backend", ["numba", "torch"])
+def test_rstdp_in_network_equals_standalone_rule(backend):
+    """Reward-modulated STDP inside the batch: eligibility, baseline and weights of every network
+    equal, to the last bit, encephagen.plasticity.RSTDP run on that network's own spikes with the
+    same rewards (two networks with different rewards: each learns independently)."""
+    from encephagen.plasticity import RSTDP, RSTDPParams
+
+    nets = [brunel_network(n_e=400, n_i=100, c_e=40, c_i=10, J=0.5, eta=1.3, seed=s) for s in (1, 2)]
+    stdp = STDPParams(lam=0.02, alpha=1.1, w_max=4.0, tau_minus=30.0)
+    rp = RSTDPParams(tau_c=50.0, eta=2.0, n_baseline=3.0)
+    steps, every = 1500, 150
+    k, i, pl, rewards = _run_rewarded(nets, [3, 4], steps, every, backend, stdp=stdp, rstdp=rp)
+    assert len(rewards) == steps // every and pl.n_events > 1000
+    for b, net in enumerate(nets):
+        n = net.n
+        sel = (i >= b * n) & (i < (b + 1) * n)
+        raster = np.zeros((steps, 1, n), bool)
+        raster[k[sel], 0, i[sel] - b * n] = True
+        src = net.source
+        m = (net.channel == 0) & net.is_exc[src] & net.is_exc[net.target]
+        rule = RSTDP(rp, stdp, src[m], net.target[m], n, n, net.dt, delay=net.delay[m])
+        w = torch.as_tensor(net.weight[m].astype(np.float64)).reshape(1, -1).clone()
+        r_at = dict(rewards)
+        r_all = torch.as_tensor(raster)
+        for t in range(steps):
+            rule.step(r_all[t], r_all[t])
+            if t + 1 in r_at:
+                rule.reward(w, float(r_at[t + 1][b]))
+        got = pl.weights(b)
+        sel_p = (pl.net_of == b).numpy()
+        np.testing.assert_array_equal(pl.c.numpy()[sel_p], rule.c[0].numpy())
+        assert float(pl.baseline[b]) == float(rule.b[0])
+        changed = np.abs(got["final"] - got["initial"]) > 1e-9
+        assert changed.mean() > 0.1, changed.mean()
+        np.testing.assert_array_equal(got["final"], w[0].numpy())
+    # the weights are transmitted as they change
+    assert torch.equal(pl.sim.weight[pl.q], pl.w.to(torch.float32))
+
+
+def test_rstdp_needs_stdp_window_and_rewards_only_with_rstdp():
+    from encephagen.plasticity import RSTDPParams
+    from encephagen.spiking.plastic import PlasticSynapses
+
+    net = brunel_network(n_e=80, n_i=20, c_e=8, c_i=2, J=0.5, eta=1.3, seed=1)
+    sim = LIFBatch([net], [1])
+    with pytest.raises(ValueError, match="rstdp"):
+        PlasticSynapses(sim, scaling=ScalingParams(), rstdp=RSTDPParams())
+    pl = sim.enable_plasticity(stdp=STDPParams(w_max=4.0))
+    with pytest.raises(RuntimeError, match="reward"):
+        pl.reward(1.0)

@@ -214,3 +214,13 @@ EMPIRICAL_FC = declare(Kind(
 
 KINDS = (SIMULATION, SPIKING, AGGREGATE, NULLS, HOPF_SWEEP, HOPF_HETEROGENEITY, CONNECTOME, CONNECTOME_SUBJECTS,
          EMPIRICAL_FC)
+
+# ------------------------------------------------------------------------- plastic (learn)
+PLASTIC = declare(Kind(
+    name="plastic",
+    datasets={"atlas": 1, "family": 1, "null_index": 1, "seed_id": 1, "seed": 1, "build_seed": 1, "pattern_seed": 1,
+              "G": 1, "plastic": 1, "labels": 1, "rate": 2, "weights/offset": 1, "weights/initial": 1,
+              "weights/final": 1, "trajectory/step": 1},
+    groups=("trials", "weights", "weight_change", "trajectory"),
+    attrs=("model", "protocol", "dt", "config", "params", "w_max"),
+))

@@ -26,6 +26,14 @@ On the numba backend the same formulas run compiled (``_numba_kernels.stdp_block
 synapse) serves the torch backend and CUDA. Both give the same weights bit for bit (STDP; the
 scaling step's ``exp`` is torch's on both).
 
+Reward-modulated STDP (``rstdp``, with ``stdp`` giving the pair window): the pairings do not
+change the weights; they feed a synaptic eligibility trace (decayed every step, the stand-alone
+:class:`encephagen.plasticity.RSTDP`'s arithmetic, ``_plastic_kernels.rstdp_block`` on numba) and
+:meth:`PlasticSynapses.reward` applies ``w <- clip(w + eta (r - b) c, 0, Wmax)`` with one reward
+and one reward prediction ``b`` per network of the batch (every network x seed learns
+independently), at a block boundary (step the engine with ``step_block(n)`` to reach the
+reward's step). The trace decays on every plastic synapse every step (``O(P)`` per step).
+
 Scaling (if given) runs after STDP in each step: the rate sensor every step, the multiplicative
 scaling every ``interval`` steps; a scaling step changes the transmitted weights of the block's
 remaining spikes at the end of the block (within at most ``K`` steps, the shortest delay).
@@ -53,12 +61,19 @@ class PlasticSynapses:
         records are taken at the end of the block that reaches the step.
     """
 
-    def __init__(self, sim, stdp=None, scaling=None, record_every: int = 0):
+    def __init__(self, sim, stdp=None, scaling=None, record_every: int = 0, rstdp=None,
+                 initial_baseline: float = 0.0):
         from encephagen.plasticity.homeostasis import ScalingParams
+        from encephagen.plasticity.rstdp import RSTDPParams
         from encephagen.plasticity.stdp import STDPParams
 
         if stdp is None and scaling is None:
             raise ValueError("plasticity: give stdp and/or scaling parameters")
+        if rstdp is not None and not isinstance(rstdp, RSTDPParams):
+            raise TypeError("plasticity 'rstdp' must be an RSTDPParams")
+        if rstdp is not None and stdp is None:
+            raise ValueError("plasticity: reward-modulated STDP ('rstdp') needs 'stdp' parameters for its pair window")
+        self.rstdp = rstdp
         if stdp is not None and not isinstance(stdp, STDPParams):
             raise TypeError("plasticity 'stdp' must be an STDPParams")
         if scaling is not None and not isinstance(scaling, ScalingParams):
@@ -114,6 +129,13 @@ class PlasticSynapses:
             self.s_decay = math.exp(-sim.dt / scaling.tau)
             self.s_gain = (1.0 - self.s_decay) * 1000.0 / sim.dt
             self.rate = torch.full((N,), float(scaling.target_rate), dtype=f64, device=dev)
+        if rstdp is not None:
+            self.decay_c = math.exp(-sim.dt / rstdp.tau_c)
+            self.a_plus = stdp.lam * stdp.w_max
+            self.a_minus = stdp.alpha * stdp.lam * stdp.w_max
+            self.c = torch.zeros(self.P, dtype=f64, device=dev)                      # eligibility per synapse
+            self.baseline = torch.full((sim.B,), float(initial_baseline), dtype=f64, device=dev)
+            self.rewards: list[tuple[int, np.ndarray, np.ndarray]] = []             # (step, r, delta) per reward
         self._nb = sim.backend == "numba"
         if self._nb and stdp is not None:   # numpy views of the same memory for the compiled kernel
             self._nb_args = (self.w.numpy(), sim.weight.numpy(), self.q.numpy(), self.pre.numpy(), self.post.numpy(),
@@ -150,7 +172,7 @@ class PlasticSynapses:
                 if self._nb:
                     self._nb_apply(t0, 0, K)
                 else:
-                    self._apply(t0, ltp_p, ltp_k, ltd_p, ltd_k)
+                    self._apply(t0, ltp_p, ltp_k, ltd_p, ltd_k, 0, K)
         else:
             s = self.scaling
             refresh = False
@@ -168,7 +190,7 @@ class PlasticSynapses:
                     elif self.stdp is not None:
                         m1 = (ltp_k >= a) & (ltp_k <= k)
                         m2 = (ltd_k >= a) & (ltd_k <= k)
-                        self._apply(t0, ltp_p[m1], ltp_k[m1], ltd_p[m2], ltd_k[m2])
+                        self._apply(t0, ltp_p[m1], ltp_k[m1], ltd_p[m2], ltd_k[m2], a, k + 1)
                     a = k + 1
                     if (t0 + k + 1) % s.interval == 0:
                         f = scaling_factor(self.rate, s.beta, s.target_rate, s.interval * sim.dt)
@@ -204,8 +226,15 @@ class PlasticSynapses:
 
         q = self.stdp
         sk, si, m, pt, pj = self._blk
-        n_ltp = nk.stdp_block(t0, ka, kb, sk, si, m, pt, pj, *self._nb_args, q.lam, q.alpha, q.mu_plus,
-                              q.mu_minus, q.w_max)
+        if self.rstdp is not None:
+            from encephagen.spiking._plastic_kernels import rstdp_block
+
+            a = self._nb_args
+            n_ltp = rstdp_block(t0, ka, kb, sk, si, m, pt, pj, self.c.numpy(), a[3], a[4], a[5], a[6], a[7], a[8],
+                                a[9], a[10], self.decay_c, self.a_plus, self.a_minus)
+        else:
+                n_ltp = nk.stdp_block(t0, ka, kb, sk, si, m, pt, pj, *self._nb_args, q.lam, q.alpha, q.mu_plus,
+                                  q.mu_minus, q.w_max)
         lo = np.searchsorted(sk[:m], ka)
         hi = np.searchsorted(sk[:m], kb)
         self.n_events += int(n_ltp) + int((self._out_cnt[si[lo:hi]]).sum()) if hi > lo else int(n_ltp)
@@ -231,7 +260,50 @@ class PlasticSynapses:
         self.x = out[0]
         self.y = self.x if self.same_trace else out[1]
 
-    def _apply(self, t0, ltp_p, ltp_k, ltd_p, ltd_k):
+    def _apply(self, t0, ltp_p, ltp_k, ltd_p, ltd_k, ka=0, kb=None):
+        if self.rstdp is not None:
+            return self._apply_eligibility(t0, ltp_p, ltp_k, ltd_p, ltd_k, ka, self.sim.K if kb is None else kb)
+        return self._apply_stdp(t0, ltp_p, ltp_k, ltd_p, ltd_k)
+
+    def _apply_eligibility(self, t0, ltp_p, ltp_k, ltd_p, ltd_k, ka, kb):
+        """R-STDP eligibility over steps ka..kb-1 of a block, step by step as the stand-alone rule:
+        decay every trace, add the LTP term, subtract the LTD term (at most one of each per synapse
+        and step)."""
+        for k in range(ka, kb):
+            self.c.mul_(self.decay_c)
+            m1 = ltp_k == k
+            if bool(m1.any()):
+                pp = ltp_p[m1]
+                self.c[pp] = self.c[pp] + self.a_plus * self.ring_x[(t0 + k) % self.Sy, self.pre[pp]]
+            m2 = ltd_k == k
+            if bool(m2.any()):
+                pp = ltd_p[m2]
+                yv = self.ring_y[(t0 + k - self.d[pp]) % self.Sy, self.post[pp]]
+                self.c[pp] = self.c[pp] - self.a_minus * yv
+
+    def reward(self, r) -> np.ndarray:
+        """Deliver reward ``r`` (scalar or one value per network of the batch) now, at a block
+        boundary: ``delta = r - b`` (``r`` without the baseline), ``w <- clip(w + eta delta c, 0,
+        Wmax)`` on every plastic synapse of each network, ``b <- b + (r - b) / n_baseline``; the
+        transmitted weights follow. Returns ``delta`` (B,)."""
+        if self.rstdp is None:
+            raise RuntimeError("plasticity: reward() needs reward-modulated STDP (enable_plasticity(rstdp=...))")
+        if self.t != self.sim.t:
+            raise RuntimeError(f"plasticity is at step {self.t}, the engine at {self.sim.t}")
+        B, q = self.sim.B, self.rstdp
+        r = torch.as_tensor(np.asarray(r, np.float64), device=self.device).expand(B)
+        if not bool(torch.isfinite(r).all()):
+            raise ValueError(f"rstdp reward must be finite, got {r.tolist()}")
+        delta = r - self.baseline if q.baseline else r.clone()
+        upd = self.w + (q.eta * delta)[self.net_of] * self.c
+        self.w.copy_(upd.clamp(0.0, self.stdp.w_max))
+        self.sim.weight[self.q] = self.w.to(self.sim.weight.dtype)
+        self.baseline += (r - self.baseline) / q.n_baseline
+        out = delta.cpu().numpy()
+        self.rewards.append((self.t, r.cpu().numpy().copy(), out.copy()))
+        return out
+
+    def _apply_stdp(self, t0, ltp_p, ltp_k, ltd_p, ltd_k):
         """STDP events of (part of) a block, in time order per synapse (LTP before LTD in a step).
 
         Synapses are independent, so the events are applied in rounds: round r applies every
@@ -337,3 +409,14 @@ class PlasticSynapses:
     def sensor_rate(self) -> np.ndarray | None:
         """Scaling's rate sensor (Hz) per neuron of the batch, or None without scaling."""
         return None if self.scaling is None else self.rate.cpu().numpy()
+
+
+def enable(sim, stdp=None, scaling=None, rstdp=None, record_every: int = 0, initial_baseline: float = 0.0):
+    """:meth:`LIFBatch.enable_plasticity` with reward-modulated STDP as well: the same memory
+    check (through the engine's method, whose synapses are then replaced by these), returns the
+    :class:`PlasticSynapses` attached to ``sim``."""
+    if rstdp is None:
+        return sim.enable_plasticity(stdp=stdp, scaling=scaling, record_every=record_every)
+    sim.plasticity = PlasticSynapses(sim, stdp=stdp, scaling=scaling, record_every=record_every, rstdp=rstdp,
+                                     initial_baseline=initial_baseline)
+    return sim.plasticity

@@ -80,9 +80,11 @@ ENGINES: dict[str, str] = {
     "neural_mass": "encephagen.sim.batch:NeuralMassEngine",
     "lif": "encephagen.spiking.run:LIFEngine",
     "hopf_linear": "encephagen.hopf.study:HopfLinearEngine",
+    "plastic_lif": "encephagen.learn.engine:PlasticEngine",
 }
 # the HDF5 kind each engine writes
-KINDS: dict[str, str] = {"simulation": "neural_mass", "spiking": "lif", "hopf_sweep": "hopf_linear"}
+KINDS: dict[str, str] = {"simulation": "neural_mass", "spiking": "lif", "hopf_sweep": "hopf_linear",
+                         "plastic": "plastic_lif"}
 _LOADED: dict[str, Engine] = {}
 
 
