@@ -20,6 +20,7 @@ _SUBCOMMANDS = (
     "encephagen.hopf.cli",
     "encephagen.spiking.cli",
     "encephagen.workflow_cli",
+    "encephagen.bodies.cli",
 )
 # The top-level command(s) each module registers: a command line naming one imports that module only,
 # so that `encephagen config validate` (and `encephagen data ...`) never import the engines (torch).
@@ -32,6 +33,7 @@ COMMAND_MODULES = {
     "spiking": "encephagen.spiking.cli",
     "config": "encephagen.workflow_cli",
     "summary": "encephagen.workflow_cli",
+    "embody": "encephagen.bodies.cli",
 }
 
 # Help for arguments whose subsystem registers them without one, keyed by (command path, dest).

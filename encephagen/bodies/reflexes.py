@@ -56,7 +56,7 @@ class Startle:
 
     name = "startle"
 
-    def __init__(self, rate_threshold: float = 4.0, duration: float = 0.12, refractory: float = 1.0,
+    def __init__(self, rate_threshold: float = 6.0, duration: float = 0.12, refractory: float = 1.0,
                  kp: float = 3.0, kd: float = 0.2, inhibit: float = 1.5, dt: float = 0.008):
         if not (rate_threshold > 0 and duration > 0 and refractory >= duration and dt > 0):
             raise ValueError("Startle: need rate_threshold > 0, duration > 0, refractory >= duration, dt > 0")
@@ -116,7 +116,7 @@ class SteppingDrive:
 
     name = "stepping"
 
-    def __init__(self, tonic: float = 0.2, lean_gain: float = 1.0, upright: float = 0.6):
+    def __init__(self, tonic: float = 0.0, lean_gain: float = 1.0, upright: float = 0.6):
         if upright <= 0:
             raise ValueError("SteppingDrive: upright must be > 0")
         self.tonic, self.lean_gain, self.upright = tonic, lean_gain, upright
