@@ -25,7 +25,8 @@ def _tsv(p):
 
 @pytest.mark.workflow
 def test_embody_stage_tiny(tmp_path, resources_dir):
-    """nulls (1 degree null) -> every control on 2 seeds x 40 steps -> report; real snakemake."""
+    """nulls (2 degree nulls) -> five controls on 2 seeds x 40 steps -> report; real snakemake
+    (every control in-process: test_every_controller_runs)."""
     wd = tmp_path / "wd"
     (wd / "config").mkdir(parents=True)
     (wd / "resources" / "connectomes").mkdir(parents=True)
@@ -34,6 +35,7 @@ def test_embody_stage_tiny(tmp_path, resources_dir):
            "nulls": {"families": ["degree"], "n_per_family": 2, "batch_size": 2},
            "analysis": {"min_nulls_per_family": 2},
            "embody": {"n_seeds": 2, "max_steps": 40, "n_nulls": 2, "video": False,
+                      "controllers": ["random", "pd_stand", "full_loop", "brain_ablated", "brain_null"],
                       "brain": {"n_e": 4, "n_i": 1}}}
     (wd / "config" / "config.yaml").write_text(yaml.safe_dump(cfg))
     res = subprocess.run(SNAKEMAKE + ["--directory", str(wd), "--cores", "1"], capture_output=True, text=True)
@@ -41,8 +43,7 @@ def test_embody_stage_tiny(tmp_path, resources_dir):
     out = wd / "results" / "embody" / "atlas-tvb96"
     summ = _tsv(out / "summary.tsv")
     ctrls = {r["controller"] for r in summ}
-    assert ctrls == {"zero", "random", "pd_stand", "cpg_only", "reflexes_only", "spinal", "full_loop",
-                     "brain_ablated", "brain_null"}
+    assert ctrls == {"random", "pd_stand", "full_loop", "brain_ablated", "brain_null"}
     steps = {r["controller"]: float(r["mean"]) for r in summ if r["metric"] == "steps"}
     assert steps["pd_stand"] == 40 and steps["random"] < 40
     nn = [r for r in summ if r["controller"] == "brain_null" and r["metric"] == "dx"][0]
@@ -54,6 +55,28 @@ def test_embody_stage_tiny(tmp_path, resources_dir):
     assert (out / "video" / "SKIPPED.txt").exists()
     ep = _tsv(out / "episodes" / "full_loop.tsv")
     assert [int(r["seed"]) for r in ep] == [100, 101] and len({r["network_seed"] for r in ep}) == 1
+
+
+def test_every_controller_runs_on_the_same_seeds():
+    """All nine controls through run_controller (a random 96-region network stands in for the
+    nulls stage's files): one row per network x seed, the same seeds for every control."""
+    from encephagen.bodies.cli import resolve, run_controller
+    from encephagen.bodies.loop import CONTROLLERS
+
+    rng = np.random.default_rng(0)
+    nets = []
+    for k in range(2):
+        W = rng.random((96, 96)) * (rng.random((96, 96)) < 0.2)
+        np.fill_diagonal(W, 0)
+        nets.append({"family": "real" if k == 0 else "degree", "null_index": k, "weights": W,
+                     "lengths": np.where(W > 0, 50.0, 0.0)})
+    cfg = resolve({"n_seeds": 2, "max_steps": 15, "brain": {"n_e": 4, "n_i": 1}})
+    for c in CONTROLLERS:
+        rows = run_controller(c, cfg, 3, "tvb96", nets)
+        assert [r["seed"] for r in rows] == [100, 101], c
+        assert all(1 <= r["steps"] <= 15 and np.isfinite(r["dx"]) for r in rows), c
+        if c in ("full_loop", "brain_null"):
+            assert {r["family"] for r in rows} == {"real" if c == "full_loop" else "degree"}
 
 
 def test_summary_confidence_interval_and_brain_vs_null_statistics():
