@@ -9,8 +9,11 @@ Per control step: the CPG (encephagen.bodies.cpg.SpinalCPG, dt 1 ms) advances on
 period (8 ms Walker2d, 5 ms planar), its motor activations go through the body's flexor/extensor
 map into torques, and the body steps. Episodes run the full time limit regardless of falls (the
 body keeps stepping; MuJoCo cost does not depend on posture much), so the figure is the cost of
-simulated time. Reported: simulated s per wall s (x real time) for the loop, the CPG alone and the
-body alone (zero action).
+simulated time. Reported: simulated s per wall s and per CPU s (x real time; the machine may be
+shared, so CPU time is the figure to compare) for the loop, the CPG alone and the body alone (zero
+action). ``--gait`` (Walker2d) also times the calibrated gait (CPG + posture, encephagen.bodies.gait),
+the brain-ablated loop (gait + brainstem reflexes) and, with ``--brain``, the full loop with a
+random 96-region network of the LIF engine (20 + 5 neurons per region, dt 0.25 ms) on real episodes.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ import os
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
@@ -28,6 +32,8 @@ def main() -> None:
     ap.add_argument("--body", choices=["walker2d", "planar"], default="walker2d")
     ap.add_argument("--episodes", type=int, default=3)
     ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--gait", action="store_true", help="also time the calibrated gait and the loops")
+    ap.add_argument("--brain", action="store_true", help="with --gait: also the full loop with a brain network")
     args = ap.parse_args()
     import torch
 
@@ -57,10 +63,36 @@ def main() -> None:
                     body.step(a)
         return time.perf_counter() - t
 
+    def report(name, fn):
+        c0, w0 = time.process_time(), time.perf_counter()
+        fn()
+        cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+        print(f"{args.body:9s} {name:15s} {sim:6.1f} s simulated: {sim / wall:6.1f}x real time (wall {wall:6.2f} s), "
+              f"{sim / cpu:6.1f}x per CPU s ({cpu / (args.episodes * args.steps) * 1e6:7.1f} CPU us per control step)")
+
     for name, kw in [("CPG + body", {}), ("CPG only", {"use_body": False}), ("body only", {"use_cpg": False})]:
-        wall = loop(**kw)
-        print(f"{args.body:9s} {name:11s} {sim:6.1f} s simulated in {wall:6.2f} s wall: {sim / wall:6.1f}x real time "
-              f"({wall / (args.episodes * args.steps) * 1e6:7.1f} us per control step)")
+        report(name, lambda kw=kw: loop(**kw))
+    if args.gait and args.body == "walker2d":
+        from encephagen.bodies.loop import BrainNetwork, make_controller
+
+        def episodes(ctl):
+            for ep in range(args.episodes):
+                obs = body.reset(ep)
+                ctl.reset(ep)
+                for _ in range(args.steps):
+                    obs, *_ = body.step(ctl(obs))
+
+        ctls = [("gait (spinal)", "spinal", None), ("gait + reflexes", "brain_ablated", None)]
+        if args.brain:
+            rng = np.random.default_rng(0)
+            W = rng.random((96, 96)) * (rng.random((96, 96)) < 0.3)
+            np.fill_diagonal(W, 0)
+            brain = BrainNetwork(W, None, {"L": [0], "R": [1]}, {"L": [2], "R": [3]}, seed=1)
+            brain.reset(0)  # compile outside the timing
+            ctls.append(("full loop+brain", "full_loop", brain))
+        for label, name, brain in ctls:
+            ctl = make_controller(name, brain=brain)
+            report(label, lambda ctl=ctl: episodes(ctl))
 
 
 if __name__ == "__main__":

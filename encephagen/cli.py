@@ -22,6 +22,7 @@ _SUBCOMMANDS = (
     "encephagen.demo.cli",
     "encephagen.learn.cli",
     "encephagen.workflow_cli",
+    "encephagen.bodies.cli",
 )
 # The top-level command(s) each module registers: a command line naming one imports that module only,
 # so that `encephagen config validate` (and `encephagen data ...`) never import the engines (torch).
@@ -36,6 +37,7 @@ COMMAND_MODULES = {
     "learn": "encephagen.learn.cli",
     "config": "encephagen.workflow_cli",
     "summary": "encephagen.workflow_cli",
+    "embody": "encephagen.bodies.cli",
 }
 
 # Help for arguments whose subsystem registers them without one, keyed by (command path, dest).

@@ -1,0 +1,11 @@
+"""Snakemake script: one control of the embody stage (encephagen.bodies.cli.run_file)."""
+import logging
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")  # noqa: F821
+
+from encephagen.bodies.cli import run_file  # noqa: E402
+
+run_file(snakemake.wildcards.controller, snakemake.params.embody, snakemake.params.master_seed,  # noqa: F821
+         snakemake.wildcards.atlas, snakemake.input.real, list(snakemake.input.nulls), snakemake.output[0])  # noqa: F821
