@@ -21,6 +21,7 @@ their shapes, and names the file in every error.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import json
 import os
 import secrets
@@ -42,6 +43,21 @@ TMP_MARK = ".tmp-"
 
 
 @dataclass(frozen=True)
+class Dim:
+    """A named dimension of a kind and its coordinate variable: a root dataset called ``name``
+    made an HDF5 dimension scale (the netCDF-4 convention that h5netcdf / xarray read).
+
+    ``values(f)`` gives the coordinate's values from what the writer wrote (a copy of the region
+    labels, an index over an axis ...; None: the dimension cannot be made, e.g. its source is
+    absent); without ``values`` the writer's own dataset ``name`` (e.g. ``G``) is the coordinate.
+    """
+
+    name: str
+    values: Callable[[h5py.File], object] | None = None
+    units: str | None = None
+
+
+@dataclass(frozen=True)
 class Kind:
     """Layout of one kind of file: required root datasets, groups and attributes.
 
@@ -49,6 +65,13 @@ class Kind:
     ``groups``: required groups. ``check`` is an optional extra callable(h5py.File) -> list[str]
     of problems. ``sibling_attrs``: root attributes that must be equal in every file a consumer
     reads together (:func:`validate_many`), e.g. a simulation's dt and duration.
+
+    Labelled arrays (docs/outputs.md): ``dims`` are the kind's dimensions (:class:`Dim`, in the
+    order they are made), ``variables`` map a dataset path (``fnmatch`` pattern, e.g.
+    ``metrics/*``) to its dimension names (a tuple, or ``{ndim: tuple}`` when the number of
+    dimensions varies), ``units`` map a dataset pattern to its ``units`` attribute. The atomic
+    writer attaches them before the file is marked complete, so every file opens in xarray
+    (``engine="h5netcdf"``) with named dimensions and coordinates.
     """
 
     name: str
@@ -57,6 +80,9 @@ class Kind:
     check: Callable[[h5py.File], list[str]] | None = None
     groups: Sequence[str] = ()
     sibling_attrs: Sequence[str] = ()
+    dims: Sequence[Dim] = ()
+    variables: Mapping[str, tuple | Mapping[int, tuple]] = field(default_factory=dict)
+    units: Mapping[str, str] = field(default_factory=dict)
 
 
 _KINDS: dict[str, Kind] = {}
@@ -71,8 +97,10 @@ def _merge(old: Kind, new: Kind) -> Kind:
     attrs = list(old.attrs) + [a for a in new.attrs if a not in old.attrs]
     groups = list(old.groups) + [g for g in new.groups if g not in old.groups]
     sib = list(old.sibling_attrs) + [a for a in new.sibling_attrs if a not in old.sibling_attrs]
+    dims = list(old.dims) + [d for d in new.dims if d.name not in {o.name for o in old.dims}]
     return Kind(name=new.name, datasets={**old.datasets, **new.datasets}, attrs=tuple(attrs), check=None,
-                groups=tuple(groups), sibling_attrs=tuple(sib))
+                groups=tuple(groups), sibling_attrs=tuple(sib), dims=tuple(dims),
+                variables={**old.variables, **new.variables}, units={**old.units, **new.units})
 
 
 def register_kind(kind: Kind) -> Kind:
@@ -91,7 +119,8 @@ def register_kind(kind: Kind) -> Kind:
         return old
     merged = kind if old is None else _merge(old, kind)
     _KINDS[kind.name] = Kind(name=merged.name, datasets=dict(merged.datasets), attrs=tuple(merged.attrs),
-                             check=None, groups=tuple(merged.groups), sibling_attrs=tuple(merged.sibling_attrs))
+                             check=None, groups=tuple(merged.groups), sibling_attrs=tuple(merged.sibling_attrs),
+                             dims=tuple(merged.dims), variables=dict(merged.variables), units=dict(merged.units))
     if kind.check is not None:
         key = f"{getattr(kind.check, '__module__', '')}.{getattr(kind.check, '__qualname__', repr(kind.check))}"
         _CHECKS.setdefault(kind.name, {})[key] = kind.check
@@ -160,7 +189,7 @@ def atomic_h5(
     On any exception (or SIGTERM) the temporary is deleted and the final path is
     untouched. ``provenance`` is merged into the standard provenance record.
     """
-    get_kind(kind)  # unknown kinds are a programming error: fail before writing
+    spec = get_kind(kind)  # unknown kinds are a programming error: fail before writing
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_name(path)
@@ -178,6 +207,7 @@ def atomic_h5(
                     for k, v in job.items():
                         f.attrs[k] = v
                 yield f
+                label_dimensions(f, spec)   # named dimensions, coordinates, units (the kind's declaration)
                 f.attrs["complete"] = True  # last
                 f.flush()
             with open(tmp, "rb+") as fh:
@@ -385,6 +415,68 @@ def write_array(group: h5py.Group, name: str, data, compress: bool | None = None
         arr = arr.astype(h5py.string_dtype())
         return group.create_dataset(name, data=arr, dtype=h5py.string_dtype(), **kw)
     return group.create_dataset(name, data=arr, **kw)
+
+
+def _dims_of(kind: Kind, path: str, ndim: int) -> tuple | None:
+    for pattern, dims in kind.variables.items():
+        if fnmatch.fnmatchcase(path, pattern):
+            dims = dims.get(ndim) if isinstance(dims, Mapping) else dims
+            return tuple(dims) if dims is not None and len(dims) == ndim else None
+    return None
+
+
+def coordinate_values(f: h5py.File, path: str) -> np.ndarray | None:
+    """The values of dataset ``path`` (strings decoded), None when it is absent."""
+    if path not in f:
+        return None
+    ds = f[path]
+    return np.array(read_strings(ds), dtype=str) if ds.dtype.kind in "OS" else ds[()]
+
+
+def label_dimensions(f: h5py.File, kind: Kind | str) -> None:
+    """Make ``kind``'s dimension scales and attach them to the datasets its ``variables`` name;
+    write its ``units`` attributes (kept where the writer set one). A dataset whose length on an
+    axis differs from its dimension's is a programming error (ValueError naming both)."""
+    kind = get_kind(kind) if isinstance(kind, str) else kind
+    if not (kind.dims or kind.variables or kind.units):
+        return
+    paths: list[str] = []
+    f.visititems(lambda name, obj: paths.append(name) if isinstance(obj, h5py.Dataset) else None)
+    wanted = {d for p in paths for d in (_dims_of(kind, p, f[p].ndim) or ())}
+    scales: dict[str, h5py.Dataset] = {}
+    for dim in kind.dims:
+        if dim.name in f and isinstance(f[dim.name], h5py.Dataset):
+            ds = f[dim.name]
+        elif dim.name in wanted and dim.values is not None:
+            vals = dim.values(f)
+            if vals is None:
+                continue
+            ds = write_array(f, dim.name, np.asarray(vals), compress=False)
+        else:
+            continue
+        if not ds.is_scale:
+            ds.make_scale(dim.name)
+        if dim.units is not None and "units" not in ds.attrs:
+            ds.attrs["units"] = dim.units
+        scales[dim.name] = ds
+    for p in paths:
+        ds = f[p]
+        dims = _dims_of(kind, p, ds.ndim)
+        if dims and not ds.is_scale:
+            for axis, name in enumerate(dims):
+                scale = scales.get(name)
+                if scale is None:
+                    raise ValueError(f"{kind.name}: dimension {name!r} of dataset {p!r} has no coordinate")
+                if scale.shape[0] != ds.shape[axis]:
+                    raise ValueError(f"{kind.name}: dataset {p!r} has {ds.shape[axis]} entries on axis {axis} "
+                                     f"({name!r}), the coordinate {name!r} has {scale.shape[0]}")
+                if not ds.dims[axis]:
+                    ds.dims[axis].attach_scale(scale)
+        for pattern, units in kind.units.items():
+            if fnmatch.fnmatchcase(p, pattern):
+                if "units" not in ds.attrs:
+                    ds.attrs["units"] = units
+                break
 
 
 def read_strings(ds: h5py.Dataset) -> list[str]:
