@@ -70,20 +70,31 @@ def outputs(tmp_path_factory, resources_dir) -> dict[str, list[Path]]:
              d / "store.h5"]
     out: dict[str, list[Path]] = {}
     for p in files:
-        with h5py.File(p, "r") as f:
-            out.setdefault(str(f.attrs["encephagen_kind"]), []).append(Path(p))
+        out.setdefault(_layout(p).name, []).append(Path(p))
     return out
+
+
+def _layout(path):
+    """The layout of a file: its kind's, or for a kind with variants (runs) its engine's."""
+    from encephagen.io.h5 import resolve_kind
+
+    with h5py.File(path, "r") as f:
+        return resolve_kind(str(f.attrs["encephagen_kind"]), dict(f.attrs))[2]
+
+
+def _layouts():
+    from encephagen.io.kinds import KINDS
+
+    return [v for k in KINDS for v in (k.variants.values() if k.variants else (k,))]
 
 
 def _labelled(path) -> dict[str, "xr.Dataset"]:
     """The file's groups, after checking that every variable has exactly the dimensions its kind
     declares (encephagen/io/kinds.py): a lost dimension scale shows up as ``phony_dim_*`` or as
     another dimension of the same length (h5netcdf's guess), both refused here."""
-    from encephagen.io import get_kind
     from encephagen.io.h5 import _dims_of
 
-    with h5py.File(path, "r") as f:
-        kind = get_kind(str(f.attrs["encephagen_kind"]))
+    kind = _layout(path)
     tree = xr.open_datatree(path, engine="h5netcdf")
     for node in tree.subtree:
         own = node.to_dataset(inherit=False)
@@ -106,11 +117,11 @@ def _same(a, b, what):
 
 
 def test_every_declared_kind_is_written_and_opens_labelled(outputs):
-    """The fixture covers every declared kind; each file opens with named dimensions only."""
-    from encephagen.io.kinds import KINDS
-
-    assert {k.name for k in KINDS} <= set(outputs), \
-        f"kinds declared in encephagen/io/kinds.py without a file in this test: {sorted({k.name for k in KINDS} - set(outputs))}"
+    """The fixture covers every declared kind (every engine's layout of 'runs'); each file opens
+    with exactly the dimensions its kind declares."""
+    declared = {k.name for k in _layouts()}
+    assert declared <= set(outputs), \
+        f"kinds declared in encephagen/io/kinds.py without a file in this test: {sorted(declared - set(outputs))}"
     for paths in outputs.values():
         for p in paths:
             _labelled(p)
@@ -119,9 +130,8 @@ def test_every_declared_kind_is_written_and_opens_labelled(outputs):
 def test_every_required_dataset_has_declared_dimensions():
     """A kind's required datasets all have dimension names (else xarray invents phony_dim_*)."""
     from encephagen.io.h5 import _dims_of
-    from encephagen.io.kinds import KINDS
 
-    for kind in KINDS:
+    for kind in _layouts():
         dims = {d.name for d in kind.dims}
         for name, ndim in kind.datasets.items():
             got = _dims_of(kind, name, ndim or 1)
@@ -187,7 +197,9 @@ def test_runs_of_every_engine(outputs):
     from encephagen.study.engine import read_runs
 
     files = outputs["simulation"] + outputs["spiking"]
-    for p in files:
+    for p, engine in zip(files, ("neural_mass", "lif")):
+        with h5py.File(p, "r") as f:   # one kind for the runs of every engine
+            assert (f.attrs["encephagen_kind"], f.attrs["engine"]) == ("runs", engine)
         r = read_runs(p)
         groups = _labelled(p)
         ds = groups["/"]
@@ -219,6 +231,7 @@ def test_hopf_sweep_and_heterogeneity(outputs):
 
     for p in outputs["hopf_sweep"]:
         s = read_sweep(p)
+        assert s["engine"] == "hopf_linear" and s["encephagen_kind"] == "runs"
         ds = _labelled(p)["/"]
         assert ds["r_test_pearson"].dims == ("null_index", "G")
         _same(ds["G"], s["G"], "G coordinate")

@@ -131,7 +131,7 @@ def write_sweep(path: str | Path, arrays: Mapping, *, atlas: str, family: str, t
     # wall-clock timings belong to provenance (ignored when comparing results), not to the data
     timings = {k: float(arrays.pop(k)) for k in [k for k in arrays if k.endswith("_seconds")]}
     provenance = {**dict(provenance or {}), **timings}
-    with atomic_h5(path, "hopf_sweep", provenance=provenance, attrs=attrs) as f:
+    with atomic_h5(path, "runs", provenance=provenance, attrs={"engine": "hopf_linear", **attrs}) as f:
         write_array(f, "null_index", np.asarray(null_index, dtype=np.int64))
         write_array(f, "seed", np.asarray(seed, dtype=np.int64))
         if labels:

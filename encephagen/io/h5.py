@@ -83,6 +83,10 @@ class Kind:
     dims: Sequence[Dim] = ()
     variables: Mapping[str, tuple | Mapping[int, tuple]] = field(default_factory=dict)
     units: Mapping[str, str] = field(default_factory=dict)
+    # one file kind, several layouts: the root attribute ``variant_attr`` (e.g. ``engine``) selects
+    # the layout in ``variants`` (each a Kind named after its layout, e.g. "simulation")
+    variant_attr: str = ""
+    variants: Mapping[str, "Kind"] = field(default_factory=dict)
 
 
 _KINDS: dict[str, Kind] = {}
@@ -91,6 +95,9 @@ _CHECKS: dict[str, dict[str, Callable]] = {}
 # encephagen/io/__init__.py, so before any io use): validation never depends on which writer
 # modules a consumer happened to import. A declared kind cannot be re-declared elsewhere.
 _DECLARED: set[str] = set()
+# layout name -> (file kind, variant): e.g. "simulation" -> ("runs", "neural_mass"). A layout name
+# may be given where a kind is asked for (write, validate); files carry the kind and the variant.
+_LAYOUTS: dict[str, tuple[str, str]] = {}
 
 
 def _merge(old: Kind, new: Kind) -> Kind:
@@ -120,10 +127,17 @@ def register_kind(kind: Kind) -> Kind:
     merged = kind if old is None else _merge(old, kind)
     _KINDS[kind.name] = Kind(name=merged.name, datasets=dict(merged.datasets), attrs=tuple(merged.attrs),
                              check=None, groups=tuple(merged.groups), sibling_attrs=tuple(merged.sibling_attrs),
-                             dims=tuple(merged.dims), variables=dict(merged.variables), units=dict(merged.units))
-    if kind.check is not None:
-        key = f"{getattr(kind.check, '__module__', '')}.{getattr(kind.check, '__qualname__', repr(kind.check))}"
-        _CHECKS.setdefault(kind.name, {})[key] = kind.check
+                             dims=tuple(merged.dims), variables=dict(merged.variables), units=dict(merged.units),
+                             variant_attr=kind.variant_attr or (old.variant_attr if old else ""),
+                             variants={**(old.variants if old else {}), **kind.variants})
+    for value, layout in kind.variants.items():
+        if layout.name in _KINDS:
+            raise ValueError(f"layout {layout.name!r} of kind {kind.name!r} has the name of a file kind")
+        _LAYOUTS[layout.name] = (kind.name, value)
+    for k in (kind, *kind.variants.values()):
+        if k.check is not None:
+            key = f"{getattr(k.check, '__module__', '')}.{getattr(k.check, '__qualname__', repr(k.check))}"
+            _CHECKS.setdefault(k.name, {})[key] = k.check
     return kind
 
 
@@ -135,11 +149,35 @@ def declare(kind: Kind) -> Kind:
 
 
 def get_kind(name: str) -> Kind:
-    """The registered layout of ``name``; an unknown kind is an error (KeyError naming the known ones)."""
+    """The registered layout of ``name`` (a file kind, or a layout of one, e.g. "simulation" of
+    "runs"); an unknown kind is an error (KeyError naming the known ones)."""
+    if name in _LAYOUTS:
+        kind, value = _LAYOUTS[name]
+        return _KINDS[kind].variants[value]
     kind = _KINDS.get(name)
     if kind is None:
-        raise KeyError(f"unknown HDF5 file kind {name!r}; declared: {sorted(_KINDS)} (encephagen/io/kinds.py)")
+        raise KeyError(f"unknown HDF5 file kind {name!r}; declared: {sorted(_KINDS)}, layouts "
+                       f"{sorted(_LAYOUTS)} (encephagen/io/kinds.py)")
     return kind
+
+
+def resolve_kind(name: str, attrs: Mapping | None = None) -> tuple[str, str, Kind]:
+    """(file kind, variant, layout) of a kind or layout name; for a kind with variants the variant
+    comes from ``attrs`` (e.g. ``{"engine": "lif"}``). Unknown names and variants are errors."""
+    if name in _LAYOUTS:
+        kind, value = _LAYOUTS[name]
+        given = (attrs or {}).get(_KINDS[kind].variant_attr)
+        if given is not None and str(given) != value:
+            raise ValueError(f"layout {name!r} is {kind!r} with {_KINDS[kind].variant_attr}={value!r}, not {given!r}")
+        return kind, value, _KINDS[kind].variants[value]
+    spec = get_kind(name)
+    if not spec.variants:
+        return name, "", spec
+    value = (attrs or {}).get(spec.variant_attr)
+    if value is None or str(value) not in spec.variants:
+        raise KeyError(f"kind {name!r} needs the attribute {spec.variant_attr!r}, one of {sorted(spec.variants)}; "
+                       f"got {value!r}")
+    return name, str(value), spec.variants[str(value)]
 
 
 def _tmp_name(path: Path) -> Path:
@@ -189,7 +227,8 @@ def atomic_h5(
     On any exception (or SIGTERM) the temporary is deleted and the final path is
     untouched. ``provenance`` is merged into the standard provenance record.
     """
-    spec = get_kind(kind)  # unknown kinds are a programming error: fail before writing
+    # unknown kinds are a programming error: fail before writing
+    kind, variant, spec = resolve_kind(kind, attrs)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_name(path)
@@ -201,6 +240,8 @@ def atomic_h5(
                 f.attrs["encephagen_kind"] = kind
                 f.attrs["encephagen_schema"] = SCHEMA_VERSION
                 f.attrs["provenance"] = json.dumps(prov, sort_keys=True, default=_json_default)
+                if variant:
+                    f.attrs[_KINDS[kind].variant_attr] = variant
                 for k, v in (attrs or {}).items():
                     f.attrs[k] = v
                 if job is not None:
@@ -263,7 +304,7 @@ def validate_h5(path: str | os.PathLike, kind: str | None = None) -> None:
     """Raise :class:`OutputError` naming ``path`` unless it is a complete file of ``kind``.
     An unknown ``kind`` is a programming error (KeyError), as at write."""
     if kind is not None:
-        get_kind(kind)
+        get_kind(kind)   # a kind or a layout name ("simulation": kind "runs", engine "neural_mass")
     path = Path(path)
     if not path.exists():
         raise OutputError(f"{path}: missing")
@@ -286,7 +327,12 @@ def _problems(f: h5py.File, kind: str | None) -> list[str]:
         return ["incomplete: the 'complete' attribute is missing (the writer was interrupted)"]
     found = f.attrs["encephagen_kind"]
     found = found.decode() if isinstance(found, bytes) else str(found)
-    if kind is not None and found != kind:
+    if found in _LAYOUTS:   # a layout written as its own kind by an older encephagen
+        new, value = _LAYOUTS[found]
+        return [f"written by an older encephagen as kind {found!r}; such files are now kind {new!r} with "
+                f"{_KINDS[new].variant_attr} {value!r} (docs/outputs.md): re-run the step that made it"]
+    want, want_variant = (_LAYOUTS[kind] if kind in _LAYOUTS else (kind, None)) if kind is not None else (None, None)
+    if want is not None and found != want:
         return [f"wrong kind: expected {kind!r}, found {found!r}"]
     schema = int(f.attrs.get("encephagen_schema", -1))
     if schema != SCHEMA_VERSION:
@@ -294,6 +340,13 @@ def _problems(f: h5py.File, kind: str | None) -> list[str]:
     spec = _KINDS.get(found)
     if spec is None:
         return [f"unknown kind {found!r}: no layout is registered for it, so it cannot be validated"]
+    if spec.variants:
+        value = _attr_str(f, spec.variant_attr)
+        if value not in spec.variants:
+            return [f"kind {found!r}: {spec.variant_attr} {value!r} unknown (known: {sorted(spec.variants)})"]
+        if want_variant is not None and value != want_variant:
+            return [f"wrong {spec.variant_attr}: expected {want_variant!r} ({kind!r}), found {value!r}"]
+        found, spec = spec.variants[value].name, spec.variants[value]
     problems = []
     for name, ndim in spec.datasets.items():
         if name not in f:
@@ -375,6 +428,9 @@ def sibling_mismatches(paths: Sequence[str | os.PathLike]) -> list[str]:
                 by_rule.setdefault(_attr_str(f, "job_rule"), {})[str(p)] = {
                     "parameters": _attr_value(f.attrs["job_shared"])}
             spec = _KINDS.get(kind)
+            if spec is not None and spec.variants:
+                spec = spec.variants.get(_attr_str(f, spec.variant_attr))
+                kind = f"{kind}:{_attr_str(f, _KINDS[kind].variant_attr)}"
             if spec is not None and spec.sibling_attrs and _attr_str(f, "status", "ok") != "skipped":
                 by_kind.setdefault(kind, {})[str(p)] = {a: _attr_value(f.attrs[a])
                                                         for a in spec.sibling_attrs if a in f.attrs}
@@ -443,6 +499,9 @@ def label_dimensions(f: h5py.File, kind: Kind | str) -> None:
     paths: list[str] = []
     f.visititems(lambda name, obj: paths.append(name) if isinstance(obj, h5py.Dataset) else None)
     wanted = {d for p in paths for d in (_dims_of(kind, p, f[p].ndim) or ())}
+    for dim in reversed(kind.dims):   # a wanted copy of another dimension needs that one too
+        if dim.name in wanted and getattr(dim.values, "source", None):
+            wanted.add(dim.values.source)
     scales: dict[str, h5py.Dataset] = {}
     for dim in kind.dims:
         if dim.name in f and isinstance(f[dim.name], h5py.Dataset):

@@ -37,7 +37,11 @@ NULLS_PER_NULL = ("null_index", "seed", "swaps_requested", "swaps_achieved")
 # (weights[target, source], the package's orientation), (region_i, region_j) for FC.
 def copy_of(path: str):
     """The coordinate is a copy of dataset ``path`` (e.g. the region labels)."""
-    return lambda f: coordinate_values(f, path)
+    def values(f):
+        return coordinate_values(f, path)
+
+    values.source = path    # a dimension copied from another is made when the copy is needed
+    return values
 
 
 def index_of(path: str, axis: int = 0):
@@ -128,7 +132,7 @@ def _simulation_check(f: h5py.File) -> list[str]:
     return _simulation_shapes(f) + _simulation_requirements(f)
 
 
-SIMULATION = declare(Kind(
+SIMULATION = Kind(
     name="simulation",
     datasets={"atlas": 1, "family": 1, "null_index": 1, "seed_id": 1, "seed": 1, "G": 1, "noise": 1,
               "regime": 2, "regime_fraction": 2, "network_regime": 1},
@@ -144,7 +148,7 @@ SIMULATION = declare(Kind(
                "fc_activity": ("run", "region_i", "region_j"), "bold": ("run", "bold_t", "region")},
     units={"metrics/mean": "1", "metrics/var": "1", "metrics/rms": "1", "metrics/acf_tau_ms": "ms",
            "metrics/dominant_freq_hz": "Hz", "fc_*": UNITS_FC, "bold": "1", "noise": "1"},
-))
+)
 
 
 # -------------------------------------------------------------------------------- spiking
@@ -162,7 +166,7 @@ def _spiking_check(f: h5py.File) -> list[str]:
     return probs
 
 
-SPIKING = declare(Kind(
+SPIKING = Kind(
     name="spiking",
     datasets={"atlas": 1, "family": 1, "null_index": 1, "seed_id": 1, "seed": 1, "build_seed": 1, "G": 1,
               "labels": 1, "flags": 1, "regime": 2, "regime_fraction": 2, "network_regime": 1,
@@ -181,7 +185,7 @@ SPIKING = declare(Kind(
     units={"G": "1", "rate*": "Hz", "cv_isi": "1", "fano": "1", "synchrony": "1", "acf_t*": "ms",
            "dominant_freq_hz": "Hz", "peak_frequency": "Hz", "spectrum": "Hz^2/Hz", "fc_*": UNITS_FC,
            "pop_rate": "Hz", "tau_m": "ms", "bold": "1"},
-))
+)
 
 # ------------------------------------------------------------------------------ aggregate
 AGGREGATE = declare(Kind(
@@ -238,7 +242,7 @@ NULLS = declare(Kind(
 ))
 
 # -------------------------------------------------------------------------------- hopf
-HOPF_SWEEP = declare(Kind(
+HOPF_SWEEP = Kind(
     name="hopf_sweep",
     datasets={"G": 1, "null_index": 1, "seed": 1, "r_train_pearson": 2, "r_train_spearman": 2,
               "r_test_pearson": 2, "r_test_spearman": 2, "best_index": 1, "best_G": 1, "fc_best": 3},
@@ -248,7 +252,16 @@ HOPF_SWEEP = declare(Kind(
     variables={"r_*": ("null_index", "G"), "fc_best": ("null_index", "region_i", "region_j"), "labels": ("region",),
                **{k: ("null_index",) for k in ("seed", "best_index", "best_G", "at_edge", "sc_*")}},
     units={"r_*": "1 (correlation)", "fc_best": UNITS_FC, "best_G": "1/s", "sc_*": "1 (correlation)"},
-))
+)
+
+# ----------------------------------------------------------------------------------- runs
+# ONE file kind for the runs of every study engine (encephagen.study): the root attribute
+# ``engine`` names the engine and so the layout. Files written before as kind 'simulation',
+# 'spiking' or 'hopf_sweep' are refused by validation (re-run them); those names remain the
+# names of the layouts (``validate_h5(path, "simulation")`` = kind 'runs', engine 'neural_mass').
+# A new engine adds its layout here.
+RUN_LAYOUTS = {"neural_mass": SIMULATION, "lif": SPIKING, "hopf_linear": HOPF_SWEEP}
+RUNS = declare(Kind(name="runs", attrs=("engine",), variant_attr="engine", variants=RUN_LAYOUTS))
 
 HOPF_HETEROGENEITY = declare(Kind(
     name="hopf_heterogeneity",
@@ -316,5 +329,5 @@ EMPIRICAL_FC = declare(Kind(
     units={"fc": UNITS_FC, "subject_fc": UNITS_FC, "fcd*": "1 (correlation)"},
 ))
 
-KINDS = (SIMULATION, SPIKING, AGGREGATE, NULLS, HOPF_SWEEP, HOPF_HETEROGENEITY, CONNECTOME, CONNECTOME_SUBJECTS,
+KINDS = (RUNS, AGGREGATE, NULLS, HOPF_HETEROGENEITY, CONNECTOME, CONNECTOME_SUBJECTS,
          EMPIRICAL_FC)
