@@ -498,10 +498,9 @@ def sim_vs_analytic(sim_path: str | Path, networks: str | Path, out_tsv: str | P
             chosen_on_training=bool(np.isfinite(chosen) and np.isclose(g, chosen)), passes=bool(r >= min_r),
             min_r=float(min_r)))
     df = pd.DataFrame(rows)
-    Path(out_tsv).parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(str(out_tsv) + ".tmp")
-    df.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
-    tmp.replace(out_tsv)
+    from encephagen.io.tables import write_table
+
+    write_table(df, out_tsv, float_format="%.6g")  # atomic (the one text/table writer)
     bad = df[df["chosen_on_training"] & ~df["passes"]]
     if len(bad):
         log.warning("%s: simulated and analytic FC disagree at the chosen G (r = %s < %g): lengthen "
