@@ -12,6 +12,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from encephagen.io import atomic_h5, write_array
+from encephagen.io.tables import write_text
 from encephagen.study.config import SIM_DEFAULTS, check_simulation_config  # noqa: F401 (the workflow's check)
 
 log = logging.getLogger(__name__)
@@ -173,8 +174,6 @@ def write_description(description_path: str | Path, methods_path: str | Path, co
     """``dataset_description.json`` (resolved config, package versions, git commit, data checksums,
     the seed rule, the connectomes' provenance) and the generated methods paragraph."""
     import json
-    import os
-    import secrets
 
     from encephagen.analysis.methods import methods_paragraph
     from encephagen.connectome import Connectome
@@ -197,10 +196,7 @@ def write_description(description_path: str | Path, methods_path: str | Path, co
     })
     for path, text in ((Path(description_path), json.dumps(desc, indent=2, sort_keys=True, default=str) + "\n"),
                        (Path(methods_path), methods_paragraph(config, provenance=desc) + "\n")):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
-        tmp.write_text(text)
-        os.replace(tmp, path)
+        write_text(path, text)   # atomic
 
 
 def real_fc_at_best(store_path: str | Path, fit_networks: str | Path) -> tuple[np.ndarray, str]:

@@ -120,13 +120,13 @@ def test_every_kind_is_declared_by_io_alone():
 
     code = ("import sys, encephagen.io as io\n"
             "from encephagen.io import h5\n"
-            "names = sorted(h5._KINDS)\n"
+            "names = sorted(h5._KINDS) + sorted(h5._LAYOUTS)\n"
             "assert not any(m.startswith(('encephagen.sim', 'encephagen.spiking', 'encephagen.hopf', "
             "'encephagen.aggregate', 'encephagen.nulls', 'encephagen.data')) for m in sys.modules), 'io imported a writer'\n"
             "print(names, sorted(h5._CHECKS))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    for k in ("simulation", "spiking", "aggregate", "nulls", "hopf_sweep", "hopf_heterogeneity", "connectome",
-              "connectome_subjects", "empirical_fc"):
+    for k in ("runs", "simulation", "spiking", "aggregate", "nulls", "hopf_sweep", "hopf_heterogeneity",
+              "connectome", "connectome_subjects", "empirical_fc"):
         assert f"'{k}'" in out.split("]")[0], k
     for k in ("simulation", "spiking", "nulls", "connectome"):
         assert f"'{k}'" in out.split("]")[1], k
@@ -172,3 +172,39 @@ def test_layout_constants_match_the_engines():
     assert kinds.SIMULATION_METRICS == tuple(METRICS)
     assert kinds.SPIKING_METRICS == tuple(SPIKING)
     assert kinds.REGIMES == tuple(REGIMES)
+
+
+# ------------------------------------------------------ one file kind for runs (issue 14 item 1)
+
+def test_runs_are_one_kind_with_an_engine_attribute(tmp_path):
+    """Every engine writes kind 'runs' with its ``engine``; the layout names validate as that kind
+    and engine; a layout's file read as another engine's, an unknown engine, and a file written
+    before as kind 'simulation' are each refused, naming the file."""
+    from encephagen.io import validate_h5
+
+    p = tmp_path / "r.h5"
+    with atomic_h5(p, kind="runs", attrs={"engine": "hopf_linear"}) as f:
+        for k, v in {"G": [0.1, 0.2], "null_index": [0], "seed": [1], "best_index": [0], "best_G": [0.1]}.items():
+            f[k] = np.asarray(v)
+        for k in ("r_train_pearson", "r_train_spearman", "r_test_pearson", "r_test_spearman"):
+            f[k] = np.zeros((1, 2))
+        f["fc_best"] = np.zeros((1, 3, 3))
+        f.attrs.update(dict(atlas="a", family="real", train="x", test="y", fit_metric="pearson", params="{}"))
+    with h5py.File(p, "r") as f:
+        assert f.attrs["encephagen_kind"] == "runs" and f.attrs["engine"] == "hopf_linear"
+    validate_h5(p, "runs")
+    validate_h5(p, "hopf_sweep")
+    with pytest.raises(OutputError, match=r"r\.h5: wrong engine: expected 'neural_mass'"):
+        validate_h5(p, "simulation")
+    with pytest.raises(KeyError, match="needs the attribute 'engine'"):
+        with atomic_h5(tmp_path / "x.h5", kind="runs"):
+            pass
+    with h5py.File(p, "r+") as f:
+        f.attrs["engine"] = "no_such_engine"
+    with pytest.raises(OutputError, match="engine 'no_such_engine' unknown"):
+        validate_h5(p)
+    with h5py.File(p, "r+") as f:
+        f.attrs["engine"] = "hopf_linear"
+        f.attrs["encephagen_kind"] = "hopf_sweep"    # as written before one kind for runs
+    with pytest.raises(OutputError, match=r"r\.h5: written by an older encephagen as kind 'hopf_sweep'.*re-run"):
+        validate_h5(p, "hopf_sweep")

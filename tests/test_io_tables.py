@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 import time
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -94,3 +95,43 @@ def test_per_region_vector_of_wrong_length_named(tmp_path, resources_dir):
             f[name] = v[:-1]
         with pytest.raises(OutputError, match=rf"{name}\.h5: per-region dataset '{name}' has 95 entries for 96"):
             validate_h5(bad, "connectome")
+
+
+def test_every_file_write_goes_through_io():
+    """No hand-rolled file writes outside encephagen/io (issue 14 item 7): every HDF5 file through
+    ``atomic_h5``, every text/table/figure/array through ``encephagen.io.tables``. The scan (ast)
+    fails on ``os.replace`` / ``os.rename`` renames, ``.write_text`` / ``.write_bytes`` on a path,
+    ``DataFrame.to_csv(<path>)``, ``np.save*(<path>)``, ``savefig(<path>)`` outside a ``write_with``
+    callable, ``open(..., "w")`` outside an ``atomic_path`` block and ``h5py.File(..., "w")``."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1] / "encephagen"
+    bad = []
+    for p in sorted(root.rglob("*.py")):
+        if p.parent.name == "io":
+            continue
+        tree = ast.parse(p.read_text())
+        allowed = set()   # calls inside `with atomic_path(...)` blocks and write_with callables
+        for node in ast.walk(tree):
+            if isinstance(node, ast.With) and any("atomic_path" in ast.unparse(i.context_expr) for i in node.items):
+                allowed |= {id(n) for item in node.items for n in ast.walk(item.context_expr)}
+                allowed |= {id(n) for stmt in node.body for n in ast.walk(stmt)}
+            if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("write_with"):
+                allowed |= {id(n) for a in node.args[1:] for n in ast.walk(a)}
+        for fn in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name in ("save", "writer")):
+            allowed |= {id(n) for n in ast.walk(fn)}   # local callables handed to write_with
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call) or id(node) in allowed:
+                continue
+            func = ast.unparse(node.func)
+            mode = next((ast.literal_eval(a) for a in node.args[1:2] if isinstance(a, ast.Constant)), None)
+            mode = next((ast.literal_eval(k.value) for k in node.keywords if k.arg == "mode"
+                         and isinstance(k.value, ast.Constant)), mode)
+            hit = (func in ("os.replace", "os.rename", "shutil.move") or func.endswith((".write_text", ".write_bytes"))
+                   or (func.endswith(".to_csv") and (node.args or any(k.arg == "path_or_buf" for k in node.keywords)))
+                   or func in ("np.save", "np.savez", "np.savez_compressed", "np.savetxt")
+                   or func.endswith(".savefig")
+                   or (func in ("open", "h5py.File", "gzip.open") and isinstance(mode, str) and mode[:1] in "wax"))
+            if hit:
+                bad.append(f"{p.relative_to(root.parent)}:{node.lineno}: {ast.unparse(node)[:80]}")
+    assert not bad, "file writes outside encephagen.io (use atomic_h5 / encephagen.io.tables):\n  " + "\n  ".join(bad)

@@ -23,7 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from encephagen.io.tables import atomic_path
+from encephagen.io.tables import atomic_path, write_text
 
 MANIFEST = Path(__file__).resolve().parent / "manifest" / "sources.tsv"
 MANIFEST_COLUMNS = ("package", "version", "path", "sha256", "licence", "citation")
@@ -200,7 +200,6 @@ def write_manifest(rows: Iterable[tuple[str, str, str, str]], out: str | os.Path
         src = Source(package, installed_version(package) or "?", path, "", licence, citation)
         f = package_site(src) / path
         lines.append("\t".join([package, src.version, path, sha256sum(f), licence, citation]))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n")
+    write_text(out, "\n".join(lines) + "\n")   # atomic
     _read_manifest_cached.cache_clear()
     return out

@@ -59,7 +59,13 @@ def _fit(args) -> int:
         print(f"  {role:18s} {ds:24s} Pearson {arr[f'r_{key}_pearson'][0, k]:.3f}  Spearman "
               f"{arr[f'r_{key}_spearman'][0, k]:.3f}   SC-only: raw {b['raw_pearson']:.3f}, log {b['log_pearson']:.3f}")
     if args.out:
-        np.save(args.out, arr["fc_best"][0])
+        from encephagen.io.tables import write_with
+
+        def save(tmp, fc=arr["fc_best"][0]):
+            with open(tmp, "wb") as fh:
+                np.save(fh, fc)
+
+        write_with(args.out, save)   # atomic
         print(f"  model FC at the best G -> {args.out}")
     return 0
 

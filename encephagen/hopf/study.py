@@ -131,7 +131,7 @@ def write_sweep(path: str | Path, arrays: Mapping, *, atlas: str, family: str, t
     # wall-clock timings belong to provenance (ignored when comparing results), not to the data
     timings = {k: float(arrays.pop(k)) for k in [k for k in arrays if k.endswith("_seconds")]}
     provenance = {**dict(provenance or {}), **timings}
-    with atomic_h5(path, "hopf_sweep", provenance=provenance, attrs=attrs) as f:
+    with atomic_h5(path, "runs", provenance=provenance, attrs={"engine": "hopf_linear", **attrs}) as f:
         write_array(f, "null_index", np.asarray(null_index, dtype=np.int64))
         write_array(f, "seed", np.asarray(seed, dtype=np.int64))
         if labels:
@@ -498,10 +498,9 @@ def sim_vs_analytic(sim_path: str | Path, networks: str | Path, out_tsv: str | P
             chosen_on_training=bool(np.isfinite(chosen) and np.isclose(g, chosen)), passes=bool(r >= min_r),
             min_r=float(min_r)))
     df = pd.DataFrame(rows)
-    Path(out_tsv).parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(str(out_tsv) + ".tmp")
-    df.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
-    tmp.replace(out_tsv)
+    from encephagen.io.tables import write_table
+
+    write_table(df, out_tsv, float_format="%.6g")  # atomic (the one text/table writer)
     bad = df[df["chosen_on_training"] & ~df["passes"]]
     if len(bad):
         log.warning("%s: simulated and analytic FC disagree at the chosen G (r = %s < %g): lengthen "

@@ -21,6 +21,7 @@ their shapes, and names the file in every error.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import json
 import os
 import secrets
@@ -42,6 +43,21 @@ TMP_MARK = ".tmp-"
 
 
 @dataclass(frozen=True)
+class Dim:
+    """A named dimension of a kind and its coordinate variable: a root dataset called ``name``
+    made an HDF5 dimension scale (the netCDF-4 convention that h5netcdf / xarray read).
+
+    ``values(f)`` gives the coordinate's values from what the writer wrote (a copy of the region
+    labels, an index over an axis ...; None: the dimension cannot be made, e.g. its source is
+    absent); without ``values`` the writer's own dataset ``name`` (e.g. ``G``) is the coordinate.
+    """
+
+    name: str
+    values: Callable[[h5py.File], object] | None = None
+    units: str | None = None
+
+
+@dataclass(frozen=True)
 class Kind:
     """Layout of one kind of file: required root datasets, groups and attributes.
 
@@ -49,6 +65,13 @@ class Kind:
     ``groups``: required groups. ``check`` is an optional extra callable(h5py.File) -> list[str]
     of problems. ``sibling_attrs``: root attributes that must be equal in every file a consumer
     reads together (:func:`validate_many`), e.g. a simulation's dt and duration.
+
+    Labelled arrays (docs/outputs.md): ``dims`` are the kind's dimensions (:class:`Dim`, in the
+    order they are made), ``variables`` map a dataset path (``fnmatch`` pattern, e.g.
+    ``metrics/*``) to its dimension names (a tuple, or ``{ndim: tuple}`` when the number of
+    dimensions varies), ``units`` map a dataset pattern to its ``units`` attribute. The atomic
+    writer attaches them before the file is marked complete, so every file opens in xarray
+    (``engine="h5netcdf"``) with named dimensions and coordinates.
     """
 
     name: str
@@ -57,6 +80,13 @@ class Kind:
     check: Callable[[h5py.File], list[str]] | None = None
     groups: Sequence[str] = ()
     sibling_attrs: Sequence[str] = ()
+    dims: Sequence[Dim] = ()
+    variables: Mapping[str, tuple | Mapping[int, tuple]] = field(default_factory=dict)
+    units: Mapping[str, str] = field(default_factory=dict)
+    # one file kind, several layouts: the root attribute ``variant_attr`` (e.g. ``engine``) selects
+    # the layout in ``variants`` (each a Kind named after its layout, e.g. "simulation")
+    variant_attr: str = ""
+    variants: Mapping[str, "Kind"] = field(default_factory=dict)
 
 
 _KINDS: dict[str, Kind] = {}
@@ -65,14 +95,19 @@ _CHECKS: dict[str, dict[str, Callable]] = {}
 # encephagen/io/__init__.py, so before any io use): validation never depends on which writer
 # modules a consumer happened to import. A declared kind cannot be re-declared elsewhere.
 _DECLARED: set[str] = set()
+# layout name -> (file kind, variant): e.g. "simulation" -> ("runs", "neural_mass"). A layout name
+# may be given where a kind is asked for (write, validate); files carry the kind and the variant.
+_LAYOUTS: dict[str, tuple[str, str]] = {}
 
 
 def _merge(old: Kind, new: Kind) -> Kind:
     attrs = list(old.attrs) + [a for a in new.attrs if a not in old.attrs]
     groups = list(old.groups) + [g for g in new.groups if g not in old.groups]
     sib = list(old.sibling_attrs) + [a for a in new.sibling_attrs if a not in old.sibling_attrs]
+    dims = list(old.dims) + [d for d in new.dims if d.name not in {o.name for o in old.dims}]
     return Kind(name=new.name, datasets={**old.datasets, **new.datasets}, attrs=tuple(attrs), check=None,
-                groups=tuple(groups), sibling_attrs=tuple(sib))
+                groups=tuple(groups), sibling_attrs=tuple(sib), dims=tuple(dims),
+                variables={**old.variables, **new.variables}, units={**old.units, **new.units})
 
 
 def register_kind(kind: Kind) -> Kind:
@@ -91,10 +126,18 @@ def register_kind(kind: Kind) -> Kind:
         return old
     merged = kind if old is None else _merge(old, kind)
     _KINDS[kind.name] = Kind(name=merged.name, datasets=dict(merged.datasets), attrs=tuple(merged.attrs),
-                             check=None, groups=tuple(merged.groups), sibling_attrs=tuple(merged.sibling_attrs))
-    if kind.check is not None:
-        key = f"{getattr(kind.check, '__module__', '')}.{getattr(kind.check, '__qualname__', repr(kind.check))}"
-        _CHECKS.setdefault(kind.name, {})[key] = kind.check
+                             check=None, groups=tuple(merged.groups), sibling_attrs=tuple(merged.sibling_attrs),
+                             dims=tuple(merged.dims), variables=dict(merged.variables), units=dict(merged.units),
+                             variant_attr=kind.variant_attr or (old.variant_attr if old else ""),
+                             variants={**(old.variants if old else {}), **kind.variants})
+    for value, layout in kind.variants.items():
+        if layout.name in _KINDS:
+            raise ValueError(f"layout {layout.name!r} of kind {kind.name!r} has the name of a file kind")
+        _LAYOUTS[layout.name] = (kind.name, value)
+    for k in (kind, *kind.variants.values()):
+        if k.check is not None:
+            key = f"{getattr(k.check, '__module__', '')}.{getattr(k.check, '__qualname__', repr(k.check))}"
+            _CHECKS.setdefault(k.name, {})[key] = k.check
     return kind
 
 
@@ -106,11 +149,35 @@ def declare(kind: Kind) -> Kind:
 
 
 def get_kind(name: str) -> Kind:
-    """The registered layout of ``name``; an unknown kind is an error (KeyError naming the known ones)."""
+    """The registered layout of ``name`` (a file kind, or a layout of one, e.g. "simulation" of
+    "runs"); an unknown kind is an error (KeyError naming the known ones)."""
+    if name in _LAYOUTS:
+        kind, value = _LAYOUTS[name]
+        return _KINDS[kind].variants[value]
     kind = _KINDS.get(name)
     if kind is None:
-        raise KeyError(f"unknown HDF5 file kind {name!r}; declared: {sorted(_KINDS)} (encephagen/io/kinds.py)")
+        raise KeyError(f"unknown HDF5 file kind {name!r}; declared: {sorted(_KINDS)}, layouts "
+                       f"{sorted(_LAYOUTS)} (encephagen/io/kinds.py)")
     return kind
+
+
+def resolve_kind(name: str, attrs: Mapping | None = None) -> tuple[str, str, Kind]:
+    """(file kind, variant, layout) of a kind or layout name; for a kind with variants the variant
+    comes from ``attrs`` (e.g. ``{"engine": "lif"}``). Unknown names and variants are errors."""
+    if name in _LAYOUTS:
+        kind, value = _LAYOUTS[name]
+        given = (attrs or {}).get(_KINDS[kind].variant_attr)
+        if given is not None and str(given) != value:
+            raise ValueError(f"layout {name!r} is {kind!r} with {_KINDS[kind].variant_attr}={value!r}, not {given!r}")
+        return kind, value, _KINDS[kind].variants[value]
+    spec = get_kind(name)
+    if not spec.variants:
+        return name, "", spec
+    value = (attrs or {}).get(spec.variant_attr)
+    if value is None or str(value) not in spec.variants:
+        raise KeyError(f"kind {name!r} needs the attribute {spec.variant_attr!r}, one of {sorted(spec.variants)}; "
+                       f"got {value!r}")
+    return name, str(value), spec.variants[str(value)]
 
 
 def _tmp_name(path: Path) -> Path:
@@ -160,7 +227,8 @@ def atomic_h5(
     On any exception (or SIGTERM) the temporary is deleted and the final path is
     untouched. ``provenance`` is merged into the standard provenance record.
     """
-    get_kind(kind)  # unknown kinds are a programming error: fail before writing
+    # unknown kinds are a programming error: fail before writing
+    kind, variant, spec = resolve_kind(kind, attrs)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_name(path)
@@ -172,12 +240,15 @@ def atomic_h5(
                 f.attrs["encephagen_kind"] = kind
                 f.attrs["encephagen_schema"] = SCHEMA_VERSION
                 f.attrs["provenance"] = json.dumps(prov, sort_keys=True, default=_json_default)
+                if variant:
+                    f.attrs[_KINDS[kind].variant_attr] = variant
                 for k, v in (attrs or {}).items():
                     f.attrs[k] = v
                 if job is not None:
                     for k, v in job.items():
                         f.attrs[k] = v
                 yield f
+                label_dimensions(f, spec)   # named dimensions, coordinates, units (the kind's declaration)
                 f.attrs["complete"] = True  # last
                 f.flush()
             with open(tmp, "rb+") as fh:
@@ -233,7 +304,7 @@ def validate_h5(path: str | os.PathLike, kind: str | None = None) -> None:
     """Raise :class:`OutputError` naming ``path`` unless it is a complete file of ``kind``.
     An unknown ``kind`` is a programming error (KeyError), as at write."""
     if kind is not None:
-        get_kind(kind)
+        get_kind(kind)   # a kind or a layout name ("simulation": kind "runs", engine "neural_mass")
     path = Path(path)
     if not path.exists():
         raise OutputError(f"{path}: missing")
@@ -256,7 +327,12 @@ def _problems(f: h5py.File, kind: str | None) -> list[str]:
         return ["incomplete: the 'complete' attribute is missing (the writer was interrupted)"]
     found = f.attrs["encephagen_kind"]
     found = found.decode() if isinstance(found, bytes) else str(found)
-    if kind is not None and found != kind:
+    if found in _LAYOUTS:   # a layout written as its own kind by an older encephagen
+        new, value = _LAYOUTS[found]
+        return [f"written by an older encephagen as kind {found!r}; such files are now kind {new!r} with "
+                f"{_KINDS[new].variant_attr} {value!r} (docs/outputs.md): re-run the step that made it"]
+    want, want_variant = (_LAYOUTS[kind] if kind in _LAYOUTS else (kind, None)) if kind is not None else (None, None)
+    if want is not None and found != want:
         return [f"wrong kind: expected {kind!r}, found {found!r}"]
     schema = int(f.attrs.get("encephagen_schema", -1))
     if schema != SCHEMA_VERSION:
@@ -264,6 +340,13 @@ def _problems(f: h5py.File, kind: str | None) -> list[str]:
     spec = _KINDS.get(found)
     if spec is None:
         return [f"unknown kind {found!r}: no layout is registered for it, so it cannot be validated"]
+    if spec.variants:
+        value = _attr_str(f, spec.variant_attr)
+        if value not in spec.variants:
+            return [f"kind {found!r}: {spec.variant_attr} {value!r} unknown (known: {sorted(spec.variants)})"]
+        if want_variant is not None and value != want_variant:
+            return [f"wrong {spec.variant_attr}: expected {want_variant!r} ({kind!r}), found {value!r}"]
+        found, spec = spec.variants[value].name, spec.variants[value]
     problems = []
     for name, ndim in spec.datasets.items():
         if name not in f:
@@ -345,6 +428,9 @@ def sibling_mismatches(paths: Sequence[str | os.PathLike]) -> list[str]:
                 by_rule.setdefault(_attr_str(f, "job_rule"), {})[str(p)] = {
                     "parameters": _attr_value(f.attrs["job_shared"])}
             spec = _KINDS.get(kind)
+            if spec is not None and spec.variants:
+                spec = spec.variants.get(_attr_str(f, spec.variant_attr))
+                kind = f"{kind}:{_attr_str(f, _KINDS[kind].variant_attr)}"
             if spec is not None and spec.sibling_attrs and _attr_str(f, "status", "ok") != "skipped":
                 by_kind.setdefault(kind, {})[str(p)] = {a: _attr_value(f.attrs[a])
                                                         for a in spec.sibling_attrs if a in f.attrs}
@@ -385,6 +471,71 @@ def write_array(group: h5py.Group, name: str, data, compress: bool | None = None
         arr = arr.astype(h5py.string_dtype())
         return group.create_dataset(name, data=arr, dtype=h5py.string_dtype(), **kw)
     return group.create_dataset(name, data=arr, **kw)
+
+
+def _dims_of(kind: Kind, path: str, ndim: int) -> tuple | None:
+    for pattern, dims in kind.variables.items():
+        if fnmatch.fnmatchcase(path, pattern):
+            dims = dims.get(ndim) if isinstance(dims, Mapping) else dims
+            return tuple(dims) if dims is not None and len(dims) == ndim else None
+    return None
+
+
+def coordinate_values(f: h5py.File, path: str) -> np.ndarray | None:
+    """The values of dataset ``path`` (strings decoded), None when it is absent."""
+    if path not in f:
+        return None
+    ds = f[path]
+    return np.array(read_strings(ds), dtype=str) if ds.dtype.kind in "OS" else ds[()]
+
+
+def label_dimensions(f: h5py.File, kind: Kind | str) -> None:
+    """Make ``kind``'s dimension scales and attach them to the datasets its ``variables`` name;
+    write its ``units`` attributes (kept where the writer set one). A dataset whose length on an
+    axis differs from its dimension's is a programming error (ValueError naming both)."""
+    kind = get_kind(kind) if isinstance(kind, str) else kind
+    if not (kind.dims or kind.variables or kind.units):
+        return
+    paths: list[str] = []
+    f.visititems(lambda name, obj: paths.append(name) if isinstance(obj, h5py.Dataset) else None)
+    wanted = {d for p in paths for d in (_dims_of(kind, p, f[p].ndim) or ())}
+    for dim in reversed(kind.dims):   # a wanted copy of another dimension needs that one too
+        if dim.name in wanted and getattr(dim.values, "source", None):
+            wanted.add(dim.values.source)
+    scales: dict[str, h5py.Dataset] = {}
+    for dim in kind.dims:
+        if dim.name in f and isinstance(f[dim.name], h5py.Dataset):
+            ds = f[dim.name]
+        elif dim.name in wanted and dim.values is not None:
+            vals = dim.values(f)
+            if vals is None:
+                continue
+            ds = write_array(f, dim.name, np.asarray(vals), compress=False)
+        else:
+            continue
+        if not ds.is_scale:
+            ds.make_scale(dim.name)
+        if dim.units is not None and "units" not in ds.attrs:
+            ds.attrs["units"] = dim.units
+        scales[dim.name] = ds
+    for p in paths:
+        ds = f[p]
+        dims = _dims_of(kind, p, ds.ndim)
+        if dims and not ds.is_scale:
+            for axis, name in enumerate(dims):
+                scale = scales.get(name)
+                if scale is None:
+                    raise ValueError(f"{kind.name}: dimension {name!r} of dataset {p!r} has no coordinate")
+                if scale.shape[0] != ds.shape[axis]:
+                    raise ValueError(f"{kind.name}: dataset {p!r} has {ds.shape[axis]} entries on axis {axis} "
+                                     f"({name!r}), the coordinate {name!r} has {scale.shape[0]}")
+                if not ds.dims[axis]:
+                    ds.dims[axis].attach_scale(scale)
+        for pattern, units in kind.units.items():
+            if fnmatch.fnmatchcase(p, pattern):
+                if "units" not in ds.attrs:
+                    ds.attrs["units"] = units
+                break
 
 
 def read_strings(ds: h5py.Dataset) -> list[str]:

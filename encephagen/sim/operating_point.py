@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from pathlib import Path
 from typing import Mapping
 
 import numpy as np
 
+from encephagen.io.tables import write_table
 from encephagen.sim import regime as rg
 from encephagen.sim.models import ParameterError
 
@@ -50,12 +50,7 @@ def _write(rows: list[dict], out: str | Path) -> Path:
     for c in COLUMNS:
         if c not in df.columns:
             df[c] = np.nan if c.startswith(("frac_", "mean_", "sd_", "r_")) else ""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
-    df[COLUMNS].to_csv(tmp, sep="\t", index=False, float_format="%.10g")
-    os.replace(tmp, out)
-    return out
+    return write_table(df[COLUMNS], out, float_format="%.10g")   # atomic
 
 
 def simulated_regimes(networks_path, cfg: Mapping, G, *, master_seed: int, out_h5, threads=None) -> list[dict]:

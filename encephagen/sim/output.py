@@ -1,4 +1,5 @@
-"""HDF5 output of kind 'simulation' (one file per batch job).
+"""HDF5 output of the neural-mass engine: kind 'runs', engine 'neural_mass' (layout 'simulation'; one
+file per batch job). Labelled arrays: docs/outputs.md (dimensions run, region, ...).
 
 Layout (B = batch elements, n = regions, all batch-first):
 
@@ -29,8 +30,10 @@ from encephagen.io import atomic_h5, config_hash, open_validated, read_provenanc
 from encephagen.io import kinds as _kinds
 from encephagen.sim.runner import METRICS, SimResult
 
-# the file kind is declared once, in encephagen/io/kinds.py (layout and checks)
+# the file kind ('runs', engine 'neural_mass': the layout 'simulation') is declared once, in
+# encephagen/io/kinds.py (layout, checks, dimensions)
 SIMULATION_KIND = _kinds.SIMULATION
+ENGINE = "neural_mass"
 
 
 def write_simulation(path, result: SimResult, atlas: Sequence[str], family: Sequence[str],
@@ -59,7 +62,7 @@ def write_simulation(path, result: SimResult, atlas: Sequence[str], family: Sequ
         pass
     prov.update(dict(provenance or {}))
     path = Path(path)
-    with atomic_h5(path, kind="simulation", provenance=prov) as f:
+    with atomic_h5(path, kind="runs", provenance=prov, attrs={"engine": ENGINE}) as f:
         write_array(f, "atlas", np.array(list(atlas), dtype=str))
         write_array(f, "family", np.array(list(family), dtype=str))
         write_array(f, "null_index", np.asarray(null_index, dtype=np.int64))
@@ -102,9 +105,10 @@ def write_simulation(path, result: SimResult, atlas: Sequence[str], family: Sequ
 
 
 def read_simulation(path) -> dict:
-    """Read a validated 'simulation' file into a dict of numpy arrays and attributes."""
+    """Read a validated neural-mass runs file (kind 'runs', engine 'neural_mass') into a dict of
+    numpy arrays and attributes."""
     out: dict = {}
-    with open_validated(path, "simulation") as f:
+    with open_validated(path, SIMULATION_KIND.name) as f:
         for name in ("atlas", "family"):
             out[name] = np.array(read_strings(f[name]))
         for name in ("null_index", "seed_id", "seed", "G", "noise"):

@@ -256,7 +256,7 @@ def write_spiking(path, res: dict, elems: list[dict], labels, cfg: dict, params:
                                   "synchrony": "1 (Golomb chi)", "acf_tau_ms": "ms", "dominant_freq_hz": "Hz",
                                   "spectrum": "Hz^2/Hz", "spectrum_freq": "Hz", "bold_times": "ms",
                                   "pop_rate": "Hz", "tau_m": "ms"})}
-    with atomic_h5(path, kind="spiking", provenance=prov, attrs=attrs) as f:
+    with atomic_h5(path, kind="runs", provenance=prov, attrs={"engine": "lif", **attrs}) as f:
         for key, dtype in (("atlas", str), ("family", str), ("null_index", np.int64), ("seed_id", np.int64),
                            ("seed", np.int64), ("build_seed", np.int64), ("G", np.float64)):
             write_array(f, key, np.array([e[key] for e in elems], dtype=dtype))
@@ -286,7 +286,7 @@ def write_spiking(path, res: dict, elems: list[dict], labels, cfg: dict, params:
 
 
 def read_spiking(path) -> dict:
-    """Every dataset and attribute of a validated 'spiking' file."""
+    """Every dataset and attribute of a validated LIF runs file (kind 'runs', engine 'lif', layout 'spiking')."""
     from encephagen.io import open_validated, read_strings
 
     out = {}

@@ -82,7 +82,8 @@ ENGINES: dict[str, str] = {
     "hopf_linear": "encephagen.hopf.study:HopfLinearEngine",
     "plastic_lif": "encephagen.learn.engine:PlasticEngine",
 }
-# the HDF5 kind each engine writes
+# the HDF5 layout each engine writes (all are files of kind 'runs' with an ``engine`` attribute;
+# encephagen/io/kinds.py declares the layouts)
 KINDS: dict[str, str] = {"simulation": "neural_mass", "spiking": "lif", "hopf_sweep": "hopf_linear",
                          "plastic": "plastic_lif"}
 _LOADED: dict[str, Engine] = {}
@@ -132,11 +133,16 @@ def engine_for_kind(kind: str) -> Engine:
 
 
 def file_kind(path: str | Path) -> str:
+    """The file's kind; for a 'runs' file (every engine's) the layout its ``engine`` writes."""
     import h5py
 
     with h5py.File(path, "r") as f:
-        k = f.attrs.get("encephagen_kind", "")
-    return k.decode() if isinstance(k, bytes) else str(k)
+        k, e = (_s(f.attrs.get(a, "")) for a in ("encephagen_kind", "engine"))
+    return next((kind for kind, name in KINDS.items() if name == e), k) if k == "runs" else k
+
+
+def _s(v) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
 
 
 def register_kinds(paths: Iterable) -> None:
