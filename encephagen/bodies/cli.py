@@ -16,6 +16,7 @@ its Poisson drive per episode from ``derive_seed(build seed, s, "lif")``. All re
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 import os
@@ -23,6 +24,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from encephagen.io.tables import write_text, write_with
 
 log = logging.getLogger(__name__)
 
@@ -141,17 +144,13 @@ def run_controller(controller: str, cfg: dict, master_seed: int, atlas: str, net
 
 
 def _write_tsv(path, rows, header=None):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     header = header or list(rows[0])
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", newline="") as fh:
-        w = csv.DictWriter(fh, header, delimiter="\t", lineterminator="\n")
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
-    os.replace(tmp, path)
-    return path
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, header, delimiter="\t", lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    return write_text(path, buf.getvalue())
 
 
 def _read_tsv(path) -> list[dict]:
@@ -175,7 +174,7 @@ def run_file(controller: str, section: dict, master_seed: int, atlas: str | None
     out = _write_tsv(out, rows)
     meta = {"controller": controller, "atlas": atlas, "master_seed": master_seed, "config": cfg,
             "versions": _versions(), "gait": "encephagen/bodies/assets/walker2d_gait.json"}
-    Path(str(out) + ".json").write_text(json.dumps(meta, indent=1, default=str))
+    write_text(Path(str(out) + ".json"), json.dumps(meta, indent=1, default=str))
     return out
 
 
@@ -309,8 +308,7 @@ def plot_figure(ep: dict, summary: list[dict], path) -> Path:
     ax[3].set_ylabel("dx (m), mean and 95 % CI")
     ax[3].axhline(0, color="k", lw=0.5)
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=90)
+    path = write_with(path, lambda tmp: fig.savefig(tmp, dpi=90, format="png"))
     plt.close(fig)
     return path
 
@@ -341,11 +339,11 @@ def render_video(cfg: dict, master_seed: int, atlas: str, real_path, out_dir, ev
                 break
         body.close()
         p = out_dir / "walk.gif"
-        imageio.mimwrite(p, frames, duration=1000 * 0.008 * every, loop=0)
+        write_with(p, lambda tmp: imageio.mimwrite(tmp, frames, format="GIF", duration=1000 * 0.008 * every, loop=0))
         return p
     except Exception as exc:  # rendering needs EGL (MUJOCO_GL=egl) and imageio
         p = out_dir / "SKIPPED.txt"
-        p.write_text(f"video not rendered: {type(exc).__name__}: {exc}\n(MUJOCO_GL={os.environ.get('MUJOCO_GL')})\n")
+        write_text(p, f"video not rendered: {type(exc).__name__}: {exc}\n(MUJOCO_GL={os.environ.get('MUJOCO_GL')})\n")
         log.warning("embody video skipped: %s", exc)
         return p
 
@@ -367,7 +365,7 @@ def report_files(episodes, section: dict, master_seed: int, atlas: str | None, r
     vid = render_video(cfg, master_seed, atlas, real_path, out_dir / "video") if cfg["video"] else None
     if vid is None:
         (out_dir / "video").mkdir(parents=True, exist_ok=True)
-        (out_dir / "video" / "SKIPPED.txt").write_text("video not rendered: embody.video is false\n")
+        write_text(out_dir / "video" / "SKIPPED.txt", "video not rendered: embody.video is false\n")
     return {"summary": summ, "brain_vs_null": bvn, "brain_effect": eff}
 
 

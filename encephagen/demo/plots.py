@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from encephagen.io.tables import write_with
+
 
 def _mpl():
     import matplotlib
@@ -24,7 +26,8 @@ def brain_map(path, centres: np.ndarray, rates: np.ndarray, title: str = "") -> 
     disp = plotting.plot_markers(r, np.asarray(centres, float), node_size=30, node_cmap="viridis",
                                  node_vmin=0.0, node_vmax=max(float(r.max()), 1e-6), title=title,
                                  figure=fig, display_mode="ortho", colorbar=True)
-    disp.savefig(str(path), dpi=90)
+    fig_ = disp.frame_axes.figure
+    write_with(path, lambda tmp: fig_.savefig(tmp, dpi=90, format="png", facecolor=fig_.get_facecolor()))
     disp.close()
     plt.close(fig)
     return str(path)
@@ -54,7 +57,7 @@ def raster(path, t_ms: np.ndarray, neuron: np.ndarray, region_of: np.ndarray, re
     ax.set_yticklabels(labels, fontsize=6)
     ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(str(path), dpi=90)
+    write_with(path, lambda tmp: fig.savefig(tmp, dpi=90, format="png"))
     plt.close(fig)
     return str(path)
 
@@ -69,6 +72,6 @@ def joint_angles(path, t_s: np.ndarray, q: np.ndarray, names, title: str = "") -
     ax.legend(fontsize=7, ncol=3)
     ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(str(path), dpi=90)
+    write_with(path, lambda tmp: fig.savefig(tmp, dpi=90, format="png"))
     plt.close(fig)
     return str(path)

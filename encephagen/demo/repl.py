@@ -19,6 +19,7 @@ import numpy as np
 from encephagen.demo import plots
 from encephagen.demo.encoders import PATTERNS, SIDES, load_image, pattern
 from encephagen.demo.walk import walk
+from encephagen.io.tables import write_text
 
 COMMANDS = {
     "look": "look PATTERN|IMAGE [MS] [--plot]: show a pattern (or a small .png/.npy image) to the visual regions",
@@ -68,7 +69,7 @@ class DemoShell(cmd.Cmd):
         self.taught: dict[str, int] = {}
         self.errors = 0
         self.n_fig = 0
-        self.log = open(self.out / "session.md", "a")
+        self.log = _Journal(self.out / "session.md")
         self.log.write(f"# encephagen demo session ({time.strftime('%Y-%m-%d %H:%M:%S')})\n\n"
                        f"network: {brain.cfg.to_json()}\n\n")
         self.intro = (f"encephagen demo: {brain.cfg.atlas}, {brain.n} neurons ({brain.npr} per region), "
@@ -440,3 +441,22 @@ def interactive(shell: DemoShell, history: str | None) -> int:
             except OSError:
                 pass
     return 0
+
+
+class _Journal:
+    """The session report (session.md), kept in memory and rewritten atomically at every flush
+    (encephagen.io.tables), so an interrupted session leaves the last complete entry, never half of
+    one; a report already in the folder is continued."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.parts = [self.path.read_text()] if self.path.exists() else []
+
+    def write(self, text: str) -> None:
+        self.parts.append(text)
+
+    def flush(self) -> None:
+        write_text(self.path, "".join(self.parts))
+
+    def close(self) -> None:
+        self.flush()
