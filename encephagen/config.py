@@ -449,7 +449,7 @@ def workflow_config(cfg: Mapping, schema_dir: str | Path, cli: Mapping | None = 
 
 def _bold_on(cfg: Mapping) -> bool:
     """Whether the config switches a BOLD monitor on (the only case the BOLD-sample check of
-    ``encephagen.pipeline.check_simulation_config`` has anything to check). Without one, validating
+    ``encephagen.study.config.check_simulation_config`` has anything to check). Without one, validating
     a config (every parse of the Snakefile, every SLURM job) never imports the engines (torch)."""
     sim = dict(cfg.get("simulate") or {})
     sections = [sim, *dict(sim.get("per_model") or {}).values(), dict(cfg.get("spiking") or {})]

@@ -1,4 +1,4 @@
-"""Thin: simulate one network batch (encephagen.pipeline.simulate_network_file) at the G grid of
+"""Thin: simulate one network batch (encephagen.steps.simulate.simulate_network_file) at the G grid of
 the atlas's operating-point table."""
 import logging
 
@@ -6,8 +6,8 @@ logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
                     format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 try:
     from encephagen.io import snakemake_job
-    from encephagen.pipeline import simulate_network_file
-    from encephagen.sim.regime import read_grid
+    from encephagen.steps.simulate import simulate_network_file
+    from encephagen.steps.operating_point import read_grid
 
     snakemake_job(snakemake, shared=("simulate", "spiking", "master_seed"))  # noqa: F821
 
