@@ -34,13 +34,14 @@ def set_threads(threads: int | None) -> None:
 
 def simulate_network_file(networks_path: str | Path, out_path: str | Path, simulate_cfg: Mapping, *,
                           master_seed: int, threads: int | None = None, device: str | None = None,
-                          spiking_cfg: Mapping | None = None, t1t2_path: str | Path | None = None) -> Path:
+                          engine_cfg: Mapping | None = None, t1t2_path: str | Path | None = None) -> Path:
     """Simulate every network of one nulls-stage batch file (the real network's or a null batch).
 
     The engine is the registry's for ``simulate_cfg['model']`` (:func:`encephagen.study.engine_for_model`):
-    a neural mass runs with ``simulate_cfg`` and writes a ``simulation`` file; ``lif`` runs the
-    spiking engine with ``spiking_cfg`` (its config section) and writes a ``spiking`` file. All take
-    the same networks and the same seed rule.
+    a neural mass runs with ``simulate_cfg`` and writes a ``simulation`` file; a model whose engine
+    has its own config section runs with ``engine_cfg`` (that section: ``lif`` -> the spiking engine
+    with the ``spiking`` section, writing a ``spiking`` file). All take the same networks and the
+    same seed rule.
 
     A batch whose family was refused by the nulls stage (e.g. rewiring a complete graph) gives a
     ``simulation`` file with zero runs that carries the refusal (``status='skipped'``, ``reason``),
@@ -52,7 +53,7 @@ def simulate_network_file(networks_path: str | Path, out_path: str | Path, simul
         return write_skipped_simulation(out_path, simulate_cfg, nb, reason=nb.reason or "empty batch")
     networks = batch_networks(nb)
     engine = engine_for_model(simulate_cfg.get("model", SIM_DEFAULTS["model"]))
-    section = simulate_cfg if engine.section == "simulate" else (spiking_cfg or {})
+    section = simulate_cfg if engine.section == "simulate" else (engine_cfg or {})
     context = {"region_labels": list(nb.labels)}
     if t1t2_path and engine.section != "simulate":
         context["t1t2"] = t1t2_by_label(t1t2_path, nb.labels)

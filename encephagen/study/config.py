@@ -24,7 +24,7 @@ from encephagen.sim.models import ParameterError, get_model
 from encephagen.sim.monitor_config import MonitorConfig, check_bold_samples
 
 __all__ = ["ParameterError", "SIM_DEFAULTS", "LIF_DEFAULTS", "HOPF_DEFAULTS", "NORMALIZE", "PLACEMENTS",
-           "ENGINE_MODELS", "model_names", "model_config", "resolve_config", "check_operating_point",
+           "ENGINE_MODELS", "ENGINE_SILENCING", "model_names", "model_config", "resolve_config", "check_operating_point",
            "presweep_grid", "round_sig", "resolve_spiking", "resolve_hopf", "check_simulation_config"]
 
 SIM_DEFAULTS: dict = section_defaults("simulate")
@@ -36,6 +36,9 @@ PLACEMENTS = ("below", "centred")
 # models that are no neural mass of encephagen.sim.models: their engine reads its own config
 # section (encephagen.study.engine.ENGINES); 'lif' is simulated by the spiking engine
 ENGINE_MODELS = {"lif": "spiking"}
+# when a region of such a model counts as silenced (the silencing order): the regional metric, the
+# key of the threshold in the engine's section, below or above it (neural masses: analysis.silencing)
+ENGINE_SILENCING = {"lif": {"metric": "rate", "threshold": "monitors.silent_hz", "below": True}}
 
 
 def canonical_model(name: str) -> str:
