@@ -54,7 +54,7 @@ def main() -> None:
     from encephagen.data import load_connectome, prepare_resources
     from encephagen.hopf import fit as hf
     from encephagen.hopf import linear as hl
-    from encephagen.hopf.study import read_group_fc
+    from encephagen.steps.hopf import read_group_fc
 
     torch.set_num_threads(args.threads)
     pairs = {"hcp80": ("hcp80", "gw80"), "schaefer100": ("schaefer100-train706", "schaefer100-test303")}

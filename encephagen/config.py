@@ -11,35 +11,17 @@ from __future__ import annotations
 import copy
 import re
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import yaml
-from jsonschema import Draft202012Validator
 
-# the schema files, their loader and the default-filling validator live with the package data
-from encephagen.schemas import _DefaultValidator, load_schema  # noqa: F401 (load_schema re-exported)
+# the schema files, their loader, the default-filling validator and the error messages live with the
+# package data (the engines' section resolvers, encephagen.study.config, validate with the same)
+from encephagen.schemas import _DefaultValidator, iter_errors, load_schema  # noqa: F401 (re-exported)
 
 
 class ConfigError(ValueError):
     """The config is invalid; the message names each offending key path."""
-
-
-def _path(err) -> str:
-    parts = []
-    for p in err.absolute_path:
-        parts.append(f"[{p}]" if isinstance(p, int) else ("." if parts else "") + str(p))
-    return "".join(parts) or "<top level>"
-
-
-def _message(err) -> str:
-    if err.validator == "additionalProperties":
-        return f"{err.message} (unknown key: check the spelling against config/README.md)"
-    return err.message
-
-
-def iter_errors(cfg: Mapping, schema: Mapping) -> Iterator[str]:
-    for err in sorted(Draft202012Validator(schema).iter_errors(cfg), key=lambda e: list(map(str, e.absolute_path))):
-        yield f"config key '{_path(err)}': {_message(err)}"
 
 
 def validate_config(cfg: Mapping[str, Any], schema: Mapping | str | Path) -> dict:
@@ -449,7 +431,7 @@ def workflow_config(cfg: Mapping, schema_dir: str | Path, cli: Mapping | None = 
 
 def _bold_on(cfg: Mapping) -> bool:
     """Whether the config switches a BOLD monitor on (the only case the BOLD-sample check of
-    ``encephagen.pipeline.check_simulation_config`` has anything to check). Without one, validating
+    ``encephagen.study.config.check_simulation_config`` has anything to check). Without one, validating
     a config (every parse of the Snakefile, every SLURM job) never imports the engines (torch)."""
     sim = dict(cfg.get("simulate") or {})
     sections = [sim, *dict(sim.get("per_model") or {}).values(), dict(cfg.get("spiking") or {})]

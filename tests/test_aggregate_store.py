@@ -54,7 +54,7 @@ def sims(resources_dir, tmp_path_factory):
 
 
 def _aggregate(conn, paths, out, **kw):
-    from encephagen.aggregate import aggregate
+    from encephagen.steps.aggregate import aggregate
 
     return aggregate(paths, connectome=conn, out_store=out / "store.h5", out_network=out / "network.tsv.gz",
                      out_regional=out / "regional.tsv.gz", **kw)

@@ -45,4 +45,32 @@ def test_methods_from_the_shipped_config(repo_root, tmp_path):
     t = p.read_text()
     assert t.startswith("## Methods") and "## References" in t
     assert f"master seed {cfg['master_seed']}" in t
+    # read at their validated paths: a renamed schema key would drop the sentence, not guess
+    assert f"{cfg['nulls']['n_per_family']} null networks" in t
+    assert "Wilson-Cowan" in t and "Stuart-Landau (Hopf)" in t and f"{cfg['hopf']['G']['num']} log-spaced" in t
     assert not [x for x in tmp_path.iterdir() if ".tmp-" in x.name]
+
+
+def test_values_are_read_at_their_section_not_by_key_name(tmp_path):
+    """Several sections share key names (G in simulate, spiking and hopf; monitors.bold in simulate
+    and spiking). The paragraph used to search a key name anywhere in the config (depth-first), so a
+    same-named key of a section searched earlier was read instead of the right one."""
+    from encephagen.figures.summary import collect_summary
+
+    good = _cfg()
+    cfg = {"analysis": {**good["analysis"], "families": ["er"], "n_per_family": 3, "models": ["kuramoto"],
+                        "n_seeds": 9, "bold": True},   # decoys in a section searched before nulls/simulate
+           "atlases": good["atlases"], "hopf": {"enabled": False, "G": [5.0, 6.0]}, "master_seed": 7,
+           "nulls": good["nulls"], "simulate": {**good["simulate"], "monitors": {"bold": False}},
+           "spiking": {"G": [1.0], "monitors": {"bold": True}}}
+    t = methods_paragraph(cfg)
+    assert "500 null networks" in t and "3 null networks" not in t        # nulls.n_per_family
+    assert "per family: degree (" in t and "per family: er (" not in t    # nulls.families
+    assert "Wilson-Cowan" in t and "Kuramoto" not in t                    # simulate.model
+    assert "4 each" in t and "9 each" not in t                            # simulate.seeds_per_network
+    assert "3 values (0.01 to 0.04)" in t                                  # simulate.G, not hopf.G / spiking.G
+    assert "Balloon-Windkessel" not in t                                  # simulate.monitors.bold is off
+    rows = {r["item"]: r["value"] for r in collect_summary(tmp_path, cfg).rows if r["section"] == "design"}
+    assert rows["nulls per family (configured)"] == 500 and rows["simulated G values"] == "0.01, 0.02, 0.04"
+    assert rows["null families"] == "degree, geometry"
+

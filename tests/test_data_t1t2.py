@@ -121,7 +121,7 @@ def test_t1t2_map_missing_value_policies(tmp_path):
 
 
 def test_t1t2_map_gives_what_the_three_old_readers_gave(resources_dir):
-    """The call sites still reading tables themselves (pipeline.t1t2_by_label: NaN; hopf read_map:
+    """The call sites still reading tables themselves (steps.simulate.t1t2_by_label: NaN; steps.hopf.read_map:
     median; analysis.run_t1t2: NaN by region index) get the same numbers from the one reader."""
     import pandas as pd
 

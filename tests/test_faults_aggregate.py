@@ -1,4 +1,4 @@
-"""The pipeline's real consumer (encephagen.aggregate.aggregate) given bad or incomplete
+"""The pipeline's real consumer (encephagen.steps.aggregate.aggregate) given bad or incomplete
 simulation files: RELIABILITY.md plan cases 5 and 6 (and 3: a partial file is never used).
 
 Real simulation files are made through the batch API (encephagen.sim.batch.run_networks, one
@@ -43,7 +43,7 @@ def sims(resources_dir, tmp_path_factory):
 
 
 def _aggregate(conn, paths, out, **kw):
-    from encephagen.aggregate import aggregate
+    from encephagen.steps.aggregate import aggregate
 
     return aggregate(paths, connectome=conn, out_store=out / "store.h5", out_network=out / "network.tsv.gz",
                      out_regional=out / "regional.tsv.gz", **kw)
@@ -95,7 +95,7 @@ def test_missing_run_refused_or_recorded(sims, tmp_path):
     """Case 6: one null's simulation missing (its job failed under --keep-going) -> refused,
     naming the missing run; with allow_missing, the store records exactly which run is
     missing and averages only over what exists, saying so."""
-    from encephagen.aggregate import DesignError
+    from encephagen.steps.aggregate import DesignError
 
     conn, paths = sims
     present = [paths[0], paths[1]]  # degree/1 missing

@@ -127,7 +127,7 @@ def test_simulation_file_without_what_consumers_read_is_rejected(sim_files, tmp_
 
 
 def test_aggregate_store_without_fc_real_is_rejected(sim_files, tmp_path):
-    from encephagen.aggregate import aggregate
+    from encephagen.steps.aggregate import aggregate
     from encephagen.connectome import Connectome
 
     paths = [sim_files[k] for k in (("real", 0, 0.01), ("degree", 0, 0.01), ("degree", 1, 0.01))]

@@ -109,7 +109,7 @@ def test_empty_input_named(tmp_path):
 
 def test_fc_matrices_real_data(tmp_path, resources_dir):
     from encephagen.data import load_empirical_fc
-    from encephagen.figures.run import figure_fc_matrices
+    from encephagen.steps.figures import figure_fc_matrices
 
     b = load_empirical_fc("gw80", resources_dir)["fc"]
     _check(figure_fc_matrices(b, resources_dir / "fc" / "hcp80.h5", tmp_path / "hcp80", sim_title="gw80 FC",
@@ -119,7 +119,7 @@ def test_fc_matrices_real_data(tmp_path, resources_dir):
 def test_file_level_figures_from_run_outputs(tmp_path):
     from encephagen.analysis.run import run_fc_fit, run_silencing, run_statistics, write_table
     from encephagen.analysis.tables import TableError
-    from encephagen.figures.run import (figure_fit, figure_hierarchy, figure_metrics, figure_null_properties,
+    from encephagen.steps.figures import (figure_fit, figure_hierarchy, figure_metrics, figure_null_properties,
                                         figure_silencing)
 
     net = pd.concat([make_tables(metrics=("a", "b"), n_nulls=12, G=(0.1, 0.2))], ignore_index=True)

@@ -131,7 +131,7 @@ def test_hopf_heterogeneity_figure_from_a_real_fit(tmp_path):
 
     from encephagen.data import prepare_resources
     from encephagen.figures.hopf import figure_hopf_heterogeneity
-    from encephagen.hopf.study import heterogeneity_file, sweep_file
+    from encephagen.steps.hopf import heterogeneity_file, sweep_file
 
     res = Path(os.environ.get("ENCEPHAGEN_TEST_RESOURCES", REPO / ".pytest_cache" / "encephagen-resources"))
     prepare_resources(res, ["hcp80", "gw80"], stages=("connectomes", "t1t2", "fc"))

@@ -12,6 +12,8 @@ from encephagen.analysis.fc import fc_similarity
 from encephagen.hopf import fit as hf
 from encephagen.hopf import linear as hl
 from encephagen.hopf import study
+from encephagen.steps.hopf import summarise
+from encephagen.steps.networks import read_networks
 
 
 def _sc(n, seed, symmetric=True, density=0.4):
@@ -149,7 +151,7 @@ def test_study_sweep_file_roundtrip_and_summary(tmp_path):
     params = {"G": {"start": 0.1, "stop": 10, "num": 9}}
     outs = []
     for fam, f in fam_files.items():
-        net = study.read_networks(f)
+        net = read_networks(f)
         arr = study.sweep_networks(net["weights"], emp_tr, emp_te, params)
         outs.append(study.write_sweep(tmp_path / f"sweep-{fam}.h5", arr, atlas="toy", family=fam, train="tr",
                                       test="te", params=params, null_index=net["null_index"], seed=net["seed"],
@@ -157,7 +159,7 @@ def test_study_sweep_file_roundtrip_and_summary(tmp_path):
     s = study.read_sweep(outs[1])
     assert s["r_train_pearson"].shape == (12, 9) and s["fc_best"].shape == (12, n, n)
     assert s["null_index"].tolist() == list(range(12)) and s["params"]["G"]["num"] == 9
-    study.summarise(outs, tmp_path / "t.tsv.gz", tmp_path / "net.tsv", tmp_path / "held.tsv", tmp_path / "ins.tsv",
+    summarise(outs, tmp_path / "t.tsv.gz", tmp_path / "net.tsv", tmp_path / "held.tsv", tmp_path / "ins.tsv",
                     min_nulls=5)
     import pandas as pd
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from encephagen.hopf import study
+from encephagen.steps.hopf import sim_vs_analytic_file, sweep_file
 from encephagen.sim.batch import run_networks
 from encephagen.sim.models import ParameterError
 
@@ -29,12 +30,12 @@ def test_simulated_fc_agrees_with_analytic_fc_at_the_analytic_G(hcp80_real, reso
     from encephagen.nulls import read_nulls
 
     fc = resources_dir / "fc"
-    sweep = study.read_sweep(study.sweep_file(hcp80_real, fc / "hcp80.h5", fc / "gw80.h5", tmp_path / "sw.h5"))
+    sweep = study.read_sweep(sweep_file(hcp80_real, fc / "hcp80.h5", fc / "gw80.h5", tmp_path / "sw.h5"))
     g = float(sweep["best_G"][0])
     nb = read_nulls(hcp80_real)
     run_networks({**HOPF_SIM, "G": [g]}, [(nb.source, "real", 0, nb.weights[0], nb.lengths[0])], None, 11,
                  tmp_path / "sim.h5")
-    df = study.sim_vs_analytic(tmp_path / "sim.h5", hcp80_real, tmp_path / "check.tsv", fc_test=fc / "gw80.h5")
+    df = sim_vs_analytic_file(tmp_path / "sim.h5", hcp80_real, tmp_path / "check.tsv", fc_test=fc / "gw80.h5")
     row = df.iloc[0]
     assert np.isclose(row.G, g) and row.n_seeds == 2 and row.n_fc_samples == 1125
     assert row.r_sim_analytic >= 0.9 and row.passes
@@ -45,14 +46,14 @@ def test_simulated_fc_agrees_with_analytic_fc_at_the_analytic_G(hcp80_real, reso
 
 def test_simulated_hopf_in_other_weight_units_is_refused(hcp80_real, tmp_path):
     from encephagen.nulls import read_nulls
-    from encephagen.sim.operating_point import check_hopf_convention
+    from encephagen.steps.operating_point import check_hopf_convention
 
     nb = read_nulls(hcp80_real)
     cfg = {**HOPF_SIM, "normalize": "mean_strength", "weight_scale": 1.0, "duration": 2000.0, "transient": 0.0,
            "G": [0.5], "monitors": {**HOPF_SIM["monitors"], "fc_period": 100.0}}
     run_networks(cfg, [(nb.source, "real", 0, nb.weights[0], nb.lengths[0])], None, 1, tmp_path / "s.h5")
     with pytest.raises(ValueError, match="analytic route"):
-        study.sim_vs_analytic(tmp_path / "s.h5", hcp80_real, tmp_path / "c.tsv")
+        sim_vs_analytic_file(tmp_path / "s.h5", hcp80_real, tmp_path / "c.tsv")
     with pytest.raises(ParameterError, match=r"hopf\.sc_scale"):
         check_hopf_convention({"normalize": "max", "weight_scale": 1.0, "params": {}, "velocity": None}, {})
     with pytest.raises(ParameterError, match=r"hopf\.a"):

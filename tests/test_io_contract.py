@@ -122,7 +122,7 @@ def test_every_kind_is_declared_by_io_alone():
             "from encephagen.io import h5\n"
             "names = sorted(h5._KINDS) + sorted(h5._LAYOUTS)\n"
             "assert not any(m.startswith(('encephagen.sim', 'encephagen.spiking', 'encephagen.hopf', "
-            "'encephagen.aggregate', 'encephagen.nulls', 'encephagen.data')) for m in sys.modules), 'io imported a writer'\n"
+            "'encephagen.steps', 'encephagen.nulls', 'encephagen.data')) for m in sys.modules), 'io imported a writer'\n"
             "print(names, sorted(h5._CHECKS))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     for k in ("runs", "simulation", "spiking", "aggregate", "nulls", "hopf_sweep", "hopf_heterogeneity",

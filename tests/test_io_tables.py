@@ -53,7 +53,7 @@ def test_zero_length_or_garbage_table_named(tmp_path):
 
 def test_zero_length_t1t2_table_named_by_consumers(tmp_path):
     from encephagen.analysis.run import run_t1t2
-    from encephagen.pipeline import t1t2_by_label
+    from encephagen.steps.simulate import t1t2_by_label
 
     p = tmp_path / "t1t2.tsv"
     p.write_bytes(b"")

@@ -25,8 +25,9 @@ PKG = Path(__file__).resolve().parents[1] / "encephagen"
 # - ``hopf.linear`` is an engine (the linear Hopf model), the rest of ``hopf/`` is study level;
 # - every ``encephagen.<pkg>.cli`` module and ``encephagen/cli.py``, ``workflow_cli.py``, ``__main__.py``
 #   are the command line (the top);
-# - ``pipeline.py``, ``aggregate.py`` and the two file-level figure entry points (``figures/run.py``,
-#   ``figures/timeseries.py``: paths in, read, call, write) are steps, as is a future ``encephagen/steps/``.
+# - the study layer's engine adapters that still live beside their engines (``sim.batch``,
+#   ``sim.output``, ``spiking.run``) are study level.
+# The steps (paths in, read, call, write) are the package ``encephagen/steps/``.
 # Every node may also import ``root`` (``encephagen/__init__.py``: the version) and itself.
 ENGINES = frozenset({"sim", "spiking.core", "spiking", "plasticity", "bodies", "hopf.linear"})
 FOUNDATION = frozenset({"seeds", "io", "connectome"})
@@ -85,25 +86,14 @@ NODE_OF_MODULE = {
     "encephagen.sim.batch": "study",
     "encephagen.sim.output": "study",
     "encephagen.spiking.run": "study",
-    # the operating-point stage (paths in: nulls, sweeps; runs the engines; writes G.tsv)
-    "encephagen.sim.operating_point": "steps",
-    "encephagen.pipeline": "steps",
-    "encephagen.aggregate": "steps",
-    "encephagen.figures.run": "steps",
-    "encephagen.figures.timeseries": "steps",
     "encephagen.learn.run": "steps",   # the learn stage's step: reads null batches, writes tables/figures
 }
 
-# Known debt: edges the table forbids that are still in the code after the issue-14 round, as
-# (importing module, imported node). Each is a file read inside a study-level module that belongs
-# in a step (the study layer should get arrays), or a file write inside an engine. A listed edge
-# that no longer exists fails test_pending_list_is_current, so the list can only shrink.
-PENDING_OTHER_HELPERS: set[tuple[str, str]] = {
-    ("encephagen.sim.batch", "nulls"),                # load_networks reads null batches
-    ("encephagen.sim.regime", "io"),                  # write_regimes writes regime datasets
-    ("encephagen.hopf.study", "data"),                # data.empirical.read_fc, data.parcellate.read_t1t2
-    ("encephagen.hopf.study", "nulls"),               # read_nulls
-}
+# Known debt: edges the table forbids that are still in the code, as (importing module, imported
+# node). Empty: every file read sits in a step (encephagen/steps/), every file write of the engines'
+# results in the study layer. A listed edge that no longer exists fails
+# test_pending_list_is_current, so the list can only shrink.
+PENDING_OTHER_HELPERS: set[tuple[str, str]] = set()
 
 
 def node_of(module: str) -> str:
@@ -334,8 +324,6 @@ KEPT_LOCAL = {
     # the parcellation and empirical-FC builders (scipy, nulls, analysis) load on first use
     ("encephagen/data/__init__.py", "encephagen.data.parcellate"),
     ("encephagen/data/__init__.py", "encephagen.data.empirical"),
-    # a hopf_sweep file is read through the hopf study, which imports torch
-    ("encephagen/figures/run.py", "encephagen.hopf.study"),
 }
 
 

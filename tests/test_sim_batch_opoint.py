@@ -11,9 +11,10 @@ import pytest
 import yaml
 
 from encephagen.sim import regime as rg
-from encephagen.sim.batch import (model_config, normalize_weights, real_network, resolve_config,
-                                  run_networks)
+from encephagen.sim.batch import model_config, normalize_weights, resolve_config, run_networks
 from encephagen.sim.models import ParameterError
+from encephagen.steps.networks import real_network
+from encephagen.steps.operating_point import read_grid
 
 
 # ----------------------------------------------------------------------------- regimes
@@ -124,7 +125,7 @@ def test_sc_baselines_use_the_nulls_stage_real_network(resources_dir, tmp_path):
     (thresholded) nulls-stage network."""
     from encephagen.data.empirical import read_baselines, read_fc, sc_fc_baseline, write_baselines
     from encephagen.nulls import read_nulls
-    from encephagen.pipeline import baselines_for
+    from encephagen.steps.aggregate import baselines_for
 
     th = {"method": "density", "value": 0.2}
     out = write_baselines([("hcp80", "hcp80")], resources_dir, tmp_path / "b.tsv", thresholds={"hcp80": th})
@@ -141,8 +142,8 @@ def test_sc_baselines_use_the_nulls_stage_real_network(resources_dir, tmp_path):
 
 
 def test_hopf_heterogeneity_fits_the_nulls_stage_real_network(resources_dir, tmp_path):
-    from encephagen.hopf import study
     from encephagen.nulls import read_nulls
+    from encephagen.steps.hopf import heterogeneity_file, sweep_file
 
     th = {"method": "density", "value": 0.2}
     real = _nulls_real(resources_dir, "hcp80", tmp_path, threshold=th)
@@ -151,13 +152,13 @@ def test_hopf_heterogeneity_fits_the_nulls_stage_real_network(resources_dir, tmp
               "heterogeneity": {"n_null": 2, "bias": {"start": -2.0, "stop": -0.002, "num": 3},
                                 "scale_relative": {"start": -3.0, "stop": 3.0, "num": 3}, "refine": 0,
                                 "null": "permutation"}}
-    sweep = study.sweep_file(real, fc / "hcp80.h5", fc / "gw80.h5", tmp_path / "sw.h5", params=params)
+    sweep = sweep_file(real, fc / "hcp80.h5", fc / "gw80.h5", tmp_path / "sw.h5", params=params)
     t1t2 = resources_dir / "t1t2" / "hcp80.tsv"
     got = {}
     for name, rn in (("real", real), ("raw", None)):
-        study.heterogeneity_file(resources_dir / "connectomes" / "hcp80.h5", t1t2, fc / "hcp80.h5", fc / "gw80.h5",
-                                 sweep, tmp_path / f"{name}.h5", tmp_path / f"{name}.tsv", params=params,
-                                 master_seed=1, real_network=rn)
+        heterogeneity_file(resources_dir / "connectomes" / "hcp80.h5", t1t2, fc / "hcp80.h5", fc / "gw80.h5",
+                           sweep, tmp_path / f"{name}.h5", tmp_path / f"{name}.tsv", params=params,
+                           master_seed=1, real_network=rn)
         got[name] = (tmp_path / f"{name}.tsv").read_text()
     assert got["real"] != got["raw"]      # the thresholded network is fitted, not the raw connectome
     assert read_nulls(real).weights[0].astype(bool).mean() < 0.25
@@ -168,7 +169,7 @@ def test_operating_point_excludes_saturated_G_on_the_real_network(resources_dir,
     """One G list for every atlas left schaefer100 saturated (E = 1) at every G; the chosen grid
     must hold no G where the real network is saturated, silent or diverged -- checked on the
     real network's own runs at those G (the same seeds as the main runs)."""
-    from encephagen.sim.operating_point import operating_point_file
+    from encephagen.steps.operating_point import operating_point_file
     from encephagen.sim.output import read_simulation
 
     real = _nulls_real(resources_dir, "tvb96", tmp_path)
@@ -180,7 +181,7 @@ def test_operating_point_excludes_saturated_G_on_the_real_network(resources_dir,
 
     t = pd.read_csv(out, sep="\t")
     assert (~t.admissible).any() and t.regime.str.contains("saturated").any()   # the sweep reaches saturation
-    grid = rg.read_grid(out)
+    grid = read_grid(out)
     assert len(grid) == 3 and t[t.chosen].admissible.all()
     first_bad = t[~t.admissible & (t.G > t[t.admissible].G.min())].G.min()
     assert grid.max() < first_bad

@@ -12,7 +12,8 @@ import yaml
 
 from encephagen.io import OutputError, validate_h5
 from encephagen.seeds import derive_seed
-from encephagen.sim.batch import resolve_config, run_networks, load_networks
+from encephagen.sim.batch import resolve_config, run_networks
+from encephagen.steps.networks import load_networks
 from encephagen.sim.models import ParameterError
 from encephagen.sim.output import read_simulation
 

@@ -147,3 +147,38 @@ def test_hopf_engine_writes_a_skipped_batch(tmp_path):
     assert s["status"] == "skipped" and s["r_train_pearson"].shape == (0, s["G"].size)
     with pytest.raises(sc.ParameterError, match="no networks"):
         run_study("neural_mass", {"G": [0.1]}, [], 0, tmp_path / "n.h5")
+
+
+def test_silencing_rule_from_the_registry():
+    """The silencing order's rule per model: analysis.silencing for neural masses, the engine's own
+    (registered) rule otherwise, its threshold read from the engine's section."""
+    cfg = {"analysis": {"silencing": {"metric": "silenced", "threshold": 0.5, "below": False}},
+           "spiking": {"monitors": {"silent_hz": 0.25}}, "plasticity": {"floor": 3.0}}
+    assert se.silencing_rule("wc", cfg) == cfg["analysis"]["silencing"]
+    assert se.silencing_rule("lif", cfg) == {"metric": "rate", "threshold": 0.25, "below": True}
+    register_engine("plastic_x", f"{__name__}:InStrengthEngine", model="plastic_x", section="plasticity",
+                    silencing={"metric": "weight", "threshold": "floor", "below": True})
+    try:
+        assert se.engine_section("plastic_x") == "plasticity"
+        assert se.silencing_rule("plastic_x", cfg) == {"metric": "weight", "threshold": 3.0, "below": True}
+    finally:
+        sc.ENGINE_MODELS.pop("plastic_x", None)
+        sc.ENGINE_SILENCING.pop("plastic_x", None)
+        se.ENGINES.pop("plastic_x", None)
+        se._LOADED.pop("plastic_x", None)
+
+
+def test_rule_files_name_no_engine_model():
+    """A new engine needs no rule-file edits: the rules ask the registry (engine_section,
+    silencing_rule), they never compare a model with an engine's name (they did: `lif` in ~12 places)."""
+    import re
+
+    names = sorted(sc.ENGINE_MODELS)
+    bad = []
+    for p in sorted((REPO / "workflow" / "rules").glob("*.smk")):
+        for i, line in enumerate(p.read_text().splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if any(re.search(rf"[\"']{re.escape(n)}[\"']", code) for n in names):
+                bad.append(f"{p.name}:{i}: {line.strip()}")
+    assert not bad, "rule files special-case an engine's model:\n  " + "\n  ".join(bad)
+

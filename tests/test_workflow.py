@@ -79,8 +79,9 @@ def test_real_and_nulls_get_identical_treatment(ran, atlas, model):
 
     from encephagen.sim import regime as rg
     from encephagen.sim.output import read_simulation
+    from encephagen.steps.operating_point import read_grid
 
-    grid = rg.read_grid(ran / f"results/operating_point/atlas-{atlas}/model-{model}/G.tsv")
+    grid = read_grid(ran / f"results/operating_point/atlas-{atlas}/model-{model}/G.tsv")
     configs, designs = set(), set()
     real = None
     for p in _sim_files(ran, atlas, model):

@@ -30,11 +30,11 @@ SMALL_PLASTIC = {"seeds_per_network": 2, "transient": 20.0, "batch_size": 4,
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory, resources_dir) -> dict[str, list[Path]]:
     """kind -> files written by the library (module-scoped: made once)."""
-    from encephagen.aggregate import aggregate
+    from encephagen.steps.aggregate import aggregate
     from encephagen.connectome import Connectome
     from encephagen.data.connectomes import convert_connectome
     from encephagen.data.empirical import convert_fc
-    from encephagen.hopf.study import heterogeneity_file, sweep_file
+    from encephagen.steps.hopf import heterogeneity_file, sweep_file
     from encephagen.nulls import read_nulls, write_null_batch
     from encephagen.nulls.families import generate_batch, prepare_source
     from encephagen.sim.batch import run_networks

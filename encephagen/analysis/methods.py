@@ -1,8 +1,10 @@
 """A generated methods paragraph (Markdown) with citations, from the resolved config and provenance.
 
 Only what the config and provenance say is written; sections whose keys are absent are left
-out rather than guessed. Keys are looked up by name anywhere in the config (the stage sections
-are owned by several engineers), e.g. ``families``, ``n_nulls``, ``n_seeds``, ``models``, ``G``.
+out rather than guessed. Every value is read at its explicit path of the validated config
+(:func:`config_value`, e.g. ``nulls.n_per_family``, ``simulate.G``, ``hopf.G``), never searched for
+by key name: several sections share names (``G`` in ``simulate``, ``spiking`` and ``hopf``;
+``monitors.bold`` in ``simulate`` and ``spiking``). The summary page reads the same way.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from encephagen.io.tables import write_text
 from encephagen.nulls import FAMILIES
 
-__all__ = ["methods_paragraph", "write_methods", "REFERENCES", "ATLASES"]
+__all__ = ["methods_paragraph", "write_methods", "config_value", "REFERENCES", "ATLASES"]
 
 REFERENCES: dict[str, str] = {
     "tvb": "Sanz Leon P et al. (2013) The Virtual Brain: a simulator of primate brain network dynamics. "
@@ -107,21 +109,15 @@ MODEL_NAMES = {"wc": "Wilson-Cowan", "wilson_cowan": "Wilson-Cowan", "hopf": "St
                "lif": "leaky integrate-and-fire spiking network"}
 
 
-def _find(cfg: Any, key: str) -> Any:
-    """First value of ``key`` anywhere in a nested mapping (depth-first), else None."""
-    if isinstance(cfg, Mapping):
-        if key in cfg:
-            return cfg[key]
-        for v in cfg.values():
-            r = _find(v, key)
-            if r is not None:
-                return r
-    elif isinstance(cfg, (list, tuple)):
-        for v in cfg:
-            r = _find(v, key)
-            if r is not None:
-                return r
-    return None
+def config_value(config: Mapping, path: str, default: Any = None) -> Any:
+    """The value at the dotted ``path`` of the (validated) config, e.g. ``"simulate.G"``, or
+    ``default`` where a section or key on the way is absent. Never a search by key name."""
+    v: Any = config
+    for key in path.split("."):
+        if not isinstance(v, Mapping) or key not in v:
+            return default
+        v = v[key]
+    return v
 
 
 def _names(x: Any) -> list[str]:
@@ -179,8 +175,8 @@ def methods_paragraph(config: Mapping, *, provenance: Mapping | None = None,
         parts.append("Structural connectomes. " + "; ".join(descr) + ". Connection weights are stored as "
                      "W[target, source] and every network (real or null) gets its edge lengths from the same "
                      "pairwise length matrix.")
-    fams = _names(_find(config, "families"))
-    n_nulls = _find(config, "n_nulls") or _find(config, "n_per_family") or _find(config, "nulls_per_family")
+    fams = _names(config_value(config, "nulls.families"))
+    n_nulls = config_value(config, "nulls.n_per_family")
     if fams:
         if family_info is None:
             try:
@@ -193,9 +189,9 @@ def methods_paragraph(config: Mapping, *, provenance: Mapping | None = None,
                      + "; ".join(fd) + ". Each null's seed derives from (master seed, atlas, family, null index) "
                      f"(master seed {config.get('master_seed', 'n/a')}).")
     sim = config.get("simulate") if isinstance(config.get("simulate"), Mapping) else {}
-    models = _names(_find(config, "models")) or _names(sim.get("model"))
-    n_seeds = _find(config, "n_seeds") or sim.get("seeds_per_network")
-    g = sim.get("G") if sim else (_find(config, "G_values") or _find(config, "G"))
+    models = _names(config_value(config, "simulate.model"))
+    n_seeds = config_value(config, "simulate.seeds_per_network")
+    g = config_value(config, "simulate.G")
     if models:
         md = [f"{MODEL_NAMES.get(m, m)}{refs.cite(MODEL_REFS.get(m, ()))}" for m in models]
         s = f"Simulations. Model: {_join(md)}"
@@ -231,7 +227,7 @@ def methods_paragraph(config: Mapping, *, provenance: Mapping | None = None,
             s += (f" Global coupling G = {g[0]:g}." if len(g) == 1 else
                   f" Global coupling G was swept over {len(g)} values ({min(g):g} to {max(g):g}).")
         mon = sim.get("monitors", {}) if isinstance(sim.get("monitors"), Mapping) else {}
-        if mon.get("bold") or _find(config, "bold") is True:
+        if mon.get("bold") is True:   # simulate.monitors.bold
             s += f" Simulated FC was computed from BOLD signals of the Balloon-Windkessel model{refs.cite(('bold',))}."
         parts.append(s)
     hopf = config.get("hopf") if isinstance(config.get("hopf"), Mapping) else {}
@@ -276,7 +272,7 @@ def methods_paragraph(config: Mapping, *, provenance: Mapping | None = None,
         "Spearman correlation, tested against variogram-matched surrogate maps that preserve spatial "
         f"autocorrelation{refs.cite(('burt',))} where region distances exist (a plain permutation null otherwise, "
         "labelled as such) and against the null connectomes' correlations.")
-    pairs = an.get("fc_pairs") or _find(config, "fc_pairs")
+    pairs = config_value(config, "analysis.fc_pairs")
     if pairs:
         pd_ = []
         for p in pairs:

@@ -23,6 +23,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from encephagen.analysis.methods import config_value
 from encephagen.analysis.run import read_table
 from encephagen.io.tables import write_text
 
@@ -114,21 +115,21 @@ class _Summary:
 
 def _design(s: _Summary, root: Path, cfg: Mapping) -> None:
     b = s.section("Design: size and what it can detect")
-    nulls = cfg.get("nulls") or {}
-    sim = cfg.get("simulate") or {}
-    alpha = _num((cfg.get("analysis") or {}).get("fdr_alpha", 0.05))
-    n = nulls.get("n_per_family")
-    atlases = list(cfg.get("atlases") or [])
-    fams = list(nulls.get("families") or [])
-    seeds = sim.get("seeds_per_network")
-    G = sim.get("G")
-    hg = (cfg.get("hopf") or {}).get("G")
+    # explicit paths of the validated config (encephagen.analysis.methods.config_value), never a key-name search
+    alpha = _num(config_value(cfg, "analysis.fdr_alpha", 0.05))
+    n = config_value(cfg, "nulls.n_per_family")
+    atlases = list(config_value(cfg, "atlases") or [])
+    fams = list(config_value(cfg, "nulls.families") or [])
+    seeds = config_value(cfg, "simulate.seeds_per_network")
+    model = config_value(cfg, "simulate.model", NOT_AVAILABLE)
+    G = config_value(cfg, "simulate.G")
+    hg = config_value(cfg, "hopf.G")
     rows = [("atlases", ", ".join(atlases) or NOT_AVAILABLE),
             ("null families", ", ".join(fams) or NOT_AVAILABLE),
             ("nulls per family (configured)", n if n is not None else NOT_AVAILABLE),
             ("noise seeds per network (real and every null)", seeds if seeds is not None else NOT_AVAILABLE),
-            ("simulated model", ", ".join(map(str, sim["model"])) if isinstance(sim.get("model"), list)
-             else sim.get("model", NOT_AVAILABLE)),   # simulate.model may list several models
+            ("simulated model", ", ".join(map(str, model)) if isinstance(model, list)
+             else model),   # simulate.model may list several models
             ("simulated G values", ", ".join(_fmt(g) for g in G) if isinstance(G, list) else
              (str(G) if G is not None else NOT_AVAILABLE)),
             ("analytic Hopf G grid", f"{hg.get('num')} values, {_fmt(hg.get('start'))} to {_fmt(hg.get('stop'))} "
@@ -301,7 +302,7 @@ def _fit_rows(t: pd.DataFrame, atlas: str, model: str, base: pd.DataFrame | None
 
 def _fdr(s: _Summary, root: Path, cfg: Mapping) -> None:
     b = s.section("What survived FDR")
-    alpha = _num((cfg.get("analysis") or {}).get("fdr_alpha", 0.05))
+    alpha = _num(config_value(cfg, "analysis.fdr_alpha", 0.05))
     rows = []
     for name in ("network_stats.tsv", "regional_stats.tsv.gz"):
         for p in _glob(root, f"stats/atlas-*/model-*/{name}"):

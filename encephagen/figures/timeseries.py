@@ -1,48 +1,14 @@
-"""Time-series check: a short re-simulation of the real network at every configured G, with the
-run's model, parameters, normalisation, noise and monitors, drawn as activity traces so that a
-saturated, silent or diverging regime is visible at a glance (the tables only hold summaries).
-
-The re-simulation uses one noise seed per G, derived from (master_seed, atlas, 'timeseries-check', G
-index) and written on the figure; it is a check of the regime, never an input to the statistics."""
+"""Time-series check figure: activity traces of a short re-simulation of the real network at every
+configured G (the simulation: :func:`encephagen.steps.figures.simulate_check`), so that a saturated,
+silent or diverging regime is visible at a glance (the tables only hold summaries)."""
 from __future__ import annotations
-
-from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 
 from encephagen.figures._save import plt, save_figure
 from encephagen.figures.labels import label
-from encephagen.seeds import derive_seed
-from encephagen.sim.batch import load_networks, normalize_weights, resolve_config
-from encephagen.sim.models import get_model
-from encephagen.sim.monitors import MonitorConfig
-from encephagen.sim.runner import simulate
 
-__all__ = ["simulate_check", "plot_timeseries_check", "figure_timeseries_check"]
-
-
-def simulate_check(real_network_file: str | Path, simulate_cfg: Mapping, master_seed: int, *,
-                   check_ms: float = 2000.0, device: str = "cpu"):
-    """(SimResult, atlas, labels): the real network (family 'real' of the nulls stage's batch file)
-    at every G of ``simulate_cfg``, ``check_ms`` of recorded activity after the configured transient."""
-    cfg = resolve_config(simulate_cfg)
-    nets, labels = load_networks(nulls=[real_network_file])
-    net = nets[0]
-    model = get_model(cfg["model"])
-    base = model.params(cfg["preset"], **dict(cfg["params"])).as_dict()
-    G = np.asarray(cfg["G"], dtype=float)
-    w = normalize_weights(net.weights, cfg["normalize"])
-    seeds = np.array([derive_seed(int(master_seed), net.atlas, "timeseries-check", k) for k in range(G.size)])
-    mon = dict(cfg["monitors"], bold=False, fc_activity=False)
-    dur = float(cfg["transient"]) + float(check_ms)
-    mon["record_samples"] = int(min(mon.get("record_samples", 2048), max(16, check_ms / mon.get("period", 1.0))))
-    res = simulate(model, np.broadcast_to(w, (G.size, *w.shape)), np.broadcast_to(net.lengths, (G.size, *w.shape)),
-                   params={k: (np.asarray(v, float)[None, :] if np.ndim(v) == 1 else v) for k, v in base.items()},
-                   G=G, seeds=seeds, dt=cfg["dt"], duration=dur, transient=cfg["transient"],
-                   velocity=cfg["velocity"], noise=cfg["noise"], monitors=MonitorConfig(**mon), device=device,
-                   dtype=cfg["dtype"], integrator=cfg["integrator"], compile=False)
-    return res, net.atlas, labels
+__all__ = ["plot_timeseries_check"]
 
 
 def plot_timeseries_check(res, stem, *, atlas: str = "", labels=None, n_traces: int = 8, title: str | None = None):
@@ -71,9 +37,3 @@ def plot_timeseries_check(res, stem, *, atlas: str = "", labels=None, n_traces: 
                  fontsize=10)
     fig.tight_layout()
     return save_figure(fig, stem)
-
-
-def figure_timeseries_check(real_network_file, simulate_cfg: Mapping, master_seed: int, stem, *,
-                            check_ms: float = 2000.0, device: str = "cpu"):
-    res, atlas, labels = simulate_check(real_network_file, simulate_cfg, master_seed, check_ms=check_ms, device=device)
-    return plot_timeseries_check(res, stem, atlas=atlas, labels=labels)

@@ -44,7 +44,8 @@ def _fit(args) -> int:
 
     from encephagen.analysis.fc import sc_fc_baselines
     from encephagen.data import load_connectome
-    from encephagen.hopf.study import read_group_fc, sweep_networks
+    from encephagen.hopf.study import sweep_networks
+    from encephagen.steps.hopf import read_group_fc
 
     c = load_connectome(args.atlas, args.resources)
     Ftr, _ = read_group_fc(_fc_path(args.resources, args.train))
@@ -71,7 +72,7 @@ def _fit(args) -> int:
 
 
 def _sweep(args) -> int:
-    from encephagen.hopf.study import sweep_file
+    from encephagen.steps.hopf import sweep_file
 
     out = sweep_file(args.networks, args.fc_train, args.fc_test, args.out, params=_params(args),
                      train=args.train, test=args.test, atlas=args.atlas)
@@ -80,7 +81,7 @@ def _sweep(args) -> int:
 
 
 def _summarise(args) -> int:
-    from encephagen.hopf.study import summarise
+    from encephagen.steps.hopf import summarise
 
     o = Path(args.out)
     summarise(args.sweeps, o / "sweep.tsv.gz", o / "networks.tsv", o / "heldout_vs_nulls.tsv",
@@ -91,7 +92,7 @@ def _summarise(args) -> int:
 
 def _heterogeneity(args) -> int:
     from encephagen.data import resources_root
-    from encephagen.hopf.study import heterogeneity_file
+    from encephagen.steps.hopf import heterogeneity_file
 
     root = resources_root(args.resources)
     o = Path(args.out)

@@ -1,16 +1,17 @@
-"""The analytic-FC study over files: one function per workflow step (thin scripts call these).
+"""The analytic-FC study: the linear Hopf engine of the study layer and its results, on arrays.
 
-Steps (paths are the workflow's; the functions take any paths):
+The steps (:mod:`encephagen.steps.hopf`) read the files (null batches, connectomes, group FCs,
+T1w/T2w tables) and call these:
 
-* :func:`sweep_file`: one null batch (``results/nulls/.../batch-XXXX.h5``) or the real connectome
-  (``resources/connectomes/{atlas}.h5``) -> ``results/hopf/atlas-{atlas}/null-{family}/batch-XXXX.h5``
-  (kind ``hopf_sweep``): r of every network at every G against the training and the held-out
-  group FC, the best G per network (chosen on training), the SC-only baselines, FC at the best G.
-* :func:`summarise`: every sweep file of an atlas -> a tidy table (network x G x metric, the
-  format of :mod:`encephagen.analysis.tables`), the held-out fit per network and the real network
-  against each null family (:func:`encephagen.analysis.fc.fit_g`), plus the in-sample summary.
-* :func:`heterogeneity_file`: a_j = bias + scale * T1w/T2w on the real network at its best G,
-  fitted on training, judged on held-out, against shuffled maps.
+* :class:`HopfLinearEngine` (through :func:`encephagen.study.run_study`): r of every network at every
+  G against the training and the held-out group FC, the best G per network (chosen on training),
+  the SC-only baselines, FC at the best G; one ``hopf_sweep`` file (:func:`write_sweep`,
+  :func:`read_sweep`).
+* :func:`tidy_table`, :func:`insample_summary`: the sweeps of an atlas as a tidy table (network x G x
+  metric, the format of :mod:`encephagen.analysis.tables`) and the in-sample real-vs-null summary.
+* :func:`heterogeneity`: a_j = bias + scale * T1w/T2w on the real network at its best G, fitted on
+  training, judged on held-out, against shuffled maps.
+* :func:`sim_vs_analytic`: simulated against analytic FC of the real network.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from encephagen.hopf import linear as hl
 from encephagen.io import atomic_h5, open_validated, read_strings, write_array
 from encephagen.io import kinds as _kinds
 from encephagen.study.config import HOPF_DEFAULTS, resolve_hopf
-from encephagen.study.engine import pick_device, run_study
+from encephagen.study.engine import pick_device
 
 log = logging.getLogger(__name__)
 
@@ -47,39 +48,6 @@ def _dtype(name: str):
     import torch
 
     return {"float64": torch.float64, "float32": torch.float32}[name]
-
-
-# ----------------------------------------------------------------------------- inputs
-def read_group_fc(path: str | Path) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Group FC (n, n) and labels from a ``resources/fc/{dataset}.h5`` file (kind ``empirical_fc``)."""
-    from encephagen.data.empirical import read_fc
-
-    d = read_fc(path)
-    return np.asarray(d["fc"], dtype=float), tuple(str(x) for x in d.get("labels", ()))
-
-
-def read_networks(path: str | Path) -> dict:
-    """Networks to sweep from a null batch (kind 'nulls') or a connectome file (the real network)."""
-    import h5py
-
-    path = Path(path)
-    with h5py.File(path, "r") as f:
-        kind = f.attrs.get("encephagen_kind", "")
-    if kind == "nulls":
-        from encephagen.nulls import read_nulls
-
-        b = read_nulls(path)
-        return dict(weights=b.weights, null_index=np.asarray(b.null_index, dtype=np.int64),
-                    seed=np.asarray(b.seed, dtype=np.int64), family=b.family, atlas=b.source,
-                    labels=tuple(b.labels), status=b.status, reason=b.reason, directed=b.directed)
-    if kind == "connectome":
-        from encephagen.connectome import Connectome
-
-        c = Connectome.load(path)
-        return dict(weights=c.weights[None], null_index=np.zeros(1, np.int64), seed=np.full(1, -1, np.int64),
-                    family="real", atlas=c.name, labels=tuple(c.labels), status="ok", reason="",
-                    directed=c.directed)
-    raise hl.HopfParameterError(f"{path}: expected a 'nulls' or 'connectome' file, found kind {kind!r}")
 
 
 # ----------------------------------------------------------------------------- sweep
@@ -206,30 +174,6 @@ class HopfLinearEngine:
         return d
 
 
-def sweep_file(networks: str | Path, fc_train: str | Path, fc_test: str | Path, out: str | Path, *,
-               params: Mapping | None = None, train: str | None = None, test: str | None = None,
-               atlas: str | None = None) -> Path:
-    """One batch (or the real connectome) -> one ``hopf_sweep`` file (:class:`HopfLinearEngine`)."""
-    net = read_networks(networks)
-    Ftr, ltr = read_group_fc(fc_train)
-    Fte, lte = read_group_fc(fc_test)
-    n = net["weights"].shape[-1] if net["weights"].ndim == 3 else len(net["labels"])
-    for name, F in (("training FC " + str(fc_train), Ftr), ("held-out FC " + str(fc_test), Fte)):
-        if F.shape != (n, n):
-            raise hl.HopfParameterError(f"{name} is {F.shape}, the networks in {networks} have {n} regions")
-    if ltr and net["labels"] and tuple(ltr) != tuple(net["labels"]):
-        log.warning("labels of %s differ from those of %s; regions are matched by position", fc_train, networks)
-    k = net["weights"].shape[0]
-    log.info("%s: %d %s network(s) of %s, %s", networks, k, net["family"], net["atlas"],
-             f"skipped ({net['reason']})" if net["status"] == "skipped" else "sweeping")
-    nets = [(net["atlas"], net["family"], int(net["null_index"][i]), net["weights"][i], None) for i in range(k)]
-    ids = dict(atlas=atlas or net["atlas"], train=train or Path(fc_train).stem, test=test or Path(fc_test).stem)
-    # master_seed 0: the analytic model draws no random numbers (the file carries the nulls' seeds)
-    return run_study(HopfLinearEngine(), params, nets, 0, out, provenance={"inputs": [str(networks), str(fc_train),
-                                                                                       str(fc_test)]},
-                     hopf_section=params, batch=net, fc_train=Ftr, fc_test=Fte, ids=ids)
-
-
 # ----------------------------------------------------------------------------- summaries
 def tidy_table(sweeps: Sequence[Mapping]):
     """Network x G x metric rows (columns atlas, model, family, null_index, seed_id, seed, G, metric, value)."""
@@ -284,90 +228,27 @@ def insample_summary(sweeps: Sequence[Mapping]):
     return pd.DataFrame(out)
 
 
-def summarise(sweep_paths: Sequence[str | Path], out_table: str | Path, out_networks: str | Path,
-              out_heldout: str | Path, out_insample: str | Path, *, min_nulls: int = 1) -> None:
-    """Tidy sweep table, per-network held-out fits, real vs nulls (held-out and in-sample)."""
-    from encephagen.analysis.fc import fit_g
-    from encephagen.io import validate_many
-    from encephagen.io.tables import write_table
-
-    validate_many(sweep_paths, "hopf_sweep")  # every file named; siblings made with the same parameters
-    sweeps = [read_sweep(p) for p in sweep_paths]
-    trains = {str(s["train"]) for s in sweeps}
-    tests = {str(s["test"]) for s in sweeps}
-    fits = {str(s["fit_metric"]) for s in sweeps}
-    if len(trains) != 1 or len(tests) != 1 or len(fits) != 1:
-        raise hl.HopfParameterError(f"sweep files disagree on train/test/fit_metric: {trains} {tests} {fits}")
-    table = tidy_table(sweeps)
-    real = [s for s in sweeps if str(s["family"]) == "real"]
-    if not real:
-        raise hl.HopfParameterError("no sweep of the real network among " + ", ".join(map(str, sweep_paths)))
-    baselines = {"log_pearson": float(real[0]["sc_test_log_pearson"][0]),
-                 "raw_pearson": float(real[0]["sc_test_raw_pearson"][0]),
-                 "raw_spearman": float(real[0]["sc_test_raw_spearman"][0])}
-    per, summ = fit_g(table, train=trains.pop(), test=tests.pop(), measure=fits.pop(), min_nulls=min_nulls,
-                      baselines=baselines)
-    for path, df in ((out_table, table), (out_networks, per), (out_heldout, summ),
-                     (out_insample, insample_summary(sweeps))):
-        write_table(df, path)  # atomic (random temporary name); .gz really gzip, reproducibly
-
-
 # ----------------------------------------------------------------------------- heterogeneity
-def read_map(path: str | Path, n: int) -> tuple[np.ndarray, list[str]]:
-    """T1w/T2w per region from ``resources/t1t2/{atlas}.tsv`` (encephagen.data.parcellate.read_t1t2);
-    regions without a value are filled with the median and listed in the returned notes."""
-    from encephagen.data.parcellate import read_t1t2
-
-    rows = read_t1t2(path)
-    if len(rows) != n:
-        raise hl.HopfParameterError(f"{path}: {len(rows)} regions, the connectome has {n}")
-    x = np.array([r["t1t2"] for r in rows], dtype=float)
-    notes = []
-    bad = ~np.isfinite(x) | np.array([str(r.get("status", "ok")).lower() != "ok" for r in rows])
-    if bad.all():
-        raise hl.HopfParameterError(f"{path}: no usable T1w/T2w value")
-    if bad.any():
-        med = float(np.median(x[~bad]))
-        notes.append(f"{int(bad.sum())} region(s) without a T1w/T2w value set to the median {med:.4g}: "
-                     f"indices {np.flatnonzero(bad).tolist()}")
-        x = np.where(bad, med, x)
-    return x, notes
-
-
-def heterogeneity_file(connectome: str | Path, t1t2: str | Path, fc_train: str | Path, fc_test: str | Path,
-                       real_sweep: str | Path, out_h5: str | Path, out_tsv: str | Path, *,
-                       params: Mapping | None = None, master_seed: int, atlas: str | None = None,
-                       real_network: str | Path | None = None) -> Path:
-    """``real_network``: the nulls stage's real network (``results/nulls/atlas-X/null-real/batch-0000.h5``),
-    the network whose best G the sweep found; its weights are fitted. Without it the connectome's
-    weights go through the same transform (:func:`encephagen.sim.batch.real_network`, no threshold).
-    ``connectome`` supplies the region distances of the map null."""
-    from encephagen.connectome import Connectome
+def heterogeneity(Wr, x, Ftr, Fte, G: float, distances, out_h5: str | Path, out_tsv: str | Path, *,
+                  params: Mapping | None = None, master_seed: int, atlas: str, notes: Sequence[str] = (),
+                  sources: Mapping[str, str | Path | None]) -> Path:
+    """a_j = bias + scale * map_j (``x``, one value per region) on the real network ``Wr`` at its best
+    G ``G``: fitted on the training group FC ``Ftr``, judged on the held-out ``Fte``, against
+    ``hopf.heterogeneity.n_null`` shuffled maps (spatial nulls from the region ``distances``);
+    written to ``out_h5`` (kind ``hopf_heterogeneity``) and a one-row ``out_tsv``. ``sources``: the
+    input files (connectome, t1t2, fc_train, fc_test, real_network), recorded in provenance; the
+    training and held-out groups are named by their files' stems. ``notes``: the caller's (e.g.
+    regions whose map value was filled)."""
     from encephagen.seeds import derive_seed
 
+    connectome, t1t2, fc_train, fc_test, real_network = (
+        sources.get(k) for k in ("connectome", "t1t2", "fc_train", "fc_test", "real_network"))
     p = resolve_params(params)
     h = p["heterogeneity"]
-    c = Connectome.load(connectome, isolated="allow")
-    atlas = atlas or c.name
-    if real_network is not None:
-        net = read_networks(real_network)
-        if net["family"] != "real" or net["weights"].shape[0] != 1:
-            raise hl.HopfParameterError(f"{real_network}: expected the nulls stage's real network, got family "
-                                        f"{net['family']!r} with {net['weights'].shape[0]} networks")
-        if tuple(net["labels"]) != tuple(c.labels):
-            raise hl.HopfParameterError(f"{real_network}: region labels differ from {connectome}")
-        Wr = np.asarray(net["weights"][0], dtype=float)
-    else:
-        from encephagen.sim.batch import real_network as _real
-
-        Wr = _real(c).weights
+    Wr = np.asarray(Wr, dtype=float)
     W = (Wr + Wr.T) / 2 if (p["symmetrise"] or not hl.is_symmetric(Wr)) else Wr
     C = hf.normalise_sc(W, p["sc_normalisation"], p["sc_scale"])
-    Ftr, _ = read_group_fc(fc_train)
-    Fte, _ = read_group_fc(fc_test)
-    sw = read_sweep(real_sweep)
-    G = float(sw["best_G"][0])
-    x, notes = read_map(t1t2, c.n)
+    notes = list(notes)
     if not hl.is_symmetric(Wr) and not p["symmetrise"]:
         notes.append("connectome symmetrised ((W + W^T)/2) for the heterogeneity fit (closed form)")
     seed = derive_seed(master_seed, atlas, "hopf-heterogeneity-null")
@@ -383,7 +264,7 @@ def heterogeneity_file(connectome: str | Path, t1t2: str | Path, fc_train: str |
         scale = np.sort(np.append(scale, 0.0))
     res = hf.fit_heterogeneity(C, x, Ftr, Fte, G, bias, scale, a_hom=p["a"], normalise=h["normalise"],
                                metric=p["fit_metric"], n_null=h["n_null"], seed=seed,
-                               distances=c.distances, null=h["null"], progress=progress, refine=h["refine"])
+                               distances=distances, null=h["null"], progress=progress, refine=h["refine"])
     notes += res.notes
     if res.null_kind == "permutation":
         notes.append("map null: plain permutation (spatial autocorrelation NOT preserved)")
@@ -419,9 +300,9 @@ def _upper_r(A: np.ndarray, B: np.ndarray) -> float:
     return float(np.corrcoef(a[ok], b[ok])[0, 1]) if ok.sum() > 2 else float("nan")
 
 
-def sim_vs_analytic(sim_path: str | Path, networks: str | Path, out_tsv: str | Path, *, params: Mapping | None = None,
-                    fc_test: str | Path | None = None, fit_networks: str | Path | None = None,
-                    min_r: float = 0.9, atlas: str | None = None):
+def sim_vs_analytic(sim_path: str | Path, weights, out_tsv: str | Path, *, params: Mapping | None = None,
+                    fc_test: np.ndarray | None = None, chosen: float = float("nan"), min_r: float = 0.9,
+                    atlas: str):
     """Simulated FC of the real network (model hopf, mean over its seeds) against the analytic FC
     of the same network at every simulated G (the linearised model's stationary FC, and the
     exact stationary FC of Euler-Maruyama at the simulation's dt), one row per G.
@@ -432,11 +313,12 @@ def sim_vs_analytic(sim_path: str | Path, networks: str | Path, out_tsv: str | P
     mean_fc_sim, mean_fc_analytic, r_test_sim / r_test_analytic (held-out empirical FC),
     chosen_on_training (the G the FC fit chose for the real network), passes (r_sim_analytic >=
     min_r), min_r. The simulation must use the analytic route's weights (normalize max x
-    sc_scale, or none) and a; refused otherwise.
+    sc_scale, or none) and a; refused otherwise. ``weights``: the real network the simulation ran on
+    (the nulls stage's); ``fc_test``: the held-out group FC (or None); ``chosen``: the G the FC fit
+    chose for the real network on the training group (NaN: none).
     """
     import pandas as pd
 
-    from encephagen.nulls import read_nulls
     from encephagen.sim.output import read_simulation
 
     p = resolve_params(params)
@@ -453,8 +335,7 @@ def sim_vs_analytic(sim_path: str | Path, networks: str | Path, out_tsv: str | P
         raise hl.HopfParameterError(f"{sim_path}: simulated a = {a:g} differs from hopf.a = {p['a']:g}")
     omega = float(np.unique(sim["params"]["omega"])[0]) if "omega" in sim["params"] else 2 * np.pi * p["omega_hz"]
     sigma = float(np.unique(sim["noise"])[0])
-    nb = read_nulls(networks)
-    W = nb.weights[0]
+    W = np.asarray(weights, dtype=float)
     if p["symmetrise"]:
         W = (W + W.T) / 2
     C = hf.normalise_sc(W, p["sc_normalisation"], p["sc_scale"])
@@ -469,13 +350,7 @@ def sim_vs_analytic(sim_path: str | Path, networks: str | Path, out_tsv: str | P
     mon = cfg.get("monitors", {})
     fc_period = float(mon.get("bold_period") if mon.get("bold") else mon.get("fc_period", cfg["dt"]))
     n_samples = int((float(cfg["duration"]) - float(cfg["transient"])) // fc_period)
-    Fte = read_group_fc(fc_test)[0] if fc_test else None
-    chosen = np.nan
-    if fit_networks:
-        per = pd.read_csv(fit_networks, sep="\t")
-        per = per[per["family"] == "real"]
-        if not per.empty:
-            chosen = float(per["best_G"].iloc[0])
+    Fte = None if fc_test is None else np.asarray(fc_test, dtype=float)
     rows = []
     for g in np.unique(sim["G"][real]):
         sel = real & np.isclose(sim["G"], g)
@@ -488,7 +363,7 @@ def sim_vs_analytic(sim_path: str | Path, networks: str | Path, out_tsv: str | P
         Fem = Pem / np.outer(d, d)
         r = _upper_r(Fmean, Fa)
         rows.append(dict(
-            atlas=atlas or nb.source, G=float(g), n_seeds=int(sel.sum()), duration_s=float(cfg["duration"]) / 1000,
+            atlas=atlas, G=float(g), n_seeds=int(sel.sum()), duration_s=float(cfg["duration"]) / 1000,
             n_fc_samples=n_samples, r_sim_analytic=r,
             r_sim_analytic_min_seed=float(min(_upper_r(F, Fa) for F in Fs)),
             r_sim_em=_upper_r(Fmean, Fem), r_em_analytic=_upper_r(Fem, Fa),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Mapping
 
 import yaml
 from jsonschema import Draft202012Validator, validators
@@ -76,6 +76,45 @@ def section_schema(keypath: str) -> dict:
             raise KeyError(f"config key '{keypath}' is not in the schema ({SCHEMA_DIR})")
         node = props[part]
     return copy.deepcopy(node)
+
+
+def error_path(err, prefix: str = "") -> str:
+    """The config key path of a validation error (``simulate.monitors.bold``, ``atlases[0]``)."""
+    parts = [prefix] if prefix else []
+    for p in err.absolute_path:
+        parts.append(f"[{p}]" if isinstance(p, int) else ("." if parts else "") + str(p))
+    return "".join(parts) or "<top level>"
+
+
+def error_message(err, prefix: str = "") -> str:
+    """The validator's message; an unknown key is named by its full path."""
+    if err.validator == "additionalProperties" and isinstance(err.instance, Mapping):
+        known = set((err.schema or {}).get("properties", {}))
+        base = error_path(err, prefix)
+        extra = [f"{base}.{k}" if base != "<top level>" else str(k) for k in sorted(set(err.instance) - known)]
+        return (f"{err.message} (unknown key {', '.join(extra)}: check the spelling against config/README.md)"
+                if extra else f"{err.message} (unknown key: check the spelling against config/README.md)")
+    return err.message
+
+
+def iter_errors(cfg: Any, schema: Mapping, prefix: str = "") -> Iterator[str]:
+    """Every problem of ``cfg`` against ``schema``, each naming its config key path (under ``prefix``)."""
+    for err in sorted(Draft202012Validator(schema).iter_errors(cfg), key=lambda e: list(map(str, e.absolute_path))):
+        yield f"config key '{error_path(err, prefix)}': {error_message(err, prefix)}"
+
+
+@lru_cache(maxsize=None)
+def _section_schema(keypath: str) -> dict:
+    return section_schema(keypath)
+
+
+def section_problems(keypath: str, value: Any, prefix: str | None = None) -> list[str]:
+    """Every problem of one config section's ``value`` (defaults already filled) against its schema
+    (``section_schema(keypath)``): unknown keys, types, ranges, enumerations, each naming the full
+    key (``config key 'simulate.normalize': ...``; under ``prefix`` instead of ``keypath`` when the
+    value sits elsewhere, e.g. ``simulate.per_model.hopf``). The checks between keys that a schema
+    cannot express stay with the section's resolver."""
+    return list(iter_errors(value, _section_schema(keypath), prefix=keypath if prefix is None else prefix))
 
 
 def section_defaults(keypath: str) -> dict:

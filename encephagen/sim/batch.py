@@ -1,10 +1,11 @@
-"""The neural-mass engine of the study layer (:mod:`encephagen.study`), and its file helpers.
+"""The neural-mass engine of the study layer (:mod:`encephagen.study`).
 
 Every network -- the real connectome (family 'real', null_index 0) and each null -- gets the
 SAME treatment: the same model, parameters, grid, weight normalisation (``normalize`` x
 ``weight_scale``, per network), delays rule (lengths / velocity), noise, dt, duration,
 transient and monitors; a connectome goes through the nulls stage's transform first
-(:func:`real_network`). A section may list several models (``model_config`` gives one model's
+(:func:`encephagen.steps.networks.real_network`: the steps read the files, this module gets
+arrays). A section may list several models (``model_config`` gives one model's
 settings: ``per_model`` overrides merged on top). Element seeds follow the study layer's rule
 ``derive_seed(master_seed, atlas, family, null_index, seed_id)`` (never batch position),
 shared across the parameter grid (common random numbers), and written to the output.
@@ -52,56 +53,6 @@ def normalize_weights(w: np.ndarray, how: str, scale: float = 1.0) -> np.ndarray
     if not m > 0:
         raise ParameterError(f"cannot normalise a network without positive weights (normalize={how!r})")
     return w / m * float(scale)
-
-
-def real_network(connectome, threshold: Mapping | None = None, name: str | None = None) -> Network:
-    """The real network exactly as the nulls stage makes it (family 'real', null_index 0): the
-    configured threshold (``nulls.threshold.<atlas>``, if any) and the length rule's edge lengths
-    (:func:`encephagen.nulls.families.prepare_source`), the same transform every null gets."""
-    from encephagen.connectome import Connectome
-    from encephagen.nulls.families import prepare_source
-
-    c = connectome if isinstance(connectome, Connectome) else Connectome.load(connectome, isolated="allow")
-    src = prepare_source(c, threshold=threshold, name=name or c.name)
-    return Network(src.name, "real", 0, src.weights, src.real_lengths())
-
-
-def load_networks(connectomes: Sequence[str | Path] = (), nulls: Sequence[str | Path] = (),
-                  thresholds: Mapping[str, Mapping] | None = None) -> tuple[list[Network], list[str]]:
-    """Networks from connectome .h5 files (family 'real', null_index 0) and nulls .h5 batches.
-
-    A connectome goes through :func:`real_network` (the nulls stage's transform: threshold from
-    ``thresholds[atlas]`` and the length rule), so that it is treated exactly as its nulls.
-
-    Returns (networks, region labels); every file must have the same region labels.
-    """
-    from encephagen.connectome import Connectome
-
-    nets: list[Network] = []
-    labels: list[str] | None = None
-
-    def _labels(lab, src):
-        nonlocal labels
-        lab = list(lab)
-        if labels is None:
-            labels = lab
-        elif lab != labels:
-            raise ParameterError(f"{src}: region labels differ from the other inputs' (one atlas per run)")
-
-    for p in connectomes:
-        c = Connectome.load(p, isolated="allow")
-        _labels(c.labels, p)
-        nets.append(real_network(c, threshold=(thresholds or {}).get(c.name)))
-    for p in nulls:
-        from encephagen.nulls import read_nulls
-
-        nb = read_nulls(p)
-        _labels(nb.labels, p)
-        for k in range(len(nb)):
-            nets.append(Network(nb.source, nb.family, int(nb.null_index[k]), nb.weights[k], nb.lengths[k]))
-    if not nets:
-        raise ParameterError("no networks: pass at least one connectome or nulls file")
-    return nets, labels or []
 
 
 def expand(networks: Sequence[Network], cfg: Mapping, seed_ids: Sequence[int], master_seed: int) -> list[Element]:
@@ -208,7 +159,7 @@ def run_networks(model_cfg: Mapping, networks: Iterable, seeds_per_network: int 
     """Simulate every network x seed id x parameter-grid point and write one 'simulation' file.
 
     ``networks``: (atlas, family, null_index, weights, lengths) tuples (see :class:`Network`,
-    :func:`load_networks`); ``seeds_per_network`` overrides the config's (seed ids 0..k-1,
+    :func:`encephagen.steps.networks.load_networks`); ``seeds_per_network`` overrides the config's (seed ids 0..k-1,
     or pass ``seed_ids``); ``device`` overrides the config's ('auto', 'cpu', 'cuda').
     """
     return run_study(NeuralMassEngine(), model_cfg, networks, master_seed, out_path,

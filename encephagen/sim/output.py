@@ -76,7 +76,8 @@ def write_simulation(path, result: SimResult, atlas: Sequence[str], family: Sequ
         mg = f.create_group("metrics")
         for k in METRICS:
             write_array(mg, k, np.asarray(result.metrics[k]))
-        from encephagen.sim.regime import neural_mass_regimes, write_regimes
+        from encephagen.sim.regime import neural_mass_regimes
+        from encephagen.study.regimes import write_regimes
 
         regime = result.regime if result.regime is not None else neural_mass_regimes(
             result.model, result.metrics, result.params)

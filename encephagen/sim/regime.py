@@ -40,7 +40,6 @@ The operating point of an atlas (:func:`choose_grid`) keeps only G at which the 
 from __future__ import annotations
 
 import json
-
 from typing import Sequence
 
 import numpy as np
@@ -138,21 +137,8 @@ def network_regime(codes: np.ndarray) -> list[str]:
     return out
 
 
-def write_regimes(group, codes: np.ndarray) -> None:
-    """``regime`` (B, n) int8 with the legend and rule, ``regime_fraction`` (B, 5), ``network_regime`` (B,)."""
-    from encephagen.io import write_array
-
-    codes = np.asarray(codes, dtype=np.int8)
-    ds = write_array(group, "regime", codes)
-    ds.attrs["legend"] = LEGEND
-    ds.attrs["rule"] = RULE
-    fr = write_array(group, "regime_fraction", regime_fraction(codes) if codes.size else
-                     np.zeros((codes.shape[0], len(REGIMES))))
-    fr.attrs["columns"] = ",".join(REGIMES)
-    write_array(group, "network_regime", np.array(network_regime(codes) if codes.size else [], dtype=str))
-
 # ----------------------------------------------------------------------------- operating point
-# (the G grid of an atlas: :mod:`encephagen.sim.operating_point`). A network is *admissible* at a G
+# (the G grid of an atlas: :mod:`encephagen.steps.operating_point`). A network is *admissible* at a G
 # when no region is saturated, silent or diverged; the operating point keeps only admissible G.
 CODES = REGIME_CODES
 BAD = ("saturated", "silent", "diverged")
@@ -226,25 +212,6 @@ def choose_grid(G: Sequence[float], ok: Sequence[bool], num: int, *, placement: 
                          f"first inadmissible one (after a margin of {margin}); {num} values spaced {step} "
                          "step(s) apart do not fit: refine the pre-sweep grid, lower num or ratio")
     return G[idx]
-
-
-def read_grid(path) -> np.ndarray:
-    """The chosen G values (ascending) of an operating-point table (``chosen`` rows)."""
-    import pandas as pd
-
-    t = pd.read_csv(path, sep="\t", comment="#")
-    if "chosen" not in t.columns or "G" not in t.columns:
-        raise ValueError(f"{path}: not an operating-point table (needs columns G and chosen)")
-    g = np.unique(t.loc[t["chosen"].astype(bool), "G"].astype(float).to_numpy())
-    if not g.size:
-        raise ValueError(f"{path}: no chosen G value")
-    return g
-
-
-def figure_G(path) -> float:
-    """The reference G of figures: the middle of the chosen grid."""
-    g = read_grid(path)
-    return float(g[len(g) // 2])
 
 
 def summarise(G: Sequence[float], codes: np.ndarray, mean: np.ndarray, std: np.ndarray) -> list[dict]:

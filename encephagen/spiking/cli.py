@@ -65,8 +65,8 @@ def _run(args) -> int:
     import numpy as np
     import yaml
 
-    from encephagen.sim.batch import load_networks
     from encephagen.spiking.run import run_lif_networks
+    from encephagen.steps.networks import load_networks
 
     raw = {}
     if args.config is not None:

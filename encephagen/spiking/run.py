@@ -262,7 +262,7 @@ def write_spiking(path, res: dict, elems: list[dict], labels, cfg: dict, params:
             write_array(f, key, np.array([e[key] for e in elems], dtype=dtype))
         write_array(f, "labels", np.array(labels, dtype=str))
         write_array(f, "flags", np.array(res["flags"], dtype=str))
-        from encephagen.sim.regime import write_regimes
+        from encephagen.study.regimes import write_regimes
 
         write_regimes(f, res["regime"])
         for m in METRICS:

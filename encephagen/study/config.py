@@ -8,6 +8,13 @@ from :mod:`encephagen.sim.models` and :mod:`encephagen.spiking.params`, monitor 
 :mod:`encephagen.sim.monitor_config` -- all torch-free; the spiking monitor settings are checked
 only when :func:`resolve_spiking` is called (at job time).
 
+Validation: what the schema can express (unknown keys, types, ranges, enumerations) is checked by
+the schema validator on the section with its defaults filled (:func:`encephagen.schemas.section_problems`,
+the same files the workflow validates the whole config with); what it cannot (between keys, or
+needing a model's parameter set) is checked here, in one place per section: :func:`check_operating_point`
+and the model / monitor checks of :func:`resolve_config`, the parameter and monitor checks of
+:func:`resolve_spiking`. Every message names the config key.
+
 ``ParameterError`` is :class:`encephagen.sim.models.ParameterError` (one class everywhere; the
 linear Hopf model's ``HopfParameterError`` is the same class).
 """
@@ -19,12 +26,12 @@ from typing import Mapping
 
 import numpy as np
 
-from encephagen.schemas import section_defaults
+from encephagen.schemas import section_defaults, section_problems
 from encephagen.sim.models import ParameterError, get_model
 from encephagen.sim.monitor_config import MonitorConfig, check_bold_samples
 
 __all__ = ["ParameterError", "SIM_DEFAULTS", "LIF_DEFAULTS", "HOPF_DEFAULTS", "NORMALIZE", "PLACEMENTS",
-           "ENGINE_MODELS", "model_names", "model_config", "resolve_config", "check_operating_point",
+           "ENGINE_MODELS", "ENGINE_SILENCING", "model_names", "model_config", "resolve_config", "check_operating_point",
            "presweep_grid", "round_sig", "resolve_spiking", "resolve_hopf", "check_simulation_config"]
 
 SIM_DEFAULTS: dict = section_defaults("simulate")
@@ -36,11 +43,22 @@ PLACEMENTS = ("below", "centred")
 # models that are no neural mass of encephagen.sim.models: their engine reads its own config
 # section (encephagen.study.engine.ENGINES); 'lif' is simulated by the spiking engine
 ENGINE_MODELS = {"lif": "spiking"}
+# when a region of such a model counts as silenced (the silencing order): the regional metric, the
+# key of the threshold in the engine's section, below or above it (neural masses: analysis.silencing)
+ENGINE_SILENCING = {"lif": {"metric": "rate", "threshold": "monitors.silent_hz", "below": True}}
 
 
 def canonical_model(name: str) -> str:
     """The canonical name of a model of ``simulate.model`` (aliases of neural masses resolved)."""
     return name if name in ENGINE_MODELS else get_model(name).name
+
+
+def check_section(keypath: str, value: Mapping, prefix: str | None = None) -> None:
+    """Refuse a section (defaults filled) that its schema refuses, naming every offending key."""
+    problems = section_problems(keypath, value, prefix)
+    if problems:
+        raise ParameterError(problems[0] if len(problems) == 1 else
+                             "invalid configuration:\n  " + "\n  ".join(problems))
 
 
 def model_names(section: Mapping | None) -> list[str]:
@@ -82,15 +100,10 @@ def model_config(section: Mapping | None, model: str) -> dict:
         if canon != key:
             raise ParameterError(f"simulate.per_model.{key}: use the canonical model name {canon!r}")
     over = dict(per.get(name) or {})
-    allowed = set(SIM_DEFAULTS) - {"model", "per_model"}
-    bad = sorted(set(over) - allowed)
-    if bad:
-        raise ParameterError(f"config key simulate.per_model.{name}.{bad[0]} unknown; known: {sorted(allowed)}")
-    for sub in ("monitors", "operating_point"):
-        extra = sorted(set(over.get(sub) or {}) - set(SIM_DEFAULTS[sub]))
-        if extra:
-            raise ParameterError(f"config key simulate.per_model.{name}.{sub}.{extra[0]} unknown; "
-                                 f"known: {sorted(SIM_DEFAULTS[sub])}")
+    for key in ("model", "per_model"):
+        if key in over:
+            raise ParameterError(f"config key simulate.per_model.{name}.{key}: not a per-model setting")
+    check_section("simulate", over, prefix=f"simulate.per_model.{name}")   # keys and values: the schema
     out = _merge(section, over)
     out["model"] = name
     return out
@@ -113,46 +126,23 @@ def resolve_config(cfg: Mapping | None) -> dict:
     if cfg.get("per_model"):
         cfg = model_config(cfg, cfg.get("model", SIM_DEFAULTS["model"]))
     cfg.pop("per_model", None)
-    out = copy.deepcopy(SIM_DEFAULTS)
-    del out["per_model"]
-    unknown = sorted(set(cfg) - set(out))
-    if unknown:
-        raise ParameterError(f"config key(s) simulate.{unknown[0]} unknown (all unknown: {unknown}); "
-                             f"known: {sorted(SIM_DEFAULTS)}")
-    for k, v in cfg.items():
-        if k in ("monitors", "operating_point"):
-            sub = dict(v or {})
-            bad = sorted(set(sub) - set(SIM_DEFAULTS[k]))
-            if bad:
-                raise ParameterError(f"config key simulate.{k}.{bad[0]} unknown; known: {sorted(SIM_DEFAULTS[k])}")
-            out[k] = _merge(out[k], sub)
-        else:
-            out[k] = v
+    for k in ("monitors", "operating_point"):
+        if k in cfg and cfg[k] is None:
+            cfg[k] = {}
+    if isinstance(cfg.get("G"), (int, float)) and not isinstance(cfg.get("G"), bool):
+        cfg["G"] = [float(cfg["G"])]   # one number: a list of one value
+    base = copy.deepcopy(SIM_DEFAULTS)
+    del base["per_model"]
+    out = _merge(base, cfg)
+    check_section("simulate", out)   # unknown keys, types, ranges, enumerations: the schema
+    # between keys, and what needs the model: here
     model = get_model(out["model"])
     out["model"] = model.name
-    if isinstance(out["G"], (int, float)):
-        out["G"] = [float(out["G"])]
-    if isinstance(out["G"], str):
-        if out["G"] != "auto":
-            raise ParameterError(f"simulate.G must be a list of numbers or 'auto', got {out['G']!r}")
-    elif not out["G"]:
-        raise ParameterError("simulate.G must list at least one value")
-    if out["normalize"] not in NORMALIZE:
-        raise ParameterError(f"simulate.normalize must be one of {NORMALIZE}, got {out['normalize']!r}")
-    if not (isinstance(out["weight_scale"], (int, float)) and out["weight_scale"] > 0):
-        raise ParameterError(f"simulate.weight_scale must be a number > 0, got {out['weight_scale']!r}")
     check_operating_point(out["operating_point"])
-    if out["compile"] not in (True, False, "auto"):
-        raise ParameterError(f"simulate.compile must be true, false or 'auto', got {out['compile']!r}")
-    for key in ("seeds_per_network", "batch_size"):
-        if not isinstance(out[key], int) or out[key] < 1:
-            raise ParameterError(f"simulate.{key} must be an integer >= 1, got {out[key]!r}")
     params = model.params(out["preset"], **dict(out["params"]))   # unknown names / presets refused here
-    for name, values in dict(out["grid"]).items():
+    for name in dict(out["grid"]):
         if not hasattr(params, name):
             raise ParameterError(f"simulate.grid.{name}: {model.name} has no parameter {name!r}")
-        if not isinstance(values, (list, tuple)) or not values:
-            raise ParameterError(f"simulate.grid.{name} must be a non-empty list of values")
     params.validate()
     mon = MonitorConfig(**out["monitors"]).validate(out["dt"])
     mon.check_bold_samples(float(out["duration"]), float(out["transient"]), "simulate.monitors")
@@ -160,30 +150,17 @@ def resolve_config(cfg: Mapping | None) -> dict:
 
 
 def check_operating_point(op: Mapping) -> None:
-    """Refuse bad ``simulate.operating_point`` values, naming the key."""
+    """Refuse ``simulate.operating_point`` values whose keys disagree, naming the key (each value on
+    its own is the schema's: :func:`check_section`)."""
     k = "simulate.operating_point"
-    if not (isinstance(op["num"], int) and op["num"] >= 1):
-        raise ParameterError(f"{k}.num must be an integer >= 1, got {op['num']!r}")
-    if op["placement"] not in PLACEMENTS:
-        raise ParameterError(f"{k}.placement must be one of {PLACEMENTS}, got {op['placement']!r}")
-    if not (isinstance(op["ratio"], (int, float)) and op["ratio"] > 0):
-        raise ParameterError(f"{k}.ratio must be > 0, got {op['ratio']!r}")
     if op["placement"] == "below" and (op["ratio"] < 1 or float(op["ratio"]) != int(op["ratio"])):
         raise ParameterError(f"{k}.ratio must be a whole number of pre-sweep steps (>= 1) with placement 'below', "
                              f"got {op['ratio']!r}")
     if op["placement"] == "centred" and op["ratio"] <= 1:
         raise ParameterError(f"{k}.ratio must be > 1 (the factor between neighbouring G) with placement 'centred'")
-    if not (isinstance(op["margin"], int) and op["margin"] >= 0):
-        raise ParameterError(f"{k}.margin must be an integer >= 0, got {op['margin']!r}")
-    ps = op["presweep"]
-    extra = sorted(set(ps) - set(SIM_DEFAULTS["operating_point"]["presweep"]))
-    if extra:
-        raise ParameterError(f"config key {k}.presweep.{extra[0]} unknown")
-    ps = {**SIM_DEFAULTS["operating_point"]["presweep"], **ps}
-    if not (0 < ps["start"] < ps["stop"]) or not (isinstance(ps["num"], int) and ps["num"] >= 2):
-        raise ParameterError(f"{k}.presweep needs 0 < start < stop and num >= 2, got {ps}")
-    if ps["spacing"] not in ("log", "linear"):
-        raise ParameterError(f"{k}.presweep.spacing must be 'log' or 'linear', got {ps['spacing']!r}")
+    ps = {**SIM_DEFAULTS["operating_point"]["presweep"], **dict(op.get("presweep") or {})}
+    if not ps["start"] < ps["stop"]:
+        raise ParameterError(f"{k}.presweep needs start < stop, got start {ps['start']!r}, stop {ps['stop']!r}")
 
 
 def operating_point(section: Mapping | None) -> dict:
@@ -211,33 +188,13 @@ def resolve_spiking(cfg: Mapping | None) -> dict:
 
     cfg = dict(cfg or {})
     out = copy.deepcopy(LIF_DEFAULTS)
-    unknown = sorted(set(cfg) - set(LIF_DEFAULTS))
-    if unknown:
-        raise ParameterError(f"config key spiking.{unknown[0]} unknown (all unknown: {unknown}); "
-                             f"known: {sorted(LIF_DEFAULTS)}")
     for k, v in cfg.items():
-        if k in ("monitors", "params"):
-            if k == "monitors":
-                mu = sorted(set(v or {}) - set(LIF_DEFAULTS["monitors"]))
-                if mu:
-                    raise ParameterError(f"config key spiking.monitors.{mu[0]} unknown; "
-                                         f"known: {sorted(LIF_DEFAULTS['monitors'])}")
+        if k in ("monitors", "params") and isinstance(out.get(k), dict) and (v is None or isinstance(v, Mapping)):
             out[k].update(v or {})
         else:
             out[k] = v
-    for k in ("dt", "duration"):
-        if not (isinstance(out[k], (int, float)) and out[k] > 0):
-            raise ParameterError(f"spiking.{k} must be a positive number of ms, got {out[k]!r}")
-    if not (isinstance(out["transient"], (int, float)) and out["transient"] >= 0):
-        raise ParameterError(f"spiking.transient must be >= 0 ms, got {out['transient']!r}")
-    if not (isinstance(out["batch_size"], int) and out["batch_size"] >= 1):
-        raise ParameterError(f"spiking.batch_size must be a positive integer, got {out['batch_size']!r}")
-    if not (isinstance(out["G"], list) and out["G"] and all(isinstance(g, (int, float)) and g >= 0 for g in out["G"])):
-        raise ParameterError(f"spiking.G must be a non-empty list of numbers >= 0, got {out['G']!r}")
-    if out["device"] not in ("auto", "cpu", "cuda"):
-        raise ParameterError(f"spiking.device must be auto, cpu or cuda, got {out['device']!r}")
-    if out["backend"] not in ("auto", "torch", "numba"):
-        raise ParameterError(f"spiking.backend must be auto, torch or numba, got {out['backend']!r}")
+    check_section("spiking", out)   # unknown keys, types, ranges, enumerations: the schema
+    # between keys (the parameter set's bounds, the monitors against dt and duration): here
     try:
         LIFParams.from_dict(out["params"])
     except ValueError as exc:
@@ -264,19 +221,20 @@ def resolve_hopf(cfg: Mapping | None) -> dict:
 
 # ----------------------------------------------------------------------------- whole config
 def check_simulation_config(config: Mapping) -> None:
-    """Checks the schema cannot express, from the config alone (the workflow calls this before any
-    job runs): with BOLD on, the simulation must keep at least ``min_bold_samples`` BOLD samples
-    after the transient and the BOLD warm-up (refused naming the key otherwise)."""
+    """Checks the schema cannot express, from the config alone (``encephagen config validate`` and the
+    workflow call this before any job runs, with a BOLD monitor on): every simulated model's
+    settings as its engine resolves them (a neural mass: :func:`resolve_config` of
+    :func:`model_config`, which keeps at least ``min_bold_samples`` BOLD samples after the transient
+    and the BOLD warm-up; the LIF engine's BOLD samples from ``spiking``), refused naming the key."""
     sim = dict(config.get("simulate") or {})
-    if sim.get("model", SIM_DEFAULTS["model"]) == "lif":
-        sp = dict(config.get("spiking") or {})
-        mon = {**LIF_DEFAULTS["monitors"], **dict(sp.get("monitors") or {})}
-        if mon["bold"]:
-            check_bold_samples(float(sp.get("duration", LIF_DEFAULTS["duration"])), 0.0, float(mon["bold_warmup"]),
-                               float(mon["bold_period"]), int(mon["min_bold_samples"]), "spiking.monitors")
-        return
-    mon = {**SIM_DEFAULTS["monitors"], **dict(sim.get("monitors") or {})}
-    if mon["bold"]:
-        check_bold_samples(float(sim.get("duration", SIM_DEFAULTS["duration"])),
-                           float(sim.get("transient", SIM_DEFAULTS["transient"])), float(mon["bold_warmup"]),
-                           float(mon["bold_period"]), int(mon["min_bold_samples"]), "simulate.monitors")
+    for model in model_names(sim):
+        section = ENGINE_MODELS.get(model)
+        if section is None:    # a neural mass: every check of its settings, the BOLD samples included
+            resolve_config(model_config(sim, model))
+        elif section == "spiking":   # the spiking monitors' settings are checked at job time (torch)
+            sp = dict(config.get("spiking") or {})
+            mon = {**LIF_DEFAULTS["monitors"], **dict(sp.get("monitors") or {})}
+            if mon["bold"]:
+                check_bold_samples(float(sp.get("duration", LIF_DEFAULTS["duration"])), 0.0,
+                                   float(mon["bold_warmup"]), float(mon["bold_period"]), int(mon["min_bold_samples"]),
+                                   "spiking.monitors")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence, runtime_checkable
 
 from encephagen.sim.models import ParameterError
-from encephagen.study.config import ENGINE_MODELS, canonical_model
+from encephagen.study.config import ENGINE_MODELS, ENGINE_SILENCING, canonical_model
 from encephagen.study.network import Element, Network, expand
 
 log = logging.getLogger(__name__)
@@ -90,15 +90,19 @@ _LOADED: dict[str, Engine] = {}
 
 
 def register_engine(name: str, target: str, kind: str | None = None, model: str | None = None,
-                    section: str | None = None) -> None:
+                    section: str | None = None, silencing: Mapping | None = None) -> None:
     """Add an engine: ``target`` is ``"module:Class"``; ``kind`` the HDF5 kind it writes; ``model``
-    a name of ``simulate.model`` that it runs (its settings then come from config ``section``)."""
+    a name of ``simulate.model`` that it runs (its settings then come from config ``section``, its G
+    values from ``<section>.G``); ``silencing``: when a region of it counts as silenced
+    ({"metric", "threshold": key in its section, "below"}; default ``analysis.silencing``)."""
     ENGINES[name] = target
     _LOADED.pop(name, None)
     if kind:
         KINDS[kind] = name
     if model:
         ENGINE_MODELS[model] = section or name
+        if silencing:
+            ENGINE_SILENCING[model] = dict(silencing)
 
 
 def get_engine(name: str) -> Engine:
@@ -124,6 +128,21 @@ def engine_section(model: str) -> str:
     """The config section a model's settings come from ('simulate' for neural masses)."""
     model = canonical_model(model)
     return ENGINE_MODELS.get(model, "simulate")
+
+
+def silencing_rule(model: str, config: Mapping) -> dict:
+    """``metric``, ``threshold``, ``below``: when a region of ``model`` counts as silenced in the
+    silencing order, from the validated ``config``. Neural masses: ``analysis.silencing``; a model
+    whose engine has its own rule (the registry's ``ENGINE_SILENCING``): that rule, its threshold
+    read from the engine's section (lif: ``rate`` below ``spiking.monitors.silent_hz``)."""
+    model = canonical_model(model)
+    rule = ENGINE_SILENCING.get(model)
+    if rule is None:
+        return dict(config["analysis"]["silencing"])
+    value = config[engine_section(model)]
+    for key in rule["threshold"].split("."):
+        value = value[key]
+    return {"metric": rule["metric"], "threshold": value, "below": bool(rule["below"])}
 
 
 def engine_for_kind(kind: str) -> Engine:

@@ -1,7 +1,7 @@
 # Aggregation of every simulation batch of an (atlas, model) into one validated store + tidy tables,
 # then the statistics (real vs each null family, FDR, effect sizes, decomposition), simulated-vs-
 # empirical FC fits (G chosen on the training group, reported on the held-out group), hierarchy vs
-# T1w/T2w and the silencing order. Logic: encephagen.pipeline, encephagen.analysis.run.
+# T1w/T2w and the silencing order. Logic: encephagen.steps.aggregate, encephagen.analysis.run.
 
 
 include: "aggregate_common.smk"
@@ -122,11 +122,9 @@ rule silencing_order:
         "../envs/encephagen.yaml"
     threads: 1
     params:
-        **(
-            {"metric": "rate", "threshold": config["spiking"]["monitors"]["silent_hz"], "below": True}
-            if SIM_MODEL == "lif"
-            else config["analysis"]["silencing"]
-        ),
+        metric=lambda wc: silencing_rule(wc.model)["metric"],
+        threshold=lambda wc: silencing_rule(wc.model)["threshold"],
+        below=lambda wc: silencing_rule(wc.model)["below"],
     script:
         "../scripts/silencing_order.py"
 

@@ -1,5 +1,12 @@
 # Input functions and targets of rules/aggregate.smk (kept apart from the rules, as snakemake --lint asks).
 from encephagen.seeds import derive_seed
+from encephagen.study.engine import silencing_rule as _silencing_rule
+
+
+def silencing_rule(model):
+    """metric, threshold, below of the silencing order of a model: analysis.silencing for neural
+    masses; an engine's own rule from the study layer's registry (lif: rate below spiking.monitors.silent_hz)."""
+    return _silencing_rule(model, config)
 
 
 def fc_pair(atlas):

@@ -1,4 +1,4 @@
-# Figures (PNG + PDF, matplotlib) for the report: each a thin script around encephagen.figures.run.
+# Figures (PNG + PDF, matplotlib) for the report: each a thin script around encephagen.steps.figures.
 # Figures show one reference coupling value (the middle of the atlas's chosen G grid, read from its
 # operating-point table); the tables under results/stats hold every value.
 
@@ -41,7 +41,7 @@ rule plot_metrics:
         "../envs/encephagen.yaml"
     threads: 1
     params:
-        G=figure_lif_G,
+        G=figure_engine_G,
         alpha=config["analysis"]["fdr_alpha"],
     script:
         "../scripts/plot_metrics.py"
@@ -67,7 +67,7 @@ rule plot_t1t2:
         "../envs/encephagen.yaml"
     threads: 1
     params:
-        G=figure_lif_G,
+        G=figure_engine_G,
         metric="acf_tau_ms",
     script:
         "../scripts/plot_t1t2.py"
@@ -236,7 +236,7 @@ rule plot_brain_maps:
         "../envs/encephagen.yaml"
     threads: 1
     params:
-        G=figure_lif_G,
+        G=figure_engine_G,
         metric="acf_tau_ms",
         families=config["nulls"]["families"],
     script:

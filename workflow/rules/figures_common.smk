@@ -1,13 +1,14 @@
 # Input functions and targets of rules/figures.smk (kept apart from the rules, as snakemake --lint asks).
 def figure_grid(wildcards):
     """The operating-point table of the (atlas, model): figures show the middle of its chosen G."""
-    return [] if wildcards.model == "lif" else opoint_file(wildcards.atlas, wildcards.model)
+    return [] if engine_cfg(wildcards.model) is not None else opoint_file(wildcards.atlas, wildcards.model)
 
 
-def figure_lif_G(wildcards):
-    """The spiking section's middle G (lif has no operating-point table); None for neural masses."""
-    g = config["spiking"]["G"]
-    return float(g[len(g) // 2]) if wildcards.model == "lif" else None
+def figure_engine_G(wildcards):
+    """The middle G of the model's own engine section (e.g. spiking.G for lif: no operating-point
+    table); None for neural masses (their G: the operating-point table's, figure_grid)."""
+    own = engine_cfg(wildcards.model)
+    return None if own is None else float(own["G"][len(own["G"]) // 2])
 
 
 def fig(atlas, name, model=SIM_MODEL):
@@ -19,7 +20,7 @@ def figure_targets():
     out = []
     for atlas, model in sim_pairs():
         out += [fig(atlas, "metric_distributions.png", model), fig(atlas, "brain_maps.png", model)]
-        if model != "lif":  # the spiking engine has its own checks (docs/spiking.md)
+        if engine_cfg(model) is None:  # neural masses; an engine with its own section has its own checks
             out.append(fig(atlas, "timeseries_check.png", model))
         if atlas_has_t1t2(atlas):
             out.append(fig(atlas, "t1t2.png", model))

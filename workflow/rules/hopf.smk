@@ -1,7 +1,7 @@
 # Analytic FC of the linearised Hopf model (encephagen.hopf): every null batch of every family and
 # the real network (family 'real', from the nulls stage, so it is treated exactly as the nulls) over
 # the G sweep; per network the best G (training FC) and the held-out r; real vs nulls; regional
-# heterogeneity a_j = bias + scale * T1w/T2w. Logic lives in encephagen.hopf.study.
+# heterogeneity a_j = bias + scale * T1w/T2w. Logic: encephagen.steps.hopf (files), encephagen.hopf.study (arrays).
 
 
 include: "hopf_common.smk"

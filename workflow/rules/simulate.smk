@@ -52,7 +52,7 @@ rule simulate_batch:
         runtime=lambda wc, attempt: 120 * attempt,
     params:
         simulate=lambda wc: sim_cfg(wc.model),
-        spiking=lambda wc: config["spiking"] if wc.model == "lif" else {},
+        engine=lambda wc: engine_cfg(wc.model) or {},
         master_seed=config["master_seed"],
     script:
         "../scripts/simulate_batch.py"

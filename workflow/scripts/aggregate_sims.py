@@ -1,11 +1,11 @@
-"""Thin: aggregate one (atlas, model)'s simulation batches (encephagen.pipeline.aggregate_files)."""
+"""Thin: aggregate one (atlas, model)'s simulation batches (encephagen.steps.aggregate.aggregate_files)."""
 import logging
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
                     format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 try:
     from encephagen.io import snakemake_job
-    from encephagen.pipeline import aggregate_files
+    from encephagen.steps.aggregate import aggregate_files
 
     snakemake_job(snakemake, shared=("empirical", "expected_nulls"))  # noqa: F821
 

@@ -10,7 +10,8 @@ try:
     import torch
 
     from encephagen.fit.stage import ROW_COLUMNS, fit_batch, stage_seed
-    from encephagen.hopf.study import read_group_fc, read_map, read_networks
+    from encephagen.steps.hopf import read_group_fc, read_map
+    from encephagen.steps.networks import read_networks
     from encephagen.io import snakemake_job
 
     snakemake_job(snakemake, shared=("fit", "master_seed", "n_nulls"))  # noqa: F821

@@ -6,7 +6,7 @@ logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
                     format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 try:
     from encephagen.analysis.run import run_fc_fit
-    from encephagen.pipeline import baselines_for
+    from encephagen.steps.aggregate import baselines_for
 
     i, p = snakemake.input, snakemake.params  # noqa: F821
     pair = p.pair

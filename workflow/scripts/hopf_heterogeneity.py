@@ -1,5 +1,5 @@
 """Thin: a_j = bias + scale * T1w/T2w fitted on training FC, judged on held-out FC, vs shuffled maps
-(encephagen.hopf.study.heterogeneity_file)."""
+(encephagen.steps.hopf.heterogeneity_file)."""
 import logging
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
@@ -7,7 +7,7 @@ logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
 try:
     import torch
 
-    from encephagen.hopf.study import heterogeneity_file
+    from encephagen.steps.hopf import heterogeneity_file
 
     torch.set_num_threads(max(1, int(snakemake.threads)))  # noqa: F821
     i, o, p = snakemake.input, snakemake.output, snakemake.params  # noqa: F821

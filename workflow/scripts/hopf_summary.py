@@ -1,11 +1,11 @@
-"""Thin: per-network fits and real vs null families for one atlas (encephagen.hopf.study.summarise), then
+"""Thin: per-network fits and real vs null families for one atlas (encephagen.steps.hopf.summarise), then
 the BH correction of the held-out and in-sample p-values (encephagen.analysis.run.hopf_fdr)."""
 import logging
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
                     format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 try:
-    from encephagen.hopf.study import summarise
+    from encephagen.steps.hopf import summarise
 
     o = snakemake.output  # noqa: F821
     summarise(list(snakemake.input.sweeps), o.table, o.networks, o.heldout, o.insample,  # noqa: F821

@@ -1,4 +1,4 @@
-"""Thin: analytic Hopf FC over the G sweep for one null batch (encephagen.hopf.study.sweep_file)."""
+"""Thin: analytic Hopf FC over the G sweep for one null batch (encephagen.steps.hopf.sweep_file)."""
 import logging
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
@@ -6,7 +6,7 @@ logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
 try:
     import torch
 
-    from encephagen.hopf.study import sweep_file
+    from encephagen.steps.hopf import sweep_file
     from encephagen.io import snakemake_job
 
     snakemake_job(snakemake, shared=("hopf", "train", "test"))  # noqa: F821

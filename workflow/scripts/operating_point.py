@@ -1,10 +1,10 @@
-"""Thin: the G grid of one (atlas, model) (encephagen.sim.operating_point.operating_point_file)."""
+"""Thin: the G grid of one (atlas, model) (encephagen.steps.operating_point.operating_point_file)."""
 import logging
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
                     format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 try:
-    from encephagen.sim.operating_point import operating_point_file
+    from encephagen.steps.operating_point import operating_point_file
 
     i, o, p = snakemake.input, snakemake.output, snakemake.params  # noqa: F821
     operating_point_file(i.networks, o.table, dict(p.simulate), master_seed=int(p.master_seed), out_h5=o.presweep,

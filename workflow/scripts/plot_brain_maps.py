@@ -5,7 +5,7 @@ logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
                     format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 try:
     from encephagen.figures.brain import figure_brain_maps
-    from encephagen.sim.regime import figure_G
+    from encephagen.steps.operating_point import figure_G
 
     i, o, p = snakemake.input, snakemake.output, snakemake.params  # noqa: F821
     G = figure_G(i.g_grid) if i.get("g_grid") else p.G

@@ -5,8 +5,7 @@ import logging
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
                     format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 try:
-    from encephagen.figures.run import figure_fc_matrices, figure_fit
-    from encephagen.pipeline import real_fc_at_best
+    from encephagen.steps.figures import figure_fc_matrices, figure_fit, real_fc_at_best
 
     i, o = snakemake.input, snakemake.output  # noqa: F821
     figure_fit(i.curve, i.summary, o.fit[:-4])

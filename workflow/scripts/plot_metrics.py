@@ -4,8 +4,8 @@ import logging
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
                     format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 try:
-    from encephagen.sim.regime import figure_G
-    from encephagen.figures.run import figure_decomposition, figure_hierarchy, figure_metrics
+    from encephagen.steps.operating_point import figure_G
+    from encephagen.steps.figures import figure_decomposition, figure_hierarchy, figure_metrics
 
     i, o, p = snakemake.input, snakemake.output, snakemake.params  # noqa: F821
     sel = {"G": figure_G(i.g_grid) if i.get("g_grid") else p.G}

@@ -4,9 +4,9 @@ import logging
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
                     format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 try:
-    from encephagen.figures.run import figure_silencing
+    from encephagen.steps.figures import figure_silencing
 
-    from encephagen.sim.regime import read_grid
+    from encephagen.steps.operating_point import read_grid
 
     g_grid = snakemake.input.get("g_grid")  # noqa: F821  (G: auto: the operating point's grid)
     g_values = read_grid(g_grid).tolist() if g_grid else list(snakemake.params.g_values)  # noqa: F821

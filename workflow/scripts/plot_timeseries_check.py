@@ -4,9 +4,9 @@ import logging
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
                     format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 try:
-    from encephagen.figures.timeseries import figure_timeseries_check
+    from encephagen.steps.figures import figure_timeseries_check
 
-    from encephagen.sim.regime import read_grid
+    from encephagen.steps.operating_point import read_grid
 
     p = snakemake.params  # noqa: F821
     cfg = dict(p.simulate)

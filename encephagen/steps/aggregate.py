@@ -1,4 +1,7 @@
-"""Aggregation of simulation batches into one validated store plus tidy tables.
+"""The aggregate stage's steps: aggregation of run files into one validated store plus tidy tables
+(rule aggregate_sims: :func:`aggregate_files`, :func:`aggregate`), the SC-only baselines of the FC fit
+(rule fit_fc: :func:`baselines_for`) and the run's description and methods paragraph (rule
+write_provenance: :func:`write_description`).
 
 Inputs are the ``simulation`` (or ``spiking``) files of one (atlas, model): the real network's and every null
 batch's. Every file is validated first (a missing, partial, foreign or malformed file is refused
@@ -40,16 +43,29 @@ Outputs
 """
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Mapping, Sequence
 
+import h5py
 import numpy as np
 import pandas as pd
 
 from encephagen.analysis.fc import similarity_table
-from encephagen.io import OutputError, atomic_h5, validate_many, write_array
+from encephagen.analysis.methods import methods_paragraph
+from encephagen.analysis.run import write_table
+from encephagen.connectome import Connectome
+from encephagen.data.empirical import read_fc, sc_fc_baseline
+from encephagen.data.fetch import read_manifest
+from encephagen.io import OutputError, atomic_h5, config_hash, provenance, validate_many, write_array
 from encephagen.io import kinds as _kinds
+from encephagen.io.tables import write_text
+from encephagen.nulls import read_nulls
+from encephagen.sim.regime import LEGEND, REGIMES, network_regime
+from encephagen.steps.networks import file_kind, real_network
+from encephagen.study.engine import read_runs as _read_runs
+from encephagen.study.engine import register_kinds
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +100,7 @@ def _meta(sim: dict, model: str) -> pd.DataFrame:
 def read_runs(path) -> dict:
     """A ``simulation`` (neural mass), ``spiking`` (LIF) or any registered engine's file in one common
     form (:func:`encephagen.study.read_runs`; the engine is the registry's for the file's kind)."""
-    from encephagen.study.engine import read_runs as _read
-
-    return _read(path)
+    return _read_runs(path)
 
 
 def _fc_choice(path, sim: dict) -> tuple[str, np.ndarray | None]:
@@ -139,8 +153,6 @@ def aggregate(sim_paths: Sequence[str | Path], *, connectome, empirical: Mapping
     must be present (from the config); fewer is a missing-run error naming the family.
     """
     paths = [Path(p) for p in sim_paths]
-    from encephagen.study.engine import register_kinds
-
     register_kinds(paths)   # every engine's kind (and layout check) is known before the validation
     validate_many(paths)
     empirical = dict(empirical or {})
@@ -188,8 +200,6 @@ def aggregate(sim_paths: Sequence[str | Path], *, connectome, empirical: Mapping
     regional = {k: np.concatenate(v, axis=0) for k, v in regional_arrays.items()}
     fc = np.concatenate(fcs, axis=0) if fcs and all(f is not None for f in fcs) else None
     base = meta.drop(columns=["_file"])
-    from encephagen.sim.regime import REGIMES
-
     codes = np.concatenate(regimes, axis=0) if regimes else np.zeros((0, n), dtype=np.int8)
     names = np.asarray(REGIMES, dtype=object)
     run_info = pd.DataFrame({"network_regime": _network_labels(codes), "fc_source": fc_source})
@@ -250,14 +260,10 @@ def _regimes_of(path, sim: dict, runs: int, n: int) -> np.ndarray:
 
 
 def _network_labels(codes: np.ndarray) -> list[str]:
-    from encephagen.sim.regime import network_regime
-
     return network_regime(codes) if len(codes) else []
 
 
 def _write_tables(df: pd.DataFrame, path: str | Path) -> None:
-    from encephagen.analysis.run import write_table
-
     write_table(df, path)
 
 
@@ -313,8 +319,6 @@ def _write_store(path, base: pd.DataFrame, pcols, regional, fc, labels, classes,
         if codes is not None:
             reg = np.full(shape, -1, dtype=np.int8)
             reg[idx_n, idx_s, idx_p] = codes
-            from encephagen.sim.regime import LEGEND
-
             labelled(f, "regime", reg, compress=True).attrs["legend"] = LEGEND
         g = f.create_group("regional")
         for k, arr in regional.items():
@@ -343,3 +347,71 @@ def _write_store(path, base: pd.DataFrame, pcols, regional, fc, labels, classes,
             write_array(f, "missing_runs", missing.astype(str).to_numpy().astype(str))
             f["missing_runs"].attrs["columns"] = ",".join(missing.columns)
 
+
+def aggregate_files(sim_paths: Sequence[str | Path], connectome_path: str | Path, *, out_store, out_network,
+                    out_regional, empirical_paths: Mapping[str, str | Path] | None = None,
+                    expected_nulls: Mapping[str, int] | None = None, allow_missing: bool = False,
+                    skipped_out: str | Path | None = None) -> dict:
+    """Aggregate one (atlas, model); skipped families are listed (never silently absent)."""
+    register_kinds(sim_paths)   # the simulation kinds' layout checks run in the validation below
+    validate_many(sim_paths)
+    keep, skipped = [], []
+    for p in sim_paths:
+        with h5py.File(p, "r") as f:
+            if f.attrs.get("status", "ok") == "skipped":
+                skipped.append({"family": str(f.attrs["skipped_family"]), "file": str(p),
+                                "reason": str(f.attrs["reason"])})
+            else:
+                keep.append(p)
+    skipped_fams = {s["family"] for s in skipped}
+    expected = {k: v for k, v in (expected_nulls or {}).items() if k not in skipped_fams}
+    emp = {name: read_fc(path)["fc"] for name, path in (empirical_paths or {}).items()}
+    con = Connectome.load(connectome_path)
+    res = aggregate(keep, connectome=con, empirical=emp, out_store=out_store, out_network=out_network,
+                    out_regional=out_regional, expected_nulls=expected, allow_missing=allow_missing,
+                    provenance={"skipped_families": skipped})
+    if skipped_out is not None:
+        write_table(pd.DataFrame(skipped, columns=["family", "file", "reason"]), skipped_out)
+    return res
+
+
+def baselines_for(connectome_path: str | Path, fc_path: str | Path) -> dict:
+    """SC-only baselines of the atlas's own SC against an empirical FC (the held-out group's):
+    Pearson/Spearman of raw and log SC vs FC over the upper triangle. A model fit must beat these.
+    ``connectome_path``: the nulls stage's real network (kind 'nulls', family 'real': the network
+    the models ran on) or a connectome file (then put through the same transform, no threshold)."""
+    if file_kind(connectome_path) == "nulls":
+        nb = read_nulls(connectome_path)
+        if nb.family != "real":
+            raise ValueError(f"{connectome_path}: SC baselines need the real network, got family {nb.family!r}")
+        w = nb.weights[0]
+    else:
+        w = real_network(connectome_path).weights
+    # the one baseline row of the sc_fc_baselines stage (encephagen.data.empirical.sc_fc_baseline)
+    b = sc_fc_baseline(w, read_fc(fc_path)["fc"])
+    return {"raw_pearson": b["pearson_raw"], "raw_spearman": b["spearman_raw"], "log_pearson": b["pearson_log10"],
+            "log_spearman": b["spearman_log10"]}
+
+
+def write_description(description_path: str | Path, methods_path: str | Path, config: Mapping,
+                      connectome_paths: Sequence[str | Path]) -> None:
+    """``dataset_description.json`` (resolved config, package versions, git commit, data checksums,
+    the seed rule, the connectomes' provenance) and the generated methods paragraph."""
+    cons = {}
+    for p in connectome_paths:
+        c = Connectome.load(p)
+        cons[c.name] = {"weight_kind": c.weight_kind, "lengths_source": c.lengths_source, "licence": c.licence,
+                        "citation": c.citation, "directed": c.directed, "n_regions": c.n,
+                        "provenance": dict(c.provenance)}
+    manifest = {path: {"package": s.package, "version": s.version, "sha256": s.sha256}
+                for path, s in read_manifest().items()}
+    desc = provenance({
+        "name": "encephagen results", "config": dict(config), "config_sha256": config_hash(config),
+        "seed_rule": "seed = derive_seed(master_seed, atlas, family, null_index, seed_id) "
+                     "(numpy SeedSequence; see encephagen.seeds)",
+        "connectomes": cons, "data_sources": manifest,
+    })
+    for path, text in ((Path(description_path), json.dumps(desc, indent=2, sort_keys=True, default=str) + "\n"),
+                       (Path(methods_path), methods_paragraph(config, provenance=desc) + "\n")):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text(path, text)

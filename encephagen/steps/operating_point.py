@@ -1,4 +1,6 @@
-"""The operating point of one (atlas, model): the G grid every network of the atlas is simulated at.
+"""The operating point of one (atlas, model): the G grid every network of the atlas is simulated at
+(the simulate stage's rule operating_point; :func:`read_grid` gives the chosen values to the
+simulate_batch and figure rules).
 
 ``simulate.G`` is either a list (used as it is, in the normalised weight units of
 ``simulate.normalize`` x ``simulate.weight_scale``) or ``auto``. With ``auto``,
@@ -22,7 +24,7 @@ the nulls stage's real network (``results/nulls/atlas-X/null-real/batch-0000.h5`
   x ``hopf.sc_scale``) and its ``a``, so that one G means the same in both; refused otherwise.
 
 The table (TSV) has one row per pre-sweep G (``source`` presweep / analytic) and per chosen G
-(``chosen`` true); :func:`encephagen.sim.regime.read_grid` returns the chosen values.
+(``chosen`` true); :func:`read_grid` returns the chosen values.
 """
 from __future__ import annotations
 
@@ -32,10 +34,16 @@ from pathlib import Path
 from typing import Mapping
 
 import numpy as np
+import pandas as pd
 
 from encephagen.io.tables import write_table
+from encephagen.nulls import read_nulls
 from encephagen.sim import regime as rg
-from encephagen.sim.models import ParameterError
+from encephagen.sim.models import HopfParams, ParameterError
+from encephagen.study.config import presweep_grid, resolve_config, resolve_hopf, round_sig
+
+# The simulator and the Hopf engine (torch) are imported inside the functions that run them, so that
+# the figure steps reading a grid (read_grid, figure_G) stay light.
 
 log = logging.getLogger(__name__)
 
@@ -44,18 +52,35 @@ COLUMNS = ["atlas", "model", "G", "source", "regime", "admissible", "chosen",
 
 
 def _write(rows: list[dict], out: str | Path) -> Path:
-    import pandas as pd
-
     df = pd.DataFrame(rows)
     for c in COLUMNS:
         if c not in df.columns:
             df[c] = np.nan if c.startswith(("frac_", "mean_", "sd_", "r_")) else ""
-    return write_table(df[COLUMNS], out, float_format="%.10g")   # atomic
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_table(df[COLUMNS], out, float_format="%.10g")   # atomic (encephagen.io.tables)
+    return out
+
+
+def read_grid(path) -> np.ndarray:
+    """The chosen G values (ascending) of an operating-point table (``chosen`` rows)."""
+    t = pd.read_csv(path, sep="\t", comment="#")
+    if "chosen" not in t.columns or "G" not in t.columns:
+        raise ValueError(f"{path}: not an operating-point table (needs columns G and chosen)")
+    g = np.unique(t.loc[t["chosen"].astype(bool), "G"].astype(float).to_numpy())
+    if not g.size:
+        raise ValueError(f"{path}: no chosen G value")
+    return g
+
+
+def figure_G(path) -> float:
+    """The reference G of figures: the middle of the chosen grid."""
+    g = read_grid(path)
+    return float(g[len(g) // 2])
 
 
 def simulated_regimes(networks_path, cfg: Mapping, G, *, master_seed: int, out_h5, threads=None) -> list[dict]:
     """Run the real network of ``networks_path`` at every G (main settings and seeds), classify."""
-    from encephagen.nulls import read_nulls
     from encephagen.sim.batch import run_networks
     from encephagen.sim.output import read_simulation
 
@@ -99,9 +124,6 @@ def hopf_analytic_regimes(C: np.ndarray, G, a: float, omega: float, dt_s: float)
 
 def check_hopf_convention(cfg: Mapping, hopf: Mapping) -> None:
     """The simulated Hopf model's weights and a must be the analytic route's, else G differs in meaning."""
-    from encephagen.sim.models import HopfParams
-    from encephagen.study.config import resolve_hopf
-
     h = resolve_hopf(hopf)
     want = ("max", float(h["sc_scale"])) if h["sc_normalisation"] == "max" else ("none", 1.0)
     got = (cfg["normalize"], float(cfg["weight_scale"]))
@@ -123,19 +145,16 @@ def operating_point_file(networks_path: str | Path, out_tsv: str | Path, simulat
                          master_seed: int, out_h5: str | Path | None = None, hopf_sweep: str | Path | None = None,
                          hopf: Mapping | None = None, atlas: str | None = None, threads: int | None = None) -> Path:
     """Write the operating-point table of one (atlas, model); see the module docstring."""
-    from encephagen.study.config import presweep_grid, resolve_config, round_sig
+    from encephagen.hopf import fit as hf
+    from encephagen.hopf.study import read_sweep
+    from encephagen.steps.simulate import set_threads
 
-    if threads:
-        from encephagen.pipeline import set_threads
-
-        set_threads(threads)
+    set_threads(threads)
     cfg = resolve_config(simulate_cfg)
     model = cfg["model"]
     op = cfg["operating_point"]
     if out_h5 is None:
         out_h5 = Path(str(out_tsv) + ".presweep.h5")
-    from encephagen.nulls import read_nulls
-
     nb = read_nulls(networks_path)
     atlas = atlas or nb.source
     base = dict(atlas=atlas, model=model)
@@ -165,10 +184,6 @@ def operating_point_file(networks_path: str | Path, out_tsv: str | Path, simulat
     if model != "hopf" or hopf_sweep is None:
         raise ParameterError(f"simulate.operating_point.placement 'centred' places the grid around the analytic Hopf "
                              f"route's best G: it needs model hopf and the hopf stage (got model {model!r})")
-    from encephagen.hopf import fit as hf
-    from encephagen.hopf.study import read_sweep
-    from encephagen.study.config import resolve_hopf
-
     check_hopf_convention(cfg, hopf or {})
     h = resolve_hopf(hopf)
     sw = read_sweep(hopf_sweep)

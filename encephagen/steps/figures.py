@@ -1,4 +1,4 @@
-"""File-level figure entry points for the workflow (one call per figure rule).
+"""The figures stage's steps (one call per figure rule): tables and files in, PNG + PDF out.
 
 Each takes the TSV outputs of :mod:`encephagen.analysis.run` (paths or DataFrames), an output stem
 and ``select``: {column: value} restricting the rows to one connectome / model / parameter set
@@ -8,8 +8,10 @@ pooled silently.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Mapping
 
+import numpy as np
 import pandas as pd
 
 from encephagen.analysis.run import read_table
@@ -18,12 +20,17 @@ from encephagen.connectome import Connectome
 from encephagen.data.empirical import read_fc
 from encephagen.data.parcellate import t1t2_map
 from encephagen.figures import plots
+from encephagen.figures.timeseries import plot_timeseries_check
+from encephagen.io import open_validated
+from encephagen.seeds import derive_seed
+from encephagen.steps.networks import load_networks
+from encephagen.study.config import resolve_config
 
 PARAMS = ("G",)  # parameter columns that must be single-valued in a figure (pass others via params=)
 
-__all__ = ["select_rows", "figure_metrics", "figure_hierarchy", "figure_t1t2", "figure_fit", "figure_silencing", "figure_decomposition",
-           "figure_fc_matrices",
-           "figure_null_properties"]
+__all__ = ["select_rows", "figure_metrics", "figure_hierarchy", "figure_t1t2", "figure_fit", "figure_silencing",
+           "figure_decomposition", "figure_fc_matrices", "figure_null_properties", "real_fc_at_best",
+           "simulate_check", "figure_timeseries_check"]
 
 
 def select_rows(df: pd.DataFrame, select: Mapping | None, *, name: str, single: bool = True,
@@ -110,8 +117,6 @@ def figure_fc_matrices(sim, emp_fc, stem, *, connectome=None, index: int = 0, si
     """Simulated vs empirical FC. ``sim``: an (n, n) array or a ``hopf_sweep`` file (its ``fc_best[index]``,
     the FC at the G chosen on training); ``emp_fc``: an array or an ``empirical_fc`` file
     (resources/fc/<dataset>.h5); ``connectome``: optional Connectome or resources/connectomes/<atlas>.h5."""
-    import numpy as np
-
     if not isinstance(sim, np.ndarray):
         from encephagen.hopf.study import read_sweep  # local: the hopf study imports torch
 
@@ -150,3 +155,60 @@ def _title(base: str, select: Mapping | None) -> str:
         return base
     return base + " - " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in select.items())
 
+
+# ----------------------------------------------------------------------------- FC at the best G
+def real_fc_at_best(store_path: str | Path, fit_networks: str | Path) -> tuple[np.ndarray, str]:
+    """The real network's simulated FC (mean over its seeds) at the G chosen on the training group."""
+    per = pd.read_csv(fit_networks, sep="\t")
+    real = per[per["family"] == "real"]
+    if real.empty:
+        raise ValueError(f"{fit_networks}: no real network row")
+    g = float(real["best_G"].iloc[0])
+    with open_validated(store_path, "aggregate") as f:
+        Gs = f["param_G"][()]
+        j = int(np.argmin(np.abs(Gs - g)))
+        fc = np.nanmean(f["fc_real"][:, j], axis=0)
+        model = str(f.attrs["model"])
+        src = str(f.attrs.get("fc_source", "bold"))
+    what = {"bold": "BOLD FC", "activity": "FC of activity", "rate": "FC of the population rate"}.get(src, "FC")
+    return fc, f"real network, {model}, simulated {what} at G = {g:.3g} (chosen on the training group)"
+
+
+# ----------------------------------------------------------------------------- time-series check
+# A short re-simulation of the real network at every configured G, with the run's model, parameters,
+# normalisation, noise and monitors (encephagen.figures.timeseries draws it). One noise seed per G,
+# derived from (master_seed, atlas, 'timeseries-check', G index) and written on the figure; a check of
+# the regime, never an input to the statistics.
+def simulate_check(real_network_file: str | Path, simulate_cfg: Mapping, master_seed: int, *,
+                   check_ms: float = 2000.0, device: str = "cpu"):
+    """(SimResult, atlas, labels): the real network (family 'real' of the nulls stage's batch file)
+    at every G of ``simulate_cfg``, ``check_ms`` of recorded activity after the configured transient."""
+    # torch (the simulator) only where a figure simulates: the other figure steps stay light
+    from encephagen.sim.batch import normalize_weights
+    from encephagen.sim.models import get_model
+    from encephagen.sim.monitors import MonitorConfig
+    from encephagen.sim.runner import simulate
+
+    cfg = resolve_config(simulate_cfg)
+    nets, labels = load_networks(nulls=[real_network_file])
+    net = nets[0]
+    model = get_model(cfg["model"])
+    base = model.params(cfg["preset"], **dict(cfg["params"])).as_dict()
+    G = np.asarray(cfg["G"], dtype=float)
+    w = normalize_weights(net.weights, cfg["normalize"])
+    seeds = np.array([derive_seed(int(master_seed), net.atlas, "timeseries-check", k) for k in range(G.size)])
+    mon = dict(cfg["monitors"], bold=False, fc_activity=False)
+    dur = float(cfg["transient"]) + float(check_ms)
+    mon["record_samples"] = int(min(mon.get("record_samples", 2048), max(16, check_ms / mon.get("period", 1.0))))
+    res = simulate(model, np.broadcast_to(w, (G.size, *w.shape)), np.broadcast_to(net.lengths, (G.size, *w.shape)),
+                   params={k: (np.asarray(v, float)[None, :] if np.ndim(v) == 1 else v) for k, v in base.items()},
+                   G=G, seeds=seeds, dt=cfg["dt"], duration=dur, transient=cfg["transient"],
+                   velocity=cfg["velocity"], noise=cfg["noise"], monitors=MonitorConfig(**mon), device=device,
+                   dtype=cfg["dtype"], integrator=cfg["integrator"], compile=False)
+    return res, net.atlas, labels
+
+
+def figure_timeseries_check(real_network_file, simulate_cfg: Mapping, master_seed: int, stem, *,
+                            check_ms: float = 2000.0, device: str = "cpu"):
+    res, atlas, labels = simulate_check(real_network_file, simulate_cfg, master_seed, check_ms=check_ms, device=device)
+    return plot_timeseries_check(res, stem, atlas=atlas, labels=labels)

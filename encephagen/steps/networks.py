@@ -1,0 +1,91 @@
+"""Networks read from files, for every step: connectome files and the nulls stage's batch files in,
+:class:`encephagen.study.Network` objects (or arrays) out. The engines and the study layer never
+open these files; the steps read them here and pass arrays on.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import h5py
+import numpy as np
+
+from encephagen.connectome import Connectome
+from encephagen.nulls import read_nulls
+from encephagen.nulls.families import prepare_source
+from encephagen.sim.models import ParameterError
+from encephagen.study.network import Network
+
+__all__ = ["real_network", "load_networks", "batch_networks", "read_networks", "file_kind"]
+
+
+def file_kind(path: str | Path) -> str:
+    with h5py.File(path, "r") as f:
+        k = f.attrs.get("encephagen_kind", "")
+    return k.decode() if isinstance(k, bytes) else str(k)
+
+
+def real_network(connectome, threshold: Mapping | None = None, name: str | None = None) -> Network:
+    """The real network exactly as the nulls stage makes it (family 'real', null_index 0): the
+    configured threshold (``nulls.threshold.<atlas>``, if any) and the length rule's edge lengths
+    (:func:`encephagen.nulls.families.prepare_source`), the same transform every null gets."""
+    c = connectome if isinstance(connectome, Connectome) else Connectome.load(connectome, isolated="allow")
+    src = prepare_source(c, threshold=threshold, name=name or c.name)
+    return Network(src.name, "real", 0, src.weights, src.real_lengths())
+
+
+def batch_networks(nb) -> list[Network]:
+    """Every network of one read nulls batch (:func:`encephagen.nulls.read_nulls`)."""
+    return [Network(nb.source, nb.family, int(nb.null_index[k]), nb.weights[k], nb.lengths[k]) for k in range(len(nb))]
+
+
+def load_networks(connectomes: Sequence[str | Path] = (), nulls: Sequence[str | Path] = (),
+                  thresholds: Mapping[str, Mapping] | None = None) -> tuple[list[Network], list[str]]:
+    """Networks from connectome .h5 files (family 'real', null_index 0) and nulls .h5 batches.
+
+    A connectome goes through :func:`real_network` (the nulls stage's transform: threshold from
+    ``thresholds[atlas]`` and the length rule), so that it is treated exactly as its nulls.
+
+    Returns (networks, region labels); every file must have the same region labels.
+    """
+    nets: list[Network] = []
+    labels: list[str] | None = None
+
+    def _labels(lab, src):
+        nonlocal labels
+        lab = list(lab)
+        if labels is None:
+            labels = lab
+        elif lab != labels:
+            raise ParameterError(f"{src}: region labels differ from the other inputs' (one atlas per run)")
+
+    for p in connectomes:
+        c = Connectome.load(p, isolated="allow")
+        _labels(c.labels, p)
+        nets.append(real_network(c, threshold=(thresholds or {}).get(c.name)))
+    for p in nulls:
+        nb = read_nulls(p)
+        _labels(nb.labels, p)
+        nets += batch_networks(nb)
+    if not nets:
+        raise ParameterError("no networks: pass at least one connectome or nulls file")
+    return nets, labels or []
+
+
+def read_networks(path: str | Path) -> dict:
+    """The networks of a null batch (kind 'nulls') or a connectome file (the real network, as it
+    is: no threshold) as arrays: weights (k, n, n), null_index, seed, family, atlas, labels,
+    status, reason, directed."""
+    path = Path(path)
+    kind = file_kind(path)
+    if kind == "nulls":
+        b = read_nulls(path)
+        return dict(weights=b.weights, null_index=np.asarray(b.null_index, dtype=np.int64),
+                    seed=np.asarray(b.seed, dtype=np.int64), family=b.family, atlas=b.source,
+                    labels=tuple(b.labels), status=b.status, reason=b.reason, directed=b.directed)
+    if kind == "connectome":
+        c = Connectome.load(path)
+        return dict(weights=c.weights[None], null_index=np.zeros(1, np.int64), seed=np.full(1, -1, np.int64),
+                    family="real", atlas=c.name, labels=tuple(c.labels), status="ok", reason="",
+                    directed=c.directed)
+    raise ParameterError(f"{path}: expected a 'nulls' or 'connectome' file, found kind {kind!r}")
