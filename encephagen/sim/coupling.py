@@ -126,6 +126,35 @@ class DelayedCoupling:
             self.history[p, :, v, :] = x
             self.history[p + L, :, v, :] = x
 
+    def positions(self, K: int, tensors: bool = False):
+        """For each history slot p0 (the slot of the last write), the K slots the next K steps write:
+        ``[(p0 + 1 + k) % L for k]`` as ints (eager), or as an (L, K, 2) tensor of [slot, slot + L]
+        (compiled: tensors, so that the slot never triggers a recompilation)."""
+        L = self.L
+        lists = [[(p0 + 1 + k) % L for k in range(K)] for p0 in range(L)]
+        if not tensors:
+            return lists
+        return torch.as_tensor([[[q, q + L] for q in row] for row in lists], dtype=torch.int64, device=self.device)
+
+    def write(self, history: torch.Tensor, pk, values: list) -> None:
+        """Write the coupled variables (V tensors (n, B)) into slot ``pk`` and ``pk + L`` (``pk``: an
+        int, or a tensor [slot, slot + L] in compiled steps, which then need no graph break)."""
+        vals = values[0].unsqueeze(1) if self.V == 1 else torch.stack(values, dim=1)          # (n, V, B)
+        if isinstance(pk, int):
+            history[pk] = vals
+            history[pk + self.L] = vals
+        else:
+            history.index_copy_(0, pk, vals.unsqueeze(0).expand(2, -1, -1, -1))
+
+    def sums_at(self, history: torch.Tensor, source: torch.Tensor, wt: torch.Tensor, pk) -> list:
+        """The delayed weighted sums after a write at slot ``pk`` (see :meth:`write`), V tensors (n, B)."""
+        shared = self.shared
+        if isinstance(pk, int):
+            index = source[pk] if shared else source + pk
+        else:
+            index = source.index_select(0, pk[:1]).view(-1) if shared else source + pk[0]
+        return delayed_sums(history, index, wt, shared, self.n, self.V)
+
     @property
     def read_source(self) -> torch.Tensor:
         """Shared lags: the (L, rows) table of row indices (read ``source[p]``); per-network
