@@ -45,19 +45,18 @@ def test_simulate_pads_without_calling_itself():
     assert "pad_plan" in calls
 
 
-def _own_lag_coupling(compact):
+def _own_lag_coupling():
     rng = np.random.default_rng(3)
     B, n = 6, 7
     w = rng.random((B, n, n)) * (rng.random((B, n, n)) < 0.6)
     lags = rng.integers(0, 9, size=(B, n, n))
-    return DelayedCoupling(w, lags, 1, "cpu", torch.float64, compact_index=compact), w, np.where(w != 0, lags, 0)
+    return DelayedCoupling(w, lags, 1, "cpu", torch.float64), w, np.where(w != 0, lags, 0)
 
 
-@pytest.mark.parametrize("compact", [False, True])
-def test_per_network_delays_read_the_right_slots(compact):
+def test_per_network_delays_read_the_right_slots():
     """Eager (a view of the slots and a constant index) and compiled-style (index + slot tensor) reads
     give the same bits, and both equal the delayed sum written out by hand."""
-    coup, w, lags = _own_lag_coupling(compact)
+    coup, w, lags = _own_lag_coupling()
     assert not coup.shared
     B, n, L = coup.B, coup.n, coup.L
     hist = coup.history

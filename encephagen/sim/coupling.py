@@ -13,8 +13,8 @@ read index is ``L + p - d`` without a modulo), batch innermost. Two read paths:
   them uses, e.g. nulls whose new edges take their lengths from one pairwise matrix):
   one ``index_select`` of whole batch rows per step (fast);
 * per-network lags: one ``gather`` with a per-element index (general). Eager steps read the
-  slots p .. p + L as a view with a constant int32 index (L - d); compiled steps keep the index
-  in int16 and add p inside the fused read.
+  slots p .. p + L as a view with the constant index L - d (no per-step index arithmetic);
+  compiled steps add p inside the fused read.
 
 The sum over sources is one ``torch.sum`` over the outermost axis of a ``(source, target,
 V, B)`` product. Its result for a column is independent of the batch composition only
@@ -72,13 +72,10 @@ def _pad_targets(n: int, V: int, B: int, itemsize: int) -> int:
 class DelayedCoupling:
     """Ring-buffer history of V coupled variables for a batch of B networks of n nodes."""
 
-    def __init__(self, weights: np.ndarray, lags: np.ndarray, V: int, device, dtype, replica_multiple: int = 1,
-                 compact_index: bool = False):
+    def __init__(self, weights: np.ndarray, lags: np.ndarray, V: int, device, dtype, replica_multiple: int = 1):
         """``replica_multiple``: broadcast the weights over R replicas of a network only when
         R is a multiple of this (compiled kernels vectorise badly over a short innermost
-        replica axis: R = 4 ran 10 times slower than full weights). ``compact_index``: keep the
-        per-network gather index in the smallest integer type that holds 2L (compiled steps,
-        where the conversion is fused into the read; 4 times less index traffic per step)."""
+        replica axis: R = 4 ran 10 times slower than full weights)."""
         w = np.asarray(weights, dtype=float)        # (B, n, n) [target, source]
         lags = np.asarray(lags, dtype=np.int64)     # (B, n, n)
         B, n, _ = w.shape
@@ -114,12 +111,7 @@ class DelayedCoupling:
             # gather index over history viewed as (2L, n, n_pad, V*B) expanded over targets
             base = np.zeros((n, n_pad, V, B), dtype=np.int64)
             base[:, :n, :, :] = (L - np.transpose(lags, (2, 1, 0)))[:, :, None, :]
-            # int32 (read as it is by eager steps; half the traffic of int64), int16 where it fits
-            # for compiled steps (widened inside the fused read)
-            base = base.reshape(1, n, n_pad, V * B).astype(np.int32)
-            if compact_index and 2 * L < np.iinfo(np.int16).max:
-                base = base.astype(np.int16)
-            self._base = torch.as_tensor(base, device=device)
+            self._base = torch.as_tensor(base.reshape(1, n, n_pad, V * B), device=device)
 
     def fill(self, values: list[torch.Tensor]) -> None:
         """Constant initial history: every slot = ``values`` (the initial state's coupled vars)."""
@@ -154,9 +146,9 @@ class DelayedCoupling:
             # per-network lags, eager: the slots pk .. pk + L as a view, read with the constant index
             # L - d (no per-step index arithmetic: the index is as large as the gathered values)
             history = history.narrow(0, pk, self.L + 1)
-            index = source if source.dtype in (torch.int32, torch.int64) else source.int()
+            index = source
         else:
-            index = source.int() + pk[0]       # compiled: the addition (and int16 -> int32) fused into the read
+            index = source + pk[0]       # compiled: the addition is fused into the read
         return delayed_sums(history, index, wt, shared, self.n, self.V)
 
     @property

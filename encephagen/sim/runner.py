@@ -382,8 +382,7 @@ def prepare(plan: RunPlan) -> PreparedRun:
 
     cv0 = model.pre(state)
     coup = DelayedCoupling(plan.weights, plan.lags, len(cv0), dev, tdtype,
-                           replica_multiple=COMPILE_BATCH_MULTIPLE if plan.use_compile else 1,
-                           compact_index=plan.use_compile)
+                           replica_multiple=COMPILE_BATCH_MULTIPLE if plan.use_compile else 1)
     coup.fill(cv0)
     K = steps_per_call(plan.tick)
     steps = make_steps(model, INTEGRATORS[plan.integrator], dtm, coup, K)
