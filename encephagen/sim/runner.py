@@ -22,12 +22,13 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-from encephagen.sim.coupling import DelayedCoupling, delay_steps, delayed_sums
+from encephagen.sim.coupling import DelayedCoupling, delay_steps
 from encephagen.sim.integrators import INTEGRATORS
-from encephagen.sim.models import CouplingInput, Model, ParameterError, check_value, get_model
-from encephagen.sim.monitors import (F64, ActivityStats, BoldMonitor, MonitorConfig, Record, acf_timescale,
-                                     dominant_frequency, ratio)
+from encephagen.sim.models import Model, ParameterError, check_value, get_model
+from encephagen.sim.monitors import (F64, ActivityStats, Bold, MonitorConfig, Record, acf_timescale, dominant_frequency,
+                                     init_all, ratio, sample_all, step_all)
 from encephagen.sim.noise import NoiseSource, check_seeds
+from encephagen.sim.regime import neural_mass_regimes
 
 log = logging.getLogger(__name__)
 
@@ -182,14 +183,75 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
     batch; a failed compilation then runs eagerly, with a warning). Eager and compiled results
     agree to rounding, not bitwise; within one mode a network gives the same bits alone or in
     any batch (tested; compiled batches are padded to a multiple of 16 for that).
+
+    The parts, in order: :func:`plan_run` (validate, numpy), :func:`pad_plan` (compiled batches),
+    :func:`prepare` (tensors, coupling, noise, monitors), :func:`run_steps` (the step loop),
+    :func:`finish` (metrics, regimes, the result of the first B elements).
     """
     t_start = time.perf_counter()
+    plan = plan_run(model, weights, lengths, params, G, seeds, dt, duration, transient, velocity, noise,
+                    monitors, device, dtype, integrator, initial_state, labels, noise_chunk, compile)
+    if plan.use_compile and plan.B > 1:
+        plan = pad_plan(plan, _compile_batch(plan.B))
+    run = prepare(plan)
+    try:
+        run_steps(plan, run, progress)
+        return finish(plan, run, t_start)
+    except SimulationDiverged as exc:    # padding elements are never named
+        if plan.B == plan.n_real:
+            raise
+        raise SimulationDiverged(str(exc), [i for i in exc.elements if i < plan.n_real]) from None
+
+
+@dataclass
+class RunPlan:
+    """A checked run, numpy and batch-first: what :func:`prepare` turns into tensors. ``n_real``:
+    the caller's batch size (B > n_real when :func:`pad_plan` added padding elements)."""
+
+    model: Model
+    weights: np.ndarray                # (B, n, n) [target, source]
+    lags: np.ndarray                   # (B, n, n) delays in steps
+    seeds: np.ndarray                  # (B,)
+    G: np.ndarray                      # (B,)
+    noise: np.ndarray                  # (B,)
+    params: dict                       # name -> (), (B,), (1, n) or (B, n)
+    initial_state: np.ndarray | None   # (B, n_state, n)
+    labels: list | None
+    dt: float
+    duration: float
+    transient: float
+    velocity: float | None
+    integrator: str
+    dtype: torch.dtype
+    device: torch.device
+    monitors: MonitorConfig
+    n_steps: int
+    tick: int                          # steps per monitor tick
+    transient_ticks: int
+    use_compile: bool
+    compile: bool | str                # the caller's option ('auto' may fall back to eager)
+    noise_chunk: int
+    n_real: int
+
+    @property
+    def B(self) -> int:
+        return int(self.seeds.size)
+
+    @property
+    def n(self) -> int:
+        return int(self.weights.shape[1])
+
+
+def plan_run(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt=0.1, duration=1000.0,
+             transient=0.0, velocity=None, noise=0.0, monitors=None, device="cpu", dtype="float32",
+             integrator="euler", initial_state=None, labels=None, noise_chunk=256, compile=False) -> RunPlan:
+    """Check every input of :func:`simulate` (a :class:`ParameterError` names the parameter) and
+    return the run as a :class:`RunPlan`. Nothing is allocated on the device."""
     model = get_model(model)
     tdtype = _dtype(dtype)
     dev = pick_device(device)
     if integrator not in INTEGRATORS:
         raise ParameterError(f"integrator must be one of {sorted(INTEGRATORS)}, got {integrator!r}")
-    step_fn = INTEGRATORS[integrator]
     seeds = check_seeds(seeds)
     B = seeds.size
     if labels is not None and len(labels) != B:
@@ -243,38 +305,7 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
     check_value("noise", sig, {"bounds": (0.0, math.inf), "unit": model.noise_unit, "doc": "noise sigma"},
                 labels=labels)
     pvals = _resolve_params(model, params, B, n, labels)
-
-    use_compile = _want_compile(compile, n_steps)
-    if use_compile and B > 1 and (B % COMPILE_BATCH_MULTIPLE or B < COMPILE_MIN_BATCH):
-        # inductor's kernels round differently for some batch sizes; on batches padded to a
-        # multiple of 16 a network gets the same bits alone or in any batch (tested). Small
-        # batches are padded to COMPILE_MIN_BATCH, so that they share one compiled shape (a
-        # workflow's real-network batch and its operating-point pre-sweep: one compilation less)
-        k = _compile_batch(B) - B
-        pad = lambda a: np.concatenate([a, np.repeat(a[-1:], k, axis=0)], axis=0)   # noqa: E731
-        x0 = None
-        if initial_state is not None:
-            x0 = np.asarray(initial_state, dtype=float)
-            x0 = pad(np.broadcast_to(x0, (B, *x0.shape)) if x0.ndim == 2 else x0)
-        try:
-            res = simulate(model, pad(w), None if velocity is None else pad(ln), params={
-                name: (pad(v) if v.ndim >= 1 and v.shape[0] == B else v)   # per element; per node is (1, n)
-                for name, v in pvals.items()}, G=pad(Gs), seeds=pad(seeds), dt=dt, duration=duration,
-                transient=transient, velocity=velocity, noise=np.concatenate([sig, np.zeros(k)]),
-                monitors=monitors, device=device, dtype=dtype, integrator=integrator, initial_state=x0,
-                labels=None if labels is None else [*labels, *([{"padding": True}] * k)],
-                noise_chunk=noise_chunk, progress=progress, compile=compile)
-        except SimulationDiverged as exc:
-            raise SimulationDiverged(str(exc), [i for i in exc.elements if i < B]) from None
-        return _take(res, B, t_start)
-    dtm = dt / model.time_unit_ms
-    p = {k: _for_dfun(v, B, tdtype, dev) for k, v in pvals.items()}
-    p["G"] = _for_dfun(Gs, B, tdtype, dev)
-    if use_compile:   # values as tensors, so that a new parameter value does not recompile
-        p = {k: (torch.tensor(v, dtype=tdtype, device=dev) if isinstance(v, float) else v) for k, v in p.items()}
-
-    src = NoiseSource(seeds, model.n_state, n, sig, dtm, dev, tdtype, noise_chunk)
-    u = src.uniform_init()                                   # always the first draw of each generator
+    x0 = None
     if initial_state is not None:
         x0 = np.asarray(initial_state, dtype=float)
         if x0.ndim == 2:
@@ -282,120 +313,189 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
         if x0.shape != (B, model.n_state, n):
             raise ParameterError(f"initial_state must be ({model.n_state}, {n}) or ({B}, {model.n_state}, {n}), "
                                  f"got {x0.shape}")
-        state = [torch.as_tensor(np.array(x0[:, k, :].T), dtype=tdtype, device=dev)
-                 for k in range(model.n_state)]
+    return RunPlan(model=model, weights=w, lags=lags, seeds=seeds, G=Gs, noise=sig, params=pvals,
+                   initial_state=x0, labels=None if labels is None else list(labels), dt=float(dt),
+                   duration=float(duration), transient=float(transient),
+                   velocity=None if velocity is None else float(velocity), integrator=integrator, dtype=tdtype,
+                   device=dev, monitors=monitors, n_steps=n_steps, tick=tick, transient_ticks=transient_ticks,
+                   use_compile=_want_compile(compile, n_steps), compile=compile, noise_chunk=int(noise_chunk),
+                   n_real=B)
+
+
+def pad_plan(plan: RunPlan, B: int) -> RunPlan:
+    """The plan with ``B - plan.B`` padding elements: copies of the last element with noise 0,
+    labelled ``{"padding": True}`` (their results are dropped by :func:`finish`).
+
+    Why: inductor's compiled kernels round differently for some batch sizes; on batches padded to
+    a multiple of 16 a network gets the same bits alone or in any batch (tested). Small batches are
+    padded to COMPILE_MIN_BATCH so that they share one compiled shape (a workflow's real-network
+    batch and its operating-point pre-sweep: one compilation less)."""
+    k = B - plan.B
+    if k <= 0:
+        return plan
+    B0 = plan.B
+    pad = lambda a: np.concatenate([a, np.repeat(a[-1:], k, axis=0)], axis=0)   # noqa: E731
+    return replace(
+        plan, weights=pad(plan.weights), lags=pad(plan.lags), seeds=pad(plan.seeds), G=pad(plan.G),
+        noise=np.concatenate([plan.noise, np.zeros(k)]),
+        params={name: (pad(v) if v.ndim >= 1 and v.shape[0] == B0 else v)   # per element; per node is (1, n)
+                for name, v in plan.params.items()},
+        initial_state=None if plan.initial_state is None else pad(plan.initial_state),
+        labels=None if plan.labels is None else [*plan.labels, *([{"padding": True}] * k)])
+
+
+@dataclass
+class PreparedRun:
+    """The tensors of a run: parameters (``p``, G included), the noise source, the state (a list
+    of (n, B) tensors), the delayed coupling, the monitors and the step function."""
+
+    p: dict
+    noise: NoiseSource
+    state: list
+    coupling: DelayedCoupling
+    monitors: list
+    steps: Callable
+    K: int                             # steps per call of ``steps``
+    dt_model: float
+    ticks: int = 0                     # monitor ticks done
+    compiled: bool = False
+
+
+def prepare(plan: RunPlan) -> PreparedRun:
+    """Tensors on the plan's device: parameters, noise generators (each element's first draw is
+    its initial-state uniforms), the initial state, the delay history, the monitors and the step
+    function (compiled or eager)."""
+    model, B, n, dev, tdtype = plan.model, plan.B, plan.n, plan.device, plan.dtype
+    dtm = plan.dt / model.time_unit_ms
+    p = {k: _for_dfun(v, B, tdtype, dev) for k, v in plan.params.items()}
+    p["G"] = _for_dfun(plan.G, B, tdtype, dev)
+    if plan.use_compile:   # values as tensors, so that a new parameter value does not recompile
+        p = {k: (torch.tensor(v, dtype=tdtype, device=dev) if isinstance(v, float) else v) for k, v in p.items()}
+
+    src = NoiseSource(plan.seeds, model.n_state, n, plan.noise, dtm, dev, tdtype, plan.noise_chunk)
+    u = src.uniform_init()                                   # always the first draw of each generator
+    if plan.initial_state is not None:
+        x0 = plan.initial_state
+        state = [torch.as_tensor(np.array(x0[:, k, :].T), dtype=tdtype, device=dev) for k in range(model.n_state)]
     else:
         state = [s.contiguous() for s in model.init(list(u.unbind(0)))]
 
-    cv0 = model.coupled(state)
-    coup = DelayedCoupling(w, lags, len(cv0), dev, tdtype,
-                           replica_multiple=COMPILE_BATCH_MULTIPLE if use_compile else 1)
+    cv0 = model.pre(state)
+    coup = DelayedCoupling(plan.weights, plan.lags, len(cv0), dev, tdtype,
+                           replica_multiple=COMPILE_BATCH_MULTIPLE if plan.use_compile else 1)
     coup.fill(cv0)
-    strength = coup.strength
+    K = steps_per_call(plan.tick)
+    steps = make_steps(model, INTEGRATORS[plan.integrator], dtm, coup, K)
+    return PreparedRun(p=p, noise=src, state=state, coupling=coup, monitors=make_monitors(plan, model),
+                       steps=steps, K=K, dt_model=dtm)
 
-    stats = ActivityStats(n, B, dev, monitors.fc_activity)
-    fc_ticks = ratio(monitors.period, monitors.fc_period)
-    rec = Record(monitors.record_samples, n, B, dev, tdtype)
-    bold = (BoldMonitor(n, B, dev, monitors.period / 1000.0, model.bold_scale, monitors.bold_constants)
-            if monitors.bold else None)
-    bold_ticks = ratio(monitors.period, monitors.bold_period) if monitors.bold else 0
-    # BOLD starts after the transient at the fixed point of the mean activity of the transient's
-    # last half (the first post-transient tick's without a transient); samples within
-    # bold_warmup after the transient are discarded (see encephagen.sim.monitors)
-    bold_from = transient_ticks + (int(round(monitors.bold_warmup / monitors.period)) if monitors.bold else 0)
-    init_from = transient_ticks - transient_ticks // 2
-    init_sum, init_n = None, 0
 
-    K = steps_per_call(tick)
-    eager_steps = run_steps = make_steps(model, step_fn, dtm, coup.shared, n, coup.V, coup.L, K)
-    if use_compile:
-        run_steps = _compiled(eager_steps)
-    hist, wt, source, L = coup.history, coup.wt, coup.read_source, coup.L
-    pos_lists = [[(p0 + 1 + k) % L for k in range(K)] for p0 in range(L)]
-    pos_tensors = (torch.as_tensor([[[q, q + L] for q in row] for row in pos_lists], dtype=torch.int64, device=dev)
-                   if use_compile else None)                                       # (L, K, 2)
-    chunk = max(1, int(noise_chunk))
-    noise_chunks = src.stream(n_steps, chunk)   # same draws whatever K and the batch
-    noise_buf, noise_off = None, 0
+def make_monitors(plan: RunPlan, model: Model) -> list:
+    """The neural-mass monitors (:class:`encephagen.sim.monitors.Monitor`), each fed the mean
+    activity of every monitor tick: statistics and FC of activity and the bounded record (from the
+    end of the transient), BOLD when configured."""
+    mc, n, B, dev = plan.monitors, plan.n, plan.B, plan.device
+    tt = plan.transient_ticks
+    mons = [ActivityStats(n, B, dev, mc.fc_activity, start=tt, fc_every=ratio(mc.period, mc.fc_period)),
+            Record(mc.record_samples, n, B, dev, plan.dtype, start=tt, period=mc.period)]
+    if mc.bold:
+        mons.append(Bold(n, B, dev, mc.period, model.bold_scale, mc.bold_constants, transient=tt,
+                         every=ratio(mc.period, mc.bold_period),
+                         first=tt + int(round(mc.bold_warmup / mc.period))))
+    return init_all(mons)
 
-    def take_noise(k):
-        nonlocal noise_buf, noise_off
-        if not src.active:
-            return None
-        parts = []
-        while k:
-            if noise_buf is None or noise_off == noise_buf.shape[1]:
-                noise_buf, noise_off = next(noise_chunks), 0
-            t = min(k, noise_buf.shape[1] - noise_off)
-            parts.append(noise_buf[:, noise_off:noise_off + t])
-            noise_off += t
-            k -= t
-        # contiguous (B, K, S, n): fixed strides, so a compiled step never recompiles
-        out = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
-        return out.clone(memory_format=torch.contiguous_format)
 
-    pos, done, tick_i, acc = 0, 0, 0, None
+def run_steps(plan: RunPlan, run: PreparedRun, progress: Callable[[int, int], None] | None = None) -> None:
+    """The step loop: K steps per call of the step function, the monitors at every tick, a
+    finiteness check every ``noise_chunk`` steps (:class:`SimulationDiverged`)."""
+    coup, K, L, tick = run.coupling, run.K, run.coupling.L, plan.tick
+    use_compile = plan.use_compile
+    steps = _compiled(run.steps) if use_compile else run.steps
+    positions = coup.positions(K, tensors=use_compile)          # per slot p: the K history slots of a call
+    chunk = max(1, plan.noise_chunk)
+    noise = _NoiseFeed(run.noise, plan.n_steps, chunk)
+    args = (coup.history, coup.read_source, coup.wt, coup.strength, run.p)
+    state, acc, pos, done = run.state, None, 0, 0
     calls_per_tick = tick // K
     next_check = chunk
     try:
-        while done < n_steps:
-            positions = pos_tensors[pos] if use_compile else pos_lists[pos]
-            eta = take_noise(K)
-            if done == 0 and use_compile and compile == "auto":
+        while done < plan.n_steps:
+            eta = noise.take(K)
+            if done == 0 and use_compile and plan.compile == "auto":
                 try:         # compilation happens at the first call; without a working toolchain, run eagerly
-                    state, acc = run_steps(state, hist, source, positions, wt, strength, p, eta, acc)
+                    state, acc = steps(state, positions[pos], eta, acc, *args)
                 except Exception as exc:   # noqa: BLE001 -- any compiler failure; the run itself is unchanged
                     log.warning("compile='auto': torch.compile failed (%s: %s); running eagerly",
                                 type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
-                    use_compile, run_steps = False, eager_steps
-                    state, acc = run_steps(state, hist, source, positions, wt, strength, p, eta, acc)
+                    use_compile, steps = False, run.steps
+                    positions = coup.positions(K, tensors=False)
+                    state, acc = steps(state, positions[pos], eta, acc, *args)
             else:
-                state, acc = run_steps(state, hist, source, positions, wt, strength, p, eta, acc)
+                state, acc = steps(state, positions[pos], eta, acc, *args)
             pos = (pos + K) % L
             done += K
             if (done // K) % calls_per_tick == 0:
                 m = acc if tick == 1 else acc / tick
                 acc = None
-                m64 = m.to(F64)
-                if bold is not None:
-                    if tick_i < transient_ticks:
-                        if tick_i >= init_from:
-                            init_sum = m64.clone() if init_sum is None else init_sum + m64
-                            init_n += 1
-                    else:
-                        if tick_i == transient_ticks:
-                            bold.set_steady_state(m64 if init_sum is None else init_sum / init_n)
-                        bold.update(m64)
-                        if (tick_i + 1) % bold_ticks == 0 and tick_i >= bold_from:
-                            bold.sample((tick_i + 1) * monitors.period)
-                if tick_i >= transient_ticks:
-                    stats.update(m64, fc=(tick_i - transient_ticks) % fc_ticks == 0)
-                    rec.update(m)
-                tick_i += 1
-            if done >= next_check or done == n_steps:
+                step_all(run.monitors, run.ticks, m.to(F64))
+                run.ticks += 1
+            if done >= next_check or done == plan.n_steps:
                 next_check += chunk
-                _check_finite(state, labels, pvals, Gs, sig, done * dt)
+                _check_finite(state, plan.labels, plan.params, plan.G, plan.noise, done * plan.dt)
                 if progress is not None:
-                    progress(done, n_steps)
+                    progress(done, plan.n_steps)
     finally:
-        noise_chunks.close()
+        noise.close()
+    run.state, run.compiled = state, use_compile
 
-    mean, var, rms, fc_act = stats.result()
-    record = rec.result()
-    t_rec = (np.arange(transient_ticks, tick_i)[-record.shape[1]:] + 1) * monitors.period if record.shape[1] else np.zeros(0)
-    bold_arr, bold_t, fc_bold = bold.result() if bold is not None else (None, np.zeros(0), None)
+
+class _NoiseFeed:
+    """The noise increments of K steps at a time, from chunks of ``chunk`` steps (the same draws
+    whatever K and the batch); contiguous (B, K, S, n), so a compiled step never recompiles."""
+
+    def __init__(self, src: NoiseSource, n_steps: int, chunk: int):
+        self.src = src
+        self.chunks = src.stream(n_steps, chunk)
+        self.buf, self.off = None, 0
+
+    def take(self, k: int):
+        if not self.src.active:
+            return None
+        parts = []
+        while k:
+            if self.buf is None or self.off == self.buf.shape[1]:
+                self.buf, self.off = next(self.chunks), 0
+            t = min(k, self.buf.shape[1] - self.off)
+            parts.append(self.buf[:, self.off:self.off + t])
+            self.off += t
+            k -= t
+        out = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+        return out.clone(memory_format=torch.contiguous_format)
+
+    def close(self):
+        self.chunks.close()
+
+
+def finish(plan: RunPlan, run: PreparedRun, t_start: float) -> SimResult:
+    """Monitor results -> metrics and regimes; the :class:`SimResult` of the first ``n_real``
+    elements (padding dropped). A NaN/inf BOLD raises :class:`SimulationDiverged`."""
+    model, B, n, mc = plan.model, plan.B, plan.n, plan.monitors
+    out = sample_all(run.monitors)
+    bold_arr = out.get("bold")
+    labels, pvals, Gs, sig = plan.labels, plan.params, plan.G, plan.noise
     if bold_arr is not None and not np.isfinite(bold_arr).all():
         bad = sorted(set(np.nonzero(~np.isfinite(bold_arr).all(axis=(1, 2)))[0].tolist()))
         raise SimulationDiverged("BOLD diverged (NaN/inf) for " + "; ".join(
             _describe(i, labels, pvals, Gs, sig) for i in bad), bad)
-    thr = model.silence_threshold if monitors.silence_threshold is None else monitors.silence_threshold
+    record = out["record"]
+    thr = model.silence_threshold if mc.silence_threshold is None else mc.silence_threshold
     metrics = {
-        "mean": mean, "var": var, "rms": rms,
-        "acf_tau_ms": acf_timescale(record, monitors.period),
-        "dominant_freq_hz": dominant_frequency(record, monitors.period, monitors.welch_nperseg),
-        "silenced": rms < thr,
+        "mean": out["mean"], "var": out["var"], "rms": out["rms"],
+        "acf_tau_ms": acf_timescale(record, mc.period),
+        "dominant_freq_hz": dominant_frequency(record, mc.period, mc.welch_nperseg),
+        "silenced": out["rms"] < thr,
     }
-    final = np.stack([x.T.cpu().numpy() for x in state], axis=1)
+    final = np.stack([x.T.cpu().numpy() for x in run.state], axis=1)
     per_elem = {}
     for k_, v in pvals.items():
         if v.ndim == 0:
@@ -406,30 +506,20 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
             per_elem[k_] = np.broadcast_to(v, (B, n)).copy()
         else:
             per_elem[k_] = v.copy()
-    from encephagen.sim.regime import neural_mass_regimes
-
     regime = neural_mass_regimes(model.name, metrics, per_elem)
+    R = plan.n_real
+    cut = lambda a: None if a is None else a[:R]   # noqa: E731
     return SimResult(
-        model=model.name, n=n, dt=float(dt), duration=float(duration), transient=float(transient),
-        velocity=None if velocity is None else float(velocity), integrator=integrator,
-        dtype=str(tdtype).replace("torch.", ""), device=str(dev), seeds=seeds, G=Gs, noise=sig,
-        params=per_elem, metrics=metrics, fc_activity=fc_act, fc_bold=fc_bold, bold=bold_arr, bold_t=bold_t,
-        record=record, record_t=t_rec, final_state=final, monitor=monitors, n_steps=n_steps,
-        max_delay_steps=coup.max_lag, delays_shared=coup.shared, wall_s=time.perf_counter() - t_start,
-        labels=[dict(x) for x in labels] if labels is not None else [], compiled=use_compile, regime=regime,
+        model=model.name, n=n, dt=plan.dt, duration=plan.duration, transient=plan.transient,
+        velocity=plan.velocity, integrator=plan.integrator, dtype=str(plan.dtype).replace("torch.", ""),
+        device=str(plan.device), seeds=plan.seeds[:R], G=Gs[:R], noise=sig[:R],
+        params={k: v[:R] for k, v in per_elem.items()}, metrics={k: v[:R] for k, v in metrics.items()},
+        fc_activity=cut(out["fc_activity"]), fc_bold=cut(out.get("fc_bold")), bold=cut(bold_arr),
+        bold_t=out.get("bold_t", np.zeros(0)), record=record[:R], record_t=out["record_t"],
+        final_state=final[:R], monitor=mc, n_steps=plan.n_steps, max_delay_steps=run.coupling.max_lag,
+        delays_shared=run.coupling.shared, wall_s=time.perf_counter() - t_start,
+        labels=[dict(x) for x in labels[:R]] if labels is not None else [], compiled=run.compiled, regime=regime[:R],
     )
-
-
-def _take(res: SimResult, B: int, t_start: float) -> SimResult:
-    """The first B elements of a (padded) result."""
-    cut = lambda a: None if a is None else a[:B]   # noqa: E731
-    return replace(res, seeds=res.seeds[:B], G=res.G[:B], noise=res.noise[:B],
-                   params={k: v[:B] for k, v in res.params.items()},
-                   metrics={k: v[:B] for k, v in res.metrics.items()}, fc_activity=cut(res.fc_activity),
-                   fc_bold=cut(res.fc_bold), bold=cut(res.bold), record=res.record[:B],
-                   final_state=res.final_state[:B], labels=res.labels[:B] if res.labels else [],
-                   regime=cut(res.regime),
-                   wall_s=time.perf_counter() - t_start)
 
 
 COMPILE_BATCH_MULTIPLE = 16
@@ -464,31 +554,27 @@ def steps_per_call(tick: int) -> int:
     return max(k for k in range(1, min(tick, MAX_STEPS_PER_CALL) + 1) if tick % k == 0)
 
 
-def make_steps(model: Model, integrator, dt_model: float, shared: bool, n: int, V: int, L: int, K: int):
-    """K integration steps as one function of tensors (run eagerly, or fused by torch.compile).
+def make_steps(model: Model, integrator, dt_model: float, coupling: DelayedCoupling, K: int):
+    """K integration steps as one function of tensors (run eagerly, or fused by torch.compile):
+    ``k_steps(state, positions, eta, acc, history, source, wt, strength, p) -> (state, acc)``.
 
-    Per step: write the coupled variables into the delay history (slots p and p + L), read
-    the delayed weighted sums, model dfun -> integrator (+ the step's noise), and add the
-    observed activity to the tick accumulator ``acc`` (a flat running sum, so the result does
-    not depend on K). ``positions``: the K history slots (ints, or a tensor when compiled).
+    Per step: the model's coupled variables (``pre``) into the delay history, the delayed
+    weighted sums (:func:`encephagen.sim.coupling.delayed_sums`), the coupling term (``post``, where
+    G enters), the local dynamics (``dfun``) through the integrator with the step's noise, and the
+    observed activity added to the tick accumulator ``acc`` (a flat running sum, so the result does
+    not depend on K). ``positions``: the K history slots of this call
+    (:meth:`DelayedCoupling.positions`).
     """
-    dfun, coupled, observe = model.dfun, model.coupled, model.observe
+    dfun, pre, observe, term = model.dfun, model.pre, model.observe, model.coupling_term
+    write, read = coupling.write, coupling.sums_at
 
-    def k_steps(state, history, source, positions, wt, strength, p, eta, acc):
+    def k_steps(state, positions, eta, acc, history, source, wt, strength, p):
         for k in range(K):
-            cv = coupled(state)
-            vals = cv[0].unsqueeze(1) if V == 1 else torch.stack(cv, dim=1)          # (n, V, B)
             pk = positions[k]
-            if isinstance(pk, int):          # eager: plain slots and views
-                history[pk] = vals
-                history[pk + L] = vals
-                index = source[pk] if shared else source + pk
-            else:                            # compiled: pk = tensor [p, p + L], no graph break
-                history.index_copy_(0, pk, vals.unsqueeze(0).expand(2, -1, -1, -1))
-                index = source.index_select(0, pk[:1]).view(-1) if shared else source + pk[0]
-            cin = CouplingInput(delayed_sums(history, index, wt, shared, n, V), strength)
+            write(history, pk, pre(state))
+            sums = read(history, source, wt, pk)
             e = None if eta is None else eta[:, k].permute(1, 2, 0).unbind(0)   # (n, B) views
-            state = integrator(lambda st, cin=cin: dfun(st, cin, p), state, dt_model, e)
+            state = integrator(lambda st, sums=sums: dfun(st, term(sums, strength, st, p), p), state, dt_model, e)
             o = observe(state)
             acc = o if acc is None else acc + o
         return state, acc

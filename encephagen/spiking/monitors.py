@@ -90,8 +90,27 @@ class SpikeMonitorConfig:
 
 
 class SpikeMonitors:
-    """Attach to a :class:`encephagen.spiking.engine.LIFBatch`; call :meth:`update` with each
-    block's spikes from ``start_step`` on; :meth:`result` at the end."""
+    """Attach to a :class:`encephagen.spiking.engine.LIFBatch`. The monitor interface of every
+    engine (:class:`encephagen.sim.monitors.Monitor`): :meth:`init`, then :meth:`step` with each
+    block of spikes (``t``: the simulation's step count after the block), :meth:`sample` at the end.
+    (:meth:`observe_transient` / :meth:`update` / :meth:`result` are the parts :meth:`step` and
+    :meth:`sample` call.)"""
+
+    def init(self) -> "SpikeMonitors":
+        """The state is allocated by the constructor (it depends on the attached batch)."""
+        return self
+
+    def step(self, t: int, blk) -> None:
+        """A block of spikes ending at step ``t``: transient spikes count towards the BOLD start
+        value, spikes from ``start_step`` on are monitored."""
+        if blk.t0 < self.start:
+            self.observe_transient(blk)
+        if t > self.start:
+            self.update(blk)
+
+    def sample(self) -> dict:
+        """The monitors' results (see :meth:`result`)."""
+        return self.result()
 
     def __init__(self, sim, cfg: SpikeMonitorConfig, start_step: int, n_steps: int):
         self.sim, self.cfg = sim, cfg.validate(sim.dt)
@@ -202,7 +221,7 @@ class SpikeMonitors:
             for k in range(nb):
                 self.bold.update(rates[k].T)
                 if (b0 + k + 1) % self.bold_every == 0 and b0 + k >= self.bold_from:
-                    self.bold.sample((b0 + k + 1) * self.cfg.rate_bin)
+                    self.bold.take((b0 + k + 1) * self.cfg.rate_bin)
         self.bins_done = upto
 
     def finish(self) -> None:

@@ -67,19 +67,16 @@ def simulate(networks: Sequence[LIFNetwork], seeds: Sequence[int], duration: flo
     sim = LIFBatch(list(networks), list(seeds), device=device, backend=backend, names=names,
                    memory_limit_bytes=memory_limit_bytes, n_bins_hint=n_bins)
     sim.random_initial_state()
-    mon = SpikeMonitors(sim, monitors, start_step=n_trans, n_steps=n_steps)
+    mon = SpikeMonitors(sim, monitors, start_step=n_trans, n_steps=n_steps).init()
     total = n_trans + n_steps
     t_run = time.perf_counter()
     while sim.t < total:
         blk = sim.step_block(min(sim.K, total - sim.t))
-        if blk.t0 < n_trans:
-            mon.observe_transient(blk)
-        if sim.t > n_trans:
-            mon.update(blk)
+        mon.step(sim.t, blk)
         if progress is not None:
             progress(sim.t, total)
     run_s = time.perf_counter() - t_run
-    res = mon.result()
+    res = mon.sample()
     res["flags"] = flag_regimes(res["rate"], names, monitors.runaway_hz, monitors.silent_hz)
     from encephagen.sim.regime import spiking_regimes
 
