@@ -1,11 +1,14 @@
-"""``walk``: the spinal CPG (:class:`encephagen.bodies.cpg.SpinalCPG`) drives Walker2d-v5
-(:class:`encephagen.bodies.walker2d.Walker2dBody`) through the packaged flexor/extensor map.
+"""``walk``: the calibrated spinal gait of the embodiment stage
+(:class:`encephagen.bodies.gait.CPGGait`: the 80-neuron spiking CPG with hip-extension feedback and
+posture control, its parameters calibrated by CMA-ES on training seeds and shipped in
+``encephagen/bodies/assets/walker2d_gait.json``) drives Walker2d-v5.
 
-Descending drive: the CPG's extra current on its rhythm generators is ``speed x (motor-cortex
-rate / 20 Hz)`` (clipped to 0..2; 1 without a motor-cortex rate) times ``0.3``. Honest scope: no
-posture control, no reflexes; the body usually falls within a second or two, and the picture shows
-what the CPG does, not a walking brain. With MUJOCO_GL=egl the frames are rendered to a GIF;
-otherwise (or if rendering fails) the joint angles are plotted to a PNG.
+Descending drive: ``speed x (motor-cortex rate / 20 Hz)`` (clipped to 0..2; 1 without a
+motor-cortex rate) sets an extra current ``0.3 x (drive - 1)`` on the four rhythm generators, so
+drive 1 is the calibrated gait itself (20/20 held-out seeds reach the 1000-step limit, ~2.2 m in
+8 s: docs/bodies.md), lower drive slows it, higher drive speeds it up; the body may fall away from
+drive 1. With MUJOCO_GL=egl the frames are rendered to a GIF; otherwise (or if rendering fails) the
+joint angles are plotted to a PNG.
 """
 from __future__ import annotations
 
@@ -14,27 +17,29 @@ from pathlib import Path
 
 import numpy as np
 
-from encephagen.bodies.cpg import WALKER2D_MOTOR_MAP, SpinalCPG, motor_to_action, stim_vector
+from encephagen.bodies.cpg import stim_vector
+from encephagen.bodies.gait import CPGGait
 from encephagen.bodies.walker2d import JOINTS, OBS, Walker2dBody
 from encephagen.demo.plots import joint_angles
+from encephagen.io.tables import write_with
 
 
 def walk(speed: float, motor_rate_hz: float | None, stem, seed: int = 0, duration_s: float = 2.0) -> dict:
     scale = 1.0 if motor_rate_hz is None else float(np.clip(motor_rate_hz / 20.0, 0.0, 2.0))
-    amp = 0.3 * float(speed) * scale
+    drive = float(speed) * scale
+    amp = 0.3 * (drive - 1.0)
     stim = sum(stim_vector(side, cls, amp) for side in ("l", "r") for cls in ("RG_F", "RG_E"))
     render = os.environ.get("MUJOCO_GL") == "egl"
     body = Walker2dBody(max_steps=int(duration_s / 0.008) + 1, render_mode="rgb_array" if render else None)
-    cpg = SpinalCPG(seed=seed)
-    cpg.reset(seed)
+    gait = CPGGait()
     obs = body.reset(seed)
+    gait.reset(seed)
     x0 = float(body.data.qpos[0])
     qs, ts, frames = [], [], []
     fell = False
     steps = 0
     for k in range(int(duration_s / body.dt)):
-        m = cpg.advance(body.dt, stim)
-        obs, _r, term, trunc, _info = body.step(motor_to_action(m, WALKER2D_MOTOR_MAP))
+        obs, _r, term, trunc, _info = body.step(gait(obs, extra_stim=stim, dt=body.dt))
         qs.append([obs[OBS[j]] for j in JOINTS])
         ts.append((k + 1) * body.dt)
         steps += 1
@@ -55,11 +60,11 @@ def walk(speed: float, motor_rate_hz: float | None, stem, seed: int = 0, duratio
         try:
             import imageio.v2 as imageio
 
-            out = str(stem) + ".gif"
-            imageio.mimsave(out, frames, duration=0.04)
+            out = str(write_with(str(stem) + ".gif", lambda tmp: imageio.mimsave(tmp, frames, format="GIF",
+                                                                                  duration=0.04)))
         except Exception:
             out = None
     if out is None:
         out = joint_angles(str(stem) + "_joints.png", np.array(ts), np.array(qs), JOINTS,
-                           title=f"walk speed {speed:g} (CPG drive {amp:.2f})")
-    return {"drive_scale": amp, "steps": steps, "distance": dist, "fell": fell, "file": out}
+                           title=f"walk speed {speed:g} (descending drive x{drive:.2f})")
+    return {"drive_scale": drive, "steps": steps, "distance": dist, "fell": fell, "file": out}
