@@ -15,8 +15,8 @@ neuron, because the shortest delay is at least the block length), which is what 
 path several times faster than Brian2's generated C++.
 
 On-disk cache: numba keys a cached kernel on its own source file only, so a change to
-``update.py`` or ``rng.py`` would silently reuse stale machine code. :func:`cached` adds a
-hash of those two files to the cache key.
+``update.py`` or ``rng.py`` (or to a helper here that another file's kernel calls) would silently
+reuse stale machine code. :func:`cached` adds a hash of those files and this one to the cache key.
 """
 from __future__ import annotations
 
@@ -36,7 +36,9 @@ from encephagen.spiking import update as _update
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
 
-_DEPS_HASH = hashlib.sha256("".join(inspect.getsource(m) for m in (_update, _rng)).encode()).hexdigest()
+# this module's own source too: kernels in other files (_plastic_kernels) call its helpers
+_DEPS_HASH = hashlib.sha256("".join(inspect.getsource(m) for m in (_update, _rng)).encode()
+                            + open(__file__, "rb").read()).hexdigest()
 
 
 def cached(dispatcher):
@@ -136,16 +138,11 @@ def trace_block(x, ring, raster, t0, nsteps, decay, nearest):
 
 @cached
 @numba.njit(nogil=True)
-def stdp_block(t0, ka, kb, spk_k, spk_i, m, post_t, post_j, w, weight, q, pre, post, d, out_ptr, in_ptr, in_perm,
-               ring_x, ring_y, lam, alpha, mu_plus, mu_minus, w_max):
-    """STDP of steps t0+ka .. t0+kb-1 on the plastic synapses (the shared formulas of
-    :mod:`encephagen.spiking.update`), in time order; per step LTP (postsynaptic spikes
-    ``post_t``/``post_j`` arriving now at the synapse, after their delay ``d``) before LTD (this
-    block's presynaptic spikes ``spk_k``/``spk_i``, step-ascending); ``weight[q[p]]`` (float32, the
-    engine's) takes a synapse's weight at its presynaptic spike."""
-    nslots = ring_x.shape[0]
+def ltp_events(post_t, post_j, in_ptr, in_perm, d, t0, ka, kb):
+    """The LTP events of steps t0+ka .. t0+kb-1 bucketed by step (a counting sort): a postsynaptic
+    spike ``post_t``/``post_j`` reaches plastic synapse p ``d[p]`` steps later; the synapses of step
+    k are ``ev[cnt[k - ka]:cnt[k - ka + 1]]`` (one definition for the STDP and R-STDP kernels)."""
     nk = kb - ka
-    # LTP events bucketed by step (counting sort)
     cnt = np.zeros(nk + 1, np.int64)
     for e in range(post_t.shape[0]):
         j = post_j[e]
@@ -165,6 +162,20 @@ def stdp_block(t0, ka, kb, spk_k, spk_i, m, post_t, post_j, w, weight, q, pre, p
             if ka <= k < kb:
                 ev[fill[k - ka]] = p
                 fill[k - ka] += 1
+    return cnt, ev
+
+
+@numba.njit(nogil=True)
+def stdp_block(t0, ka, kb, spk_k, spk_i, m, post_t, post_j, w, weight, q, pre, post, d, out_ptr, in_ptr, in_perm,
+               ring_x, ring_y, lam, alpha, mu_plus, mu_minus, w_max):
+    """STDP of steps t0+ka .. t0+kb-1 on the plastic synapses (the shared formulas of
+    :mod:`encephagen.spiking.update`), in time order; per step LTP (postsynaptic spikes
+    ``post_t``/``post_j`` arriving now at the synapse, after their delay ``d``) before LTD (this
+    block's presynaptic spikes ``spk_k``/``spk_i``, step-ascending); ``weight[q[p]]`` (float32, the
+    engine's) takes a synapse's weight at its presynaptic spike."""
+    nslots = ring_x.shape[0]
+    nk = kb - ka
+    cnt, ev = ltp_events(post_t, post_j, in_ptr, in_perm, d, t0, ka, kb)
     js = 0
     while js < m and spk_k[js] < ka:
         js += 1

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from encephagen.spiking._numba_kernels import cached
+from encephagen.spiking._numba_kernels import cached, ltp_events
 
 
 @cached
@@ -20,25 +20,7 @@ def rstdp_block(t0, ka, kb, spk_k, spk_i, m, post_t, post_j, c, pre, post, d, ou
     nslots = ring_x.shape[0]
     nk = kb - ka
     P = c.shape[0]
-    cnt = np.zeros(nk + 1, np.int64)
-    for e in range(post_t.shape[0]):
-        j = post_j[e]
-        for r in range(in_ptr[j], in_ptr[j + 1]):
-            k = post_t[e] + d[in_perm[r]] - t0
-            if ka <= k < kb:
-                cnt[k - ka + 1] += 1
-    for k in range(nk):
-        cnt[k + 1] += cnt[k]
-    ev = np.empty(cnt[nk], np.int64)
-    fill = cnt[:nk].copy()
-    for e in range(post_t.shape[0]):
-        j = post_j[e]
-        for r in range(in_ptr[j], in_ptr[j + 1]):
-            p = in_perm[r]
-            k = post_t[e] + d[p] - t0
-            if ka <= k < kb:
-                ev[fill[k - ka]] = p
-                fill[k - ka] += 1
+    cnt, ev = ltp_events(post_t, post_j, in_ptr, in_perm, d, t0, ka, kb)
     js = 0
     while js < m and spk_k[js] < ka:
         js += 1
