@@ -4,7 +4,7 @@ Pieces (each written once): :mod:`models` (parameters + pure dfun), :mod:`coupli
 (weights [target, source], delays through a ring buffer), :mod:`integrators` (Euler,
 Heun; noise passed in), :mod:`noise` (one generator per batch element),
 :mod:`monitors` (online statistics, bounded record, Balloon-Windkessel BOLD, FC),
-:mod:`runner` (:func:`simulate`), :mod:`output` (HDF5 kind 'simulation'),
+:mod:`runner` (:func:`simulate`), :mod:`output` (HDF5 kind 'runs', engine 'neural_mass'),
 :mod:`batch` (the neural-mass engine of :mod:`encephagen.study`), :mod:`cli`.
 
 The names below are loaded on first use (PEP 562), so that ``encephagen.sim.models`` (the

@@ -85,7 +85,7 @@ def concat_results(parts: Sequence[SimResult]) -> SimResult:
 
 class NeuralMassEngine:
     """Neural-mass models of :mod:`encephagen.sim.models` through :func:`encephagen.sim.runner.simulate`;
-    writes kind 'simulation'."""
+    writes kind 'runs' (engine 'neural_mass')."""
 
     name = "neural_mass"
     kind = "simulation"

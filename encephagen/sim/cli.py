@@ -27,7 +27,7 @@ def register(subparsers) -> None:
                    help="the model to run when simulate.model lists several (its simulate.per_model overrides apply)")
     p.add_argument("--nulls", action="append", default=[], type=Path, metavar="H5",
                    help="null batch file (kind 'nulls'); repeatable")
-    p.add_argument("--out", required=True, type=Path, help="output HDF5 (kind 'simulation')")
+    p.add_argument("--out", required=True, type=Path, help="output HDF5 (kind 'runs', engine neural_mass)")
     p.add_argument("--master-seed", type=int, default=None, help="overrides the config's master_seed")
     p.add_argument("--seeds-per-network", type=int, default=None, help="overrides simulate.seeds_per_network")
     p.add_argument("--seed-ids", type=str, default=None,

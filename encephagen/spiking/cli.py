@@ -22,7 +22,7 @@ def register(subparsers) -> None:
                    help="connectome file (kind 'connectome'), family 'real', null_index 0; repeatable")
     r.add_argument("--nulls", action="append", default=[], type=Path, metavar="H5", help="null batch file; repeatable")
     r.add_argument("--t1t2", type=Path, default=None, help="T1w/T2w table (resources/t1t2/<atlas>.tsv) for tau_m")
-    r.add_argument("--out", required=True, type=Path, help="output HDF5 (kind 'spiking')")
+    r.add_argument("--out", required=True, type=Path, help="output HDF5 (kind 'runs', engine lif)")
     r.add_argument("--master-seed", type=int, default=None)
     r.add_argument("--seeds-per-network", type=int, default=None)
     r.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None)

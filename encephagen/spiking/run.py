@@ -1,5 +1,5 @@
 """The LIF engine of the study layer (:mod:`encephagen.study`): networks x seed ids x G -> spiking
-simulations -> one HDF5 file (kind 'spiking').
+simulations -> one HDF5 file (kind 'runs', engine 'lif': layout 'spiking').
 
 :class:`LIFEngine` takes the same networks ``(atlas, family, null_index, weights, lengths)`` and the
 same expansion and seed rule as the neural-mass engine (:func:`encephagen.study.run_study`), so the
@@ -90,7 +90,7 @@ def simulate(networks: Sequence[LIFNetwork], seeds: Sequence[int], duration: flo
 
 class LIFEngine:
     """Connectome-wide LIF networks (:mod:`encephagen.spiking`); settings from the ``spiking``
-    section; writes kind 'spiking'."""
+    section; writes kind 'runs' (engine 'lif')."""
 
     name = "lif"
     kind = "spiking"
