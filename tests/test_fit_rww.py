@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from encephagen.sim.models import ParameterError, get_model  # first: `import encephagen.sim.rww` alone is circular
-from encephagen.sim import rww  # noqa: I001
+from encephagen.sim import rww
+from encephagen.sim.models import ParameterError, get_model
 from encephagen.sim.runner import simulate
 
 
@@ -79,3 +79,16 @@ def test_rww_fic_model_is_one_batched_simulation_with_bold_fc_fcd():
     assert not np.allclose(J_het, rww.fic_weights(W, 0.6))      # w_p enters the FIC
     with pytest.raises(F.FitError, match="w_p"):
         m(np.array([0.2]), {"J_N": np.ones((1, 8))}, seed=0)
+
+
+def test_rww_imports_first_in_a_fresh_interpreter():
+    """`import encephagen.sim.rww` before anything else used to be a circular import (rww.py builds
+    on models.py, which registered rww); either import order must register the model."""
+    import subprocess
+    import sys
+
+    for first in ("encephagen.sim.rww", "encephagen.sim.models"):
+        code = (f"import {first}; from encephagen.sim.models import get_model; from encephagen.sim import rww; "
+                "assert get_model('rww_fic') is rww.RWW_FIC")
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert r.returncode == 0, f"import {first} first: {r.stderr[-500:]}"

@@ -24,6 +24,7 @@ same result alone or in any batch on CPU.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field, fields, replace
 from typing import Callable, Mapping, NamedTuple, Sequence
 
@@ -326,6 +327,9 @@ def get_model(name_or_model) -> Model:
         raise ParameterError(f"unknown model {name_or_model!r}; known: {sorted(MODELS)} (aliases {sorted(ALIASES)})")
     return MODELS[key]
 
-from encephagen.sim.rww import RWW_FIC  # noqa: E402  (rww.py imports this module's base classes)
-
-MODELS[RWW_FIC.name] = RWW_FIC
+# rww.py (reduced Wong-Wang with FIC) builds on this module's base classes and registers itself in
+# MODELS when its definition is complete; imported here so that every model is known after
+# importing this module. When rww.py is the module imported first, it is mid-import right now and
+# registers itself once this module is done (no circular import either way).
+if "encephagen.sim.rww" not in sys.modules:
+    import encephagen.sim.rww  # noqa: E402,F401

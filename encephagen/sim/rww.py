@@ -29,7 +29,7 @@ from typing import Mapping
 import numpy as np
 from scipy.optimize import brentq
 
-from encephagen.sim.models import INF, CouplingInput, Model, P, ParameterError, ParamsBase
+from encephagen.sim.models import INF, MODELS, CouplingInput, Model, P, ParameterError, ParamsBase
 
 __all__ = ["RWWParams", "rww_dfun", "RWW_FIC", "transfer", "rates_from_state", "fic_weights", "fixed_point_rates"]
 
@@ -147,3 +147,5 @@ def fixed_point_rates(weights, G: float, J_i, params: RWWParams | None = None, t
         se = se + dt * (-se / p["tau_E"] + (1 - se) * re * p["gamma_E"] / 1000.0)
         si = si + dt * (-si / p["tau_I"] + ri * p["gamma_I"] / 1000.0)
     return rates_from_state(se, si, W @ se, G, p, J_i)[0]
+
+MODELS[RWW_FIC.name] = RWW_FIC   # registered here: see the end of encephagen/sim/models.py
