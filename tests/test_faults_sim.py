@@ -46,8 +46,9 @@ def _rows(path) -> dict:
         per = {}
 
         def visit(name, obj):
+            # dimension scales (the 'run' coordinate 0..B-1: a position in the file) are labels, not results
             if isinstance(obj, h5py.Dataset) and obj.ndim >= 1 and obj.shape[0] == len(fam) and name not in (
-                    "atlas", "family"):
+                    "atlas", "family") and not obj.is_scale:
                 per[name] = obj[()]
 
         f.visititems(visit)
