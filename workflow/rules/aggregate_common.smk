@@ -5,7 +5,8 @@ from encephagen.study.engine import silencing_rule as _silencing_rule
 
 def silencing_rule(model):
     """metric, threshold, below of the silencing order of a model: analysis.silencing for neural
-    masses; an engine's own rule from the study layer's registry (lif: rate below spiking.monitors.silent_hz)."""
+    masses, otherwise the engine's own criterion from the study layer's registry (for lif, the rate
+    below spiking.monitors.silent_hz)."""
     return _silencing_rule(model, config)
 
 

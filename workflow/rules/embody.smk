@@ -3,22 +3,7 @@
 # and a video. Not in the default stages: add `embody` to config key `stages`.
 
 
-def embody_atlas():
-    a = config["embody"]["atlas"]
-    if a not in ATLASES:
-        raise WorkflowError(f"embody.atlas = {a!r} is not in atlases {ATLASES}")
-    return a
-
-
-def embody_null_files(wildcards):
-    fam = config["embody"]["null_family"]
-    if fam not in config["nulls"]["families"]:
-        raise WorkflowError(f"embody.null_family = {fam!r} is not in nulls.families {config['nulls']['families']}")
-    if config["embody"]["n_nulls"] > config["nulls"]["n_per_family"]:
-        raise WorkflowError(f"embody.n_nulls = {config['embody']['n_nulls']} exceeds nulls.n_per_family "
-                            f"= {config['nulls']['n_per_family']}")
-    return [f"results/nulls/atlas-{wildcards.atlas}/null-{f}/batch-{b}.h5"
-            for f, b in network_batches(wildcards.atlas) if f == fam]
+include: "embody_common.smk"
 
 
 rule embody_run:
@@ -46,8 +31,9 @@ rule embody_run:
 
 rule embody_report:
     input:
-        episodes=expand("results/embody/atlas-{{atlas}}/episodes/{controller}.tsv",
-                        controller=config["embody"]["controllers"]),
+        episodes=expand(
+            "results/embody/atlas-{{atlas}}/episodes/{controller}.tsv", controller=config["embody"]["controllers"]
+        ),
         real="results/nulls/atlas-{atlas}/null-real/batch-0000.h5",
     output:
         summary="results/embody/atlas-{atlas}/summary.tsv",
@@ -71,9 +57,3 @@ rule embody_report:
         alpha=config["analysis"]["fdr_alpha"],
     script:
         "../scripts/embody_report.py"
-
-
-@stage_targets("embody")
-def embody_targets():
-    a = embody_atlas()
-    return [f"results/embody/atlas-{a}/summary.tsv", f"results/embody/atlas-{a}/figure.png"]
