@@ -43,16 +43,24 @@ class UsageError(ValueError):
     pass
 
 
-def _ms(tok: str, default: float, lo: float = 1.0, hi: float = 5000.0) -> float:
+def _number(tok, default, lo, hi, what: str, cast=float, unit: str = ""):
+    """A command argument as a number within lo..hi (``default`` when absent); otherwise a
+    UsageError naming the argument, its value and the bounds."""
     if tok is None:
         return default
     try:
-        v = float(tok)
+        v = cast(tok)
     except ValueError:
-        raise UsageError(f"duration {tok!r} is not a number (ms)") from None
+        kind = "whole number" if cast is int else "number"
+        raise UsageError(f"{what} {tok!r} is not a {kind}" + (f" ({unit})" if unit else "")) from None
+    u = f" {unit}" if unit else ""
     if not lo <= v <= hi:
-        raise UsageError(f"duration {v:g} ms: must be within {lo:g}..{hi:g} ms")
+        raise UsageError(f"{what} {v:g}{u}: must be within {lo:g}..{hi:g}{u}")
     return v
+
+
+def _ms(tok: str, default: float, lo: float = 1.0, hi: float = 5000.0) -> float:
+    return _number(tok, default, lo, hi, "duration", unit="ms")
 
 
 class DemoShell(cmd.Cmd):
@@ -280,12 +288,7 @@ class DemoShell(cmd.Cmd):
         (name, n), flags = self._args(arg, 1, 2, usage)
         self._flags(flags, (), usage)
         label, img = self._image(name)
-        try:
-            n = 5 if n is None else int(n)
-        except ValueError:
-            raise UsageError(f"trials {n!r} is not a whole number") from None
-        if not 1 <= n <= 100:
-            raise UsageError(f"trials {n}: must be within 1..100")
+        n = _number(n, 5, 1, 100, "trials", cast=int)
         b = self.brain
         before = self._pathway(img)
         deltas = []
@@ -361,12 +364,7 @@ class DemoShell(cmd.Cmd):
         usage = COMMANDS["walk"].split(":")[0]
         (sp,), flags = self._args(arg, 0, 1, usage)
         self._flags(flags, (), usage)
-        try:
-            speed = 1.0 if sp is None else float(sp)
-        except ValueError:
-            raise UsageError(f"speed {sp!r} is not a number") from None
-        if not 0 <= speed <= 2:
-            raise UsageError(f"speed {speed:g}: must be within 0..2")
+        speed = _number(sp, 1.0, 0, 2, "speed")
         b = self.brain
         motor = float(self.last.region_rate[b.mot_regions].mean()) if self.last is not None else None
         self.n_fig += 1

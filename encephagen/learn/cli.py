@@ -34,16 +34,10 @@ def register(subparsers) -> None:
 
 
 def _run(args) -> int:
-    import yaml
-
     from encephagen.learn.run import learn_network_file
-    from encephagen.spiking.cli import _set
+    from encephagen.spiking.cli import _set, load_config_file
 
-    raw = {}
-    if args.config is not None:
-        if not args.config.exists():
-            raise SystemExit(f"config file not found: {args.config}")
-        raw = yaml.safe_load(args.config.read_text()) or {}
+    raw = load_config_file(args.config)
     section = dict(raw.get("learn") or {})
     for item in args.set:
         _set(section, item)

@@ -46,6 +46,17 @@ def register(subparsers) -> None:
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
+def load_config_file(path) -> dict:
+    """A YAML config file as a dict ({} for no file); a missing file stops with its name."""
+    import yaml
+
+    if path is None:
+        return {}
+    if not path.exists():
+        raise SystemExit(f"config file not found: {path}")
+    return yaml.safe_load(path.read_text()) or {}
+
+
 def _set(section: dict, item: str) -> None:
     if "=" not in item:
         raise SystemExit(f"--set {item!r}: expected KEY=VALUE")
@@ -63,16 +74,11 @@ def _set(section: dict, item: str) -> None:
 
 def _run(args) -> int:
     import numpy as np
-    import yaml
 
     from encephagen.spiking.run import run_lif_networks
     from encephagen.steps.networks import load_networks
 
-    raw = {}
-    if args.config is not None:
-        if not args.config.exists():
-            raise SystemExit(f"config file not found: {args.config}")
-        raw = yaml.safe_load(args.config.read_text()) or {}
+    raw = load_config_file(args.config)
     section = dict(raw.get("spiking", raw if "master_seed" not in raw else {}))
     for item in args.set:
         _set(section, item)
