@@ -7,22 +7,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping, Sequence
 
-import h5py
 import numpy as np
 
 from encephagen.connectome import Connectome
 from encephagen.nulls import read_nulls
 from encephagen.nulls.families import prepare_source
 from encephagen.sim.models import ParameterError
+from encephagen.study.engine import file_kind  # the one reader of a file's kind (runs: its layout)
 from encephagen.study.network import Network
 
 __all__ = ["real_network", "load_networks", "batch_networks", "read_networks", "file_kind"]
-
-
-def file_kind(path: str | Path) -> str:
-    with h5py.File(path, "r") as f:
-        k = f.attrs.get("encephagen_kind", "")
-    return k.decode() if isinstance(k, bytes) else str(k)
 
 
 def real_network(connectome, threshold: Mapping | None = None, name: str | None = None) -> Network:
