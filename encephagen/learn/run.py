@@ -27,6 +27,7 @@ def learn_network_file(networks_path, out_path, learn_cfg: Mapping, protocol: st
     """Run ``protocol`` on the networks of one nulls-stage batch (the first ``learn.n_nulls`` nulls
     of a family; the real network's batch whole)."""
     from encephagen.nulls import read_nulls
+    from encephagen.steps.networks import batch_networks
     from encephagen.study import run_study
 
     cfg = dict(learn_cfg)
@@ -36,10 +37,9 @@ def learn_network_file(networks_path, out_path, learn_cfg: Mapping, protocol: st
     nb = read_nulls(networks_path)
     if nb.status != "ok" or len(nb) == 0:
         raise ValueError(f"{networks_path}: no networks to learn on ({nb.reason or 'empty batch'})")
-    keep = [k for k in range(len(nb)) if nb.family == "real" or int(nb.null_index[k]) < n_nulls]
-    if not keep:
+    networks = [net for net in batch_networks(nb) if net.family == "real" or net.null_index < n_nulls]
+    if not networks:
         raise ValueError(f"{networks_path}: no null with index < learn.n_nulls = {n_nulls} in this batch")
-    networks = [(nb.source, nb.family, int(nb.null_index[k]), nb.weights[k], nb.lengths[k]) for k in keep]
     return run_study(PlasticEngine(), {**cfg, "protocol": protocol}, networks, master_seed, out_path,
                      provenance={"networks_file": str(networks_path)}, region_labels=list(nb.labels))
 
