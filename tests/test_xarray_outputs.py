@@ -25,6 +25,8 @@ SMALL_PLASTIC = {"seeds_per_network": 2, "transient": 20.0, "batch_size": 4,
                  "params": {"n_e": 8, "n_i": 2, "p_int": 0.4, "p_between": 0.3, "velocity": 10.0},
                  "conditioning": {"n_trials": 4, "on_ms": 20.0, "iti_ms": 20.0, "pattern_regions": 2, "block": 2},
                  "record_every_ms": 10.0}
+SMALL_EVOKED = {"seeds_per_network": 2, "transient": 20.0, "params": {"n_e": 4, "n_i": 1, "p_int": 0.4, "velocity": 10.0},
+                "trials": {"n_trials": 2, "off_ms": 5.0, "baseline_ms": 20.0, "on_ms": 20.0}}
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +64,8 @@ def outputs(tmp_path_factory, resources_dir) -> dict[str, list[Path]]:
     from encephagen.study import run_study
     plastic = run_study("plastic_lif", {**SMALL_PLASTIC, "protocol": "conditioning"}, nets[:2], 7, d / "plastic.h5",
                         region_labels=c.labels)
+    evoked = run_study("evoked_lif", SMALL_EVOKED, nets[:2], 7, d / "evoked.h5", region_labels=c.labels,
+                       stim_regions=[0, 1])
     hopf_cfg = {"G": {"start": 0.05, "stop": 1.0, "num": 5, "spacing": "log"},
                 "heterogeneity": {"n_null": 3, "null": "permutation", "refine": 0,
                                   "bias": {"start": -0.2, "stop": -0.01, "num": 3},
@@ -73,7 +77,7 @@ def outputs(tmp_path_factory, resources_dir) -> dict[str, list[Path]]:
                              real_network=nulls["real"])
     aggregate([sim], connectome=c, empirical={"hcp80": np.eye(c.n)}, out_store=d / "store.h5",
               out_network=d / "network.tsv", out_regional=d / "regional.tsv", expected_nulls={"weight_perm": 2})
-    files = [conn, conn.with_name(f"{ATLAS}_subjects.h5"), *fcs, *nulls.values(), sim, lif, plastic, *sweeps, het,
+    files = [conn, conn.with_name(f"{ATLAS}_subjects.h5"), *fcs, *nulls.values(), sim, lif, plastic, evoked, *sweeps, het,
              d / "store.h5"]
     out: dict[str, list[Path]] = {}
     for p in files:
@@ -310,3 +314,17 @@ def test_plastic_runs(outputs):
         _same(ds["/weights"][k].values, d["weights"][k], f"weights/{k}")
     assert ds["/weights"]["initial"].attrs.get("units") == "mV"
     _same(ds["/trajectory"]["mean"].values, d["trajectory"]["mean"], "trajectory/mean")
+
+
+def test_evoked_runs(outputs):
+    """The evoked engine's runs (kind 'runs', engine 'evoked_lif'): per-run, per-region and
+    per-trial arrays on named dimensions, equal to the library reader's."""
+    from encephagen.learn.evoked import read_evoked
+
+    (path,) = outputs["evoked"]
+    ds = _labelled(path)["/"]
+    d = read_evoked(path)
+    assert [str(x) for x in ds["region"].values] == [str(x) for x in d["labels"]]
+    for k in ("base_rate", "stim_rate", "hop", "path_length", "ffi", "stimulated"):
+        _same(ds[k].values, d[k], k)
+    assert ds["base_rate"].dims == ("run", "trial", "region") and ds["stim_rate"].attrs.get("units") == "Hz"

@@ -284,13 +284,31 @@ PLASTIC = Kind(
            "weight_change/mean_*": "mV", "weight_change/frac_*": "1"},
 )
 
+# ---------------------------------------------------------------- evoked (claim 7, learn.evoked)
+EVOKED = Kind(
+    name="evoked",
+    datasets={"atlas": 1, "family": 1, "null_index": 1, "seed_id": 1, "seed": 1, "build_seed": 1, "G": 1, "ffi": 1,
+              "ffi_scale": 1, "labels": 1, "stimulated": 1, "rate": 2, "hop": 2, "path_length": 2, "base_rate": 3,
+              "stim_rate": 3},
+    attrs=("model", "dt", "config", "params"),
+    dims=(RUN, Dim("region", copy_of("labels")), Dim("trial", index_of("base_rate", 1))),
+    variables={**{k: ("run",) for k in ("atlas", "family", "null_index", "seed_id", "seed", "build_seed", "G", "ffi",
+                                        "ffi_scale")},
+               "labels": ("region",), "stimulated": ("region",), "rate": ("run", "region"), "hop": ("run", "region"),
+               "path_length": ("run", "region"), "base_rate": ("run", "trial", "region"),
+               "stim_rate": ("run", "trial", "region")},
+    units={"G": "1", "ffi_scale": "1", "rate": "Hz", "base_rate": "Hz", "stim_rate": "Hz", "hop": "1 (edges)",
+           "path_length": "1 (sum of 1 / normalised weight)"},
+)
+
 # ----------------------------------------------------------------------------------- runs
 # ONE file kind for the runs of every study engine (encephagen.study): the root attribute
 # ``engine`` names the engine and so the layout. Files written before as kind 'simulation',
 # 'spiking' or 'hopf_sweep' are refused by validation (re-run them); those names remain the
 # names of the layouts (``validate_h5(path, "simulation")`` = kind 'runs', engine 'neural_mass').
 # A new engine adds its layout here.
-RUN_LAYOUTS = {"neural_mass": SIMULATION, "lif": SPIKING, "hopf_linear": HOPF_SWEEP, "plastic_lif": PLASTIC}
+RUN_LAYOUTS = {"neural_mass": SIMULATION, "lif": SPIKING, "hopf_linear": HOPF_SWEEP, "plastic_lif": PLASTIC,
+               "evoked_lif": EVOKED}
 RUNS = declare(Kind(name="runs", attrs=("engine",), variant_attr="engine", variants=RUN_LAYOUTS))
 
 HOPF_HETEROGENEITY = declare(Kind(
