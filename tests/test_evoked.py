@@ -21,10 +21,10 @@ SMALL = {"seeds_per_network": 2, "transient": 30.0, "batch_size": 8,
          "trials": {"n_trials": 3, "off_ms": 10.0, "baseline_ms": 40.0, "on_ms": 40.0}}
 
 
-def _run(tmp_path, name, nets, rate_increase, stim=(0,)):
+def _run(tmp_path, name, nets, rate_increase, stim=(0,), backend="auto"):
     from encephagen.study import run_study
 
-    cfg = {**SMALL, "stimulus": {"rate_increase": rate_increase}}
+    cfg = {**SMALL, "stimulus": {"rate_increase": rate_increase}, "backend": backend}
     R = nets[0][3].shape[0]
     return EV.read_evoked(run_study("evoked_lif", cfg, nets, 11, tmp_path / f"{name}.h5",
                                     region_labels=[f"r{k}" for k in range(R)], stim_regions=list(stim)))
@@ -73,7 +73,8 @@ def planted(tmp_path_factory):
     for name, w in (("sealed", W), ("leak", leak)):
         nets = [("toy", "real", 0, w, L)]
         out[name] = {"stim": _run(d, f"{name}-stim", nets, 1.0), "sham": _run(d, f"{name}-sham", nets, 1e-9)}
-    nulls = [("toy", "real", 0, W, L), ("toy", "degree", 0, leak, L), ("toy", "degree", 1, leak.T.copy(), L)]
+    out["leak"]["torch"] = _run(d, "leak-torch", [("toy", "real", 0, leak, L)], 1.0, backend="torch")
+    nulls = [("toy", "real", 0, leak, L), ("toy", "degree", 0, W, L), ("toy", "degree", 1, leak.T.copy(), L)]
     out["nulls"] = _run(d, "with-nulls", nulls, 1.0)
     out["dir"] = d
     return out
@@ -94,6 +95,14 @@ def test_no_outgoing_edges_gives_no_evoked_change_elsewhere(planted):
     np.testing.assert_array_equal(ls["base_rate"][:, 0], lz["base_rate"][:, 0])   # first baseline: before any stimulus
     assert not np.array_equal(ls["stim_rate"][:, :, 1], lz["stim_rate"][:, :, 1])
     assert ls["hop"][0].tolist() == [0, 1, 2, 2]
+
+
+def test_stimulus_is_the_same_on_the_torch_path(planted):
+    """PoissonStimulus switches the threshold rows of both backends: the torch path (CPU here,
+    the CUDA code path) gives the numba path's rates, spike for spike."""
+    a, b = planted["leak"]["stim"], planted["leak"]["torch"]
+    for k in ("base_rate", "stim_rate", "rate"):
+        np.testing.assert_array_equal(a[k], b[k])
 
 
 def test_ffi_conditions_are_paired(planted):
