@@ -145,3 +145,27 @@ def test_study_config_dry_run_has_the_evoked_jobs(tmp_path):
               and ln.split()[1].isdigit()}
     assert counts.get("evoked_run") == 3 and counts.get("evoked_summary") == 1, res.stdout
     assert "simulate_batch" not in counts and "learn_run" not in counts
+
+
+def test_evoked_is_opt_in_and_config_errors_name_the_key():
+    from encephagen.data.tables import region_table
+    from encephagen.schemas import section_schema
+    from encephagen.steps.evoked import stimulated_regions
+    from encephagen.study.config import ParameterError
+
+    s = section_schema("stages")
+    assert "evoked" in s["items"]["enum"] and "evoked" not in s["default"]
+    with pytest.raises(ParameterError, match=r"evoked\.params\.ffi_scale"):
+        EV.resolve_evoked({"params": {"ffi_scale": 3.0}})
+    with pytest.raises(ParameterError, match=r"evoked\.stimulus"):
+        EV.resolve_evoked({"stimulus": {"rate_increase": -1}})
+    with pytest.raises(ParameterError, match=r"evoked\.trials"):
+        EV.resolve_evoked({"trials": {"n_trials": 1}})
+    labels = [r["label"] for r in region_table("tvb66")]
+    idx, what = stimulated_regions("tvb66", labels, {"region_class": ["visual"]})
+    assert [labels[k] for k in idx] == ["rCUN", "rLOCC", "rLING", "rPCAL", "lCUN", "lLOCC", "lLING", "lPCAL"]
+    assert stimulated_regions("tvb66", labels, {"labels": ["lPCAL"]})[0] == [labels.index("lPCAL")]
+    with pytest.raises(ParameterError, match=r"evoked\.stimulus\.labels"):
+        stimulated_regions("tvb66", labels, {"labels": ["V1"]})
+    with pytest.raises(ParameterError, match=r"evoked\.stimulus\.region_class"):
+        stimulated_regions("tvb66", labels, {"region_class": ["nonsense"]})

@@ -10,6 +10,7 @@ its statistics, write.
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -114,7 +115,9 @@ def _figure(runs, reg, tests, out_png):
             a.plot([], [], "-", color="0.6", label=f"null networks (n = {len(nulls)}), seed means")
         real = sub[sub.family == "real"]
         if len(real):
-            m, lo, hi = mean_ci(100 * real[cols].to_numpy(float), 0)
+            with warnings.catch_warnings():      # an empty hop class (no region that far): NaN, no warning
+                warnings.simplefilter("ignore", RuntimeWarning)
+                m, lo, hi = mean_ci(100 * real[cols].to_numpy(float), 0)
             a.errorbar(x, m, yerr=[m - lo, hi - m], fmt="o-", color="tab:red", capsize=3,
                        label=f"real network, mean and 95% CI over {real.seed_id.nunique()} seeds")
             ymin, ymax = min(ymin, np.nanmin(lo)), max(ymax, np.nanmax(hi))
