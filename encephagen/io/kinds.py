@@ -284,13 +284,28 @@ PLASTIC = Kind(
            "weight_change/mean_*": "mV", "weight_change/frac_*": "1"},
 )
 
+# -------------------------------------------------------------------- embody (closed loop)
+EMBODY_PER_RUN = ("atlas", "family", "null_index", "seed_id", "seed", "build_seed", "brain", "G", "steps", "dx",
+                  "velocity", "return", "terminated", "truncated", "cpu_s")
+EMBODY = Kind(
+    name="embody",
+    datasets={k: 1 for k in EMBODY_PER_RUN},
+    attrs=("model", "controller", "body", "dt", "max_steps", "config", "versions", "gait"),
+    dims=(RUN,),
+    variables={k: ("run",) for k in EMBODY_PER_RUN},
+    units={"G": "1 (CPG current per relative rate change)", "steps": "control steps (dt)", "dx": "m",
+           "velocity": "m/s", "return": "1 (Walker2d-v5 reward)", "cpu_s": "s", "terminated": "1 (bool)",
+           "truncated": "1 (bool)"},
+)
+
 # ----------------------------------------------------------------------------------- runs
 # ONE file kind for the runs of every study engine (encephagen.study): the root attribute
 # ``engine`` names the engine and so the layout. Files written before as kind 'simulation',
 # 'spiking' or 'hopf_sweep' are refused by validation (re-run them); those names remain the
 # names of the layouts (``validate_h5(path, "simulation")`` = kind 'runs', engine 'neural_mass').
 # A new engine adds its layout here.
-RUN_LAYOUTS = {"neural_mass": SIMULATION, "lif": SPIKING, "hopf_linear": HOPF_SWEEP, "plastic_lif": PLASTIC}
+RUN_LAYOUTS = {"neural_mass": SIMULATION, "lif": SPIKING, "hopf_linear": HOPF_SWEEP, "plastic_lif": PLASTIC,
+               "embody": EMBODY}
 RUNS = declare(Kind(name="runs", attrs=("engine",), variant_attr="engine", variants=RUN_LAYOUTS))
 
 HOPF_HETEROGENEITY = declare(Kind(

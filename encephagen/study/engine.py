@@ -81,11 +81,12 @@ ENGINES: dict[str, str] = {
     "lif": "encephagen.spiking.run:LIFEngine",
     "hopf_linear": "encephagen.hopf.study:HopfLinearEngine",
     "plastic_lif": "encephagen.learn.engine:PlasticEngine",
+    "embody": "encephagen.bodies.engine:EmbodyEngine",
 }
 # the HDF5 layout each engine writes (all are files of kind 'runs' with an ``engine`` attribute;
 # encephagen/io/kinds.py declares the layouts)
 KINDS: dict[str, str] = {"simulation": "neural_mass", "spiking": "lif", "hopf_sweep": "hopf_linear",
-                         "plastic": "plastic_lif"}
+                         "plastic": "plastic_lif", "embody": "embody"}
 _LOADED: dict[str, Engine] = {}
 
 

@@ -11,7 +11,7 @@ rule embody_run:
         real="results/nulls/atlas-{atlas}/null-real/batch-0000.h5",
         nulls=embody_null_files,
     output:
-        "results/embody/atlas-{atlas}/episodes/{controller}.tsv",
+        "results/embody/atlas-{atlas}/episodes/{controller}.h5",
     log:
         "logs/embody_run/atlas-{atlas}/{controller}.log",
     benchmark:
@@ -32,7 +32,7 @@ rule embody_run:
 rule embody_report:
     input:
         episodes=expand(
-            "results/embody/atlas-{{atlas}}/episodes/{controller}.tsv", controller=config["embody"]["controllers"]
+            "results/embody/atlas-{{atlas}}/episodes/{controller}.h5", controller=config["embody"]["controllers"]
         ),
         real="results/nulls/atlas-{atlas}/null-real/batch-0000.h5",
     output:
