@@ -65,7 +65,7 @@ def test_embody_stage_tiny(tmp_path, resources_dir):
     # body seed = seed id (the same for every control); the brain's build seed per (network, seed id)
     assert [r["seed"] for r in ep] == [100, 101] and len({r["network_seed"] for r in ep}) == 2
     assert [r["seed"] for r in episode_rows(out / "episodes" / "random.h5")] == [100, 101]
-    nulls = read_embody(out / "episodes" / "brain_null.h5")
+    nulls = read_embody(out / "episodes" / "brain_null" / "batch-0000.h5")
     assert list(nulls["null_index"]) == [0, 0, 1, 1] and set(nulls["family"]) == {"degree"}
 
 

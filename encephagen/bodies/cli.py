@@ -97,8 +97,10 @@ def run_file(controller: str, section: dict, master_seed: int, atlas: str | None
 
     cfg = resolve(section)
     atlas = atlas or cfg["atlas"]
-    n_nulls = cfg["n_nulls"] if controller == "brain_null" else 0
-    nets = load_networks(real_path, null_paths if controller == "brain_null" else None, cfg["null_family"], n_nulls)
+    nets = load_networks(real_path, null_paths if controller == "brain_null" else None, cfg["null_family"], None)
+    # the test's nulls are indices 0 .. n_nulls - 1 (a job may hold one batch of them); later
+    # indices (the coupling calibration's) never enter
+    nets = nets[:1] + [n for n in nets[1:] if n.null_index < cfg["n_nulls"]]
     sens, mot = brain_regions(atlas)
     if seed_ids is None:
         n = cfg["n_seeds"] if controller != "brain_null" or cfg["null_seeds"] is None else min(cfg["null_seeds"],
@@ -381,6 +383,10 @@ def report_files(episodes, section: dict, master_seed: int, atlas: str | None, r
     from encephagen.bodies.engine import episode_rows
 
     rows = [r for p in episodes for r in episode_rows(p)]
+    got = sorted({r["null_index"] for r in rows if r["controller"] == "brain_null"})
+    if got and got != list(range(cfg["n_nulls"])):
+        raise ValueError(f"embody.n_nulls = {cfg['n_nulls']}: the brain_null episodes hold null indices {got}, "
+                         f"expected 0 .. {cfg['n_nulls'] - 1}")
     summ = summarise(rows)
     _write_tsv(out_dir / "summary.tsv", summ)
     bvn = brain_vs_null(rows, alpha)
