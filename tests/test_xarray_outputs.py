@@ -76,8 +76,8 @@ def outputs(tmp_path_factory, resources_dir) -> dict[str, list[Path]]:
                              real_network=nulls["real"])
     aggregate([sim], connectome=c, empirical={"hcp80": np.eye(c.n)}, out_store=d / "store.h5",
               out_network=d / "network.tsv", out_regional=d / "regional.tsv", expected_nulls={"weight_perm": 2})
-    files = [conn, conn.with_name(f"{ATLAS}_subjects.h5"), *fcs, *nulls.values(), sim, lif, plastic, embody, *sweeps, het,
-             d / "store.h5"]
+    files = [conn, conn.with_name(f"{ATLAS}_subjects.h5"), *fcs, *nulls.values(), sim, lif, plastic, embody, *sweeps,
+             het, d / "store.h5"]
     out: dict[str, list[Path]] = {}
     for p in files:
         out.setdefault(_layout(p).name, []).append(Path(p))

@@ -1,17 +1,19 @@
-"""The ``embody`` stage, file level (paths in, read, call the bodies engine, write) and its command line.
+"""The ``embody`` stage, file level (paths in, read, call the study engine ``embody``, write) and its command line.
 
-``encephagen embody run --controller NAME --real REAL.h5 [--nulls NULL.h5 ...] --out episodes.tsv``
-runs one control on the configured seeds; ``encephagen embody report --episodes *.tsv --real
-REAL.h5 --out-dir DIR`` writes ``summary.tsv`` (per controller and metric: n, mean, sd, 95 % CI),
-``brain_vs_null.tsv`` (the real connectome network against its nulls, the network as unit, BH-FDR
-over the metrics), ``brain_effect.tsv`` (full_loop - brain_ablated, paired by seed), ``figure.png``
-(motor-neuron raster, joint angles, phase, dx per control) and ``video/`` (walk.gif, or
-SKIPPED.txt naming why rendering was not possible). The workflow's scripts call :func:`run_file`
-and :func:`report_files`.
+``encephagen embody run --controller NAME --real REAL.h5 [--nulls NULL.h5 ...] --out episodes.h5``
+runs one control on the configured seeds through :func:`encephagen.study.run_study` with the
+engine :class:`encephagen.bodies.engine.EmbodyEngine` (one HDF5 file, kind runs, layout embody);
+``encephagen embody report --episodes *.h5 --real REAL.h5 --out-dir DIR`` writes ``summary.tsv``
+(per controller and metric: n, mean, sd, 95 % CI), ``brain_vs_null.tsv`` (the real connectome
+network against its nulls on the nulls' seeds, the network as unit, BH-FDR over the metrics),
+``brain_effect.tsv`` (full_loop - brain_ablated, paired by seed), ``figure.png`` (motor-neuron
+raster, joint angles, phase, dx per control) and ``video/`` (walk.gif, or SKIPPED.txt naming why
+rendering was not possible). The workflow's scripts call :func:`run_file` and :func:`report_files`;
+:func:`calibrate_coupling` chooses ``embody.brain.gain_out`` on training seeds.
 
-Seeds: body, CPG and random control use the body seed s; the brain network of (family, null
-index) is built from ``derive_seed(master_seed, atlas, family, null_index, "embody_build")`` and
-its Poisson drive per episode from ``derive_seed(build seed, s, "lif")``. All recorded.
+Seeds (the engine's, recorded per run): the seed id is the body seed (body, CPG, random control);
+the brain network is built from ``derive_seed(master_seed, atlas, family, null_index, seed_id,
+"build")`` and driven by ``derive_seed(master_seed, atlas, family, null_index, seed_id)``.
 """
 from __future__ import annotations
 
@@ -112,7 +114,8 @@ def run_file(controller: str, section: dict, master_seed: int, atlas: str | None
                      provenance={"real": str(real_path), "nulls": [str(p) for p in (null_paths or [])]})
 
 
-def run_controller(controller: str, cfg: dict, master_seed: int, atlas: str, networks=None, seed_ids=None) -> list[dict]:
+def run_controller(controller: str, cfg: dict, master_seed: int, atlas: str, networks=None,
+                   seed_ids=None) -> list[dict]:
     """Rows (one per network x seed) of one control, through the engine (an HDF5 file in a
     temporary directory); ``networks``: [study.Network or (atlas, family, null_index, W, L)]."""
     import tempfile
@@ -212,8 +215,9 @@ def summarise(rows: list[dict]) -> list[dict]:
 
 def brain_vs_null(rows: list[dict], alpha: float = 0.05) -> list[dict]:
     """The real network against the nulls, the network as unit: per metric the real network's
-    mean over the nulls' seeds (embody.null_seeds) against the null networks' means; two-sided empirical p = (1 + #nulls at
-    least as far from the null mean) / (n_nulls + 1); z; BH-FDR over the metrics (statsmodels)."""
+    mean over the nulls' seeds (embody.null_seeds) against the null networks' means; two-sided
+    empirical p = (1 + #nulls at least as far from the null mean) / (n_nulls + 1); z; BH-FDR over
+    the metrics (statsmodels)."""
     from statsmodels.stats.multitest import multipletests
 
     nulls = [r for r in rows if r["controller"] == "brain_null"]

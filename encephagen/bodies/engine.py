@@ -190,8 +190,6 @@ class EmbodyEngine:
 
 def read_embody(path) -> dict:
     """An embody file as arrays (one entry per run) + ``controller``, ``config``, ``versions``."""
-    import h5py
-
     from encephagen.io import open_validated
 
     with open_validated(path, KIND) as f:
@@ -200,12 +198,10 @@ def read_embody(path) -> dict:
             d[k] = np.asarray(f[k][()], np.int64)
         for k in ("G", "dx", "velocity", "return", "cpu_s"):
             d[k] = np.asarray(f[k][()], float)
-        for k in ("controller",):
-            v = f.attrs[k]
-            d[k] = v.decode() if isinstance(v, bytes) else str(v)
+        v = f.attrs["controller"]
+        d["controller"] = v.decode() if isinstance(v, bytes) else str(v)
         d["config"] = json.loads(f.attrs["config"])
         d["versions"] = json.loads(f.attrs["versions"])
-    _ = h5py
     return d
 
 
