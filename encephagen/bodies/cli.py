@@ -436,6 +436,18 @@ def register(subparsers) -> None:
     q.add_argument("--master-seed", type=int, default=None, help="master seed (default: the config's)")
     q.add_argument("--out-dir", required=True, help="output directory")
     q.set_defaults(func=_cmd_report)
+    k = sub.add_parser("calibrate-coupling", help="choose embody.brain.gain_out on training seeds (JSON record)")
+    k.add_argument("--config", help="config YAML with an embody section")
+    k.add_argument("--real", required=True, help="the real network's null-real batch file")
+    k.add_argument("--nulls", nargs="*", default=[], help="null batch files holding --null-indices")
+    k.add_argument("--null-indices", nargs="*", type=int, default=[20],
+                   help="null indices used (keep them out of the test: >= embody.n_nulls; default 20)")
+    k.add_argument("--gains", nargs="+", type=float, default=[0.02, 0.05, 0.1])
+    k.add_argument("--seeds", nargs="+", type=int, default=list(range(20, 26)),
+                   help="training seeds (default 20-25; never the held-out seeds)")
+    k.add_argument("--master-seed", type=int, default=None, help="master seed (default: the config's)")
+    k.add_argument("--out", required=True, help="output JSON record")
+    k.set_defaults(func=_cmd_calibrate)
 
 
 def _cmd_run(args) -> int:
@@ -454,4 +466,17 @@ def _cmd_report(args) -> int:
         if r["metric"] in ("steps", "dx"):
             print(f"{r['controller']:>14} {r['metric']:>6} {r['mean']:8.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}] "
                   f"n={r['n']} at limit={r['reached_limit']}")
+    return 0
+
+
+def _cmd_calibrate(args) -> int:
+    sec, ms = _load_cfg(args.config)
+    ms = args.master_seed if args.master_seed is not None else (ms if ms is not None else 0)
+    cfg = resolve(sec)
+    held = set(range(cfg["seed_start"], cfg["seed_start"] + cfg["n_seeds"]))
+    if held & set(args.seeds):
+        raise SystemExit(f"--seeds {sorted(held & set(args.seeds))} are held-out seeds (embody.seed_start, n_seeds)")
+    rec = calibrate_coupling(sec, ms, cfg["atlas"], args.real, args.nulls, args.gains, args.seeds,
+                             null_indices=tuple(args.null_indices), out=args.out)
+    print(f"gain_out {rec['gain_out']} ({rec['episodes']} episodes, {rec['cpu_s']:.0f} CPU s) -> {args.out}")
     return 0
