@@ -53,8 +53,20 @@ def test_embody_stage_tiny(tmp_path, resources_dir):
     assert all(int(r["n_nulls"]) == 2 for r in bvn)
     assert (out / "figure.png").stat().st_size > 10_000
     assert (out / "video" / "SKIPPED.txt").exists()
-    ep = _tsv(out / "episodes" / "full_loop.tsv")
-    assert [int(r["seed"]) for r in ep] == [100, 101] and len({r["network_seed"] for r in ep}) == 1
+    from encephagen.bodies.engine import episode_rows, read_embody
+    from encephagen.io import validate_h5
+    from encephagen.study import read_runs
+    from encephagen.study.engine import file_kind
+
+    p = out / "episodes" / "full_loop.h5"
+    validate_h5(p, "embody")                                    # kind runs, engine embody
+    assert file_kind(p) == "embody" and read_runs(p)["attrs"]["controller"] == "full_loop"
+    ep = episode_rows(p)
+    # body seed = seed id (the same for every control); the brain's build seed per (network, seed id)
+    assert [r["seed"] for r in ep] == [100, 101] and len({r["network_seed"] for r in ep}) == 2
+    assert [r["seed"] for r in episode_rows(out / "episodes" / "random.h5")] == [100, 101]
+    nulls = read_embody(out / "episodes" / "brain_null" / "batch-0000.h5")
+    assert list(nulls["null_index"]) == [0, 0, 1, 1] and set(nulls["family"]) == {"degree"}
 
 
 def test_every_controller_runs_on_the_same_seeds():
@@ -68,8 +80,7 @@ def test_every_controller_runs_on_the_same_seeds():
     for k in range(2):
         W = rng.random((96, 96)) * (rng.random((96, 96)) < 0.2)
         np.fill_diagonal(W, 0)
-        nets.append({"family": "real" if k == 0 else "degree", "null_index": k, "weights": W,
-                     "lengths": np.where(W > 0, 50.0, 0.0)})
+        nets.append(("tvb96", "real" if k == 0 else "degree", k, W, np.where(W > 0, 50.0, 0.0)))
     cfg = resolve({"n_seeds": 2, "max_steps": 15, "brain": {"n_e": 4, "n_i": 1}})
     for c in CONTROLLERS:
         rows = run_controller(c, cfg, 3, "tvb96", nets)
@@ -106,8 +117,10 @@ def test_summary_confidence_interval_and_brain_vs_null_statistics():
 def test_unknown_embody_key_and_atlas_without_motor_regions_are_refused():
     from encephagen.bodies.cli import brain_regions, resolve
 
-    with pytest.raises(ValueError, match="embody.bogus"):
+    with pytest.raises(ValueError, match="embody.*bogus"):
         resolve({"bogus": 1})
+    with pytest.raises(ValueError, match="embody.n_seeds"):
+        resolve({"n_seeds": 1})
     with pytest.raises(ValueError, match="no .motor. regions"):
         brain_regions("schaefer100")
     s, m = brain_regions("tvb96")

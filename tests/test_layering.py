@@ -86,6 +86,7 @@ NODE_OF_MODULE = {
     "encephagen.sim.batch": "study",
     "encephagen.sim.output": "study",
     "encephagen.spiking.run": "study",
+    "encephagen.bodies.engine": "study",   # the closed loop's Engine (study/engines/ does not exist yet)
     "encephagen.learn.run": "steps",   # the learn stage's step: reads null batches, writes tables/figures
 }
 

@@ -66,6 +66,9 @@ def outputs(tmp_path_factory, resources_dir) -> dict[str, list[Path]]:
                         region_labels=c.labels)
     evoked = run_study("evoked_lif", SMALL_EVOKED, nets[:2], 7, d / "evoked.h5", region_labels=c.labels,
                        stim_regions=[0, 1])
+    # the closed loop (engine embody): two short Walker2d episodes of one control
+    embody = run_study("embody", {"controller": "zero", "n_seeds": 2, "max_steps": 10}, nets[:1], 7, d / "embody.h5",
+                       seed_ids=[100, 101])
     hopf_cfg = {"G": {"start": 0.05, "stop": 1.0, "num": 5, "spacing": "log"},
                 "heterogeneity": {"n_null": 3, "null": "permutation", "refine": 0,
                                   "bias": {"start": -0.2, "stop": -0.01, "num": 3},
@@ -77,8 +80,8 @@ def outputs(tmp_path_factory, resources_dir) -> dict[str, list[Path]]:
                              real_network=nulls["real"])
     aggregate([sim], connectome=c, empirical={"hcp80": np.eye(c.n)}, out_store=d / "store.h5",
               out_network=d / "network.tsv", out_regional=d / "regional.tsv", expected_nulls={"weight_perm": 2})
-    files = [conn, conn.with_name(f"{ATLAS}_subjects.h5"), *fcs, *nulls.values(), sim, lif, plastic, evoked, *sweeps, het,
-             d / "store.h5"]
+    files = [conn, conn.with_name(f"{ATLAS}_subjects.h5"), *fcs, *nulls.values(), sim, lif, plastic, evoked, embody,
+             *sweeps, het, d / "store.h5"]
     out: dict[str, list[Path]] = {}
     for p in files:
         out.setdefault(_layout(p).name, []).append(Path(p))
@@ -328,3 +331,19 @@ def test_evoked_runs(outputs):
     for k in ("base_rate", "stim_rate", "hop", "path_length", "ffi", "stimulated"):
         _same(ds[k].values, d[k], k)
     assert ds["base_rate"].dims == ("run", "trial", "region") and ds["stim_rate"].attrs.get("units") == "Hz"
+
+
+def test_embody_runs(outputs):
+    """The closed loop's episodes (kind 'runs', engine 'embody'): one value per run on the 'run'
+    dimension, with units, equal to the library reader's."""
+    from encephagen.bodies.engine import EPISODE_METRICS, read_embody
+    from encephagen.study import read_runs
+
+    (path,) = outputs["embody"]
+    root = _labelled(path)["/"]
+    d = read_embody(path)
+    for k in (*EPISODE_METRICS, "seed_id", "seed", "build_seed", "null_index", "terminated", "truncated"):
+        assert root[k].dims == ("run",), k
+        _same(root[k].values, d[k], k)
+    assert root["dx"].attrs["units"] == "m" and root["velocity"].attrs["units"] == "m/s"
+    assert list(root["seed_id"].values) == [100, 101] and read_runs(path)["attrs"]["controller"] == "zero"

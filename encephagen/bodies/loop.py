@@ -74,12 +74,13 @@ class BrainNetwork:
         self.n_regions = R
         self.batch = None
 
-    def reset(self, seed: int) -> None:
-        """A fresh simulation; its Poisson drive from ``derive_seed(build seed, seed, "lif")``."""
+    def reset(self, seed: int, stream: int | None = None) -> None:
+        """A fresh simulation; its Poisson drive from ``stream`` when given (the study layer's
+        element seed), else ``derive_seed(build seed, seed, "lif")``."""
         from encephagen.seeds import derive_seed
         from encephagen.spiking.engine import LIFBatch
 
-        self.episode_seed = derive_seed(self.seed, int(seed), "lif")
+        self.episode_seed = int(stream) if stream is not None else derive_seed(self.seed, int(seed), "lif")
         self.batch = LIFBatch([self.net], [self.episode_seed], device="cpu", backend="numba", names=[self.name])
         self.batch.random_initial_state()
         self._bias0 = self.batch.bias_term.clone()
@@ -148,13 +149,14 @@ class EmbodiedLoop:
         self.winner = None
         self.brain_stim = np.zeros(cpg.N)
 
-    def reset(self, seed: int) -> None:
+    def reset(self, seed: int, brain_stream: int | None = None) -> None:
+        """Body-side state from ``seed``; the brain's Poisson drive from ``brain_stream`` (else derived)."""
         if self.gait is not None:
             self.gait.reset(seed)
         if self.brainstem is not None:
             self.brainstem.reset()
         if self.brain is not None:
-            self.brain.reset(seed)
+            self.brain.reset(seed, brain_stream)
 
     @property
     def motor(self):
@@ -229,11 +231,16 @@ def make_controller(name: str, brain: BrainNetwork | None = None, gait_x=None):
     raise ValueError(f"unknown controller {name!r}; known: {CONTROLLERS}")
 
 
-def run_loop_episode(body, controller, seed: int, max_steps: int | None = None, record: bool = False) -> dict:
+def run_loop_episode(body, controller, seed: int, max_steps: int | None = None, record: bool = False,
+                     brain_stream: int | None = None) -> dict:
     """One episode; returns steps, return, dx, forward velocity (dx / simulated time), terminated,
-    truncated and, with ``record``, the observation, action, motor and reflex traces and the CPG spikes."""
+    truncated and, with ``record``, the observation, action, motor and reflex traces and the CPG spikes.
+    ``brain_stream``: the brain network's Poisson seed (the study layer's element seed)."""
     obs = body.reset(seed)
-    controller.reset(seed)
+    if brain_stream is not None and isinstance(controller, EmbodiedLoop):
+        controller.reset(seed, brain_stream)
+    else:
+        controller.reset(seed)
     gait = getattr(controller, "gait", None)
     if record and gait is not None:
         gait.record = True

@@ -301,6 +301,20 @@ EVOKED = Kind(
            "path_length": "1 (sum of 1 / normalised weight)"},
 )
 
+# -------------------------------------------------------------------- embody (closed loop)
+EMBODY_PER_RUN = ("atlas", "family", "null_index", "seed_id", "seed", "build_seed", "brain", "G", "steps", "dx",
+                  "velocity", "return", "terminated", "truncated", "cpu_s")
+EMBODY = Kind(
+    name="embody",
+    datasets={k: 1 for k in EMBODY_PER_RUN},
+    attrs=("model", "controller", "body", "dt", "max_steps", "config", "versions", "gait"),
+    dims=(RUN,),
+    variables={k: ("run",) for k in EMBODY_PER_RUN},
+    units={"G": "1 (CPG current per relative rate change)", "steps": "control steps (dt)", "dx": "m",
+           "velocity": "m/s", "return": "1 (Walker2d-v5 reward)", "cpu_s": "s", "terminated": "1 (bool)",
+           "truncated": "1 (bool)"},
+)
+
 # ----------------------------------------------------------------------------------- runs
 # ONE file kind for the runs of every study engine (encephagen.study): the root attribute
 # ``engine`` names the engine and so the layout. Files written before as kind 'simulation',
@@ -308,7 +322,7 @@ EVOKED = Kind(
 # names of the layouts (``validate_h5(path, "simulation")`` = kind 'runs', engine 'neural_mass').
 # A new engine adds its layout here.
 RUN_LAYOUTS = {"neural_mass": SIMULATION, "lif": SPIKING, "hopf_linear": HOPF_SWEEP, "plastic_lif": PLASTIC,
-               "evoked_lif": EVOKED}
+               "evoked_lif": EVOKED, "embody": EMBODY}
 RUNS = declare(Kind(name="runs", attrs=("engine",), variant_attr="engine", variants=RUN_LAYOUTS))
 
 HOPF_HETEROGENEITY = declare(Kind(

@@ -6,12 +6,15 @@
 include: "embody_common.smk"
 
 
+wildcard_constraints:
+    controller="[a-z_]+",
+
+
 rule embody_run:
     input:
         real="results/nulls/atlas-{atlas}/null-real/batch-0000.h5",
-        nulls=embody_null_files,
     output:
-        "results/embody/atlas-{atlas}/episodes/{controller}.tsv",
+        "results/embody/atlas-{atlas}/episodes/{controller}.h5",
     log:
         "logs/embody_run/atlas-{atlas}/{controller}.log",
     benchmark:
@@ -25,15 +28,38 @@ rule embody_run:
     params:
         embody=config["embody"],
         master_seed=config["master_seed"],
+        controller=lambda wc: wc.controller,
+    script:
+        "../scripts/embody_run.py"
+
+
+rule embody_run_nulls:
+    input:
+        real="results/nulls/atlas-{atlas}/null-real/batch-0000.h5",
+        nulls="results/nulls/atlas-{atlas}/null-%s/batch-{batch}.h5" % config["embody"]["null_family"],
+    output:
+        "results/embody/atlas-{atlas}/episodes/brain_null/batch-{batch}.h5",
+    log:
+        "logs/embody_run/atlas-{atlas}/brain_null-{batch}.log",
+    benchmark:
+        "benchmarks/rules/embody_run/atlas-{atlas}/brain_null-{batch}.tsv"
+    conda:
+        "../envs/encephagen.yaml"
+    threads: config["embody"]["threads"]
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=lambda wc, attempt: 60 * attempt,
+    params:
+        embody=config["embody"],
+        master_seed=config["master_seed"],
+        controller="brain_null",
     script:
         "../scripts/embody_run.py"
 
 
 rule embody_report:
     input:
-        episodes=expand(
-            "results/embody/atlas-{{atlas}}/episodes/{controller}.tsv", controller=config["embody"]["controllers"]
-        ),
+        episodes=embody_episode_files,
         real="results/nulls/atlas-{atlas}/null-real/batch-0000.h5",
     output:
         summary="results/embody/atlas-{atlas}/summary.tsv",
