@@ -120,13 +120,19 @@ def gridworld(brain, episodes=30, learn=True, seed=0, world_kw=None):
             "success_second_half": float(res["success"][half:].mean()),
             "moves_second_half": float(res["moves"][half:].mean()),
             "correct_first_100": float(c[:100].mean()), "correct_last_100": float(c[-100:].mean()),
-            "random_success": float(rnd["success"].mean()), "random_correct": float(rnd["correct"].mean())}
+            "random_success": float(rnd["success"].mean()), "random_correct": float(rnd["correct"].mean()),
+            "success": res["success"].astype(int).tolist()}
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("what", choices=("discrimination", "memory", "gridworld", "bandit"))
     ap.add_argument("--eta", type=float, default=None, help="R-STDP learning rate (default: BrainConfig's)")
+    ap.add_argument("--credit", choices=("all", "chosen"), default="all",
+                    help="R-STDP credit: every pathway synapse, or only those onto the pool that acted")
+    ap.add_argument("--center-tau", type=float, default=1000.0, help="decoder centring time constant (ms)")
+    ap.add_argument("--frozen-only", action="store_true", help="gridworld/bandit: only the frozen-weights run")
+    ap.add_argument("--learn-only", action="store_true", help="gridworld/bandit: only the learning run")
     ap.add_argument("--neurons", type=int, default=200)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--episodes", type=int, default=30)
@@ -135,15 +141,16 @@ def main(argv=None):
     logging.getLogger("encephagen.spiking.network").setLevel(logging.ERROR)
     for s in a.seeds:
         t0, c0 = time.time(), time.process_time()
-        cfg = BrainConfig(n_per_region=a.neurons, seed=s)
+        cfg = BrainConfig(n_per_region=a.neurons, seed=s, credit=a.credit, decoder_center_tau=a.center_tau)
         if a.eta is not None:
             cfg.eta_rstdp = a.eta
         if a.what in ("gridworld", "bandit"):
-            for learn in (True, False):
+            for learn in [x for x in (True, False) if not (a.frozen_only and x) and not (a.learn_only and not x)]:
                 b = build_brain(cfg, a.resources)
                 r = gridworld(b, a.episodes, learn, seed=s) if a.what == "gridworld" else bandit(b, learn=learn, seed=s)
                 print(json.dumps({"what": a.what, "seed": s, "neurons": a.neurons,
-                                  "eta": cfg.eta_rstdp, **r, "wall_s": round(time.time() - t0, 1), "cpu_s": round(time.process_time() - c0, 1)}),
+                                  "eta": cfg.eta_rstdp, "credit": cfg.credit,
+                                  "center_tau": cfg.decoder_center_tau, **r, "wall_s": round(time.time() - t0, 1), "cpu_s": round(time.process_time() - c0, 1)}),
                       flush=True)
             continue
         b = build_brain(cfg, a.resources)

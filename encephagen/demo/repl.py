@@ -27,7 +27,7 @@ COMMANDS = {
     "touch": "touch left|right|both [MS]: touch a body side (drives the contralateral somatosensory regions)",
     "teach": "teach PATTERN [TRIALS]: show PATTERN paired with reward; the visual->motor pathway learns (R-STDP)",
     "test": "test: motor response and pathway weight for taught patterns vs a novel one (numbers)",
-    "memory": "memory PATTERN: prefrontal activity after the pattern is removed (minus a blank run), NMDA on vs off",
+    "memory": "memory PATTERN | memory --control: prefrontal activity after the pattern is removed (minus a blank run); --control: the same without NMDA",
     "walk": "walk [SPEED]: the spinal CPG drives Walker2d for 2 s, scaled by SPEED (0-2) and motor-cortex rate",
     "status": "status [--plot] [--live]: region-class rates as bars (--live: 10 x 100 ms, redrawn; --plot: brain map + raster)",
     "rest": "rest [MS]: run without stimulus (default 200 ms)",
@@ -75,6 +75,8 @@ class DemoShell(cmd.Cmd):
         self.last = None          # last Window
         self.last_title = "rest"
         self.taught: dict[str, int] = {}
+        self._memory = None       # (label, state before, result) of the last memory run, for --control
+        self._memory_img = None
         self.errors = 0
         self.n_fig = 0
         self.log = _Journal(self.out / "session.md")
@@ -125,7 +127,11 @@ class DemoShell(cmd.Cmd):
         return [p for p in PATTERNS if p.lower().startswith(text.lower())] + \
                [p for p in ("--plot",) if p.startswith(text)]
 
-    complete_look = complete_teach = complete_memory = _complete_patterns
+    complete_look = complete_teach = _complete_patterns
+
+    def complete_memory(self, text, *a):
+        return [p for p in PATTERNS if p.lower().startswith(text.lower())] + \
+               [p for p in ("--control",) if p.startswith(text)]
 
     def complete_touch(self, text, *a):
         return [s for s in SIDES if s.startswith(text)]
@@ -336,29 +342,41 @@ class DemoShell(cmd.Cmd):
 
     def do_memory(self, arg):
         usage = COMMANDS["memory"].split(":")[0]
-        (name,), flags = self._args(arg, 1, 1, usage)
-        self._flags(flags, (), usage)
-        label, img = self._image(name)
+        (name,), flags = self._args(arg, 0, 1, usage)
+        self._flags(flags, ("--control",), usage)
         b = self.brain
         if not b.nmda_mask.any():
             raise UsageError("this network has no NMDA regions (started with --no-nmda)")
-        pfc = b.nmda_mask
+        if "--control" in flags:
+            if self._memory is None:
+                raise UsageError("no memory run to control yet: memory PATTERN first, then memory --control")
+            label, snap, res = self._memory
+            if name is not None and self._image(name)[0] != label:
+                raise UsageError(f"memory --control repeats the last memory run ({label}); "
+                                 f"got {name!r}: memory {name} first")
+            ctl = b.memory(self._memory_img, False, snap)
+            self._memory_rows(label, [("NMDA", res), ("no NMDA", ctl)])
+            d = res["persistence"].mean() - ctl["persistence"].mean()
+            self.say(f"  NMDA - no NMDA persistence: {d:+.2f} Hz (one run each, same state and noise; "
+                     f"docs/demo.md has the statistics over seeds)")
+            return
+        if name is None:
+            raise UsageError(f"usage: {usage}")
+        label, img = self._image(name)
         snap = b.snapshot()
-        res = {}
-        for cond in ("no NMDA", "NMDA"):
-            for shown in ("BLANK", label):   # the NMDA run with the pattern comes last: the session goes on from it
-                b.restore(snap)
-                b.set_nmda(cond == "NMDA")
-                b.run(50.0)
-                b.present("look", img if shown == label else pattern("BLANK", b.visual.size), 100.0)
-                res[cond, shown] = b.run(200.0, bin_ms=100.0).bins[:, pfc].mean(axis=1)
-        self.say(f"memory {label}: prefrontal rate (Hz) in 100-ms bins after the pattern is removed, minus the same "
-                 f"run with a blank pattern (same state and noise)")
-        for cond in ("no NMDA", "NMDA"):
-            d = res[cond, label] - res[cond, "BLANK"]
-            self.say(f"  {cond:<8s} after {' '.join(f'{x:5.1f}' for x in res[cond, label])} | blank "
-                     f"{' '.join(f'{x:5.1f}' for x in res[cond, 'BLANK'])} | persistence {d.mean():+.2f} Hz")
-        self.say("  (only the prefrontal NMDA current differs between the two rows)")
+        res = b.memory(img, True, snap, go_on=True)   # the session goes on from the pattern run
+        self._memory, self._memory_img = (label, snap, res), img
+        self._memory_rows(label, [("NMDA", res)])
+        self.say("  memory --control: the same from the same state and noise without the NMDA current")
+
+    def _memory_rows(self, label, rows):
+        bm = rows[0][1]["bin_ms"]
+        self.say(f"memory {label}: prefrontal rate (Hz) while shown (100 ms) and in {bm:g}-ms bins after its "
+                 f"removal, beside the same run with a blank pattern (same state and noise, one batched run)")
+        for cond, r in rows:
+            self.say(f"  {cond:<8s} shown {r['during'][0]:5.1f} (blank {r['during'][1]:5.1f}) | after "
+                     f"{' '.join(f'{x:5.1f}' for x in r['after'])} | blank {' '.join(f'{x:5.1f}' for x in r['blank'])}"
+                     f" | persistence {r['persistence'].mean():+.2f} Hz")
 
     def do_walk(self, arg):
         usage = COMMANDS["walk"].split(":")[0]
