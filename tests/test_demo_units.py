@@ -256,3 +256,25 @@ def test_memory_probe_is_the_two_runs_in_turn(brain):
     assert ctl["after"].shape == got["after"].shape
     assert not torch_equal(brain._probe.copy_state(0)["v"], end_v)     # without NMDA the pattern run ends elsewhere
     brain.restore(snap)
+
+
+def _egl_available() -> bool:
+    import ctypes.util
+
+    return ctypes.util.find_library("EGL") is not None
+
+
+@pytest.mark.skipif(__import__("os").environ.get("MUJOCO_GL") != "egl" or not _egl_available(),
+                    reason="rendering needs MUJOCO_GL=egl and libEGL")
+def test_walk_writes_an_animated_gif(tmp_path):
+    """Defect: with EGL the walk falls back to the joint-angle PNG, or writes a GIF of one frame or
+    of identical frames (the body not rendered as it moves)."""
+    import imageio.v2 as imageio
+
+    from encephagen.demo.walk import walk
+
+    res = walk(1.0, None, tmp_path / "w", seed=0, duration_s=0.4)
+    assert res["file"].endswith(".gif") and not res["fell"]
+    frames = imageio.mimread(res["file"])
+    assert len(frames) >= 8 and frames[0].std() > 0
+    assert any(not np.array_equal(frames[0], f) for f in frames[1:])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import cmd
 import shlex
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def _ms(tok: str, default: float, lo: float = 1.0, hi: float = 5000.0) -> float:
 class DemoShell(cmd.Cmd):
     prompt = "brain> "
 
-    def __init__(self, brain, out_dir: Path, stdout=None, echo: bool = False):
+    def __init__(self, brain, out_dir: Path, stdout=None, echo: bool = False, warm: bool = True):
         super().__init__(stdout=stdout or sys.stdout)
         self.brain = brain
         self.out = Path(out_dir)
@@ -82,10 +83,34 @@ class DemoShell(cmd.Cmd):
         self.log = _Journal(self.out / "session.md")
         self.log.write(f"# encephagen demo session ({time.strftime('%Y-%m-%d %H:%M:%S')})\n\n"
                        f"network: {brain.cfg.to_json()}\n\n")
+        # the pictures' and the body's imports (matplotlib, nilearn, MuJoCo: ~4 s CPU) and the brain
+        # map's glass-brain figure are made once, in the background, while the first commands are typed
+        self._brainmap = None
+        self._warm_error: Exception | None = None
+        self._warm = threading.Thread(target=self._warm_up, name="demo-warm-up", daemon=True) if warm else None
+        if self._warm is not None:
+            self._warm.start()
         self.intro = (f"encephagen demo: {brain.cfg.atlas}, {brain.n} neurons ({brain.npr} per region), "
                       f"seed {brain.cfg.seed}. Type help.")
 
     # ---------------------------------------------------------------- plumbing
+    def _warm_up(self) -> None:
+        try:
+            if self.brain.connectome.centres is not None:
+                self._brainmap = plots.BrainMap(self.brain.connectome.centres)
+            else:
+                plots._mpl()
+            import encephagen.bodies.gait  # noqa: F401  (MuJoCo, the gait's kernels)
+            import encephagen.bodies.walker2d  # noqa: F401
+        except Exception as exc:   # reported by the command that needs it
+            self._warm_error = exc
+
+    def ready(self) -> None:
+        """Wait for the background warm-up (pictures, body) to finish."""
+        if self._warm is not None:
+            self._warm.join()
+            self._warm = None
+
     def say(self, text: str = "") -> None:
         self.stdout.write(text + "\n")
         self.stdout.flush()
@@ -170,12 +195,14 @@ class DemoShell(cmd.Cmd):
 
     def _plots(self, title: str) -> None:
         w, b = self.last, self.brain
+        self.ready()
         self.n_fig += 1
         stem = self.out / f"fig{self.n_fig:03d}_{title.replace(' ', '_')}"
         files = []
         if b.connectome.centres is not None:
-            files.append(plots.brain_map(f"{stem}_brain.png", b.connectome.centres, w.region_rate,
-                                         title=f"{title}: region rates (Hz)"))
+            if self._brainmap is None:
+                self._brainmap = plots.BrainMap(b.connectome.centres)
+            files.append(self._brainmap.draw(f"{stem}_brain.png", w.region_rate, title=f"{title}: region rates (Hz)"))
         else:
             self.say("(no region centres in this connectome: no brain map)")
         if w.raster_t.size:
@@ -385,6 +412,7 @@ class DemoShell(cmd.Cmd):
         speed = _number(sp, 1.0, 0, 2, "speed")
         b = self.brain
         motor = float(self.last.region_rate[b.mot_regions].mean()) if self.last is not None else None
+        self.ready()
         self.n_fig += 1
         res = walk(speed, motor, self.out / f"fig{self.n_fig:03d}_walk", seed=b.cfg.seed)
         self.say(f"walk speed {speed:g}: CPG drive x{res['drive_scale']:.2f} (motor cortex "
@@ -419,6 +447,10 @@ class DemoShell(cmd.Cmd):
         return self.do_quit(arg)
 
     def close(self):
+        self.ready()
+        if self._brainmap is not None:
+            self._brainmap.close()
+            self._brainmap = None
         self.log.close()
 
 
