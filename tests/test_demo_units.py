@@ -209,6 +209,22 @@ def test_reward_changes_only_the_pathway(brain):
     brain.restore(snap)
 
 
+def test_credit_goes_to_the_acting_pool_only(brain):
+    """Defect: with per-action credit (the default) a reward changes synapses onto pools that did not
+    act -- the drift that let every pathway weight grow and the learned mapping fade."""
+    assert brain.cfg.credit == "chosen"
+    snap = brain.snapshot()
+    for r in (1.0, -1.0):
+        w0 = brain.w_sm.clone()
+        a, _ = brain.trial("A", pattern("A"), 100.0)
+        assert brain.rstdp.c.abs().sum() > 0          # the execution phase made eligibility
+        brain.reward(r)
+        changed = np.flatnonzero((brain.w_sm != w0)[0].numpy())
+        assert changed.size > 0
+        assert set(brain.sm_pool_of_syn.numpy()[changed]) == {a}
+    brain.restore(snap)
+
+
 def torch_equal(a, b):
     return bool((a == b).all())
 

@@ -68,8 +68,8 @@ class BrainConfig:
     decoder_tau: float = 0.0
     execute_ms: float = 50.0      # action execution after a decision: the phase whose spikes learn
     decoder_center: bool = True   # actions relative to each pool's running mean (decoder.py)
-    decoder_center_tau: float = 1000.0   # ms: time constant of those running means
-    credit: str = "all"           # "all": every pathway synapse's eligibility; "chosen": only onto the acting pool
+    decoder_center_tau: float = 10000.0  # ms: those running means' time constant (1000: learned mappings adapted away)
+    credit: str = "chosen"        # R-STDP credit: "chosen" = only synapses onto the acting pool; "all" = every one
 
     def lif_params(self) -> LIFParams:
         ne = int(round(0.8 * self.n_per_region))
@@ -89,7 +89,11 @@ def _pick(rows, region_class: str, primary: str | None) -> np.ndarray:
 
 
 class DemoBatch(LIFBatch):
-    """LIFBatch with external Poisson rates that can change between blocks (one network)."""
+    """LIFBatch with external Poisson rates and NMDA that can change between blocks, and state that
+    can be written between blocks. The ONE place of the demo that touches the engine's internal
+    names (``grp``, ``icdf``, ``icdf_np``, ``icdf_rows``, ``thr4``, ``nmda_scale``, ``use_nmda`` and
+    the numba path's cached kernel arguments ``_args``); a public ``LIFBatch.set_external_rates`` /
+    ``state_changed`` would be the clean place for these three methods."""
 
     def set_external_rates(self, rates_hz: np.ndarray) -> None:
         lam = np.asarray(rates_hz, np.float64) * self.dt / 1000.0
@@ -102,11 +106,16 @@ class DemoBatch(LIFBatch):
             pad = torch.full((self.icdf.shape[0], 4), 1 << 32, dtype=torch.int64, device=self.device)
             pad[:, :min(4, self.icdf.shape[1])] = self.icdf[:, :4]
             self.thr4 = pad[self.grp.long()].T.contiguous()
-        self._args = None   # numba: the kernel's argument views are rebuilt on the next block
+        self.state_changed()
 
     def set_nmda(self, on: bool, scale: torch.Tensor) -> None:
         self.nmda_scale = scale.clone() if on else torch.zeros_like(scale)
         self.use_nmda = bool(on) and bool((scale > 0).any())
+        self.state_changed()
+
+    def state_changed(self) -> None:
+        """After state, rates or NMDA were replaced: the numba kernel's argument views are rebuilt
+        on the next block."""
         self._args = None
 
 
@@ -138,7 +147,7 @@ class MemoryProbe:
             else:
                 dst.view(2, -1).copy_(src.view(1, -1).expand(2, -1))
         sim.t = snap["t"]
-        sim._args = None
+        sim.state_changed()
 
     def copy_state(self, copy: int) -> dict:
         """The state of one copy, as :meth:`Brain.snapshot` would give it (for :meth:`Brain.restore`)."""
@@ -434,7 +443,7 @@ class Brain:
             getattr(self.sim, k).copy_(s[k])
         self.sim.t = s["t"]
         self.w_sm.copy_(s["w_sm"])
-        self.sim._args = None
+        self.sim.state_changed()
 
     # ------------------------------------------------------------------ status
     def class_rates(self, region_rate: np.ndarray) -> dict[str, float]:
@@ -488,7 +497,7 @@ class Brain:
             self.decoder.smoothed[:] = f["decoder_smoothed"][...]
             self.decoder.mean = f["decoder_mean"][...].copy() if "decoder_mean" in f else None
             self.history = json.loads(f.attrs["history"])
-        self.sim._args = None
+        self.sim.state_changed()
         self.set_stimulus(None)
 
 

@@ -143,9 +143,10 @@ def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("what", choices=("discrimination", "memory", "gridworld", "bandit"))
     ap.add_argument("--eta", type=float, default=None, help="R-STDP learning rate (default: BrainConfig's)")
-    ap.add_argument("--credit", choices=("all", "chosen"), default="all",
+    ap.add_argument("--credit", choices=("all", "chosen"), default=BrainConfig.credit,
                     help="R-STDP credit: every pathway synapse, or only those onto the pool that acted")
-    ap.add_argument("--center-tau", type=float, default=1000.0, help="decoder centring time constant (ms)")
+    ap.add_argument("--center-tau", type=float, default=BrainConfig.decoder_center_tau,
+                    help="decoder centring time constant (ms)")
     ap.add_argument("--frozen-only", action="store_true", help="gridworld/bandit: only the frozen-weights run")
     ap.add_argument("--learn-only", action="store_true", help="gridworld/bandit: only the learning run")
     ap.add_argument("--neurons", type=int, default=200)
