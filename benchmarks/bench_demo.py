@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 
-COMMANDS = ("rest", "look A", "look A", "sound 440", "touch left", "status", "teach A 3", "test",
+COMMANDS = ("rest", "look A", "look A", "sound 440", "touch left", "status", "status --live", "teach A", "test",
             "memory A", "memory --control", "walk 1", "walk 0.5", "save {d}/s.h5", "load {d}/s.h5",
             "look A --plot", "look B --plot", "status --plot")
 TARGET_S = 2.0

@@ -30,7 +30,7 @@ COMMANDS = {
     "test": "test: motor response and pathway weight for taught patterns vs a novel one (numbers)",
     "memory": "memory PATTERN | memory --control: prefrontal activity after the pattern is removed (minus a blank run); --control: the same without NMDA",
     "walk": "walk [SPEED]: the spinal CPG drives Walker2d for 2 s, scaled by SPEED (0-2) and motor-cortex rate",
-    "status": "status [--plot] [--live]: region-class rates as bars (--live: 10 x 100 ms, redrawn; --plot: brain map + raster)",
+    "status": "status [--plot] [--live]: region-class rates as bars (--live: 8 x 100 ms, redrawn; --plot: brain map + raster)",
     "rest": "rest [MS]: run without stimulus (default 200 ms)",
     "save": "save FILE.h5: network state and learned weights to HDF5",
     "load": "load FILE.h5: restore a saved state (same network options)",
@@ -298,7 +298,7 @@ class DemoShell(cmd.Cmd):
         if "--plot" in flags:
             self._plots(f"status {self.last_title}")
 
-    def _live(self, frames: int = 10, ms: float = 100.0) -> None:
+    def _live(self, frames: int = 8, ms: float = 100.0) -> None:
         """Run ``frames`` windows, redrawing the bars in place on a terminal (ANSI cursor up)."""
         b = self.brain
         tty = hasattr(self.stdout, "isatty") and self.stdout.isatty()
@@ -321,7 +321,7 @@ class DemoShell(cmd.Cmd):
         (name, n), flags = self._args(arg, 1, 2, usage)
         self._flags(flags, (), usage)
         label, img = self._image(name)
-        n = _number(n, 5, 1, 100, "trials", cast=int)
+        n = _number(n, 3, 1, 100, "trials", cast=int)
         b = self.brain
         before = self._pathway(img)
         deltas = []
@@ -434,6 +434,7 @@ class DemoShell(cmd.Cmd):
         self._flags(flags, (), usage)
         self.brain.load(path)
         self.last = None
+        self._memory = self._memory_img = None   # a control belongs to the state it started from
         self.say(f"loaded {path}: t = {self.brain.sim.t * self.brain.sim.dt:.0f} ms")
 
     def do_quit(self, arg):
