@@ -59,11 +59,14 @@ def test_every_command_through_a_terminal(shell, tmp_path):
     cmd(shell, "touch right", r"somatosensory RM-S1_R")
     cmd(shell, "rest 50", r"mean rate")
     cmd(shell, "status", r"visual +\d+\.\d Hz \|#*")
-    cmd(shell, "status --live", r"live 1/10", r"live 10/10", r"t = ")
+    cmd(shell, "status --live", r"live 1/8", r"live 8/8", r"t = ")
     cmd(shell, "test", r"error: nothing taught yet")
     cmd(shell, "teach A 2", r"teach A: 2 rewarded trials")
     cmd(shell, "test", r"A +taught", r"X +novel", r"taught - novel motor response")
-    cmd(shell, "memory A", r"no NMDA +after", r"persistence [-+]\d", r"NMDA +after", r"persistence [-+]\d")
+    cmd(shell, "memory --control", r"error: no memory run to control yet")
+    cmd(shell, "memory A", r"NMDA +shown", r"persistence [-+]\d", r"memory --control")
+    cmd(shell, "memory --control", r"NMDA +shown", r"persistence [-+]\d", r"no NMDA +shown", r"persistence [-+]\d",
+        r"NMDA - no NMDA persistence: [-+]\d")
     cmd(shell, "walk 1", r"walk speed 1: CPG drive", r"wrote .*walk")
     # bad commands and arguments: a message naming the problem, and the prompt comes back
     cmd(shell, "frobnicate", r"error: unknown command 'frobnicate'")

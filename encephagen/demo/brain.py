@@ -68,6 +68,8 @@ class BrainConfig:
     decoder_tau: float = 0.0
     execute_ms: float = 50.0      # action execution after a decision: the phase whose spikes learn
     decoder_center: bool = True   # actions relative to each pool's running mean (decoder.py)
+    decoder_center_tau: float = 10000.0  # ms: those running means' time constant (1000: learned mappings adapted away)
+    credit: str = "chosen"        # R-STDP credit: "chosen" = only synapses onto the acting pool; "all" = every one
 
     def lif_params(self) -> LIFParams:
         ne = int(round(0.8 * self.n_per_region))
@@ -87,7 +89,11 @@ def _pick(rows, region_class: str, primary: str | None) -> np.ndarray:
 
 
 class DemoBatch(LIFBatch):
-    """LIFBatch with external Poisson rates that can change between blocks (one network)."""
+    """LIFBatch with external Poisson rates and NMDA that can change between blocks, and state that
+    can be written between blocks. The ONE place of the demo that touches the engine's internal
+    names (``grp``, ``icdf``, ``icdf_np``, ``icdf_rows``, ``thr4``, ``nmda_scale``, ``use_nmda`` and
+    the numba path's cached kernel arguments ``_args``); a public ``LIFBatch.set_external_rates`` /
+    ``state_changed`` would be the clean place for these three methods."""
 
     def set_external_rates(self, rates_hz: np.ndarray) -> None:
         lam = np.asarray(rates_hz, np.float64) * self.dt / 1000.0
@@ -100,15 +106,80 @@ class DemoBatch(LIFBatch):
             pad = torch.full((self.icdf.shape[0], 4), 1 << 32, dtype=torch.int64, device=self.device)
             pad[:, :min(4, self.icdf.shape[1])] = self.icdf[:, :4]
             self.thr4 = pad[self.grp.long()].T.contiguous()
-        self._args = None   # numba: the kernel's argument views are rebuilt on the next block
+        self.state_changed()
 
     def set_nmda(self, on: bool, scale: torch.Tensor) -> None:
         self.nmda_scale = scale.clone() if on else torch.zeros_like(scale)
         self.use_nmda = bool(on) and bool((scale > 0).any())
+        self.state_changed()
+
+    def state_changed(self) -> None:
+        """After state, rates or NMDA were replaced: the numba kernel's argument views are rebuilt
+        on the next block."""
         self._args = None
 
 
 STATE = ("v", "ie", "ii", "inm", "ref", "buf", "weight")
+
+
+class MemoryProbe:
+    """The brain's network twice in one :class:`DemoBatch` -- copy 0 sees the pattern, copy 1 a
+    blank -- with the same seed, so the same Poisson noise, started from the same state: the
+    pattern-minus-blank persistence measurement of ``memory`` as one batched run (both copies in
+    one parallel kernel per block) rather than two runs in turn. Built on first use."""
+
+    def __init__(self, brain: "Brain"):
+        self.brain = brain
+        b = brain
+        self.sim = DemoBatch([b.net, b.net], [b.cfg.seed] * 2, backend=b.sim.backend,
+                             names=[f"{b.cfg.atlas}_pattern", f"{b.cfg.atlas}_blank"])
+        if (self.sim.S, self.sim.K) != (b.sim.S, b.sim.K):   # same network twice: same ring buffer
+            raise RuntimeError("memory probe: ring buffer differs from the brain's")
+        self.nmda_scale = b.nmda_scale.repeat(2)
+
+    def start_from(self, snap: dict) -> None:
+        """Both copies in the state ``snap`` (:meth:`Brain.snapshot`)."""
+        sim, n = self.sim, self.brain.n
+        for k in STATE:
+            dst, src = getattr(sim, k), snap[k]
+            if k == "buf":
+                dst.view(sim.S, 2, 2, n).copy_(src.view(sim.S, 2, 1, n).expand(-1, -1, 2, -1))
+            else:
+                dst.view(2, -1).copy_(src.view(1, -1).expand(2, -1))
+        sim.t = snap["t"]
+        sim.state_changed()
+
+    def copy_state(self, copy: int) -> dict:
+        """The state of one copy, as :meth:`Brain.snapshot` would give it (for :meth:`Brain.restore`)."""
+        sim, n = self.sim, self.brain.n
+        out = {}
+        for k in STATE:
+            a = getattr(sim, k)
+            out[k] = a.view(sim.S, 2, 2, n)[:, :, copy].clone() if k == "buf" else a.view(2, -1)[copy].clone()
+        out["t"] = sim.t
+        out["w_sm"] = self.brain.w_sm.clone()
+        return out
+
+    def run(self, stim: np.ndarray, ms: float, bin_ms: float) -> np.ndarray:
+        """Advance both copies ``ms`` with external stimulus rates ``stim`` (2, n) (Hz, added to the
+        background); region rates (Hz) per bin of ``bin_ms``: (n_bins, 2, R)."""
+        b, sim = self.brain, self.sim
+        step = b.cfg.rate_step
+        sim.set_external_rates(np.tile(b.base_rate, 2) + (np.round(stim / step) * step).reshape(-1))
+        nsteps = int(round(ms / sim.dt))
+        bsteps = int(round(bin_ms / sim.dt))
+        nb = max(nsteps // bsteps, 1)
+        lin = (np.arange(2)[:, None] * b.R + b.net.region[None, :]).reshape(-1)  # batch neuron -> copy*R + region
+        counts = np.zeros(nb * 2 * b.R)
+        t_start, done = sim.t, 0
+        while done < nsteps:
+            k = min(sim.K, nsteps - done)
+            blk = sim.step_block(k)
+            if blk.i.numel():
+                binno = np.minimum((blk.t0 - t_start + blk.k.numpy()) // bsteps, nb - 1)
+                counts += np.bincount(binno * 2 * b.R + lin[blk.i.numpy()], minlength=counts.size)
+            done += k
+        return counts.reshape(nb, 2, b.R) / b.npr * 1000.0 / bin_ms
 
 
 @dataclass
@@ -159,7 +230,9 @@ class Brain:
         local = (mot - net.region[mot] * npr)
         self.pools = [mot[local % len(ACTIONS) == k] for k in range(len(ACTIONS))]
         self.decoder = MotorDecoder(self.pools, ACTIONS, tau_ms=cfg.decoder_tau, seed=cfg.seed,
-                                    center=cfg.decoder_center)
+                                    center=cfg.decoder_center, center_tau_ms=cfg.decoder_center_tau)
+        if cfg.credit not in ("all", "chosen"):
+            raise ValueError(f"BrainConfig.credit {cfg.credit!r}: must be 'all' or 'chosen'")
         # the plastic pathway: visual input neurons -> motor pools
         rng = np.random.default_rng([cfg.seed, 0xD3])
         post_all = np.concatenate(self.pools)
@@ -182,6 +255,9 @@ class Brain:
         # reward-modulated STDP on the pathway (pre/post as indices into the pathway's neuron lists)
         self.sm_pre_neurons, self.sm_post_neurons = self.vis_idx, post_all
         self.sm_pre_of_syn, self.sm_post_of_syn = pi, qi      # per plastic synapse: index into those lists
+        pool_of_post = np.repeat(np.arange(len(self.pools)), [p.size for p in self.pools])
+        self.sm_pool_of_syn = torch.as_tensor(pool_of_post[qi])  # the action each plastic synapse votes for
+        self.last_action: int | None = None
         wmax = float(cfg.w_max_sm * scale.max())
         self.stdp_params = STDPParams(lam=cfg.lam, alpha=cfg.alpha, w_max=wmax)
         self.rstdp = RSTDP(RSTDPParams(eta=cfg.eta_rstdp, tau_c=cfg.tau_c), self.stdp_params, pi, qi,
@@ -191,6 +267,7 @@ class Brain:
         self.w_sm0 = self.w_sm.clone()
         self.learning = True
         self.history: list[str] = []
+        self._probe: MemoryProbe | None = None
 
     # ------------------------------------------------------------------ construction helper
     def _append(self, net, src, tgt, w, d):
@@ -296,6 +373,9 @@ class Brain:
         if not self.learning:
             self.rstdp.c.zero_()
             return 0.0
+        if self.cfg.credit == "chosen" and self.last_action is not None:
+            # per-action eligibility: only the synapses onto the pool that acted get the credit
+            self.rstdp.c.mul_((self.sm_pool_of_syn == self.last_action).to(self.rstdp.c.dtype)[None])
         delta = float(self.rstdp.reward(self.w_sm, r)[0])
         torch.minimum(self.w_sm, self.w_sm_max, out=self.w_sm)
         self.sim.weight[torch.as_tensor(self.sm_pos)] = self.w_sm[0].to(torch.float32)
@@ -311,6 +391,7 @@ class Brain:
         win = self.present("look", image, ms)
         self.decoder.reset()
         a = self.decoder.decide(win.counts, ms)
+        self.last_action = a
         if self.cfg.execute_ms > 0:
             vi, vr = self.stimulus_for("look", image)
             pool = self.pools[a]
@@ -325,6 +406,32 @@ class Brain:
     def set_nmda(self, on: bool) -> None:
         self.sim.set_nmda(on, self.nmda_scale)
 
+    def memory(self, image: np.ndarray, nmda: bool, snap: dict | None = None, stim_ms: float = 100.0,
+               post_ms: float = 150.0, bin_ms: float = 50.0, go_on: bool = False) -> dict:
+        """Prefrontal (``nmda_mask``) rate while ``image`` is shown for ``stim_ms`` and in bins of
+        ``bin_ms`` for ``post_ms`` after its removal, beside the same run with a blank (same state
+        ``snap`` -- default: now -- and the same noise), with the NMDA current on or off: one
+        batched run of the two (:class:`MemoryProbe`). ``go_on``: the brain continues from the end
+        of the pattern run (as if it had been shown). The brain's own NMDA setting is unchanged."""
+        if self._probe is None:
+            self._probe = MemoryProbe(self)
+        pr = self._probe
+        snap = self.snapshot() if snap is None else snap
+        pr.start_from(snap)
+        pr.sim.set_nmda(nmda, pr.nmda_scale)
+        stim = np.zeros((2, self.n))
+        idx, rates = self.stimulus_for("look", image)
+        stim[0, idx] = rates
+        during = pr.run(stim, stim_ms, stim_ms)[0]            # (2, R)
+        after = pr.run(np.zeros((2, self.n)), post_ms, bin_ms)   # (n_bins, 2, R)
+        if go_on:
+            self.restore(pr.copy_state(0))
+        m = self.nmda_mask if self.nmda_mask.any() else (self.region_class == self.cfg.nmda_class)
+        pfc_after = after[:, :, m].mean(axis=2)
+        return {"during": during[:, m].mean(axis=1), "visual_during": during[:, self.vis_regions].mean(axis=1),
+                "after": pfc_after[:, 0], "blank": pfc_after[:, 1],
+                "persistence": pfc_after[:, 0] - pfc_after[:, 1], "bin_ms": bin_ms}
+
     def snapshot(self) -> dict:
         s = {k: getattr(self.sim, k).clone() for k in STATE}
         s["t"] = self.sim.t
@@ -336,7 +443,7 @@ class Brain:
             getattr(self.sim, k).copy_(s[k])
         self.sim.t = s["t"]
         self.w_sm.copy_(s["w_sm"])
-        self.sim._args = None
+        self.sim.state_changed()
 
     # ------------------------------------------------------------------ status
     def class_rates(self, region_rate: np.ndarray) -> dict[str, float]:
@@ -390,7 +497,7 @@ class Brain:
             self.decoder.smoothed[:] = f["decoder_smoothed"][...]
             self.decoder.mean = f["decoder_mean"][...].copy() if "decoder_mean" in f else None
             self.history = json.loads(f.attrs["history"])
-        self.sim._args = None
+        self.sim.state_changed()
         self.set_stimulus(None)
 
 

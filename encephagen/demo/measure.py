@@ -49,29 +49,44 @@ def discrimination(brain, patterns=("A", "B", "C", "D", "E"), n_train=8, n_test=
     return out
 
 
-def memory(brain, name="A", pre=200.0, stim=200.0, post=500.0, bin_ms=100.0):
-    """Prefrontal rate after a pattern is removed, NMDA on vs off, each against the same run with a
-    BLANK pattern (no stimulus): persistence = rate after ``name`` - rate after BLANK, same state
-    and noise (a drift of the network itself cancels)."""
-    snap = brain.snapshot()
-    res = {}
-    m = brain.nmda_mask
+def memory(brain, name="A", repeats=3, warm=300.0, gap=400.0, stim=100.0, post=150.0, bin_ms=50.0):
+    """The REPL's ``memory`` measurement (:meth:`Brain.memory`: the pattern for ``stim`` ms, the
+    prefrontal rate in ``bin_ms`` bins for ``post`` ms after its removal, minus the same run with
+    a BLANK from the same state and noise, one batched run), with the NMDA current on and off from
+    the same state, ``repeats`` times (``gap`` ms of rest between, after ``warm`` ms)."""
+    img = pattern(name)
+    brain.run(warm)
+    out = {"nmda": [], "no_nmda": [], "nmda_during": [], "no_nmda_during": []}
+    for _ in range(repeats):
+        snap = brain.snapshot()
+        for cond, on in (("no_nmda", False), ("nmda", True)):
+            r = brain.memory(img, on, snap, stim_ms=stim, post_ms=post, bin_ms=bin_ms, go_on=on)
+            out[cond].append(r["persistence"].round(3).tolist())
+            out[cond + "_during"].append(round(float(r["during"][0] - r["during"][1]), 3))
+        brain.run(gap)
+    res = {"windows_ms": [stim, post, bin_ms], "repeats": repeats, **out}
     for cond in ("nmda", "no_nmda"):
-        for shown in (name, "BLANK"):
-            brain.restore(snap)
-            brain.set_nmda(cond == "nmda")
-            w0 = brain.run(pre)
-            w1 = brain.present("look", pattern(shown), stim)
-            w2 = brain.run(post, bin_ms=bin_ms)
-            res[f"{cond}_{shown}"] = {"before": float(w0.region_rate[m].mean()),
-                                      "during": float(w1.region_rate[m].mean()),
-                                      "after_bins": w2.bins[:, m].mean(axis=1).round(3).tolist()}
-        a = np.array(res[f"{cond}_{name}"]["after_bins"]) - np.array(res[f"{cond}_BLANK"]["after_bins"])
-        res[f"{cond}_persistence_bins"] = a.round(3).tolist()
+        a = np.array(out[cond])
         res[f"{cond}_persistence_mean"] = float(a.mean())
-    brain.restore(snap)
-    brain.set_nmda(True)
+        res[f"{cond}_first_bin"] = float(a[:, 0].mean())
     return res
+
+
+def memory_summary(rows) -> dict:
+    """Paired comparison over seeds: NMDA - no-NMDA persistence (mean of the bins, and first bin)."""
+    from scipy import stats
+
+    out = {"n_seeds": len(rows)}
+    for key in ("persistence_mean", "first_bin"):
+        a = np.array([r[f"nmda_{key}"] for r in rows])
+        b = np.array([r[f"no_nmda_{key}"] for r in rows])
+        d = a - b
+        out[key] = {"nmda_mean": float(a.mean()), "no_nmda_mean": float(b.mean()), "diff_mean": float(d.mean()),
+                    "diff_sd": float(d.std(ddof=1)), "paired_t_p": float(stats.ttest_rel(a, b).pvalue),
+                    "wilcoxon_p": float(stats.wilcoxon(a, b).pvalue),
+                    "nmda_vs_0_p": float(stats.ttest_1samp(a, 0.0).pvalue),
+                    "no_nmda_vs_0_p": float(stats.ttest_1samp(b, 0.0).pvalue)}
+    return out
 
 
 class BrainAgent:
@@ -120,36 +135,48 @@ def gridworld(brain, episodes=30, learn=True, seed=0, world_kw=None):
             "success_second_half": float(res["success"][half:].mean()),
             "moves_second_half": float(res["moves"][half:].mean()),
             "correct_first_100": float(c[:100].mean()), "correct_last_100": float(c[-100:].mean()),
-            "random_success": float(rnd["success"].mean()), "random_correct": float(rnd["correct"].mean())}
+            "random_success": float(rnd["success"].mean()), "random_correct": float(rnd["correct"].mean()),
+            "success": res["success"].astype(int).tolist()}
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("what", choices=("discrimination", "memory", "gridworld", "bandit"))
     ap.add_argument("--eta", type=float, default=None, help="R-STDP learning rate (default: BrainConfig's)")
+    ap.add_argument("--credit", choices=("all", "chosen"), default=BrainConfig.credit,
+                    help="R-STDP credit: every pathway synapse, or only those onto the pool that acted")
+    ap.add_argument("--center-tau", type=float, default=BrainConfig.decoder_center_tau,
+                    help="decoder centring time constant (ms)")
+    ap.add_argument("--frozen-only", action="store_true", help="gridworld/bandit: only the frozen-weights run")
+    ap.add_argument("--learn-only", action="store_true", help="gridworld/bandit: only the learning run")
     ap.add_argument("--neurons", type=int, default=200)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--episodes", type=int, default=30)
     ap.add_argument("--resources", default=None)
     a = ap.parse_args(argv)
     logging.getLogger("encephagen.spiking.network").setLevel(logging.ERROR)
+    rows = []
     for s in a.seeds:
         t0, c0 = time.time(), time.process_time()
-        cfg = BrainConfig(n_per_region=a.neurons, seed=s)
+        cfg = BrainConfig(n_per_region=a.neurons, seed=s, credit=a.credit, decoder_center_tau=a.center_tau)
         if a.eta is not None:
             cfg.eta_rstdp = a.eta
         if a.what in ("gridworld", "bandit"):
-            for learn in (True, False):
+            for learn in [x for x in (True, False) if not (a.frozen_only and x) and not (a.learn_only and not x)]:
                 b = build_brain(cfg, a.resources)
                 r = gridworld(b, a.episodes, learn, seed=s) if a.what == "gridworld" else bandit(b, learn=learn, seed=s)
                 print(json.dumps({"what": a.what, "seed": s, "neurons": a.neurons,
-                                  "eta": cfg.eta_rstdp, **r, "wall_s": round(time.time() - t0, 1), "cpu_s": round(time.process_time() - c0, 1)}),
+                                  "eta": cfg.eta_rstdp, "credit": cfg.credit,
+                                  "center_tau": cfg.decoder_center_tau, **r, "wall_s": round(time.time() - t0, 1), "cpu_s": round(time.process_time() - c0, 1)}),
                       flush=True)
             continue
         b = build_brain(cfg, a.resources)
         r = discrimination(b, seed=s) if a.what == "discrimination" else memory(b)
+        rows.append(r)
         print(json.dumps({"what": a.what, "seed": s, "neurons": a.neurons, **r,
                           "wall_s": round(time.time() - t0, 1), "cpu_s": round(time.process_time() - c0, 1)}), flush=True)
+    if a.what == "memory" and len(rows) > 1:
+        print(json.dumps({"what": "memory_summary", "seeds": a.seeds, **memory_summary(rows)}), flush=True)
 
 
 if __name__ == "__main__":

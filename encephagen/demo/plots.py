@@ -16,21 +16,62 @@ def _mpl():
     return plt
 
 
-def brain_map(path, centres: np.ndarray, rates: np.ndarray, title: str = "") -> str:
-    """Region rates (Hz) as coloured markers at MNI centres (nilearn.plotting.plot_markers)."""
-    plt = _mpl()
-    from nilearn import plotting
+class BrainMap:
+    """Region rates (Hz) as coloured markers at the regions' MNI centres on a nilearn glass brain
+    (``plot_markers``, ortho). The glass brain, the projections of the centres and the figure are
+    made once (the costly part: ~1 s); each :meth:`draw` only recolours the markers, rescales the
+    colour bar, retitles and writes the PNG."""
 
-    fig = plt.figure(figsize=(9, 3.2))
-    r = np.asarray(rates, float)
-    disp = plotting.plot_markers(r, np.asarray(centres, float), node_size=30, node_cmap="viridis",
-                                 node_vmin=0.0, node_vmax=max(float(r.max()), 1e-6), title=title,
-                                 figure=fig, display_mode="ortho", colorbar=True)
-    fig_ = disp.frame_axes.figure
-    write_with(path, lambda tmp: fig_.savefig(tmp, dpi=90, format="png", facecolor=fig_.get_facecolor()))
-    disp.close()
-    plt.close(fig)
-    return str(path)
+    def __init__(self, centres: np.ndarray):
+        plt = _mpl()
+        from nilearn import plotting
+
+        self.n = len(centres)
+        self.fig = plt.figure(figsize=(9, 3.2))
+        self.cmap = plt.get_cmap("viridis")
+        self.disp = plotting.plot_markers(np.zeros(self.n), np.asarray(centres, float), node_size=30,
+                                          node_cmap=self.cmap, node_vmin=0.0, node_vmax=1.0, title=None,
+                                          figure=self.fig, display_mode="ortho", colorbar=True)
+        self.scatters = [ax.ax.collections[-1] for ax in self.disp.axes.values()]
+        if any(len(sc.get_offsets()) != self.n for sc in self.scatters):
+            raise RuntimeError("brain map: a view does not show every region")
+        self.cax = self.disp._colorbar_ax
+        self.title = self.fig.text(0.01, 0.97, "", va="top", ha="left", fontsize=10,
+                                   color="w" if self.disp._black_bg else "k")
+
+    def draw(self, path, rates: np.ndarray, title: str = "") -> str:
+        from matplotlib.colorbar import Colorbar
+        from matplotlib.colors import Normalize
+
+        r = np.asarray(rates, float)
+        if r.shape != (self.n,):
+            raise ValueError(f"brain map: {r.shape} rates for {self.n} regions")
+        norm = Normalize(0.0, max(float(r.max()), 1e-6))
+        colours = self.cmap(norm(r))
+        for sc in self.scatters:
+            sc.set_facecolor(colours)
+            sc.set_edgecolor(colours)
+        self.cax.cla()
+        cb = Colorbar(self.cax, cmap=self.cmap, norm=norm, ticklocation="left")
+        cb.ax.tick_params(labelsize=8, colors=self.title.get_color())
+        cb.set_label("Hz", fontsize=8, color=self.title.get_color())
+        self.title.set_text(title)
+        fig = self.fig
+        write_with(path, lambda tmp: fig.savefig(tmp, dpi=90, format="png", facecolor=fig.get_facecolor()))
+        return str(path)
+
+    def close(self) -> None:
+        self.disp.close()
+        _mpl().close(self.fig)
+
+
+def brain_map(path, centres: np.ndarray, rates: np.ndarray, title: str = "") -> str:
+    """One brain map (a :class:`BrainMap` made and closed; keep a BrainMap to draw many)."""
+    bm = BrainMap(centres)
+    try:
+        return bm.draw(path, rates, title)
+    finally:
+        bm.close()
 
 
 def raster(path, t_ms: np.ndarray, neuron: np.ndarray, region_of: np.ndarray, region_class: np.ndarray,

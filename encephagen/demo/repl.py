@@ -11,6 +11,7 @@ from __future__ import annotations
 import cmd
 import shlex
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -27,9 +28,9 @@ COMMANDS = {
     "touch": "touch left|right|both [MS]: touch a body side (drives the contralateral somatosensory regions)",
     "teach": "teach PATTERN [TRIALS]: show PATTERN paired with reward; the visual->motor pathway learns (R-STDP)",
     "test": "test: motor response and pathway weight for taught patterns vs a novel one (numbers)",
-    "memory": "memory PATTERN: prefrontal activity after the pattern is removed (minus a blank run), NMDA on vs off",
+    "memory": "memory PATTERN | memory --control: prefrontal activity after the pattern is removed (minus a blank run); --control: the same without NMDA",
     "walk": "walk [SPEED]: the spinal CPG drives Walker2d for 2 s, scaled by SPEED (0-2) and motor-cortex rate",
-    "status": "status [--plot] [--live]: region-class rates as bars (--live: 10 x 100 ms, redrawn; --plot: brain map + raster)",
+    "status": "status [--plot] [--live]: region-class rates as bars (--live: 8 x 100 ms, redrawn; --plot: brain map + raster)",
     "rest": "rest [MS]: run without stimulus (default 200 ms)",
     "save": "save FILE.h5: network state and learned weights to HDF5",
     "load": "load FILE.h5: restore a saved state (same network options)",
@@ -66,7 +67,7 @@ def _ms(tok: str, default: float, lo: float = 1.0, hi: float = 5000.0) -> float:
 class DemoShell(cmd.Cmd):
     prompt = "brain> "
 
-    def __init__(self, brain, out_dir: Path, stdout=None, echo: bool = False):
+    def __init__(self, brain, out_dir: Path, stdout=None, echo: bool = False, warm: bool = True):
         super().__init__(stdout=stdout or sys.stdout)
         self.brain = brain
         self.out = Path(out_dir)
@@ -75,15 +76,41 @@ class DemoShell(cmd.Cmd):
         self.last = None          # last Window
         self.last_title = "rest"
         self.taught: dict[str, int] = {}
+        self._memory = None       # (label, state before, result) of the last memory run, for --control
+        self._memory_img = None
         self.errors = 0
         self.n_fig = 0
         self.log = _Journal(self.out / "session.md")
         self.log.write(f"# encephagen demo session ({time.strftime('%Y-%m-%d %H:%M:%S')})\n\n"
                        f"network: {brain.cfg.to_json()}\n\n")
+        # the pictures' and the body's imports (matplotlib, nilearn, MuJoCo: ~4 s CPU) and the brain
+        # map's glass-brain figure are made once, in the background, while the first commands are typed
+        self._brainmap = None
+        self._warm_error: Exception | None = None
+        self._warm = threading.Thread(target=self._warm_up, name="demo-warm-up", daemon=True) if warm else None
+        if self._warm is not None:
+            self._warm.start()
         self.intro = (f"encephagen demo: {brain.cfg.atlas}, {brain.n} neurons ({brain.npr} per region), "
                       f"seed {brain.cfg.seed}. Type help.")
 
     # ---------------------------------------------------------------- plumbing
+    def _warm_up(self) -> None:
+        try:
+            if self.brain.connectome.centres is not None:
+                self._brainmap = plots.BrainMap(self.brain.connectome.centres)
+            else:
+                plots._mpl()
+            import encephagen.bodies.gait  # noqa: F401  (MuJoCo, the gait's kernels)
+            import encephagen.bodies.walker2d  # noqa: F401
+        except Exception as exc:   # reported by the command that needs it
+            self._warm_error = exc
+
+    def ready(self) -> None:
+        """Wait for the background warm-up (pictures, body) to finish."""
+        if self._warm is not None:
+            self._warm.join()
+            self._warm = None
+
     def say(self, text: str = "") -> None:
         self.stdout.write(text + "\n")
         self.stdout.flush()
@@ -125,7 +152,11 @@ class DemoShell(cmd.Cmd):
         return [p for p in PATTERNS if p.lower().startswith(text.lower())] + \
                [p for p in ("--plot",) if p.startswith(text)]
 
-    complete_look = complete_teach = complete_memory = _complete_patterns
+    complete_look = complete_teach = _complete_patterns
+
+    def complete_memory(self, text, *a):
+        return [p for p in PATTERNS if p.lower().startswith(text.lower())] + \
+               [p for p in ("--control",) if p.startswith(text)]
 
     def complete_touch(self, text, *a):
         return [s for s in SIDES if s.startswith(text)]
@@ -164,12 +195,14 @@ class DemoShell(cmd.Cmd):
 
     def _plots(self, title: str) -> None:
         w, b = self.last, self.brain
+        self.ready()
         self.n_fig += 1
         stem = self.out / f"fig{self.n_fig:03d}_{title.replace(' ', '_')}"
         files = []
         if b.connectome.centres is not None:
-            files.append(plots.brain_map(f"{stem}_brain.png", b.connectome.centres, w.region_rate,
-                                         title=f"{title}: region rates (Hz)"))
+            if self._brainmap is None:
+                self._brainmap = plots.BrainMap(b.connectome.centres)
+            files.append(self._brainmap.draw(f"{stem}_brain.png", w.region_rate, title=f"{title}: region rates (Hz)"))
         else:
             self.say("(no region centres in this connectome: no brain map)")
         if w.raster_t.size:
@@ -265,7 +298,7 @@ class DemoShell(cmd.Cmd):
         if "--plot" in flags:
             self._plots(f"status {self.last_title}")
 
-    def _live(self, frames: int = 10, ms: float = 100.0) -> None:
+    def _live(self, frames: int = 8, ms: float = 100.0) -> None:
         """Run ``frames`` windows, redrawing the bars in place on a terminal (ANSI cursor up)."""
         b = self.brain
         tty = hasattr(self.stdout, "isatty") and self.stdout.isatty()
@@ -288,7 +321,7 @@ class DemoShell(cmd.Cmd):
         (name, n), flags = self._args(arg, 1, 2, usage)
         self._flags(flags, (), usage)
         label, img = self._image(name)
-        n = _number(n, 5, 1, 100, "trials", cast=int)
+        n = _number(n, 3, 1, 100, "trials", cast=int)
         b = self.brain
         before = self._pathway(img)
         deltas = []
@@ -336,29 +369,41 @@ class DemoShell(cmd.Cmd):
 
     def do_memory(self, arg):
         usage = COMMANDS["memory"].split(":")[0]
-        (name,), flags = self._args(arg, 1, 1, usage)
-        self._flags(flags, (), usage)
-        label, img = self._image(name)
+        (name,), flags = self._args(arg, 0, 1, usage)
+        self._flags(flags, ("--control",), usage)
         b = self.brain
         if not b.nmda_mask.any():
             raise UsageError("this network has no NMDA regions (started with --no-nmda)")
-        pfc = b.nmda_mask
+        if "--control" in flags:
+            if self._memory is None:
+                raise UsageError("no memory run to control yet: memory PATTERN first, then memory --control")
+            label, snap, res = self._memory
+            if name is not None and self._image(name)[0] != label:
+                raise UsageError(f"memory --control repeats the last memory run ({label}); "
+                                 f"got {name!r}: memory {name} first")
+            ctl = b.memory(self._memory_img, False, snap)
+            self._memory_rows(label, [("NMDA", res), ("no NMDA", ctl)])
+            d = res["persistence"].mean() - ctl["persistence"].mean()
+            self.say(f"  NMDA - no NMDA persistence: {d:+.2f} Hz (one run each, same state and noise; "
+                     f"docs/demo.md has the statistics over seeds)")
+            return
+        if name is None:
+            raise UsageError(f"usage: {usage}")
+        label, img = self._image(name)
         snap = b.snapshot()
-        res = {}
-        for cond in ("no NMDA", "NMDA"):
-            for shown in ("BLANK", label):   # the NMDA run with the pattern comes last: the session goes on from it
-                b.restore(snap)
-                b.set_nmda(cond == "NMDA")
-                b.run(50.0)
-                b.present("look", img if shown == label else pattern("BLANK", b.visual.size), 100.0)
-                res[cond, shown] = b.run(200.0, bin_ms=100.0).bins[:, pfc].mean(axis=1)
-        self.say(f"memory {label}: prefrontal rate (Hz) in 100-ms bins after the pattern is removed, minus the same "
-                 f"run with a blank pattern (same state and noise)")
-        for cond in ("no NMDA", "NMDA"):
-            d = res[cond, label] - res[cond, "BLANK"]
-            self.say(f"  {cond:<8s} after {' '.join(f'{x:5.1f}' for x in res[cond, label])} | blank "
-                     f"{' '.join(f'{x:5.1f}' for x in res[cond, 'BLANK'])} | persistence {d.mean():+.2f} Hz")
-        self.say("  (only the prefrontal NMDA current differs between the two rows)")
+        res = b.memory(img, True, snap, go_on=True)   # the session goes on from the pattern run
+        self._memory, self._memory_img = (label, snap, res), img
+        self._memory_rows(label, [("NMDA", res)])
+        self.say("  memory --control: the same from the same state and noise without the NMDA current")
+
+    def _memory_rows(self, label, rows):
+        bm = rows[0][1]["bin_ms"]
+        self.say(f"memory {label}: prefrontal rate (Hz) while shown (100 ms) and in {bm:g}-ms bins after its "
+                 f"removal, beside the same run with a blank pattern (same state and noise, one batched run)")
+        for cond, r in rows:
+            self.say(f"  {cond:<8s} shown {r['during'][0]:5.1f} (blank {r['during'][1]:5.1f}) | after "
+                     f"{' '.join(f'{x:5.1f}' for x in r['after'])} | blank {' '.join(f'{x:5.1f}' for x in r['blank'])}"
+                     f" | persistence {r['persistence'].mean():+.2f} Hz")
 
     def do_walk(self, arg):
         usage = COMMANDS["walk"].split(":")[0]
@@ -367,6 +412,7 @@ class DemoShell(cmd.Cmd):
         speed = _number(sp, 1.0, 0, 2, "speed")
         b = self.brain
         motor = float(self.last.region_rate[b.mot_regions].mean()) if self.last is not None else None
+        self.ready()
         self.n_fig += 1
         res = walk(speed, motor, self.out / f"fig{self.n_fig:03d}_walk", seed=b.cfg.seed)
         self.say(f"walk speed {speed:g}: CPG drive x{res['drive_scale']:.2f} (motor cortex "
@@ -388,6 +434,7 @@ class DemoShell(cmd.Cmd):
         self._flags(flags, (), usage)
         self.brain.load(path)
         self.last = None
+        self._memory = self._memory_img = None   # a control belongs to the state it started from
         self.say(f"loaded {path}: t = {self.brain.sim.t * self.brain.sim.dt:.0f} ms")
 
     def do_quit(self, arg):
@@ -401,6 +448,10 @@ class DemoShell(cmd.Cmd):
         return self.do_quit(arg)
 
     def close(self):
+        self.ready()
+        if self._brainmap is not None:
+            self._brainmap.close()
+            self._brainmap = None
         self.log.close()
 
 
