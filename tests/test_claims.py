@@ -1,0 +1,124 @@
+"""The claims page (issue 21): verdicts that a design cannot support are never "supported".
+
+Real statistics (encephagen.analysis.stats.compare_to_nulls on synthetic tables with planted
+effects), the real page writer (encephagen.steps.claims) and the CLI on a results directory.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from encephagen.analysis import claims as C
+from encephagen.analysis.stats import compare_to_nulls
+from encephagen.analysis.synthetic import make_tables
+
+
+def _stats(n_nulls, n_metrics, offset, seed=3):
+    metrics = [f"m{i}" for i in range(n_metrics)]
+    df = make_tables(metrics=metrics, families=("degree",), n_nulls=n_nulls, n_seeds=3,
+                     real_offset={"m0": offset}, master_seed=seed)
+    return compare_to_nulls(df, min_nulls=min(n_nulls, 10))
+
+
+def test_15_nulls_35_tests_is_underpowered_even_for_a_huge_effect():
+    """Defect: 'supported' from a design whose smallest p (1/16) times 35 tests exceeds alpha."""
+    st = _stats(15, 35, offset=25.0)
+    out = C.claim_vs_nulls(st, "m0", family="degree", expect="greater")
+    assert out["verdict"] == C.UNDERPOWERED
+    assert not out["resolution"].powered
+    assert out["effect"] > 5          # the effect is there; the design cannot certify it
+
+
+def test_planted_strong_effect_with_200_nulls_is_supported():
+    st = _stats(200, 3, offset=25.0)
+    out = C.claim_vs_nulls(st, "m0", family="degree", expect="greater")
+    assert out["resolution"].powered
+    assert out["q"] <= 0.05
+    assert out["verdict"] == C.SUPPORTED
+    assert out["ci_low"] < out["effect"] < out["ci_high"]
+
+
+def test_planted_null_effect_with_200_nulls_is_not_supported():
+    st = _stats(200, 3, offset=0.0, seed=11)
+    out = C.claim_vs_nulls(st, "m0", family="degree", expect="greater")
+    assert out["resolution"].powered
+    assert out["verdict"] == C.NOT_SUPPORTED
+
+
+def test_strong_effect_of_the_wrong_sign_is_not_supported():
+    st = _stats(200, 3, offset=-25.0)
+    out = C.claim_vs_nulls(st, "m0", family="degree", expect="greater")
+    assert out["q"] <= 0.05 and out["verdict"] == C.NOT_SUPPORTED
+
+
+def test_resolutions():
+    # sign flip over seeds: 4 seeds -> 2/16 > 0.05 (underpowered), 6 seeds -> 2/64
+    assert not C.signflip_resolution(4).powered
+    assert C.signflip_resolution(6).powered
+    assert not C.signflip_resolution(6, n_tests=2).powered          # 2 x 2/64 = 0.0625
+    assert C.permutation_resolution(200, 10).powered                # 10/201
+    assert not C.permutation_resolution(200, 11).powered            # 11/201 > 0.05
+    assert C.order_resolution(5).p_floor == pytest.approx(1 / 120)
+    assert not C.order_resolution(3).powered                        # 1/6
+    # never 'supported' from an underpowered design, whatever q says
+    v, _ = C.verdict(0.001, True, C.permutation_resolution(15, 35))
+    assert v == C.UNDERPOWERED
+
+
+def test_order_test_exact_permutation_p():
+    vals = {"sensory": 12.4, "thalamus": 10, "motor": 9, "basal_ganglia": 8, "prefrontal": 7.5}
+    o = C.order_test(vals, list(C.PREDECESSOR_ORDER_RATE))
+    assert o["tau"] == pytest.approx(1.0) and o["p"] == pytest.approx(1 / 120)
+    rev = {k: -v for k, v in vals.items()}
+    o = C.order_test(rev, list(C.PREDECESSOR_ORDER_RATE))
+    assert o["tau"] == pytest.approx(-1.0) and o["p"] == pytest.approx(1.0)
+
+
+def _sweep(model, G, rho):
+    return pd.DataFrame({"model": model, "G": G, "rho_t1t2": rho})
+
+
+def test_claim4_verdicts():
+    wc_flip = _sweep("wilson_cowan", [0.1, 0.4, 1.4], [0.3, 0.1, -0.4])
+    lif_neg = _sweep("lif", [0.5, 1.0], [-0.2, -0.3])
+    r = C.claim4_opposite({"wilson_cowan": wc_flip, "lif": lif_neg})
+    assert r.verdict == C.EXPLAINED and "0.4->1.4" in r.note
+    wc_pos = _sweep("wilson_cowan", [0.1, 0.4, 1.4], [0.3, 0.1, 0.4])
+    r = C.claim4_opposite({"wilson_cowan": wc_pos, "lif": lif_neg})
+    assert r.verdict == C.LEFT_OPEN          # opposite at every point: no flip found
+    r = C.claim4_opposite({"wilson_cowan": _sweep("wilson_cowan", [0.1], [np.nan]), "lif": lif_neg})
+    assert r.verdict == C.LEFT_OPEN
+
+
+def _evoked(q_beyond, effect=0.1):
+    return pd.DataFrame({"test": ["visual_vs_nulls", "beyond_visual"], "measure": ["evoked_rate"] * 2,
+                         "effect": [0.12, effect], "ci_low": [0.1, effect - 0.05], "ci_high": [0.14, effect + 0.05],
+                         "p": [0.001, q_beyond], "q": [0.002, q_beyond], "n": [200, 200], "note": ["", ""]})
+
+
+def test_claim7_from_evoked_table():
+    assert C.claim7_evoked(None).verdict == C.PENDING
+    assert C.claim7_evoked(_evoked(0.01)).verdict == C.NOT_SUPPORTED      # propagation shown
+    assert C.claim7_evoked(_evoked(0.6)).verdict == C.UNDERPOWERED        # absence not shown
+    with pytest.raises(ValueError, match="lacks columns"):
+        C.claim7_evoked(_evoked(0.6).drop(columns="q"))
+
+
+def test_claim5_pending_and_underpowered_learning():
+    assert C.claim5_learning(None, None, None).verdict == C.PENDING
+    vs = pd.DataFrame({"protocol": ["conditioning"], "measure": ["acc"], "primary": [True], "family": ["degree"],
+                       "real_effect": [0.3], "null_mean": [0.0], "null_sd": [0.05], "n_nulls": [5],
+                       "p_two": [1 / 6], "q": [1 / 6]})
+    r = C.claim5_learning(None, vs, None)
+    assert r.verdict == C.UNDERPOWERED        # 5 nulls: p floor 1/6
+    assert C.claim8_cognitive(vs).verdict == C.UNDERPOWERED
+    assert C.claim8_cognitive(None).verdict == C.PENDING
+
+
+def test_markdown_page_lists_every_row():
+    rows = [C.pending_row(k, "pending: x") for k in "12345678"]
+    md = C.claims_markdown(rows)
+    assert md.count("**pending**") == 8 and "| 7. " in md
