@@ -122,3 +122,22 @@ def test_markdown_page_lists_every_row():
     rows = [C.pending_row(k, "pending: x") for k in "12345678"]
     md = C.claims_markdown(rows)
     assert md.count("**pending**") == 8 and "| 7. " in md
+
+
+def test_cli_builds_page_with_pending_rows(tmp_path):
+    """The CLI on a claim-7 results directory: its row from evoked_tests.tsv, every other claim pending."""
+    from encephagen.cli import main
+
+    d = tmp_path / "claim7" / "results" / "evoked"
+    d.mkdir(parents=True)
+    _evoked(0.01).to_csv(d / "evoked_tests.tsv", sep="\t", index=False)
+    out = tmp_path / "page" / "claims.md"
+    assert main(["claims", "build", "--study", f"claim7={tmp_path / 'claim7'}", "-o", str(out)]) == 0
+    md = out.read_text()
+    rows = pd.read_csv(out.with_suffix(".tsv"), sep="\t", dtype={"claim": str})
+    assert list(rows["claim"]) == [str(k) for k in range(1, 9)]
+    assert rows.set_index("claim").loc["7", "verdict"] == C.NOT_SUPPORTED
+    assert (rows["verdict"] == C.PENDING).sum() == 7
+    assert "claim1_decomposition.yaml" in md
+    with pytest.raises(SystemExit, match="NAME=DIR"):
+        main(["claims", "build", "--study", "nonsense", "-o", str(out)])

@@ -32,6 +32,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sstats
 
+from encephagen.analysis.stats import bh_fdr
+
 __all__ = [
     "ALPHA", "VERDICTS", "ClaimRow", "Resolution", "permutation_resolution", "signflip_resolution",
     "order_resolution", "verdict", "standardised_interval", "group_means", "order_test",
@@ -410,7 +412,6 @@ def claim3_spiking(sweep: pd.DataFrame, t1t2: pd.DataFrame, *, cfg: Mapping | No
     if sweep.empty:
         raise ValueError("claim 3: empty LIF sweep")
     p = sweep["p_order"].to_numpy(float)
-    from encephagen.analysis.stats import bh_fdr
     ok = np.isfinite(p)
     q = np.full(p.shape, np.nan)
     if ok.any():

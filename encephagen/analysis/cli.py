@@ -1,0 +1,45 @@
+"""encephagen claims build: the claims page of issue 21 from study results directories.
+
+    encephagen claims build --study claim1=results/studies/claim1_decomposition \
+        --study claim4=results/studies/claim4_opposite_hierarchies learn=... -o results/claims.md
+
+Each NAME=DIR names what a study answers (claim1 .. claim7, learn, embody; docs/claims.md) and its
+workflow directory (holding results/) or results directory. Claims without a study get a
+"pending" row. Writes the page, a TSV of the rows beside it and the claim-4 figure
+(<stem>_figures/). The file handling is encephagen.steps.claims.build_claims.
+"""
+from __future__ import annotations
+
+
+def _pairs(items) -> dict[str, str]:
+    out = {}
+    for it in items or []:
+        if "=" not in it:
+            raise SystemExit(f"claims build: --study expects NAME=DIR, got {it!r}")
+        k, v = it.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def _build(args) -> int:
+    from encephagen.steps.claims import build_claims
+
+    studies = _pairs(args.study)
+    written = build_claims(studies, args.output, header=args.header or "")
+    for k, p in written.items():
+        print(f"wrote {k}: {p}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("claims", help="the predecessor's claims, one row each (issue 21)",
+                       description="Build the claims page from study results directories (docs/claims.md).")
+    csub = p.add_subparsers(dest="claims_command", metavar="ACTION")
+    b = csub.add_parser("build", help="write the claims page (Markdown), its TSV and the claim-4 figure",
+                        description="One row per claim: predecessor's evidence, our test (from the run's resolved "
+                                    "config), effect with interval, FDR q, verdict, figure.")
+    b.add_argument("--study", nargs="+", action="extend", default=[], metavar="NAME=DIR",
+                   help="a study's name (claim1..claim7, learn, embody) and its workflow or results directory")
+    b.add_argument("-o", "--output", default="results/claims.md", help="the page (default: results/claims.md)")
+    b.add_argument("--header", default="", help="a paragraph printed under the title (e.g. the sizes that ran)")
+    b.set_defaults(func=_build)

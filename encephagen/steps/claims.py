@@ -1,0 +1,209 @@
+"""The claims page (issue 21): study results directories in, ``claims.md`` (+ ``claims.tsv`` and the
+claim-4 operating-point figure) out. The rows are built by :mod:`encephagen.analysis.claims`.
+
+A study is named ``NAME=DIR``: DIR is a workflow directory (holding ``results/``) or a results
+directory itself. NAME says what it answers: ``claim1*`` (decomposition), ``claim2*`` (silencing),
+``claim3*`` (LIF hierarchy), ``claim4*`` (operating-point sweep), ``claim6*`` (FC), ``claim7*`` (the
+evoked tests, ``evoked_tests.tsv`` anywhere under DIR), ``learn*`` (claims 5 and 8), ``embody*``
+(claim 5). The resolved config recorded by the run (``results/dataset_description.json``) says
+what ran (model, atlas, nulls, seeds, G). Where DIR also holds ``time.txt`` (GNU ``time -v``) and
+``snakemake.log``, the page lists the measured wall and CPU time and the job count.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from encephagen.analysis import claims as C
+from encephagen.io.tables import read_tsv, write_table, write_text, write_with
+
+log = logging.getLogger(__name__)
+
+__all__ = ["results_root", "resolved_config", "study_rows", "run_sizes", "build_claims", "plot_operating_point"]
+
+
+def results_root(d: str | os.PathLike) -> Path:
+    d = Path(d)
+    if (d / "results" / "dataset_description.json").is_file() or (d / "results").is_dir() and not (d / "stats").is_dir():
+        return d / "results"
+    return d
+
+
+def resolved_config(root: Path) -> dict:
+    p = root / "dataset_description.json"
+    if not p.is_file():
+        return {}
+    return dict(json.loads(p.read_text()).get("config", {}))
+
+
+def _one(root: Path, pattern: str, what: str, required: bool = True) -> Path | None:
+    hits = sorted(root.glob(pattern))
+    if not hits:
+        if required:
+            raise FileNotFoundError(f"{what}: no {pattern} under {root}")
+        return None
+    return hits[0]
+
+
+def _rel(p: Path | None, base: Path) -> str:
+    return "" if p is None or not Path(p).exists() else os.path.relpath(p, base)
+
+
+def plot_operating_point(sweeps: Mapping[str, pd.DataFrame], path: str | os.PathLike) -> Path:
+    """Claim 4's figure: rho(activity, T1w/T2w) of the real network against G per model (the
+    spatial null's central 95 % shaded), and Kendall tau of the class-group order vs the predecessor's."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, len(sweeps), figsize=(4.2 * len(sweeps), 6), squeeze=False, sharey="row")
+    for j, (model, sw) in enumerate(sweeps.items()):
+        ax = axes[0, j]
+        ax.fill_between(sw["G"], sw["ref_q025"], sw["ref_q975"], color="0.85", label="spatial null 95 %")
+        ax.plot(sw["G"], sw["rho_t1t2"], "o-", color="C0" if j == 0 else "C3",
+                label=f"real network ({sw['metric'].iloc[0]})")
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_title(model)
+        ax.set_ylabel("Spearman rho with T1w/T2w")
+        ax.legend(fontsize=7, loc="best")
+        ax = axes[1, j]
+        ax.plot(sw["G"], sw["tau_predecessor_order"], "s-", color="0.3")
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_ylim(-1.05, 1.05)
+        ax.set_xlabel("G (" + ("normalised coupling" if model != "lif" else "LIF long-range scale") + ")")
+        ax.set_ylabel("Kendall tau vs predecessor order")
+    fig.suptitle("Claim 4: sign of the regional hierarchy across operating points (tvb96)")
+    fig.tight_layout()
+    out = write_with(path, lambda p: fig.savefig(p, format="png", dpi=120))
+    plt.close(fig)
+    return out
+
+
+def run_sizes(name: str, d: Path, root: Path) -> dict:
+    """Measured time (GNU time -v: time.txt) and job count (snakemake.log) of one study run."""
+    row = {"study": name, "jobs": "", "wall_s": "", "cpu_s": "", "max_rss_mb": "",
+           "n_per_family": resolved_config(root).get("nulls", {}).get("n_per_family", "")}
+    t = d / "time.txt"
+    if t.is_file():
+        txt = t.read_text()
+
+        def get(key):
+            m = re.search(rf"{re.escape(key)}:\s*([^\n]+)", txt)
+            return m.group(1).strip() if m else None
+        user, sys_ = get("User time (seconds)"), get("System time (seconds)")
+        wall = get("Elapsed (wall clock) time (h:mm:ss or m:ss)")
+        if user and sys_:
+            row["cpu_s"] = round(float(user) + float(sys_))
+        if wall:
+            parts = [float(x) for x in wall.split(":")]
+            row["wall_s"] = round(sum(v * 60 ** i for i, v in enumerate(reversed(parts))))
+        rss = get("Maximum resident set size (kbytes)")
+        if rss:
+            row["max_rss_mb"] = round(float(rss) / 1024)
+    lg = d / "snakemake.log"
+    if lg.is_file():
+        m = re.findall(r"(\d+) of (\d+) steps \(100%\) done", lg.read_text())
+        if m:
+            row["jobs"] = int(m[-1][1])
+    return row
+
+
+def study_rows(studies: Mapping[str, str | os.PathLike], page_dir: Path, fig_dir: Path) -> tuple[list, pd.DataFrame]:
+    """One claim row per claim (1-8) from the given studies; pending rows for the rest."""
+    got: dict[str, C.ClaimRow] = {}
+    sizes = []
+    learn = embody = None
+    roots = {k: results_root(v) for k, v in studies.items()}
+    for name, root in roots.items():
+        d = Path(studies[name])
+        cfg = resolved_config(root)
+        sizes.append(run_sizes(name, d, root))
+        key = name.lower()
+        if key.startswith("claim1"):
+            s = _one(root, "stats/atlas-*/model-wilson_cowan", "claim 1")
+            fig = _one(root, "figures/atlas-*/model-wilson_cowan/metric_distributions.png", "claim 1", False)
+            got["1"] = C.claim1_decomposition(read_tsv(s / "decomposition.tsv"), read_tsv(s / "network_stats.tsv"),
+                                              cfg=cfg, figure=_rel(fig, page_dir))
+        elif key.startswith("claim2"):
+            s = _one(root, "stats/atlas-*/model-wilson_cowan", "claim 2")
+            fig = _one(root, "figures/atlas-*/model-wilson_cowan/silencing.png", "claim 2", False)
+            got["2"] = C.claim2_silencing(read_tsv(s / "silencing.tsv"), cfg=cfg, figure=_rel(fig, page_dir))
+        elif key.startswith("claim3"):
+            s = _one(root, "stats/atlas-*/model-lif", "claim 3")
+            t1t2 = read_tsv(s / "t1t2.tsv")
+            sw = C.hierarchy_sweep(t1t2, read_tsv(s / "class_summary.tsv"), metric="rate", model="lif")
+            fig = _one(root, "figures/atlas-*/model-lif/t1t2.png", "claim 3", False)
+            got["3"] = C.claim3_spiking(sw, t1t2, cfg=cfg, figure=_rel(fig, page_dir))
+        elif key.startswith("claim4"):
+            sweeps = {}
+            for model, metric in (("wilson_cowan", "mean"), ("lif", "rate")):
+                s = _one(root, f"stats/atlas-*/model-{model}", "claim 4")
+                sweeps[model] = C.hierarchy_sweep(read_tsv(s / "t1t2.tsv"), read_tsv(s / "class_summary.tsv"),
+                                                  metric=metric, model=model)
+            fig = plot_operating_point(sweeps, fig_dir / "claim4_operating_point.png")
+            write_table(pd.concat(sweeps.values(), ignore_index=True), fig_dir / "claim4_operating_point.tsv",
+                        float_format="%.6g")
+            got["4"] = C.claim4_opposite(sweeps, cfg=cfg, figure=_rel(fig, page_dir))
+        elif key.startswith("claim6"):
+            h = _one(root, "hopf/atlas-*/heldout_vs_nulls.tsv", "claim 6")
+            fig = _one(root, "figures/atlas-*/model-hopf_linear/hopf_heldout.png", "claim 6", False)
+            base = None
+            b = root / "baselines" / "sc_fc.tsv"
+            if b.is_file():
+                bt = read_tsv(b)
+                col = next((c for c in ("r_log_sc", "r_sc", "r") if c in bt.columns), None)
+                base = float(pd.to_numeric(bt[col], errors="coerce").max()) if col else None
+            got["6"] = C.claim6_fc(read_tsv(h), baseline_r=base, cfg=cfg, figure=_rel(fig, page_dir))
+        elif key.startswith("claim7"):
+            t = next(iter(sorted(Path(studies[name]).rglob("evoked_tests.tsv"))), None)
+            if t is None:
+                raise FileNotFoundError(f"claim 7: no evoked_tests.tsv under {studies[name]}")
+            fig = next(iter(sorted(t.parent.glob("*.png"))), None)
+            got["7"] = C.claim7_evoked(read_tsv(t), figure=_rel(fig, page_dir))
+        elif key.startswith("learn"):
+            learn = root
+        elif key.startswith("embody"):
+            embody = root
+        else:
+            raise ValueError(f"claims: unknown study name {name!r} (claim1..claim7, learn, embody)")
+    eff = vs = bvn = None
+    fig5 = None
+    if learn is not None:
+        eff = pd.concat([read_tsv(p) for p in sorted(learn.glob("learn/atlas-*/protocol-*/effects.tsv"))] or [pd.DataFrame()])
+        vs = pd.concat([read_tsv(p) for p in sorted(learn.glob("learn/atlas-*/protocol-*/vs_nulls.tsv"))] or [pd.DataFrame()])
+        fig5 = _one(learn, "learn/atlas-*/protocol-conditioning/summary.png", "learn", False)
+    if embody is not None:
+        p = _one(embody, "embody/atlas-*/brain_vs_null.tsv", "embody")
+        bvn = read_tsv(p)
+    if learn is not None or embody is not None:
+        got["5"] = C.claim5_learning(eff if eff is not None and len(eff) else None,
+                                     vs if vs is not None and len(vs) else None, bvn, figure=_rel(fig5, page_dir))
+    got.setdefault("5", C.pending_row("5", "pending: run config/learn.yaml and config/embody.yaml; pass learn=DIR embody=DIR"))
+    got["8"] = C.claim8_cognitive(vs if vs is not None and len(vs) else None)
+    pend = {"1": "config/studies/claim1_decomposition.yaml", "2": "config/studies/claim2_silencing.yaml",
+            "3": "config/studies/claim3_spiking_hierarchy.yaml", "4": "config/studies/claim4_opposite_hierarchies.yaml",
+            "6": "config/studies/claim6_fc.yaml", "7": "config/studies/claim7_dmri_wall.yaml"}
+    for k, cfgfile in pend.items():
+        got.setdefault(k, C.pending_row(k, f"pending: run {cfgfile}"))
+    return [got[k] for k in sorted(got)], pd.DataFrame(sizes)
+
+
+def build_claims(studies: Mapping[str, str | os.PathLike], out_md: str | os.PathLike, *,
+                 header: str = "") -> dict[str, Path]:
+    """Write ``out_md`` (the page), ``<stem>.tsv`` (the rows) and the claim-4 figure beside it
+    (``<stem>_figures/``)."""
+    out_md = Path(out_md)
+    fig_dir = out_md.parent / f"{out_md.stem}_figures"
+    rows, sizes = study_rows(studies, out_md.parent, fig_dir)
+    written = {"page": write_text(out_md, C.claims_markdown(rows, header=header, sizes=sizes)),
+               "table": write_table(C.rows_table(rows), out_md.with_suffix(".tsv"), float_format="%.6g")}
+    return written
