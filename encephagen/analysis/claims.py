@@ -627,3 +627,47 @@ def claims_markdown(rows: Iterable[ClaimRow], *, header: str = "", sizes: pd.Dat
         for _, s in sizes.iterrows():
             out.append("| " + " | ".join(str(x) for x in s.to_list()) + " |")
     return "\n".join(out) + "\n"
+
+
+# ----------------------------------------------------------------------------- cluster-size estimate
+def simulation_runs(cfg: Mapping, *, complete_graph: bool = False) -> dict[str, dict]:
+    """Runs per model that a resolved config asks for: networks (the real one + families x nulls)
+    x seeds x G values, and the simulated seconds per run. ``G: auto`` counts
+    ``operating_point.num`` values. ``complete_graph``: degree and geometry nulls are refused (hcp80)."""
+    fams = [f for f in cfg.get("nulls", {}).get("families", [])
+            if not (complete_graph and f in ("degree", "geometry", "degree_connected", "richclub"))]
+    n_net = 1 + len(fams) * int(cfg.get("nulls", {}).get("n_per_family", 0))
+    sim = cfg.get("simulate", {})
+    out = {}
+    for model in sim.get("model", []):
+        sec = {**sim, **dict(sim.get("per_model", {}).get(model, {}))}
+        if model == "lif":
+            sp = cfg.get("spiking", {})
+            nG = len(sp.get("G", [0.5]))
+            seeds = int(sp.get("seeds_per_network", sim.get("seeds_per_network", 1)))
+            t = (float(sp.get("duration", 2000.0)) + float(sp.get("transient", 200.0))) / 1000.0
+        else:
+            G = sec.get("G", "auto")
+            nG = int(sec.get("operating_point", {}).get("num", 2)) if G == "auto" else len(G)
+            seeds = int(sec.get("seeds_per_network", 1))
+            t = (float(sec.get("duration", 500.0))) / 1000.0
+        out[model] = {"networks": n_net, "seeds": seeds, "n_G": nG, "runs": n_net * seeds * nG, "sim_s_per_run": t}
+    return out
+
+
+def core_hours(runs: Mapping[str, Mapping], cpu_per_sim_s: Mapping[str, float], *, n_jobs: int,
+               cpu_per_job: float) -> dict:
+    """Estimated CPU core-hours: every model's runs x simulated seconds x measured CPU s per simulated
+    second of one run (marginal cost), plus n_jobs x the measured mean fixed CPU cost of a job
+    (imports, compilation, file writes). Models without a measured cost: ``missing``."""
+    sim = 0.0
+    missing = []
+    for m, r in runs.items():
+        c = cpu_per_sim_s.get(m)
+        if c is None or not np.isfinite(c):
+            missing.append(m)
+            continue
+        sim += r["runs"] * r["sim_s_per_run"] * c
+    fixed = n_jobs * cpu_per_job
+    return {"sim_core_h": sim / 3600.0, "fixed_core_h": fixed / 3600.0, "core_h": (sim + fixed) / 3600.0,
+            "missing": missing}

@@ -31,6 +31,24 @@ def _build(args) -> int:
     return 0
 
 
+def _estimate(args) -> int:
+    from encephagen.config import layered_config
+    from encephagen.steps.claims import cluster_estimate
+
+    cfg = layered_config(args.workdir, list(args.configfile))
+    est = cluster_estimate(args.study, cfg, int(args.jobs), complete_graph=args.complete_graph)
+    m = est["measured"]
+    print(f"measured in {args.study}: CPU s per simulated second of one run {m['cpu_per_sim_s']}; "
+          f"mean fixed CPU s per other job {m['cpu_per_job']:.1f} over {m['other_jobs']} jobs")
+    for model, r in est["runs"].items():
+        print(f"  {model}: {r['networks']} networks x {r['seeds']} seeds x {r['n_G']} G = {r['runs']} runs "
+              f"of {r['sim_s_per_run']:g} s")
+    print(f"estimated core-hours: {est['core_h']:.2f} (simulation {est['sim_core_h']:.2f}, "
+          f"{args.jobs} jobs x fixed cost {est['fixed_core_h']:.2f})"
+          + (f"; no measured cost for {est['missing']}" if est["missing"] else ""))
+    return 0
+
+
 def register(sub) -> None:
     p = sub.add_parser("claims", help="the predecessor's claims, one row each (issue 21)",
                        description="Build the claims page from study results directories (docs/claims.md).")
@@ -43,3 +61,15 @@ def register(sub) -> None:
     b.add_argument("-o", "--output", default="results/claims.md", help="the page (default: results/claims.md)")
     b.add_argument("--header", default="", help="a paragraph printed under the title (e.g. the sizes that ran)")
     b.set_defaults(func=_build)
+    e = csub.add_parser("estimate", help="core-hours of a cluster-size design from a laptop run's measured costs",
+                        description="Scale the CPU time a laptop run measured (Snakemake benchmarks) to the design of "
+                                    "the given config files: runs x simulated seconds x CPU s per simulated second, "
+                                    "plus jobs x the mean fixed cost of a job.")
+    e.add_argument("--study", required=True, help="the laptop run's workflow directory (holding benchmarks/ and results/)")
+    e.add_argument("--configfile", nargs="+", required=True, metavar="FILE",
+                   help="config files of the design, layered over config/config.yaml as snakemake --configfile")
+    e.add_argument("--jobs", required=True, type=int, help="the design's job count (snakemake -n)")
+    e.add_argument("--workdir", default=".", help="workflow root holding config/ (default: .)")
+    e.add_argument("--complete-graph", action="store_true",
+                   help="the atlas is a complete graph (hcp80): degree and geometry nulls are refused")
+    e.set_defaults(func=_estimate)

@@ -12,6 +12,7 @@ what ran (model, atlas, nulls, seeds, G). Where DIR also holds ``time.txt`` (GNU
 from __future__ import annotations
 
 import json
+import math
 import logging
 import os
 import re
@@ -26,7 +27,8 @@ from encephagen.io.tables import read_tsv, write_table, write_text, write_with
 
 log = logging.getLogger(__name__)
 
-__all__ = ["results_root", "resolved_config", "study_rows", "run_sizes", "build_claims", "plot_operating_point"]
+__all__ = ["results_root", "resolved_config", "study_rows", "run_sizes", "build_claims", "plot_operating_point",
+           "measured_costs", "cluster_estimate"]
 
 
 def results_root(d: str | os.PathLike) -> Path:
@@ -207,3 +209,53 @@ def build_claims(studies: Mapping[str, str | os.PathLike], out_md: str | os.Path
     written = {"page": write_text(out_md, C.claims_markdown(rows, header=header, sizes=sizes)),
                "table": write_table(C.rows_table(rows), out_md.with_suffix(".tsv"), float_format="%.6g")}
     return written
+
+
+def measured_costs(d: str | os.PathLike) -> dict:
+    """CPU costs measured by a study run's Snakemake benchmarks (``benchmarks/rules/``, column
+    cpu_time), with the run's resolved config: per model the marginal CPU s per simulated second of
+    one run (a line through the simulate jobs' (runs x simulated s, CPU s); one job: its CPU over its
+    run-seconds, an upper bound) and the mean CPU s of every other job (the fixed cost of a job)."""
+    d = Path(d)
+    root = results_root(d)
+    cfg = resolved_config(root)
+    if not cfg:
+        raise FileNotFoundError(f"{root}/dataset_description.json: no resolved config (has the study run?)")
+    bench = d / "benchmarks" / "rules"
+    runs = C.simulation_runs(cfg)
+    nb = int(cfg["nulls"].get("batch_size", cfg["nulls"]["n_per_family"]))
+    per_model: dict[str, list[tuple[float, float]]] = {}
+    other = []
+    for f in sorted(bench.rglob("*.tsv")):
+        cpu = float(pd.to_numeric(read_tsv(f)["cpu_time"], errors="coerce").iloc[-1])
+        rel = f.relative_to(bench).parts
+        if rel[0] == "simulate_batch":
+            model = rel[2].removeprefix("model-")
+            fam = rel[3].removeprefix("null-")
+            r = runs.get(model)
+            if r is None:
+                continue
+            n_net = 1 if fam == "real" else min(nb, int(cfg["nulls"]["n_per_family"]))
+            per_model.setdefault(model, []).append((n_net * r["seeds"] * r["n_G"] * r["sim_s_per_run"], cpu))
+        else:
+            other.append(cpu)
+    out = {"cpu_per_sim_s": {}, "sim_jobs_cpu_s": {}, "other_jobs": len(other),
+           "cpu_per_job": float(np.mean(other)) if other else math.nan, "other_cpu_s": float(np.sum(other))}
+    for m, pts in per_model.items():
+        x, y = np.array(pts).T
+        out["sim_jobs_cpu_s"][m] = float(y.sum())
+        if len(set(x)) >= 2:
+            b = float(np.polyfit(x, y, 1)[0])
+            out["cpu_per_sim_s"][m] = b if b > 0 else float(y.sum() / x.sum())
+        else:
+            out["cpu_per_sim_s"][m] = float(y.sum() / x.sum())
+    return out
+
+
+def cluster_estimate(d: str | os.PathLike, cluster_cfg: Mapping, n_jobs: int, *, complete_graph: bool = False) -> dict:
+    """Core-hours of the cluster-size design (its resolved config ``cluster_cfg``, ``n_jobs`` from
+    ``snakemake -n``) from the costs a laptop run measured (:func:`measured_costs`)."""
+    m = measured_costs(d)
+    runs = C.simulation_runs(cluster_cfg, complete_graph=complete_graph)
+    est = C.core_hours(runs, m["cpu_per_sim_s"], n_jobs=n_jobs, cpu_per_job=m["cpu_per_job"])
+    return {**est, "runs": runs, "measured": m}
