@@ -141,3 +141,20 @@ def test_cli_builds_page_with_pending_rows(tmp_path):
     assert "claim1_decomposition.yaml" in md
     with pytest.raises(SystemExit, match="NAME=DIR"):
         main(["claims", "build", "--study", "nonsense", "-o", str(out)])
+
+
+def test_cluster_runs_and_core_hours():
+    """The cluster design's run count (networks x seeds x G per model) and its core-hours."""
+    cfg = {"nulls": {"families": ["degree", "geometry", "strength"], "n_per_family": 1000},
+           "simulate": {"model": ["wilson_cowan", "lif"], "G": "auto", "seeds_per_network": 5,
+                        "duration": 500.0, "operating_point": {"num": 2}},
+           "spiking": {"G": [0.25, 0.5, 1.0, 2.0], "duration": 2000.0, "transient": 200.0}}
+    r = C.simulation_runs(cfg)
+    assert r["wilson_cowan"]["runs"] == 3001 * 5 * 2
+    assert r["lif"]["runs"] == 3001 * 5 * 4 and r["lif"]["sim_s_per_run"] == pytest.approx(2.2)
+    # a complete graph refuses degree and geometry nulls
+    assert C.simulation_runs(cfg, complete_graph=True)["wilson_cowan"]["networks"] == 1001
+    est = C.core_hours(r, {"wilson_cowan": 0.2, "lif": 2.5}, n_jobs=40, cpu_per_job=9.0)
+    want = (30010 * 0.5 * 0.2 + 60020 * 2.2 * 2.5 + 40 * 9.0) / 3600
+    assert est["core_h"] == pytest.approx(want) and not est["missing"]
+    assert C.core_hours(r, {"lif": 2.5}, n_jobs=1, cpu_per_job=1.0)["missing"] == ["wilson_cowan"]
