@@ -158,3 +158,32 @@ def test_cluster_runs_and_core_hours():
     want = (30010 * 0.5 * 0.2 + 60020 * 2.2 * 2.5 + 40 * 9.0) / 3600
     assert est["core_h"] == pytest.approx(want) and not est["missing"]
     assert C.core_hours(r, {"lif": 2.5}, n_jobs=1, cpu_per_job=1.0)["missing"] == ["wilson_cowan"]
+
+
+def test_hierarchy_sweep_on_real_t1t2_and_class_tables():
+    """rho with T1w/T2w and the predecessor-order tau, read from the library's own t1t2 and class
+    tables (a defect in the reference filter or the class grouping fails here)."""
+    from encephagen.analysis.hierarchy import class_summary, t1t2_correlation
+
+    classes = ["visual"] * 4 + ["thalamus"] * 4 + ["motor"] * 4 + ["basal_ganglia"] * 4 + ["prefrontal"] * 4
+    level = {"visual": 5, "thalamus": 4, "motor": 3, "basal_ganglia": 2, "prefrontal": 1}
+    rng = np.random.default_rng(0)
+    rows = []
+    for G, sign in ((0.5, 1.0), (2.0, -1.0)):
+        for fam, idx in [("real", 0)] + [("degree", i) for i in range(5)]:
+            for s in range(2):
+                for reg, c in enumerate(classes):
+                    v = sign * level[c] + (0 if fam == "real" else rng.normal(0, 3)) + rng.normal(0, 0.05)
+                    rows.append(dict(atlas="x", model="lif", G=G, family=fam, null_index=idx, seed_id=s, seed=s,
+                                     region=reg, label=f"r{reg}", region_class=c, metric="rate", value=v))
+    regional = pd.DataFrame(rows)
+    t1t2 = pd.Series({reg: level[c] + 0.01 * reg for reg, c in enumerate(classes)})
+    tt = t1t2_correlation(regional, t1t2, n_surrogates=200, seed=1)
+    cs = class_summary(regional)
+    sw = C.hierarchy_sweep(tt, cs, metric="rate", model="lif")
+    assert list(sw["G"]) == [0.5, 2.0]
+    assert sw["rho_t1t2"].iloc[0] > 0.8 and sw["rho_t1t2"].iloc[1] < -0.8
+    assert sw["tau_predecessor_order"].iloc[0] == pytest.approx(1.0)
+    assert sw["tau_predecessor_order"].iloc[1] == pytest.approx(-1.0)
+    r = C.claim4_opposite({"lif": sw, "wilson_cowan": sw.assign(model="wilson_cowan")})
+    assert r.verdict == C.EXPLAINED and "0.5->2" in r.note

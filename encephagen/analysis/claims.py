@@ -383,7 +383,7 @@ def hierarchy_sweep(t1t2: pd.DataFrame, class_summary: pd.DataFrame, *, metric: 
     """Per operating point (``param``): rho(metric, T1w/T2w) of the real network with the spatial
     null's central 95 % (``ref_q025``, ``ref_q975``), its p and q, and Kendall tau of the class-group
     means against the predecessor's rate order (with its exact p). One row per parameter value."""
-    t = t1t2[(t1t2["metric"] == metric) & t1t2["reference"].astype(str).str.contains("map|spatial|permutation")]
+    t = t1t2[(t1t2["metric"] == metric) & ~t1t2["reference"].astype(str).str.endswith("null networks")]
     if t.empty:
         raise ValueError(f"{model}: no T1w/T2w map-null row for metric {metric!r}")
     cs = _real_classes(class_summary, metric)
