@@ -36,7 +36,9 @@ def _estimate(args) -> int:
     from encephagen.steps.claims import cluster_estimate
 
     cfg = layered_config(args.workdir, list(args.configfile))
-    est = cluster_estimate(args.study, cfg, int(args.jobs), complete_graph=args.complete_graph)
+    given = {k: float(v) for k, v in _pairs(args.cpu_per_sim_s).items()}
+    est = cluster_estimate(args.study, cfg, int(args.jobs), complete_graph=args.complete_graph, cpu_per_sim_s=given,
+                           cpu_per_job=args.cpu_per_job)
     m = est["measured"]
     print(f"measured in {args.study}: CPU s per simulated second of one run {m['cpu_per_sim_s']}; "
           f"mean fixed CPU s per other job {m['cpu_per_job']:.1f} over {m['other_jobs']} jobs")
@@ -72,4 +74,10 @@ def register(sub) -> None:
     e.add_argument("--workdir", default=".", help="workflow root holding config/ (default: .)")
     e.add_argument("--complete-graph", action="store_true",
                    help="the atlas is a complete graph (hcp80): degree and geometry nulls are refused")
+    e.add_argument("--cpu-per-sim-s", nargs="+", default=[], metavar="MODEL=S",
+                   help="CPU s per simulated second of one run for a model, replacing what the study measured "
+                        "(e.g. a model the study did not run, or a measurement from docs/simulation.md)")
+    e.add_argument("--cpu-per-job", type=float, default=None,
+                   help="fixed CPU s per job, replacing the study's measured mean (its benchmarks miss the job's "
+                        "start-up in the Snakemake process: docs/simulation.md measures ~9 CPU s)")
     e.set_defaults(func=_estimate)

@@ -260,12 +260,15 @@ def measured_costs(d: str | os.PathLike) -> dict:
     return out
 
 
-def cluster_estimate(d: str | os.PathLike, cluster_cfg: Mapping, n_jobs: int, *, complete_graph: bool = False) -> dict:
+def cluster_estimate(d: str | os.PathLike, cluster_cfg: Mapping, n_jobs: int, *, complete_graph: bool = False,
+                     cpu_per_sim_s: Mapping[str, float] | None = None, cpu_per_job: float | None = None) -> dict:
     """Core-hours of the cluster-size design (its resolved config ``cluster_cfg``, ``n_jobs`` from
     ``snakemake -n``) from the costs a laptop run measured (:func:`measured_costs`)."""
     m = measured_costs(d)
     runs = C.simulation_runs(cluster_cfg, complete_graph=complete_graph)
-    est = C.core_hours(runs, m["cpu_per_sim_s"], n_jobs=n_jobs, cpu_per_job=m["cpu_per_job"])
+    costs = {**m["cpu_per_sim_s"], **dict(cpu_per_sim_s or {})}
+    est = C.core_hours(runs, costs, n_jobs=n_jobs,
+                       cpu_per_job=m["cpu_per_job"] if cpu_per_job is None else float(cpu_per_job))
     return {**est, "runs": runs, "measured": m}
 
 
