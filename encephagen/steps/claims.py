@@ -92,7 +92,8 @@ def plot_operating_point(sweeps: Mapping[str, pd.DataFrame], path: str | os.Path
 
 def run_sizes(name: str, d: Path, root: Path) -> dict:
     """Measured time (GNU time -v: time.txt) and job count (snakemake.log) of one study run."""
-    row = {"study": name, "jobs": "", "wall_s": "", "cpu_s": "", "max_rss_mb": "",
+    row = {"study": name, "jobs": "", "wall_s": "", "cpu_s": "", "max_rss_mb": "", "benchmarked_jobs": "",
+           "benchmarked_cpu_s": "",
            "n_per_family": resolved_config(root).get("nulls", {}).get("n_per_family", "")}
     t = d / "time.txt"
     if t.is_file():
@@ -111,6 +112,11 @@ def run_sizes(name: str, d: Path, root: Path) -> dict:
         rss = get("Maximum resident set size (kbytes)")
         if rss:
             row["max_rss_mb"] = round(float(rss) / 1024)
+    bench = sorted((d / "benchmarks" / "rules").rglob("*.tsv"))
+    if bench:   # per job, whether or not the run finished (Snakemake benchmarks; the controller excluded)
+        cpu = [float(pd.to_numeric(read_tsv(f)["cpu_time"], errors="coerce").iloc[-1]) for f in bench]
+        row["benchmarked_jobs"] = len(cpu)
+        row["benchmarked_cpu_s"] = round(float(np.nansum(cpu)), 1)
     lg = d / "snakemake.log"
     if lg.is_file():
         m = re.findall(r"(\d+) of (\d+) steps \(100%\) done", lg.read_text())
@@ -128,7 +134,8 @@ def study_rows(studies: Mapping[str, str | os.PathLike], page_dir: Path, fig_dir
     for name, root in roots.items():
         d = Path(studies[name])
         cfg = resolved_config(root)
-        sizes.append(run_sizes(name, d, root))
+        if all(Path(studies[k]).resolve() != d.resolve() for k in list(roots)[:list(roots).index(name)]):
+            sizes.append(run_sizes(name, d, root))
         key = name.lower()
         if key.startswith("claim1"):
             s = _one(root, "stats/atlas-*/model-wilson_cowan", "claim 1")
@@ -185,6 +192,9 @@ def study_rows(studies: Mapping[str, str | os.PathLike], page_dir: Path, fig_dir
             embody = root
         else:
             raise ValueError(f"claims: unknown study name {name!r} (claim1..claim7, learn, embody)")
+    for k, row in got.items():   # say which run a row was read from (a claim may be read from another claim's study)
+        src = next(Path(v) for n, v in studies.items() if n.lower().startswith(f"claim{k}"))
+        row.note = f"[run: {src.name}] " + row.note
     eff = vs = bvn = None
     fig5 = None
     if learn is not None:
