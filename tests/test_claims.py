@@ -78,19 +78,26 @@ def test_order_test_exact_permutation_p():
 
 
 def _sweep(model, G, rho):
-    return pd.DataFrame({"model": model, "G": G, "rho_t1t2": rho})
+    """A sweep whose spatial map null spans +-0.2 at every G."""
+    return pd.DataFrame({"model": model, "G": G, "rho_t1t2": rho, "ref_q025": -0.2, "ref_q975": 0.2})
 
 
 def test_claim4_verdicts():
     wc_flip = _sweep("wilson_cowan", [0.1, 0.4, 1.4], [0.3, 0.1, -0.4])
-    lif_neg = _sweep("lif", [0.5, 1.0], [-0.2, -0.3])
+    lif_neg = _sweep("lif", [0.5, 1.0], [-0.25, -0.3])
     r = C.claim4_opposite({"wilson_cowan": wc_flip, "lif": lif_neg})
-    assert r.verdict == C.EXPLAINED and "0.4->1.4" in r.note
+    assert r.verdict == C.EXPLAINED and "flips at G 0.1->1.4" in r.note   # 0.4 is inside the map null
     wc_pos = _sweep("wilson_cowan", [0.1, 0.4, 1.4], [0.3, 0.1, 0.4])
     r = C.claim4_opposite({"wilson_cowan": wc_pos, "lif": lif_neg})
     assert r.verdict == C.LEFT_OPEN          # opposite at every point: no flip found
     r = C.claim4_opposite({"wilson_cowan": _sweep("wilson_cowan", [0.1], [np.nan]), "lif": lif_neg})
     assert r.verdict == C.LEFT_OPEN
+    # sign changes inside the map null are not flips: no resolved hierarchy in the model -> left open
+    wc_noise = _sweep("wilson_cowan", [0.1, 0.4, 1.4], [0.15, -0.1, 0.05])
+    r = C.claim4_opposite({"wilson_cowan": wc_noise, "lif": lif_neg})
+    assert r.verdict == C.LEFT_OPEN and "raw sign changes" in r.note
+    r = C.claim4_opposite({"wilson_cowan": _sweep("wilson_cowan", [0.1, 1.4], [-0.5, -0.6]), "lif": lif_neg})
+    assert r.verdict == C.EXPLAINED and "not reproduced" in r.note
 
 
 def _evoked(q_beyond, effect=0.1):

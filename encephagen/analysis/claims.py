@@ -433,42 +433,55 @@ def claim3_spiking(sweep: pd.DataFrame, t1t2: pd.DataFrame, *, cfg: Mapping | No
 
 def claim4_opposite(sweeps: Mapping[str, pd.DataFrame], *, cfg: Mapping | None = None, figure: str = "") -> ClaimRow:
     """Claim 4 from one hierarchy sweep per model (:func:`hierarchy_sweep`): the sign of rho(activity,
-    T1w/T2w) at every operating point. ``explained`` when the sweep shows where (or that) the sign
-    differs between the models and flips: the models have opposite signs at some operating points and
-    the same sign at others (the flip locates it), or one model's sign flips across its range.
-    ``left open`` when the signs are opposite at every swept point (the sweep does not find a flip)
-    or when a model's rho is undefined everywhere."""
-    parts = []
-    signs = {}
+    T1w/T2w) of the real network at every operating point, counted only where rho lies outside the
+    spatial map null's central 95 % (``ref_q025``, ``ref_q975``; inside it the sign is 0: no
+    hierarchy distinguishable from a random map with the same spatial autocorrelation).
+
+    * **explained**: a model's (resolved) sign flips across its sweep (the opposition depends on the
+      operating point; the flip is located), or both models have the same resolved sign everywhere
+      (the opposition is not reproduced);
+    * **left open**: the models' resolved signs are opposite at every point where they are resolved
+      (no flip found), or a model has no resolved sign anywhere (no hierarchy at this size)."""
+    parts, res_signs = [], {}
     for model, sw in sweeps.items():
-        s = np.sign(sw["rho_t1t2"].to_numpy(float))
-        signs[model] = s
-        flips = [f"{a:g}->{b:g}" for a, b, x, y in zip(sw["G"].iloc[:-1], sw["G"].iloc[1:], s[:-1], s[1:])
-                 if np.isfinite(x) and np.isfinite(y) and x != y and x != 0 and y != 0]
-        parts.append(f"{model}: rho(T1w/T2w) " + ", ".join(f"{g:g}: {r:+.2f}" for g, r in zip(sw["G"], sw["rho_t1t2"]))
-                     + (f" (sign flips at G {', '.join(flips)})" if flips else " (no sign flip)"))
+        rho = sw["rho_t1t2"].to_numpy(float)
+        lo = sw.get("ref_q025", pd.Series(np.nan, index=sw.index)).to_numpy(float)
+        hi = sw.get("ref_q975", pd.Series(np.nan, index=sw.index)).to_numpy(float)
+        sig = np.where(np.isfinite(rho) & np.isfinite(lo) & np.isfinite(hi) & ((rho < lo) | (rho > hi)), np.sign(rho), 0.0)
+        res_signs[model] = sig
+        seq = [(g, x) for g, x in zip(sw["G"], sig) if x != 0]
+        flips = [f"{a:g}->{b:g}" for (a, x), (b, y) in zip(seq[:-1], seq[1:]) if x != y]
+        raw = [(g, r) for g, r in zip(sw["G"], rho) if np.isfinite(r)]
+        rawflips = [f"{a:g}->{b:g}" for (a, x), (b, y) in zip(raw[:-1], raw[1:]) if np.sign(x) != np.sign(y)]
+        taus = ", ".join(f"{g:g}: {t:+.2f}" for g, t in zip(sw["G"], sw.get("tau_predecessor_order", pd.Series(np.nan, index=sw.index))))
+        parts.append(f"{model}: rho(T1w/T2w) by G " + ", ".join(
+            f"{g:g}: {r:+.2f}{'*' if x else ''}" for g, r, x in zip(sw["G"], rho, sig))
+            + (f"; resolved sign flips at G {', '.join(flips)}" if flips else "; no resolved sign flip")
+            + (f"; raw sign changes (inside the map null) at G {', '.join(rawflips)}" if rawflips and not flips else "")
+            + f"; tau vs predecessor order by G {taus}")
     models = list(sweeps)
-    if len(models) < 2 or any(not np.isfinite(s).any() for s in signs.values()):
-        return _row("4", test=_test_string(cfg, "+".join(models)), verdict=LEFT_OPEN, figure=figure,
-                    note="; ".join(parts) + "; a model without a defined rho: left open")
-    sa, sb = (signs[m][np.isfinite(signs[m])] for m in models[:2])
-    flip_any = any(len(set(s[s != 0])) > 1 for s in (sa, sb))
-    opposite_everywhere = set(sa[sa != 0]) and set(sb[sb != 0]) and len(set(sa[sa != 0])) == 1 \
-        and len(set(sb[sb != 0])) == 1 and set(sa[sa != 0]) != set(sb[sb != 0])
-    same_everywhere = len(set(sa[sa != 0]) | set(sb[sb != 0])) == 1
-    if opposite_everywhere:
-        v, why = LEFT_OPEN, "the models' hierarchies have opposite signs at every swept operating point: no flip found"
-    elif same_everywhere:
-        v, why = EXPLAINED, "same sign in both models at every swept operating point: the opposition is not reproduced here"
-    elif flip_any:
-        v, why = EXPLAINED, "the sign depends on the operating point (a flip inside the sweep): the models agree or disagree by where they run"
+    legend = " (* = outside the spatial null's central 95 %)"
+    test = " and ".join(_test_string(cfg, m) for m in models) if cfg else ", ".join(models)
+    eff = {m: float(np.nanmedian(sweeps[m]["rho_t1t2"])) if np.isfinite(sweeps[m]["rho_t1t2"]).any() else math.nan
+           for m in models}
+    kw = dict(test=test, figure=figure,
+              effect=eff[models[0]] - eff[models[1]] if len(models) > 1 else math.nan,
+              effect_label=(f"median rho(T1w/T2w) {models[0]} minus {models[1]} over their sweeps" if len(models) > 1 else ""))
+    if len(models) < 2:
+        return _row("4", verdict=LEFT_OPEN, note="needs both models; " + "; ".join(parts), **kw)
+    unresolved = [m for m in models if not np.any(res_signs[m] != 0)]
+    if unresolved:
+        return _row("4", verdict=LEFT_OPEN, note=(f"no T1w/T2w hierarchy distinguishable from the spatial map null in "
+                                                  f"{', '.join(unresolved)} at any swept operating point: the opposition "
+                                                  "cannot be located at this size" + legend + ". " + "; ".join(parts)), **kw)
+    sa, sb = (set(res_signs[m][res_signs[m] != 0]) for m in models[:2])
+    if any(len(x) > 1 for x in (sa, sb)):
+        v, why = EXPLAINED, "a model's hierarchy changes sign across its operating range: the models agree or disagree by where they run"
+    elif sa == sb:
+        v, why = EXPLAINED, "both models have the same resolved sign wherever resolved: the opposition is not reproduced here"
     else:
-        v, why = LEFT_OPEN, "undetermined"
-    eff = {m: float(np.nanmedian(sweeps[m]["rho_t1t2"])) for m in models}
-    return _row("4", test=_test_string(cfg, "wilson_cowan", "") + "; and " + _test_string(cfg, "lif"),
-                effect=eff[models[0]] - eff[models[1]],
-                effect_label=f"median rho(T1w/T2w) {models[0]} minus {models[1]} over their sweeps",
-                verdict=v, figure=figure, note=why + ". " + "; ".join(parts))
+        v, why = LEFT_OPEN, "the models' resolved signs are opposite at every resolved operating point: no flip found in the sweep"
+    return _row("4", verdict=v, note=why + legend + ". " + "; ".join(parts), **kw)
 
 
 def claim5_learning(effects: pd.DataFrame | None, vs_nulls: pd.DataFrame | None, embody_vs_null: pd.DataFrame | None,
