@@ -125,6 +125,69 @@ def run_sizes(name: str, d: Path, root: Path) -> dict:
     return row
 
 
+def _claim_from_study(key, name, d, root, cfg, studies, got, page_dir, fig_dir) -> None:
+    """The row of the claim that study ``name`` answers (``got[k]``), from its tables."""
+    if key.startswith("claim1"):
+        s = _one(root, "stats/atlas-*/model-wilson_cowan", "claim 1")
+        fig = _one(root, "figures/atlas-*/model-wilson_cowan/metric_distributions.png", "claim 1", False)
+        got["1"] = C.claim1_decomposition(read_tsv(s / "decomposition.tsv"), read_tsv(s / "network_stats.tsv"),
+                                          cfg=cfg, figure=_rel(fig, page_dir))
+    elif key.startswith("claim2"):
+        s = _one(root, "stats/atlas-*/model-wilson_cowan", "claim 2", False)
+        fig = _one(root, "figures/atlas-*/model-wilson_cowan/silencing.png", "claim 2", False)
+        if s is not None and (s / "silencing.tsv").is_file():
+            got["2"] = C.claim2_silencing(read_tsv(s / "silencing.tsv"), cfg=cfg, figure=_rel(fig, page_dir))
+        else:
+            sw = sweep_from_real_runs(d, fig_dir, model="wilson_cowan", metric="mean")
+            got["2"] = C.claim2_silencing(sw.attrs["silencing"], cfg=cfg, figure=_rel(fig, page_dir))
+            got["2"].note += " (the real network's runs alone: the study's null-network runs had not finished)"
+    elif key.startswith("claim3"):
+        s = _one(root, "stats/atlas-*/model-lif", "claim 3", False)
+        fig = _one(root, "figures/atlas-*/model-lif/t1t2.png", "claim 3", False)
+        if s is not None and (s / "t1t2.tsv").is_file():
+            t1t2 = read_tsv(s / "t1t2.tsv")
+            sw = C.hierarchy_sweep(t1t2, read_tsv(s / "class_summary.tsv"), metric="rate", model="lif")
+            got["3"] = C.claim3_spiking(sw, t1t2, cfg=cfg, figure=_rel(fig, page_dir))
+        else:
+            sw = sweep_from_real_runs(d, fig_dir, model="lif", metric="rate")
+            got["3"] = C.claim3_spiking(sw, sw.attrs["t1t2"], cfg=cfg, figure=_rel(fig, page_dir))
+            got["3"].note += " (the real network's runs alone: the study's null-network runs had not finished)"
+    elif key.startswith("claim4"):
+        sweeps = {}
+        partial = []
+        for model, metric in (("wilson_cowan", "mean"), ("lif", "rate")):
+            s = _one(root, f"stats/atlas-*/model-{model}", "claim 4", False)
+            if s is not None and (s / "t1t2.tsv").is_file() and (s / "class_summary.tsv").is_file():
+                sweeps[model] = C.hierarchy_sweep(read_tsv(s / "t1t2.tsv"), read_tsv(s / "class_summary.tsv"),
+                                                  metric=metric, model=model)
+            else:   # the study's null runs not finished: the real network's runs alone
+                sweeps[model] = sweep_from_real_runs(d, fig_dir, model=model, metric=metric)
+                partial.append(model)
+        fig = plot_operating_point(sweeps, fig_dir / "claim4_operating_point.png")
+        write_table(pd.concat(sweeps.values(), ignore_index=True), fig_dir / "claim4_operating_point.tsv",
+                    float_format="%.6g")
+        got["4"] = C.claim4_opposite(sweeps, cfg=cfg, figure=_rel(fig, page_dir))
+        if partial:
+            got["4"].note += (f" (computed from the real network's runs alone for {', '.join(partial)}: the study's "
+                              "null-network runs had not finished; the map's spatial null is unaffected)")
+    elif key.startswith("claim6"):
+        h = _one(root, "hopf/atlas-*/heldout_vs_nulls.tsv", "claim 6")
+        fig = _one(root, "figures/atlas-*/model-hopf_linear/hopf_heldout.png", "claim 6", False)
+        base = None
+        b = root / "baselines" / "sc_fc.tsv"
+        if b.is_file():
+            bt = read_tsv(b)
+            col = next((c for c in ("r_log_sc", "r_sc", "r") if c in bt.columns), None)
+            base = float(pd.to_numeric(bt[col], errors="coerce").max()) if col else None
+        got["6"] = C.claim6_fc(read_tsv(h), baseline_r=base, cfg=cfg, figure=_rel(fig, page_dir))
+    elif key.startswith("claim7"):
+        t = next(iter(sorted(Path(studies[name]).rglob("evoked_tests.tsv"))), None)
+        if t is None:
+            raise FileNotFoundError(f"claim 7: no evoked_tests.tsv under {studies[name]}")
+        fig = next(iter(sorted(t.parent.glob("*.png"))), None)
+        got["7"] = C.claim7_evoked(read_tsv(t), figure=_rel(fig, page_dir))
+
+
 def study_rows(studies: Mapping[str, str | os.PathLike], page_dir: Path, fig_dir: Path) -> tuple[list, pd.DataFrame]:
     """One claim row per claim (1-8) from the given studies; pending rows for the rest."""
     got: dict[str, C.ClaimRow] = {}
@@ -137,60 +200,18 @@ def study_rows(studies: Mapping[str, str | os.PathLike], page_dir: Path, fig_dir
         if all(Path(studies[k]).resolve() != d.resolve() for k in list(roots)[:list(roots).index(name)]):
             sizes.append(run_sizes(name, d, root))
         key = name.lower()
-        if key.startswith("claim1"):
-            s = _one(root, "stats/atlas-*/model-wilson_cowan", "claim 1")
-            fig = _one(root, "figures/atlas-*/model-wilson_cowan/metric_distributions.png", "claim 1", False)
-            got["1"] = C.claim1_decomposition(read_tsv(s / "decomposition.tsv"), read_tsv(s / "network_stats.tsv"),
-                                              cfg=cfg, figure=_rel(fig, page_dir))
-        elif key.startswith("claim2"):
-            s = _one(root, "stats/atlas-*/model-wilson_cowan", "claim 2")
-            fig = _one(root, "figures/atlas-*/model-wilson_cowan/silencing.png", "claim 2", False)
-            got["2"] = C.claim2_silencing(read_tsv(s / "silencing.tsv"), cfg=cfg, figure=_rel(fig, page_dir))
-        elif key.startswith("claim3"):
-            s = _one(root, "stats/atlas-*/model-lif", "claim 3")
-            t1t2 = read_tsv(s / "t1t2.tsv")
-            sw = C.hierarchy_sweep(t1t2, read_tsv(s / "class_summary.tsv"), metric="rate", model="lif")
-            fig = _one(root, "figures/atlas-*/model-lif/t1t2.png", "claim 3", False)
-            got["3"] = C.claim3_spiking(sw, t1t2, cfg=cfg, figure=_rel(fig, page_dir))
-        elif key.startswith("claim4"):
-            sweeps = {}
-            partial = []
-            for model, metric in (("wilson_cowan", "mean"), ("lif", "rate")):
-                s = _one(root, f"stats/atlas-*/model-{model}", "claim 4", False)
-                if s is not None and (s / "t1t2.tsv").is_file() and (s / "class_summary.tsv").is_file():
-                    sweeps[model] = C.hierarchy_sweep(read_tsv(s / "t1t2.tsv"), read_tsv(s / "class_summary.tsv"),
-                                                      metric=metric, model=model)
-                else:   # the study's null runs not finished: the real network's runs alone
-                    sweeps[model] = sweep_from_real_runs(d, fig_dir, model=model, metric=metric)
-                    partial.append(model)
-            fig = plot_operating_point(sweeps, fig_dir / "claim4_operating_point.png")
-            write_table(pd.concat(sweeps.values(), ignore_index=True), fig_dir / "claim4_operating_point.tsv",
-                        float_format="%.6g")
-            got["4"] = C.claim4_opposite(sweeps, cfg=cfg, figure=_rel(fig, page_dir))
-            if partial:
-                got["4"].note += (f" (computed from the real network's runs alone for {', '.join(partial)}: the study's "
-                                  "null-network runs had not finished; the map's spatial null is unaffected)")
-        elif key.startswith("claim6"):
-            h = _one(root, "hopf/atlas-*/heldout_vs_nulls.tsv", "claim 6")
-            fig = _one(root, "figures/atlas-*/model-hopf_linear/hopf_heldout.png", "claim 6", False)
-            base = None
-            b = root / "baselines" / "sc_fc.tsv"
-            if b.is_file():
-                bt = read_tsv(b)
-                col = next((c for c in ("r_log_sc", "r_sc", "r") if c in bt.columns), None)
-                base = float(pd.to_numeric(bt[col], errors="coerce").max()) if col else None
-            got["6"] = C.claim6_fc(read_tsv(h), baseline_r=base, cfg=cfg, figure=_rel(fig, page_dir))
-        elif key.startswith("claim7"):
-            t = next(iter(sorted(Path(studies[name]).rglob("evoked_tests.tsv"))), None)
-            if t is None:
-                raise FileNotFoundError(f"claim 7: no evoked_tests.tsv under {studies[name]}")
-            fig = next(iter(sorted(t.parent.glob("*.png"))), None)
-            got["7"] = C.claim7_evoked(read_tsv(t), figure=_rel(fig, page_dir))
-        elif key.startswith("learn"):
+        try:
+            _claim_from_study(key, name, d, root, cfg, studies, got, page_dir, fig_dir)
+        except FileNotFoundError as exc:   # a run that did not get that far: say so, never a verdict
+            k = key[5] if key.startswith("claim") and len(key) > 5 else None
+            if k is None:
+                raise
+            got[k] = C.pending_row(k, f"pending: the {name} run has not produced its tables ({exc})")
+        if key.startswith("learn"):
             learn = root
         elif key.startswith("embody"):
             embody = root
-        else:
+        elif not key.startswith("claim"):
             raise ValueError(f"claims: unknown study name {name!r} (claim1..claim7, learn, embody)")
     for k, row in got.items():   # say which run a row was read from (a claim may be read from another claim's study)
         src = next(Path(v) for n, v in studies.items() if n.lower().startswith(f"claim{k}"))
@@ -284,7 +305,8 @@ def cluster_estimate(d: str | os.PathLike, cluster_cfg: Mapping, n_jobs: int, *,
 
 def sweep_from_real_runs(d: str | os.PathLike, out_dir: str | os.PathLike, *, model: str, metric: str) -> pd.DataFrame:
     """Claim 4's sweep for one model from the real network's simulation file alone (when the null
-    networks' runs of a study have not finished): the aggregation, T1w/T2w correlation (the map's
+    networks' runs of a study have not finished; without it, the operating-point rule's
+    ``presweep.h5``: the real network at the grid with the main run's settings): the aggregation, T1w/T2w correlation (the map's
     spatial surrogates, the run's seed rule and surrogate count) and class summary of the workflow,
     on the real network's runs only. Written under ``out_dir`` (never into the study's results)."""
     from encephagen.analysis.hierarchy import class_summary
@@ -298,6 +320,9 @@ def sweep_from_real_runs(d: str | os.PathLike, out_dir: str | os.PathLike, *, mo
     cfg = resolved_config(root)
     atlas = cfg["atlases"][0]
     sim = root / "sims" / f"atlas-{atlas}" / f"model-{model}" / "null-real" / "batch-0000.h5"
+    if not sim.is_file():   # the operating-point rule's run of the real network at the grid (same settings and seeds)
+        pre = root / "operating_point" / f"atlas-{atlas}" / f"model-{model}" / "presweep.h5"
+        sim = pre if pre.is_file() else sim
     con = d / "resources" / "connectomes" / f"{atlas}.h5"
     t1t2 = d / "resources" / "t1t2" / f"{atlas}.tsv"
     for p in (sim, con, t1t2):
@@ -312,4 +337,12 @@ def sweep_from_real_runs(d: str | os.PathLike, out_dir: str | os.PathLike, *, mo
                      seed=derive_seed(cfg["master_seed"], "t1t2", atlas), metrics=[metric],
                      censored_metrics=an.get("censored_metrics"), fdr_alpha=float(an.get("fdr_alpha", 0.05)))
     cs = class_summary(read_table(out / "regional.tsv.gz"))
-    return C.hierarchy_sweep(read_tsv(t_out), cs, metric=metric, model=model)
+    sw = C.hierarchy_sweep(read_tsv(t_out), cs, metric=metric, model=model)
+    sw.attrs["t1t2"] = read_tsv(t_out)
+    sil = an.get("silencing", {})
+    if model != "lif" and sil:   # the silencing order of the real network (analysis.silencing's rule)
+        from encephagen.analysis.run import run_silencing
+        w = run_silencing(out / "regional.tsv.gz", metric=sil["metric"], threshold=float(sil["threshold"]),
+                          below=bool(sil.get("below", False)), out={"summary": out / "silencing.tsv"})
+        sw.attrs["silencing"] = read_tsv(w["summary"])
+    return sw
