@@ -81,6 +81,9 @@ def plot_operating_point(sweeps: Mapping[str, pd.DataFrame], path: str | os.Path
         ax.axhline(0, color="k", lw=0.8)
         ax.set_xscale("log")
         ax.set_ylim(-1.05, 1.05)
+        for a in axes[:, j]:
+            a.set_xticks(list(sw["G"]), [f"{g:g}" for g in sw["G"]])
+            a.minorticks_off()
         ax.set_xlabel("G (" + ("normalised coupling" if model != "lif" else "LIF long-range scale") + ")")
         ax.set_ylabel("Kendall tau vs predecessor order")
     fig.suptitle("Claim 4: sign of the regional hierarchy across operating points (tvb96)")
