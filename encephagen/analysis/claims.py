@@ -421,7 +421,7 @@ def claim3_spiking(sweep: pd.DataFrame, t1t2: pd.DataFrame, *, cfg: Mapping | No
     res = order_resolution(int(r["n_groups"]), int(ok.sum()) or 1, alpha)
     v, why = verdict(q[i], r["tau_predecessor_order"] > 0, res)
     nets = t1t2[(t1t2["metric"] == "rate") & t1t2["reference"].astype(str).str.contains("null networks")]
-    net_txt = "; ".join(f"vs {a['reference']}: rho {a['rho']:.2f} (nulls {a['ref_q025']:.2f} to {a['ref_q975']:.2f}, "
+    net_txt = "; ".join(f"G {_num(a.get('G')):g} vs {a['reference']}: rho {a['rho']:.2f} (nulls {a['ref_q025']:.2f} to {a['ref_q975']:.2f}, "
                         f"p {a['p_two']:.3g})" for _, a in nets.iterrows())
     gtxt = ", ".join(f"{k[6:]} {r[k]:.2f}" for k in sweep.columns if k.startswith("group_") and np.isfinite(r[k]))
     note = (why + f"; at G {r['G']:g}: class-group rates (Hz) {gtxt}; rho(rate, T1w/T2w) {r['rho_t1t2']:.2f} "
