@@ -23,6 +23,7 @@ _SUBCOMMANDS = (
     "encephagen.learn.cli",
     "encephagen.workflow_cli",
     "encephagen.bodies.cli",
+    "encephagen.analysis.cli",
 )
 # The top-level command(s) each module registers: a command line naming one imports that module only,
 # so that `encephagen config validate` (and `encephagen data ...`) never import the engines (torch).
@@ -38,6 +39,7 @@ COMMAND_MODULES = {
     "config": "encephagen.workflow_cli",
     "summary": "encephagen.workflow_cli",
     "embody": "encephagen.bodies.cli",
+    "claims": "encephagen.analysis.cli",
 }
 
 # Help for arguments whose subsystem registers them without one, keyed by (command path, dest).
