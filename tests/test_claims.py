@@ -114,6 +114,20 @@ def test_claim7_from_evoked_table():
         C.claim7_evoked(_evoked(0.6).drop(columns="q"))
 
 
+def test_claim7_stimulated_regions_are_not_propagation():
+    """The evoked stage's own table shape: the stimulated (hop 0) regions always respond; only a
+    response one or more hops out refutes the wall."""
+    t = pd.DataFrame({"test": ["propagation"] * 3, "measure": ["response_hop0@ffi_off", "response_hop1@ffi_off",
+                                                              "response_hop2@ffi_off"],
+                      "effect": [0.14, 0.001, 0.0], "ci_low": [0.13, -0.002, -0.006], "ci_high": [0.15, 0.004, 0.007],
+                      "p": [0.002, 0.4, 0.9], "q": [0.006, 0.6, 0.9], "n": [10] * 3, "note": [""] * 3})
+    r = C.claim7_evoked(t)
+    assert r.verdict == C.UNDERPOWERED and "hop0" not in r.effect_label
+    t.loc[1, ["p", "q"]] = [0.002, 0.006]
+    r = C.claim7_evoked(t)
+    assert r.verdict == C.NOT_SUPPORTED and "hop1" in r.effect_label
+
+
 def test_claim5_pending_and_underpowered_learning():
     assert C.claim5_learning(None, None, None).verdict == C.PENDING
     vs = pd.DataFrame({"protocol": ["conditioning"], "measure": ["acc"], "primary": [True], "family": ["degree"],
