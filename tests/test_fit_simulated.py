@@ -125,4 +125,21 @@ def test_stage_score_fcd_simulates_each_fitted_optimum():
         assert r["sim_runs"] == 2 and r["sim_seconds"] == 72.0
         assert 0 < r["test_fcd_ks"] <= 1 and 0 < r["train_fcd_ks"] <= 1
         assert np.isfinite(r["sim_test_fc_r"]) and r["G"] == plain[rows.index(r)]["G"]   # same fit
+        assert r["sim_steps_per_tr"] >= 8 and r["reason"] == ""
     assert rows[0]["sim_test_fc_r"] > rows[1]["sim_test_fc_r"]
+    # a stiff optimum (more steps per TR than allowed) is not simulated: NaN scores and the reason
+    cfg["score_fcd"]["max_steps_per_tr"] = 4
+    stiff = fit_batch(W[:1], cfg=cfg, fcd_train=fcd, fcd_test=fcd, **{**kw, "null_index": [0]})
+    assert np.isnan(stiff[0]["test_fcd_ks"]) and "max_steps_per_tr" in stiff[0]["reason"]
+
+
+def test_stiffness_steps_follow_the_fastest_rate():
+    """dt shrinks with max|a|, G x the largest in-strength, and sigma (rate x dt <= accuracy)."""
+    from encephagen.fit.stage import stiffness_steps
+
+    C = np.array([[0.0, 2.0], [1.0, 0.0]])
+    base = {"G": 0.0, "a": np.array([-0.02, -0.02]), "sigma": np.array([0.0, 0.0])}
+    assert stiffness_steps(C, base, 720.0, 0.2) == 1
+    assert stiffness_steps(C, {**base, "a": np.array([-472.0, -1e-7])}, 720.0, 0.2) == int(np.ceil(0.72 * 472 / 0.2))
+    assert stiffness_steps(C, {**base, "G": 10.0}, 720.0, 0.2) == int(np.ceil(0.72 * (0.02 + 40) / 0.2))
+    assert stiffness_steps(C, {**base, "sigma": np.array([1.0, 3.0])}, 720.0, 0.2) == int(np.ceil(0.72 * 9.02 / 0.2))

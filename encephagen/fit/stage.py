@@ -35,15 +35,15 @@ from encephagen.fit.space import FitError, space_from_spec
 from encephagen.hopf import fit as hf
 from encephagen.seeds import derive_seed
 
-__all__ = ["stage_seed", "stage_maps", "fit_batch", "compare", "figure", "fcd_values", "score_fcd", "SCORES",
-           "ROW_COLUMNS"]
+__all__ = ["stage_seed", "stage_maps", "fit_batch", "compare", "figure", "fcd_values", "score_fcd",
+           "stiffness_steps", "SCORES", "ROW_COLUMNS"]
 
 # score columns compared real vs nulls (greater is better for each)
 SCORES = ("test_fc_r", "train_fc_r", "test_sc_log_r")
 ROW_COLUMNS = ("atlas", "family", "null_index", "network", "status", "seed", "G", "train_cost", "train_fc_r",
                "test_fc_r", "train_fcd_ks", "test_fcd_ks", "train_sc_raw_r", "train_sc_log_r", "test_sc_raw_r",
-               "test_sc_log_r", "sim_train_fc_r", "sim_test_fc_r", "sim_runs", "sim_seconds", "n_evaluations",
-               "cpu_seconds", "optimiser", "values", "reason")
+               "test_sc_log_r", "sim_train_fc_r", "sim_test_fc_r", "sim_runs", "sim_seconds",
+               "sim_steps_per_tr", "n_evaluations", "cpu_seconds", "optimiser", "values", "reason")
 
 
 def stage_seed(cfg: Mapping, master_seed: int, atlas: str) -> int:
@@ -101,18 +101,45 @@ def fcd_values(fc_file: Mapping, name: str = "FC file") -> np.ndarray:
     return v
 
 
+def stiffness_steps(C, params: Mapping, tr_ms: float, accuracy: float) -> int:
+    """Integration steps per TR so that ``rate * dt <= accuracy`` for the fastest local rate of the Hopf
+    model at ``params`` ({'G', 'a', 'sigma'}; C (n, n)): ``max|a| + 2 G max_j s_j`` (the linear part; the
+    diffusive coupling's eigenvalues lie in [0, 2 G s_max]) ``+ 3 max sigma`` (the cubic term at the
+    noise-driven amplitude x^2 ~ sigma of a node at a = 0). Fitted optima can be stiff: a regional ``a`` of
+    -0.02 e^{+-9} spans 1/s to 1e-6/s, which Euler at 90 ms does not survive."""
+    C = np.asarray(C, dtype=float)
+    rate = (float(np.max(np.abs(params["a"]))) + 2.0 * float(params["G"]) * float(C.sum(1).max())
+            + 3.0 * float(np.max(params["sigma"])))
+    return int(np.ceil(tr_ms / 1000.0 * rate / float(accuracy)))
+
+
 def score_fcd(model: AnalyticHopf, params: Mapping, targets: Sequence[Target], sim_cfg: Mapping, seed: int) -> dict:
     """Simulate the analytic Hopf optimum ``params`` ({'G', 'a', 'sigma'}) with the Hopf model at BOLD time
     scales (``sim_cfg``: the ``fit.score_fcd`` section) on the model's coupling matrix and score it
-    (:func:`encephagen.fit.simulated.simulated_scores`)."""
+    (:func:`encephagen.fit.simulated.simulated_scores`). Steps per TR: ``steps_per_tr`` or more, as
+    :func:`stiffness_steps` asks (``dt_accuracy``); above ``max_steps_per_tr`` nothing is simulated and the
+    scores are NaN with ``reason`` saying why. Adds 'steps_per_tr' and 'reason'."""
     tr = float(sim_cfg["tr_ms"])
-    sim = hopf_bold_model(model.C.cpu().numpy(), duration_ms=float(sim_cfg["seconds"]) * 1000.0,
+    C = model.C.cpu().numpy()
+    full = {"G": float(params["G"]), **{k: np.broadcast_to(np.asarray(params.get(k, model.defaults[k]), float),
+                                                           (C.shape[0],)) for k in ("a", "sigma")}}
+    steps = max(int(sim_cfg["steps_per_tr"]), stiffness_steps(C, full, tr, float(sim_cfg["dt_accuracy"])))
+    if steps > int(sim_cfg["max_steps_per_tr"]):
+        nan = {"fc_r": np.nan, "fc_r_single": np.nan, "fcd_ks": np.nan, "n_fcd_values": 0}
+        return {"runs": int(sim_cfg["runs"]), "diverged": 0, "steps_per_tr": steps, **{t.name: dict(nan) for t in
+                                                                                           targets},
+                "reason": f"too stiff to simulate: {steps} steps per TR needed > fit.score_fcd.max_steps_per_tr "
+                          f"{int(sim_cfg['max_steps_per_tr'])}"}
+    sim = hopf_bold_model(C, duration_ms=float(sim_cfg["seconds"]) * 1000.0,
                           transient_ms=float(sim_cfg["transient_seconds"]) * 1000.0,
-                          dt=tr / int(sim_cfg["steps_per_tr"]), tr_ms=tr, sigma=model.defaults["sigma"],
+                          dt=tr / steps, tr_ms=tr, sigma=model.defaults["sigma"],
                           a=model.defaults["a"], omega=model.defaults["omega"], fcd_window=int(sim_cfg["window"]),
                           fcd_step=int(sim_cfg["step"]))
     reg = {k: np.asarray(v, dtype=float) for k, v in params.items() if k != "G"}
-    return simulated_scores(sim, float(params["G"]), reg, targets, runs=int(sim_cfg["runs"]), seed=int(seed))
+    out = simulated_scores(sim, float(params["G"]), reg, targets, runs=int(sim_cfg["runs"]), seed=int(seed))
+    out["steps_per_tr"] = steps
+    out["reason"] = f"{out['diverged']} of {out['runs']} simulated runs diverged" if out["diverged"] else ""
+    return out
 
 
 def fit_batch(weights, *, fc_train, fc_test, cfg: Mapping, seed: int, atlas: str, family: str, null_index,
@@ -157,7 +184,8 @@ def fit_batch(weights, *, fc_train, fc_test, cfg: Mapping, seed: int, atlas: str
             sc = score_fcd(make(w), {k: v[0] for k, v in p.items()}, targets, sim_cfg, seed)
             row.update(sim_train_fc_r=sc["train"]["fc_r"], sim_test_fc_r=sc["test"]["fc_r"],
                        train_fcd_ks=sc["train"]["fcd_ks"], test_fcd_ks=sc["test"]["fcd_ks"], sim_runs=sc["runs"],
-                       sim_seconds=float(sim_cfg["seconds"]))
+                       sim_seconds=float(sim_cfg["seconds"]), sim_steps_per_tr=sc["steps_per_tr"],
+                       reason=sc["reason"])
         out.append(row)
     return out
 
