@@ -7,6 +7,9 @@ Run by hand (not in CI)::
     .venv/bin/python benchmarks/bench_fit.py --mode nulls --atlas hcp80 --family weight_perm --n-nulls 20
     .venv/bin/python benchmarks/bench_fit.py --mode rww --popsize 8 --sim-seconds 10   # simulated rWW-FIC
     .venv/bin/python benchmarks/bench_fit.py --mode hopfsim --popsize 8 --generations 6  # simulated Hopf: FC + FCD
+    .venv/bin/python benchmarks/bench_fit.py --mode rwwfit --popsize 16 --generations 20 --sim-seconds 60 \
+        --compile --deadline 19:38 --json /tmp/rwwfit.json      # a full simulated rWW-FIC fit (1 - r + KS)
+    .venv/bin/python benchmarks/bench_fit.py --mode fcd --runs 4     # FCD distance of analytic-Hopf optima (simulated)
 
 Data: the real connectome (``encephagen.data.load_connectome``; max-normalised x 0.2 as
 :func:`encephagen.hopf.fit.normalise_sc`), training and held-out group FC (``resources/fc``), T1w/T2w
