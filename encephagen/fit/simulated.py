@@ -212,8 +212,8 @@ def hopf_bold_model(C, *, duration_ms: float = 864_000.0, transient_ms: float = 
 
         return without_diverged(sub, B, (n, T))
 
-    return SimulatedModel(run, parameters=("a", "sigma"), defaults={"a": a, "sigma": sigma}, name="hopf_bold", fcd_window=fcd_window,
-                          fcd_step=fcd_step)
+    return SimulatedModel(run, parameters=("a", "sigma"), defaults={"a": a, "sigma": sigma}, name="hopf_bold",
+                          fcd_window=fcd_window, fcd_step=fcd_step)
 
 
 def simulated_scores(model: SimulatedModel, G: float, params: Mapping, targets, *, runs: int = 1,
