@@ -7,6 +7,9 @@ Run by hand (not in CI)::
     .venv/bin/python benchmarks/bench_fit.py --mode nulls --atlas hcp80 --family weight_perm --n-nulls 20
     .venv/bin/python benchmarks/bench_fit.py --mode rww --popsize 8 --sim-seconds 10   # simulated rWW-FIC
     .venv/bin/python benchmarks/bench_fit.py --mode hopfsim --popsize 8 --generations 6  # simulated Hopf: FC + FCD
+    .venv/bin/python benchmarks/bench_fit.py --mode rwwfit --popsize 16 --generations 20 --sim-seconds 60 \
+        --compile --deadline 19:38 --json /tmp/rwwfit.json      # a full simulated rWW-FIC fit (1 - r + KS)
+    .venv/bin/python benchmarks/bench_fit.py --mode fcd --runs 4     # FCD distance of analytic-Hopf optima (simulated)
 
 Data: the real connectome (``encephagen.data.load_connectome``; max-normalised x 0.2 as
 :func:`encephagen.hopf.fit.normalise_sc`), training and held-out group FC (``resources/fc``), T1w/T2w
@@ -98,9 +101,14 @@ def cpu_now() -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--mode", choices=("bench", "heldout", "nulls", "rww", "hopfsim"), default="bench")
+    ap.add_argument("--mode", choices=("bench", "heldout", "nulls", "rww", "rwwfit", "hopfsim", "fcd"), default="bench")
     ap.add_argument("--sim-seconds", type=float, default=10.0, help="rww mode: simulated seconds per candidate")
     ap.add_argument("--device", default="cpu", help="rww mode: torch device of the simulation")
+    ap.add_argument("--compile", action="store_true", help="rww/rwwfit: torch.compile the step (batches padded to 16)")
+    ap.add_argument("--deadline", default=None, help="rwwfit: stop CMA-ES after the generation that ends past "
+                                                     "this UTC time (HH:MM); the best so far is scored")
+    ap.add_argument("--runs", type=int, default=4, help="fcd mode: simulated runs of 864 s per optimum")
+    ap.add_argument("--score-seconds", type=float, default=300.0, help="rwwfit: simulated s of the final score")
     ap.add_argument("--atlas", default="schaefer100", choices=sorted(PAIRS))
     ap.add_argument("--space", default=BENCH_SPACE, choices=sorted(SPACES))
     ap.add_argument("--spaces", nargs="*", default=None, help="heldout mode: the spaces (default all)")
@@ -182,6 +190,99 @@ def main() -> None:
               f"(dt 0.5 ms, float32, BOLD + FC + FCD) on {args.device}: wall {wall:.1f} s, CPU {cpu:.1f} s; "
               f"{row['cpu_s_per_candidate_per_60s']:.1f} CPU s per candidate per 60 s simulated "
               f"(cuBNM's published 1-core CPU figure: about 10 s per 60-s simulation of 100 nodes)")
+
+    elif args.mode == "rwwfit":  # a full simulated rWW-FIC fit: CMA-ES, one batched simulation per generation
+        import datetime
+        import warnings
+
+        from encephagen.fit.objectives import WORST
+        from encephagen.fit.simulated import CandidateFailed, rww_fic_model
+
+        d = load(args.atlas, args.resources)
+        W = d["W"] / d["W"].sum(1).mean()          # mean in-strength 1 (FIC fixed point stable to G ~ 1.5)
+        n = W.shape[0]
+        spec = {"G": [0.05, 1.5], "heterogeneity": [
+            {"parameter": "w_p", "maps": ["t1t2", "grad1"], "bounds": [-0.2, 0.2]}]}
+        m = rww_fic_model(W, duration_ms=args.sim_seconds * 1000, device=args.device,
+                          compile=bool(args.compile))
+        space = F.space_from_spec(n, spec, d["maps"], d["networks"], base=m.defaults)
+        tr = F.Target(d["train"]["fc"], fcd=d["train"]["fcd_tril"], name="train")
+        te = F.Target(d["test"]["fc"], fcd=d["test"]["fcd_tril"], name="test")
+        obj = F.Objective(tr, w_fc=1.0, w_fcd=1.0)       # 1 - r + KS (cuBNM maximises r - KS)
+        gens, log = [], f"{args.json or '/tmp/rwwfit'}.progress.jsonl"
+        stop_at = None
+        if args.deadline:
+            hh, mm = (int(x) for x in args.deadline.split(":"))
+            now = datetime.datetime.now(datetime.timezone.utc)
+            stop_at = now.replace(hour=hh, minute=mm, second=0, microsecond=0)
+        t0, c0 = time.perf_counter(), cpu_now()
+        n_failed = [0]
+
+        def cb(g, X, c):
+            row = dict(generation=g, wall_s=time.perf_counter() - t0, cpu_s=cpu_now() - c0,
+                       best_cost=float(np.min(c)), best=space.describe(X[np.argmin(c)][None])[0],
+                       n_worst=int((c >= WORST).sum()), load=os.getloadavg()[0])
+            gens.append(row)
+            with open(log, "a") as fh:
+                fh.write(json.dumps(row) + "\n")
+            print(f"  generation {g}: best cost {row['best_cost']:.3f} at {row['best']}, {row['n_worst']} "
+                  f"failed; {row['wall_s']:.0f} s wall, {row['cpu_s']:.0f} s CPU, load {row['load']:.1f}", flush=True)
+            if stop_at is None:
+                return False
+            per_gen = row["wall_s"] / g
+            return datetime.datetime.now(datetime.timezone.utc).timestamp() + per_gen > stop_at.timestamp()
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", CandidateFailed)
+            s = F.fit(m, space, obj, seed=args.seed, popsize=args.popsize, generations=args.generations,
+                      sigma0=0.25, callback=cb, test=F.Objective(te, w_fc=1.0, w_fcd=1.0))
+        wall, cpu = time.perf_counter() - t0, cpu_now() - c0
+        print(f"fitted: {s.values}; theta {s.theta.tolist()}; {args.sim_seconds:g}-s run: train {s.train}, "
+              f"held out {s.test}", flush=True)
+        # the optimum simulated once more, longer (the fit's seed): FC and FCD from more BOLD samples
+        scores = {f"{args.sim_seconds:g}s": {"train": s.train, "test": s.test}}
+        ms = rww_fic_model(W, duration_ms=args.score_seconds * 1000, device=args.device, compile=bool(args.compile))
+        p = space.decode(s.theta[None])
+        out1 = ms(p.pop("G"), p, seed=args.seed)
+        scores[f"{args.score_seconds:g}s"] = {t.name: {k: float(v[0]) for k, v in F.Objective(t, 1.0, 1.0).scores(
+            out1).items()} for t in (tr, te)}
+        row = dict(atlas=args.atlas, popsize=args.popsize, generations=len(s.optimiser.history),
+                   generations_asked=args.generations, sim_seconds=args.sim_seconds, space=spec, values=s.values,
+                   fit_train=s.train, scores=scores, wall_s=wall, cpu_s=cpu,
+                   cpu_s_per_generation=cpu / max(1, len(s.optimiser.history)), failed_candidates=len(caught),
+                   compile=bool(args.compile), history=s.optimiser.history.tolist(), gens=gens)
+        out["rows"].append(row)
+        a, b = scores[f"{args.sim_seconds:g}s"], scores[f"{args.score_seconds:g}s"]
+        print(f"rWW-FIC fit {args.atlas} CMA-ES {args.popsize} x {row['generations']} ({args.sim_seconds:g} s per "
+              f"candidate, objective 1 - r + KS on train706): {s.values}; {args.sim_seconds:g}-s run: train r "
+              f"{a['train']['fc_r']:.3f} KS {a['train']['fcd_ks']:.3f}, held-out r {a['test']['fc_r']:.3f} KS "
+              f"{a['test']['fcd_ks']:.3f}; {args.score_seconds:g}-s run: held-out r {b['test']['fc_r']:.3f} KS "
+              f"{b['test']['fcd_ks']:.3f}; {cpu:.0f} CPU s ({row['cpu_s_per_generation']:.0f} per generation), "
+              f"{wall:.0f} s wall; {len(caught)} failed-candidate warnings", flush=True)
+
+    elif args.mode == "fcd":  # FCD distance of analytic-Hopf optima: simulate them (Hopf at BOLD time scales)
+        from encephagen.fit.simulated import hopf_bold_model, simulated_scores
+
+        d = load(args.atlas, args.resources)
+        tr = F.Target(d["train"]["fc"], fcd=d["train"]["fcd_tril"], name="train")
+        te = F.Target(d["test"]["fc"], fcd=d["test"]["fcd_tril"], name="test")
+        for name in (args.spaces or ["homogeneous", "a,sigma~t1t2", BENCH_SPACE]):
+            c0 = cpu_now()
+            res, space = one_fit(d, name, popsize=args.popsize, generations=args.generations, seed=args.seed)
+            c_fit = cpu_now() - c0
+            m = hopf_bold_model(d["C"])     # 1200 TRs of 0.72 s after 60 s, dt 90 ms; FCD windows 30, step 5
+            c0 = cpu_now()
+            sc = simulated_scores(m, res.params["G"], {k: v for k, v in res.params.items() if k != "G"}, [tr, te],
+                                  runs=args.runs, seed=args.seed)
+            row = dict(atlas=args.atlas, space=name, analytic_train_r=res.train["fc_r"],
+                       analytic_test_r=res.test["fc_r"], values=res.values, sim=sc, fit_cpu_s=c_fit,
+                       sim_cpu_s=cpu_now() - c0, runs=args.runs)
+            out["rows"].append(row)
+            print(f"{args.atlas} {name}: analytic train r {res.train['fc_r']:.3f}, held-out r {res.test['fc_r']:.3f}; "
+                  f"simulated ({args.runs} x 864 s, TR 0.72 s): held-out FC r {sc['test']['fc_r']:.3f} (run-averaged; "
+                  f"single runs {sc['test']['fc_r_single']:.3f}), FCD KS {sc['test']['fcd_ks']:.3f} (train r "
+                  f"{sc['train']['fc_r']:.3f}, KS {sc['train']['fcd_ks']:.3f}); fit {c_fit:.0f} CPU s, simulation "
+                  f"{row['sim_cpu_s']:.0f} CPU s; {res.values}", flush=True)
 
     elif args.mode == "hopfsim":  # simulated Hopf at BOLD time scales, FC + FCD, from the analytic optimum
         from encephagen.fit.simulated import hopf_bold_model

@@ -115,7 +115,8 @@ RESOURCES = ["resources/connectomes/hcp80.h5", "resources/connectomes/gw80.h5", 
 @pytest.mark.workflow
 def test_fit_stage_through_snakemake(tmp_path, resources_dir):
     """Real snakemake on tests/config/fit_tiny.yaml (hcp80 -> gw80, real + 2 weight-permutation nulls,
-    CMA-ES 8 x 4): the tables, the same seed and budget for every network, real vs nulls, the figure."""
+    CMA-ES 8 x 4, score_fcd with one 72-s run): the tables, the same seed and budget for every network, the
+    simulated FC / FCD columns, real vs nulls, the figure."""
     cfg = yaml.safe_load((REPO / "tests/config/fit_tiny.yaml").read_text())
     cfg["nulls"].update(n_per_family=2, batch_size=2)
     cfg["analysis"]["min_nulls_per_family"] = 2
@@ -130,6 +131,14 @@ def test_fit_stage_through_snakemake(tmp_path, resources_dir):
     real = nets.iloc[0]
     assert real["test_fc_r"] > real["test_sc_log_r"] > nets["test_sc_log_r"].iloc[1:].max()
     assert (nets["test_fc_r"].iloc[1:] < real["test_fc_r"]).all()
+    # fit.score_fcd (tiny config): every optimum simulated and scored on FC and FCD
+    # (an optimum too stiff to simulate within fit.score_fcd.max_steps_per_tr is NaN with its reason)
+    assert nets["sim_runs"].eq(1).all() and nets["sim_steps_per_tr"].ge(8).all()
+    done = nets["reason"].fillna("").eq("")
+    assert nets.loc[done, "test_fcd_ks"].between(0, 1).all() and nets.loc[done, "train_fcd_ks"].between(0, 1).all()
+    assert nets.loc[done, "sim_test_fc_r"].notna().all()
+    assert nets.loc[~done, "reason"].astype(str).str.contains("stiff|diverged").all()
+    assert nets.loc[~done, "test_fcd_ks"].isna().all()
     cmp = pd.read_csv(out / "real_vs_nulls.tsv", sep="\t")
     row = cmp[(cmp.family == "weight_perm") & (cmp.score == "test_fc_r")].iloc[0]
     assert row["n_null"] == 2 and row["p"] == pytest.approx(1 / 3) and np.isfinite(row["z"]) and "q" in cmp
@@ -143,6 +152,7 @@ def test_fit_stage_through_snakemake(tmp_path, resources_dir):
     ({"space": {"heterogeneity": [{"parameter": "a", "maps": ["t1t2"], "networks": "yeo7"}]}},
      "fit.space.heterogeneity[0]"),
     ({"families": ["degree"]}, "fit.families"),
+    ({"score_fcd": {"enabled": True, "seconds": 20.0}}, "fit.score_fcd.seconds"),
 ])
 def test_bad_fit_config_refused_before_any_job(tmp_path, fit, key):
     cfg = yaml.safe_load((REPO / "tests/config/fit_tiny.yaml").read_text())

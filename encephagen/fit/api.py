@@ -72,25 +72,30 @@ def evaluate(model, space: ParameterSpace, theta, target: Target | Objective, *,
 
 def fit(model, space: ParameterSpace, objective: Objective, *, seed: int, optimiser: str = "cmaes",
         test: Target | Objective | None = None, popsize: int = 128, generations: int = 120, sigma0: float = 0.3,
-        grid_num: int | tuple = 11, x0=None) -> FitResult:
+        grid_num: int | tuple = 11, x0=None, callback=None) -> FitResult:
     """Fit ``space`` on ``objective`` (the training target) with 'cmaes' or 'grid'; score the optimum on
     ``test`` (held out) if given. ``seed`` (required, recorded): cma's seed and the simulation seed of
-    simulated models (the optimum is re-simulated with it for the train and test scores)."""
+    simulated models (the optimum is re-simulated with it for the train and test scores). ``callback``:
+    see :func:`encephagen.fit.optimise.cmaes` (CMA-ES only)."""
     if optimiser not in OPTIMISERS:
         raise FitError(f"optimiser must be one of {OPTIMISERS}, got {optimiser!r}")
     if objective.target.n != space.n:
         raise FitError(f"target has {objective.target.n} regions, the parameter space {space.n}")
     f = _batch_eval(model, space, objective, seed)
     if optimiser == "cmaes":
-        res = opt.cmaes(f, space.dim, popsize=popsize, generations=generations, seed=seed, sigma0=sigma0, x0=x0)
+        res = opt.cmaes(f, space.dim, popsize=popsize, generations=generations, seed=seed, sigma0=sigma0, x0=x0,
+                        callback=callback)
     else:
         res = opt.grid(f, space.dim, grid_num)
     p = space.decode(res.theta[None])
     params = {k: (float(v[0]) if k == "G" else np.asarray(v[0])) for k, v in p.items()}
+    # the optimum: ONE model call (one simulation of a simulated model), scored on training and held out
+    p.pop("G")
+    mo = model(np.asarray([params["G"]]), p, seed=seed)
     out = FitResult(params=params, values=space.describe(res.theta[None])[0], theta=res.theta,
-                    train=evaluate(model, space, res.theta, objective, seed=seed), optimiser=res)
+                    train=_scalar(objective.scores(mo)), optimiser=res)
     if test is not None:
-        out.test = evaluate(model, space, res.theta, test, seed=seed)
+        out.test = _scalar((test if isinstance(test, Objective) else Objective(test)).scores(mo))
     return out
 
 
@@ -122,6 +127,7 @@ def fit_networks(weights, make_model: Callable[[np.ndarray], object], space: Par
             tfc = test.target.fc if isinstance(test, Objective) else test.fc
             row.update({f"test_{k}": v for k, v in sc_baselines(w, tfc).items()})
         row["values"] = res.values
+        row["theta"] = np.asarray(res.theta, dtype=float)
         row["wall_seconds"] = time.perf_counter() - t0
         rows.append(row)
         if progress is not None:

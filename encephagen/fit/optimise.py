@@ -52,12 +52,15 @@ def cma_seed(seed: int) -> int:
 
 
 def cmaes(evaluate: Callable[[np.ndarray], np.ndarray], dim: int, *, popsize: int = 128, generations: int = 120,
-          seed: int, sigma0: float = 0.3, x0=None, tolfun: float = 0.0) -> OptimiseResult:
+          seed: int, sigma0: float = 0.3, x0=None, tolfun: float = 0.0,
+          callback: Callable[[int, np.ndarray, np.ndarray], bool | None] | None = None) -> OptimiseResult:
     """CMA-ES (:class:`cma.CMAEvolutionStrategy`) in the unit cube (cma's box bounds [0, 1]).
 
     Each generation asks for ``popsize`` candidates and evaluates them in ONE call. Exactly
     ``generations`` generations run unless ``tolfun`` > 0 lets cma stop earlier. ``seed`` is
-    required (recorded); the same seed gives the same fit.
+    required (recorded); the same seed gives the same fit. ``callback(generation, X (popsize, dim),
+    costs (popsize,))`` is called after each generation (progress, logging); returning True stops the
+    run there (a wall-clock budget; ``info['stopped_early']`` records it).
     """
     if dim < 1:
         raise FitError("cmaes needs at least one parameter")
@@ -70,7 +73,7 @@ def cmaes(evaluate: Callable[[np.ndarray], np.ndarray], dim: int, *, popsize: in
     t0, c0 = time.perf_counter(), time.process_time()
     d = max(dim, 2)   # cma refuses 1-D problems: a second coordinate that nothing reads
     es = cma.CMAEvolutionStrategy(np.concatenate([x0, np.full(d - dim, 0.5)]), float(sigma0), opts)
-    best_x, best_c, hist, n = None, np.inf, [], 0
+    best_x, best_c, hist, n, stopped = None, np.inf, [], 0, False
     for _ in range(int(generations)):
         X = np.asarray(es.ask())
         c = np.asarray(evaluate(X[:, :dim]), dtype=float)
@@ -80,9 +83,12 @@ def cmaes(evaluate: Callable[[np.ndarray], np.ndarray], dim: int, *, popsize: in
         if c[k] < best_c:
             best_c, best_x = float(c[k]), X[k, :dim].copy()
         hist.append(best_c)
+        if callback is not None and callback(len(hist), X[:, :dim], c):
+            stopped = True
+            break
         if tolfun > 0 and es.stop():
             break
     return OptimiseResult(theta=best_x, cost=best_c, n_evaluations=n, history=np.asarray(hist),
                           seconds=time.perf_counter() - t0, cpu_seconds=time.process_time() - c0, method="cmaes",
                           seed=int(seed), info={"popsize": int(popsize), "generations": len(hist),
-                                                "sigma0": float(sigma0)})
+                                                "sigma0": float(sigma0), "stopped_early": stopped})

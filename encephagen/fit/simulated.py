@@ -10,36 +10,55 @@ fixed point.
 :func:`hopf_bold_model`: the Stuart-Landau (Hopf) model simulated at BOLD time scales (Deco et al. 2017:
 x itself, averaged over each TR, is the BOLD proxy), the same equations and units as the analytic
 :class:`encephagen.fit.models.AnalyticHopf` (so an analytic optimum is a starting point); FC and FCD of
-the TR series. Regional heterogeneity: ``a``.
+the TR series. Regional heterogeneity: ``a`` and ``sigma`` (regional noise through the exactly rescaled
+model :data:`HOPF_SCALED`, since the runner's noise is one sigma per batch element).
+
+:func:`simulated_scores`: a fitted parameter set simulated ``runs`` times (one batch, seeds ``seed + 1 ..``),
+scored on targets: FC r of the run-averaged FC (as a group FC is an average over subjects), the mean
+single-run r, and the FCD KS of the runs' pooled FCD values against the target's FCD (e.g. the analytic
+Hopf optimum's FCD distance, which the analytic model itself cannot give).
 
 Seeds: candidate b of a population gets ``seed + b`` (recorded by the fit as its seed).
 """
 from __future__ import annotations
 
+import warnings
+from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
 
 from encephagen.fit.models import SimulatedModel
+from encephagen.fit.objectives import fcd_ks
 from encephagen.fit.space import FitError
 from encephagen.sim import rww
+from encephagen.sim.models import INF, Coupling, Model, P, ParameterError, ParamsBase
+from encephagen.sim.monitor_config import bold_sample_count
 from encephagen.sim.runner import SimulationDiverged, simulate
 
-__all__ = ["rww_fic_model", "hopf_bold_model", "without_diverged"]
+__all__ = ["rww_fic_model", "hopf_bold_model", "without_diverged", "CandidateFailed", "HOPF_SCALED",
+           "scaled_hopf_inputs", "simulated_scores"]
 
 
-def without_diverged(run_subset, B: int, shape_tail) -> np.ndarray:
-    """``run_subset(idx) -> (len(idx), *shape_tail)`` for the candidates ``idx`` of a population of B; a
-    candidate whose simulation diverges (:class:`encephagen.sim.runner.SimulationDiverged`) gets NaN (the
-    objectives score it as the worst cost) and the others are run again without it (each candidate keeps
-    its own seed, so their results do not change)."""
-    idx = np.arange(B)
+class CandidateFailed(RuntimeWarning):
+    """A candidate of a population was not simulated (diverged, or no FIC solution); it costs the worst value."""
+
+
+def without_diverged(run_subset, B: int, shape_tail, idx=None) -> np.ndarray:
+    """``run_subset(idx) -> (len(idx), *shape_tail)`` for the candidates ``idx`` of a population of B
+    (default all); a candidate whose simulation diverges (:class:`encephagen.sim.runner.SimulationDiverged`)
+    gets NaN (the objectives score it as the worst cost, with a :class:`CandidateFailed` warning) and the
+    others are run again without it (each candidate keeps its own seed, so their results do not change)."""
+    idx = np.arange(B) if idx is None else np.asarray(idx, dtype=int)
     out = np.full((B, *shape_tail), np.nan)
     while idx.size:
         try:
             out[idx] = run_subset(idx)
             break
         except SimulationDiverged as exc:
+            bad = idx[exc.elements]
+            warnings.warn(f"{len(bad)} of {B} candidates diverged (NaN/inf), scored as the worst cost: "
+                          f"candidates {bad.tolist()}: {str(exc)[:300]}", CandidateFailed, stacklevel=2)
             idx = np.delete(idx, exc.elements)
     return out
 
@@ -47,13 +66,17 @@ def without_diverged(run_subset, B: int, shape_tail) -> np.ndarray:
 def rww_fic_model(weights, *, duration_ms: float = 60_000.0, transient_ms: float = 5_000.0, dt: float = 0.5,
                   noise: float = 1e-3, tr_ms: float = 720.0, bold_warmup_ms: float = 5_000.0,
                   min_bold_samples: int = 40, device: str = "cpu", dtype: str = "float32",
-                  fcd_window: int = 30, fcd_step: int = 5) -> SimulatedModel:
+                  fcd_window: int = 30, fcd_step: int = 5, compile: bool | str = False) -> SimulatedModel:
     """A :class:`SimulatedModel` of rWW-FIC on ``weights`` (n, n) ([target, source], e.g. normalised to
-    mean in-strength 1). Times in ms; ``noise`` on S_E, S_I (1/sqrt(ms)); BOLD sampled every ``tr_ms``."""
+    mean in-strength 1). Times in ms; ``noise`` on S_E, S_I (1/sqrt(ms)); BOLD sampled every ``tr_ms``.
+    A candidate without an FIC solution or whose simulation diverges costs the worst value (a
+    :class:`CandidateFailed` warning); the rest of the population is simulated (same seeds, same results).
+    ``compile``: the runner's ``torch.compile`` switch."""
     W = np.asarray(weights, dtype=float)
     if W.ndim != 2 or W.shape[0] != W.shape[1]:
         raise FitError(f"rww_fic_model: weights must be (n, n), got {W.shape}")
     base = rww.RWWParams()
+    n_bold = bold_sample_count(duration_ms, transient_ms, bold_warmup_ms, tr_ms)
 
     def run(G, params: Mapping, seed):
         G = np.asarray(G, dtype=float).reshape(-1)
@@ -62,17 +85,87 @@ def rww_fic_model(weights, *, duration_ms: float = 60_000.0, transient_ms: float
         if unknown:
             raise FitError(f"rww_fic_model: regional parameters may be 'w_p' only, got {sorted(unknown)}")
         wp = np.broadcast_to(np.asarray(params.get("w_p", base.w_p), dtype=float), (B, n))
-        J = np.stack([rww.fic_weights(W, float(G[b]), base.replace(w_p=wp[b])) for b in range(B)])
+        J = np.full((B, n), np.nan)
+        for b in range(B):
+            try:
+                J[b] = rww.fic_weights(W, float(G[b]), base.replace(w_p=wp[b]))
+            except (ParameterError, ValueError) as exc:     # no FIC solution: this candidate only
+                warnings.warn(f"candidate {b} (G={G[b]:.4g}): no FIC solution ({exc}); scored as the worst cost",
+                              CandidateFailed, stacklevel=2)
+        ok = np.nonzero(np.isfinite(J).all(1))[0]
         s0 = 0 if seed is None else int(seed)
-        res = simulate(rww.RWW_FIC, W, params={"J_i": J, "w_p": wp}, G=G, seeds=np.arange(B) + s0 + 1, dt=dt,
-                       duration=duration_ms, transient=transient_ms, noise=noise, device=device, dtype=dtype,
-                       monitors={"bold": True, "bold_period": tr_ms, "bold_warmup": bold_warmup_ms,
-                                 "min_bold_samples": min_bold_samples, "fc_activity": False,
-                                 "record_samples": 16})
-        return np.swapaxes(np.asarray(res.bold, dtype=float), 1, 2)     # (B, n, T)
+
+        def sub(idx):
+            res = simulate(rww.RWW_FIC, W, params={"J_i": J[idx], "w_p": np.array(wp[idx])}, G=G[idx],
+                           seeds=idx + s0 + 1, dt=dt, duration=duration_ms, transient=transient_ms, noise=noise,
+                           device=device, dtype=dtype, compile=compile,
+                           monitors={"bold": True, "bold_period": tr_ms, "bold_warmup": bold_warmup_ms,
+                                     "min_bold_samples": min_bold_samples, "fc_activity": False,
+                                     "record_samples": 16})
+            return np.swapaxes(np.asarray(res.bold, dtype=float), 1, 2)     # (b, n, T)
+
+        return without_diverged(sub, B, (n, n_bold), ok)
 
     return SimulatedModel(run, parameters=("w_p",), defaults={"w_p": base.w_p}, name="rww_fic",
                           fcd_window=fcd_window, fcd_step=fcd_step)
+
+
+# ---------------------------------------------------------------- Hopf with regional noise (exact rescaling)
+@dataclass(frozen=True)
+class _ScaledHopfParams(ParamsBase):
+    """The Stuart-Landau node in rescaled coordinates u = x / D (see :data:`HOPF_SCALED`); time in s."""
+
+    a: float = P(-0.02, "1/s", -INF, INF, "bifurcation parameter")
+    omega: float = P(2 * np.pi * 0.05, "rad/s", 0.0, INF, "intrinsic angular frequency")
+    scale: float = P(1.0, "1", 0.0, INF, "D_j = sigma_j / sigma0 (the node's noise relative to the run's)",
+                     lo_open=True)
+    s_in: float = P(0.0, "1", 0.0, INF, "in-strength of the ORIGINAL coupling matrix, sum_k C[j,k]")
+
+
+def _scaled_hopf_dfun(state, c, p: Mapping):
+    """du = (a - D^2 (u^2 + v^2) - G s_in) u - omega v + G sum_k C'[j,k] u_k (likewise v), C' = D^-1 C D."""
+    u, v = state
+    r = p["a"] - p["scale"] * p["scale"] * (u * u + v * v) - p["G"] * p["s_in"]
+    return [r * u - v * p["omega"] + c[0], r * v + u * p["omega"] + c[1]]
+
+
+def _sum_post(sums, strength, state, G):
+    return [x * G for x in sums]
+
+
+# The Hopf model (encephagen.sim.models' 'hopf', same equations and units) with REGIONAL noise sigma_j,
+# which the runner's noise (one sigma per batch element) cannot give directly: with x_j = D_j u_j,
+# D_j = sigma_j / sigma0, the model in u is exactly the one above driven by noise sigma0 on every node, on the
+# coupling matrix C' = D^-1 C D (sums only; the diffusive -G s_j x_j term uses the original in-strength s_in).
+# FC and FCD are correlations, unchanged by the per-region factor D_j, so they are computed from u directly.
+HOPF_SCALED = Model(
+    name="hopf",      # the runner's regime rule for hopf (a > 0: oscillating) applies; not registered
+    state_vars=("u", "v"),
+    params_cls=_ScaledHopfParams,
+    dfun=_scaled_hopf_dfun,
+    coupling=Coupling("sum_each", pre=lambda st: list(st), post=_sum_post,
+                      doc="c_v = G sum_k C'[j,k] u_v,k for each state variable"),
+    observe=lambda st: st[0],
+    init=lambda w: [(w[0] - 0.5) * 0.2, (w[1] - 0.5) * 0.2],
+    time_unit_ms=1000.0,
+    bold_scale=1.0,
+    silence_threshold=1e-3,
+    noise_unit="1/sqrt(s)",
+    doc=_scaled_hopf_dfun.__doc__,
+)
+
+
+def scaled_hopf_inputs(C, sigma, sigma0: float | None = None):
+    """(weights C' (B, n, n), scale D (B, n), s_in (n,), sigma0) for :data:`HOPF_SCALED`: regional noise
+    ``sigma`` (B, n) as D = sigma / sigma0 (``sigma0`` default: the median of sigma)."""
+    C = np.asarray(C, dtype=float)
+    sg = np.atleast_2d(np.asarray(sigma, dtype=float))
+    if not (np.isfinite(sg).all() and (sg > 0).all()):
+        raise FitError("scaled_hopf_inputs: sigma must be finite and > 0")
+    s0 = float(np.median(sg)) if sigma0 is None else float(sigma0)
+    D = sg / s0
+    Cp = C[None] * D[:, None, :] / D[:, :, None]          # C'[j,k] = C[j,k] D_k / D_j
+    return Cp, D, C.sum(1), s0
 
 
 def hopf_bold_model(C, *, duration_ms: float = 864_000.0, transient_ms: float = 60_000.0, dt: float = 90.0,
@@ -95,21 +188,57 @@ def hopf_bold_model(C, *, duration_ms: float = 864_000.0, transient_ms: float = 
     def run(G, params: Mapping, seed):
         G = np.asarray(G, dtype=float).reshape(-1)
         B, n = G.size, C.shape[0]
-        unknown = set(params) - {"a"}
+        unknown = set(params) - {"a", "sigma"}
         if unknown:
-            raise FitError(f"hopf_bold_model: regional parameters may be 'a' only, got {sorted(unknown)}")
+            raise FitError(f"hopf_bold_model: regional parameters may be 'a' and 'sigma' only, got {sorted(unknown)}")
         av = np.broadcast_to(np.asarray(params.get("a", a), dtype=float), (B, n))
         s0 = 0 if seed is None else int(seed)
+        mon = {"period": tr_ms, "fc_period": tr_ms, "record_samples": T, "fc_activity": False, "bold": False}
+        if "sigma" in params:       # regional noise: the exactly rescaled model (HOPF_SCALED)
+            Cp, D, s_in, sg0 = scaled_hopf_inputs(C, np.broadcast_to(np.asarray(params["sigma"], float), (B, n)))
 
-        def sub(idx):
-            res = simulate("hopf", C, params={"a": np.array(av[idx]), "omega": omega}, G=G[idx],
-                           seeds=idx + s0 + 1, dt=dt, duration=T * tr_ms + transient_ms, transient=transient_ms,
-                           noise=sigma, device=device, dtype=dtype,
-                           monitors={"period": tr_ms, "fc_period": tr_ms, "record_samples": T, "fc_activity": False,
-                                     "bold": False})
-            return np.swapaxes(np.asarray(res.record, dtype=float), 1, 2)     # (b, n, T)
+            def sub(idx):
+                res = simulate(HOPF_SCALED, Cp[idx], params={"a": np.array(av[idx]), "omega": omega,
+                                                             "scale": D[idx], "s_in": s_in},
+                               G=G[idx], seeds=idx + s0 + 1, dt=dt, duration=T * tr_ms + transient_ms,
+                               transient=transient_ms, noise=sg0, device=device, dtype=dtype, monitors=mon)
+                return np.swapaxes(np.asarray(res.record, dtype=float), 1, 2)     # (b, n, T)
+        else:
+            def sub(idx):
+                res = simulate("hopf", C, params={"a": np.array(av[idx]), "omega": omega}, G=G[idx],
+                               seeds=idx + s0 + 1, dt=dt, duration=T * tr_ms + transient_ms, transient=transient_ms,
+                               noise=sigma, device=device, dtype=dtype, monitors=mon)
+                return np.swapaxes(np.asarray(res.record, dtype=float), 1, 2)     # (b, n, T)
 
         return without_diverged(sub, B, (n, T))
 
-    return SimulatedModel(run, parameters=("a",), defaults={"a": a}, name="hopf_bold", fcd_window=fcd_window,
-                          fcd_step=fcd_step)
+    return SimulatedModel(run, parameters=("a", "sigma"), defaults={"a": a, "sigma": sigma}, name="hopf_bold",
+                          fcd_window=fcd_window, fcd_step=fcd_step)
+
+
+def simulated_scores(model: SimulatedModel, G: float, params: Mapping, targets, *, runs: int = 1,
+                     seed: int) -> dict:
+    """Scores of ONE parameter set (``G``, regional ``params`` {name: (n,)}) simulated ``runs`` times in one
+    batch (candidate b gets seed ``seed + b + 1``): per target name {'fc_r' (the run-averaged FC),
+    'fc_r_single' (mean of the runs' r), 'fcd_ks' (the pooled FCD values of all runs vs the target's FCD;
+    NaN without a target FCD), 'n_fcd_values'}; plus 'runs' and 'diverged' (runs lost)."""
+    runs = int(runs)
+    if runs < 1:
+        raise FitError(f"simulated_scores: runs must be >= 1, got {runs}")
+    P_ = {k: np.broadcast_to(np.asarray(v, dtype=float), (runs, np.asarray(v).shape[-1] if np.ndim(v) else 1))
+          if np.ndim(v) else float(v) for k, v in dict(params).items()}
+    out = model(np.full(runs, float(G)), P_, seed=seed)
+    fc = np.asarray(out["fc"], dtype=float)
+    ok = np.isfinite(fc).all(axis=(1, 2))
+    res = {"runs": runs, "diverged": int((~ok).sum())}
+    for t in targets:
+        if not ok.any():
+            res[t.name] = {"fc_r": np.nan, "fc_r_single": np.nan, "fcd_ks": np.nan, "n_fcd_values": 0}
+            continue
+        r_single = t.fc_r(fc[ok])
+        r_mean = float(t.fc_r(fc[ok].mean(0))[0])
+        vals = np.concatenate([np.asarray(v, float).ravel() for v, k in zip(out["fcd"], ok) if k])
+        ks = fcd_ks(vals, t.fcd) if t.fcd is not None else np.nan
+        res[t.name] = {"fc_r": r_mean, "fc_r_single": float(np.mean(r_single)), "fcd_ks": float(ks),
+                       "n_fcd_values": int(vals.size)}
+    return res

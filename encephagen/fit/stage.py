@@ -7,6 +7,10 @@ One configuration (config section ``fit``, resolved by the schema) drives:
 * :func:`fit_batch`: every network of one batch (the real connectome, or the nulls of one family) fitted
   with the SAME space, objective, optimiser, budget and seed (:func:`encephagen.fit.api.fit_networks`),
   scored on the held-out FC, with the SC-only baselines beside; one row per network;
+* ``fit.score_fcd.enabled``: each fitted network's optimum is also SIMULATED (the Hopf model at BOLD time
+  scales, :func:`encephagen.fit.simulated.simulated_scores`: ``runs`` runs of ``seconds`` in one batch, the
+  optimiser seed) and scored on the training and held-out FC and FCD (:func:`fcd_values` of the FC files):
+  columns ``sim_train_fc_r``, ``sim_test_fc_r`` (run-averaged FC), ``train_fcd_ks``, ``test_fcd_ks``;
 * :func:`compare`: real vs each null family's fitted scores per score column: n, mean, sd, z, empirical
   +1-corrected p (one-sided: the real fits better), Benjamini-Hochberg q over all rows of the table;
 * :func:`figure`: held-out r of the real network against each family's fitted nulls, with the SC-only
@@ -26,17 +30,20 @@ from encephagen.fit.api import fit_networks, topology_comparison
 from encephagen.fit.maps import fc_gradient, schaefer_networks
 from encephagen.fit.models import AnalyticHopf
 from encephagen.fit.objectives import Objective, Target
+from encephagen.fit.simulated import hopf_bold_model, simulated_scores
 from encephagen.fit.space import FitError, space_from_spec
 from encephagen.hopf import fit as hf
 from encephagen.seeds import derive_seed
 
-__all__ = ["stage_seed", "stage_maps", "fit_batch", "compare", "figure", "SCORES", "ROW_COLUMNS"]
+__all__ = ["stage_seed", "stage_maps", "fit_batch", "compare", "figure", "fcd_values", "score_fcd",
+           "stiffness_steps", "SCORES", "ROW_COLUMNS"]
 
 # score columns compared real vs nulls (greater is better for each)
 SCORES = ("test_fc_r", "train_fc_r", "test_sc_log_r")
 ROW_COLUMNS = ("atlas", "family", "null_index", "network", "status", "seed", "G", "train_cost", "train_fc_r",
                "test_fc_r", "train_fcd_ks", "test_fcd_ks", "train_sc_raw_r", "train_sc_log_r", "test_sc_raw_r",
-               "test_sc_log_r", "n_evaluations", "cpu_seconds", "optimiser", "values", "reason")
+               "test_sc_log_r", "sim_train_fc_r", "sim_test_fc_r", "sim_runs", "sim_seconds",
+               "sim_steps_per_tr", "n_evaluations", "cpu_seconds", "optimiser", "values", "reason")
 
 
 def stage_seed(cfg: Mapping, master_seed: int, atlas: str) -> int:
@@ -73,9 +80,73 @@ def _model_factory(cfg: Mapping):
     return make
 
 
+def fcd_values(fc_file: Mapping, name: str = "FC file") -> np.ndarray:
+    """The empirical FCD values of an ``empirical_fc`` file (:func:`encephagen.data.empirical.read_fc`'s dict):
+    the shipped pooled lower triangle ``fcd_tril`` (cuBNM, Schaefer-100), else the upper triangles of every
+    subject's FCD matrix ``fcd`` (S, w, w) pooled (hcp80, gw80)."""
+    if fc_file.get("fcd_tril") is not None:
+        v = np.asarray(fc_file["fcd_tril"], dtype=float).ravel()
+    elif fc_file.get("fcd") is not None:
+        D = np.asarray(fc_file["fcd"], dtype=float)
+        D = D[None] if D.ndim == 2 else D
+        if D.ndim != 3 or D.shape[1] != D.shape[2]:
+            raise FitError(f"{name}: 'fcd' must be (subjects, windows, windows), got {D.shape}")
+        iu = np.triu_indices(D.shape[1], 1)
+        v = np.concatenate([d[iu] for d in D])
+    else:
+        raise FitError(f"{name}: no FCD ('fcd_tril' or 'fcd') for fit.score_fcd")
+    v = v[np.isfinite(v)]
+    if not v.size:
+        raise FitError(f"{name}: the FCD has no finite value")
+    return v
+
+
+def stiffness_steps(C, params: Mapping, tr_ms: float, accuracy: float) -> int:
+    """Integration steps per TR so that ``rate * dt <= accuracy`` for the fastest local rate of the Hopf
+    model at ``params`` ({'G', 'a', 'sigma'}; C (n, n)): ``max|a| + 2 G max_j s_j`` (the linear part; the
+    diffusive coupling's eigenvalues lie in [0, 2 G s_max]) ``+ 3 max sigma`` (the cubic term at the
+    noise-driven amplitude x^2 ~ sigma of a node at a = 0). Fitted optima can be stiff: a regional ``a`` of
+    -0.02 e^{+-9} spans 1/s to 1e-6/s, which Euler at 90 ms does not survive."""
+    C = np.asarray(C, dtype=float)
+    rate = (float(np.max(np.abs(params["a"]))) + 2.0 * float(params["G"]) * float(C.sum(1).max())
+            + 3.0 * float(np.max(params["sigma"])))
+    return int(np.ceil(tr_ms / 1000.0 * rate / float(accuracy)))
+
+
+def score_fcd(model: AnalyticHopf, params: Mapping, targets: Sequence[Target], sim_cfg: Mapping, seed: int) -> dict:
+    """Simulate the analytic Hopf optimum ``params`` ({'G', 'a', 'sigma'}) with the Hopf model at BOLD time
+    scales (``sim_cfg``: the ``fit.score_fcd`` section) on the model's coupling matrix and score it
+    (:func:`encephagen.fit.simulated.simulated_scores`). Steps per TR: ``steps_per_tr`` or more, as
+    :func:`stiffness_steps` asks (``dt_accuracy``); above ``max_steps_per_tr`` nothing is simulated and the
+    scores are NaN with ``reason`` saying why. Adds 'steps_per_tr' and 'reason'."""
+    tr = float(sim_cfg["tr_ms"])
+    C = model.C.cpu().numpy()
+    full = {"G": float(params["G"]), **{k: np.broadcast_to(np.asarray(params.get(k, model.defaults[k]), float),
+                                                           (C.shape[0],)) for k in ("a", "sigma")}}
+    steps = max(int(sim_cfg["steps_per_tr"]), stiffness_steps(C, full, tr, float(sim_cfg["dt_accuracy"])))
+    if steps > int(sim_cfg["max_steps_per_tr"]):
+        nan = {"fc_r": np.nan, "fc_r_single": np.nan, "fcd_ks": np.nan, "n_fcd_values": 0}
+        return {"runs": int(sim_cfg["runs"]), "diverged": 0, "steps_per_tr": steps, **{t.name: dict(nan) for t in
+                                                                                           targets},
+                "reason": f"too stiff to simulate: {steps} steps per TR needed > fit.score_fcd.max_steps_per_tr "
+                          f"{int(sim_cfg['max_steps_per_tr'])}"}
+    sim = hopf_bold_model(C, duration_ms=float(sim_cfg["seconds"]) * 1000.0,
+                          transient_ms=float(sim_cfg["transient_seconds"]) * 1000.0,
+                          dt=tr / steps, tr_ms=tr, sigma=model.defaults["sigma"],
+                          a=model.defaults["a"], omega=model.defaults["omega"], fcd_window=int(sim_cfg["window"]),
+                          fcd_step=int(sim_cfg["step"]))
+    reg = {k: np.asarray(v, dtype=float) for k, v in params.items() if k != "G"}
+    out = simulated_scores(sim, float(params["G"]), reg, targets, runs=int(sim_cfg["runs"]), seed=int(seed))
+    out["steps_per_tr"] = steps
+    out["reason"] = f"{out['diverged']} of {out['runs']} simulated runs diverged" if out["diverged"] else ""
+    return out
+
+
 def fit_batch(weights, *, fc_train, fc_test, cfg: Mapping, seed: int, atlas: str, family: str, null_index,
-              t1t2=None, labels: Sequence[str] = (), progress=None) -> list[dict]:
-    """Fit every network ``weights`` (k, n, n) of one batch the same way; rows of :data:`ROW_COLUMNS`."""
+              t1t2=None, labels: Sequence[str] = (), progress=None, fcd_train=None, fcd_test=None) -> list[dict]:
+    """Fit every network ``weights`` (k, n, n) of one batch the same way; rows of :data:`ROW_COLUMNS`.
+    With ``cfg['score_fcd']['enabled']`` each optimum is simulated and scored on FC and FCD (``fcd_train``,
+    ``fcd_test``: the empirical FCD values, :func:`fcd_values`)."""
     W = np.asarray(weights, dtype=float)
     if W.ndim != 3:
         raise FitError(f"weights must be (k, n, n), got {W.shape}")
@@ -98,11 +169,23 @@ def fit_batch(weights, *, fc_train, fc_test, cfg: Mapping, seed: int, atlas: str
                         labels=[f"{family}-{int(i)}" for i in null_index], progress=progress,
                         optimiser=o["method"], popsize=int(o["popsize"]), generations=int(o["generations"]),
                         sigma0=float(o["sigma0"]), grid_num=int(o["grid_num"]))
+    sim_cfg = dict(cfg.get("score_fcd") or {})
+    if sim_cfg.get("enabled"):
+        if fcd_train is None or fcd_test is None:
+            raise FitError("fit.score_fcd.enabled needs the training and held-out FCD (fcd_train, fcd_test)")
+        targets = [Target(fc_train, fcd=fcd_train, name="train"), Target(fc_test, fcd=fcd_test, name="test")]
     out = []
-    for r, i in zip(rows, null_index):
+    for w, r, i in zip(W, rows, null_index):
         row = {k: r.get(k, np.nan) for k in ROW_COLUMNS}
         row.update(atlas=atlas, family=family, null_index=int(i), status="ok", seed=int(seed), reason="",
                    values=";".join(f"{k}={v:.6g}" for k, v in r["values"].items()))
+        if sim_cfg.get("enabled"):
+            p = space.decode(np.asarray(r["theta"])[None])
+            sc = score_fcd(make(w), {k: v[0] for k, v in p.items()}, targets, sim_cfg, seed)
+            row.update(sim_train_fc_r=sc["train"]["fc_r"], sim_test_fc_r=sc["test"]["fc_r"],
+                       train_fcd_ks=sc["train"]["fcd_ks"], test_fcd_ks=sc["test"]["fcd_ks"], sim_runs=sc["runs"],
+                       sim_seconds=float(sim_cfg["seconds"]), sim_steps_per_tr=sc["steps_per_tr"],
+                       reason=sc["reason"])
         out.append(row)
     return out
 

@@ -42,6 +42,13 @@ def fit_config_problems(cfg):
                 f"config key '{key}.parameter': {h['parameter']!r} appears twice (give one entry with several maps)"
             )
         seen.add(h["parameter"])
+    sf = fit["score_fcd"]
+    if sf["enabled"] and int(round(sf["seconds"] * 1000.0 / sf["tr_ms"])) < sf["window"] + sf["step"]:
+        out.append(
+            f"config key 'fit.score_fcd.seconds' ({sf['seconds']} s = "
+            f"{int(round(sf['seconds'] * 1000.0 / sf['tr_ms']))} samples of {sf['tr_ms']} ms) gives fewer than two "
+            f"FCD windows of fit.score_fcd.window {sf['window']} (step {sf['step']})"
+        )
     if "fit" in cfg["stages"]:
         if not fit_pairs():
             out.append("config key 'stages' has 'fit' but no atlas of analysis.fc_pairs is in atlases (with nulls)")

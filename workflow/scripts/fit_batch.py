@@ -9,7 +9,8 @@ try:
     import pandas as pd
     import torch
 
-    from encephagen.fit.stage import ROW_COLUMNS, fit_batch, stage_seed
+    from encephagen.data.empirical import read_fc
+    from encephagen.fit.stage import ROW_COLUMNS, fcd_values, fit_batch, stage_seed
     from encephagen.steps.hopf import read_group_fc, read_map
     from encephagen.steps.networks import read_networks
     from encephagen.io import snakemake_job
@@ -24,6 +25,10 @@ try:
     fc_train, _ = read_group_fc(i.fc_train)
     fc_test, _ = read_group_fc(i.fc_test)
     n = fc_train.shape[0]
+    fcd = {}
+    if cfg["score_fcd"]["enabled"]:
+        fcd = {"fcd_train": fcd_values(read_fc(i.fc_train), i.fc_train),
+               "fcd_test": fcd_values(read_fc(i.fc_test), i.fc_test)}
     t1t2 = None
     if "t1t2" in i.keys():
         t1t2, notes = read_map(i.t1t2, n)
@@ -37,7 +42,7 @@ try:
     else:
         rows = fit_batch(W, fc_train=fc_train, fc_test=fc_test, cfg=cfg, seed=seed, atlas=wc.atlas,
                          family=wc.family, null_index=idx, t1t2=t1t2, labels=nets["labels"],
-                         progress=lambda d, k: logging.info("fitted %d / %d", d, k))
+                         progress=lambda d, k: logging.info("fitted %d / %d", d, k), **fcd)
     pd.DataFrame(rows, columns=list(ROW_COLUMNS)).to_csv(snakemake.output[0], sep="\t", index=False)  # noqa: F821
 except Exception:
     logging.exception("fit_batch failed")
