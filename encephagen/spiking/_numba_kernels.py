@@ -271,15 +271,20 @@ def collect(spk, nsteps, out_k, out_i):
     for k in range(nsteps):
         row = spk[k]
         words = row[:nw * 8].view(np.uint64)
-        for q in range(nw + 1):
-            if q < nw and words[q] == 0:
-                continue
-            for i in range(q * 8, min(q * 8 + 8, n)):
-                if row[i]:
-                    out_k[m] = k
-                    out_i[m] = i
-                    m += 1
-                    row[i] = 0
+        for q in range(nw):
+            if words[q] != 0:
+                for i in range(q * 8, q * 8 + 8):
+                    if row[i]:
+                        out_k[m] = k
+                        out_i[m] = i
+                        m += 1
+                        row[i] = 0
+        for i in range(nw * 8, n):  # the ragged end
+            if row[i]:
+                out_k[m] = k
+                out_i[m] = i
+                m += 1
+                row[i] = 0
     return m
 
 
