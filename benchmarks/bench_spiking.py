@@ -14,6 +14,8 @@ Usage: python benchmarks/bench_spiking.py [--duration 2] [--threads 2 1] [--bria
        [--torch-duration 0.2] [--batch 0] [--device cpu|cuda]
        python benchmarks/bench_spiking.py --plastic 2k [19k] --duration 1 --threads 1 --out ...
        (plastic E->E synapses: static vs STDP vs STDP + scaling, CPU ms per step)
+       python benchmarks/bench_spiking.py --phases --threads 1 --duration 1 --out ...
+       (CPU time of the numba path's update, spike collection and delivery per simulated s)
 Brian2's cpu-s/sim-s is an upper bound (CPU time of the whole binary, synapse creation
 included). Figures are printed side by side and written to benchmarks/results/bench_spiking.json.
 Only ratios from one run mean something on a shared machine.
@@ -67,6 +69,48 @@ def run_encephagen(net, duration_s, backend, device, batch=1, seed=123, threads=
             "run_s": el, "s_per_sim_s": el / sim_s / 1.0, "s_per_sim_s_per_network": el / sim_s / batch,
             "setup_s": setup, "cpu_s_per_sim_s": cpu / sim_s, "rate_hz": nspk / (net.n * batch) / sim_s,
             "throughput_network_sim_s_per_wall_s": batch * sim_s / el}
+
+
+def run_phases(net, duration_s, seed=123, threads=1):
+    """CPU time per simulated second of each part of a numba block (neuron update ``lif_block``,
+    spike collection, delivery), the synaptic events delivered and the CPU ns per event."""
+    import numba
+    import torch
+
+    torch.set_num_threads(threads)
+    numba.set_num_threads(threads)
+    from encephagen.spiking.engine import LIFBatch
+
+    sim = LIFBatch([net], [seed], backend="numba")
+    sim.v.copy_(torch.as_tensor(net.meta["v0"]))
+    sim.step_block()  # builds the kernels' argument views
+    nk, out_deg = sim._nk, np.diff(net.indptr)
+    steps = int(round(duration_s * 1000 / net.dt))
+    cpu = {"lif_block": 0.0, "collect": 0.0, "deliver": 0.0}
+    events = spikes = 0
+    pt = time.process_time
+    while sim.t < steps + sim.K:
+        t0, K = sim.t, sim.K
+        c = pt()
+        nk.lif_block(t0, K, sim.S, *sim._args)
+        c1 = pt()
+        m = nk.collect(sim._spk, K, sim._out_k, sim._out_i)
+        c2 = pt()
+        nk.deliver(t0, sim._out_k, sim._out_i, m, sim.S, *sim._dargs)
+        c3 = pt()
+        cpu["lif_block"] += c1 - c
+        cpu["collect"] += c2 - c1
+        cpu["deliver"] += c3 - c2
+        spikes += m
+        events += int(out_deg[sim._out_i[:m]].sum())
+        sim.t = t0 + K
+    sim_s = (sim.t - sim.K) * net.dt / 1000
+    out = {f"cpu_s_per_sim_s_{k}": v / sim_s for k, v in cpu.items()}
+    out.update(cpu_s_per_sim_s=sum(cpu.values()) / sim_s, events_per_sim_s=events / sim_s,
+               rate_hz=spikes / net.n / sim_s, threads=threads,
+               deliver_ns_per_event=1e9 * cpu["deliver"] / max(events, 1),
+               update_ns_per_neuron_step=1e9 * cpu["lif_block"] / (net.n * (sim.t - sim.K)))
+    return out
 
 
 def run_plastic(net, duration_s, stdp=None, scaling=None, seed=123, threads=None, rstdp=None):
@@ -129,6 +173,24 @@ def plastic_main(a):
                   f"rate {r['rate_hz']:.2f} Hz  x static {r['cpu_ms_per_step'] / rows['static']['cpu_ms_per_step']:.2f}{extra}")
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(res, indent=1, default=float))
+    print(f"written {a.out}")
+
+
+def phases_main(a):
+    """--phases: where a numba block's CPU time goes, on the issue's network."""
+    from encephagen.spiking.network import brunel_network
+
+    net = brunel_network(n_e=15360, n_i=3840, c_e=320, c_i=80, J=0.1, g=5.0, eta=1.1, delay_ms=1.5, dt=0.1, seed=1)
+    net.meta["v0"] = np.random.default_rng(7).uniform(0, 20, net.n).astype(np.float32)
+    r = run_phases(net, a.duration, threads=a.threads[0])
+    print(f"{net.n} neurons, {net.nnz:,} synapses, {a.duration} s simulated, {a.threads[0]} thread(s), "
+          f"{r['rate_hz']:.2f} Hz, {r['events_per_sim_s'] / 1e6:.1f} M events per simulated s")
+    for k in ("lif_block", "collect", "deliver"):
+        print(f"  {k:10s} {r[f'cpu_s_per_sim_s_{k}']:.3f} CPU s per simulated s")
+    print(f"  total      {r['cpu_s_per_sim_s']:.3f}   (update {r['update_ns_per_neuron_step']:.2f} ns per neuron-step, "
+          f"delivery {r['deliver_ns_per_event']:.2f} ns per event)")
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps({"network": {"n": net.n, "nnz": net.nnz}, "phases": r}, indent=1, default=float))
     print(f"written {a.out}")
 
 
@@ -205,12 +267,18 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, nargs="*", default=[], help="also run batched throughput with these batch sizes")
     ap.add_argument("--bench-python", default=str(REPO / ".venv-bench" / "bin" / "python"))
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "bench_spiking.json"))
+    ap.add_argument("--phases", action="store_true",
+                    help="instead: CPU time of the numba path's parts (update, collection, delivery) per "
+                         "simulated second on the issue's network, first --threads value; no Brian2")
     ap.add_argument("--stability", action="store_true",
                     help="19,200 neurons with STDP + scaling for --duration s; one JSON line per second to --out")
     ap.add_argument("--plastic", nargs="*", default=None, choices=["2k", "19k"],
                     help="instead: static vs STDP vs STDP + scaling on these networks (2k: 2,000 neurons x 200k "
                          "synapses; 19k: the 19,200-neuron network)")
     a = ap.parse_args(argv)
+    if a.phases:
+        os.environ.setdefault("NUMBA_NUM_THREADS", str(a.threads[0]))
+        return phases_main(a)
     if a.stability:
         return stability_main(a)
     if a.plastic:

@@ -75,6 +75,8 @@ def estimate_memory_bytes(n_total: int, nnz_total: int, n_slots: int, block: int
                           n_regions: int, n_bins: int, backend: str, kmax: int = 16) -> int:
     """Bytes the simulation allocates on its device (plus host-side monitor traces)."""
     syn = nnz_total * (8 + 4 + 4)                 # code int64 + weight f32 + delay i32
+    if backend != "torch":
+        syn += nnz_total * (4 if n_slots * 2 * n_total < 2**31 - 1 else 8)  # delivery offsets
     csr = (n_total + 1) * 8
     ring = n_slots * 2 * n_total * 4
     neurons = n_total * (4 * 14 + 8 * 3 + kmax * 8)  # state, propagators, keys, cdf rows (torch)
@@ -84,7 +86,7 @@ def estimate_memory_bytes(n_total: int, nnz_total: int, n_slots: int, block: int
         # delivery temporaries: up to ~(rate * block * dt) spikes x out-degree; bounded by 5% of syn
         temp += int(0.05 * nnz_total) * 8 * 4 + n_total * 4 * 8
     else:
-        temp = n_total * 8
+        temp = n_total * (8 + 8 * 8 + 12)          # thresholds (8 x int64), lif_block scratch
     monitors = n_total * 8 * 10 + n_bins * n_networks * n_regions * 4 * 2
     return int(syn + csr + ring + neurons + spk + temp + monitors)
 
@@ -235,6 +237,11 @@ class LIFBatch:
             self.nparts = max(1, numba.get_num_threads())
             self.partptr = nk.partition_pointers(self.indptr.numpy(), self.code.numpy(), N, self.nparts)
             self._spk = np.zeros((self.K, N), np.uint8)
+            nch = -(-N // nk.CHUNK)
+            chunk = -(-N // nch)   # chunks of near-equal size
+            self._xs = np.zeros((nch, chunk), np.int64)   # lif_block's per-chunk scratch: draws, counts
+            self._cs = np.zeros((nch, chunk), np.int32)
+            self._pos = nk.delivery_offsets(self.delay.numpy(), self.code.numpy(), self.S, N)
             cap = N * (-(-self.K // (self.ref_steps + 1)))
             self._out_k = np.empty(cap, np.int64)
             self._out_i = np.empty(cap, np.int64)
@@ -275,9 +282,9 @@ class LIFBatch:
                               self.p11n.numpy(), self.nmda_scale.numpy(), self.bias_term.numpy(),
                               self.w_ext.numpy(), np.float32(self.theta.item()), np.float32(self.v_reset.item()),
                               self.ref_steps, self.key.numpy(), self.grp.numpy(),
-                              self.icdf_np, self.use_nmda, self._spk)
-                self._dargs = (self.partptr, self.code.numpy(), self.weight.numpy(), self.delay.numpy(),
-                               self.buf.view(-1).numpy())
+                              self.icdf_np, self.use_nmda, self._spk,
+                              nk.threshold_rows(self.icdf_np, self.grp.numpy()), self._xs, self._cs)
+                self._dargs = (self.partptr, self._pos, self.weight.numpy(), self.buf.view(-1).numpy())
             nk.lif_block(t0, K, self.S, *self._args)
             m = nk.collect(self._spk, K, self._out_k, self._out_i)
             kk = torch.from_numpy(self._out_k[:m].copy())

@@ -6,8 +6,8 @@ comparisons and :func:`select`. The same Python function is
 * called with torch tensors by the torch path (every neuron of the batch per call, any device),
 * compiled by numba (``register_jitable``: plain Python when called from Python, compiled and
   inlined when called from numba code) and called with float32 scalars inside the
-  parallel CPU kernel :func:`encephagen.spiking._numba_kernels.lif_block` (one neuron, the steps
-  of a block in a register loop),
+  parallel CPU kernel :func:`encephagen.spiking._numba_kernels.lif_block` (a chunk of neurons
+  per step, vectorised across neurons),
 * compiled by numba and called with float64 scalars by the spinal CPG
   (:mod:`encephagen.bodies.cpg`, with an adaptation current on the second channel and
   membrane noise in the bias term).

@@ -1,0 +1,60 @@
+"""The numba kernels' own structure: chunked neuron update, the Poisson tail, spike collection and
+ring offsets (the numba == torch agreement in general is tests/test_spiking_backends.py)."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from encephagen.spiking import _numba_kernels as nk
+from encephagen.spiking.engine import LIFBatch
+from encephagen.spiking.network import brunel_network
+
+
+def _run(nets, seeds, backend, steps):
+    sim = LIFBatch(nets, seeds, backend=backend)
+    sim.random_initial_state()
+    ks, ii = [], []
+    while sim.t < steps:
+        b = sim.step_block(min(sim.K, steps - sim.t))
+        ks.append(b.k + b.t0)
+        ii.append(b.i)
+    return sim, torch.cat(ks).numpy(), torch.cat(ii).numpy()
+
+
+def test_partial_chunks_and_poisson_tail_match_torch(monkeypatch):
+    """Neuron counts that are no multiple of the chunk or of 8, and a drive of ~5 events per step
+    (counts >= 8, the branch after the branch-free thresholds, in ~13 % of draws): identical to torch."""
+    monkeypatch.setattr(nk, "CHUNK", 96)
+    nets = [brunel_network(n_e=803, n_i=200, c_e=80, c_i=20, J=0.02, eta=1.2, seed=s) for s in (1, 2)]
+    st, kt, it = _run(nets, [4, 5], "torch", 300)
+    sn, kn, in_ = _run(nets, [4, 5], "numba", 300)
+    assert sn._xs.shape[0] > 2 and sn.N % sn._xs.shape[1] != 0 and sn.N % 8 != 0
+    lam = float(nets[0].ext_rate[0] * nets[0].dt / 1000.0)
+    p_tail = 1.0 - sn.icdf_np[0, nk.N_THRESHOLDS - 1] / 2**32
+    assert lam > 4 and p_tail > 0.05, (lam, p_tail)
+    assert len(it) > 200
+    assert np.array_equal(kt, kn) and np.array_equal(it, in_)
+    for name in ("v", "ie", "ii", "inm", "ref", "buf"):
+        assert torch.equal(getattr(st, name), getattr(sn, name)), name
+
+
+def test_collect_lists_spikes_in_step_then_neuron_order_and_clears():
+    rng = np.random.default_rng(0)
+    spk = (rng.random((5, 1003)) < 0.01).astype(np.uint8)
+    spk[1, -1] = spk[3, 1000] = spk[4, 0] = 1   # the ragged end and the first neuron
+    k_ref, i_ref = np.nonzero(spk[:4])
+    out_k = np.empty(spk.size, np.int64)
+    out_i = np.empty(spk.size, np.int64)
+    m = nk.collect(spk, 4, out_k, out_i)
+    assert m == len(k_ref)
+    assert np.array_equal(out_k[:m], k_ref) and np.array_equal(out_i[:m], i_ref)
+    assert not spk[:4].any() and spk[4, 0] == 1
+
+
+def test_delivery_offsets_widen_past_int32():
+    d = np.array([1, 3], np.int32)
+    code = np.array([5, 7], np.int64)
+    small = nk.delivery_offsets(d, code, nslots=4, n_total=10)
+    assert small.dtype == np.int32 and small.tolist() == [1 * 20 + 5, 3 * 20 + 7]
+    big = nk.delivery_offsets(d, code, nslots=4, n_total=2**29)
+    assert big.dtype == np.int64 and big.tolist() == [2**30 + 5, 3 * 2**30 + 7]
