@@ -32,13 +32,14 @@ def outputs(tmp_path_factory, resources_dir) -> dict[str, list[Path]]:
     """kind -> files written by the library (module-scoped: made once)."""
     from encephagen.steps.aggregate import aggregate
     from encephagen.connectome import Connectome
-    from encephagen.data.connectomes import convert_connectome
-    from encephagen.data.empirical import convert_fc
+    from encephagen.steps.data import convert_connectome
+    from encephagen.steps.data import convert_fc
     from encephagen.steps.hopf import heterogeneity_file, sweep_file
-    from encephagen.nulls import read_nulls, write_null_batch
+    from encephagen.nulls import read_nulls
+    from encephagen.steps.nulls import write_null_batch
     from encephagen.nulls.families import generate_batch, prepare_source
-    from encephagen.sim.batch import run_networks
-    from encephagen.spiking.run import run_lif_networks
+    from encephagen.study.engines.neural_mass import run_networks
+    from encephagen.study.engines.lif import run_lif_networks
 
     d = tmp_path_factory.mktemp("xarray_outputs")
     res = d / "resources"

@@ -77,8 +77,8 @@ class Engine(Protocol):
 
 # registry: engine name -> "module:Class" (loaded on first use)
 ENGINES: dict[str, str] = {
-    "neural_mass": "encephagen.sim.batch:NeuralMassEngine",
-    "lif": "encephagen.spiking.run:LIFEngine",
+    "neural_mass": "encephagen.study.engines.neural_mass:NeuralMassEngine",
+    "lif": "encephagen.study.engines.lif:LIFEngine",
     "hopf_linear": "encephagen.hopf.study:HopfLinearEngine",
     "plastic_lif": "encephagen.learn.engine:PlasticEngine",
 }
