@@ -381,6 +381,25 @@ def test_checker_catches_an_io_writer(tmp_path):
     assert io_writer_imports(p) == []
 
 
+def test_engine_registry_names_study_level_adapters():
+    """Every entry of the engine registry (``"module:Class"``, loaded on first use) names a class
+    that exists (read with ast: nothing is imported) in a study-level module, so that a moved
+    adapter cannot leave a registry string behind, and no adapter sits in an engine package."""
+    import re
+
+    src = (PKG / "study" / "engine.py").read_text()
+    block = src[src.index("ENGINES: dict[str, str] = {"):]
+    targets = re.findall(r'"(\w+)": "([\w.]+):(\w+)"', block[: block.index("}")])
+    assert {t[0] for t in targets} >= {"neural_mass", "lif", "hopf_linear"}, targets
+    for name, module, cls in targets:
+        rel = Path(*module.split("."))
+        path = (PKG.parent / rel).with_suffix(".py")
+        assert path.exists(), f"engine {name!r}: no module {module}"
+        classes = {n.name for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.ClassDef)}
+        assert cls in classes, f"engine {name!r}: {module} defines no class {cls}"
+        assert node_of(module) in STUDY, f"engine {name!r}: adapter {module} is not study level ({node_of(module)})"
+
+
 def test_docs_table_is_the_same_table():
     """docs/architecture.md states the same allowed-imports table."""
     import re
