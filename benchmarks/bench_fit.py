@@ -56,7 +56,8 @@ BENCH_SPACE = "a,sigma~t1t2+grad1"
 
 def load(atlas: str, resources: str):
     """Arrays of one atlas: weights, coupling C, train/test FC, maps, networks."""
-    from encephagen.data import load_connectome, prepare_resources
+    from encephagen.data import load_connectome
+    from encephagen.steps.data import prepare_resources
     from encephagen.data.empirical import read_fc
     from encephagen.data.parcellate import read_t1t2
     from encephagen.fit import fc_gradient, schaefer_networks

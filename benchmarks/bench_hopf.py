@@ -51,7 +51,8 @@ def main() -> None:
     import scipy.linalg as sl
     import torch
 
-    from encephagen.data import load_connectome, prepare_resources
+    from encephagen.data import load_connectome
+    from encephagen.steps.data import prepare_resources
     from encephagen.hopf import fit as hf
     from encephagen.hopf import linear as hl
     from encephagen.steps.hopf import read_group_fc

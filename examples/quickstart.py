@@ -7,7 +7,8 @@ import numpy as np
 
 # --- 1. Load a connectome ------------------------------------------------------------------------
 # Built once from the installed data packages into ./resources (or $ENCEPHAGEN_RESOURCES), then read.
-from encephagen.data import load_connectome, load_empirical_fc, prepare_resources
+from encephagen.data import load_connectome, load_empirical_fc
+from encephagen.steps.data import prepare_resources
 
 prepare_resources(names=["hcp80", "gw80"], stages=("connectomes", "fc"))  # idempotent: checks, builds what is missing
 sc = load_connectome("hcp80")

@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def resources_dir() -> Path:
-    from encephagen.data import prepare_resources
+    from encephagen.steps.data import prepare_resources
 
     root = Path(os.environ.get("ENCEPHAGEN_TEST_RESOURCES", REPO / ".pytest_cache" / "encephagen-resources"))
     prepare_resources(root)  # idempotent: validates what exists, builds what is missing

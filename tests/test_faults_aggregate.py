@@ -1,7 +1,7 @@
 """The pipeline's real consumer (encephagen.steps.aggregate.aggregate) given bad or incomplete
 simulation files: RELIABILITY.md plan cases 5 and 6 (and 3: a partial file is never used).
 
-Real simulation files are made through the batch API (encephagen.sim.batch.run_networks, one
+Real simulation files are made through the batch API (encephagen.study.engines.neural_mass.run_networks, one
 file per network, tvb96 + two degree nulls, very short runs), then damaged: truncated, zero
 length, garbage, an interrupted write (no 'complete' attribute), a foreign HDF5 file, or one
 run simply missing. The aggregation must name every bad file, refuse a missing run (or, when
@@ -26,7 +26,7 @@ CFG = {"model": "wilson_cowan", "G": [0.5], "duration": 30.0, "transient": 10.0,
 def sims(resources_dir, tmp_path_factory):
     from encephagen.data import load_connectome
     from encephagen.nulls import generate_batch, prepare_source
-    from encephagen.sim.batch import run_networks
+    from encephagen.study.engines.neural_mass import run_networks
 
     conn = load_connectome("tvb96", resources_dir)
     src = prepare_source(conn)

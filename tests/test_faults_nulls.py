@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from encephagen.connectome import Connectome
-from encephagen.nulls import NullRefusal, generate_batch, generate_null, prepare_source, read_nulls, write_null_batch
+from encephagen.nulls import NullRefusal, generate_batch, generate_null, prepare_source, read_nulls
+from encephagen.steps.nulls import write_null_batch
 
 MASTER = 7
 

@@ -169,7 +169,7 @@ def test_real_workflow_survives_kills_and_reproduces(base):
     missing = survey.missing[0]
     assert missing in log
     assert not (job_wd / TARGET).exists(), "never a property panel over N-1 batches"
-    from encephagen.nulls.pipeline import properties_files
+    from encephagen.steps.nulls import properties_files
 
     with pytest.raises(OutputError, match=f"{job_wd / missing}: missing"):
         properties_files([job_wd / b for b in BATCHES], job_wd / "t.tsv", [])

@@ -1,7 +1,7 @@
 """A simulation alone, in a batch (any position, any neighbours, any batch size) and after a
 retry in a fresh process gives bitwise identical results on CPU: RELIABILITY.md plan case 16.
 
-Through the pipeline's batch API (encephagen.sim.batch.run_networks -> one validated
+Through the pipeline's batch API (encephagen.study.engines.neural_mass.run_networks -> one validated
 'simulation' file per job), on real data: tvb96 and two of its degree-preserving nulls, with
 conduction delays and noise. Seeds come from (master seed, atlas, family, null index, seed
 id), never from batch position, so a retried job with another batch composition reproduces
@@ -65,7 +65,7 @@ def _same(a: dict, b: dict, key):
 
 
 def test_alone_in_batch_any_position_and_retry_identical(networks, tmp_path):
-    from encephagen.sim.batch import run_networks
+    from encephagen.study.engines.neural_mass import run_networks
 
     # one job: 3 networks x seed id 0, simulated in chunks of 2 (positions vary)
     run_networks({**CFG, "batch_size": 2}, networks, 1, MASTER, tmp_path / "batch.h5")
@@ -76,7 +76,7 @@ def test_alone_in_batch_any_position_and_retry_identical(networks, tmp_path):
              **{f"l{i}": n[4] for i, n in enumerate(networks)})
     code = textwrap.dedent(f"""
         import numpy as np
-        from encephagen.sim.batch import run_networks
+        from encephagen.study.engines.neural_mass import run_networks
         d = np.load({str(tmp_path / 'nets.npz')!r})
         ids = {[n[:3] for n in networks]!r}
         nets = [(*ids[i], d[f"w{{i}}"], d[f"l{{i}}"]) for i in (2, 0)]

@@ -86,7 +86,7 @@ CFG = {"model": "wilson_cowan", "G": [0.5], "duration": 200.0, "transient": 10.0
 
 @pytest.fixture(scope="module")
 def sim_files(tmp_path_factory):
-    from encephagen.sim.batch import run_networks
+    from encephagen.study.engines.neural_mass import run_networks
 
     rng = np.random.default_rng(0)
     n = 6
@@ -177,7 +177,7 @@ def test_kind_layout_is_loaded_on_demand(sim_files, tmp_path):
 
     bad = _damaged(src, tmp_path / "bad.h5", bad_metric)
     code = ("import sys; from encephagen.io import validate_h5, OutputError\n"
-            "assert 'encephagen.sim.output' not in sys.modules\n"
+            "assert 'encephagen.study.engines.neural_mass_io' not in sys.modules\n"
             f"try:\n    validate_h5({str(bad)!r})\nexcept OutputError as e:\n    print(e); sys.exit(3)\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 3, r.stdout + r.stderr

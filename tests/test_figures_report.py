@@ -129,7 +129,7 @@ def test_hopf_heterogeneity_figure_from_a_real_fit(tmp_path):
     import json
     import os
 
-    from encephagen.data import prepare_resources
+    from encephagen.steps.data import prepare_resources
     from encephagen.figures.hopf import figure_hopf_heterogeneity
     from encephagen.steps.hopf import heterogeneity_file, sweep_file
 

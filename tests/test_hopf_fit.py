@@ -133,7 +133,7 @@ def test_heterogeneity_null_is_not_fooled_by_a_random_map():
 def test_study_sweep_file_roundtrip_and_summary(tmp_path):
     """Null-batch files in, hopf_sweep files out, summaries with the real network vs the family."""
     from encephagen.connectome import Connectome
-    from encephagen.nulls.pipeline import generate_nulls_file
+    from encephagen.steps.nulls import generate_nulls_file
 
     n = 14
     W = _sc(n, 11, density=0.5)

@@ -8,7 +8,7 @@ import pytest
 
 from encephagen.hopf import study
 from encephagen.steps.hopf import sim_vs_analytic_file, sweep_file
-from encephagen.sim.batch import run_networks
+from encephagen.study.engines.neural_mass import run_networks
 from encephagen.sim.models import ParameterError
 
 HOPF_SIM = {"model": "hopf", "dt": 100.0, "duration": 960000.0, "transient": 60000.0, "velocity": None,
@@ -18,7 +18,7 @@ HOPF_SIM = {"model": "hopf", "dt": 100.0, "duration": 960000.0, "transient": 600
 
 @pytest.fixture(scope="module")
 def hcp80_real(resources_dir, tmp_path_factory):
-    from encephagen.nulls.pipeline import generate_nulls_file
+    from encephagen.steps.nulls import generate_nulls_file
 
     out = tmp_path_factory.mktemp("hopf") / "hcp80-real.h5"
     generate_nulls_file(resources_dir / "connectomes" / "hcp80.h5", out, atlas="hcp80", family="real", batch=0,

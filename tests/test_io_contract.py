@@ -167,7 +167,7 @@ def test_layout_constants_match_the_engines():
     from encephagen.io import kinds
     from encephagen.sim.regime import REGIMES
     from encephagen.sim.runner import METRICS
-    from encephagen.spiking.run import METRICS as SPIKING
+    from encephagen.study.engines.lif import METRICS as SPIKING
 
     assert kinds.SIMULATION_METRICS == tuple(METRICS)
     assert kinds.SPIKING_METRICS == tuple(SPIKING)

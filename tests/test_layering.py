@@ -24,9 +24,9 @@ PKG = Path(__file__).resolve().parents[1] / "encephagen"
 # encephagen, with these module overrides (NODE_OF_MODULE):
 # - ``hopf.linear`` is an engine (the linear Hopf model), the rest of ``hopf/`` is study level;
 # - every ``encephagen.<pkg>.cli`` module and ``encephagen/cli.py``, ``workflow_cli.py``, ``__main__.py``
-#   are the command line (the top);
-# - the study layer's engine adapters that still live beside their engines (``sim.batch``,
-#   ``sim.output``, ``spiking.run``) are study level.
+#   are the command line (the top).
+# The study layer's engine adapters (the Engine implementations and their file layouts) live in
+# ``encephagen/study/engines/``, so every module of ``sim/`` and ``spiking/`` is an engine.
 # The steps (paths in, read, call, write) are the package ``encephagen/steps/``.
 # Every node may also import ``root`` (``encephagen/__init__.py``: the version) and itself.
 ENGINES = frozenset({"sim", "spiking.core", "spiking", "plasticity", "bodies", "hopf.linear"})
@@ -52,7 +52,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     # libraries beside the engines (arrays and tables; their files through io), lowest first
     "nulls": frozenset({"io", "seeds", "connectome"}),
     "analysis": frozenset({"io", "seeds", "connectome", "nulls"}),
-    "data": frozenset({"io", "seeds", "connectome", "nulls", "analysis"}),
+    "data": frozenset({"io", "seeds", "connectome", "analysis"}),
     "figures": frozenset({"io", "seeds", "connectome", "nulls", "analysis", "data"}),
     # configuration: the schemas (package data) and the dataset registry
     "schemas": frozenset(),
@@ -81,12 +81,6 @@ NODE_OF_MODULE = {
     "encephagen.cli": "cli",
     "encephagen.workflow_cli": "cli",
     "encephagen.__main__": "cli",
-    # the study layer's engine adapters, which still live beside their engines (the neural-mass
-    # and LIF Engine implementations and the simulation file kind): study level, not engine
-    "encephagen.sim.batch": "study",
-    "encephagen.sim.output": "study",
-    "encephagen.spiking.run": "study",
-    "encephagen.bodies.engine": "study",   # the closed loop's Engine (study/engines/ does not exist yet)
     "encephagen.learn.run": "steps",   # the learn stage's step: reads null batches, writes tables/figures
 }
 
@@ -341,6 +335,69 @@ def test_library_imports_at_top():
                 and (t == "encephagen" or t.startswith("encephagen.")) and (rel, t) not in KEPT_LOCAL):
             bad.append(f"{rel}:{line} imports {t} inside a function")
     assert not bad, "\n  ".join(sorted(set(bad)))
+
+
+# The libraries that read but never write: their files are written by the steps
+# (encephagen/steps/data.py, encephagen/steps/nulls.py), so they import none of io's writers.
+READ_ONLY_LIBRARIES = ("encephagen/data/", "encephagen/nulls/")
+IO_WRITERS = frozenset({"atomic_h5", "write_array", "label_dimensions", "atomic_path", "tmp_path", "write_bytes",
+                        "write_text", "write_table", "write_with", "clean_stale_temporaries"})
+
+
+def io_writer_imports(path: Path) -> list[str]:
+    """``line: name`` of every io writer that ``path`` imports (``from encephagen.io[.x] import w``),
+    or of a whole writer module it imports (``encephagen.io.tables``, ``encephagen.io.h5``)."""
+    bad = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module and (node.module == "encephagen.io"
+                                                               or node.module.startswith("encephagen.io.")):
+            bad += [f"{node.lineno}: {a.name}" for a in node.names if a.name in IO_WRITERS | {"tables", "h5"}]
+        elif isinstance(node, ast.Import):
+            bad += [f"{node.lineno}: {a.name}" for a in node.names if a.name in ("encephagen.io.tables",
+                                                                                  "encephagen.io.h5")]
+    return bad
+
+
+def test_data_and_nulls_write_no_files():
+    """``data/`` (the dataset readers and builders) and ``nulls/`` (the generators, the property
+    panel, the batch reader) are array-level libraries: the data and nulls stages' files are
+    written by their steps, so neither package imports a writer of :mod:`encephagen.io`
+    (command-line modules excepted: they call the steps)."""
+    bad = []
+    for prefix in READ_ONLY_LIBRARIES:
+        for p in sorted((PKG.parent / prefix).rglob("*.py")):
+            if p.name != "cli.py":
+                bad += [f"{p.relative_to(PKG.parent)}:{w}" for w in io_writer_imports(p)]
+    assert not bad, "io writers imported by a read-only library (move the writing into its step):\n  " + \
+        "\n  ".join(bad)
+
+
+def test_checker_catches_an_io_writer(tmp_path):
+    p = tmp_path / "x.py"
+    p.write_text("from encephagen.io import open_validated, atomic_h5\nimport encephagen.io.tables\n"
+                 "def f():\n    from encephagen.io.tables import write_text\n")
+    assert io_writer_imports(p) == ["1: atomic_h5", "2: encephagen.io.tables", "4: write_text"]
+    p.write_text("from encephagen.io import kinds, open_validated, read_strings\n")
+    assert io_writer_imports(p) == []
+
+
+def test_engine_registry_names_study_level_adapters():
+    """Every entry of the engine registry (``"module:Class"``, loaded on first use) names a class
+    that exists (read with ast: nothing is imported) in a study-level module, so that a moved
+    adapter cannot leave a registry string behind, and no adapter sits in an engine package."""
+    import re
+
+    src = (PKG / "study" / "engine.py").read_text()
+    block = src[src.index("ENGINES: dict[str, str] = {"):]
+    targets = re.findall(r'"(\w+)": "([\w.]+):(\w+)"', block[: block.index("}")])
+    assert {t[0] for t in targets} >= {"neural_mass", "lif", "hopf_linear"}, targets
+    for name, module, cls in targets:
+        rel = Path(*module.split("."))
+        path = (PKG.parent / rel).with_suffix(".py")
+        assert path.exists(), f"engine {name!r}: no module {module}"
+        classes = {n.name for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.ClassDef)}
+        assert cls in classes, f"engine {name!r}: {module} defines no class {cls}"
+        assert node_of(module) in STUDY, f"engine {name!r}: adapter {module} is not study level ({node_of(module)})"
 
 
 def test_docs_table_is_the_same_table():

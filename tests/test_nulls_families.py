@@ -9,9 +9,10 @@ import pytest
 from encephagen.connectome import Connectome, n_components
 from encephagen.io import OutputError
 from encephagen.nulls import (FAMILIES, NullRefusal, generate_batch, generate_null, null_seed,
-                              prepare_source, read_nulls, write_null_batch)
+                              prepare_source, read_nulls)
 from encephagen.nulls.families import length_bin_classes, rich_club_classes
 from encephagen.seeds import derive_seed
+from encephagen.steps.nulls import write_null_batch
 
 SWAP_FAMILIES = ("degree", "degree_connected", "strength", "richclub", "geometry")
 MASTER = 20261123

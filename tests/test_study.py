@@ -31,7 +31,7 @@ def test_study_config_imports_without_torch():
 
 def test_one_parameter_error_class():
     from encephagen.hopf.linear import HopfParameterError
-    from encephagen.sim.batch import resolve_config
+    from encephagen.study.engines.neural_mass import resolve_config
     from encephagen.sim.models import ParameterError
 
     assert sc.ParameterError is ParameterError is HopfParameterError
@@ -44,8 +44,8 @@ def test_one_parameter_error_class():
 def test_defaults_are_the_schemas_not_copies():
     from encephagen.hopf.study import DEFAULTS as H
     from encephagen.schemas import section_defaults
-    from encephagen.sim.batch import DEFAULTS as S
-    from encephagen.spiking.run import DEFAULTS as L
+    from encephagen.study.engines.neural_mass import DEFAULTS as S
+    from encephagen.study.engines.lif import DEFAULTS as L
 
     assert S is sc.SIM_DEFAULTS and L is sc.LIF_DEFAULTS and H is sc.HOPF_DEFAULTS
     assert S == section_defaults("simulate") and L == section_defaults("spiking")

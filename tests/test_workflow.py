@@ -78,7 +78,7 @@ def test_real_and_nulls_get_identical_treatment(ran, atlas, model):
     import h5py
 
     from encephagen.sim import regime as rg
-    from encephagen.sim.output import read_simulation
+    from encephagen.study.engines.neural_mass_io import read_simulation
     from encephagen.steps.operating_point import read_grid
 
     grid = read_grid(ran / f"results/operating_point/atlas-{atlas}/model-{model}/G.tsv")
@@ -180,7 +180,7 @@ def test_lif_model_runs_through_the_same_pipeline(tmp_path, repo_root):
     shutil.copy(repo_root / "tests/config/lif.yaml", tmp_path / "tests/config/lif.yaml")
     r = smk(tmp_path, cfg="tests/config/lif.yaml")
     assert r.returncode == 0, (r.stdout + r.stderr)[-6000:]
-    from encephagen.spiking.run import read_spiking
+    from encephagen.study.engines.lif import read_spiking
 
     sim = read_spiking(tmp_path / "results/sims/atlas-tvb96/model-lif/null-real/batch-0000.h5")
     assert sim["rate"].shape == (2 * 2, 96)

@@ -34,13 +34,14 @@ def outputs(tmp_path_factory, resources_dir) -> dict[str, list[Path]]:
     """kind -> files written by the library (module-scoped: made once)."""
     from encephagen.steps.aggregate import aggregate
     from encephagen.connectome import Connectome
-    from encephagen.data.connectomes import convert_connectome
-    from encephagen.data.empirical import convert_fc
+    from encephagen.steps.data import convert_connectome
+    from encephagen.steps.data import convert_fc
     from encephagen.steps.hopf import heterogeneity_file, sweep_file
-    from encephagen.nulls import read_nulls, write_null_batch
+    from encephagen.nulls import read_nulls
+    from encephagen.steps.nulls import write_null_batch
     from encephagen.nulls.families import generate_batch, prepare_source
-    from encephagen.sim.batch import run_networks
-    from encephagen.spiking.run import run_lif_networks
+    from encephagen.study.engines.neural_mass import run_networks
+    from encephagen.study.engines.lif import run_lif_networks
 
     d = tmp_path_factory.mktemp("xarray_outputs")
     res = d / "resources"
@@ -336,7 +337,7 @@ def test_evoked_runs(outputs):
 def test_embody_runs(outputs):
     """The closed loop's episodes (kind 'runs', engine 'embody'): one value per run on the 'run'
     dimension, with units, equal to the library reader's."""
-    from encephagen.bodies.engine import EPISODE_METRICS, read_embody
+    from encephagen.study.engines.embody import EPISODE_METRICS, read_embody
     from encephagen.study import read_runs
 
     (path,) = outputs["embody"]

@@ -2,7 +2,7 @@
 
 ``encephagen embody run --controller NAME --real REAL.h5 [--nulls NULL.h5 ...] --out episodes.h5``
 runs one control on the configured seeds through :func:`encephagen.study.run_study` with the
-engine :class:`encephagen.bodies.engine.EmbodyEngine` (one HDF5 file, kind runs, layout embody);
+engine :class:`encephagen.study.engines.embody.EmbodyEngine` (one HDF5 file, kind runs, layout embody);
 ``encephagen embody report --episodes *.h5 --real REAL.h5 --out-dir DIR`` writes ``summary.tsv``
 (per controller and metric: n, mean, sd, 95 % CI), ``brain_vs_null.tsv`` (the real connectome
 network against its nulls on the nulls' seeds, the network as unit, BH-FDR over the metrics),
@@ -37,7 +37,7 @@ BRAIN_CONTROLLERS = ("full_loop", "brain_null")
 
 def resolve(section: dict | None) -> dict:
     """The ``embody`` section with the schema's defaults filled in (validated by the schema)."""
-    from encephagen.bodies.engine import resolve as _resolve
+    from encephagen.study.engines.embody import resolve as _resolve
 
     out = _resolve(section)
     out.pop("controller", None)
@@ -93,7 +93,7 @@ def networks_for(controller: str, nets: list) -> list:
 def run_file(controller: str, section: dict, master_seed: int, atlas: str | None, real_path, null_paths, out,
              seed_ids=None) -> Path:
     """One control of the embody stage through the study layer's engine ``embody``
-    (:class:`encephagen.bodies.engine.EmbodyEngine`): networks x seed ids -> one HDF5 file (kind
+    (:class:`encephagen.study.engines.embody.EmbodyEngine`): networks x seed ids -> one HDF5 file (kind
     runs, layout embody). Seed ids default to ``seed_start .. seed_start + n_seeds - 1``."""
     from encephagen.study import run_study
 
@@ -120,7 +120,7 @@ def run_controller(controller: str, cfg: dict, master_seed: int, atlas: str, net
     temporary directory); ``networks``: [study.Network or (atlas, family, null_index, W, L)]."""
     import tempfile
 
-    from encephagen.bodies.engine import episode_rows
+    from encephagen.study.engines.embody import episode_rows
     from encephagen.study import Network, run_study
 
     sens, mot = brain_regions(atlas)
@@ -144,7 +144,7 @@ def calibrate_coupling(section: dict, master_seed: int, atlas: str, real_path, n
     choice is not the real network's alone). Writes the record (JSON) to ``out``."""
     import tempfile
 
-    from encephagen.bodies.engine import episode_rows, versions
+    from encephagen.study.engines.embody import episode_rows, versions
     from encephagen.study import run_study
 
     cfg = resolve(section)
@@ -266,7 +266,7 @@ def brain_effect(rows: list[dict]) -> list[dict]:
 def first_brain(cfg: dict, master_seed: int, atlas: str, real_path):
     """(BrainNetwork, element) of the full loop's first element (the real network, seed id
     ``seed_start``), with exactly the engine's seeds (:func:`encephagen.study.expand`)."""
-    from encephagen.bodies.engine import EmbodyEngine
+    from encephagen.study.engines.embody import EmbodyEngine
     from encephagen.study import expand
 
     eng = EmbodyEngine()
@@ -384,7 +384,7 @@ def report_files(episodes, section: dict, master_seed: int, atlas: str | None, r
     cfg = resolve(section)
     atlas = atlas or cfg["atlas"]
     out_dir = Path(out_dir)
-    from encephagen.bodies.engine import episode_rows
+    from encephagen.study.engines.embody import episode_rows
 
     rows = [r for p in episodes for r in episode_rows(p)]
     got = sorted({r["null_index"] for r in rows if r["controller"] == "brain_null"})

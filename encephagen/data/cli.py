@@ -31,7 +31,8 @@ def register(subparsers) -> None:
 
 
 def _prepare(args: argparse.Namespace) -> int:
-    from encephagen.data import STAGES, prepare_resources, resources_root
+    from encephagen.data import resources_root
+    from encephagen.steps.data import STAGES, prepare_resources
 
     built = prepare_resources(resources_root(args.resources), args.names, stages=args.stages or STAGES,
                               force=args.force)
@@ -52,7 +53,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from encephagen.data import load_connectome
+    from encephagen.steps.data import load_connectome
 
     c = load_connectome(args.name, args.resources)
     info = {"name": c.name, "n": c.n, "directed": c.directed, "weight_kind": c.weight_kind,

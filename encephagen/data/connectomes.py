@@ -29,8 +29,7 @@ from encephagen.connectome import Connectome
 from encephagen.data import sources as S
 from encephagen.data.fetch import DataError, raw, read_manifest, source
 from encephagen.data.tables import table_for
-from encephagen.io import (OutputError, atomic_h5, kinds, open_validated, read_provenance, read_strings,
-                           validate_h5, write_array)
+from encephagen.io import OutputError, kinds, open_validated, read_provenance, read_strings, validate_h5
 
 log = logging.getLogger(__name__)
 
@@ -388,29 +387,6 @@ def connectome_path(root: str | Path, name: str) -> Path:
 
 def subjects_path(root: str | Path, name: str) -> Path:
     return Path(root) / "connectomes" / f"{name}_subjects.h5"
-
-
-def convert_connectome(name: str, root: str | Path, out: str | Path | None = None,
-                       isolated: str = "allow") -> Path:
-    """Build ``<root>/connectomes/<name>.h5`` (and ``<name>_subjects.h5`` where subjects exist)
-    from the staged, verified sources under ``<root>/raw``."""
-    root = Path(root)
-    c, subj = spec(name).build(root)
-    c.validate(isolated=isolated, source=name)
-    out = Path(out) if out is not None else connectome_path(root, name)
-    extra = {"converter_version": CONVERTER_VERSION, "sources": c.provenance.get("sources", {})}
-    c.save(out, provenance=extra)
-    if subj is not None:
-        sp = out.with_name(out.stem + "_subjects.h5")
-        with atomic_h5(sp, kind="connectome_subjects", provenance=extra) as f:
-            for k in ("weights", "weights_raw", "lengths"):
-                write_array(f, k, subj[k])
-            write_array(f, "subjects", np.array(subj["subjects"], dtype=str))
-            write_array(f, "labels", np.array(c.labels, dtype=str))
-            f.attrs["name"] = name
-            f.attrs["normalisation"] = subj["normalisation"]
-    log.info("wrote %s (%d regions)", out, c.n)
-    return out
 
 
 def is_current(path: Path, inputs: Sequence[str], version: int = CONVERTER_VERSION) -> bool:

@@ -27,19 +27,16 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Mapping
 
 import numpy as np
 
 from encephagen.analysis.fc import FCD_STEP, FCD_WINDOW, fcd, fisher_z_mean, sc_fc_baselines  # noqa: F401 (re-exported)
-from encephagen.connectome import Connectome
 from encephagen.data import sources as S
 from encephagen.data.connectomes import connectome_path
-from encephagen.data.fetch import DataError, raw, read_manifest
+from encephagen.data.fetch import DataError, raw
 from encephagen.data.tables import region_table
-from encephagen.io import atomic_h5, kinds, open_validated, read_provenance, read_strings, write_array
-from encephagen.io.tables import atomic_path
-from encephagen.nulls.families import prepare_source
+from encephagen.io import kinds, open_validated, read_provenance, read_strings
 
 log = logging.getLogger(__name__)
 
@@ -186,40 +183,6 @@ def compute_fc(ds: str, root: str | os.PathLike, bandpass_cfg: Mapping | None = 
     return _dk84(ds, root)
 
 
-def convert_fc(ds: str, root: str | os.PathLike, out: str | os.PathLike | None = None,
-               bandpass_cfg: Mapping | None = None) -> Path:
-    """Write ``<root>/fc/<ds>.h5`` (kind empirical_fc) from the staged sources."""
-    root = Path(root)
-    out = Path(out) if out is not None else root / "fc" / f"{ds}.h5"
-    d = compute_fc(ds, root, bandpass_cfg)
-    fc = d["fc"]
-    n = len(d["labels"])
-    if fc.shape != (n, n) or not np.all(np.isfinite(fc)):
-        raise DataError(f"{ds}: FC has shape {fc.shape} (expected {n}x{n}) or non-finite values")
-    man = read_manifest()
-    spec = FC_SOURCES[ds]
-    prov = {"converter_version": FC_VERSION, "sources": {p: man[p].sha256 for p in spec["inputs"]},
-            "citation": spec["cite"]}
-    with atomic_h5(out, kind="empirical_fc", provenance=prov) as f:
-        write_array(f, "fc", fc)
-        write_array(f, "labels", np.array(d["labels"], dtype=str))
-        for k in ("subject_fc", "fcd", "fcd_tril", "fcd_hist", "fcd_edges"):
-            if k in d:
-                write_array(f, k, np.asarray(d[k], float))
-        if "subjects" in d:
-            write_array(f, "subjects", np.array(d["subjects"], dtype=str))
-        f.attrs["dataset"] = ds
-        f.attrs["connectome"] = spec["connectome"]
-        f.attrs["tr"] = float(spec["tr"])
-        f.attrs["bandpass"] = json.dumps(d["bandpass"], sort_keys=True)
-        f.attrs["source"] = spec["source"]
-        f.attrs["group_method"] = d["group_method"]
-        f.attrs["fcd_method"] = d.get("fcd_method", "")
-        f.attrs["citation"] = spec["cite"]
-    log.info("wrote %s", out)
-    return out
-
-
 def read_fc(path: str | os.PathLike) -> dict:
     """Everything in an empirical_fc file as a dict (arrays + attrs)."""
     with open_validated(path, "empirical_fc") as f:
@@ -263,38 +226,6 @@ def sc_fc_baseline(weights: np.ndarray, fc: np.ndarray) -> dict:
             "fc_offdiag_mean": float(f.mean()),
             "pearson_raw": float(b["raw_pearson"]), "spearman_raw": float(b["raw_spearman"]),
             "pearson_log10": float(b["log_pearson"]), "spearman_log10": float(b["log_spearman"])}
-
-
-def write_baselines(pairs: Sequence[tuple[str, str]], root: str | os.PathLike,
-                    out: str | os.PathLike | None = None, thresholds: Mapping | None = None) -> Path:
-    """One table of SC-only baselines (Pearson/Spearman, raw and log10 SC) for each (connectome, FC) pair.
-
-    The SC is the nulls stage's real network (:func:`encephagen.nulls.families.prepare_source`, as
-    the study layer's real network: the configured threshold ``thresholds[connectome]`` =
-    ``nulls.threshold.<atlas>``, if any), the network every model is run on, so that a baseline and
-    a model fit see the same weights."""
-    root = Path(root)
-    out = Path(out) if out is not None else root / "baselines" / "sc_fc.tsv"
-    rows = []
-    for cname, ds in pairs:
-        c = Connectome.load(connectome_path(root, cname), isolated="allow")
-        d = read_fc(root / "fc" / f"{ds}.h5")
-        if list(c.labels) != list(d["labels"]):
-            raise DataError(f"baseline {cname} vs {ds}: region labels/order differ")
-        th = (thresholds or {}).get(cname)
-        r = sc_fc_baseline(prepare_source(c, threshold=th, name=c.name).weights, d["fc"])
-        note = "SC symmetrised (W+W.T)/2" if c.directed else ""
-        if th and th.get("method", "none") != "none":
-            note = (note + "; " if note else "") + f"SC thresholded as the nulls stage ({th['method']} {th.get('value')})"
-        if d["bandpass"].get("enabled"):
-            note = (note + "; " if note else "") + f"FC band-passed {d['bandpass']['low_hz']}-{d['bandpass']['high_hz']} Hz"
-        rows.append({"connectome": cname, "fc_dataset": ds, **r, "note": note})
-    with atomic_path(out) as tmp, open(tmp, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=BASELINE_COLUMNS, delimiter="\t", lineterminator="\n")
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in r.items()})
-    return out
 
 
 def read_baselines(path: str | os.PathLike) -> list[dict]:

@@ -16,14 +16,12 @@ import csv
 import hashlib
 import importlib.util
 import os
-import shutil
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Mapping, Sequence
 
-from encephagen.io.tables import atomic_path, write_text
 
 MANIFEST = Path(__file__).resolve().parent / "manifest" / "sources.tsv"
 MANIFEST_COLUMNS = ("package", "version", "path", "sha256", "licence", "citation")
@@ -156,30 +154,6 @@ def locate(path: str, manifest: Mapping[str, Source] | None = None,
     return verify(p, src) if check else p
 
 
-def fetch(path: str, root: str | os.PathLike, manifest: Mapping[str, Source] | None = None,
-          package_dirs: Sequence[str | os.PathLike] | None = None, force: bool = False) -> Path:
-    """Copy one verified package file to ``<root>/raw/<package>/<path>`` (atomic; idempotent).
-
-    An existing copy is re-verified (a stale or corrupt copy is replaced from the package).
-    """
-    src = source(path, manifest)
-    dest = src.raw_path(root)
-    if dest.is_file() and not force:
-        try:
-            return verify(dest, src)
-        except ChecksumError:
-            pass
-    origin = locate(path, manifest, package_dirs)  # raises before anything is written
-    with atomic_path(dest) as tmp:
-        shutil.copyfile(origin, tmp)
-        verify(tmp, src)
-    return dest
-
-
-def fetch_many(paths: Iterable[str], root: str | os.PathLike, **kw) -> list[Path]:
-    return [fetch(p, root, **kw) for p in paths]
-
-
 def raw(path: str, root: str | os.PathLike, manifest: Mapping[str, Source] | None = None,
         check: bool = True) -> Path:
     """The staged copy of ``path`` under ``root`` (verified again unless ``check`` is False)."""
@@ -190,16 +164,3 @@ def raw(path: str, root: str | os.PathLike, manifest: Mapping[str, Source] | Non
     return verify(p, src) if check else p
 
 
-def write_manifest(rows: Iterable[tuple[str, str, str, str]], out: str | os.PathLike = MANIFEST) -> Path:
-    """Maintainer helper: (package, path, licence, citation) -> manifest with versions and sha256
-    of the files as installed now. Run once when a pin changes; review the diff."""
-    out = Path(out)
-    lines = ["# sha256 manifest of every packaged source file encephagen reads (encephagen.data.fetch)",
-             "\t".join(MANIFEST_COLUMNS)]
-    for package, path, licence, citation in rows:
-        src = Source(package, installed_version(package) or "?", path, "", licence, citation)
-        f = package_site(src) / path
-        lines.append("\t".join([package, src.version, path, sha256sum(f), licence, citation]))
-    write_text(out, "\n".join(lines) + "\n")   # atomic
-    _read_manifest_cached.cache_clear()
-    return out

@@ -28,7 +28,6 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from encephagen.connectome import Connectome, ConnectomeError
-from encephagen.io.tables import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -192,36 +191,3 @@ def build_own_connectome(name: str, spec: Mapping, *, isolated: str = "allow") -
     return c
 
 
-def convert_own_connectome(name: str, spec: Mapping, out: str | os.PathLike, *, isolated: str = "allow") -> Path:
-    """Build and write ``out`` (kind 'connectome'), recording the input files' sha256."""
-    import hashlib
-
-    c = build_own_connectome(name, spec, isolated=isolated)
-    sums = {p: hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in own_inputs(name, spec)}
-    c.save(out, provenance={"own_version": OWN_VERSION, "sources": sums})
-    log.info("wrote %s (%d regions, own connectome)", out, c.n)
-    return Path(out)
-
-
-def write_own_t1t2(name: str, spec: Mapping, out: str | os.PathLike) -> Path:
-    """``resources/t1t2/<name>.tsv`` (the parcellate stage's format) from the declared per-region map."""
-    if spec.get("t1t2") is None:
-        raise OwnConnectomeError(f"connectomes.{name}: no 't1t2' map declared")
-    labels = read_column(spec["labels"], name=name, key="labels", column="label")
-    vals = read_column(spec["t1t2"], name=name, key="t1t2", column="t1t2")
-    if len(vals) != len(labels):
-        raise OwnConnectomeError(f"{_where(name, 't1t2', spec['t1t2'])}: {len(vals)} values for {len(labels)} regions")
-    out = Path(out)
-    with atomic_path(out) as tmp, open(tmp, "w", newline="") as fh:
-        fh.write(f"# T1w/T2w per region for {name} (user map {spec['t1t2']})\n")
-        w = csv.writer(fh, delimiter="\t", lineterminator="\n")
-        w.writerow(["index", "label", "t1t2", "n_vertices", "status", "reason", "method"])
-        for i, (lab, v) in enumerate(zip(labels, vals)):
-            try:
-                x = float(v)
-            except ValueError:
-                x = float("nan")
-            ok = np.isfinite(x)
-            w.writerow([i, lab, f"{x:.6g}" if ok else "nan", 0, "ok" if ok else "unavailable",
-                        "" if ok else "no finite value in the user map", "user map"])
-    return out

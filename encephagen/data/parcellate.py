@@ -35,7 +35,6 @@ from encephagen.data import sources as S
 from encephagen.data.connectomes import _read_tvb_zip, conte69_mesh, dk_codes
 from encephagen.data.fetch import DataError, raw, read_manifest
 from encephagen.data.tables import region_table
-from encephagen.io.tables import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -321,31 +320,6 @@ def compute_t1t2(atlas: str, root: str | os.PathLike, min_vertices: int = MIN_VE
         for r, v in zip(rows, z):
             r["cubnm_myelin_z"] = float(v)
     return rows
-
-
-def write_t1t2(atlas: str, root: str | os.PathLike, out: str | os.PathLike | None = None,
-               min_vertices: int = MIN_VERTICES) -> Path:
-    root = Path(root)
-    out = Path(out) if out is not None else root / "t1t2" / f"{atlas}.tsv"
-    rows = compute_t1t2(atlas, root, min_vertices=min_vertices)
-    man = read_manifest()
-    header = [f"# T1w/T2w per region for {atlas} (encephagen.data.parcellate, version {T1T2_VERSION})",
-              "# source: brainspace conte69_32k_t1wt2w.csv (HCP group T1w/T2w); method column says how regions were "
-              "sampled",
-              "# sources: " + " ".join(f"{p}={man[p].sha256}" for p in t1t2_inputs(atlas))]
-    if atlas in ("schaefer100", "schaefer100-test303"):
-        x = np.array([r["t1t2"] for r in rows]); z = np.array([r["cubnm_myelin_z"] for r in rows])
-        ok = np.isfinite(x)
-        header.append(f"# cross-check: Pearson r with cubnm's z-scored myelin map = {np.corrcoef(x[ok], z[ok])[0, 1]:.3f}")
-    cols = list(rows[0])
-    with atomic_path(out) as tmp, open(tmp, "w", newline="") as fh:
-        fh.write("\n".join(header) + "\n")
-        w = csv.DictWriter(fh, fieldnames=cols, delimiter="\t", lineterminator="\n")
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
-    log.info("wrote %s", out)
-    return out
 
 
 class T1T2TableError(DataError, ValueError):

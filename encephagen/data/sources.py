@@ -5,7 +5,6 @@ pinned versions and sha256 sums (regenerate with :func:`regenerate_manifest` aft
 """
 from __future__ import annotations
 
-from encephagen.data.fetch import write_manifest
 
 LICENCE = {
     "tvb-data": "GPL-3.0-or-later",
@@ -107,9 +106,3 @@ def group_paths(*names: str) -> list[str]:
     return out
 
 
-def regenerate_manifest():
-    """Rewrite the manifest from the installed packages (maintainers only; review the diff)."""
-    rows = []
-    for _name, (pkg, paths, cite) in GROUPS.items():
-        rows += [(pkg, p, LICENCE[pkg], cite) for p in paths]
-    return write_manifest(rows)

@@ -502,7 +502,7 @@ class Brain:
 
 
 def build_brain(cfg: BrainConfig, resources=None, backend: str = "auto") -> Brain:
-    """The demo brain for ``cfg.atlas`` from the resources (built from the packages if missing)."""
+    """The demo brain for ``cfg.atlas`` from the resources (``encephagen demo`` builds a missing connectome first)."""
     c = load_connectome(cfg.atlas, resources)
     rows = region_rows(cfg.atlas)
     t1t2 = None

@@ -27,6 +27,7 @@ def main(args: argparse.Namespace) -> int:
 
     from encephagen.demo.brain import BrainConfig, build_brain
     from encephagen.demo.repl import DemoShell, interactive, run_script
+    from encephagen.steps.data import ensure_connectome
 
     if args.neurons < 5:
         print(f"error: --neurons {args.neurons}: need at least 5 neurons per region", file=sys.stderr)
@@ -34,6 +35,7 @@ def main(args: argparse.Namespace) -> int:
     logging.getLogger("encephagen.spiking.network").setLevel(logging.ERROR)
     cfg = BrainConfig(atlas=args.atlas, n_per_region=args.neurons, seed=args.seed, nmda=not args.no_nmda)
     try:
+        ensure_connectome(cfg.atlas, args.resources)   # built from the packages when missing
         brain = build_brain(cfg, args.resources, backend=args.backend)
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

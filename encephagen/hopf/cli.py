@@ -43,7 +43,7 @@ def _fit(args) -> int:
     import numpy as np
 
     from encephagen.analysis.fc import sc_fc_baselines
-    from encephagen.data import load_connectome
+    from encephagen.steps.data import load_connectome
     from encephagen.hopf.study import sweep_networks
     from encephagen.steps.hopf import read_group_fc
 

@@ -319,7 +319,7 @@ def sim_vs_analytic(sim_path: str | Path, weights, out_tsv: str | Path, *, param
     """
     import pandas as pd
 
-    from encephagen.sim.output import read_simulation
+    from encephagen.study.engines.neural_mass_io import read_simulation
 
     p = resolve_params(params)
     sim = read_simulation(sim_path)

@@ -9,12 +9,15 @@ Public API
 - :func:`pair_lengths`, :func:`edge_lengths`: the ONE rule giving every edge its length.
 - :func:`property_panel`: properties of nulls vs the real network.
 
+Arrays and batches in and out; the nulls stage's files are written by :mod:`encephagen.steps.nulls`
+(:func:`~encephagen.steps.nulls.write_null_batch`, the property tables and figure).
+
 Network identity: (atlas, family, null_index); a null's seed is
 ``derive_seed(master_seed, atlas, family, null_index)``, whatever batch it lands in.
 """
-from encephagen.nulls.io import Null, NullBatch, read_nulls, read_nulls_many, write_null_batch
+from encephagen.nulls.io import Null, NullBatch, read_nulls, read_nulls_many
 
-__all__ = ["Null", "NullBatch", "read_nulls", "read_nulls_many", "write_null_batch"]
+__all__ = ["Null", "NullBatch", "read_nulls", "read_nulls_many"]
 
 try:  # the generators (families.py) may be absent in a partial checkout
     from encephagen.nulls.families import (FAMILIES, Family, NullRefusal, Source, generate_batch,  # noqa: F401

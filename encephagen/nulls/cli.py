@@ -27,13 +27,14 @@ def _generate(args) -> int:
 
     from encephagen.connectome import Connectome
     from encephagen.nulls.families import NullRefusal, get_family
-    from encephagen.nulls.pipeline import generate_nulls_file, n_batches
+    from encephagen.nulls.pipeline import n_batches
+    from encephagen.steps.nulls import generate_nulls_file
 
     if args.connectome:
         conn = Connectome.load(args.connectome, isolated="allow")
         atlas = args.atlas or conn.name
     elif args.atlas:
-        from encephagen.data import load_connectome
+        from encephagen.steps.data import load_connectome
 
         conn, atlas = load_connectome(args.atlas, args.resources), args.atlas
     else:
@@ -74,7 +75,7 @@ def _generate(args) -> int:
 
 
 def _properties(args) -> int:
-    from encephagen.nulls.pipeline import properties_files
+    from encephagen.steps.nulls import properties_files
 
     out = properties_files(args.batches, args.table, args.figure, summary=args.summary, curves=args.curves,
                            max_per_family=args.max_per_family, rich_fraction=args.rich_fraction)

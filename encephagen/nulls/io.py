@@ -1,6 +1,6 @@
 """On-disk form of null connectomes: one HDF5 file per (atlas, family, batch).
 
-Layout (kind ``"nulls"``, written through :func:`encephagen.io.atomic_h5`)::
+Layout (kind ``"nulls"``; read by :func:`read_nulls`, written by :func:`encephagen.steps.nulls.write_null_batch`)::
 
     weights          (k, n, n) float64   null weights, [target, source] like Connectome.weights
     (lengths are not stored per null: the one length rule makes them pair_lengths where an
@@ -29,10 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
-import h5py
 import numpy as np
 
-from encephagen.io import atomic_h5, kinds, open_validated, read_provenance, read_strings, validate_many
+from encephagen.io import kinds, open_validated, read_provenance, read_strings, validate_many
 from encephagen.nulls.lengths import edge_lengths
 
 _PER_NULL = kinds.NULLS_PER_NULL
@@ -106,47 +105,6 @@ class NullBatch:
                            f"(holds {self.null_index.min() if len(self) else '-'}.."
                            f"{self.null_index.max() if len(self) else '-'})")
         return self[int(hit[0])]
-
-
-def write_null_batch(path: str | Path, batch: NullBatch, provenance: Mapping | None = None) -> Path:
-    """Write ``batch`` atomically (temp name, 'complete' last, os.replace)."""
-    path = Path(path)
-    k, n = len(batch), batch.n
-    if batch.weights.shape != (k, n, n) or batch.lengths.shape != (k, n, n):
-        raise ValueError(f"{path}: weights {batch.weights.shape} / lengths {batch.lengths.shape} "
-                         f"do not match (k={k}, n={n})")
-    if batch.status == "skipped" and not batch.reason:
-        raise ValueError(f"{path}: a skipped batch must record its reason")
-    prov = {"nulls": {"family": batch.family, "source": batch.source, "master_seed": batch.master_seed,
-                      "null_index": [int(v) for v in batch.null_index],
-                      "seed": [int(v) for v in batch.seed]}}
-    prov.update(provenance or {})
-    if k and not np.array_equal(np.asarray(batch.lengths, dtype=np.float64),
-                                edge_lengths(batch.weights, batch.pair_lengths)):
-        raise ValueError(f"{path}: the batch's lengths break the length rule (pair_lengths where an edge "
-                         f"exists, 0 elsewhere); refusing to write them")
-    with atomic_h5(path, kind="nulls", provenance=prov) as f:
-        arr = np.asarray(batch.weights, dtype=np.float64)
-        if k:
-            f.create_dataset("weights", data=arr, chunks=(1, n, n), compression="gzip",
-                             compression_opts=4, shuffle=True)
-        else:
-            f.create_dataset("weights", data=arr)
-        for name in _PER_NULL:
-            f.create_dataset(name, data=np.asarray(getattr(batch, name), dtype=np.int64).reshape(k))
-        f.create_dataset("labels", data=np.array(batch.labels, dtype=object), dtype=h5py.string_dtype())
-        f.create_dataset("source_weights", data=np.asarray(batch.source_weights, dtype=np.float64))
-        f.create_dataset("pair_lengths", data=np.asarray(batch.pair_lengths, dtype=np.float64))
-        f.attrs["family"] = batch.family
-        f.attrs["source"] = batch.source
-        f.attrs["directed"] = bool(batch.directed)
-        f.attrs["status"] = batch.status
-        f.attrs["reason"] = batch.reason
-        f.attrs["master_seed"] = -1 if batch.master_seed is None else int(batch.master_seed)
-        f.attrs["params"] = json.dumps(dict(batch.params), sort_keys=True, default=str)
-        f.attrs["threshold"] = json.dumps(dict(batch.threshold), sort_keys=True, default=str)
-        f.attrs["length_rule"] = json.dumps(dict(batch.length_rule), sort_keys=True, default=str)
-    return path
 
 
 def _s(v) -> str:

@@ -21,15 +21,12 @@ Per network (the real one and each null), computed identically:
 """
 from __future__ import annotations
 
-import csv
 import logging
-from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 
 from encephagen.connectome import n_components
-from encephagen.io.tables import atomic_path, write_with
 from encephagen.nulls.families import Source, rich_club_classes
 from encephagen.nulls.io import NullBatch
 from encephagen.nulls.lengths import edge_lengths
@@ -212,18 +209,6 @@ def property_panel(batches: Sequence[NullBatch], max_per_family: int | None = No
     return rows, curves, lengths
 
 
-def write_tsv(rows: Sequence[Mapping], path: str | Path, columns: Sequence[str] | None = None) -> Path:
-    """Tab-separated table written atomically (:func:`encephagen.io.tables.atomic_path`)."""
-    path = Path(path)
-    cols = list(columns or (rows[0].keys() if rows else []))
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=cols, delimiter="\t", extrasaction="ignore", lineterminator="\n")
-        w.writeheader()
-        for r in rows:
-            w.writerow({c: (f"{v:.6g}" if isinstance(v, float) else v) for c, v in r.items() if c in cols})
-    return path
-
-
 def summarise(rows: Sequence[Mapping]) -> list[dict]:
     """Per family: mean and sd of each numeric property, and the real value."""
     num = [c for c in COLUMNS[7:] if c not in ("connected", "weights_equal")]
@@ -250,9 +235,9 @@ def summarise(rows: Sequence[Mapping]) -> list[dict]:
     return out
 
 
-def plot_panel(rows: Sequence[Mapping], curves: Sequence[Mapping], lengths: Mapping[str, np.ndarray],
-               paths: Sequence[str | Path], title: str = "") -> list[Path]:
-    """The panel figure (one file per path; format from the suffix, e.g. .png and .pdf)."""
+def panel_figure(rows: Sequence[Mapping], curves: Sequence[Mapping], lengths: Mapping[str, np.ndarray],
+                 title: str = ""):
+    """The panel figure (a matplotlib Figure; the caller saves and closes it)."""
     import textwrap
     import warnings
 
@@ -334,10 +319,4 @@ def plot_panel(rows: Sequence[Mapping], curves: Sequence[Mapping], lengths: Mapp
     ax.text(0, 1, text, va="top", fontsize=7, wrap=True)
     fig.suptitle(title or f"null families vs real: {real['atlas']}")
     fig.tight_layout()
-    out = []
-    for p in paths:
-        p = Path(p)
-        write_with(p, lambda tmp, p=p: fig.savefig(tmp, dpi=130, format=p.suffix.lstrip(".")))  # atomic
-        out.append(p)
-    plt.close(fig)
-    return out
+    return fig

@@ -4,8 +4,9 @@ Pieces (each written once): :mod:`models` (parameters + pure dfun), :mod:`coupli
 (weights [target, source], delays through a ring buffer), :mod:`integrators` (Euler,
 Heun; noise passed in), :mod:`noise` (one generator per batch element),
 :mod:`monitors` (online statistics, bounded record, Balloon-Windkessel BOLD, FC),
-:mod:`runner` (:func:`simulate`), :mod:`output` (HDF5 kind 'runs', engine 'neural_mass'),
-:mod:`batch` (the neural-mass engine of :mod:`encephagen.study`), :mod:`cli`.
+:mod:`runner` (:func:`simulate`), :mod:`cli`. Arrays in, arrays out: the study layer's adapter
+(networks x seeds x parameters -> one file of kind 'runs', engine 'neural_mass') is
+:mod:`encephagen.study.engines.neural_mass` (its file layout :mod:`encephagen.study.engines.neural_mass_io`).
 
 The names below are loaded on first use (PEP 562), so that ``encephagen.sim.models`` (the
 parameter sets, torch-free) can be imported by the workflow at parse time without torch.

@@ -1,7 +1,7 @@
 """``encephagen simulate``: run one batch from a YAML config and input files, write the HDF5.
 
 Usable without Snakemake; the workflow's simulate step (:mod:`encephagen.steps.simulate`) runs the same
-engine as :func:`encephagen.sim.batch.run_networks`.
+engine as :func:`encephagen.study.engines.neural_mass.run_networks`.
 """
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def _seed_ids(text: str | None):
 
 
 def main(args) -> int:
-    from encephagen.sim.batch import model_config, model_names, run_networks
+    from encephagen.study.engines.neural_mass import model_config, model_names, run_networks
     from encephagen.steps.networks import load_networks
 
     if not args.config.exists():

@@ -1,7 +1,7 @@
 """Reduced Wong-Wang model with excitatory and inhibitory pools and feedback inhibition control
 (Deco et al. 2014, J Neurosci 34:7886; the model of cuBNM's rWW fits). Time in ms, rates in Hz.
 
-Per region j (``C[target, source]``, the runner's coupling sum ``sum_k C[j,k] S_E,k``)::
+Per region j (``C[target, source]``; the linear coupling's ``post`` gives ``c = G sum_k C[j,k] S_E,k``)::
 
     I_E = W_E I0 + w_p J_N S_E + G J_N sum_k C[j,k] S_E,k - J_i S_I       (nA)
     I_I = W_I I0 + J_N S_E - S_I
@@ -29,7 +29,7 @@ from typing import Mapping
 import numpy as np
 from scipy.optimize import brentq
 
-from encephagen.sim.models import INF, MODELS, CouplingInput, Model, P, ParameterError, ParamsBase
+from encephagen.sim.models import INF, LINEAR, MODELS, Model, P, ParameterError, ParamsBase
 
 __all__ = ["RWWParams", "rww_dfun", "RWW_FIC", "transfer", "rates_from_state", "fic_weights", "fixed_point_rates"]
 
@@ -64,10 +64,11 @@ def _H(x, a, b, d):
     return ((ys / (1.0 - (ys * (-d)).exp())).where(~small, 1.0 / d + y * 0.5))
 
 
-def rww_dfun(state, coupling: CouplingInput, p: Mapping):
-    """See the module docstring (time in ms)."""
+def rww_dfun(state, c, p: Mapping):
+    """See the module docstring (time in ms); ``c[0] = G sum_k C[j,k] S_E,k`` (linear coupling: G
+    lives in the coupling's ``post``)."""
     se, si = state
-    ie = p["W_E"] * p["I0"] + p["w_p"] * p["J_N"] * se + p["G"] * p["J_N"] * coupling.sums[0] - p["J_i"] * si
+    ie = p["W_E"] * p["I0"] + p["w_p"] * p["J_N"] * se + c[0] * p["J_N"] - p["J_i"] * si
     ii = p["W_I"] * p["I0"] + p["J_N"] * se - si
     re = _H(ie, p["a_E"], p["b_E"], p["d_E"])
     ri = _H(ii, p["a_I"], p["b_I"], p["d_I"])
@@ -80,7 +81,7 @@ RWW_FIC = Model(
     state_vars=("S_E", "S_I"),
     params_cls=RWWParams,
     dfun=rww_dfun,
-    coupled=lambda s: [s[0]],
+    coupling=LINEAR,
     observe=lambda s: s[0],
     init=lambda u: [u[0] * 0.2 + 0.05, u[1] * 0.2 + 0.05],
     time_unit_ms=1.0,

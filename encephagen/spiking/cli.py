@@ -1,6 +1,6 @@
 """``encephagen spiking``: LIF networks on connectomes (``run``) and the Brunel benchmark network
 (``brunel``), usable without Snakemake; the workflow calls the same
-:func:`encephagen.spiking.run.run_lif_networks`."""
+:func:`encephagen.study.engines.lif.run_lif_networks`."""
 from __future__ import annotations
 
 import argparse
@@ -75,7 +75,7 @@ def _set(section: dict, item: str) -> None:
 def _run(args) -> int:
     import numpy as np
 
-    from encephagen.spiking.run import run_lif_networks
+    from encephagen.study.engines.lif import run_lif_networks
     from encephagen.steps.networks import load_networks
 
     raw = load_config_file(args.config)

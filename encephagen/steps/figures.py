@@ -184,7 +184,7 @@ def simulate_check(real_network_file: str | Path, simulate_cfg: Mapping, master_
     """(SimResult, atlas, labels): the real network (family 'real' of the nulls stage's batch file)
     at every G of ``simulate_cfg``, ``check_ms`` of recorded activity after the configured transient."""
     # torch (the simulator) only where a figure simulates: the other figure steps stay light
-    from encephagen.sim.batch import normalize_weights
+    from encephagen.study.engines.neural_mass import normalize_weights
     from encephagen.sim.models import get_model
     from encephagen.sim.monitors import MonitorConfig
     from encephagen.sim.runner import simulate

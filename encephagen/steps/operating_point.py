@@ -81,8 +81,8 @@ def figure_G(path) -> float:
 
 def simulated_regimes(networks_path, cfg: Mapping, G, *, master_seed: int, out_h5, threads=None) -> list[dict]:
     """Run the real network of ``networks_path`` at every G (main settings and seeds), classify."""
-    from encephagen.sim.batch import run_networks
-    from encephagen.sim.output import read_simulation
+    from encephagen.study.engines.neural_mass import run_networks
+    from encephagen.study.engines.neural_mass_io import read_simulation
 
     nb = read_nulls(networks_path)
     if nb.family != "real" or len(nb) != 1:

@@ -6,8 +6,8 @@
 - :mod:`encephagen.study.engine`: the :class:`Engine` protocol, the registry by model name, the
   one chunk loop with progress/ETA (:func:`run_study`), the one device picker, :func:`read_runs`.
 
-Engines: neural mass (:class:`encephagen.sim.batch.NeuralMassEngine`), LIF
-(:class:`encephagen.spiking.run.LIFEngine`), linear Hopf
+Engines: neural mass (:class:`encephagen.study.engines.neural_mass.NeuralMassEngine`), LIF
+(:class:`encephagen.study.engines.lif.LIFEngine`), linear Hopf
 (:class:`encephagen.hopf.study.HopfLinearEngine`). See docs/study.md.
 """
 from encephagen.study.config import ParameterError

@@ -77,12 +77,12 @@ class Engine(Protocol):
 
 # registry: engine name -> "module:Class" (loaded on first use)
 ENGINES: dict[str, str] = {
-    "neural_mass": "encephagen.sim.batch:NeuralMassEngine",
-    "lif": "encephagen.spiking.run:LIFEngine",
+    "neural_mass": "encephagen.study.engines.neural_mass:NeuralMassEngine",
+    "lif": "encephagen.study.engines.lif:LIFEngine",
     "hopf_linear": "encephagen.hopf.study:HopfLinearEngine",
     "plastic_lif": "encephagen.learn.engine:PlasticEngine",
     "evoked_lif": "encephagen.learn.evoked:EvokedEngine",
-    "embody": "encephagen.bodies.engine:EmbodyEngine",
+    "embody": "encephagen.study.engines.embody:EmbodyEngine",
 }
 # the HDF5 layout each engine writes (all are files of kind 'runs' with an ``engine`` attribute;
 # encephagen/io/kinds.py declares the layouts)

@@ -1,10 +1,10 @@
-"""Thin: property panel of every null batch of one atlas (encephagen.nulls.pipeline.properties_files)."""
+"""Thin: property panel of every null batch of one atlas (encephagen.steps.nulls.properties_files)."""
 import logging
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
                     format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 try:
-    from encephagen.nulls.pipeline import properties_files
+    from encephagen.steps.nulls import properties_files
 
     o, p = snakemake.output, snakemake.params  # noqa: F821
     properties_files(list(snakemake.input.batches), o.table, [o.png, o.pdf], summary=o.summary,  # noqa: F821

@@ -1,11 +1,11 @@
-"""Thin: one batch of one null family for one atlas (encephagen.nulls.pipeline.generate_nulls_file)."""
+"""Thin: one batch of one null family for one atlas (encephagen.steps.nulls.generate_nulls_file)."""
 import logging
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO,  # noqa: F821
                     format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 try:
     from encephagen.io import snakemake_job
-    from encephagen.nulls.pipeline import generate_nulls_file
+    from encephagen.steps.nulls import generate_nulls_file
 
     snakemake_job(snakemake, shared=("master_seed", "on_refusal", "threshold"))  # noqa: F821
 

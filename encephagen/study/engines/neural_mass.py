@@ -1,4 +1,5 @@
-"""The neural-mass engine of the study layer (:mod:`encephagen.study`).
+"""The neural-mass engine's adapter to the study layer (:mod:`encephagen.study`): the equations are
+:mod:`encephagen.sim` (arrays in, arrays out), the file layout :mod:`encephagen.study.engines.neural_mass_io`.
 
 Every network -- the real connectome (family 'real', null_index 0) and each null -- gets the
 SAME treatment: the same model, parameters, grid, weight normalisation (``normalize`` x
@@ -24,7 +25,7 @@ import numpy as np
 
 from encephagen.sim.models import ParameterError, get_model
 from encephagen.sim.monitors import MonitorConfig
-from encephagen.sim.output import write_simulation
+from encephagen.study.engines.neural_mass_io import read_simulation, write_simulation
 from encephagen.sim.runner import SimResult, pick_device, simulate
 from encephagen.study.config import (NORMALIZE, PLACEMENTS, SIM_DEFAULTS, check_operating_point,  # noqa: F401
                                      model_config, model_names, presweep_grid, resolve_config, round_sig)
@@ -145,8 +146,6 @@ class NeuralMassEngine:
                                 store_bold=bool(cfg["store_bold"]), provenance=prov)
 
     def read_runs(self, path) -> dict:
-        from encephagen.sim.output import read_simulation
-
         d = read_simulation(path)
         d["bold_on"] = bool(d["monitor"].get("bold", "fc_bold" in d))
         d["activity_name"] = "activity"
