@@ -2,8 +2,8 @@
 one control -> Walker2d episodes -> one HDF5 file (kind ``runs``, engine ``embody``; layout
 ``embody`` in :mod:`encephagen.io.kinds`).
 
-This module is the study layer's adapter beside its engine (like ``sim/batch.py`` and
-``spiking/run.py``; ``tests/test_layering.py`` places it at study level): the equations stay in
+This module is the study layer's adapter of the bodies engine (beside ``neural_mass.py`` and
+``lif.py`` in :mod:`encephagen.study.engines`): the equations stay in
 :mod:`encephagen.bodies.loop`, :mod:`~encephagen.bodies.gait`, :mod:`~encephagen.bodies.cpg` and
 :mod:`~encephagen.bodies.reflexes`; the expansion, the seed rule, the chunk loop and the progress
 log are :func:`encephagen.study.run_study`'s.
