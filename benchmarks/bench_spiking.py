@@ -14,6 +14,9 @@ Usage: python benchmarks/bench_spiking.py [--duration 2] [--threads 2 1] [--bria
        [--torch-duration 0.2] [--batch 0] [--device cpu|cuda]
        python benchmarks/bench_spiking.py --plastic 2k [19k] --duration 1 --threads 1 --out ...
        (plastic E->E synapses: static vs STDP vs STDP + scaling, CPU ms per step)
+       python benchmarks/bench_spiking.py --plastic-brian --duration 1 --bench-python /tmp/venv/bin/python
+       (the 19,200-neuron network, one thread: encephagen static / STDP and Brian2 static / STDP with
+       the same additive rule on the same synapses, in one run)
 Brian2's cpu-s/sim-s is an upper bound (CPU time of the whole binary, synapse creation
 included). Figures are printed side by side and written to benchmarks/results/bench_spiking.json.
 Only ratios from one run mean something on a shared machine.
@@ -132,6 +135,84 @@ def plastic_main(a):
     print(f"written {a.out}")
 
 
+def _brian_npz(net, path, stdp=None):
+    """The network for the Brian2 subprocess (exact synapses, initial potentials); with ``stdp``
+    the E->E synapses are plastic with its parameters (additive form only)."""
+    src = net.source
+    is_e = net.channel == 0
+    p = net.params
+    extra = {}
+    if stdp is not None:
+        if stdp.mu_plus or stdp.mu_minus or stdp.pairing != "all_to_all":
+            raise ValueError("the Brian2 plastic benchmark implements additive all-to-all STDP only")
+        extra = {"is_ee": net.is_exc[net.target[is_e]], "stdp_lam": stdp.lam, "stdp_alpha": stdp.alpha,
+                 "stdp_w_max": stdp.w_max, "stdp_tau_plus": stdp.tau_plus, "stdp_tau_minus": stdp.tau_minus}
+    np.savez(path, n=net.n, dt=net.dt, tau_m=p.tau_m, tau_s=p.tau_e, theta=p.theta, t_ref=p.t_ref,
+             w_e=float(p.J * p.tau_m / p.tau_e), w_i=float(-p.g * p.J * p.tau_m / p.tau_e),
+             delay=p.delay_local, c_ext=net.meta["c_e"],
+             nu_ext_hz=float(net.ext_rate[0] / net.meta["c_e"]), v0=net.meta["v0"],
+             src_e=src[is_e], tgt_e=net.target[is_e], src_i=src[~is_e], tgt_i=net.target[~is_e], **extra)
+
+
+def _run_brian(a, npz, threads, out):
+    cmd = [a.bench_python, str(REPO / "benchmarks" / "_brian2_brunel.py"), str(npz), str(a.duration), str(threads), str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode:
+        print(proc.stdout[-3000:], proc.stderr[-3000:], file=sys.stderr)
+        return None
+    return json.loads(Path(out).read_text())
+
+
+def plastic_brian_main(a):
+    """--plastic-brian: the 19,200-neuron network with the E->E synapses static or with additive
+    STDP (the --plastic parameters), encephagen (numba, 1 thread) and Brian2 cpp_standalone
+    (1 thread), all in one run. CPU s per simulated s (Brian2: CPU of its binary, synapse
+    creation included: an upper bound) and the ratios of this run."""
+    from encephagen.plasticity import STDPParams
+    from encephagen.spiking.network import brunel_network
+
+    if not Path(a.bench_python).exists():
+        raise SystemExit(f"Brian2 venv not found at {a.bench_python}; see the module docstring")
+    net = brunel_network(J=0.1, g=5.0, eta=1.1, delay_ms=1.5, dt=0.1, seed=1, n_e=15360, n_i=3840, c_e=320, c_i=80)
+    net.meta["v0"] = np.random.default_rng(7).uniform(0, 20, net.n).astype(np.float32)
+    w_e = float(net.weight[net.channel == 0].max())
+    stdp = STDPParams(lam=0.005, alpha=1.05, w_max=3 * w_e)
+    load0 = os.getloadavg()
+    rows = {}
+    for name, kw in (("encephagen static", {}), ("encephagen stdp", {"stdp": stdp})):
+        r = run_plastic(net, a.duration, threads=1, **kw)
+        r["cpu_s_per_sim_s"] = r["cpu_ms_per_step"] * 1e-3 * 1000 / net.dt
+        r["wall_s_per_sim_s"] = r["wall_ms_per_step"] * 1e-3 * 1000 / net.dt
+        rows[name] = r
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, sp in (("Brian2 static", None), ("Brian2 stdp", stdp)):
+            npz = Path(tmp) / f"{name.split()[1]}.npz"
+            _brian_npz(net, npz, sp)
+            r = _run_brian(a, npz, 1, Path(tmp) / f"{name.split()[1]}.json")
+            if r is not None:
+                r["cpu_s_per_sim_s"] = r["cpu_s_per_sim_s_upper"]
+                r["wall_s_per_sim_s"] = r["s_per_sim_s"]
+                rows[name] = r
+    res = {"network": {"n": net.n, "nnz": net.nnz}, "duration_s": a.duration, "stdp": stdp.to_dict(),
+           "load_avg_start": load0, "load_avg_end": os.getloadavg(), "rows": rows}
+    print(f"\n19k network, {net.nnz:,} synapses, {a.duration} s simulated, 1 thread; load avg "
+          f"{load0[0]:.1f} -> {res['load_avg_end'][0]:.1f} (shared machine: CPU s are the measure)")
+    print(f"{'run':22s} {'cpu-s/sim-s':>12s} {'wall-s/sim-s':>13s} {'rate Hz':>8s}")
+    for k, r in rows.items():
+        print(f"{k:22s} {r['cpu_s_per_sim_s']:12.2f} {r['wall_s_per_sim_s']:13.2f} {r['rate_hz']:8.2f}")
+    ratios = {}
+    c = {k: r["cpu_s_per_sim_s"] for k, r in rows.items()}
+    for num, den in (("encephagen stdp", "encephagen static"), ("Brian2 stdp", "Brian2 static"),
+                     ("Brian2 stdp", "encephagen stdp"), ("Brian2 static", "encephagen static")):
+        if num in c and den in c:
+            ratios[f"{num} / {den}"] = c[num] / c[den]
+            print(f"  cpu {num} / {den}: {c[num] / c[den]:.2f}")
+    res["cpu_ratios"] = ratios
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(res, indent=1, default=float))
+    print(f"written {a.out}")
+
+
 def stability_main(a):
     """--stability: the 19,200-neuron network with STDP + scaling (the --plastic parameters) for
     ``--duration`` simulated seconds; per simulated second one JSON line (appended and flushed, so an
@@ -210,7 +291,12 @@ def main(argv=None):
     ap.add_argument("--plastic", nargs="*", default=None, choices=["2k", "19k"],
                     help="instead: static vs STDP vs STDP + scaling on these networks (2k: 2,000 neurons x 200k "
                          "synapses; 19k: the 19,200-neuron network)")
+    ap.add_argument("--plastic-brian", action="store_true",
+                    help="instead: 19,200 neurons, E->E static vs additive STDP, encephagen vs Brian2 (1 thread)")
     a = ap.parse_args(argv)
+    if a.plastic_brian:
+        os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+        return plastic_brian_main(a)
     if a.stability:
         return stability_main(a)
     if a.plastic:
