@@ -263,8 +263,8 @@ def stability_main(a):
             cv = np.sqrt(np.maximum(s2[ok] / cnt[ok] - mu * mu, 0)) / mu
             pop = np.bincount(k // 10 - sec * per_s // 10, minlength=per_s // 10)
             w = pl.w.numpy()
-            rec = {"second": sec + 1, "rate_hz": i.size / net.n, "rate_e_hz": float(np.sum(net.is_exc[i])) / net.n_e
-                   if hasattr(net, "n_e") else None, "cv_isi": float(np.mean(cv)) if cv.size else None,
+            rec = {"second": sec + 1, "rate_hz": i.size / net.n,
+                   "rate_e_hz": float(np.sum(net.is_exc[i])) / max(int(net.is_exc.sum()), 1), "cv_isi": float(np.mean(cv)) if cv.size else None,
                    "n_cv": int(cv.size), "pop_fano_1ms": float(pop.var() / max(pop.mean(), 1e-12)),
                    "w_mean": float(w.mean()), "w_sd": float(w.std()), "w_min": float(w.min()), "w_max": float(w.max()),
                    "frac_w_zero": float(np.mean(w <= 0)), "frac_w_max": float(np.mean(w >= stdp.w_max)),

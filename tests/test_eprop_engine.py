@@ -154,3 +154,32 @@ def test_dense_actor_critic_learns_three_way_task():
     print(f"3-way task, last 40 trials: e-prop {acc:.3f}, frozen {acc0:.3f} (chance 0.333)")
     assert acc > 0.6
     assert abs(acc0 - 1 / 3) < 0.1
+
+
+def test_stimulus_action_protocol_records_and_frozen_control():
+    """The k-way stimulus-action protocol on the engine: per-trial records of the right shape,
+    rewards that follow the rule (correct action <-> reward 1), weights in [0, w_max] that change
+    with learning and stay exactly as they were without it (the frozen control)."""
+    from encephagen.learn import protocols as P
+
+    out = {}
+    for learn in (True, False):
+        nets = [brunel_network(n_e=80, n_i=20, c_e=8, c_i=2, J=0.2, g=4.0, eta=1.6, delay_ms=1.5, dt=0.1, seed=s)
+                for s in (1, 2)]
+        sim = LIFBatch(nets, [5, 6], backend="numba")
+        sim.random_initial_state()
+        w_e = float(nets[0].weight[nets[0].channel == 0].max())
+        rule = attach(sim, EPropRLParams(eta_rec=0.5, eta_out=1e-2, eta_value=1e-5), 3, seeds=[7, 8], w_max=3 * w_e)
+        pats = [[np.arange(10 * g, 10 * g + 10) for g in range(3)] for _ in range(2)]
+        stim = np.array([[0, 1, 2, 0], [2, 2, 1, 0]])
+        res = P.stimulus_action(sim, rule, pats, stim, on_ms=10.0, iti_ms=5.0, amplitude=10.0, learn=learn)
+        out[learn] = (res, rule)
+        assert res["correct"].shape == (2, 4) and np.array_equal(res["stimulus"], stim)
+        np.testing.assert_array_equal(res["reward"], (res["action"] == stim).astype(float))
+        assert np.all((res["p_correct"] > 0) & (res["p_correct"] < 1))
+        w = rule.w.numpy()
+        assert np.all(w >= 0) and np.all(w <= rule.w_max)
+        np.testing.assert_array_equal(sim.weight[rule.qi].numpy(), w.astype(np.float32))
+    assert np.any(out[True][1].w.numpy() != out[True][1].w0.numpy())
+    np.testing.assert_array_equal(out[False][1].w.numpy(), out[False][1].w0.numpy())
+    assert float(out[False][1].ac.w_pi.abs().max()) == 0.0
