@@ -17,6 +17,8 @@ Usage: python benchmarks/bench_spiking.py [--duration 2] [--threads 2 1] [--bria
        python benchmarks/bench_spiking.py --plastic-brian --duration 1 --bench-python /tmp/venv/bin/python
        (the 19,200-neuron network, one thread: encephagen static / STDP and Brian2 static / STDP with
        the same additive rule on the same synapses, in one run)
+       python benchmarks/bench_spiking.py --eprop-task full|readout|frozen --trials 60 --out ...
+       (the 3-way stimulus-action task with in-network reward-based e-prop, 4 networks of 500 neurons)
 Brian2's cpu-s/sim-s is an upper bound (CPU time of the whole binary, synapse creation
 included). Figures are printed side by side and written to benchmarks/results/bench_spiking.json.
 Only ratios from one run mean something on a shared machine.
@@ -213,6 +215,48 @@ def plastic_brian_main(a):
     print(f"written {a.out}")
 
 
+def eprop_task_main(a):
+    """--eprop-task VARIANT: the 3-way stimulus-action task with in-network reward-based e-prop
+    (encephagen.learn.eprop) on 4 Brunel networks of 500 neurons (seeds 0-3), ``--trials`` trials
+    (60 ms stimulus = 10 mV on one of three groups of 40 E neurons, action at its end, reward 1 for
+    the stimulus's index, 40 ms pause). Variants: full (eta_rec 0.005), readout (network weights
+    frozen), frozen (nothing learns). Exploratory: the learn stage's protocol is not wired yet."""
+    import torch  # noqa: F401
+
+    from encephagen.learn import protocols as P
+    from encephagen.learn.eprop import attach
+    from encephagen.plasticity import EPropRLParams
+    from encephagen.spiking.engine import LIFBatch
+    from encephagen.spiking.network import brunel_network
+
+    B = 4
+    nets = [brunel_network(n_e=400, n_i=100, c_e=40, c_i=10, J=0.2, g=5.0, eta=1.2, delay_ms=1.5, dt=0.1, seed=s)
+            for s in range(B)]
+    sim = LIFBatch(nets, [100 + b for b in range(B)], backend="numba")
+    sim.random_initial_state()
+    P.run_for(sim, 2000)
+    w_e = float(nets[0].weight[nets[0].channel == 0].max())
+    eta = {"full": (0.005, 1e-2, 1e-6), "readout": (0.0, 1e-2, 1e-6), "frozen": (0.0, 0.0, 0.0)}[a.eprop_task]
+    rule = attach(sim, EPropRLParams(eta_rec=eta[0], eta_out=eta[1], eta_value=eta[2], c_e=0.01), 3,
+                  seeds=[200 + b for b in range(B)], w_max=3 * w_e)
+    rng = np.random.default_rng(5)
+    [[rng.permutation(400) for _ in range(3)] for _ in range(B)]   # draws of the recorded runs (kept: same groups)
+    pats = [[np.sort(rng.choice(400, 40, replace=False)) for _ in range(3)] for _ in range(B)]
+    stim = rng.integers(0, 3, (B, a.trials))
+    c0 = time.process_time()
+    out = P.stimulus_action(sim, rule, pats, stim, 60.0, 40.0, 10.0)
+    c = out["correct"]
+    w, w0 = rule.w.numpy(), rule.w0.numpy()
+    res = {"variant": a.eprop_task, "trials": a.trials, "cpu_s": time.process_time() - c0,
+           "acc_blocks": [float(c[:, i:i + 10].mean()) for i in range(0, a.trials, 10)],
+           "p_correct_blocks": [float(out["p_correct"][:, i:i + 10].mean()) for i in range(0, a.trials, 10)],
+           "w_mean_change": float((w - w0).mean()), "w_abs_change": float(np.abs(w - w0).mean()),
+           "w0_mean": float(w0.mean())}
+    print(json.dumps(res))
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(res, indent=1))
+
+
 def stability_main(a):
     """--stability: the 19,200-neuron network with STDP + scaling (the --plastic parameters) for
     ``--duration`` simulated seconds; per simulated second one JSON line (appended and flushed, so an
@@ -293,7 +337,12 @@ def main(argv=None):
                          "synapses; 19k: the 19,200-neuron network)")
     ap.add_argument("--plastic-brian", action="store_true",
                     help="instead: 19,200 neurons, E->E static vs additive STDP, encephagen vs Brian2 (1 thread)")
+    ap.add_argument("--eprop-task", choices=["full", "readout", "frozen"], default=None,
+                    help="instead: the 3-way stimulus-action task with in-network reward-based e-prop")
+    ap.add_argument("--trials", type=int, default=60, help="trials of --eprop-task")
     a = ap.parse_args(argv)
+    if a.eprop_task:
+        return eprop_task_main(a)
     if a.plastic_brian:
         os.environ.setdefault("NUMBA_NUM_THREADS", "1")
         return plastic_brian_main(a)
