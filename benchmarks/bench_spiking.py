@@ -16,6 +16,11 @@ Usage: python benchmarks/bench_spiking.py [--duration 2] [--threads 2 1] [--bria
        (plastic E->E synapses: static vs STDP vs STDP + scaling, CPU ms per step)
        python benchmarks/bench_spiking.py --phases --threads 1 --duration 1 --out ...
        (CPU time of the numba path's update, spike collection and delivery per simulated s)
+       python benchmarks/bench_spiking.py --plastic-brian --duration 1 --bench-python /tmp/venv/bin/python
+       (the 19,200-neuron network, one thread: encephagen static / STDP and Brian2 static / STDP with
+       the same additive rule on the same synapses, in one run)
+       python benchmarks/bench_spiking.py --eprop-task full|readout|frozen --trials 60 --out ...
+       (the 3-way stimulus-action task with in-network reward-based e-prop, 4 networks of 500 neurons)
 Brian2's cpu-s/sim-s is an upper bound (CPU time of the whole binary, synapse creation
 included). Figures are printed side by side and written to benchmarks/results/bench_spiking.json.
 Only ratios from one run mean something on a shared machine.
@@ -194,6 +199,126 @@ def phases_main(a):
     print(f"written {a.out}")
 
 
+def _brian_npz(net, path, stdp=None):
+    """The network for the Brian2 subprocess (exact synapses, initial potentials); with ``stdp``
+    the E->E synapses are plastic with its parameters (additive form only)."""
+    src = net.source
+    is_e = net.channel == 0
+    p = net.params
+    extra = {}
+    if stdp is not None:
+        if stdp.mu_plus or stdp.mu_minus or stdp.pairing != "all_to_all":
+            raise ValueError("the Brian2 plastic benchmark implements additive all-to-all STDP only")
+        extra = {"is_ee": net.is_exc[net.target[is_e]], "stdp_lam": stdp.lam, "stdp_alpha": stdp.alpha,
+                 "stdp_w_max": stdp.w_max, "stdp_tau_plus": stdp.tau_plus, "stdp_tau_minus": stdp.tau_minus}
+    np.savez(path, n=net.n, dt=net.dt, tau_m=p.tau_m, tau_s=p.tau_e, theta=p.theta, t_ref=p.t_ref,
+             w_e=float(p.J * p.tau_m / p.tau_e), w_i=float(-p.g * p.J * p.tau_m / p.tau_e),
+             delay=p.delay_local, c_ext=net.meta["c_e"],
+             nu_ext_hz=float(net.ext_rate[0] / net.meta["c_e"]), v0=net.meta["v0"],
+             src_e=src[is_e], tgt_e=net.target[is_e], src_i=src[~is_e], tgt_i=net.target[~is_e], **extra)
+
+
+def _run_brian(a, npz, threads, out):
+    cmd = [a.bench_python, str(REPO / "benchmarks" / "_brian2_brunel.py"), str(npz), str(a.duration), str(threads), str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode:
+        print(proc.stdout[-3000:], proc.stderr[-3000:], file=sys.stderr)
+        return None
+    return json.loads(Path(out).read_text())
+
+
+def plastic_brian_main(a):
+    """--plastic-brian: the 19,200-neuron network with the E->E synapses static or with additive
+    STDP (the --plastic parameters), encephagen (numba, 1 thread) and Brian2 cpp_standalone
+    (1 thread), all in one run. CPU s per simulated s (Brian2: CPU of its binary, synapse
+    creation included: an upper bound) and the ratios of this run."""
+    from encephagen.plasticity import STDPParams
+    from encephagen.spiking.network import brunel_network
+
+    if not Path(a.bench_python).exists():
+        raise SystemExit(f"Brian2 venv not found at {a.bench_python}; see the module docstring")
+    net = brunel_network(J=0.1, g=5.0, eta=1.1, delay_ms=1.5, dt=0.1, seed=1, n_e=15360, n_i=3840, c_e=320, c_i=80)
+    net.meta["v0"] = np.random.default_rng(7).uniform(0, 20, net.n).astype(np.float32)
+    w_e = float(net.weight[net.channel == 0].max())
+    stdp = STDPParams(lam=0.005, alpha=1.05, w_max=3 * w_e)
+    load0 = os.getloadavg()
+    rows = {}
+    for name, kw in (("encephagen static", {}), ("encephagen stdp", {"stdp": stdp})):
+        r = run_plastic(net, a.duration, threads=1, **kw)
+        r["cpu_s_per_sim_s"] = r["cpu_ms_per_step"] * 1e-3 * 1000 / net.dt
+        r["wall_s_per_sim_s"] = r["wall_ms_per_step"] * 1e-3 * 1000 / net.dt
+        rows[name] = r
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, sp in (("Brian2 static", None), ("Brian2 stdp", stdp)):
+            npz = Path(tmp) / f"{name.split()[1]}.npz"
+            _brian_npz(net, npz, sp)
+            r = _run_brian(a, npz, 1, Path(tmp) / f"{name.split()[1]}.json")
+            if r is not None:
+                r["cpu_s_per_sim_s"] = r["cpu_s_per_sim_s_upper"]
+                r["wall_s_per_sim_s"] = r["s_per_sim_s"]
+                rows[name] = r
+    res = {"network": {"n": net.n, "nnz": net.nnz}, "duration_s": a.duration, "stdp": stdp.to_dict(),
+           "load_avg_start": load0, "load_avg_end": os.getloadavg(), "rows": rows}
+    print(f"\n19k network, {net.nnz:,} synapses, {a.duration} s simulated, 1 thread; load avg "
+          f"{load0[0]:.1f} -> {res['load_avg_end'][0]:.1f} (shared machine: CPU s are the measure)")
+    print(f"{'run':22s} {'cpu-s/sim-s':>12s} {'wall-s/sim-s':>13s} {'rate Hz':>8s}")
+    for k, r in rows.items():
+        print(f"{k:22s} {r['cpu_s_per_sim_s']:12.2f} {r['wall_s_per_sim_s']:13.2f} {r['rate_hz']:8.2f}")
+    ratios = {}
+    c = {k: r["cpu_s_per_sim_s"] for k, r in rows.items()}
+    for num, den in (("encephagen stdp", "encephagen static"), ("Brian2 stdp", "Brian2 static"),
+                     ("Brian2 stdp", "encephagen stdp"), ("Brian2 static", "encephagen static")):
+        if num in c and den in c:
+            ratios[f"{num} / {den}"] = c[num] / c[den]
+            print(f"  cpu {num} / {den}: {c[num] / c[den]:.2f}")
+    res["cpu_ratios"] = ratios
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(res, indent=1, default=float))
+    print(f"written {a.out}")
+
+
+def eprop_task_main(a):
+    """--eprop-task VARIANT: the 3-way stimulus-action task with in-network reward-based e-prop
+    (encephagen.learn.eprop) on 4 Brunel networks of 500 neurons (seeds 0-3), ``--trials`` trials
+    (60 ms stimulus = 10 mV on one of three groups of 40 E neurons, action at its end, reward 1 for
+    the stimulus's index, 40 ms pause). Variants: full (eta_rec 0.005), readout (network weights
+    frozen), frozen (nothing learns). Exploratory: the learn stage's protocol is not wired yet."""
+    import torch  # noqa: F401
+
+    from encephagen.learn import protocols as P
+    from encephagen.learn.eprop import attach
+    from encephagen.plasticity import EPropRLParams
+    from encephagen.spiking.engine import LIFBatch
+    from encephagen.spiking.network import brunel_network
+
+    B = 4
+    nets = [brunel_network(n_e=400, n_i=100, c_e=40, c_i=10, J=0.2, g=5.0, eta=1.2, delay_ms=1.5, dt=0.1, seed=s)
+            for s in range(B)]
+    sim = LIFBatch(nets, [100 + b for b in range(B)], backend="numba")
+    sim.random_initial_state()
+    P.run_for(sim, 2000)
+    w_e = float(nets[0].weight[nets[0].channel == 0].max())
+    eta = {"full": (0.005, 1e-2, 1e-6), "readout": (0.0, 1e-2, 1e-6), "frozen": (0.0, 0.0, 0.0)}[a.eprop_task]
+    rule = attach(sim, EPropRLParams(eta_rec=eta[0], eta_out=eta[1], eta_value=eta[2], c_e=0.01), 3,
+                  seeds=[200 + b for b in range(B)], w_max=3 * w_e)
+    rng = np.random.default_rng(5)
+    [[rng.permutation(400) for _ in range(3)] for _ in range(B)]   # draws of the recorded runs (kept: same groups)
+    pats = [[np.sort(rng.choice(400, 40, replace=False)) for _ in range(3)] for _ in range(B)]
+    stim = rng.integers(0, 3, (B, a.trials))
+    c0 = time.process_time()
+    out = P.stimulus_action(sim, rule, pats, stim, 60.0, 40.0, 10.0)
+    c = out["correct"]
+    w, w0 = rule.w.numpy(), rule.w0.numpy()
+    res = {"variant": a.eprop_task, "trials": a.trials, "cpu_s": time.process_time() - c0,
+           "acc_blocks": [float(c[:, i:i + 10].mean()) for i in range(0, a.trials, 10)],
+           "p_correct_blocks": [float(out["p_correct"][:, i:i + 10].mean()) for i in range(0, a.trials, 10)],
+           "w_mean_change": float((w - w0).mean()), "w_abs_change": float(np.abs(w - w0).mean()),
+           "w0_mean": float(w0.mean())}
+    print(json.dumps(res))
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(res, indent=1))
+
+
 def stability_main(a):
     """--stability: the 19,200-neuron network with STDP + scaling (the --plastic parameters) for
     ``--duration`` simulated seconds; per simulated second one JSON line (appended and flushed, so an
@@ -244,8 +369,8 @@ def stability_main(a):
             cv = np.sqrt(np.maximum(s2[ok] / cnt[ok] - mu * mu, 0)) / mu
             pop = np.bincount(k // 10 - sec * per_s // 10, minlength=per_s // 10)
             w = pl.w.numpy()
-            rec = {"second": sec + 1, "rate_hz": i.size / net.n, "rate_e_hz": float(np.sum(net.is_exc[i])) / net.n_e
-                   if hasattr(net, "n_e") else None, "cv_isi": float(np.mean(cv)) if cv.size else None,
+            rec = {"second": sec + 1, "rate_hz": i.size / net.n,
+                   "rate_e_hz": float(np.sum(net.is_exc[i])) / max(int(net.is_exc.sum()), 1), "cv_isi": float(np.mean(cv)) if cv.size else None,
                    "n_cv": int(cv.size), "pop_fano_1ms": float(pop.var() / max(pop.mean(), 1e-12)),
                    "w_mean": float(w.mean()), "w_sd": float(w.std()), "w_min": float(w.min()), "w_max": float(w.max()),
                    "frac_w_zero": float(np.mean(w <= 0)), "frac_w_max": float(np.mean(w >= stdp.w_max)),
@@ -275,10 +400,20 @@ def main(argv=None):
     ap.add_argument("--plastic", nargs="*", default=None, choices=["2k", "19k"],
                     help="instead: static vs STDP vs STDP + scaling on these networks (2k: 2,000 neurons x 200k "
                          "synapses; 19k: the 19,200-neuron network)")
+    ap.add_argument("--plastic-brian", action="store_true",
+                    help="instead: 19,200 neurons, E->E static vs additive STDP, encephagen vs Brian2 (1 thread)")
+    ap.add_argument("--eprop-task", choices=["full", "readout", "frozen"], default=None,
+                    help="instead: the 3-way stimulus-action task with in-network reward-based e-prop")
+    ap.add_argument("--trials", type=int, default=60, help="trials of --eprop-task")
     a = ap.parse_args(argv)
     if a.phases:
         os.environ.setdefault("NUMBA_NUM_THREADS", str(a.threads[0]))
         return phases_main(a)
+    if a.eprop_task:
+        return eprop_task_main(a)
+    if a.plastic_brian:
+        os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+        return plastic_brian_main(a)
     if a.stability:
         return stability_main(a)
     if a.plastic:

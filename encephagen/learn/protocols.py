@@ -142,3 +142,41 @@ def conditioning(sim, pl, pats: list[list[np.ndarray]], cs: np.ndarray, on_ms: f
         run_for(sim, iti, progress=progress)
     out["stimulus"] = cs
     return out
+
+
+def stimulus_action(sim, rule, pats: list[list[np.ndarray]], stim: np.ndarray, on_ms: float, iti_ms: float,
+                    amplitude: float, reward_correct: float = 1.0, reward_wrong: float = 0.0, learn: bool = True,
+                    progress=None) -> dict:
+    """The 3-way (k-way) stimulus-action task with reward-based e-prop (``rule``: an
+    :class:`encephagen.learn.eprop.EPropSynapses` attached to ``sim``). ``pats[b]`` the stimulus
+    groups of network b (neuron indices), ``stim`` (B, n_trials) the stimulus of each trial. Per
+    trial: traces reset, the stimulus on for ``on_ms`` (one engine step per block), an action sampled
+    from each network's policy at the window's last step, reward ``reward_correct`` if it is the
+    stimulus's index else ``reward_wrong``, the trial's updates applied (``learn``), ``iti_ms`` off.
+    Returns per network and trial: ``stimulus``, ``action``, ``correct``, ``reward``, ``p_correct``
+    (the policy's probability of the right action), ``delta`` (terminal TD error)."""
+    n, dt, B = sim.n, sim.dt, sim.B
+    stim = np.asarray(stim, np.int64)
+    T = stim.shape[1]
+    on, iti = int(round(on_ms / dt)), int(round(iti_ms / dt))
+    st = Stimulator(sim)
+    out = {k: np.zeros((B, T)) for k in ("action", "correct", "reward", "p_correct", "delta")}
+    for t in range(T):
+        s = stim[:, t]
+        st.on(np.concatenate([pats[b][s[b]] + b * n for b in range(B)]), amplitude)
+        rule.begin_trial()
+        for k in range(on):
+            if k == on - 1:
+                rule.act(lambda a, s=s: np.where(a == s, reward_correct, reward_wrong))
+            sim.step_block(1)
+            if progress is not None:
+                progress()
+        rec = rule.end_trial(learn=learn)
+        st.off()
+        out["action"][:, t], out["reward"][:, t] = rec["action"], rec["reward"]
+        out["correct"][:, t] = (rec["action"] == s).astype(float)
+        out["p_correct"][:, t] = rec["pi"][np.arange(B), s]
+        out["delta"][:, t] = rec["delta_terminal"]
+        run_for(sim, iti, progress=progress)
+    out["stimulus"] = stim
+    return out

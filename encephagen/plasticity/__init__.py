@@ -13,3 +13,6 @@ __all__ += ["RateSensor", "ScalingParams", "SynapticScaling"]
 from encephagen.plasticity.rstdp import RSTDP, RSTDPParams  # noqa: E402
 
 __all__ += ["RSTDP", "RSTDPParams"]
+from encephagen.plasticity.eprop_rl import ActorCritic, EPropActorCritic, EPropRLParams  # noqa: E402
+
+__all__ += ["ActorCritic", "EPropActorCritic", "EPropRLParams"]

@@ -39,3 +39,27 @@ def rstdp_block(t0, ka, kb, spk_k, spk_i, m, post_t, post_j, c, pre, post, d, ou
                 c[p] = c[p] - a_minus * ring_y[sy, post[p]]
             js += 1
     return cnt[nk]
+
+
+@cached
+@numba.njit(nogil=True)
+def eprop_rl_step(t, z, psi, zbar, ring, alpha, pre, post, d, net_of, ebar, F, dW, L, LH, kappa, gamma, delta,
+                  has_delta, eta, ec):
+    """One step of reward-based e-prop on every plastic synapse (``encephagen.learn.eprop``), the
+    arithmetic of the dense :class:`encephagen.plasticity.eprop_rl.EPropActorCritic` per synapse:
+    ``ebar <- kappa ebar + psi_post zbar_pre(t - d)``; with the previous step's TD error
+    ``dW <- dW + (-eta delta) F``; ``F <- gamma F + L_post ebar``; ``dW <- dW + (eta c_e LH_post) ebar``;
+    then the presynaptic traces ``zbar <- alpha zbar + z`` into the ring at ``t``."""
+    S = ring.shape[0]
+    for p in range(pre.shape[0]):
+        j = post[p]
+        e = ebar[p] * kappa + psi[j] * ring[(t - d[p]) % S, pre[p]]
+        ebar[p] = e
+        if has_delta:
+            dW[p] = dW[p] + ((-eta) * delta[net_of[p]]) * F[p]
+        F[p] = F[p] * gamma + L[j] * e
+        dW[p] = dW[p] + (ec * LH[j]) * e
+    s = t % S
+    for i in range(zbar.shape[0]):
+        zbar[i] = zbar[i] * alpha[i] + z[i]
+        ring[s, i] = zbar[i]

@@ -1,0 +1,212 @@
+"""Reward-based e-prop inside a :class:`~encephagen.spiking.engine.LIFBatch` (Bellec et al. 2020;
+the rule of :mod:`encephagen.plasticity.eprop_rl`): every network x seed of the batch learns
+independently, on its E->E synapses (within and between regions), with its own policy and value
+readouts, fixed random feedback weights and TD error.
+
+The engine's neurons (exponential current synapses, refractoriness, delays) are not the paper's
+discrete LIF; the rule uses what the engine gives per step:
+
+* pseudo-derivative ``psi_j = (gamma_pd / theta) max(0, 1 - |v_j - theta| / theta)`` of the
+  membrane potential after the step (relative to rest), ``gamma_pd / theta`` for a neuron that
+  spiked in the step (its potential was at threshold before the reset); 0 while clamped at reset;
+* presynaptic trace ``zbar_i <- alpha_i zbar_i + z_i`` (``alpha_i = exp(-dt / tau_m_i)``: the
+  membrane filter of the paper's LIF; the synaptic current filter is not included), read at
+  ``t - d`` for a synapse of delay ``d`` (the spike reaches the synapse ``d`` later);
+* readouts of all neurons' spikes filtered with ``tau_out``.
+
+Learning happens in trials (:meth:`EPropSynapses.begin_trial` resets every trace; the engine is
+stepped one step per block while a trial is on, :meth:`act` takes an action at the next step,
+:meth:`end_trial` applies the accumulated updates). The recurrent weights stay in ``[0, w_max]``
+(Dale's law: an excitatory weight never changes sign); the transmitted weights follow at the end
+of each trial. Compiled per step in :func:`encephagen.spiking._plastic_kernels.eprop_rl_step`
+(numba backend); a torch path with the same arithmetic serves the torch backend and CUDA.
+Checked against the dense stand-alone :class:`~encephagen.plasticity.eprop_rl.EPropActorCritic`
+on the network's own spikes (tests/test_eprop_engine.py).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from encephagen.plasticity.eprop_rl import ActorCritic, EPropRLParams
+
+
+def ee_synapses(sim):
+    """Excitatory -> excitatory synapses of every network of ``sim``: (q into ``sim.weight``,
+    pre, post (batch neuron indices), delay (steps), network, local index per network)."""
+    n = sim.n
+    q, pre, post, d, net_of, local = [], [], [], [], [], []
+    off = 0
+    for b, net in enumerate(sim.networks):
+        src = net.source
+        ids = np.flatnonzero((net.channel == 0) & net.is_exc[src] & net.is_exc[net.target])
+        local.append(ids)
+        q.append(ids + off)
+        pre.append(src[ids].astype(np.int64) + b * n)
+        post.append(net.target[ids].astype(np.int64) + b * n)
+        d.append(net.delay[ids].astype(np.int64))
+        net_of.append(np.full(ids.size, b, np.int64))
+        off += net.nnz
+    c = np.concatenate
+    return c(q), c(pre), c(post), c(d), c(net_of), local
+
+
+class EPropSynapses:
+    """Reward-based e-prop on the E->E synapses of ``sim`` (attached as ``sim.plasticity``).
+
+    ``n_actions`` policy outputs per network; ``seeds`` one per network (feedback weights and
+    action sampling); ``w_max`` the upper weight bound (engine unit). ``record`` keeps per trial
+    the actions, rewards, policies at the action step, values and TD errors.
+    """
+
+    def __init__(self, sim, params: EPropRLParams, n_actions: int, seeds, w_max: float):
+        if not isinstance(params, EPropRLParams):
+            raise TypeError("eprop 'params' must be an EPropRLParams")
+        if len(seeds) != sim.B:
+            raise ValueError(f"eprop: {len(seeds)} seeds for a batch of {sim.B} networks")
+        self.sim, self.q, self.k = sim, params, int(n_actions)
+        self.device = sim.device
+        self.nb = sim.backend == "numba"
+        qq, pre, post, d, net_of, self.local = ee_synapses(sim)
+        if pre.size == 0:
+            raise ValueError("eprop: the batch has no excitatory -> excitatory synapses")
+        f64 = torch.float64
+        T = lambda a: torch.as_tensor(a, device=self.device)  # noqa: E731
+        self.qi, self.pre, self.post, self.d, self.net_of = T(qq), T(pre), T(post), T(d), T(net_of)
+        self.P = int(pre.size)
+        self.w = sim.weight[self.qi].to(f64)
+        self.w0 = self.w.clone()
+        self.w_max = float(w_max)
+        if bool((self.w > self.w_max).any()):
+            raise ValueError(f"eprop 'w_max' = {w_max}: below the largest initial E->E weight {float(self.w.max()):.6g}")
+        self.S = int(d.max()) + 1
+        N, B, n = sim.N, sim.B, sim.n
+        tau_m = np.concatenate([np.asarray(net.tau_m, np.float64) for net in sim.networks])
+        self.alpha = T(np.exp(-sim.dt / tau_m))
+        self.theta = float(sim.theta.item())
+        self.kappa = params.kappa(sim.dt)
+        b_pi, b_v = [], []
+        self.rngs = []
+        for s in seeds:
+            g = torch.Generator().manual_seed(int(s))
+            sd = params.feedback_scale / math.sqrt(n)
+            b_pi.append(torch.randn(n, self.k, generator=g, dtype=f64) * sd)
+            b_v.append(torch.randn(n, generator=g, dtype=f64) * sd)
+            self.rngs.append(np.random.default_rng([int(s), 1]))
+        self.ac = ActorCritic(params, sim.dt, torch.zeros(B, self.k, n, dtype=f64, device=self.device),
+                              torch.zeros(B, n, dtype=f64, device=self.device), torch.stack(b_pi).to(self.device),
+                              torch.stack(b_v).to(self.device))
+        z = lambda *s: torch.zeros(s, dtype=f64, device=self.device)  # noqa: E731
+        self.ebar, self.F, self.dW = z(self.P), z(self.P), z(self.P)
+        self.zbar, self.ring, self.zk = z(N), z(self.S, N), z(B, n)
+        self.active = False
+        self._act = False
+        self._reward_fn = None
+        self.t = sim.t
+        self.trials: list[dict] = []
+        self.last_psi = None                    # (N,) of the last step (for checks)
+        self.last_z = None
+
+    # ------------------------------------------------------------------ trials
+    def begin_trial(self):
+        """Reset every trace and filter; from now on step the engine one step per block."""
+        for x in (self.ebar, self.F, self.dW, self.zbar, self.ring, self.zk):
+            x.zero_()
+        self.ac.reset()
+        self.active = True
+        self._rec = {"action": np.full(self.sim.B, -1), "reward": np.zeros(self.sim.B), "pi": None, "V": []}
+
+    def act(self, reward_fn):
+        """Take an action at the next step (sampled from each network's policy there) and give
+        ``reward_fn(actions) -> (B,) rewards`` right after it."""
+        if not self.active:
+            raise RuntimeError("eprop: act() outside a trial (call begin_trial first)")
+        self._act, self._reward_fn = True, reward_fn
+
+    def end_trial(self, learn: bool = True) -> dict:
+        """Terminal TD error; with ``learn`` apply the accumulated updates (recurrent weights
+        clipped to [0, w_max], the transmitted weights follow; readouts). Returns the trial's record."""
+        delta = self.ac.terminal()
+        self.dW.add_(-self.q.eta_rec * delta[self.net_of] * self.F)
+        if learn:
+            self.w.copy_((self.w + self.dW).clamp(0.0, self.w_max))
+            self.sim.weight[self.qi] = self.w.to(self.sim.weight.dtype)
+            self.ac.apply_readouts()
+        self.active = False
+        rec = self._rec
+        rec["delta_terminal"] = delta.cpu().numpy()
+        rec["V"] = np.stack(rec["V"], 1) if rec["V"] else np.zeros((self.sim.B, 0))
+        self.trials.append(rec)
+        return rec
+
+    # ------------------------------------------------------------------ per block (engine hook)
+    def block(self, t0: int, K: int, kk: torch.Tensor, ii: torch.Tensor) -> None:
+        if t0 != self.t:
+            raise RuntimeError(f"eprop is at step {self.t}, the engine at {t0}")
+        self.t = t0 + K
+        if not self.active:
+            return
+        if K != 1:
+            raise RuntimeError("eprop: during a trial step the engine one step per block (sim.step_block(1))")
+        sim, f64 = self.sim, torch.float64
+        z = torch.zeros(sim.N, dtype=f64, device=self.device)
+        if ii.numel():
+            z[ii.to(self.device)] = 1.0
+        v = sim.v.to(f64)
+        th, g = self.theta, self.q.gamma_pd
+        psi = (g / th) * torch.clamp(1.0 - torch.abs(v - th) / th, min=0.0)
+        psi = torch.where(z > 0, torch.full_like(psi, g / th), psi)
+        self.last_psi, self.last_z = psi, z
+        B, n = sim.B, sim.n
+        self.zk.mul_(self.kappa).add_(z.view(B, n))
+        mask = torch.zeros(B, dtype=torch.bool, device=self.device)
+        actions = torch.full((B,), -1, dtype=torch.int64, device=self.device)
+        reward = torch.zeros(B, dtype=f64, device=self.device)
+        if self._act:
+            y = torch.bmm(self.ac.w_pi, self.zk[:, :, None])[:, :, 0]
+            pi = torch.softmax(y, dim=1).cpu().numpy()
+            a = np.array([r.choice(self.k, p=pi[b] / pi[b].sum()) for b, r in enumerate(self.rngs)])
+            r = np.asarray(self._reward_fn(a), np.float64)
+            mask[:] = True
+            actions = torch.as_tensor(a, device=self.device)
+            reward = torch.as_tensor(r, device=self.device)
+            self._rec.update(action=a, reward=r, pi=pi)
+            self._act = False
+        pi_, V, delta, L, LH = self.ac.step(self.zk, mask, actions, reward)
+        self._rec["V"].append(V.cpu().numpy())
+        q = self.q
+        if self.nb:
+            from encephagen.spiking._plastic_kernels import eprop_rl_step
+
+            dl = delta if delta is not None else torch.zeros(B, dtype=f64)
+            eprop_rl_step(t0, z.numpy(), psi.numpy(), self.zbar.numpy(), self.ring.numpy(), self.alpha.numpy(),
+                          self.pre.numpy(), self.post.numpy(), self.d.numpy(), self.net_of.numpy(), self.ebar.numpy(),
+                          self.F.numpy(), self.dW.numpy(), L.reshape(-1).numpy(), LH.reshape(-1).numpy(),
+                          self.kappa, self.ac.gamma, dl.numpy(), delta is not None, q.eta_rec, q.eta_rec * q.c_e)
+        else:
+            Lf, LHf = L.reshape(-1), LH.reshape(-1)
+            zr = self.ring[(t0 - self.d) % self.S, self.pre]
+            self.ebar.mul_(self.kappa).add_(psi[self.post] * zr)
+            if delta is not None:
+                self.dW.add_(-q.eta_rec * delta[self.net_of] * self.F)
+            self.F.mul_(self.ac.gamma).add_(Lf[self.post] * self.ebar)
+            self.dW.add_(q.eta_rec * q.c_e * LHf[self.post] * self.ebar)
+            self.zbar.mul_(self.alpha).add_(z)
+            self.ring[t0 % self.S] = self.zbar
+
+    # ------------------------------------------------------------------ outputs
+    def weights(self, b: int) -> dict[str, np.ndarray]:
+        """Network ``b``'s plastic synapses (as :meth:`PlasticSynapses.weights`)."""
+        sel = (self.net_of == b).nonzero().squeeze(1)
+        n = self.sim.n
+        return {"index": self.local[b], "source": (self.pre[sel] - b * n).cpu().numpy(),
+                "target": (self.post[sel] - b * n).cpu().numpy(),
+                "initial": self.w0[sel].cpu().numpy(), "final": self.w[sel].cpu().numpy()}
+
+
+def attach(sim, params: EPropRLParams, n_actions: int, seeds, w_max: float) -> EPropSynapses:
+    """Attach reward-based e-prop to ``sim`` (replacing any other plasticity)."""
+    sim.plasticity = EPropSynapses(sim, params, n_actions, seeds, w_max)
+    return sim.plasticity
