@@ -94,3 +94,30 @@ def test_alone_in_batch_any_position_and_retry_identical(networks, tmp_path):
     assert not np.array_equal(a[("degree", 1, 0)]["metrics/var"], a[("degree", 1, 1)]["metrics/var"])
     assert not np.array_equal(b[("degree", 1, 0)]["metrics/var"], b[("degree", 0, 0)]["metrics/var"])
     assert a[("degree", 1, 0)]["seed"] != a[("degree", 1, 1)]["seed"]
+
+
+def test_planned_batch_size_gives_the_same_runs(networks, tmp_path, monkeypatch):
+    """simulate.batch_size 'auto' (the memory/throughput planner) only regroups runs: every run equals
+    the fixed-size job's; with little free memory the planner's batch is smaller than the job."""
+    import encephagen.sim.planner as planner
+    from encephagen.study.engines.neural_mass import NeuralMassEngine, run_networks
+
+    run_networks({**CFG, "batch_size": 64}, networks, 1, MASTER, tmp_path / "fixed.h5")
+    calls = []
+    real = planner.plan_batch_size
+
+    def small_memory(shape, n_runs, device="cpu", free_bytes=None, memory_fraction=0.5):
+        b = real(shape, n_runs, device=device, free_bytes=2 * (planner.shared_bytes(shape)
+                                                                + planner.bytes_per_run(shape)))
+        calls.append((shape, n_runs, b))
+        return b
+
+    monkeypatch.setattr(planner, "plan_batch_size", small_memory)
+    run_networks({**CFG, "batch_size": "auto"}, networks, 1, MASTER, tmp_path / "auto.h5")
+    (shape, n_runs, b), = calls
+    assert n_runs == 3 and b == 1 and shape.own_delays and shape.max_lag_steps > 0 and shape.n_nodes == 96
+    fixed, auto = _rows(tmp_path / "fixed.h5"), _rows(tmp_path / "auto.h5")
+    for key in fixed:
+        _same(fixed[key], auto[key], key)
+    with pytest.raises(Exception, match="batch_size"):
+        NeuralMassEngine().prepare({**CFG, "batch_size": "big"})

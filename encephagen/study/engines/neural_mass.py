@@ -108,16 +108,39 @@ class NeuralMassEngine:
         model = get_model(cfg["model"])
         st = dict(cfg=cfg, nets=networks, model=model, master_seed=master_seed, region_labels=region_labels,
                   base=model.params(cfg["preset"], **dict(cfg["params"])), dev=pick_device(cfg["device"]),
-                  weights=[normalize_weights(n.weights, cfg["normalize"], cfg["weight_scale"]) for n in networks],
-                  n_chunks=-(-n_elements // cfg["batch_size"]))
-        log.info("simulate: %d networks x %d seed ids x %d parameter sets = %d runs in %d batches of <= %d on %s "
+                  weights=[normalize_weights(n.weights, cfg["normalize"], cfg["weight_scale"]) for n in networks])
+        st["batch"] = self._plan(cfg, networks, n_elements, st["dev"])
+        st["n_chunks"] = -(-n_elements // st["batch"])
+        log.info("simulate: %d networks x %d seed ids x %d parameter sets = %d runs in %d batches of <= %d%s on %s "
                  "(%s, %g ms at dt %g ms)", len(networks), len(seed_ids),
-                 n_elements // max(1, len(networks) * len(seed_ids)), n_elements, st["n_chunks"], cfg["batch_size"],
-                 st["dev"], model.name, cfg["duration"], cfg["dt"])
+                 n_elements // max(1, len(networks) * len(seed_ids)), n_elements, st["n_chunks"], st["batch"],
+                 " (planned: batch_size auto)" if cfg["batch_size"] == "auto" else "", st["dev"], model.name,
+                 cfg["duration"], cfg["dt"])
         return st
 
+    @staticmethod
+    def _plan(cfg, networks, n_elements, device) -> int:
+        """Runs per tensor batch: ``simulate.batch_size``, or with ``auto`` the memory/throughput
+        planner's choice (:func:`encephagen.sim.planner.plan_batch_size`) for these networks."""
+        if cfg["batch_size"] != "auto":
+            return int(cfg["batch_size"])
+        from encephagen.sim.planner import RunShape, plan_batch_size
+
+        lengths = [np.asarray(n.lengths, dtype=float) for n in networks]
+        if cfg["velocity"] is None:
+            max_lag = 0
+        else:
+            max_lag = int(max(np.nanmax(x) if x.size else 0.0 for x in lengths) / (cfg["velocity"] * cfg["dt"])) + 1
+        own = cfg["velocity"] is not None and any(not np.array_equal(lengths[0], x) for x in lengths[1:])
+        mon = cfg["monitors"]
+        shape = RunShape(n_nodes=int(networks[0].weights.shape[0]), max_lag_steps=max_lag, own_delays=own,
+                         itemsize=8 if str(cfg.get("dtype", "float32")) == "float64" else 4,
+                         bold=bool(mon.get("bold", False)), fc=True,
+                         n_trace_samples=int(mon.get("record_samples", 0)))
+        return plan_batch_size(shape, n_elements, device=str(device))
+
     def batch_size(self, st) -> int:
-        return int(st["cfg"]["batch_size"])
+        return int(st["batch"])
 
     def run_chunk(self, st, chunk, progress) -> SimResult:
         cfg, nets = st["cfg"], st["nets"]
