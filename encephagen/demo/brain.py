@@ -91,9 +91,8 @@ def _pick(rows, region_class: str, primary: str | None) -> np.ndarray:
 class DemoBatch(LIFBatch):
     """LIFBatch with external Poisson rates and NMDA that can change between blocks, and state that
     can be written between blocks. The ONE place of the demo that touches the engine's internal
-    names (``grp``, ``icdf``, ``icdf_np``, ``icdf_rows``, ``thr4``, ``nmda_scale``, ``use_nmda`` and
-    the numba path's cached kernel arguments ``_args``); a public ``LIFBatch.set_external_rates`` /
-    ``state_changed`` would be the clean place for these three methods."""
+    names (``grp``, ``icdf``, ``icdf_np``, ``icdf_rows``, ``thr4``, ``nmda_scale``, ``use_nmda``);
+    after each change it calls the engine's public ``LIFBatch.state_changed``."""
 
     def set_external_rates(self, rates_hz: np.ndarray) -> None:
         lam = np.asarray(rates_hz, np.float64) * self.dt / 1000.0
@@ -112,11 +111,6 @@ class DemoBatch(LIFBatch):
         self.nmda_scale = scale.clone() if on else torch.zeros_like(scale)
         self.use_nmda = bool(on) and bool((scale > 0).any())
         self.state_changed()
-
-    def state_changed(self) -> None:
-        """After state, rates or NMDA were replaced: the numba kernel's argument views are rebuilt
-        on the next block."""
-        self._args = None
 
 
 STATE = ("v", "ie", "ii", "inm", "ref", "buf", "weight")

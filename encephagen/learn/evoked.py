@@ -138,6 +138,8 @@ class PoissonStimulus:
         sim.grp.copy_(self.grp[on])              # in place: the numba path reads a view of it
         if sim.backend == "torch":
             sim.icdf_rows, sim.thr4 = self.rows[on]
+        else:
+            sim.state_changed()                  # the numba path caches threshold rows per neuron
 
     def on(self) -> None:
         self._set(True)

@@ -247,6 +247,12 @@ class LIFBatch:
             self._out_i = np.empty(cap, np.int64)
             self._args = None
 
+    def state_changed(self) -> None:
+        """Call after changing the batch's drive or state arrays in place (``grp`` / ``icdf``, the
+        rates of the Poisson drive; ``v`` / ``ie`` / ``ii`` replaced): the numba path caches numpy
+        views and per-neuron Poisson threshold rows between blocks, rebuilt at its next block."""
+        self._args = None
+
     def set_state(self, v=None, ie=None, ii=None):
         """Initial conditions (float arrays of length n per network, or N for the batch)."""
         for name, val in (("v", v), ("ie", ie), ("ii", ii)):
