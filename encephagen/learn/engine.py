@@ -36,6 +36,7 @@ from encephagen.spiking.params import LIFParams
 from encephagen.spiking.plastic import enable
 from encephagen.study.config import ParameterError
 from encephagen.study.engine import pick_device
+from encephagen.study.records import runs_view, write_element_ids
 from encephagen.study.network import parameter_sets
 
 KIND = "plastic"
@@ -214,13 +215,8 @@ class PlasticEngine:
                  "wall_s": float(result["wall_s"]), "cpu_s": float(result["cpu_s"]),
                  "protocol_s": float(result["protocol_s"])}
         with atomic_h5(path, kind=KIND, provenance=prov, attrs=attrs) as f:
-            for name in ("atlas", "family"):
-                write_array(f, name, np.array([getattr(e, name) for e in elements], dtype=str))
-            for name in ("null_index", "seed_id", "seed"):
-                write_array(f, name, np.array([getattr(e, name) for e in elements], np.int64))
-            write_array(f, "build_seed", np.array([e.seeds["build"] for e in elements], np.int64))
+            write_element_ids(f, elements)
             write_array(f, "pattern_seed", result["pattern_seed"])
-            write_array(f, "G", np.array([e.G for e in elements], float))
             write_array(f, "plastic", np.array([int(e.grid["plastic"]) for e in elements], np.int64))
             write_array(f, "labels", np.array(st["labels"], dtype=str))
             write_array(f, "rate", result["rate"])
@@ -244,11 +240,8 @@ class PlasticEngine:
 
     def read_runs(self, path) -> dict:
         d = read_plastic(path)
-        return {"atlas": d["atlas"], "family": d["family"], "null_index": d["null_index"], "seed_id": d["seed_id"],
-                "seed": d["seed"], "G": d["G"], "params": {"plastic": d["plastic"]}, "metrics": {"rate": d["rate"]},
-                "fc_bold": None, "fc_activity": None, "bold_on": False, "activity_name": "rate", "regime": None,
-                "network_regime": None, "regime_fraction": None, "region_labels": list(d["labels"]),
-                "attrs": {**d["attrs"], "model": "plastic_lif"}}
+        return runs_view(d, model="plastic_lif", params={"plastic": d["plastic"]}, metrics={"rate": d["rate"]},
+                         region_labels=d["labels"], attrs=d["attrs"])
 
 
 def read_plastic(path, weights: bool = False) -> dict:

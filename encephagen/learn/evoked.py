@@ -50,6 +50,7 @@ from encephagen.spiking.params import LIFParams
 from encephagen.spiking.rng import poisson_threshold_table
 from encephagen.study.config import ParameterError
 from encephagen.study.engine import pick_device
+from encephagen.study.records import runs_view, write_element_ids
 from encephagen.study.network import parameter_sets
 
 KIND = "evoked"
@@ -277,12 +278,7 @@ class EvokedEngine:
         stimulated = np.zeros(len(st["labels"]), np.int64)
         stimulated[st["stim"]] = 1
         with atomic_h5(path, kind=KIND, provenance=prov, attrs=attrs) as f:
-            for name in ("atlas", "family"):
-                write_array(f, name, np.array([getattr(e, name) for e in elements], dtype=str))
-            for name in ("null_index", "seed_id", "seed"):
-                write_array(f, name, np.array([getattr(e, name) for e in elements], np.int64))
-            write_array(f, "build_seed", np.array([e.seeds["build"] for e in elements], np.int64))
-            write_array(f, "G", np.array([e.G for e in elements], float))
+            write_element_ids(f, elements)
             write_array(f, "ffi", np.array([int(e.grid["ffi"]) for e in elements], np.int64))
             write_array(f, "ffi_scale", np.array([float(cfg["ffi_scale"]["on" if int(e.grid["ffi"]) else "off"])
                                                   for e in elements], float))
@@ -294,11 +290,8 @@ class EvokedEngine:
 
     def read_runs(self, path) -> dict:
         d = read_evoked(path)
-        return {"atlas": d["atlas"], "family": d["family"], "null_index": d["null_index"], "seed_id": d["seed_id"],
-                "seed": d["seed"], "G": d["G"], "params": {"ffi": d["ffi"]}, "metrics": {"rate": d["rate"]},
-                "fc_bold": None, "fc_activity": None, "bold_on": False, "activity_name": "rate", "regime": None,
-                "network_regime": None, "regime_fraction": None, "region_labels": list(d["labels"]),
-                "attrs": {**d["attrs"], "model": "evoked_lif"}}
+        return runs_view(d, model="evoked_lif", params={"ffi": d["ffi"]}, metrics={"rate": d["rate"]},
+                         region_labels=d["labels"], attrs=d["attrs"])
 
 
 def read_evoked(path) -> dict:

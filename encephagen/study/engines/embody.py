@@ -33,6 +33,7 @@ import numpy as np
 
 from encephagen.io import atomic_h5, read_strings, write_array
 from encephagen.study.config import ParameterError
+from encephagen.study.records import runs_view, write_element_ids
 from encephagen.study.network import parameter_sets
 
 KIND = "embody"
@@ -164,13 +165,8 @@ class EmbodyEngine:
                  "versions": json.dumps(versions()), "gait": json.dumps({"x": list(map(float, gait["x"])),
                                                                          "names": gait.get("names", [])})}
         with atomic_h5(path, kind=KIND, provenance=prov, attrs=attrs) as f:
-            for name in ("atlas", "family"):
-                write_array(f, name, np.array([getattr(e, name) for e in elements], dtype=str))
-            for name in ("null_index", "seed_id", "seed"):
-                write_array(f, name, np.array([getattr(e, name) for e in elements], np.int64))
-            write_array(f, "build_seed", np.array([e.seeds["build"] for e in elements], np.int64))
+            write_element_ids(f, elements)
             write_array(f, "brain", np.full(len(elements), int(cfg["controller"] in BRAIN_CONTROLS), np.int64))
-            write_array(f, "G", np.array([e.G for e in elements], float))
             write_array(f, "steps", result["steps"].astype(np.int64))
             for m in ("dx", "velocity", "return", "cpu_s"):
                 write_array(f, m, result[m].astype(float))
@@ -180,12 +176,9 @@ class EmbodyEngine:
 
     def read_runs(self, path) -> dict:
         d = read_embody(path)
-        return {"atlas": d["atlas"], "family": d["family"], "null_index": d["null_index"], "seed_id": d["seed_id"],
-                "seed": d["seed"], "G": d["G"], "params": {},
-                "metrics": {m: d[m] for m in EPISODE_METRICS},   # per run (episodes have no region axis)
-                "fc_bold": None, "fc_activity": None, "bold_on": False, "activity_name": "dx", "regime": None,
-                "network_regime": None, "regime_fraction": None, "region_labels": [],
-                "attrs": {"model": "embody", "controller": d["controller"]}}
+        # metrics per run (episodes have no region axis)
+        return runs_view(d, model="embody", metrics={m: d[m] for m in EPISODE_METRICS}, activity_name="dx",
+                         attrs={"controller": d["controller"]})
 
 
 def read_embody(path) -> dict:
