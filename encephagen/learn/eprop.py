@@ -31,26 +31,7 @@ import numpy as np
 import torch
 
 from encephagen.plasticity.eprop_rl import ActorCritic, EPropRLParams
-
-
-def ee_synapses(sim):
-    """Excitatory -> excitatory synapses of every network of ``sim``: (q into ``sim.weight``,
-    pre, post (batch neuron indices), delay (steps), network, local index per network)."""
-    n = sim.n
-    q, pre, post, d, net_of, local = [], [], [], [], [], []
-    off = 0
-    for b, net in enumerate(sim.networks):
-        src = net.source
-        ids = np.flatnonzero((net.channel == 0) & net.is_exc[src] & net.is_exc[net.target])
-        local.append(ids)
-        q.append(ids + off)
-        pre.append(src[ids].astype(np.int64) + b * n)
-        post.append(net.target[ids].astype(np.int64) + b * n)
-        d.append(net.delay[ids].astype(np.int64))
-        net_of.append(np.full(ids.size, b, np.int64))
-        off += net.nnz
-    c = np.concatenate
-    return c(q), c(pre), c(post), c(d), c(net_of), local
+from encephagen.spiking.plastic import ee_synapses
 
 
 class EPropSynapses:

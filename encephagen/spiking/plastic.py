@@ -48,6 +48,26 @@ import torch
 from encephagen.spiking.update import rate_step, scale_weight, scaling_factor, stdp_depress, stdp_facilitate, trace_step
 
 
+def ee_synapses(sim):
+    """Excitatory -> excitatory synapses of every network of ``sim``: (q into ``sim.weight``,
+    pre, post (batch neuron indices), delay (steps), network, local index per network)."""
+    n = sim.n
+    q, pre, post, d, net_of, local = [], [], [], [], [], []
+    off = 0
+    for b, net in enumerate(sim.networks):
+        src = net.source
+        ids = np.flatnonzero((net.channel == 0) & net.is_exc[src] & net.is_exc[net.target])
+        local.append(ids)
+        q.append(ids + off)
+        pre.append(src[ids].astype(np.int64) + b * n)
+        post.append(net.target[ids].astype(np.int64) + b * n)
+        d.append(net.delay[ids].astype(np.int64))
+        net_of.append(np.full(ids.size, b, np.int64))
+        off += net.nnz
+    c = np.concatenate
+    return c(q), c(pre), c(post), c(d), c(net_of), local
+
+
 class PlasticSynapses:
     """STDP and/or synaptic scaling on the E->E synapses of ``sim`` (see the module docstring).
 
@@ -80,22 +100,9 @@ class PlasticSynapses:
             raise TypeError("plasticity 'scaling' must be a ScalingParams")
         self.sim, self.stdp, self.scaling = sim, stdp, scaling
         dev = self.device = sim.device
-        n, N = sim.n, sim.N
-        local, pre, post, d, net_of, q = [], [], [], [], [], []
-        off = 0
-        for b, net in enumerate(sim.networks):
-            src = net.source
-            m = (net.channel == 0) & net.is_exc[src] & net.is_exc[net.target]
-            ids = np.flatnonzero(m)
-            local.append(ids)
-            q.append(ids + off)
-            pre.append(src[ids].astype(np.int64) + b * n)
-            post.append(net.target[ids].astype(np.int64) + b * n)
-            d.append(net.delay[ids].astype(np.int64))
-            net_of.append(np.full(ids.size, b, np.int64))
-            off += net.nnz
-        self.local = local
-        cat = lambda xs: torch.as_tensor(np.concatenate(xs), device=dev)  # noqa: E731
+        N = sim.N
+        q, pre, post, d, net_of, self.local = ee_synapses(sim)
+        cat = lambda x: torch.as_tensor(x, device=dev)  # noqa: E731
         self.q, self.pre, self.post, self.d, self.net_of = cat(q), cat(pre), cat(post), cat(d), cat(net_of)
         self.P = int(self.q.numel())
         if self.P == 0:
