@@ -442,7 +442,8 @@ def register(subparsers) -> None:
     k.add_argument("--nulls", nargs="*", default=[], help="null batch files holding --null-indices")
     k.add_argument("--null-indices", nargs="*", type=int, default=[20],
                    help="null indices used (keep them out of the test: >= embody.n_nulls; default 20)")
-    k.add_argument("--gains", nargs="+", type=float, default=[0.02, 0.05, 0.1])
+    k.add_argument("--gains", nargs="+", type=float, default=[0.02, 0.05, 0.1],
+                   help="brain -> CPG coupling gains (embody.brain.gain_out) to compare (default 0.02 0.05 0.1)")
     k.add_argument("--seeds", nargs="+", type=int, default=list(range(20, 26)),
                    help="training seeds (default 20-25; never the held-out seeds)")
     k.add_argument("--master-seed", type=int, default=None, help="master seed (default: the config's)")
