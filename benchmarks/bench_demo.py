@@ -58,6 +58,9 @@ def main(argv=None):
         print(f"{name:<24s} {wall:7.2f} s wall {c:7.2f} s CPU  {'' if ok else '(over 2 s CPU)'}"
               + (f"  {extra}" if extra else ""), flush=True)
 
+    from encephagen.steps.data import ensure_connectome
+
+    ensure_connectome(BrainConfig().atlas, a.resources)   # built from the packages when missing
     t, c = time.perf_counter(), cpu()
     brain = build_brain(BrainConfig(n_per_region=a.neurons, seed=a.seed), a.resources)
     row("start-up: build", time.perf_counter() - t, cpu() - c, neurons=brain.n, synapses=int(brain.net.nnz))

@@ -59,7 +59,7 @@ def test_every_command_through_a_terminal(shell, tmp_path):
     cmd(shell, "touch right", r"somatosensory RM-S1_R")
     cmd(shell, "rest 50", r"mean rate")
     cmd(shell, "status", r"visual +\d+\.\d Hz \|#*")
-    cmd(shell, "status --live", r"live 1/8", r"live 8/8", r"t = ")
+    cmd(shell, "status --live", r"live 1/6", r"live 6/6", r"t = ")
     cmd(shell, "test", r"error: nothing taught yet")
     cmd(shell, "teach A 2", r"teach A: 2 rewarded trials")
     cmd(shell, "test", r"A +taught", r"X +novel", r"taught - novel motor response")

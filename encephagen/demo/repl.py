@@ -30,7 +30,7 @@ COMMANDS = {
     "test": "test: motor response and pathway weight for taught patterns vs a novel one (numbers)",
     "memory": "memory PATTERN | memory --control: prefrontal activity after the pattern is removed (minus a blank run); --control: the same without NMDA",
     "walk": "walk [SPEED]: the spinal CPG drives Walker2d for 2 s, scaled by SPEED (0-2) and motor-cortex rate",
-    "status": "status [--plot] [--live]: region-class rates as bars (--live: 8 x 100 ms, redrawn; --plot: brain map + raster)",
+    "status": "status [--plot] [--live]: region-class rates as bars (--live: 6 x 100 ms, redrawn; --plot: brain map + raster)",
     "rest": "rest [MS]: run without stimulus (default 200 ms)",
     "save": "save FILE.h5: network state and learned weights to HDF5",
     "load": "load FILE.h5: restore a saved state (same network options)",
@@ -298,7 +298,7 @@ class DemoShell(cmd.Cmd):
         if "--plot" in flags:
             self._plots(f"status {self.last_title}")
 
-    def _live(self, frames: int = 8, ms: float = 100.0) -> None:
+    def _live(self, frames: int = 6, ms: float = 100.0) -> None:
         """Run ``frames`` windows, redrawing the bars in place on a terminal (ANSI cursor up)."""
         b = self.brain
         tty = hasattr(self.stdout, "isatty") and self.stdout.isatty()
