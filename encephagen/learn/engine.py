@@ -35,7 +35,7 @@ from encephagen.spiking.network import connectome_network
 from encephagen.spiking.params import LIFParams
 from encephagen.spiking.plastic import enable
 from encephagen.study.config import ParameterError
-from encephagen.study.engine import pick_device
+from encephagen.study.engine import pick_device, with_overrides
 from encephagen.study.records import runs_view, write_element_ids
 from encephagen.study.network import parameter_sets
 
@@ -100,11 +100,7 @@ class PlasticEngine:
         cfg = resolve_learn(section)
         if cfg["protocol"] is None:
             raise ParameterError("learn: no protocol chosen (the caller sets 'protocol': habituation or conditioning)")
-        if seeds_per_network is not None:
-            cfg["seeds_per_network"] = int(seeds_per_network)
-        if device is not None:
-            cfg["device"] = device
-        return cfg
+        return with_overrides(cfg, seeds_per_network, device)
 
     def parameter_sets(self, cfg):
         return parameter_sets([cfg["G"]], {"plastic": [1, 0]})

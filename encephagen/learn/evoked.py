@@ -49,7 +49,7 @@ from encephagen.spiking.network import connectome_network, normalise_weights
 from encephagen.spiking.params import LIFParams
 from encephagen.spiking.rng import poisson_threshold_table
 from encephagen.study.config import ParameterError
-from encephagen.study.engine import pick_device
+from encephagen.study.engine import pick_device, with_overrides
 from encephagen.study.records import runs_view, write_element_ids
 from encephagen.study.network import parameter_sets
 
@@ -198,11 +198,7 @@ class EvokedEngine:
 
     def prepare(self, section, seeds_per_network=None, device=None) -> dict:
         cfg = resolve_evoked(section)
-        if seeds_per_network is not None:
-            cfg["seeds_per_network"] = int(seeds_per_network)
-        if device is not None:
-            cfg["device"] = device
-        return cfg
+        return with_overrides(cfg, seeds_per_network, device)
 
     def parameter_sets(self, cfg):
         return parameter_sets([cfg["G"]], {"ffi": list(FFI)})
