@@ -292,8 +292,25 @@ def delivery_offsets(delay: np.ndarray, code: np.ndarray, nslots: int, n_total: 
     """Per synapse ``delay * 2N + code``: its ring-buffer address relative to its spike's slot
     (int32 when the ring fits, else int64), so delivery reads 8 bytes a synapse (this and the weight)."""
     size = nslots * 2 * n_total
-    dt = np.int32 if size < 2**31 - 1 else np.int64
-    return (np.asarray(delay, np.int64) * (2 * n_total) + np.asarray(code, np.int64)).astype(dt)
+    out = np.empty(np.shape(code), np.int32 if size < 2**31 - 1 else np.int64)
+    fill_offsets(np.ascontiguousarray(delay, np.int32), np.ascontiguousarray(code, np.int64), 2 * n_total, out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def fill_codes(channel, target, n_total, base, off, code):
+    """One network's synapses in the batch array from ``off``: ``code = channel * N + base + target``
+    (the synapse's row of a ring-buffer slot), without int64 temporaries."""
+    for s in range(target.shape[0]):
+        c = np.int64(channel[s]) * n_total + base + np.int64(target[s])
+        code[off + s] = c
+
+
+@numba.njit(cache=True, nogil=True)
+def fill_offsets(delay, code, two_n, pos):
+    """pos[s] = delay[s] * 2N + code[s] (see :func:`delivery_offsets`), without int64 temporaries."""
+    for s in range(code.shape[0]):
+        pos[s] = np.int64(delay[s]) * two_n + code[s]
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -338,7 +355,7 @@ def partition_pointers(indptr, code, n_total, nparts):
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _counting_order(src, indptr):
     n = indptr.shape[0] - 1
     pos = indptr[:-1].copy()
@@ -372,3 +389,148 @@ def csr_order(src: np.ndarray, tgt: np.ndarray, n: int) -> tuple[np.ndarray, np.
     _sort_rows(order, tgt, indptr)
     return indptr, order
 
+
+@numba.njit(cache=True, nogil=True)
+def _csr_scatter(n, src, tgt, chan, wpsp, d, tau_m, tau_e, tau_i, uniform_tau):
+    """One pass: count per source, then scatter (stable) each synapse's target, channel, delay and
+    weight (``wpsp * tau_m / tau_syn`` in float64, rounded to float32: the same operations, in the
+    same order, as the numpy expression it replaces) into its source's row. Returns whether the
+    targets arrived in ascending order (then every row is already sorted by target)."""
+    nnz = src.shape[0]
+    indptr = np.zeros(n + 1, np.int64)
+    for j in range(nnz):
+        indptr[src[j] + 1] += 1
+    for i in range(n):
+        indptr[i + 1] += indptr[i]
+    pos = indptr[:-1].copy()
+    out_t = np.empty(nnz, np.int32)
+    out_c = np.empty(nnz, np.int8)
+    out_w = np.empty(nnz, np.float32)
+    out_d = np.empty(nnz, np.int32)
+    tm0 = np.float64(tau_m[0])
+    r_e = tm0 / tau_e
+    r_i = tm0 / tau_i
+    ascending = True
+    prev = -1
+    for j in range(nnz):
+        s = src[j]
+        q = pos[s]
+        pos[s] = q + 1
+        t = tgt[j]
+        if t < prev:
+            ascending = False
+        prev = t
+        c = chan[j]
+        out_t[q] = t
+        out_c[q] = c
+        out_d[q] = d[j]
+        if uniform_tau:
+            out_w[q] = np.float32(wpsp[j] * (r_e if c == 0 else r_i))
+        else:
+            out_w[q] = np.float32(wpsp[j] * np.float64(tau_m[t]) / (tau_e if c == 0 else tau_i))
+    return indptr, out_t, out_c, out_w, out_d, ascending
+
+
+@numba.njit(cache=True, nogil=True)
+def csr_fixed_indegree(src_e, src_i, w_e, w_i, delay):
+    """The CSR of a fixed in-degree network straight from its draws: target t's sources are
+    ``src_e[t]`` (channel 0, current jump ``w_e``) then ``src_i[t]`` (channel 1, ``w_i``), delay
+    ``delay``; rows come out sorted by target (targets are visited in ascending order), the same
+    arrays as :func:`build_csr` on the flattened synapse list."""
+    n = src_e.shape[0]
+    ce = src_e.shape[1]
+    ci = src_i.shape[1]
+    nnz = n * (ce + ci)
+    indptr = np.zeros(n + 1, np.int64)
+    for t in range(n):
+        for j in range(ce):
+            indptr[src_e[t, j] + 1] += 1
+        for j in range(ci):
+            indptr[src_i[t, j] + 1] += 1
+    for i in range(n):
+        indptr[i + 1] += indptr[i]
+    pos = indptr[:-1].copy()
+    out_t = np.empty(nnz, np.int32)
+    out_c = np.empty(nnz, np.int8)
+    out_w = np.empty(nnz, np.float32)
+    out_d = np.full(nnz, delay, np.int32)
+    for t in range(n):
+        for j in range(ce):
+            s = src_e[t, j]
+            q = pos[s]
+            pos[s] = q + 1
+            out_t[q] = t
+            out_c[q] = 0
+            out_w[q] = w_e
+        for j in range(ci):
+            s = src_i[t, j]
+            q = pos[s]
+            pos[s] = q + 1
+            out_t[q] = t
+            out_c[q] = 1
+            out_w[q] = w_i
+    return indptr, out_t, out_c, out_w, out_d
+
+
+@numba.njit(parallel=True, cache=True)
+def _sort_csr_rows(indptr, t, c, w, d):
+    """Sort each row by target, stably (rows of synapses from :func:`_csr_scatter` whose targets
+    did not arrive in ascending order)."""
+    n = indptr.shape[0] - 1
+    for r in numba.prange(n):
+        a, b = indptr[r], indptr[r + 1]
+        if b - a > 1:
+            srt = True
+            for q in range(a + 1, b):
+                if t[q] < t[q - 1]:
+                    srt = False
+                    break
+            if srt:
+                continue
+            o = np.argsort(t[a:b], kind="mergesort")
+            t2 = t[a:b].copy()
+            c2 = c[a:b].copy()
+            w2 = w[a:b].copy()
+            d2 = d[a:b].copy()
+            for q in range(b - a):
+                t[a + q] = t2[o[q]]
+                c[a + q] = c2[o[q]]
+                w[a + q] = w2[o[q]]
+                d[a + q] = d2[o[q]]
+
+
+def build_csr(n, src, tgt, chan, wpsp, d, tau_m, tau_e, tau_i):
+    """(indptr, target int32, channel int8, weight float32, delay int32): the CSR by source with each
+    row sorted by target, the weights converted from PSP efficacies (mV) to current jumps
+    (``wpsp * tau_m(target) / tau_syn(channel)``). O(nnz), no temporaries the size of the synapse list."""
+    tau_m = np.ascontiguousarray(tau_m, np.float32)
+    uniform = bool(tau_m.size == 0 or np.all(tau_m == tau_m[0]))
+    if tau_m.size == 0:
+        tau_m = np.ones(1, np.float32)
+    indptr, t, c, w, dd, asc = _csr_scatter(int(n), np.ascontiguousarray(src, np.int64),
+                                            np.ascontiguousarray(tgt, np.int32), np.ascontiguousarray(chan, np.int8),
+                                            np.ascontiguousarray(wpsp, np.float64), np.ascontiguousarray(d, np.int32),
+                                            tau_m, float(tau_e), float(tau_i), uniform)
+    if not asc:
+        _sort_csr_rows(indptr, t, c, w, dd)
+    return indptr, t, c, w, dd
+
+
+@numba.njit(cache=True, nogil=True)
+def dale_violations(indptr, is_exc, weight, channel):
+    """(count, first synapse index or -1) of synapses breaking Dale's law (see network.check_dale)."""
+    n = indptr.shape[0] - 1
+    bad = 0
+    first = -1
+    for s in range(n):
+        e = is_exc[s]
+        for q in range(indptr[s], indptr[s + 1]):
+            if e:
+                ok = weight[q] > 0 and channel[q] == 0
+            else:
+                ok = weight[q] < 0 and channel[q] == 1
+            if not ok:
+                if first < 0:
+                    first = q
+                bad += 1
+    return bad, first

@@ -205,17 +205,20 @@ class LIFBatch:
         self.icdf = torch.as_tensor(self.icdf_np, device=dev)
         self.key = torch.as_tensor(np.concatenate([neuron_keys(s, n) for s in self.seeds]), device=dev)
         # synapses: one CSR over the batch; code = channel * N + global target
+        from encephagen.spiking._numba_kernels import fill_codes
+
         indptr = [np.zeros(1, np.int64)]
         off = 0
+        code = np.empty(sum(net.nnz for net in networks), np.int64)
         for b, net in enumerate(networks):
             indptr.append(net.indptr[1:] + off)
+            fill_codes(net.channel, net.target, N, b * n, off, code)
             off += net.nnz
         self.indptr = torch.as_tensor(np.concatenate(indptr), device=dev)
-        code = np.concatenate([net.channel.astype(np.int64) * N + net.target.astype(np.int64) + b * n
-                               for b, net in enumerate(networks)])
         self.code = torch.as_tensor(code, device=dev)
-        self.weight = cat("weight", np.float32)
-        self.delay = cat("delay", np.int32)
+        # one copy each (the batch's weights change under plasticity; the networks' must not)
+        self.weight = torch.as_tensor(np.concatenate([net.weight for net in networks], dtype=np.float32), device=dev)
+        self.delay = torch.as_tensor(np.concatenate([net.delay for net in networks], dtype=np.int32), device=dev)
         # state
         self.v = torch.zeros(N, dtype=f32, device=dev)
         self.ie = torch.zeros(N, dtype=f32, device=dev)

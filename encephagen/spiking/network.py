@@ -75,26 +75,17 @@ class LIFNetwork:
         return np.repeat(np.arange(self.n, dtype=np.int32), np.diff(self.indptr))
 
 
-def _csr_from_coo(n, src, tgt, chan, w, d):
-    """CSR by source with each row sorted by target (good locality; lets delivery split targets)."""
-    from encephagen.spiking._numba_kernels import csr_order
-
-    indptr, order = csr_order(src, tgt, n)
-    return (indptr, tgt[order].astype(np.int32, copy=False), chan[order].astype(np.int8, copy=False),
-            w[order].astype(np.float32, copy=False), d[order].astype(np.int32, copy=False))
-
-
 def check_dale(net: LIFNetwork) -> None:
     """Raise :class:`DaleError` naming the first offending neuron unless Dale's law holds."""
-    src = net.source
-    exc_src = net.is_exc[src]
-    bad = np.flatnonzero((exc_src & ((net.weight <= 0) | (net.channel != 0)))
-                         | (~exc_src & ((net.weight >= 0) | (net.channel != 1))))
-    if bad.size:
-        s = bad[0]
-        kind = "excitatory" if exc_src[s] else "inhibitory"
-        raise DaleError(f"Dale's law violated: {kind} neuron {int(src[s])} has a synapse onto {int(net.target[s])} "
-                        f"with weight {float(net.weight[s])} on channel {int(net.channel[s])} ({bad.size} such synapses)")
+    from encephagen.spiking._numba_kernels import dale_violations
+
+    nbad, s = dale_violations(np.ascontiguousarray(net.indptr, np.int64), np.ascontiguousarray(net.is_exc, np.bool_),
+                              np.ascontiguousarray(net.weight, np.float32), np.ascontiguousarray(net.channel, np.int8))
+    if nbad:
+        src = int(np.searchsorted(net.indptr, s, side="right") - 1)
+        kind = "excitatory" if net.is_exc[src] else "inhibitory"
+        raise DaleError(f"Dale's law violated: {kind} neuron {src} has a synapse onto {int(net.target[s])} "
+                        f"with weight {float(net.weight[s])} on channel {int(net.channel[s])} ({nbad} such synapses)")
 
 
 def delay_steps(delay_ms, dt: float) -> np.ndarray:
@@ -118,12 +109,15 @@ def external_drive(params: LIFParams, tau_m: np.ndarray, c_e: float) -> tuple[np
 
 
 def _finish(n, n_regions, region, is_exc, tau_m, params, dt, src, tgt, chan, wpsp, dsteps, meta, c_e):
-    tau_syn = np.where(chan == 0, params.tau_e, params.tau_i)
-    if np.all(tau_m == tau_m[0]):
-        w = (wpsp * (float(tau_m[0]) / tau_syn)).astype(np.float32)
-    else:
-        w = (wpsp * tau_m[tgt].astype(np.float64) / tau_syn).astype(np.float32)
-    indptr, tgt, chan, w, d = _csr_from_coo(n, src.astype(np.int64, copy=False), tgt, chan, w, dsteps)
+    from encephagen.spiking._numba_kernels import build_csr
+
+    # weights as current jumps: wpsp * tau_m(target) / tau_syn(channel), then the CSR by source
+    # (rows sorted by target), in one compiled pass over the synapse list
+    indptr, tgt, chan, w, d = build_csr(n, src, tgt, chan, wpsp, dsteps, tau_m, params.tau_e, params.tau_i)
+    return _assemble(n, n_regions, region, is_exc, tau_m, params, dt, indptr, tgt, chan, w, d, meta, c_e)
+
+
+def _assemble(n, n_regions, region, is_exc, tau_m, params, dt, indptr, tgt, chan, w, d, meta, c_e):
     rate, w_ext, rec = external_drive(params, tau_m, c_e)
     meta = dict(meta, drive=rec)
     net = LIFNetwork(region=region.astype(np.int32), is_exc=is_exc, tau_m=tau_m.astype(np.float32),
@@ -142,6 +136,7 @@ def brunel_network(n_e: int = 15360, n_i: int = 3840, c_e: int = 320, c_i: int =
     sources drawn uniformly with replacement, i.e. multapses and autapses allowed as in NEST's
     default ``fixed_indegree``), one region, exponential current synapses."""
     from encephagen.seeds import numpy_rng
+    from encephagen.spiking._numba_kernels import csr_fixed_indegree
 
     params = LIFParams(tau_m=tau_m, tau_e=tau_s, tau_i=tau_s, theta=theta, v_reset=v_reset, t_ref=t_ref,
                        n_e=n_e, n_i=n_i, J=J, g=g, eta=eta, delay_local=delay_ms,
@@ -150,15 +145,14 @@ def brunel_network(n_e: int = 15360, n_i: int = 3840, c_e: int = 320, c_i: int =
     n = n_e + n_i
     src_e = rng.integers(0, n_e, size=(n, c_e), dtype=np.int64) if c_e else np.zeros((n, 0), np.int64)
     src_i = rng.integers(n_e, n, size=(n, c_i), dtype=np.int64) if c_i else np.zeros((n, 0), np.int64)
-    src = np.concatenate([src_e, src_i], axis=1).ravel()
-    tgt = np.repeat(np.arange(n, dtype=np.int32), c_e + c_i)
-    is_e_syn = np.tile(np.r_[np.ones(c_e, bool), np.zeros(c_i, bool)], n)
-    chan = np.where(is_e_syn, 0, 1).astype(np.int8)
-    wpsp = np.where(is_e_syn, J, -g * J)
-    d = np.full(src.shape, delay_steps(delay_ms, dt), np.int32)
     is_exc = np.r_[np.ones(n_e, bool), np.zeros(n_i, bool)]
-    return _finish(n, 1, np.zeros(n, np.int32), is_exc, np.full(n, tau_m, np.float32), params, dt,
-                   src, tgt, chan, wpsp, d, {"kind": "brunel", "seed": int(seed), "c_e": c_e, "c_i": c_i}, c_e)
+    tau = np.full(n, tau_m, np.float32)
+    # current jumps exactly as _finish computes them (wpsp * tau_m / tau_syn in float64, to float32)
+    tm0 = float(tau[0]) if n else tau_m
+    w_e, w_i = np.float32(J * (tm0 / params.tau_e)), np.float32(-g * J * (tm0 / params.tau_i))
+    indptr, tgt, chan, w, d = csr_fixed_indegree(src_e, src_i, w_e, w_i, int(delay_steps(delay_ms, dt)))
+    return _assemble(n, 1, np.zeros(n, np.int32), is_exc, tau, params, dt, indptr, tgt, chan, w, d,
+                     {"kind": "brunel", "seed": int(seed), "c_e": c_e, "c_i": c_i}, c_e)
 
 
 def normalise_weights(weights: np.ndarray, params: LIFParams) -> np.ndarray:
