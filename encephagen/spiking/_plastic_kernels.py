@@ -184,7 +184,8 @@ def stdp_events(t0, ka, kb, spk_k, spk_i, m, cnt, gev, glo, in_syn, in_pre, w, w
         js += 1
     for k in range(ka, kb):
         t = t0 + k
-        rx = ring_x[t % nslots]
+        s0 = t % nslots
+        rx = ring_x[s0]
         for e in range(cnt[k - ka], cnt[k - ka + 1]):
             g = gev[e]
             a = glo[g]
@@ -199,7 +200,10 @@ def stdp_events(t0, ka, kb, spk_k, spk_i, m, cnt, gev, glo, in_syn, in_pre, w, w
             b = out_ptr[i + 1]
             n_ltd += b - a
             for p in range(a, b):
-                wp = stdp_depress(w[p], ring_y[(t - d[p]) % nslots, post[p]], lam, alpha, mu_minus, w_max)
+                sy = s0 - d[p]            # (t - d) mod S without a division (d < S)
+                if sy < 0:
+                    sy += nslots
+                wp = stdp_depress(w[p], ring_y[sy, post[p]], lam, alpha, mu_minus, w_max)
                 w[p] = wp
                 weight[q[p]] = np.float32(wp)
             js += 1
