@@ -21,10 +21,14 @@ with the block's spikes known and before they are delivered. All information a b
 need is then available: presynaptic spikes of the block, postsynaptic spikes up to ``K`` steps
 before the block's first arrival (``d >= K``), traces from per-step recursions. The work per block is
 proportional to the number of spike-synapse events, plus one trace update per neuron and step.
-On the numba backend the same formulas run compiled (``_numba_kernels.stdp_block``,
-``trace_block``, ``sensor_block``); the torch implementation (events applied in rounds, one per
-synapse) serves the torch backend and CUDA. Both give the same weights bit for bit (STDP; the
-scaling step's ``exp`` is torch's on both).
+On the numba backend the same formulas run compiled (``_plastic_kernels.trace_spikes``,
+``sensor_spikes``, ``ltp_groups``, ``stdp_events``) on the block's spike list: depression walks each
+presynaptic spike's outgoing plastic synapses (one contiguous row), potentiation walks the incoming
+plastic synapses of each postsynaptic spike through an index by target built once, cut into delay
+groups (a spike reaches a group in one step; the groups are bucketed by arrival step), with the
+post-spike history and scratch kept in preallocated arrays. The torch implementation (events
+applied in rounds, one per synapse) serves the torch backend and CUDA. Both give the same weights
+bit for bit (STDP; the scaling step's ``exp`` is torch's on both).
 
 Reward-modulated STDP (``rstdp``, with ``stdp`` giving the pair window): the pairings do not
 change the weights; they feed a synaptic eligibility trace (decayed every step, the stand-alone
@@ -36,7 +40,9 @@ reward's step). The trace decays on every plastic synapse every step (``O(P)`` p
 
 Scaling (if given) runs after STDP in each step: the rate sensor every step, the multiplicative
 scaling every ``interval`` steps; a scaling step changes the transmitted weights of the block's
-remaining spikes at the end of the block (within at most ``K`` steps, the shortest delay).
+remaining spikes at the end of the block (within at most ``K`` steps, the shortest delay). With
+STDP on, a scaled weight is clipped to ``min(scaling.w_max, stdp.w_max)``: scaling never takes a
+weight outside STDP's bounds.
 """
 from __future__ import annotations
 
