@@ -7,7 +7,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from encephagen.spiking._numba_kernels import cached, ltp_events
+from encephagen.spiking._numba_kernels import cached, ltp_events, rate_step, stdp_depress, stdp_facilitate
 
 
 @cached
@@ -63,3 +63,188 @@ def eprop_rl_step(t, z, psi, zbar, ring, alpha, pre, post, d, net_of, ebar, F, d
     for i in range(zbar.shape[0]):
         zbar[i] = zbar[i] * alpha[i] + z[i]
         ring[s, i] = zbar[i]
+
+
+# ---------------------------------------------------------------------------------------------
+# Pair-based STDP on the numba backend (:class:`encephagen.spiking.plastic.PlasticSynapses`).
+#
+# Memory layout, built once: the plastic synapses in source order (``w``, ``d``, ``post``, ``q``:
+# one contiguous row per presynaptic neuron, read sequentially by depression) and an index by
+# target (``in_syn``: synapse ids per postsynaptic neuron, sorted by delay, with ``in_pre`` beside
+# it) cut into delay groups (``gptr[j]`` .. ``gptr[j + 1]``: the groups of neuron j; group g is
+# ``in_syn[glo[g]:glo[g + 1]]``, all with delay ``gd[g]``). A postsynaptic spike reaches one group
+# in one step, so potentiation is bucketed per (spike, group), not per synapse, and a group's
+# synapse ids and presynaptic neurons are read sequentially. Only the weights ``w[p]`` of
+# potentiation are random accesses. The same arithmetic in the same order per synapse as
+# ``_numba_kernels.stdp_block`` and the stand-alone rule (bitwise equal weights).
+
+
+@cached
+@numba.njit(nogil=True)
+def trace_spikes(x, ring, t0, ka, kb, spk_k, spk_i, m, decay, nearest):
+    """Traces over steps t0+ka .. t0+kb-1 from the block's spike list (``spk_k`` step-ascending):
+    ``ring[(t0 + k) % S] = x`` (spikes strictly before the step), then ``x <- x decay`` for every
+    neuron and ``x <- (x + 1) decay`` (all-to-all) or ``decay`` (nearest) for the step's spikers:
+    the same values as :func:`encephagen.spiking.update.trace_step` on a raster (``x + 0 = x``)."""
+    nslots = ring.shape[0]
+    n = x.shape[0]
+    js = 0
+    while js < m and spk_k[js] < ka:
+        js += 1
+    for k in range(ka, kb):
+        slot = (t0 + k) % nslots
+        row = ring[slot]
+        for i in range(n):
+            xi = x[i]
+            row[i] = xi
+            x[i] = xi * decay
+        while js < m and spk_k[js] == k:
+            i = spk_i[js]
+            if nearest:
+                x[i] = 1.0 * decay
+            else:
+                x[i] = (row[i] + 1.0) * decay
+            js += 1
+
+
+@cached
+@numba.njit(nogil=True)
+def sensor_spikes(rate, ka, kb, spk_k, spk_i, m, decay, gain):
+    """Scaling's rate sensor over steps ka..kb-1 (:func:`encephagen.spiking.update.rate_step`)
+    from the spike list: ``r decay`` for every neuron, ``r decay + gain`` for the step's spikers
+    (``r decay + gain 0 = r decay`` for ``r >= 0``)."""
+    n = rate.shape[0]
+    old = np.empty(max(m, 1), np.float64)
+    js = 0
+    while js < m and spk_k[js] < ka:
+        js += 1
+    for k in range(ka, kb):
+        j0 = js
+        while js < m and spk_k[js] == k:
+            old[js - j0] = rate[spk_i[js]]
+            js += 1
+        for i in range(n):
+            rate[i] = rate_step(rate[i], 0.0, decay, gain)
+        for e in range(j0, js):          # the step's spikers, from their value before the decay
+            rate[spk_i[e]] = rate_step(old[e - j0], 1.0, decay, gain)
+
+
+@cached
+@numba.njit(nogil=True)
+def ltp_groups(hist_t, hist_j, h, gptr, gd, t0, ka, kb, dmin, dmax, cnt, gev):
+    """Potentiation of steps t0+ka .. t0+kb-1 bucketed by step: the delay groups reached by the
+    postsynaptic spikes ``hist_t``/``hist_j`` (the first ``h``), group ids of step k in
+    ``gev[cnt[k - ka]:cnt[k - ka + 1]]``. ``gev`` must be large enough (returns -1 if not)."""
+    nk = kb - ka
+    for k in range(nk + 1):
+        cnt[k] = 0
+    lo = t0 + ka - dmax
+    hi = t0 + kb - dmin
+    for e in range(h):
+        tp = hist_t[e]
+        if tp < lo or tp >= hi:
+            continue
+        j = hist_j[e]
+        for g in range(gptr[j], gptr[j + 1]):
+            k = tp + gd[g] - t0
+            if ka <= k < kb:
+                cnt[k - ka + 1] += 1
+    for k in range(nk):
+        cnt[k + 1] += cnt[k]
+    if cnt[nk] > gev.shape[0]:
+        return -1
+    fill = cnt[:nk].copy()
+    for e in range(h):
+        tp = hist_t[e]
+        if tp < lo or tp >= hi:
+            continue
+        j = hist_j[e]
+        for g in range(gptr[j], gptr[j + 1]):
+            k = tp + gd[g] - t0
+            if ka <= k < kb:
+                gev[fill[k - ka]] = g
+                fill[k - ka] += 1
+    return cnt[nk]
+
+
+@cached
+@numba.njit(nogil=True)
+def stdp_events(t0, ka, kb, spk_k, spk_i, m, cnt, gev, glo, in_syn, in_pre, w, weight, q, post, d, out_ptr,
+                ring_x, ring_y, lam, alpha, mu_plus, mu_minus, w_max):
+    """STDP of steps t0+ka .. t0+kb-1 (groups from :func:`ltp_groups`): per step, potentiation of
+    every synapse a postsynaptic spike reaches now (presynaptic trace at this step), then
+    depression of every outgoing plastic synapse of this step's presynaptic spikes (postsynaptic
+    trace at ``t - d``); ``weight[q[p]]`` (the engine's float32) takes the weight at the
+    presynaptic spike. Returns (potentiation events, depression events)."""
+    nslots = ring_x.shape[0]
+    n_ltp = 0
+    n_ltd = 0
+    js = 0
+    while js < m and spk_k[js] < ka:
+        js += 1
+    for k in range(ka, kb):
+        t = t0 + k
+        s0 = t % nslots
+        rx = ring_x[s0]
+        for e in range(cnt[k - ka], cnt[k - ka + 1]):
+            g = gev[e]
+            a = glo[g]
+            b = glo[g + 1]
+            n_ltp += b - a
+            for r in range(a, b):
+                p = in_syn[r]
+                w[p] = stdp_facilitate(w[p], rx[in_pre[r]], lam, mu_plus, w_max)
+        while js < m and spk_k[js] == k:
+            i = spk_i[js]
+            a = out_ptr[i]
+            b = out_ptr[i + 1]
+            n_ltd += b - a
+            for p in range(a, b):
+                sy = s0 - d[p]            # (t - d) mod S without a division (d < S)
+                if sy < 0:
+                    sy += nslots
+                wp = stdp_depress(w[p], ring_y[sy, post[p]], lam, alpha, mu_minus, w_max)
+                w[p] = wp
+                weight[q[p]] = np.float32(wp)
+            js += 1
+    return n_ltp, n_ltd
+
+
+@cached
+@numba.njit(nogil=True)
+def keep_post_spikes(hist_t, hist_j, h, spk_k, spk_i, m, t0, keep_from, has_in):
+    """Drop the postsynaptic spikes before step ``keep_from``, append this block's spikes of
+    neurons with plastic inputs (``has_in``); returns the new count (the arrays must hold
+    ``h + m``)."""
+    o = 0
+    for e in range(h):
+        if hist_t[e] >= keep_from:
+            hist_t[o] = hist_t[e]
+            hist_j[o] = hist_j[e]
+            o += 1
+    for e in range(m):
+        i = spk_i[e]
+        if has_in[i]:
+            hist_t[o] = t0 + spk_k[e]
+            hist_j[o] = i
+            o += 1
+    return o
+
+
+def target_index(post: np.ndarray, d: np.ndarray, n: int):
+    """The by-target index of the plastic synapses (see above): ``in_syn``, ``in_pre`` are built by
+    the caller from the returned order; returns (order, gptr, glo, gd, has_in)."""
+    order = np.lexsort((d, post))        # by target, then delay; stable in the synapse id
+    ps, ds = post[order], d[order]
+    P = order.size
+    new = np.ones(P, bool)
+    if P:
+        new[1:] = (ps[1:] != ps[:-1]) | (ds[1:] != ds[:-1])
+    starts = np.flatnonzero(new)
+    glo = np.append(starts, P).astype(np.int64)
+    gd = ds[starts].astype(np.int64)
+    gpost = ps[starts]
+    gptr = np.searchsorted(gpost, np.arange(n + 1)).astype(np.int64)
+    has_in = np.zeros(n, np.bool_)
+    has_in[gpost] = True
+    return order, gptr, glo, gd, has_in

@@ -21,10 +21,14 @@ with the block's spikes known and before they are delivered. All information a b
 need is then available: presynaptic spikes of the block, postsynaptic spikes up to ``K`` steps
 before the block's first arrival (``d >= K``), traces from per-step recursions. The work per block is
 proportional to the number of spike-synapse events, plus one trace update per neuron and step.
-On the numba backend the same formulas run compiled (``_numba_kernels.stdp_block``,
-``trace_block``, ``sensor_block``); the torch implementation (events applied in rounds, one per
-synapse) serves the torch backend and CUDA. Both give the same weights bit for bit (STDP; the
-scaling step's ``exp`` is torch's on both).
+On the numba backend the same formulas run compiled (``_plastic_kernels.trace_spikes``,
+``sensor_spikes``, ``ltp_groups``, ``stdp_events``) on the block's spike list: depression walks each
+presynaptic spike's outgoing plastic synapses (one contiguous row), potentiation walks the incoming
+plastic synapses of each postsynaptic spike through an index by target built once, cut into delay
+groups (a spike reaches a group in one step; the groups are bucketed by arrival step), with the
+post-spike history and scratch kept in preallocated arrays. The torch implementation (events
+applied in rounds, one per synapse) serves the torch backend and CUDA. Both give the same weights
+bit for bit (STDP; the scaling step's ``exp`` is torch's on both).
 
 Reward-modulated STDP (``rstdp``, with ``stdp`` giving the pair window): the pairings do not
 change the weights; they feed a synaptic eligibility trace (decayed every step, the stand-alone
@@ -36,7 +40,9 @@ reward's step). The trace decays on every plastic synapse every step (``O(P)`` p
 
 Scaling (if given) runs after STDP in each step: the rate sensor every step, the multiplicative
 scaling every ``interval`` steps; a scaling step changes the transmitted weights of the block's
-remaining spikes at the end of the block (within at most ``K`` steps, the shortest delay).
+remaining spikes at the end of the block (within at most ``K`` steps, the shortest delay). With
+STDP on, a scaled weight is clipped to ``min(scaling.w_max, stdp.w_max)``: scaling never takes a
+weight outside STDP's bounds.
 """
 from __future__ import annotations
 
@@ -144,22 +150,108 @@ class PlasticSynapses:
             self.baseline = torch.full((sim.B,), float(initial_baseline), dtype=f64, device=dev)
             self.rewards: list[tuple[int, np.ndarray, np.ndarray]] = []             # (step, r, delta) per reward
         self._nb = sim.backend == "numba"
-        if self._nb and stdp is not None:   # numpy views of the same memory for the compiled kernel
+        if self._nb and stdp is not None and rstdp is not None:   # numpy views for the compiled R-STDP kernel
             self._nb_args = (self.w.numpy(), sim.weight.numpy(), self.q.numpy(), self.pre.numpy(), self.post.numpy(),
                              self.d.numpy(), self.out_ptr.numpy(), self.in_ptr.numpy(), self.in_perm.numpy(),
                              self.ring_x.numpy(), self.ring_y.numpy())
             self._out_cnt = (self.out_ptr[1:] - self.out_ptr[:-1]).numpy()
+        elif self._nb and stdp is not None:   # the by-target index of _plastic_kernels, built once
+            self._nb_index(q, pre, post, d, N)
+        if scaling is not None:   # with STDP a scaled weight stays inside STDP's bounds [0, w_max]
+            self._scale_cap = float(scaling.w_max) if stdp is None else min(float(scaling.w_max), float(stdp.w_max))
         self.t = sim.t
         self.record_every = int(record_every)
         self.records: dict[str, list] = {"step": [], "mean": [], "sd": [], "min": [], "max": []}
         self._count = torch.bincount(self.net_of, minlength=sim.B).to(f64)
         self.n_events = 0
 
+    def _nb_index(self, q, pre, post, d, N):
+        """numba STDP: int32 copies of the source-ordered synapse arrays (depression reads them
+        sequentially), the by-target index in delay groups (potentiation), the postsynaptic spike
+        history and scratch buffers (no allocation per block)."""
+        from encephagen.spiking._plastic_kernels import target_index
+
+        i32 = lambda a, n: np.ascontiguousarray(a, np.int32 if n < 2**31 - 1 else np.int64)  # noqa: E731
+        order, self._gptr, self._glo, self._gd, self._has_in = target_index(post, d, N)
+        self._kargs = (self._glo, i32(order, self.P), i32(pre[order], N), self.w.numpy(), self.sim.weight.numpy(),
+                       i32(q, self.sim.weight.numel()), i32(post, N), i32(d, self.Sy), self.out_ptr.numpy(),
+                       self.ring_x.numpy(), self.ring_y.numpy())
+        self._hist_t = np.zeros(1024, np.int64)
+        self._hist_j = np.zeros(1024, np.int64)
+        self._h = 0
+        self._cnt = np.zeros(self.sim.K + 1, np.int64)
+        self._gev = np.zeros(1024, np.int64)
+
+    def _nb_stdp(self, t0, ka, kb, sk, si, m):
+        """numba STDP of steps ka..kb-1 of the block (``_plastic_kernels.ltp_groups``, ``stdp_events``)."""
+        from encephagen.spiking._plastic_kernels import ltp_groups, stdp_events
+
+        q = self.stdp
+        while True:
+            n = ltp_groups(self._hist_t, self._hist_j, self._h, self._gptr, self._gd, t0, ka, kb, self.dmin, self.dmax,
+                           self._cnt, self._gev)
+            if n >= 0:
+                break
+            self._gev = np.zeros(2 * int(self._cnt[kb - ka]), np.int64)
+        n1, n2 = stdp_events(t0, ka, kb, sk, si, m, self._cnt, self._gev, *self._kargs, q.lam, q.alpha, q.mu_plus,
+                             q.mu_minus, q.w_max)
+        self.n_events += int(n1) + int(n2)
+
+    def _block_nb(self, t0, K, kk, ii):
+        """The numba backend's block: compiled kernels on the block's spike list (no raster)."""
+        from encephagen.spiking import _plastic_kernels as pk
+
+        sim = self.sim
+        sk, si = kk.numpy(), ii.numpy()
+        m = int(si.size)
+        stdp = self.stdp is not None
+        if stdp:
+            pk.trace_spikes(self.x.numpy(), self.ring_x.numpy(), t0, 0, K, sk, si, m, self.decay_plus, self.nearest)
+            if not self.same_trace:
+                pk.trace_spikes(self.y.numpy(), self.ring_y.numpy(), t0, 0, K, sk, si, m, self.decay_minus,
+                                self.nearest)
+            if self.rstdp is not None:
+                self._nb_prepare(t0, kk, ii)
+        run = (lambda a, b: self._nb_apply(t0, a, b)) if self.rstdp is not None else \
+            (lambda a, b: self._nb_stdp(t0, a, b, sk, si, m))   # noqa: E731
+        if self.scaling is None:
+            run(0, K)
+        else:
+            s = self.scaling
+            a = 0
+            for k in range(K):
+                if (t0 + k + 1) % s.interval == 0 or k == K - 1:
+                    pk.sensor_spikes(self.rate.numpy(), a, k + 1, sk, si, m, self.s_decay, self.s_gain)
+                    if stdp:   # STDP of steps a..k, then scaling at the end of k
+                        run(a, k + 1)
+                    a = k + 1
+                    if (t0 + k + 1) % s.interval == 0:
+                        from encephagen.spiking._numba_kernels import scale_block
+
+                        f = scaling_factor(self.rate, s.beta, s.target_rate, s.interval * sim.dt)
+                        scale_block(self.w.numpy(), sim.weight.numpy(), self.q.numpy(), self.post.numpy(),
+                                    f.numpy(), self._scale_cap)
+        if stdp and self.rstdp is not None:
+            if ii.numel():
+                self._post_hist.append((t0 + K - 1, kk + t0, ii))
+        elif stdp:
+            if self._h + m > self._hist_t.size:
+                cap = 2 * (self._h + m)
+                self._hist_t = np.resize(self._hist_t, cap)
+                self._hist_j = np.resize(self._hist_j, cap)
+            self._h = pk.keep_post_spikes(self._hist_t, self._hist_j, self._h, sk, si, m, t0, t0 + K - self.dmax,
+                                          self._has_in)
+        self.t = t0 + K
+        if self.record_every and (self.t // self.record_every) > ((t0) // self.record_every):
+            self._record()
+
     # ------------------------------------------------------------------ per block
     def block(self, t0: int, K: int, kk: torch.Tensor, ii: torch.Tensor) -> None:
         """Apply the plasticity of steps t0..t0+K-1 given the block's spikes (step in block, neuron)."""
         if t0 != self.t:
             raise RuntimeError(f"plasticity is at step {self.t}, the engine at {t0}")
+        if self._nb:
+            return self._block_nb(t0, K, kk.cpu(), ii.cpu())
         sim, dev = self.sim, self.device
         kk = kk.to(dev)
         ii = ii.to(dev)
@@ -168,47 +260,28 @@ class PlasticSynapses:
             raster[kk, ii] = True
         if self.stdp is not None:
             self._traces(t0, K, raster)
-            if self._nb:
-                self._nb_prepare(t0, kk, ii)
-            else:
-                ltp_p, ltp_k = self._ltp_events(t0, K)
-                ltd_p, ltd_k = self._ltd_events(kk, ii)
-                self.n_events += int(ltp_p.numel() + ltd_p.numel())
+            ltp_p, ltp_k = self._ltp_events(t0, K)
+            ltd_p, ltd_k = self._ltd_events(kk, ii)
+            self.n_events += int(ltp_p.numel() + ltd_p.numel())
         if self.scaling is None:
             if self.stdp is not None:
-                if self._nb:
-                    self._nb_apply(t0, 0, K)
-                else:
-                    self._apply(t0, ltp_p, ltp_k, ltd_p, ltd_k, 0, K)
+                self._apply(t0, ltp_p, ltp_k, ltd_p, ltd_k, 0, K)
         else:
             s = self.scaling
             refresh = False
             a = 0
             for k in range(K):
-                if not self._nb:
-                    self.rate = rate_step(self.rate, raster[k].to(torch.float64), self.s_decay, self.s_gain)
+                self.rate = rate_step(self.rate, raster[k].to(torch.float64), self.s_decay, self.s_gain)
                 if (t0 + k + 1) % s.interval == 0 or k == K - 1:
-                    if self._nb:   # the sensor of steps a..k, compiled
-                        from encephagen.spiking._numba_kernels import sensor_block
-
-                        sensor_block(self.rate.numpy(), raster.numpy(), a, k + 1, self.s_decay, self.s_gain)
-                    if self.stdp is not None and self._nb:   # STDP of steps a..k, then scaling at the end of k
-                        self._nb_apply(t0, a, k + 1)
-                    elif self.stdp is not None:
+                    if self.stdp is not None:   # STDP of steps a..k, then scaling at the end of k
                         m1 = (ltp_k >= a) & (ltp_k <= k)
                         m2 = (ltd_k >= a) & (ltd_k <= k)
                         self._apply(t0, ltp_p[m1], ltp_k[m1], ltd_p[m2], ltd_k[m2], a, k + 1)
                     a = k + 1
                     if (t0 + k + 1) % s.interval == 0:
                         f = scaling_factor(self.rate, s.beta, s.target_rate, s.interval * sim.dt)
-                        if self._nb:
-                            from encephagen.spiking._numba_kernels import scale_block
-
-                            scale_block(self.w.numpy(), sim.weight.numpy(), self.q.numpy(), self.post.numpy(),
-                                        f.numpy(), float(s.w_max))
-                        else:
-                            self.w.copy_(scale_weight(self.w, f[self.post], s.w_max))
-                            refresh = True
+                        self.w.copy_(scale_weight(self.w, f[self.post], self._scale_cap))
+                        refresh = True
             if refresh:
                 sim.weight[self.q] = self.w.to(sim.weight.dtype)
         if self.stdp is not None and ii.numel():
@@ -229,19 +302,13 @@ class PlasticSynapses:
         self._blk = (kk.numpy(), ii.numpy(), int(ii.numel()), pt, pj)
 
     def _nb_apply(self, t0, ka, kb):
-        from encephagen.spiking import _numba_kernels as nk
+        """numba R-STDP eligibility of steps ka..kb-1 (``_plastic_kernels.rstdp_block``)."""
+        from encephagen.spiking._plastic_kernels import rstdp_block
 
-        q = self.stdp
         sk, si, m, pt, pj = self._blk
-        if self.rstdp is not None:
-            from encephagen.spiking._plastic_kernels import rstdp_block
-
-            a = self._nb_args
-            n_ltp = rstdp_block(t0, ka, kb, sk, si, m, pt, pj, self.c.numpy(), a[3], a[4], a[5], a[6], a[7], a[8],
-                                a[9], a[10], self.decay_c, self.a_plus, self.a_minus)
-        else:
-                n_ltp = nk.stdp_block(t0, ka, kb, sk, si, m, pt, pj, *self._nb_args, q.lam, q.alpha, q.mu_plus,
-                                  q.mu_minus, q.w_max)
+        a = self._nb_args
+        n_ltp = rstdp_block(t0, ka, kb, sk, si, m, pt, pj, self.c.numpy(), a[3], a[4], a[5], a[6], a[7], a[8],
+                            a[9], a[10], self.decay_c, self.a_plus, self.a_minus)
         lo = np.searchsorted(sk[:m], ka)
         hi = np.searchsorted(sk[:m], kb)
         self.n_events += int(n_ltp) + int((self._out_cnt[si[lo:hi]]).sum()) if hi > lo else int(n_ltp)
@@ -251,13 +318,6 @@ class PlasticSynapses:
         pairs = [(self.x, self.ring_x, self.decay_plus)]
         if not self.same_trace:
             pairs.append((self.y, self.ring_y, self.decay_minus))
-        if self.sim.backend == "numba":   # the same trace_step, compiled
-            from encephagen.spiking._numba_kernels import trace_block
-
-            r = raster.numpy()
-            for x, ring, dec in pairs:
-                trace_block(x.numpy(), ring.numpy(), r, t0, K, dec, self.nearest)
-            return
         out = []
         for x, ring, dec in pairs:
             for k in range(K):
