@@ -117,3 +117,18 @@ def test_simulated_fc_equals_the_analytic_prediction_in_the_linear_regime():
     assert sc["analytic"]["fc_r"] > 0.95, sc
     loud = simulated_scores(model, lr["G"], {"a": lr["a"], "sigma": 60 * lr["sigma"]}, [target], runs=8, seed=5)
     assert loud["analytic"]["fc_r"] < sc["analytic"]["fc_r"] and loud["analytic"]["fc_r"] < 0.95, loud
+
+
+def test_stage_option_max_rate_ratio_reaches_the_model_and_the_schema_names_it():
+    from encephagen.fit.stage import _model_factory
+    from encephagen.schemas import section_defaults, section_problems
+
+    cfg = section_defaults("fit")
+    assert cfg["max_rate_ratio"] is None
+    assert _model_factory(cfg)(_sc(8, 0)).max_rate_ratio is None
+    cfg["max_rate_ratio"] = 30
+    assert _model_factory(cfg)(_sc(8, 0)).max_rate_ratio == 30.0
+    assert not section_problems("fit", cfg)
+    cfg["max_rate_ratio"] = 0.5
+    probs = section_problems("fit", cfg)
+    assert probs and "fit.max_rate_ratio" in probs[0]
