@@ -10,6 +10,8 @@ Run by hand (not in CI)::
     .venv/bin/python benchmarks/bench_fit.py --mode rwwfit --popsize 16 --generations 20 --sim-seconds 60 \
         --compile --deadline 19:38 --json /tmp/rwwfit.json      # a full simulated rWW-FIC fit (1 - r + KS)
     .venv/bin/python benchmarks/bench_fit.py --mode fcd --runs 4     # FCD distance of analytic-Hopf optima (simulated)
+    .venv/bin/python benchmarks/bench_fit.py --mode regime --atlas schaefer100 --max-rate-ratio 30 \
+        --fastest-rates 1 2 4 8 --runs 8 --popsize 32 --generations 40   # constrained fit, SIMULATED, time scale chosen on train
 
 Data: the real connectome (``encephagen.data.load_connectome``; max-normalised x 0.2 as
 :func:`encephagen.hopf.fit.normalise_sc`), training and held-out group FC (``resources/fc``), T1w/T2w
@@ -82,12 +84,12 @@ def load(atlas: str, resources: str):
                 connectome=c, names=(train, test))
 
 
-def one_fit(d, space_name, *, popsize, generations, seed, W=None, objective_fcd=False):
+def one_fit(d, space_name, *, popsize, generations, seed, W=None, objective_fcd=False, max_rate_ratio=None):
     import encephagen.fit as F
     from encephagen.hopf import fit as hf
 
     C = d["C"] if W is None else hf.normalise_sc(W)
-    model = F.AnalyticHopf(C)
+    model = F.AnalyticHopf(C, max_rate_ratio=max_rate_ratio)
     spec = SPACES[space_name]
     space = F.space_from_spec(C.shape[0], spec, d["maps"], d["networks"], base=model.defaults)
     res = F.fit(model, space, F.Objective(F.Target(d["train"]["fc"], name="train")), seed=seed, popsize=popsize,
@@ -102,7 +104,7 @@ def cpu_now() -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--mode", choices=("bench", "heldout", "nulls", "rww", "rwwfit", "hopfsim", "fcd"), default="bench")
+    ap.add_argument("--mode", choices=("bench", "heldout", "nulls", "rww", "rwwfit", "hopfsim", "fcd", "regime"), default="bench")
     ap.add_argument("--sim-seconds", type=float, default=10.0, help="rww mode: simulated seconds per candidate")
     ap.add_argument("--device", default="cpu", help="rww mode: torch device of the simulation")
     ap.add_argument("--compile", action="store_true", help="rww/rwwfit: torch.compile the step (batches padded to 16)")
@@ -110,6 +112,11 @@ def main() -> None:
                                                      "this UTC time (HH:MM); the best so far is scored")
     ap.add_argument("--runs", type=int, default=4, help="fcd mode: simulated runs of 864 s per optimum")
     ap.add_argument("--score-seconds", type=float, default=300.0, help="rwwfit: simulated s of the final score")
+    ap.add_argument("--max-rate-ratio", type=float, default=30.0, help="regime: the fit's constraint (fastest / "
+                    "slowest relaxation rate); <= 0: unconstrained")
+    ap.add_argument("--fastest-rates", type=float, nargs="+", default=[1.0, 2.0, 4.0, 8.0],
+                    help="regime: time scales tried (the fastest rate, 1/s); chosen on the TRAINING 1 - r + KS")
+    ap.add_argument("--linearity", type=float, default=0.05, help="regime: 4 max P_jj / slowest rate")
     ap.add_argument("--atlas", default="schaefer100", choices=sorted(PAIRS))
     ap.add_argument("--space", default=BENCH_SPACE, choices=sorted(SPACES))
     ap.add_argument("--spaces", nargs="*", default=None, help="heldout mode: the spaces (default all)")
@@ -284,6 +291,52 @@ def main() -> None:
                   f"single runs {sc['test']['fc_r_single']:.3f}), FCD KS {sc['test']['fcd_ks']:.3f} (train r "
                   f"{sc['train']['fc_r']:.3f}, KS {sc['train']['fcd_ks']:.3f}); fit {c_fit:.0f} CPU s, simulation "
                   f"{row['sim_cpu_s']:.0f} CPU s; {res.values}", flush=True)
+
+    elif args.mode == "regime":  # constrained analytic fit, moved to the linear regime and SIMULATED
+        from encephagen.fit.simulated import dt_for_rate, hopf_bold_model, linear_regime, simulated_scores
+
+        d = load(args.atlas, args.resources)
+        fcd = lambda f: f["fcd_tril"] if "fcd_tril" in f else f["fcd"]     # noqa: E731
+        tr = F.Target(d["train"]["fc"], fcd=fcd(d["train"]), name="train")
+        te = F.Target(d["test"]["fc"], fcd=fcd(d["test"]), name="test")
+        base = {role: F.sc_baselines(d["W"], d[role]["fc"]) for role in ("train", "test")}
+        ratio = args.max_rate_ratio if args.max_rate_ratio > 0 else None
+        c0 = cpu_now()
+        res, space = one_fit(d, args.space, popsize=args.popsize, generations=args.generations, seed=args.seed,
+                             max_rate_ratio=ratio)
+        c_fit = cpu_now() - c0
+        p = {k: v for k, v in res.params.items() if k != "G"}
+        am = F.AnalyticHopf(d["C"])
+        an = F.Target(am(np.array([res.params["G"]]), {k: v[None] for k, v in p.items()})["fc"][0].numpy(),
+                      name="analytic")
+        rr = float(am.rate_ratio(np.array([res.params["G"]]), {k: v[None] for k, v in p.items()})[0])
+        print(f"{args.atlas} {args.space}, max rate ratio {ratio}: analytic train r {res.train['fc_r']:.3f}, held-out "
+              f"r {res.test['fc_r']:.3f}, rate ratio {rr:.3g}; SC-only held-out raw {base['test']['sc_raw_r']:.3f} "
+              f"log {base['test']['sc_log_r']:.3f}; fit {c_fit:.1f} CPU s; {res.values}", flush=True)
+        sims = []
+        for fr in args.fastest_rates:
+            lr = linear_regime(d["C"], res.params["G"], p, fastest_rate=fr, linearity=args.linearity)
+            dt = dt_for_rate(lr["fastest_rate"], 720.0)
+            m = hopf_bold_model(d["C"], dt=dt, transient_ms=max(60_000.0, 5000.0 / lr["slowest_rate"]))
+            c0 = cpu_now()
+            sc = simulated_scores(m, lr["G"], {"a": lr["a"], "sigma": lr["sigma"]}, [tr, te, an], runs=args.runs,
+                                  seed=args.seed)
+            cost = 1 - sc["train"]["fc_r"] + sc["train"]["fcd_ks"]
+            sims.append(dict(fastest_rate=fr, slowest_rate=lr["slowest_rate"], dt_ms=dt, train_cost=cost,
+                             sim=sc, cpu_s=cpu_now() - c0, G=lr["G"], noise_scale=lr["noise_scale"]))
+            print(f"  fastest rate {fr:g}/s (slowest {lr['slowest_rate']:.4f}/s, dt {dt:.1f} ms, {args.runs} x 864 s): "
+                  f"sim vs analytic FC r {sc['analytic']['fc_r']:.3f}; train r {sc['train']['fc_r']:.3f} KS "
+                  f"{sc['train']['fcd_ks']:.3f} (cost {cost:.3f}); held-out r {sc['test']['fc_r']:.3f} (single runs "
+                  f"{sc['test']['fc_r_single']:.3f}) KS {sc['test']['fcd_ks']:.3f}; {sims[-1]['cpu_s']:.0f} CPU s",
+                  flush=True)
+        best = min(sims, key=lambda r: r["train_cost"])
+        print(f"chosen on train (1 - r + KS): fastest rate {best['fastest_rate']:g}/s: SIMULATED held-out FC r "
+              f"{best['sim']['test']['fc_r']:.3f}, FCD KS {best['sim']['test']['fcd_ks']:.3f} (train r "
+              f"{best['sim']['train']['fc_r']:.3f}, KS {best['sim']['train']['fcd_ks']:.3f})", flush=True)
+        out["rows"].append(dict(atlas=args.atlas, space=args.space, max_rate_ratio=ratio, rate_ratio=rr,
+                                analytic_train_r=res.train["fc_r"], analytic_test_r=res.test["fc_r"],
+                                values=res.values, fit_cpu_s=c_fit, baselines=base, sims=sims, chosen=best,
+                                runs=args.runs, linearity=args.linearity))
 
     elif args.mode == "hopfsim":  # simulated Hopf at BOLD time scales, FC + FCD, from the analytic optimum
         from encephagen.fit.simulated import hopf_bold_model

@@ -12,6 +12,13 @@ distribution the FCD objective compares) when the model is simulated.
   (``M P + P M + S = 0``, exact for symmetric C and homogeneous omega, see the module docstring of
   :mod:`encephagen.hopf.linear`); an asymmetric C -> the general eigen solver there.
   Unstable candidates (fixed point lost) give NaN FC, which the objectives score as the worst cost.
+  ``max_rate_ratio`` (optional) constrains the fit to where the linearisation can be SIMULATED: the
+  ratio of the fastest to the slowest relaxation rate of ``M`` (its condition number, ``lambda_min /
+  lambda_max``, both < 0) at most that; a candidate above it gets NaN FC (the worst cost). The analytic
+  FC is invariant under ``(G, a) -> (c G, c a)`` and under a global scale of sigma, so the time scale
+  and the noise level can then be chosen freely (:func:`encephagen.fit.simulated.linear_regime`); what
+  the rate ratio fixes is the stiffness: the spread of time scales a simulation of a finite length at
+  one TR must resolve (the unconstrained schaefer100 optimum spans a from -472/s to -1e-7/s).
 * :class:`SimulatedModel`: any simulator ``simulate(G, params, seed) -> bold (B, n, T)`` (arrays);
   FC and FCD windows are computed from its output here.
 """
@@ -43,7 +50,7 @@ class AnalyticHopf:
 
     def __init__(self, C, *, a: float = hl.PARAMETERS["a"]["default"],
                  omega: float = hl.PARAMETERS["omega"]["default"], sigma: float = hl.PARAMETERS["sigma"]["default"],
-                 dtype=torch.float64, device=None):
+                 dtype=torch.float64, device=None, max_rate_ratio: float | None = None):
         C = np.asarray(C, dtype=float)
         if C.ndim != 2 or C.shape[0] != C.shape[1]:
             raise FitError(f"AnalyticHopf needs one coupling matrix (n, n), got {C.shape}")
@@ -56,6 +63,11 @@ class AnalyticHopf:
         self.L = hl.laplacian(self.C)
         self.symmetric = hl.is_symmetric(self.C)
         self.defaults = {"a": float(a), "omega": float(omega), "sigma": float(sigma)}
+        if max_rate_ratio is not None and not (np.isfinite(max_rate_ratio) and max_rate_ratio >= 1):
+            raise FitError(f"max_rate_ratio must be a finite number >= 1 (fastest / slowest rate), got {max_rate_ratio}")
+        if max_rate_ratio is not None and not self.symmetric:
+            raise FitError("max_rate_ratio needs a symmetric coupling matrix (the rates are M's eigenvalues)")
+        self.max_rate_ratio = None if max_rate_ratio is None else float(max_rate_ratio)
 
     def _regional(self, params: Mapping, name: str, B: int) -> torch.Tensor:
         v = params.get(name, self.defaults[name])
@@ -94,8 +106,30 @@ class AnalyticHopf:
             P = torch.where(bad[:, None, None], torch.full_like(P, float("nan")), P)
         return P
 
+    def rates(self, G, params: Mapping | None = None) -> torch.Tensor:
+        """Relaxation rates (B, n) of the linearised model: ``-eig(M)``, ``M = diag(a) - G L``, ascending
+        (symmetric C); a rate <= 0 is an unstable candidate."""
+        if not self.symmetric:
+            raise FitError("rates need a symmetric coupling matrix")
+        G = torch.as_tensor(np.asarray(G, dtype=float), dtype=self.dtype, device=self.device).reshape(-1)
+        a = self._regional(dict(params or {}), "a", G.numel())
+        return -torch.linalg.eigvalsh(torch.diag_embed(a) - G[:, None, None] * self.L).flip(-1)
+
+    def rate_ratio(self, G, params: Mapping | None = None) -> np.ndarray:
+        """Fastest / slowest relaxation rate (B,) (inf for an unstable candidate)."""
+        r = self.rates(G, params)
+        lo, hi = r[:, 0], r[:, -1]
+        return torch.where(lo > 0, hi / lo, torch.full_like(lo, float("inf"))).cpu().numpy()
+
     def __call__(self, G, params: Mapping | None = None, seed: int | None = None) -> dict:
-        return {"fc": hl.fc_from_covariance(self.covariance(G, params))}
+        fc = hl.fc_from_covariance(self.covariance(G, params))
+        if self.max_rate_ratio is None:
+            return {"fc": fc}
+        ratio = self.rate_ratio(G, params)
+        bad = torch.as_tensor(~(ratio <= self.max_rate_ratio), device=fc.device)
+        if bad.any():
+            fc = torch.where(bad[:, None, None], torch.full_like(fc, float("nan")), fc)
+        return {"fc": fc, "rate_ratio": ratio}
 
 
 def window_fc_values(ts: np.ndarray, window: int, step: int) -> np.ndarray:

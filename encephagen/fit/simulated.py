@@ -19,6 +19,11 @@ single-run r, and the FCD KS of the runs' pooled FCD values against the target's
 Hopf optimum's FCD distance, which the analytic model itself cannot give).
 
 Seeds: candidate b of a population gets ``seed + b`` (recorded by the fit as its seed).
+
+:func:`linear_regime`: an analytic-Hopf parameter set moved, WITHOUT changing its analytic FC, to where
+the nonlinear model is linear and simulable: time scale ``(G, a) -> (c G, c a)`` so the slowest (or the
+fastest) relaxation rate is the one asked, and a global noise scale so the cubic term shifts no rate by
+more than ``linearity`` x the slowest rate (statistical linearisation: ``a_j -> a_j - 4 P_jj``).
 """
 from __future__ import annotations
 
@@ -28,7 +33,7 @@ from typing import Mapping
 
 import numpy as np
 
-from encephagen.fit.models import SimulatedModel
+from encephagen.fit.models import AnalyticHopf, SimulatedModel
 from encephagen.fit.objectives import fcd_ks
 from encephagen.fit.space import FitError
 from encephagen.sim import rww
@@ -37,7 +42,7 @@ from encephagen.sim.monitor_config import bold_sample_count
 from encephagen.sim.runner import SimulationDiverged, simulate
 
 __all__ = ["rww_fic_model", "hopf_bold_model", "without_diverged", "CandidateFailed", "HOPF_SCALED",
-           "scaled_hopf_inputs", "simulated_scores"]
+           "scaled_hopf_inputs", "simulated_scores", "linear_regime", "dt_for_rate"]
 
 
 class CandidateFailed(RuntimeWarning):
@@ -214,6 +219,52 @@ def hopf_bold_model(C, *, duration_ms: float = 864_000.0, transient_ms: float = 
 
     return SimulatedModel(run, parameters=("a", "sigma"), defaults={"a": a, "sigma": sigma}, name="hopf_bold",
                           fcd_window=fcd_window, fcd_step=fcd_step)
+
+
+def linear_regime(C, G: float, params: Mapping, *, slowest_rate: float | None = None,
+                  fastest_rate: float | None = None, linearity: float = 0.05, a: float = -0.02,
+                  sigma: float = 0.02) -> dict:
+    """An analytic-Hopf optimum (``G``, regional ``params`` {'a': (n,), 'sigma': (n,)}; a parameter not given
+    is the homogeneous ``a`` / ``sigma``) rescaled for simulation with the SAME analytic FC:
+
+    * time: ``(G, a) -> (c G, c a)`` with ``c`` such that the slowest relaxation rate of ``M = diag(a) - G L``
+      is ``slowest_rate`` (1/s), or its fastest ``fastest_rate`` (give one);
+    * noise: ``sigma -> k sigma`` with ``4 max_j P_jj = linearity x slowest rate`` (``P`` the linear
+      model's stationary covariance): the Gaussian closure of the cubic term, ``a_j -> a_j - 4 P_jj``,
+      then moves no relaxation rate by more than ``linearity`` times the slowest one (Weyl), so the
+      simulated FC is the analytic one up to that and to the finite sample.
+
+    Returns {'G', 'a' (n,), 'sigma' (n,), 'time_scale' c, 'noise_scale' k, 'slowest_rate', 'fastest_rate',
+    'rate_ratio', 'linearity'} (rates in 1/s). C must be symmetric (the fit's coupling matrix)."""
+    if (slowest_rate is None) == (fastest_rate is None):
+        raise FitError("linear_regime: give exactly one of slowest_rate, fastest_rate")
+    if not 0 < linearity < 1:
+        raise FitError(f"linear_regime: linearity must be in (0, 1), got {linearity}")
+    m = AnalyticHopf(C, a=a, sigma=sigma)
+    if not m.symmetric:
+        raise FitError("linear_regime needs a symmetric coupling matrix")
+    n = m.n
+    av = np.broadcast_to(np.asarray(params.get("a", a), dtype=float), (n,)).copy()
+    sg = np.broadcast_to(np.asarray(params.get("sigma", sigma), dtype=float), (n,)).copy()
+    r = m.rates(np.array([float(G)]), {"a": av[None]})[0].cpu().numpy()
+    if not r[0] > 0:
+        raise FitError(f"linear_regime: the parameter set is unstable (slowest rate {r[0]:.3g} <= 0)")
+    target = slowest_rate if slowest_rate is not None else fastest_rate
+    if not (np.isfinite(target) and target > 0):
+        raise FitError(f"linear_regime: the rate asked must be > 0, got {target}")
+    c = float(target / (r[0] if slowest_rate is not None else r[-1]))
+    G2, a2, slow = float(G) * c, av * c, float(r[0] * c)
+    P = m.covariance(np.array([G2]), {"a": a2[None], "sigma": sg[None]})[0].cpu().numpy()
+    k = float(np.sqrt(linearity * slow / (4.0 * np.diag(P).max())))
+    return {"G": G2, "a": a2, "sigma": sg * k, "time_scale": c, "noise_scale": k, "slowest_rate": slow,
+            "fastest_rate": float(r[-1] * c), "rate_ratio": float(r[-1] / r[0]), "linearity": float(linearity)}
+
+
+def dt_for_rate(fastest_rate: float, tr_ms: float, accuracy: float = 0.1, min_steps: int = 8) -> float:
+    """The largest step (ms) dividing ``tr_ms`` with ``fastest_rate (1/s) x dt <= accuracy`` and at least
+    ``min_steps`` steps per TR (Euler-Maruyama's relative variance bias is about rate x dt / 2)."""
+    steps = max(int(min_steps), int(np.ceil(fastest_rate * tr_ms / 1000.0 / accuracy)))
+    return tr_ms / steps
 
 
 def simulated_scores(model: SimulatedModel, G: float, params: Mapping, targets, *, runs: int = 1,

@@ -76,7 +76,8 @@ def _model_factory(cfg: Mapping):
         W = np.asarray(w, dtype=float)
         if cfg["symmetrise"]:
             W = (W + W.T) / 2
-        return AnalyticHopf(hf.normalise_sc(W, cfg["sc_normalisation"], cfg["sc_scale"]))
+        return AnalyticHopf(hf.normalise_sc(W, cfg["sc_normalisation"], cfg["sc_scale"]),
+                            max_rate_ratio=cfg.get("max_rate_ratio"))
     return make
 
 
