@@ -34,6 +34,8 @@ rule sc_fc_baselines:
         "results/baselines/sc_fc.tsv",
     log:
         "logs/sc_fc_baselines/all.log",
+    benchmark:
+        "benchmarks/rules/sc_fc_baselines/all.tsv",
     localrule: True
     conda:
         "../envs/encephagen.yaml"

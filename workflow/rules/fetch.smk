@@ -18,6 +18,8 @@ for _group in DATA_GROUPS:
             data_group_raw(_group),
         log:
             f"logs/fetch/{_group}.log",
+        benchmark:
+            f"benchmarks/rules/fetch_{_group}/all.tsv",
         localrule: True
         conda:
             "../envs/data.yaml"
@@ -60,6 +62,8 @@ rule own_t1t2:
         "resources/t1t2/{atlas}.tsv",
     log:
         "logs/own_t1t2/{atlas}.log",
+    benchmark:
+        "benchmarks/rules/own_t1t2/{atlas}.tsv",
     wildcard_constraints:
         atlas="|".join(OWN_T1T2) if OWN_T1T2 else "(?!x)x",  # never matches without own maps
     localrule: True

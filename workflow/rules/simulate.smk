@@ -22,6 +22,7 @@ rule operating_point:
         "benchmarks/rules/operating_point/atlas-{atlas}/model-{model}.tsv"
     conda:
         "../envs/encephagen.yaml"
+    priority: 50  # critical path: every simulation of an (atlas, model) waits for its G grid
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
@@ -46,6 +47,7 @@ rule simulate_batch:
         "benchmarks/rules/simulate_batch/atlas-{atlas}/model-{model}/null-{family}/batch-{batch}.tsv"
     conda:
         "../envs/encephagen.yaml"
+    priority: 30  # longest jobs first; statistics and figures fill the other core
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
@@ -69,6 +71,8 @@ rule hopf_sim_vs_analytic:
         "results/hopf/atlas-{atlas}/sim_vs_analytic.tsv",
     log:
         "logs/hopf_sim_vs_analytic/atlas-{atlas}.log",
+    benchmark:
+        "benchmarks/rules/hopf_sim_vs_analytic/atlas-{atlas}.tsv",
     conda:
         "../envs/encephagen.yaml"
     threads: 1
