@@ -71,3 +71,42 @@ def test_bench_workflow_accounts_for_every_job_of_a_real_run(ci_run, tmp_path):
     assert s["chain_wall_s"] <= s["job_wall_s"]
     assert mod.main([str(ci_run), "--json", str(tmp_path / "s.json")]) == 0
     assert (tmp_path / "s.json").stat().st_size > 100
+
+
+SKIPPED_BATCH = r'''
+import sys
+import numpy as np
+from encephagen.connectome import Connectome
+from encephagen.steps.nulls import generate_nulls_file
+from encephagen.steps.simulate import simulate_network_file
+from encephagen.io import validate_h5
+
+n = 6
+W = np.ones((n, n)) - np.eye(n)  # complete graph: no degree-preserving swap can change it
+c = Connectome(name="k6", weights=W, lengths=np.where(W != 0, 10.0, 0.0), labels=tuple(f"r{i}" for i in range(n)),
+               hemisphere=("",) * n, cortical=np.ones(n, bool), region_class=("",) * n, directed=False,
+               weight_kind="synthetic", lengths_source="synthetic", licence="-", citation="-",
+               centres=np.arange(3 * n, dtype=float).reshape(n, 3), distances=None)
+out = sys.argv[1]
+generate_nulls_file(c, out + "/nulls.h5", atlas="k6", family="degree", batch=0, batch_size=2, n_per_family=2,
+                    master_seed=1, on_refusal="skip")
+simulate_network_file(out + "/nulls.h5", out + "/sim.h5", {"model": "wilson_cowan", "G": [0.1]}, master_seed=1,
+                      threads=1)
+validate_h5(out + "/sim.h5", "simulation")
+print("TORCH" if "torch" in sys.modules else "NO-TORCH")
+'''
+
+
+def test_a_skipped_simulation_batch_never_imports_torch(tmp_path):
+    """A family the nulls stage refused (e.g. rewiring hcp80's complete graph) still gets its
+    simulation job, which only writes the refusal: it must not pay torch's import (~3 CPU s)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAKEMAKE")}
+    env.setdefault("PYTHONPATH", str(REPO))
+    r = subprocess.run([sys.executable, "-c", SKIPPED_BATCH, str(tmp_path)], capture_output=True, text=True,
+                       env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.strip().splitlines()[-1] == "NO-TORCH"
+    import h5py
+
+    with h5py.File(tmp_path / "sim.h5") as f:
+        assert f.attrs["status"] == "skipped"
