@@ -51,7 +51,7 @@ rule compare_to_nulls:
     log:
         "logs/compare_to_nulls/atlas-{atlas}/model-{model}.log",
     benchmark:
-        "benchmarks/rules/compare_to_nulls/atlas-{atlas}/model-{model}.tsv",
+        "benchmarks/rules/compare_to_nulls/atlas-{atlas}/model-{model}.tsv"
     conda:
         "../envs/encephagen.yaml"
     threads: 1
@@ -81,7 +81,7 @@ rule fit_fc:
     log:
         "logs/fit_fc/atlas-{atlas}/model-{model}.log",
     benchmark:
-        "benchmarks/rules/fit_fc/atlas-{atlas}/model-{model}.tsv",
+        "benchmarks/rules/fit_fc/atlas-{atlas}/model-{model}.tsv"
     conda:
         "../envs/encephagen.yaml"
     threads: 1
@@ -103,7 +103,7 @@ rule correlate_t1t2:
     log:
         "logs/correlate_t1t2/atlas-{atlas}/model-{model}.log",
     benchmark:
-        "benchmarks/rules/correlate_t1t2/atlas-{atlas}/model-{model}.tsv",
+        "benchmarks/rules/correlate_t1t2/atlas-{atlas}/model-{model}.tsv"
     conda:
         "../envs/encephagen.yaml"
     threads: 1
@@ -125,7 +125,7 @@ rule silencing_order:
     log:
         "logs/silencing_order/atlas-{atlas}/model-{model}.log",
     benchmark:
-        "benchmarks/rules/silencing_order/atlas-{atlas}/model-{model}.tsv",
+        "benchmarks/rules/silencing_order/atlas-{atlas}/model-{model}.tsv"
     conda:
         "../envs/encephagen.yaml"
     threads: 1
@@ -146,7 +146,7 @@ rule write_provenance:
     log:
         "logs/write_provenance/all.log",
     benchmark:
-        "benchmarks/rules/write_provenance/all.tsv",
+        "benchmarks/rules/write_provenance/all.tsv"
     localrule: True
     conda:
         "../envs/encephagen.yaml"

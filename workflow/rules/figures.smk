@@ -38,7 +38,7 @@ rule plot_metrics:
     log:
         "logs/plot_metrics/atlas-{atlas}/model-{model}.log",
     benchmark:
-        "benchmarks/rules/plot_metrics/atlas-{atlas}/model-{model}.tsv",
+        "benchmarks/rules/plot_metrics/atlas-{atlas}/model-{model}.tsv"
     conda:
         "../envs/encephagen.yaml"
     threads: 1
@@ -66,7 +66,7 @@ rule plot_t1t2:
     log:
         "logs/plot_t1t2/atlas-{atlas}/model-{model}.log",
     benchmark:
-        "benchmarks/rules/plot_t1t2/atlas-{atlas}/model-{model}.tsv",
+        "benchmarks/rules/plot_t1t2/atlas-{atlas}/model-{model}.tsv"
     conda:
         "../envs/encephagen.yaml"
     threads: 1
@@ -103,7 +103,7 @@ rule plot_fc_fit:
     log:
         "logs/plot_fc_fit/atlas-{atlas}/model-{model}.log",
     benchmark:
-        "benchmarks/rules/plot_fc_fit/atlas-{atlas}/model-{model}.tsv",
+        "benchmarks/rules/plot_fc_fit/atlas-{atlas}/model-{model}.tsv"
     conda:
         "../envs/encephagen.yaml"
     threads: 1
@@ -128,7 +128,7 @@ rule plot_silencing:
     log:
         "logs/plot_silencing/atlas-{atlas}/model-{model}.log",
     benchmark:
-        "benchmarks/rules/plot_silencing/atlas-{atlas}/model-{model}.tsv",
+        "benchmarks/rules/plot_silencing/atlas-{atlas}/model-{model}.tsv"
     conda:
         "../envs/encephagen.yaml"
     threads: 1
@@ -158,7 +158,7 @@ rule summary_page:
     log:
         "logs/summary_page/all.log",
     benchmark:
-        "benchmarks/rules/summary_page/all.tsv",
+        "benchmarks/rules/summary_page/all.tsv"
     localrule: True
     conda:
         "../envs/encephagen.yaml"
@@ -192,7 +192,7 @@ rule plot_hopf:
     log:
         "logs/plot_hopf/atlas-{atlas}.log",
     benchmark:
-        "benchmarks/rules/plot_hopf/atlas-{atlas}.tsv",
+        "benchmarks/rules/plot_hopf/atlas-{atlas}.tsv"
     conda:
         "../envs/encephagen.yaml"
     threads: 1
@@ -219,7 +219,7 @@ rule plot_hopf_heterogeneity:
     log:
         "logs/plot_hopf_heterogeneity/atlas-{atlas}.log",
     benchmark:
-        "benchmarks/rules/plot_hopf_heterogeneity/atlas-{atlas}.tsv",
+        "benchmarks/rules/plot_hopf_heterogeneity/atlas-{atlas}.tsv"
     conda:
         "../envs/encephagen.yaml"
     threads: 1
@@ -247,7 +247,7 @@ rule plot_brain_maps:
     log:
         "logs/plot_brain_maps/atlas-{atlas}/model-{model}.log",
     benchmark:
-        "benchmarks/rules/plot_brain_maps/atlas-{atlas}/model-{model}.tsv",
+        "benchmarks/rules/plot_brain_maps/atlas-{atlas}/model-{model}.tsv"
     conda:
         "../envs/encephagen.yaml"
     threads: 1

@@ -20,9 +20,9 @@ rule operating_point:
         "logs/operating_point/atlas-{atlas}/model-{model}.log",
     benchmark:
         "benchmarks/rules/operating_point/atlas-{atlas}/model-{model}.tsv"
+    priority: 50  # critical path: every simulation of an (atlas, model) waits for its G grid
     conda:
         "../envs/encephagen.yaml"
-    priority: 50  # critical path: every simulation of an (atlas, model) waits for its G grid
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
@@ -45,9 +45,9 @@ rule simulate_batch:
         "logs/simulate_batch/atlas-{atlas}/model-{model}/null-{family}/batch-{batch}.log",
     benchmark:
         "benchmarks/rules/simulate_batch/atlas-{atlas}/model-{model}/null-{family}/batch-{batch}.tsv"
+    priority: 30  # longest jobs first; statistics and figures fill the other core
     conda:
         "../envs/encephagen.yaml"
-    priority: 30  # longest jobs first; statistics and figures fill the other core
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
@@ -72,7 +72,7 @@ rule hopf_sim_vs_analytic:
     log:
         "logs/hopf_sim_vs_analytic/atlas-{atlas}.log",
     benchmark:
-        "benchmarks/rules/hopf_sim_vs_analytic/atlas-{atlas}.tsv",
+        "benchmarks/rules/hopf_sim_vs_analytic/atlas-{atlas}.tsv"
     conda:
         "../envs/encephagen.yaml"
     threads: 1
