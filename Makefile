@@ -5,6 +5,7 @@ VENV    ?= .venv
 PY      := $(VENV)/bin/python
 CORES   ?= 2
 PYTEST_ARGS ?=
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup run test dry-run report docs bench clean-results
 
@@ -12,7 +13,7 @@ setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml requirements-data.txt
 	python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+	# no `pip install --upgrade pip`: a network round trip (fails offline) and the venv's pip suffices
 	# CPU wheel first (an unpinned torch pulls a multi-GB CUDA build); GPU clusters: install
 	# your CUDA build of torch into the venv before `make setup`, it is kept.
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q torch==2.13.0

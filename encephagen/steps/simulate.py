@@ -15,9 +15,8 @@ import numpy as np
 from encephagen.io import atomic_h5, write_array
 from encephagen.io.tables import read_tsv
 from encephagen.nulls import read_nulls
-from encephagen.sim.runner import METRICS
+from encephagen.io.kinds import SIMULATION_METRICS as METRICS  # = encephagen.sim.runner.METRICS, without torch
 from encephagen.steps.networks import batch_networks
-from encephagen.study import engine_for_model, run_study
 from encephagen.study.config import SIM_DEFAULTS, resolve_config
 from encephagen.study.regimes import write_regimes
 
@@ -47,10 +46,12 @@ def simulate_network_file(networks_path: str | Path, out_path: str | Path, simul
     ``simulation`` file with zero runs that carries the refusal (``status='skipped'``, ``reason``),
     so the aggregation can report the family as skipped rather than silently absent.
     """
-    set_threads(threads)
     nb = read_nulls(networks_path)
-    if nb.status != "ok" or len(nb) == 0:
+    if nb.status != "ok" or len(nb) == 0:  # decided before torch is imported (a skipped batch never needs it)
         return write_skipped_simulation(out_path, simulate_cfg, nb, reason=nb.reason or "empty batch")
+    from encephagen.study import engine_for_model, run_study  # imports torch: only when simulating
+
+    set_threads(threads)
     networks = batch_networks(nb)
     engine = engine_for_model(simulate_cfg.get("model", SIM_DEFAULTS["model"]))
     section = simulate_cfg if engine.section == "simulate" else (engine_cfg or {})

@@ -50,6 +50,8 @@ rule compare_to_nulls:
         class_summary="results/stats/atlas-{atlas}/model-{model}/class_summary.tsv",
     log:
         "logs/compare_to_nulls/atlas-{atlas}/model-{model}.log",
+    benchmark:
+        "benchmarks/rules/compare_to_nulls/atlas-{atlas}/model-{model}.tsv"
     conda:
         "../envs/encephagen.yaml"
     threads: 1
@@ -78,6 +80,8 @@ rule fit_fc:
         curve="results/stats/atlas-{atlas}/model-{model}/fc_fit_curve.tsv",
     log:
         "logs/fit_fc/atlas-{atlas}/model-{model}.log",
+    benchmark:
+        "benchmarks/rules/fit_fc/atlas-{atlas}/model-{model}.tsv"
     conda:
         "../envs/encephagen.yaml"
     threads: 1
@@ -98,6 +102,8 @@ rule correlate_t1t2:
         "results/stats/atlas-{atlas}/model-{model}/t1t2.tsv",
     log:
         "logs/correlate_t1t2/atlas-{atlas}/model-{model}.log",
+    benchmark:
+        "benchmarks/rules/correlate_t1t2/atlas-{atlas}/model-{model}.tsv"
     conda:
         "../envs/encephagen.yaml"
     threads: 1
@@ -118,6 +124,8 @@ rule silencing_order:
         summary="results/stats/atlas-{atlas}/model-{model}/silencing.tsv",
     log:
         "logs/silencing_order/atlas-{atlas}/model-{model}.log",
+    benchmark:
+        "benchmarks/rules/silencing_order/atlas-{atlas}/model-{model}.tsv"
     conda:
         "../envs/encephagen.yaml"
     threads: 1
@@ -137,6 +145,8 @@ rule write_provenance:
         methods=report("results/methods.md", category="Methods", caption="../report/methods.rst"),
     log:
         "logs/write_provenance/all.log",
+    benchmark:
+        "benchmarks/rules/write_provenance/all.tsv"
     localrule: True
     conda:
         "../envs/encephagen.yaml"

@@ -15,6 +15,7 @@ rule empirical_fc:
         "benchmarks/rules/empirical_fc/{dataset}.tsv"
     wildcard_constraints:
         dataset="[A-Za-z0-9]+(-[A-Za-z0-9]+)*",
+    priority: 40  # the Hopf sweep's FC; upstream of the Hopf G grid
     conda:
         "../envs/encephagen.yaml"
     threads: 1
@@ -34,6 +35,8 @@ rule sc_fc_baselines:
         "results/baselines/sc_fc.tsv",
     log:
         "logs/sc_fc_baselines/all.log",
+    benchmark:
+        "benchmarks/rules/sc_fc_baselines/all.tsv"
     localrule: True
     conda:
         "../envs/encephagen.yaml"

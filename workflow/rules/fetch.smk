@@ -18,6 +18,9 @@ for _group in DATA_GROUPS:
             data_group_raw(_group),
         log:
             f"logs/fetch/{_group}.log",
+        benchmark:
+            f"benchmarks/rules/fetch_{_group}/all.tsv"
+        priority: 40  # upstream of the simulations and the G grids (see operating_point)
         localrule: True
         conda:
             "../envs/data.yaml"
@@ -40,6 +43,7 @@ rule convert_connectome:
         "logs/convert_connectome/{atlas}.log",
     benchmark:
         "benchmarks/rules/convert_connectome/{atlas}.tsv"
+    priority: 40  # upstream of the simulations and the G grids (see operating_point)
     conda:
         "../envs/encephagen.yaml"
     params:
@@ -60,6 +64,8 @@ rule own_t1t2:
         "resources/t1t2/{atlas}.tsv",
     log:
         "logs/own_t1t2/{atlas}.log",
+    benchmark:
+        "benchmarks/rules/own_t1t2/{atlas}.tsv"
     wildcard_constraints:
         atlas="|".join(OWN_T1T2) if OWN_T1T2 else "(?!x)x",  # never matches without own maps
     localrule: True
@@ -84,6 +90,7 @@ rule convert_connectome_subjects:
         "benchmarks/rules/convert_connectome/{atlas}.tsv"
     wildcard_constraints:
         atlas="|".join(SUBJECT_CONNECTOMES),  # encephagen.data.registry
+    priority: 40  # upstream of the simulations and the G grids (see operating_point)
     conda:
         "../envs/encephagen.yaml"
     params:

@@ -37,6 +37,8 @@ rule plot_metrics:
         hierarchy_pdf="results/figures/atlas-{atlas}/model-{model}/hierarchy.pdf",
     log:
         "logs/plot_metrics/atlas-{atlas}/model-{model}.log",
+    benchmark:
+        "benchmarks/rules/plot_metrics/atlas-{atlas}/model-{model}.tsv"
     conda:
         "../envs/encephagen.yaml"
     threads: 1
@@ -63,6 +65,8 @@ rule plot_t1t2:
         pdf="results/figures/atlas-{atlas}/model-{model}/t1t2.pdf",
     log:
         "logs/plot_t1t2/atlas-{atlas}/model-{model}.log",
+    benchmark:
+        "benchmarks/rules/plot_t1t2/atlas-{atlas}/model-{model}.tsv"
     conda:
         "../envs/encephagen.yaml"
     threads: 1
@@ -98,6 +102,8 @@ rule plot_fc_fit:
         matrices_pdf="results/figures/atlas-{atlas}/model-{model}/fc_matrices.pdf",
     log:
         "logs/plot_fc_fit/atlas-{atlas}/model-{model}.log",
+    benchmark:
+        "benchmarks/rules/plot_fc_fit/atlas-{atlas}/model-{model}.tsv"
     conda:
         "../envs/encephagen.yaml"
     threads: 1
@@ -121,6 +127,8 @@ rule plot_silencing:
         pdf="results/figures/atlas-{atlas}/model-{model}/silencing.pdf",
     log:
         "logs/plot_silencing/atlas-{atlas}/model-{model}.log",
+    benchmark:
+        "benchmarks/rules/plot_silencing/atlas-{atlas}/model-{model}.tsv"
     conda:
         "../envs/encephagen.yaml"
     threads: 1
@@ -149,6 +157,8 @@ rule summary_page:
         ),
     log:
         "logs/summary_page/all.log",
+    benchmark:
+        "benchmarks/rules/summary_page/all.tsv"
     localrule: True
     conda:
         "../envs/encephagen.yaml"
@@ -181,6 +191,8 @@ rule plot_hopf:
         heldout_pdf="results/figures/atlas-{atlas}/model-hopf_linear/hopf_heldout.pdf",
     log:
         "logs/plot_hopf/atlas-{atlas}.log",
+    benchmark:
+        "benchmarks/rules/plot_hopf/atlas-{atlas}.tsv"
     conda:
         "../envs/encephagen.yaml"
     threads: 1
@@ -206,6 +218,8 @@ rule plot_hopf_heterogeneity:
         pdf="results/figures/atlas-{atlas}/model-hopf_linear/hopf_heterogeneity.pdf",
     log:
         "logs/plot_hopf_heterogeneity/atlas-{atlas}.log",
+    benchmark:
+        "benchmarks/rules/plot_hopf_heterogeneity/atlas-{atlas}.tsv"
     conda:
         "../envs/encephagen.yaml"
     threads: 1
@@ -232,6 +246,8 @@ rule plot_brain_maps:
         pdf="results/figures/atlas-{atlas}/model-{model}/brain_maps.pdf",
     log:
         "logs/plot_brain_maps/atlas-{atlas}/model-{model}.log",
+    benchmark:
+        "benchmarks/rules/plot_brain_maps/atlas-{atlas}/model-{model}.tsv"
     conda:
         "../envs/encephagen.yaml"
     threads: 1

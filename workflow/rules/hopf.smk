@@ -18,6 +18,7 @@ rule hopf_sweep:
         "logs/hopf_sweep/atlas-{atlas}/null-{family}/batch-{batch}.log",
     benchmark:
         "benchmarks/rules/hopf_sweep/atlas-{atlas}/null-{family}/batch-{batch}.tsv"
+    priority: 40  # the real network's sweep places the Hopf model's G grid (operating_point)
     conda:
         "../envs/encephagen.yaml"
     threads: 2

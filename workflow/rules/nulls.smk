@@ -14,6 +14,7 @@ rule generate_nulls:
         "logs/generate_nulls/atlas-{atlas}/null-{family}/batch-{batch}.log",
     benchmark:
         "benchmarks/rules/generate_nulls/atlas-{atlas}/null-{family}/batch-{batch}.tsv"
+    priority: 40  # upstream of the simulations and the G grids (see operating_point)
     conda:
         "../envs/encephagen.yaml"
     threads: 1

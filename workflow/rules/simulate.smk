@@ -20,6 +20,7 @@ rule operating_point:
         "logs/operating_point/atlas-{atlas}/model-{model}.log",
     benchmark:
         "benchmarks/rules/operating_point/atlas-{atlas}/model-{model}.tsv"
+    priority: 50  # critical path: every simulation of an (atlas, model) waits for its G grid
     conda:
         "../envs/encephagen.yaml"
     threads: 1
@@ -44,6 +45,7 @@ rule simulate_batch:
         "logs/simulate_batch/atlas-{atlas}/model-{model}/null-{family}/batch-{batch}.log",
     benchmark:
         "benchmarks/rules/simulate_batch/atlas-{atlas}/model-{model}/null-{family}/batch-{batch}.tsv"
+    priority: 30  # longest jobs first; statistics and figures fill the other core
     conda:
         "../envs/encephagen.yaml"
     threads: 1
@@ -69,6 +71,8 @@ rule hopf_sim_vs_analytic:
         "results/hopf/atlas-{atlas}/sim_vs_analytic.tsv",
     log:
         "logs/hopf_sim_vs_analytic/atlas-{atlas}.log",
+    benchmark:
+        "benchmarks/rules/hopf_sim_vs_analytic/atlas-{atlas}.tsv"
     conda:
         "../envs/encephagen.yaml"
     threads: 1
