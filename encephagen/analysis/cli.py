@@ -48,7 +48,24 @@ def _estimate(args) -> int:
     print(f"estimated core-hours: {est['core_h']:.2f} (simulation {est['sim_core_h']:.2f}, "
           f"{args.jobs} jobs x fixed cost {est['fixed_core_h']:.2f})"
           + (f"; no measured cost for {est['missing']}" if est["missing"] else ""))
+    print(claim1_power_line(cfg, complete_graph=args.complete_graph))
     return 0
+
+
+def claim1_power_line(cfg, *, complete_graph: bool = False) -> str:
+    """Claim 1's power at a design: N nulls per family, a BH family of (4 Wilson-Cowan hierarchy
+    metrics + the FC pattern) x families tests (encephagen.analysis.claims.claim1_resolution)."""
+    from encephagen.analysis import claims as C
+
+    fams = [f for f in cfg.get("nulls", {}).get("families", [])
+            if not (complete_graph and f in ("degree", "geometry", "degree_connected", "richclub"))]
+    n = int(cfg.get("nulls", {}).get("n_per_family", 0))
+    if "degree" not in fams:
+        return "claim 1 power: no degree family in this design (claim 1 cannot be evaluated)"
+    res = C.claim1_resolution(n, len(C.CLAIM1_WC_METRICS) + 1, len(fams), float(cfg.get("analysis", {}).get("fdr_alpha", C.ALPHA)))
+    return (f"claim 1 power: {n} nulls per family, {res.n_tests} tests ({len(C.CLAIM1_WC_METRICS)} hierarchy metrics + the FC "
+            f"pattern) x {len(fams)} families: {res.reason()} -> "
+            + ("can reach FDR significance" if res.powered else "underpowered for an isolated effect"))
 
 
 def register(sub) -> None:
