@@ -3,7 +3,7 @@
     encephagen claims build --study claim1=results/studies/claim1_decomposition \
         --study claim4=results/studies/claim4_opposite_hierarchies learn=... -o results/claims.md
 
-Each NAME=DIR names what a study answers (claim1 .. claim7, learn, embody; docs/claims.md) and its
+Each NAME=DIR names what a study answers (claim1 .. claim8, learn, embody; docs/claims.md) and its
 workflow directory (holding results/) or results directory. Claims without a study get a
 "pending" row. Writes the page, a TSV of the rows beside it and the claim-4 figure
 (<stem>_figures/). The file handling is encephagen.steps.claims.build_claims.
@@ -76,7 +76,7 @@ def register(sub) -> None:
                         description="One row per claim: predecessor's evidence, our test (from the run's resolved "
                                     "config), effect with interval, FDR q, verdict, figure.")
     b.add_argument("--study", nargs="+", action="extend", default=[], metavar="NAME=DIR",
-                   help="a study's name (claim1..claim7, learn, embody) and its workflow or results directory")
+                   help="a study's name (claim1..claim8, learn, embody) and its workflow or results directory")
     b.add_argument("-o", "--output", default="results/claims.md", help="the page (default: results/claims.md)")
     b.add_argument("--header", default="", help="a paragraph printed under the title (e.g. the sizes that ran)")
     b.set_defaults(func=_build)
