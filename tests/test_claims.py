@@ -135,7 +135,7 @@ def test_claim5_pending_and_underpowered_learning():
                        "p_two": [1 / 6], "q": [1 / 6]})
     r = C.claim5_learning(None, vs, None)
     assert r.verdict == C.UNDERPOWERED        # 5 nulls: p floor 1/6
-    assert C.claim8_cognitive(vs).verdict == C.UNDERPOWERED
+    assert C.claim8_cognitive(vs).verdict == C.UNDERPOWERED   # the learn stage's conditioning, no cognition table
     assert C.claim8_cognitive(None).verdict == C.PENDING
 
 
@@ -210,18 +210,93 @@ def test_hierarchy_sweep_on_real_t1t2_and_class_tables():
     assert r.verdict == C.EXPLAINED and "0.5->2" in r.note
 
 
-@pytest.mark.parametrize("n_nulls, want", [(15, C.UNDERPOWERED), (200, C.SUPPORTED)])
-def test_claim1_on_the_library_decomposition(n_nulls, want):
-    """Claim 1 from encephagen.analysis.decompose on real statistics: hierarchy metrics typical of the
-    degree family (planted: no offset) are 'explained by degree' only with the power to see a
-    difference; with 15 nulls and 4 metrics x 2 families the verdict is underpowered."""
-    from encephagen.analysis.decompose import decompose
+def _claim1_profiles(n_nulls, *, fc_atypical=True, n_reg=40, n_fc=60, families=("degree", "strength", "weight_perm", "geometry"),
+                     seed=11):
+    """Planted claim-1 profiles: 4 hierarchy metrics whose regional profile every network shares (+ noise:
+    the family reproduces it; the real network exchangeable with the nulls) and the FC pattern, which the
+    real network has of its own (atypical among every family) unless ``fc_atypical`` is False."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for m in C.CLAIM1_WC_METRICS:
+        base = rng.normal(size=(2, n_reg))
+        out[m] = (base + 0.3 * rng.normal(size=base.shape),
+                  {f: base + 0.3 * rng.normal(size=(n_nulls, 2, n_reg)) for f in families})
+    base = rng.normal(size=(2, n_fc))
+    real = rng.normal(size=base.shape) if fc_atypical else base + 0.5 * rng.normal(size=base.shape)
+    out[C.FC_PROFILE] = (real, {f: base + 0.5 * rng.normal(size=(n_nulls, 2, n_fc)) for f in families})
+    return out
 
-    metrics = ["mean_mean_over_regions", "var_mean_over_regions", "acf_tau_ms_mean_over_regions",
-               "dominant_freq_hz_mean_over_regions"]
-    df = make_tables(metrics=metrics, families=("degree", "weight_perm"), n_nulls=n_nulls, n_seeds=3,
-                     real_offset={m: 0.0 for m in metrics}, net_sd=1.0, master_seed=5)
-    st = compare_to_nulls(df, min_nulls=10)
-    dec = decompose(st)
-    r = C.claim1_decomposition(dec, st)
+
+def test_claim1_family_is_metrics_x_families_and_the_power_rule():
+    """The claim-level BH family is (4 hierarchy metrics + FC pattern) x families = 20 tests, never
+    metrics x regions; 200 nulls cannot reach FDR significance for an isolated effect (20/201 > 0.05),
+    400 and the cluster design's 1,000 can."""
+    t = C.claim1_tests(_claim1_profiles(9), n_boot=100, seed=1)
+    assert len(t) == 20 and (t["n_tests_fdr"] == 20).all()
+    assert set(t["kind"]) == {"hierarchy", "fc"} and (t["kind"] == "fc").sum() == 4
+    assert not C.claim1_resolution(200, 5, 4).powered
+    assert C.claim1_resolution(400, 5, 4).powered and C.claim1_resolution(1000, 5, 4).powered
+    assert C.claim1_resolution(1000, 5, 4).q_floor_single == pytest.approx(20 / 1001)
+    assert C.claim1_resolution(200, 5, 1).powered       # the degree family alone: 5 tests
+
+
+def test_claim1_atypicality_p_is_exact_under_exchangeability():
+    """The real network drawn from the family itself: the rank test's p is uniform on {1/(N+1), ...}
+    (the symmetric leave-one-out centroid); P(p <= 0.1) = 0.1 within binomial noise over 300 draws."""
+    rng = np.random.default_rng(4)
+    ps = []
+    for _ in range(300):
+        base = rng.normal(size=(1, 15))
+        nets = base + rng.normal(size=(20, 1, 15))
+        ps.append(C.profile_test(nets[0], nets[1:], n_boot=100, seed=0)["p_atypical"])
+    ps = np.array(ps)
+    assert ps.min() >= 1 / 20 - 1e-12
+    assert abs(np.mean(ps <= 0.1) - 0.1) < 0.055, np.mean(ps <= 0.1)
+    # a real profile of its own: the smallest attainable p, and agreement near 0
+    r = C.profile_test(rng.normal(size=(2, 30)), base[:, :1].repeat(30, 1)[None].repeat(2, 1)[:, :, :30] * 0
+                       + rng.normal(size=(1, 30)) + 0.2 * rng.normal(size=(19, 2, 30)), n_boot=200, seed=1)
+    assert r["p_atypical"] == pytest.approx(1 / 20) and abs(r["agreement"]) < 0.5
+
+
+@pytest.mark.parametrize("n_nulls, fc_atypical, want", [(200, True, C.UNDERPOWERED), (400, True, C.SUPPORTED),
+                                                        (400, False, C.NOT_SUPPORTED)])
+def test_claim1_verdicts(n_nulls, fc_atypical, want):
+    """Same planted data: underpowered at 200 nulls (the design could not see a difference), supported at
+    400 (hierarchy agreement's lower bound >= 0.8 for every metric, FC atypical among degree nulls); an FC
+    pattern the nulls share: not supported (no difference is no support, and a shared pattern refutes)."""
+    t = C.claim1_tests(_claim1_profiles(n_nulls, fc_atypical=fc_atypical), n_boot=200, seed=2)
+    r = C.claim1_decomposition(t)
     assert r.verdict == want, r.note
+    assert r.effect >= 0.8 and r.ci_low <= r.effect <= r.ci_high
+    if want == C.NOT_SUPPORTED:
+        assert "FC pattern not atypical" in r.note
+
+
+def _cognition(p_wm=0.001, min_p_struct=0.001, p_struct=0.001):
+    return pd.DataFrame({
+        "experiment": ["working_memory", "pattern_recognition", "structure"],
+        "contrast": ["NMDA - no NMDA, prefrontal persistence", "5 classes - chance", "real - degree nulls"],
+        "unit": ["seed", "seed", "network"], "network": ["real", "real", "real"], "n": [20, 20, 1000],
+        "effect": [0.3, 0.2, 0.05], "ci_low": [0.1, 0.05, 0.01], "ci_high": [0.5, 0.35, 0.09],
+        "p": [p_wm, 0.001, p_struct], "min_p": [1e-6, 1e-6, min_p_struct], "control": ["no NMDA", "chance", "nulls"],
+        "figure": ["cognition/tvb66/wm.png", "", ""]})
+
+
+@pytest.mark.parametrize("kw, want", [({}, C.SUPPORTED), ({"p_wm": 0.6}, C.NOT_SUPPORTED),
+                                      ({"min_p_struct": 1 / 6, "p_struct": 1 / 6}, C.UNDERPOWERED)])
+def test_claim8_from_a_cognition_table(tmp_path, kw, want):
+    """Claim 8 from a hand-written cognition_tests.tsv (the cognition stage's interface), read by the CLI
+    (--study claim8=DIR): every experiment shown -> supported; a powered experiment not shown -> not
+    supported; the structure test with 5 nulls (min p 1/6 x 3 tests > 0.05) -> underpowered."""
+    from encephagen.cli import main
+
+    d = tmp_path / "cog" / "results" / "cognition" / "tvb66"
+    d.mkdir(parents=True)
+    _cognition(**kw).to_csv(d / "cognition_tests.tsv", sep="\t", index=False)
+    out = tmp_path / "page" / "claims.md"
+    assert main(["claims", "build", "--study", f"claim8={tmp_path / 'cog'}", "-o", str(out)]) == 0
+    rows = pd.read_csv(out.with_suffix(".tsv"), sep="\t", dtype={"claim": str}).set_index("claim")
+    assert rows.loc["8", "verdict"] == want, rows.loc["8", "note"]
+    assert C.claim8_cognitive(tests=_cognition(**kw)).verdict == want
+    with pytest.raises(ValueError, match="min_p"):
+        C.claim8_cognitive(tests=_cognition().drop(columns="min_p"))

@@ -38,15 +38,17 @@ __all__ = [
     "ALPHA", "VERDICTS", "ClaimRow", "Resolution", "permutation_resolution", "signflip_resolution",
     "order_resolution", "verdict", "standardised_interval", "group_means", "order_test",
     "PREDECESSOR", "PREDECESSOR_ORDER_RATE", "PREDECESSOR_ORDER_SILENCING", "claim_vs_nulls",
-    "claim1_decomposition", "claim2_silencing", "claim3_spiking", "hierarchy_sweep", "claim4_opposite",
-    "claim5_learning", "claim6_fc", "claim7_evoked", "claim8_cognitive", "pending_row", "rows_table",
+    "profile_test", "claim1_tests", "claim1_resolution", "claim1_decomposition", "claim2_silencing", "claim3_spiking", "hierarchy_sweep", "claim4_opposite",
+    "claim5_learning", "claim6_fc", "claim7_evoked", "claim8_cognitive", "pending_row", "not_run_row", "NOT_RUN",
+    "COGNITION_COLUMNS", "claims_html", "rows_table",
     "claims_markdown",
 ]
 
 ALPHA = 0.05
 SUPPORTED, NOT_SUPPORTED, UNDERPOWERED, PENDING = "supported", "not supported", "underpowered at this size", "pending"
+NOT_RUN = "not run in this configuration"
 EXPLAINED, LEFT_OPEN = "explained", "left open"
-VERDICTS = (SUPPORTED, NOT_SUPPORTED, UNDERPOWERED, PENDING, EXPLAINED, LEFT_OPEN)
+VERDICTS = (SUPPORTED, NOT_SUPPORTED, UNDERPOWERED, PENDING, NOT_RUN, EXPLAINED, LEFT_OPEN)
 
 # The predecessor's evidence, as issue 21 states it.
 PREDECESSOR = {
@@ -282,58 +284,175 @@ def pending_row(claim: str, what: str) -> ClaimRow:
 
 
 HIERARCHY_METRICS = ("mean", "var", "acf_tau_ms", "dominant_freq_hz", "rate", "cv_isi", "fano")
+CLAIM1_WC_METRICS = ("mean", "var", "acf_tau_ms", "dominant_freq_hz")   # the Wilson-Cowan hierarchy metrics
+FC_PROFILE = "fc_pattern"   # claim 1's FC "metric": the upper triangle of the network's FC matrix
 
 
-def claim1_decomposition(decomposition: pd.DataFrame, network_stats: pd.DataFrame, *, cfg: Mapping | None = None,
-                         alpha: float = ALPHA, figure: str = "") -> ClaimRow:
-    """Claim 1 from ``decomposition.tsv`` and ``network_stats.tsv``: the regional-hierarchy metrics
-    (region means of mean, var, time scale, frequency) must be explained at the degree rung
-    (``verdict_class`` reproduced, ``explained_by`` degree or a less constrained family) and the FC
-    metrics must differ from every family (``specific wiring`` / ``specific weight arrangement``).
-    Effect: the fraction of hierarchy metrics explained by degree (Wilson 95 % interval); q: the
-    largest q of the degree family's tests of those metrics (a significant difference refutes
-    "explained"). Underpowered when the degree family's tests cannot reach FDR significance (an
-    equivalence alone, without the power to see a difference, is no evidence)."""
-    d = decomposition.copy()
-    d["metric"] = d["metric"].astype(str)
-    is_fc = d["metric"].str.contains("fc", case=False)
-    is_hier = d["metric"].str.replace("_mean_over_regions", "", regex=False).isin(HIERARCHY_METRICS) \
-        & d["metric"].str.endswith("_mean_over_regions")
-    hier = d[is_hier]
-    fc = d[is_fc]
-    if hier.empty:
-        raise ValueError("claim 1: no regional-hierarchy metric (<metric>_mean_over_regions) in the decomposition table")
-    expl = hier["explained_by"].astype(str).str.contains(r"\b(?:degree|er)\b", regex=True) \
-        & hier["verdict_class"].astype(str).eq("reproduced")
-    k, n = int(expl.sum()), int(len(hier))
-    lo, hi = (sstats.binomtest(k, n).proportion_ci(0.95, method="wilson") if n else (math.nan, math.nan))
-    deg = network_stats[(network_stats["family"] == "degree") & network_stats["metric"].isin(hier["metric"])]
+def _rank_profiles(x: np.ndarray) -> np.ndarray:
+    """Average ranks along the last axis (regions or region pairs); +inf (censored high) ranks top."""
+    return sstats.rankdata(x, axis=-1)
+
+
+def _row_corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson correlation along the last axis (broadcast); NaN where a side is constant."""
+    a = a - a.mean(axis=-1, keepdims=True)
+    b = b - b.mean(axis=-1, keepdims=True)
+    den = np.sqrt((a * a).sum(-1) * (b * b).sum(-1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, (a * b).sum(-1) / np.where(den > 0, den, 1.0), np.nan)
+
+
+def profile_test(real: np.ndarray, nulls: np.ndarray, *, n_boot: int = 1000, seed: int = 0,
+                 level: float = 0.95) -> dict:
+    """Claim 1's test of one (metric, null family), the network as the unit, regions pooled.
+
+    ``real``: the real network's profile (parameter sets x regions, seed means); ``nulls``: the N
+    null networks' (N x parameter sets x regions). Profiles are ranked across regions (Spearman; a
+    censored +inf ranks top); a region undefined (NaN) in any network at a parameter set is left out
+    there. Two numbers, averaged over parameter sets:
+
+    * **agreement** A = corr(real ranks, mean of the N nulls' ranks): how much of the real network's
+      regional profile the family reproduces (1 = all of it), with a percentile bootstrap interval
+      over the null networks (``n_boot`` resamples of the N nulls, ``seed``). An equivalence-type
+      effect: "the family reproduces the profile" needs its lower bound >= a stated minimum, never
+      merely a non-significant difference.
+    * **atypicality** T_k = 1 - corr(ranks_k, mean ranks of the other N networks) for each of the
+      N + 1 pooled networks (the real one and every null); p = (1 + #{nulls with T >= T_real}) /
+      (N + 1), exact under exchangeability of the real network with the family (a symmetric
+      leave-one-out centroid). Small p: the real profile is further from the family's typical profile
+      than the family's own members are (the family does not reproduce it). Floor 1/(N+1).
+    """
+    real = np.asarray(real, dtype=float)
+    nulls = np.asarray(nulls, dtype=float)
+    if real.ndim == 1:
+        real = real[None]
+    if nulls.ndim == 2:
+        nulls = nulls[:, None]
+    n = nulls.shape[0]
+    if nulls.shape[1:] != real.shape:
+        raise ValueError(f"profile_test: nulls {nulls.shape} do not match the real profile {real.shape}")
+    if n < 2:
+        raise ValueError(f"profile_test: {n} null network(s); at least 2 are needed")
+    rng = np.random.default_rng(seed)
+    counts = rng.multinomial(n, np.full(n, 1.0 / n), size=int(n_boot)).astype(float) / n   # (B, N) weights
+    a_g, t_g, boot_g, n_reg = [], [], [], []
+    for g in range(real.shape[0]):
+        pooled = np.concatenate([real[g][None], nulls[:, g]], axis=0)   # (N+1, R)
+        keep = ~np.isnan(pooled).any(axis=0)
+        if keep.sum() < 3:
+            continue
+        r = _rank_profiles(pooled[:, keep])
+        total = r.sum(axis=0)
+        loo = (total[None] - r) / n                      # each network's centroid of the other N
+        t_g.append(1.0 - _row_corr(r, loo))
+        cen = r[1:].mean(axis=0)
+        a_g.append(float(_row_corr(r[0], cen)))
+        boot_g.append(_row_corr(r[0][None], counts @ r[1:]))
+        n_reg.append(int(keep.sum()))
+    if not a_g:
+        return {"agreement": math.nan, "ci_low": math.nan, "ci_high": math.nan, "t_real": math.nan,
+                "t_null_median": math.nan, "p_atypical": math.nan, "n_nulls": n, "n_regions": 0,
+                "p_floor": 1.0 / (n + 1), "n_params": 0}
+    t = np.nanmean(np.array(t_g), axis=0)               # (N+1,)
+    boot = np.nanmean(np.array(boot_g), axis=0)         # (B,)
+    lo, hi = np.nanquantile(boot, [(1 - level) / 2, (1 + level) / 2])
+    t_real, t_null = t[0], t[1:]
+    p = (1.0 + np.sum(t_null >= t_real - 1e-12)) / (n + 1.0)
+    return {"agreement": float(np.mean(a_g)), "ci_low": float(lo), "ci_high": float(hi), "t_real": float(t_real),
+            "t_null_median": float(np.median(t_null)), "p_atypical": float(p), "n_nulls": n,
+            "n_regions": int(min(n_reg)), "p_floor": 1.0 / (n + 1), "n_params": len(a_g)}
+
+
+def claim1_tests(profiles: Mapping[str, tuple[np.ndarray, Mapping[str, np.ndarray]]], *, n_boot: int = 1000,
+                 seed: int = 0, alpha: float = ALPHA) -> pd.DataFrame:
+    """Claim 1's family of tests: one :func:`profile_test` per (metric, null family), BH over the
+    whole table (the claim's FDR family: metrics x families, tens of tests, never metrics x regions).
+    ``profiles``: metric -> (real profile, {family: null profiles}); metric ``fc_pattern`` is the FC
+    part (kind fc), every other one a regional-hierarchy metric (kind hierarchy)."""
+    rows = []
+    for i, (metric, (real, fams)) in enumerate(profiles.items()):
+        for j, (family, nulls) in enumerate(fams.items()):
+            r = profile_test(real, nulls, n_boot=n_boot, seed=int(seed) + 1000 * i + j)
+            rows.append({"metric": metric, "kind": "fc" if metric == FC_PROFILE else "hierarchy",
+                         "family": family, **r})
+    t = pd.DataFrame(rows)
+    if t.empty:
+        return t
+    q, _ = bh_fdr(t["p_atypical"].to_numpy(float), alpha)
+    t["q_atypical"] = q
+    t["n_tests_fdr"] = int(np.isfinite(t["p_atypical"].to_numpy(float)).sum())
+    return t
+
+
+def claim1_resolution(n_nulls: int, n_metrics: int, n_families: int, alpha: float = ALPHA) -> Resolution:
+    """What claim 1's design can resolve: N nulls per family, a BH family of metrics x families tests
+    (e.g. 4 hierarchy metrics + the FC pattern, 4 families: 20 tests; 1,000 nulls: 20/1001 = 0.02 <=
+    0.05, powered; 200 nulls: 0.0995, underpowered for an isolated effect)."""
+    return permutation_resolution(n_nulls, int(n_metrics) * int(n_families), alpha)
+
+
+def claim1_decomposition(tests: pd.DataFrame, *, cfg: Mapping | None = None, alpha: float = ALPHA,
+                         rho_min: float = 0.8, figure: str = "") -> ClaimRow:
+    """Claim 1 from :func:`claim1_tests` (``claim1_tests.tsv``). The claim has two parts, both judged
+    on the **degree** family (the rung the claim names):
+
+    * hierarchy explained by the degree sequence, for every regional-hierarchy metric: the degree
+      nulls' mean profile reproduces the real one, agreement's lower 95 % bound >= ``rho_min``
+      (``analysis.profile_rho_min``; an equivalence-type bound, not a non-significant difference) and
+      no significant atypicality (q_atypical > alpha);
+    * FC explained by the specific wiring: the real FC pattern is atypical among the degree nulls
+      (q_atypical <= alpha).
+
+    Underpowered when the family of tests cannot reach FDR significance (1/(N+1) x tests > alpha):
+    then neither a wiring-specific FC nor a hierarchy remainder beyond degree could be seen, and
+    an agreement alone is no evidence. Effect: the smallest degree agreement over the hierarchy
+    metrics, with its interval; q: the FC-vs-degree test's."""
+    need = {"metric", "kind", "family", "agreement", "ci_low", "ci_high", "p_atypical", "q_atypical", "n_nulls",
+            "n_tests_fdr"}
+    miss = sorted(need - set(tests.columns))
+    if miss:
+        raise ValueError(f"claim 1: the tests table lacks columns {miss}")
+    deg = tests[tests["family"].astype(str) == "degree"]
     if deg.empty:
-        raise ValueError("claim 1: no degree-family test of the hierarchy metrics in network_stats "
-                         "(nulls.families must include degree)")
-    n_nulls = int(pd.to_numeric(deg["n_nulls"], errors="coerce").min()) if "n_nulls" in deg else 0
-    n_tests = int(pd.to_numeric(deg.get("n_tests_fdr", pd.Series([1])), errors="coerce").max())
+        raise ValueError("claim 1: no degree-family test (nulls.families must include degree; a complete graph "
+                         "such as hcp80 refuses degree nulls)")
+    n_nulls = int(pd.to_numeric(tests["n_nulls"], errors="coerce").min())
+    n_tests = int(pd.to_numeric(tests["n_tests_fdr"], errors="coerce").max())
     res = permutation_resolution(n_nulls, n_tests, alpha)
-    qs = pd.to_numeric(deg["q"], errors="coerce")
-    fc_wiring = fc["verdict_class"].astype(str).eq("not reproduced") if len(fc) else pd.Series([], dtype=bool)
-    # the claim: every hierarchy metric explained by degree, every FC metric wiring-specific
-    both = k == n and (len(fc) == 0 or bool(fc_wiring.all()))
+    hier, fc = deg[deg["kind"] == "hierarchy"], deg[deg["kind"] == "fc"]
+    if hier.empty:
+        raise ValueError("claim 1: no regional-hierarchy metric in the tests table")
+    expl = (pd.to_numeric(hier["ci_low"], errors="coerce") >= rho_min) & \
+        ~(pd.to_numeric(hier["q_atypical"], errors="coerce") <= alpha)
+    k, n = int(expl.sum()), len(hier)
+    fc_q = float(pd.to_numeric(fc["q_atypical"], errors="coerce").iloc[0]) if len(fc) else math.nan
+    fc_ok = bool(len(fc)) and fc_q <= alpha
+    worst = hier.loc[pd.to_numeric(hier["agreement"], errors="coerce").idxmin()]
+    what = (f"tested: per (metric, null family) the real network's regional profile against the family's "
+            f"({n_tests} tests in one BH family, network as the unit); hierarchy explained by degree = degree "
+            f"agreement's lower 95 % bound >= {rho_min:g} and no significant atypicality; FC wiring-specific = the real "
+            f"FC pattern atypical among degree nulls (q <= {alpha:g})")
     if not res.powered:
         v, why = UNDERPOWERED, res.reason()
+    elif k == n and fc_ok:
+        v, why = SUPPORTED, f"all {n} hierarchy metrics explained by degree; FC atypical among degree nulls (q {fc_q:.3g})"
     else:
-        v, why = (SUPPORTED, "every hierarchy metric reproduced at the degree rung") if both else \
-            (NOT_SUPPORTED, f"{n - k} of {n} hierarchy metrics not explained by degree")
-        why += "; " + res.reason()
-    if len(fc):
-        why += f"; FC metrics different from every family: {int(fc_wiring.sum())}/{len(fc)}"
-    else:
-        why += "; no FC metric in this design (fc_pairs empty)"
-    verdicts = "; ".join(f"{m.replace('_mean_over_regions', '')}: {e}" for m, e in
-                         zip(hier["metric"], hier["explained_by"].astype(str)))
-    return _row("1", test=_test_string(cfg, "wilson_cowan"), effect=k / n if n else math.nan, ci_low=lo, ci_high=hi,
-                effect_label=f"hierarchy metrics explained by degree ({k}/{n}; Wilson 95 %)",
-                q=float(qs.max()) if qs.notna().any() else math.nan, verdict=v, figure=figure,
-                note=why + f". Per metric: {verdicts}", extra={"resolution": res})
+        parts = []
+        if k < n:
+            parts.append(f"{n - k} of {n} hierarchy metrics not explained by degree")
+        if not len(fc):
+            parts.append("no FC pattern in this design")
+        elif not fc_ok:
+            parts.append(f"FC pattern not atypical among degree nulls (q {fc_q:.3g})")
+        v, why = NOT_SUPPORTED, "; ".join(parts) + "; " + res.reason()
+    per = "; ".join(f"{r['metric']} vs {r['family']}: agreement {r['agreement']:.3f} [{r['ci_low']:.3f}, "
+                    f"{r['ci_high']:.3f}], atypicality q {r['q_atypical']:.3g}" for _, r in tests.iterrows())
+    return _row("1", test=_test_string(cfg, "wilson_cowan", "profile tests per (metric, family), regions pooled"),
+                effect=float(worst["agreement"]), ci_low=float(worst["ci_low"]), ci_high=float(worst["ci_high"]),
+                effect_label=(f"smallest degree-null agreement with the real regional profile ({worst['metric']}; "
+                              f"{k}/{n} hierarchy metrics explained; bootstrap 95 %)"),
+                q=fc_q, verdict=v, figure=figure, note=f"{why}. {what}. Per test: {per}",
+                extra={"resolution": res})
 
 
 def claim2_silencing(silencing: pd.DataFrame, *, cfg: Mapping | None = None, alpha: float = ALPHA,
@@ -583,10 +702,71 @@ def claim7_evoked(tests: pd.DataFrame | None, *, alpha: float = ALPHA, figure: s
                 note=why + ". " + listing)
 
 
-def claim8_cognitive(vs_nulls: pd.DataFrame | None, *, alpha: float = ALPHA) -> ClaimRow:
-    """Claim 8: the conditioning advantage (learn stage, as in claim 5) is the only part with a
-    workflow stage; working memory and pattern recognition are demo measurements (docs/demo.md),
-    pending a workflow stage."""
+COGNITION_COLUMNS = ("experiment", "contrast", "unit", "network", "n", "effect", "ci_low", "ci_high", "p", "min_p",
+                     "control", "figure")
+COGNITION_EXPERIMENTS = ("working_memory", "pattern_recognition", "structure")
+
+
+def claim8_cognitive(vs_nulls: pd.DataFrame | None = None, *, tests: pd.DataFrame | None = None,
+                     alpha: float = ALPHA, figure: str = "") -> ClaimRow:
+    """Claim 8 from the cognition stage's ``cognition_tests.tsv`` (``tests``: one row per test,
+    columns :data:`COGNITION_COLUMNS`; the interface in docs/claims.md): BH over the file's rows; a
+    row is powered when its smallest attainable p (``min_p``) x the rows in the BH family <= alpha.
+    The claim needs every experiment (working memory, pattern recognition, structure): an experiment
+    is shown by a powered row with q <= alpha and a positive effect (each row is a contrast against
+    its control: no NMDA, frozen weights, null networks).
+
+    * supported: every experiment shown;
+    * not supported: an experiment whose rows are all powered and none shown (or shown with the
+      opposite sign);
+    * underpowered at this size: otherwise (an experiment could not be shown by its design).
+
+    Without the cognition table: the conditioning advantage from the learn stage (``vs_nulls``, as
+    claim 5) and the demo's numbers, the rest pending."""
+    if tests is not None:
+        miss = [c for c in COGNITION_COLUMNS if c not in tests.columns]
+        if miss:
+            raise ValueError(f"claim 8: cognition_tests.tsv lacks columns {miss} (interface: {', '.join(COGNITION_COLUMNS)})")
+        t = tests.copy()
+        p = pd.to_numeric(t["p"], errors="coerce").to_numpy(float)
+        t["q"] = bh_fdr(p, alpha)[0]
+        m = int(np.isfinite(p).sum())
+        t["powered"] = [Resolution(_num(mp, 1.0), max(m, 1), alpha, "min_p").powered for mp in t["min_p"]]
+        eff = pd.to_numeric(t["effect"], errors="coerce")
+        t["shown"] = t["powered"] & (t["q"] <= alpha) & (eff > 0)
+        status, notes = {}, []
+        for exp in sorted(set(t["experiment"].astype(str)) | set(COGNITION_EXPERIMENTS)):
+            e = t[t["experiment"].astype(str) == exp]
+            if e.empty:
+                status[exp] = "missing"
+            elif e["shown"].any():
+                status[exp] = "shown"
+            elif e["powered"].all():
+                status[exp] = "refuted"
+            else:
+                status[exp] = "underpowered"
+            notes.append(f"{exp}: {status[exp]}" + "".join(
+                f"; {r['contrast']} ({r['unit']}, {r['network']}, n {r['n']}, control {r['control']}): "
+                f"{_num(r['effect']):+.3g} [{_num(r['ci_low']):.3g}, {_num(r['ci_high']):.3g}], p {_num(r['p']):.3g}, "
+                f"q {_num(r['q']):.3g}{'' if r['powered'] else ' (underpowered: min p ' + format(_num(r['min_p']), '.3g') + ' x ' + str(m) + ' tests > ' + format(alpha, 'g') + ')'}"
+                for _, r in e.iterrows()))
+        if all(v == "shown" for v in status.values()):
+            v, why = SUPPORTED, "every experiment shown against its control"
+        elif any(v in ("refuted",) for v in status.values()):
+            v, why = NOT_SUPPORTED, ("not shown by a design that could show it: "
+                                     + ", ".join(k for k, x in status.items() if x == "refuted"))
+        elif any(v == "missing" for v in status.values()) and not any(v == "underpowered" for v in status.values()):
+            v, why = NOT_SUPPORTED, "no test of: " + ", ".join(k for k, x in status.items() if x == "missing")
+        else:
+            v, why = UNDERPOWERED, ("cannot be shown at this size: "
+                                    + ", ".join(k for k, x in status.items() if x == "underpowered"))
+        best = t.loc[t["q"].fillna(np.inf).idxmin()]
+        fig = figure or (str(best["figure"]) if isinstance(best["figure"], str) and best["figure"] not in ("", "nan") else "")
+        return _row("8", test=f"cognition stage: {len(t)} tests (working memory, pattern recognition, structure), "
+                               "each against its control, BH over the table",
+                    effect=_num(best["effect"]), ci_low=_num(best["ci_low"]), ci_high=_num(best["ci_high"]),
+                    effect_label=f"{best['experiment']}: {best['contrast']} (smallest q)", q=_num(best["q"]),
+                    verdict=v, figure=fig, note=why + ". " + " | ".join(notes), extra={"tests": t})
     demo = ("working memory, pattern recognition and the grid world: pending (no workflow stage; the demo's "
             "measurements in docs/demo.md: no persistent activity (gone within ~150 ms), NMDA lengthens the tail "
             "0.60 vs 0.48 Hz, paired p = 0.045, 8 seeds x 3 repeats; 5-pattern readout 0.33 vs 0.20 chance, "
@@ -598,6 +778,11 @@ def claim8_cognitive(vs_nulls: pd.DataFrame | None, *, alpha: float = ALPHA) -> 
     return _row("8", test="conditioning: learn stage real vs null networks; the rest: demo only",
                 effect=r5.effect, ci_low=r5.ci_low, ci_high=r5.ci_high, effect_label=r5.effect_label, q=r5.q,
                 verdict=r5.verdict, note=r5.note + "; " + demo)
+
+
+def not_run_row(claim: str, what: str) -> ClaimRow:
+    """A claim the run's stages and configuration cannot evaluate (the workflow's claims page)."""
+    return _row(claim, verdict=NOT_RUN, note=f"not run in this configuration: {what}")
 
 
 # ----------------------------------------------------------------------------- the page
@@ -643,6 +828,45 @@ def claims_markdown(rows: Iterable[ClaimRow], *, header: str = "", sizes: pd.Dat
                 "|" + "---|" * len(sizes.columns)]
         for _, s in sizes.iterrows():
             out.append("| " + " | ".join(str(x) for x in s.to_list()) + " |")
+    return "\n".join(out) + "\n"
+
+
+def claims_html(rows: Iterable[ClaimRow], *, header: str = "", figures: Mapping[str, str] | None = None) -> str:
+    """The claims page as one self-contained HTML page (the Snakemake report shows it inline):
+    the same table and notes as :func:`claims_markdown`; ``figures`` (name -> data URI or path)
+    are shown under the notes."""
+    import html as H
+
+    rows = list(rows)
+    e = lambda x: H.escape(str(x))
+    out = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>claims</title><style>"
+           "body{font-family:sans-serif;max-width:1400px;margin:1em auto;font-size:14px}"
+           "table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:4px;vertical-align:top}"
+           "th{background:#eee}</style></head><body>",
+           "<h1>The predecessor's claims, re-tested (issue 21)</h1>"]
+    if header:
+        out.append(f"<p>{e(header)}</p>")
+    out.append("<p>Verdicts: <i>supported</i> / <i>not supported</i> only where the design can reach FDR "
+               f"significance (smallest attainable p x tests in the BH family &lt;= {ALPHA:g}); otherwise "
+               "<i>underpowered at this size</i>. <i>not run in this configuration</i>: this run's stages cannot "
+               "evaluate the claim (the row names the study config that does).</p>")
+    out.append("<table><tr><th>claim</th><th>predecessor's evidence</th><th>our test</th>"
+               "<th>effect [95 % interval]</th><th>FDR q</th><th>verdict</th><th>figure</th></tr>")
+    for r in rows:
+        eff = _f(r.effect)
+        if eff and (np.isfinite(r.ci_low) or np.isfinite(r.ci_high)):
+            eff += f" [{_f(r.ci_low)}, {_f(r.ci_high)}]"
+        if r.effect_label and eff:
+            eff += f" ({r.effect_label})"
+        out.append(f"<tr><td>{e(r.claim)}. {e(r.title)}</td><td>{e(r.predecessor)}</td><td>{e(r.test) or '-'}</td>"
+                   f"<td>{e(eff) or '-'}</td><td>{_f(r.q) or '-'}</td><td><b>{e(r.verdict)}</b></td>"
+                   f"<td>{e(r.figure) or '-'}</td></tr>")
+    out.append("</table><h2>Notes</h2><ul>")
+    out += [f"<li><b>Claim {e(r.claim)}</b> ({e(r.verdict)}): {e(r.note) or '-'}</li>" for r in rows]
+    out.append("</ul>")
+    for name, src in (figures or {}).items():
+        out.append(f"<h3>{e(name)}</h3><img style='max-width:100%' src='{src}'>")
+    out.append("</body></html>")
     return "\n".join(out) + "\n"
 
 

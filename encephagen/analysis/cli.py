@@ -3,7 +3,7 @@
     encephagen claims build --study claim1=results/studies/claim1_decomposition \
         --study claim4=results/studies/claim4_opposite_hierarchies learn=... -o results/claims.md
 
-Each NAME=DIR names what a study answers (claim1 .. claim7, learn, embody; docs/claims.md) and its
+Each NAME=DIR names what a study answers (claim1 .. claim8, learn, embody; docs/claims.md) and its
 workflow directory (holding results/) or results directory. Claims without a study get a
 "pending" row. Writes the page, a TSV of the rows beside it and the claim-4 figure
 (<stem>_figures/). The file handling is encephagen.steps.claims.build_claims.
@@ -48,7 +48,24 @@ def _estimate(args) -> int:
     print(f"estimated core-hours: {est['core_h']:.2f} (simulation {est['sim_core_h']:.2f}, "
           f"{args.jobs} jobs x fixed cost {est['fixed_core_h']:.2f})"
           + (f"; no measured cost for {est['missing']}" if est["missing"] else ""))
+    print(claim1_power_line(cfg, complete_graph=args.complete_graph))
     return 0
+
+
+def claim1_power_line(cfg, *, complete_graph: bool = False) -> str:
+    """Claim 1's power at a design: N nulls per family, a BH family of (4 Wilson-Cowan hierarchy
+    metrics + the FC pattern) x families tests (encephagen.analysis.claims.claim1_resolution)."""
+    from encephagen.analysis import claims as C
+
+    fams = [f for f in cfg.get("nulls", {}).get("families", [])
+            if not (complete_graph and f in ("degree", "geometry", "degree_connected", "richclub"))]
+    n = int(cfg.get("nulls", {}).get("n_per_family", 0))
+    if "degree" not in fams:
+        return "claim 1 power: no degree family in this design (claim 1 cannot be evaluated)"
+    res = C.claim1_resolution(n, len(C.CLAIM1_WC_METRICS) + 1, len(fams), float(cfg.get("analysis", {}).get("fdr_alpha", C.ALPHA)))
+    return (f"claim 1 power: {n} nulls per family, {res.n_tests} tests ({len(C.CLAIM1_WC_METRICS)} hierarchy metrics + the FC "
+            f"pattern) x {len(fams)} families: {res.reason()} -> "
+            + ("can reach FDR significance" if res.powered else "underpowered for an isolated effect"))
 
 
 def register(sub) -> None:
@@ -59,7 +76,7 @@ def register(sub) -> None:
                         description="One row per claim: predecessor's evidence, our test (from the run's resolved "
                                     "config), effect with interval, FDR q, verdict, figure.")
     b.add_argument("--study", nargs="+", action="extend", default=[], metavar="NAME=DIR",
-                   help="a study's name (claim1..claim7, learn, embody) and its workflow or results directory")
+                   help="a study's name (claim1..claim8, learn, embody) and its workflow or results directory")
     b.add_argument("-o", "--output", default="results/claims.md", help="the page (default: results/claims.md)")
     b.add_argument("--header", default="", help="a paragraph printed under the title (e.g. the sizes that ran)")
     b.set_defaults(func=_build)

@@ -28,7 +28,17 @@ from encephagen.io.tables import read_tsv, write_table, write_text, write_with
 log = logging.getLogger(__name__)
 
 __all__ = ["results_root", "resolved_config", "study_rows", "run_sizes", "build_claims", "plot_operating_point",
-           "measured_costs", "cluster_estimate", "sweep_from_real_runs"]
+           "measured_costs", "cluster_estimate", "sweep_from_real_runs", "claim1_profiles", "claim1_from_run",
+           "plot_claim1", "STUDY_CONFIGS", "workflow_claims"]
+
+# the study config that evaluates each claim (the workflow page's "not run in this configuration" rows)
+STUDY_CONFIGS = {"1": "config/studies/claim1_decomposition.yaml", "2": "config/studies/claim2_silencing.yaml",
+                 "3": "config/studies/claim3_spiking_hierarchy.yaml",
+                 "4": "config/studies/claim4_opposite_hierarchies.yaml",
+                 "5": "config/learn.yaml and config/embody.yaml (stages learn, embody)",
+                 "6": "config/studies/claim6_fc.yaml (stage hopf with an FC pair)",
+                 "7": "config/studies/claim7_dmri_wall.yaml (stage evoked)",
+                 "8": "the cognition stage (stages: [cognition]; results/cognition/<atlas>/cognition_tests.tsv)"}
 
 
 def results_root(d: str | os.PathLike) -> Path:
@@ -93,6 +103,113 @@ def plot_operating_point(sweeps: Mapping[str, pd.DataFrame], path: str | os.Path
     return out
 
 
+def claim1_profiles(store: str | os.PathLike, sims: list | None = None, *, metrics=None,
+                    censored: Mapping[str, str] | None = None) -> dict:
+    """Claim 1's profiles of one (atlas, model): per regional-hierarchy metric the real network's
+    (parameter sets x regions) and each null family's (N x parameter sets x regions) seed-mean
+    regional profiles, from the aggregate store; with ``sims`` (the model's simulation files) also
+    the FC pattern (upper triangle of the seed-mean FC of activity, or of BOLD). ``censored``
+    (analysis.censored_metrics): NaN of those metrics becomes +inf (high) / -inf (low) before the
+    seed mean (a time scale beyond the record ranks top, never dropped)."""
+    import h5py
+
+    from encephagen.io import open_validated, read_strings
+
+    censored = dict({"acf_tau_ms": "high", "acf_timescale": "high"} if censored is None else censored)
+    out: dict = {}
+    with open_validated(store, "aggregate") as f:
+        fam = np.array(read_strings(f["network_family"]))
+        have = [m for m in f["regional"]]
+        use = [m for m in (metrics or C.HIERARCHY_METRICS) if m in have]
+        for m in use:
+            x = f["regional"][m][()].astype(float)            # network, seed, param, region
+            if m in censored:
+                x = np.where(np.isnan(x), np.inf if censored[m] == "high" else -np.inf, x)
+            with np.errstate(invalid="ignore"):
+                mean = x.mean(axis=1)                          # seed mean: network, param, region
+            real = mean[fam == "real"]
+            if len(real) != 1:
+                raise ValueError(f"{store}: {len(real)} real networks in the store")
+            nulls = {str(g): mean[fam == g] for g in dict.fromkeys(fam) if g != "real" and (fam == g).sum() >= 2}
+            if nulls:
+                out[m] = (real[0], nulls)
+    if sims:
+        fcs: dict = {}
+        for p in sims:
+            with h5py.File(p, "r") as f:
+                if f.attrs.get("status", "ok") == "skipped":
+                    continue
+                key = "fc_activity" if "fc_activity" in f else ("fc_bold" if "fc_bold" in f else None)
+                if key is None:
+                    continue
+                family = np.array(read_strings(f["family"]))
+                idx, G, fc = f["null_index"][()], f["G"][()], f[key]
+                iu = np.triu_indices(fc.shape[1], 1)
+                for i in range(fc.shape[0]):
+                    fcs.setdefault((str(family[i]), int(idx[i]), float(G[i])), []).append(fc[i][iu].astype(float))
+        if fcs:
+            grid = sorted({k[2] for k in fcs})
+            nets = sorted({k[:2] for k in fcs})
+            arr = {n: np.stack([np.mean(fcs[(*n, g)], axis=0) if (*n, g) in fcs else
+                                np.full(len(next(iter(fcs.values()))[0]), np.nan) for g in grid]) for n in nets}
+            real = [v for k, v in arr.items() if k[0] == "real"]
+            fams = {}
+            for (family, _), v in arr.items():
+                if family != "real":
+                    fams.setdefault(family, []).append(v)
+            fams = {k: np.stack(v) for k, v in fams.items() if len(v) >= 2}
+            if len(real) == 1 and fams:
+                out[C.FC_PROFILE] = (real[0], fams)
+    return out
+
+
+def claim1_from_run(store, sims, out_tests, *, n_boot: int = 1000, seed: int = 0, alpha: float = C.ALPHA,
+                    censored: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Claim 1's tests table (:func:`encephagen.analysis.claims.claim1_tests`) of one run, written to
+    ``out_tests`` (with the bootstrap seed)."""
+    prof = claim1_profiles(store, sims, censored=censored)
+    if not any(m != C.FC_PROFILE for m in prof):
+        raise FileNotFoundError(f"claim 1: no regional-hierarchy metric with null networks in {store}")
+    t = C.claim1_tests(prof, n_boot=n_boot, seed=seed, alpha=alpha)
+    t["bootstrap_seed"] = int(seed)
+    t["n_boot"] = int(n_boot)
+    write_table(t, out_tests, float_format="%.6g")
+    return t
+
+
+def plot_claim1(tests: pd.DataFrame, path: str | os.PathLike, *, rho_min: float = 0.8) -> Path:
+    """Claim 1's figure: per metric and null family, the agreement of the family's mean regional
+    profile with the real network's (bootstrap 95 %), the equivalence bound, and the atypicality q."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics = list(dict.fromkeys(tests["metric"]))
+    fams = list(dict.fromkeys(tests["family"]))
+    fig, ax = plt.subplots(figsize=(1.2 + 1.3 * len(metrics), 3.8))
+    w = 0.8 / max(1, len(fams))
+    for j, fam in enumerate(fams):
+        t = tests[tests["family"] == fam].set_index("metric").reindex(metrics)
+        x = np.arange(len(metrics)) + (j - (len(fams) - 1) / 2) * w
+        a = t["agreement"].to_numpy(float)
+        ax.errorbar(x, a, yerr=[a - t["ci_low"].to_numpy(float), t["ci_high"].to_numpy(float) - a], fmt="o",
+                    color=f"C{j}", label=fam, capsize=2)
+        for xi, ai, qi in zip(x, a, t["q_atypical"].to_numpy(float)):
+            if np.isfinite(qi) and qi <= C.ALPHA:
+                ax.text(xi, min(1.0, ai + 0.05) if np.isfinite(ai) else 0, "*", ha="center", color=f"C{j}")
+    ax.axhline(rho_min, color="k", ls="--", lw=0.8, label=f"equivalence bound {rho_min:g}")
+    ax.set_xticks(np.arange(len(metrics)), metrics, rotation=20)
+    ax.set_ylabel("agreement with the real profile\n(Spearman, family mean)")
+    ax.set_ylim(min(-0.1, float(np.nanmin(tests["ci_low"])) - 0.05) if len(tests) else -0.1, 1.08)
+    ax.set_title("Claim 1: how much of the real regional profile each null family reproduces\n"
+                 "(* real network atypical among the family, BH q <= 0.05)", fontsize=9)
+    ax.legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    out = write_with(path, lambda p: fig.savefig(p, format="png", dpi=110))
+    plt.close(fig)
+    return out
+
+
 def run_sizes(name: str, d: Path, root: Path) -> dict:
     """Measured time (GNU time -v: time.txt) and job count (snakemake.log) of one study run."""
     row = {"study": name, "jobs": "", "wall_s": "", "cpu_s": "", "max_rss_mb": "", "benchmarked_jobs": "",
@@ -131,10 +248,15 @@ def run_sizes(name: str, d: Path, root: Path) -> dict:
 def _claim_from_study(key, name, d, root, cfg, studies, got, page_dir, fig_dir) -> None:
     """The row of the claim that study ``name`` answers (``got[k]``), from its tables."""
     if key.startswith("claim1"):
-        s = _one(root, "stats/atlas-*/model-wilson_cowan", "claim 1")
-        fig = _one(root, "figures/atlas-*/model-wilson_cowan/metric_distributions.png", "claim 1", False)
-        got["1"] = C.claim1_decomposition(read_tsv(s / "decomposition.tsv"), read_tsv(s / "network_stats.tsv"),
-                                          cfg=cfg, figure=_rel(fig, page_dir))
+        store = _one(root, "aggregate/atlas-tvb96/model-wilson_cowan/store.h5", "claim 1", False) or \
+            _one(root, "aggregate/atlas-*/model-wilson_cowan/store.h5", "claim 1")
+        sims = sorted(store.parent.parent.parent.glob(f"sims/{store.parent.parent.name}/model-wilson_cowan/null-*/batch-*.h5"))
+        an = cfg.get("analysis", {})
+        t = claim1_from_run(store, sims, fig_dir / "claim1_tests.tsv", n_boot=int(cfg.get("claims", {}).get("n_bootstrap", 1000)),
+                            seed=0, alpha=float(an.get("fdr_alpha", C.ALPHA)), censored=an.get("censored_metrics"))
+        rho_min = float(an.get("profile_rho_min", 0.8))
+        fig = plot_claim1(t, fig_dir / "claim1_profiles.png", rho_min=rho_min)
+        got["1"] = C.claim1_decomposition(t, cfg=cfg, rho_min=rho_min, figure=_rel(fig, page_dir))
     elif key.startswith("claim2"):
         s = _one(root, "stats/atlas-*/model-wilson_cowan", "claim 2", False)
         fig = _one(root, "figures/atlas-*/model-wilson_cowan/silencing.png", "claim 2", False)
@@ -183,6 +305,11 @@ def _claim_from_study(key, name, d, root, cfg, studies, got, page_dir, fig_dir) 
             col = next((c for c in ("r_log_sc", "r_sc", "r") if c in bt.columns), None)
             base = float(pd.to_numeric(bt[col], errors="coerce").max()) if col else None
         got["6"] = C.claim6_fc(read_tsv(h), baseline_r=base, cfg=cfg, figure=_rel(fig, page_dir))
+    elif key.startswith("claim8"):
+        ts = sorted(Path(studies[name]).rglob("cognition_tests.tsv"))
+        if not ts:
+            raise FileNotFoundError(f"claim 8: no cognition_tests.tsv under {studies[name]}")
+        got["8"] = C.claim8_cognitive(tests=pd.concat([read_tsv(t) for t in ts], ignore_index=True))
     elif key.startswith("claim7"):
         t = next(iter(sorted(Path(studies[name]).rglob("evoked_tests.tsv"))), None)
         if t is None:
@@ -215,7 +342,7 @@ def study_rows(studies: Mapping[str, str | os.PathLike], page_dir: Path, fig_dir
         elif key.startswith("embody"):
             embody = root
         elif not key.startswith("claim"):
-            raise ValueError(f"claims: unknown study name {name!r} (claim1..claim7, learn, embody)")
+            raise ValueError(f"claims: unknown study name {name!r} (claim1..claim8, learn, embody)")
     for k, row in got.items():   # say which run a row was read from (a claim may be read from another claim's study)
         src = next(Path(v) for n, v in studies.items() if n.lower().startswith(f"claim{k}"))
         row.note = f"[run: {src.name}] " + row.note
@@ -232,7 +359,7 @@ def study_rows(studies: Mapping[str, str | os.PathLike], page_dir: Path, fig_dir
         got["5"] = C.claim5_learning(eff if eff is not None and len(eff) else None,
                                      vs if vs is not None and len(vs) else None, bvn, figure=_rel(fig5, page_dir))
     got.setdefault("5", C.pending_row("5", "pending: run config/learn.yaml and config/embody.yaml; pass learn=DIR embody=DIR"))
-    got["8"] = C.claim8_cognitive(vs if vs is not None and len(vs) else None)
+    got.setdefault("8", C.claim8_cognitive(vs if vs is not None and len(vs) else None))
     pend = {"1": "config/studies/claim1_decomposition.yaml", "2": "config/studies/claim2_silencing.yaml",
             "3": "config/studies/claim3_spiking_hierarchy.yaml", "4": "config/studies/claim4_opposite_hierarchies.yaml",
             "6": "config/studies/claim6_fc.yaml", "7": "config/studies/claim7_dmri_wall.yaml"}
@@ -349,3 +476,86 @@ def sweep_from_real_runs(d: str | os.PathLike, out_dir: str | os.PathLike, *, mo
                           below=bool(sil.get("below", False)), out={"summary": out / "silencing.tsv"})
         sw.attrs["silencing"] = read_tsv(w["summary"])
     return sw
+
+
+def _first(x):
+    if isinstance(x, (list, tuple)):
+        return x[0] if x else None
+    return x
+
+
+def workflow_claims(inputs: Mapping[str, object], results_dir: str | os.PathLike, *, out_html, out_md, out_tsv,
+                    fig_dir, cfg: Mapping, n_boot: int = 1000, seed: int = 0) -> dict:
+    """The claims page of one workflow run, from the run's OWN outputs (``inputs``, named by the
+    rule claims: ``c1_store`` + ``c1_sims``, ``c2_silencing``, ``c3_t1t2`` + ``c3_class``,
+    ``c4_<model>_t1t2`` + ``c4_<model>_class``, ``c5_effects``/``c5_vs_nulls``/``c5_embody``,
+    ``c6_heldout`` (+ ``c6_baseline``), ``c7_evoked``, ``c8_cognition``). Every claim whose inputs
+    are present gets its verdict row; the others a row "not run in this configuration" naming the
+    study config that evaluates it. Writes the page (HTML for the report, Markdown), the rows' TSV
+    and ``fig_dir`` (claim 1's tests table and figure, claim 4's figure when they ran)."""
+    import base64
+
+    res = Path(results_dir)
+    fig_dir = Path(fig_dir)
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    an = cfg.get("analysis", {})
+    alpha = float(an.get("fdr_alpha", C.ALPHA))
+    rel = lambda p: _rel(Path(p), res) if p else ""
+    figs = lambda pat: next(iter(sorted(res.glob(pat))), None)
+    got: dict[str, C.ClaimRow] = {}
+    shown: dict[str, str] = {}
+    i = dict(inputs)
+    if i.get("c1_store"):
+        t = claim1_from_run(_first(i["c1_store"]), list(i.get("c1_sims") or []), fig_dir / "claim1_tests.tsv",
+                            n_boot=n_boot, seed=seed, alpha=alpha, censored=an.get("censored_metrics"))
+        rho_min = float(an.get("profile_rho_min", 0.8))
+        f1 = plot_claim1(t, fig_dir / "claim1_profiles.png", rho_min=rho_min)
+        shown["Claim 1"] = str(f1)
+        try:
+            got["1"] = C.claim1_decomposition(t, cfg=cfg, alpha=alpha, rho_min=rho_min, figure=rel(f1))
+        except ValueError as exc:   # e.g. no degree family on this atlas
+            got["1"] = C.not_run_row("1", f"{exc}; run {STUDY_CONFIGS['1']}")
+    if i.get("c2_silencing"):
+        p = Path(_first(i["c2_silencing"]))
+        got["2"] = C.claim2_silencing(read_tsv(p), cfg=cfg, alpha=alpha,
+                                      figure=rel(figs(f"figures/{p.parent.parent.name}/{p.parent.name}/silencing.png")))
+    if i.get("c3_t1t2"):
+        t1t2 = read_tsv(_first(i["c3_t1t2"]))
+        sw = C.hierarchy_sweep(t1t2, read_tsv(_first(i["c3_class"])), metric="rate", model="lif")
+        got["3"] = C.claim3_spiking(sw, t1t2, cfg=cfg, alpha=alpha, figure=rel(figs("figures/atlas-*/model-lif/t1t2.png")))
+    if i.get("c4_wilson_cowan_t1t2") and i.get("c4_lif_t1t2"):
+        sweeps = {m: C.hierarchy_sweep(read_tsv(_first(i[f"c4_{m}_t1t2"])), read_tsv(_first(i[f"c4_{m}_class"])),
+                                       metric=met, model=m) for m, met in (("wilson_cowan", "mean"), ("lif", "rate"))}
+        f4 = plot_operating_point(sweeps, fig_dir / "claim4_operating_point.png")
+        shown["Claim 4"] = str(f4)
+        got["4"] = C.claim4_opposite(sweeps, cfg=cfg, figure=rel(f4))
+    cat = lambda key: pd.concat([read_tsv(p) for p in (i.get(key) or [])]) if i.get(key) else None
+    eff, vs, bvn = cat("c5_effects"), cat("c5_vs_nulls"), cat("c5_embody")
+    if eff is not None or vs is not None or bvn is not None:
+        got["5"] = C.claim5_learning(eff, vs, bvn, alpha=alpha,
+                                     figure=rel(figs("learn/atlas-*/protocol-conditioning/summary.png")))
+    if i.get("c6_heldout"):
+        base = None
+        if i.get("c6_baseline"):
+            bt = read_tsv(_first(i["c6_baseline"]))
+            col = next((c for c in ("r_log_sc", "r_sc", "r") if c in bt.columns), None)
+            base = float(pd.to_numeric(bt[col], errors="coerce").max()) if col else None
+        got["6"] = C.claim6_fc(read_tsv(_first(i["c6_heldout"])), baseline_r=base, cfg=cfg, alpha=alpha,
+                               figure=rel(figs("figures/atlas-*/model-hopf_linear/hopf_heldout.png")))
+    if i.get("c7_evoked"):
+        p = Path(_first(i["c7_evoked"]))
+        got["7"] = C.claim7_evoked(read_tsv(p), alpha=alpha, figure=rel(next(iter(sorted(p.parent.glob("*.png"))), None)))
+    if i.get("c8_cognition"):
+        got["8"] = C.claim8_cognitive(tests=cat("c8_cognition"), alpha=alpha)
+    for k, what in STUDY_CONFIGS.items():
+        got.setdefault(k, C.not_run_row(k, f"run {what}"))
+    rows = [got[k] for k in sorted(got)]
+    header = (f"Built by the workflow from this run's own outputs (stages {', '.join(cfg.get('stages', []))}; "
+              f"atlases {', '.join(cfg.get('atlases', []))}; {cfg.get('nulls', {}).get('n_per_family')} nulls per family).")
+    uris = {}
+    for name, p in shown.items():
+        uris[name] = "data:image/png;base64," + base64.b64encode(Path(p).read_bytes()).decode()
+    written = {"html": write_text(out_html, C.claims_html(rows, header=header, figures=uris)),
+               "md": write_text(out_md, C.claims_markdown(rows, header=header)),
+               "tsv": write_table(C.rows_table(rows), out_tsv, float_format="%.6g")}
+    return written
