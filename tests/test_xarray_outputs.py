@@ -27,6 +27,11 @@ SMALL_PLASTIC = {"seeds_per_network": 2, "transient": 20.0, "batch_size": 4,
                  "record_every_ms": 10.0}
 SMALL_EVOKED = {"seeds_per_network": 2, "transient": 20.0, "params": {"n_e": 4, "n_i": 1, "p_int": 0.4, "velocity": 10.0},
                 "trials": {"n_trials": 2, "off_ms": 5.0, "baseline_ms": 20.0, "on_ms": 20.0}}
+SMALL_COGNITION = {"seeds_per_network": 2, "transient": 20.0,
+                   "params": {"n_e": 4, "n_i": 1, "p_int": 0.4, "velocity": 10.0},
+                   "memory": {"n_trials": 1, "off_ms": 5.0, "baseline_ms": 10.0, "cue_ms": 10.0, "delay_ms": 20.0,
+                              "bin_ms": 10.0, "persistence_ms": 10.0},
+                   "patterns": {"n_classes": 2, "n_per_class": 4, "off_ms": 5.0, "on_ms": 10.0, "cv_folds": 2}}
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +72,8 @@ def outputs(tmp_path_factory, resources_dir) -> dict[str, list[Path]]:
                         region_labels=c.labels)
     evoked = run_study("evoked_lif", SMALL_EVOKED, nets[:2], 7, d / "evoked.h5", region_labels=c.labels,
                        stim_regions=[0, 1])
+    cognition = run_study("cognition_lif", SMALL_COGNITION, nets[:2], 7, d / "cognition.h5", region_labels=c.labels,
+                          prefrontal=[0, 1], inputs=[2, 3])
     # the closed loop (engine embody): two short Walker2d episodes of one control
     embody = run_study("embody", {"controller": "zero", "n_seeds": 2, "max_steps": 10}, nets[:1], 7, d / "embody.h5",
                        seed_ids=[100, 101])
@@ -81,7 +88,7 @@ def outputs(tmp_path_factory, resources_dir) -> dict[str, list[Path]]:
                              real_network=nulls["real"])
     aggregate([sim], connectome=c, empirical={"hcp80": np.eye(c.n)}, out_store=d / "store.h5",
               out_network=d / "network.tsv", out_regional=d / "regional.tsv", expected_nulls={"weight_perm": 2})
-    files = [conn, conn.with_name(f"{ATLAS}_subjects.h5"), *fcs, *nulls.values(), sim, lif, plastic, evoked, embody,
+    files = [conn, conn.with_name(f"{ATLAS}_subjects.h5"), *fcs, *nulls.values(), sim, lif, plastic, evoked, cognition, embody,
              *sweeps, het, d / "store.h5"]
     out: dict[str, list[Path]] = {}
     for p in files:

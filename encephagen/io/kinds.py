@@ -301,6 +301,26 @@ EVOKED = Kind(
            "path_length": "1 (sum of 1 / normalised weight)"},
 )
 
+# ---------------------------------------------------------- cognition (claim 8, learn.cognition)
+COGNITION = Kind(
+    name="cognition",
+    datasets={"atlas": 1, "family": 1, "null_index": 1, "seed_id": 1, "seed": 1, "build_seed": 1, "G": 1,
+              "condition": 1, "labels": 1, "prefrontal": 1, "input": 1, "patterns": 2, "pr_label": 1, "rate": 2,
+              "wm_base": 3, "wm_cue": 3, "wm_delay": 4, "pr_rate": 3},
+    attrs=("model", "dt", "config", "params"),
+    dims=(RUN, Dim("region", copy_of("labels")), Dim("wm_trial", index_of("wm_base", 1)),
+          Dim("delay_bin", index_of("wm_delay", 2)), Dim("pr_trial", index_of("pr_label")),
+          Dim("pattern", index_of("patterns"))),
+    variables={**{k: ("run",) for k in ("atlas", "family", "null_index", "seed_id", "seed", "build_seed", "G",
+                                        "condition")},
+               "labels": ("region",), "prefrontal": ("region",), "input": ("region",),
+               "patterns": ("pattern", "region"), "pr_label": ("pr_trial",), "rate": ("run", "region"),
+               "wm_base": ("run", "wm_trial", "region"), "wm_cue": ("run", "wm_trial", "region"),
+               "wm_delay": ("run", "wm_trial", "delay_bin", "region"), "pr_rate": ("run", "pr_trial", "region")},
+    units={"G": "1", "condition": "0 nmda_off, 1 nmda_on, 2 uncoupled", "rate": "Hz", "wm_base": "Hz",
+           "wm_cue": "Hz", "wm_delay": "Hz", "pr_rate": "Hz", "patterns": "1 (region driven)"},
+)
+
 # -------------------------------------------------------------------- embody (closed loop)
 EMBODY_PER_RUN = ("atlas", "family", "null_index", "seed_id", "seed", "build_seed", "brain", "G", "steps", "dx",
                   "velocity", "return", "terminated", "truncated", "cpu_s")
@@ -322,7 +342,7 @@ EMBODY = Kind(
 # names of the layouts (``validate_h5(path, "simulation")`` = kind 'runs', engine 'neural_mass').
 # A new engine adds its layout here.
 RUN_LAYOUTS = {"neural_mass": SIMULATION, "lif": SPIKING, "hopf_linear": HOPF_SWEEP, "plastic_lif": PLASTIC,
-               "evoked_lif": EVOKED, "embody": EMBODY}
+               "evoked_lif": EVOKED, "embody": EMBODY, "cognition_lif": COGNITION}
 RUNS = declare(Kind(name="runs", attrs=("engine",), variant_attr="engine", variants=RUN_LAYOUTS))
 
 HOPF_HETEROGENEITY = declare(Kind(

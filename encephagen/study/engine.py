@@ -82,12 +82,14 @@ ENGINES: dict[str, str] = {
     "hopf_linear": "encephagen.hopf.study:HopfLinearEngine",
     "plastic_lif": "encephagen.learn.engine:PlasticEngine",
     "evoked_lif": "encephagen.learn.evoked:EvokedEngine",
+    "cognition_lif": "encephagen.learn.cognition:CognitionEngine",
     "embody": "encephagen.study.engines.embody:EmbodyEngine",
 }
 # the HDF5 layout each engine writes (all are files of kind 'runs' with an ``engine`` attribute;
 # encephagen/io/kinds.py declares the layouts)
 KINDS: dict[str, str] = {"simulation": "neural_mass", "spiking": "lif", "hopf_sweep": "hopf_linear",
-                         "plastic": "plastic_lif", "evoked": "evoked_lif", "embody": "embody"}
+                         "plastic": "plastic_lif", "evoked": "evoked_lif", "embody": "embody",
+                         "cognition": "cognition_lif"}
 _LOADED: dict[str, Engine] = {}
 
 
