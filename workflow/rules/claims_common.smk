@@ -15,7 +15,7 @@ def _stage_files(stage, name):
     """The targets of ``stage`` named ``name`` (only when the stage is in config key `stages`)."""
     if stage not in config["stages"]:
         return []
-    return [t for t in targets_of(stage) if t.endswith("/" + name)]
+    return [t for t in targets_of(stage) if t.endswith(f"/{name}")]
 
 
 def claims_inputs(wildcards=None):
@@ -42,9 +42,13 @@ def claims_inputs(wildcards=None):
                 for m in (wc, "lif"):
                     out[f"c4_{m}_t1t2"] = f"{stats_dir(a, m)}/t1t2.tsv"
                     out[f"c4_{m}_class"] = f"{stats_dir(a, m)}/class_summary.tsv"
-    for key, stage, name in (("c5_effects", "learn", "effects.tsv"), ("c5_vs_nulls", "learn", "vs_nulls.tsv"),
-                             ("c5_embody", "embody", "brain_vs_null.tsv"), ("c7_evoked", "evoked", "evoked_tests.tsv"),
-                             ("c8_cognition", "cognition", "cognition_tests.tsv")):
+    for key, stage, name in (
+        ("c5_effects", "learn", "effects.tsv"),
+        ("c5_vs_nulls", "learn", "vs_nulls.tsv"),
+        ("c5_embody", "embody", "brain_vs_null.tsv"),
+        ("c7_evoked", "evoked", "evoked_tests.tsv"),
+        ("c8_cognition", "cognition", "cognition_tests.tsv"),
+    ):
         files = _stage_files(stage, name) if stage in STAGES else []
         if key == "c5_embody" and "embody" in stages and not files:
             files = [f.replace("summary.tsv", "brain_vs_null.tsv") for f in _stage_files("embody", "summary.tsv")]

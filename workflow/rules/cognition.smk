@@ -32,8 +32,6 @@ rule cognition_run:
 
 
 rule cognition_summary:
-    wildcard_constraints:
-        atlas="[^/]+",
     input:
         runs=cognition_runs,
     output:
@@ -54,6 +52,8 @@ rule cognition_summary:
         "logs/cognition_summary/{atlas}.log",
     benchmark:
         "benchmarks/rules/cognition_summary/{atlas}.tsv"
+    wildcard_constraints:
+        atlas="[^/]+",
     conda:
         "../envs/encephagen.yaml"
     threads: 1

@@ -15,8 +15,10 @@ def cognition_batches(atlas):
 
 
 def cognition_runs(wildcards):
-    return [f"results/cognition/atlas-{wildcards.atlas}/null-{f}/batch-{b}.h5"
-            for f, b in cognition_batches(wildcards.atlas)]
+    return [
+        f"results/cognition/atlas-{wildcards.atlas}/null-{f}/batch-{b}.h5"
+        for f, b in cognition_batches(wildcards.atlas)
+    ]
 
 
 @stage_targets("cognition")
