@@ -15,7 +15,7 @@ def _stage_files(stage, name):
     """The targets of ``stage`` named ``name`` (only when the stage is in config key `stages`)."""
     if stage not in config["stages"]:
         return []
-    return [t for t in targets_of(stage) if t.endswith(f"/{name}")]
+    return [t for t in targets_of(stage) if Path(t).name == name]
 
 
 def claims_inputs(wildcards=None):
