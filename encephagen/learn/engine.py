@@ -70,7 +70,7 @@ def resolve_learn(section) -> dict:
         cfg["_lif"] = LIFParams.from_dict({**dict(cfg["params"]), "G": float(cfg["G"])})
         STDPParams.from_dict({**cfg["stdp"], "w_max": 1.0})
         RSTDPParams.from_dict(cfg["rstdp"])
-        EPropRLParams.from_dict({k: v for k, v in cfg["eprop"].items() if k != "readout"})
+        EPropRLParams.from_dict({k: v for k, v in cfg["eprop"].items() if k not in ("readout", "center")})
         if cfg["scaling"] is not None:
             ScalingParams.from_dict(cfg["scaling"])
     except (TypeError, ValueError) as exc:
@@ -221,11 +221,12 @@ class PlasticEngine:
 
         e = dict(cfg["eprop"])
         readout = e.pop("readout")
+        center = float(e.pop("center"))
         pool = None
         if readout == "regions":     # each region's excitatory neurons, one feature per region
             pool = np.where(net.is_exc, net.region, -1)
         pl = attach(sim, EPropRLParams.from_dict(e), k, [derive_seed(s, "eprop") for s in pseeds], stdp.w_max,
-                    pool=pool)
+                    pool=pool, center=center)
         pats = [P.patterns(s, sim.R, p0.n_e, p0.n_i, k, c["pattern_regions"], c["pattern_fraction"]) for s in pseeds]
         traj = {x: [] for x in ("step", "mean", "sd", "min", "max")}
 

@@ -47,9 +47,16 @@ class EPropSynapses:
     random feedback weights are then per feature, and a neuron's learning signal is its
     feature's (``L_j = sum_f P_jf L_f``: the chain rule through the mean with the feedback weights
     in place of the readout weights; neurons outside every feature get 0).
+
+    ``center`` (0 = off): the readouts see the features minus a running mean ``mu`` of the
+    features at the action steps (``mu <- mu + center (x - mu)`` after each learning trial), so a
+    rewarded action is credited to what is specific to the stimulus, not to the background
+    activity shared by every trial (input centring; the learning signals are unchanged: the
+    derivative with respect to the spikes is the same).
     """
 
-    def __init__(self, sim, params: EPropRLParams, n_actions: int, seeds, w_max: float, pool=None):
+    def __init__(self, sim, params: EPropRLParams, n_actions: int, seeds, w_max: float, pool=None,
+                 center: float = 0.0):
         if not isinstance(params, EPropRLParams):
             raise TypeError("eprop 'params' must be an EPropRLParams")
         if len(seeds) != sim.B:
@@ -91,6 +98,11 @@ class EPropSynapses:
                 raise ValueError(f"eprop 'pool': features {np.flatnonzero(cnt == 0).tolist()} have no neuron")
             self.pool = T(Pm / cnt)                                      # (n, F): mean pooling
         self.n_features = nf
+        if not 0.0 <= float(center) <= 1.0:
+            raise ValueError(f"eprop 'center' = {center}: must be in [0, 1]")
+        self.center = float(center)
+        self.mu = torch.zeros(B, nf, dtype=f64, device=self.device)
+        self._mu_next = None
         b_pi, b_v = [], []
         self.rngs = []
         for s in seeds:
@@ -138,6 +150,9 @@ class EPropSynapses:
             self.w.copy_((self.w + self.dW).clamp(0.0, self.w_max))
             self.sim.weight[self.qi] = self.w.to(self.sim.weight.dtype)
             self.ac.apply_readouts()
+            if self._mu_next is not None:
+                self.mu.copy_(self._mu_next)
+        self._mu_next = None
         self.active = False
         rec = self._rec
         rec["delta_terminal"] = delta.cpu().numpy()
@@ -169,6 +184,10 @@ class EPropSynapses:
         actions = torch.full((B,), -1, dtype=torch.int64, device=self.device)
         reward = torch.zeros(B, dtype=f64, device=self.device)
         feat = self.zk if self.pool is None else self.zk @ self.pool
+        if self.center > 0:
+            if self._act:
+                self._mu_next = self.mu + self.center * (feat - self.mu)
+            feat = feat - self.mu
         if self._act:
             y = torch.bmm(self.ac.w_pi, feat[:, :, None])[:, :, 0]
             pi = torch.softmax(y, dim=1).cpu().numpy()
@@ -213,7 +232,8 @@ class EPropSynapses:
                 "initial": self.w0[sel].cpu().numpy(), "final": self.w[sel].cpu().numpy()}
 
 
-def attach(sim, params: EPropRLParams, n_actions: int, seeds, w_max: float, pool=None) -> EPropSynapses:
+def attach(sim, params: EPropRLParams, n_actions: int, seeds, w_max: float, pool=None,
+           center: float = 0.0) -> EPropSynapses:
     """Attach reward-based e-prop to ``sim`` (replacing any other plasticity)."""
-    sim.plasticity = EPropSynapses(sim, params, n_actions, seeds, w_max, pool=pool)
+    sim.plasticity = EPropSynapses(sim, params, n_actions, seeds, w_max, pool=pool, center=center)
     return sim.plasticity
