@@ -47,6 +47,12 @@ def test_learn_config_errors_name_the_key():
         PlasticEngine().prepare({})
 
 
+def test_cli_protocol_choices_are_the_engines():
+    from encephagen.learn import cli, engine
+
+    assert cli.PROTOCOLS == engine.PROTOCOLS
+
+
 def _nets(R=12, seed=1):
     rng = numpy_rng(seed)
     W = rng.random((R, R)) * (rng.random((R, R)) < 0.5)
