@@ -14,7 +14,7 @@ from encephagen.spiking.engine import LIFBatch
 from encephagen.spiking.network import brunel_network
 
 
-def _engine_trials(backend, q, n_trials=2, steps=260, act_at=200):
+def _engine_trials(backend, q, n_trials=2, steps=260, act_at=200, **kw):
     nets = [brunel_network(n_e=160, n_i=40, c_e=16, c_i=4, J=0.2, g=4.0, eta=1.6, delay_ms=1.5, dt=0.1, seed=s)
             for s in (3, 4)]
     sim = LIFBatch(nets, [11, 12], backend=backend)
@@ -22,7 +22,7 @@ def _engine_trials(backend, q, n_trials=2, steps=260, act_at=200):
     for _ in range(20):
         sim.step_block()
     w_e = float(nets[0].weight[nets[0].channel == 0].max())
-    rule = attach(sim, q, 3, seeds=[101, 102], w_max=3 * w_e)
+    rule = attach(sim, q, 3, seeds=[101, 102], w_max=3 * w_e, **kw)
     init = {"b_pi": rule.ac.b_pi.clone(), "b_v": rule.ac.b_v.clone()}
     trials = []
     for _ in range(n_trials):
@@ -154,6 +154,39 @@ def test_dense_actor_critic_learns_three_way_task():
     print(f"3-way task, last 40 trials: e-prop {acc:.3f}, frozen {acc0:.3f} (chance 0.333)")
     assert acc > 0.6
     assert abs(acc0 - 1 / 3) < 0.1
+
+
+def test_pooled_readout_identity_equals_neuron_readout_and_pooling_maps_signals():
+    """A pool with one feature per neuron gives the neuron readout's updates exactly; a pool of
+    neuron pairs has one readout weight per pair, and every neuron's learning signal is its
+    pair's / 2 (the chain rule through the mean): the recurrent updates differ from the neuron
+    readout's; a wrong pool is refused."""
+    q = EPropRLParams(eta_rec=0.05, eta_out=0.5, c_e=0.1, tau_gamma=20.0)
+    _, r0, _, t0, _ = _engine_trials("numba", q, n_trials=1)
+    n = r0.sim.n
+    _, r1, _, t1, _ = _engine_trials("numba", q, n_trials=1, pool=np.arange(n))
+    np.testing.assert_array_equal(t0[0]["dW"].numpy(), t1[0]["dW"].numpy())
+    np.testing.assert_array_equal(t0[0]["w_pi"].numpy(), t1[0]["w_pi"].numpy())
+    _, r2, _, t2, _ = _engine_trials("numba", q, n_trials=1, pool=np.arange(n) // 2)
+    assert t2[0]["w_pi"].shape == (2, 3, n // 2) and r2.pool.shape == (n, n // 2)
+    np.testing.assert_allclose(r2.pool.sum(0).numpy(), 1.0)
+    assert not np.allclose(t2[0]["dW"].numpy(), t0[0]["dW"].numpy())
+    with pytest.raises(ValueError, match="pool"):
+        _engine_trials("numba", q, n_trials=1, pool=np.arange(n - 1))
+
+
+def test_feature_centring_off_is_identity_and_updates_only_when_learning():
+    """center = 0 gives exactly the uncentred rule; with center > 0 the running mean moves after a
+    learning trial (and the first trial, mu = 0, equals the uncentred one)."""
+    q = EPropRLParams(eta_rec=0.05, eta_out=0.5, c_e=0.1, tau_gamma=20.0)
+    _, r0, _, t0, _ = _engine_trials("numba", q, n_trials=2)
+    _, r1, _, t1, _ = _engine_trials("numba", q, n_trials=2, center=0.0)
+    _, r2, _, t2, _ = _engine_trials("numba", q, n_trials=2, center=0.5)
+    for a, b in ((t0, t1), (t0[:1], t2[:1])):
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x["dW"].numpy(), y["dW"].numpy())
+    assert float(r1.mu.abs().max()) == 0.0 and float(r2.mu.abs().max()) > 0.0
+    assert not np.array_equal(t0[1]["w_pi"].numpy(), t2[1]["w_pi"].numpy())
 
 
 def test_stimulus_action_protocol_records_and_frozen_control():

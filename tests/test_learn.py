@@ -47,6 +47,12 @@ def test_learn_config_errors_name_the_key():
         PlasticEngine().prepare({})
 
 
+def test_cli_protocol_choices_are_the_engines():
+    from encephagen.learn import cli, engine
+
+    assert cli.PROTOCOLS == engine.PROTOCOLS
+
+
 def _nets(R=12, seed=1):
     rng = numpy_rng(seed)
     W = rng.random((R, R)) * (rng.random((R, R)) < 0.5)
@@ -60,10 +66,12 @@ SMALL = {"seeds_per_network": 2, "transient": 20.0, "params": {"n_e": 8, "n_i": 
                                                                "p_between": 0.3, "velocity": 10.0},
          "habituation": {"n_repeats": 3, "on_ms": 20.0, "off_ms": 20.0, "pattern_regions": 2},
          "conditioning": {"n_trials": 6, "on_ms": 20.0, "iti_ms": 20.0, "pattern_regions": 2, "block": 3},
+         "three_way": {"n_trials": 6, "on_ms": 10.0, "iti_ms": 10.0, "pattern_regions": 2, "block": 3},
+         "eprop": {"eta_rec": 0.05, "eta_out": 0.1},
          "stdp": {"lam": 0.05, "alpha": 1.2}, "rstdp": {"tau_c": 50.0, "eta": 5.0}, "record_every_ms": 10.0}
 
 
-@pytest.mark.parametrize("protocol", ["habituation", "conditioning"])
+@pytest.mark.parametrize("protocol", ["habituation", "conditioning", "three_way_eprop", "three_way_rstdp"])
 def test_plastic_engine_pairs_runs_and_ignores_batch_composition(tmp_path, protocol):
     """Through run_study: 2 networks x 2 seed ids x {plastic, frozen}; frozen weights never move,
     plastic ones do; the file (kind 'plastic') is the same whether the runs share a batch or not;

@@ -7,15 +7,18 @@ import argparse
 import json
 from pathlib import Path
 
+# the engine's PROTOCOLS (not imported here: the engine imports torch; tests/test_learn.py checks they agree)
+PROTOCOLS = ("habituation", "conditioning", "three_way_eprop", "three_way_rstdp")
+
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("learn", help="plasticity protocols (habituation, conditioning) on LIF networks",
+    p = subparsers.add_parser("learn", help="plasticity protocols (habituation, conditioning, three_way_*) on LIF networks",
                               description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="learn_command", metavar="SUBCOMMAND")
     r = sub.add_parser("run", help="run one protocol on the networks of one null batch file, write a 'plastic' HDF5")
     r.add_argument("--networks", required=True, type=Path,
                    help="nulls-stage batch file (results/nulls/atlas-*/null-*/batch-*.h5; family 'real' too)")
-    r.add_argument("--protocol", required=True, choices=("habituation", "conditioning"), help="the protocol")
+    r.add_argument("--protocol", required=True, choices=PROTOCOLS, help="the protocol")
     r.add_argument("--config", type=Path, default=None,
                    help="YAML with a 'learn' section (and 'master_seed'), e.g. config/learn.yaml")
     r.add_argument("--master-seed", type=int, default=None, help="master seed (default: the config's)")

@@ -28,7 +28,7 @@ import torch
 
 from encephagen.io import atomic_h5, read_strings, write_array
 from encephagen.learn import protocols as P
-from encephagen.plasticity import RSTDPParams, ScalingParams, STDPParams
+from encephagen.plasticity import EPropRLParams, RSTDPParams, ScalingParams, STDPParams
 from encephagen.seeds import derive_seed, numpy_rng
 from encephagen.spiking.engine import LIFBatch
 from encephagen.spiking.network import connectome_network
@@ -40,7 +40,8 @@ from encephagen.study.records import runs_view, write_element_ids
 from encephagen.study.network import parameter_sets
 
 KIND = "plastic"
-PROTOCOLS = ("habituation", "conditioning")
+PROTOCOLS = ("habituation", "conditioning", "three_way_eprop", "three_way_rstdp")
+THREE_WAY = ("three_way_eprop", "three_way_rstdp")
 CHANGE_STATS = ("mean_initial", "mean_final", "mean_change", "mean_abs_change", "frac_changed", "frac_at_max",
                 "frac_at_zero")
 
@@ -61,7 +62,7 @@ def resolve_learn(section) -> dict:
     cfg = section_defaults("learn")
     for k, v in sec.items():
         cfg[k] = {**cfg[k], **v} if isinstance(v, dict) and isinstance(cfg.get(k), dict) and k in (
-            "habituation", "conditioning") else copy.deepcopy(v)
+            "habituation", "conditioning", "three_way", "eprop") else copy.deepcopy(v)
     if protocol is not None and protocol not in PROTOCOLS:
         raise ParameterError(f"learn protocol {protocol!r}: must be one of {PROTOCOLS}")
     cfg["protocol"] = protocol
@@ -69,6 +70,7 @@ def resolve_learn(section) -> dict:
         cfg["_lif"] = LIFParams.from_dict({**dict(cfg["params"]), "G": float(cfg["G"])})
         STDPParams.from_dict({**cfg["stdp"], "w_max": 1.0})
         RSTDPParams.from_dict(cfg["rstdp"])
+        EPropRLParams.from_dict({k: v for k, v in cfg["eprop"].items() if k not in ("readout", "center")})
         if cfg["scaling"] is not None:
             ScalingParams.from_dict(cfg["scaling"])
     except (TypeError, ValueError) as exc:
@@ -99,7 +101,7 @@ class PlasticEngine:
     def prepare(self, section, seeds_per_network=None, device=None) -> dict:
         cfg = resolve_learn(section)
         if cfg["protocol"] is None:
-            raise ParameterError("learn: no protocol chosen (the caller sets 'protocol': habituation or conditioning)")
+            raise ParameterError(f"learn: no protocol chosen (the caller sets 'protocol': one of {PROTOCOLS})")
         return with_overrides(cfg, seeds_per_network, device)
 
     def parameter_sets(self, cfg):
@@ -162,6 +164,8 @@ class PlasticEngine:
             pats = [P.patterns(s, sim.R, p0.n_e, p0.n_i, 2, h["pattern_regions"], h["pattern_fraction"]) for s in pseeds]
             out = P.habituation(sim, pats, h["n_repeats"], h["on_ms"], h["off_ms"], h["amplitude"])
             trials = {"response": out["responses"], "stimulus": np.tile(out["stimulus"], (len(elems), 1))}
+        elif proto in THREE_WAY:
+            trials, pl = self._three_way(st, sim, lif[0], elems, pseeds, plastic, stdp, rec)
         else:
             c = cfg["conditioning"]
             rp = RSTDPParams.from_dict(cfg["rstdp"])
@@ -178,7 +182,7 @@ class PlasticEngine:
         region = lif[0].region
         rate = np.stack([np.bincount(region, weights=counts[b], minlength=sim.R) / np.bincount(region, minlength=sim.R)
                          for b in range(sim.B)]) / dur_s
-        tr = pl.trajectory()
+        tr = pl.trajectory() if hasattr(pl, "trajectory") else pl.traj
         ws = [pl.weights(b) for b in range(sim.B)]
         change = {k: np.zeros(sim.B) for k in CHANGE_STATS}
         for b, w in enumerate(ws):
@@ -194,6 +198,50 @@ class PlasticEngine:
                 "pattern_seed": np.asarray(pseeds, np.int64), "w_max": w_max,
                 "wall_s": time.perf_counter() - t_wall, "cpu_s": time.process_time() - t_cpu,
                 "protocol_s": dur_s}
+
+    def _three_way(self, st, sim, net, elems, pseeds, plastic, stdp, rec):
+        """The k-way stimulus-action task (``learn.three_way``) with reward-based e-prop
+        (``three_way_eprop``: an action sampled from a policy readout at the window's last step) or
+        with R-STDP (``three_way_rstdp``: the response group that fires most). Frozen: the same run
+        without any weight or readout update."""
+        cfg = st["cfg"]
+        c = cfg["three_way"]
+        k, p0 = int(c["n_actions"]), cfg["_lif"]
+        stim = np.stack([numpy_rng(derive_seed(s, "trials")).integers(0, k, c["n_trials"]) for s in pseeds])
+        if cfg["protocol"] == "three_way_rstdp":
+            rp = RSTDPParams.from_dict(cfg["rstdp"])
+            if not plastic:
+                rp = rp.replace(eta=0.0)
+            pl = enable(sim, stdp=stdp, rstdp=rp, record_every=rec)
+            pats = [P.patterns(s, sim.R, p0.n_e, p0.n_i, 2 * k, c["pattern_regions"], c["pattern_fraction"],
+                               full_groups=tuple(range(k, 2 * k))) for s in pseeds]
+            return P.choice_task(sim, pl, pats, stim, c["on_ms"], c["iti_ms"], c["amplitude"], c["reward_correct"],
+                                 c["reward_wrong"]), pl
+        from encephagen.learn.eprop import attach
+
+        e = dict(cfg["eprop"])
+        readout = e.pop("readout")
+        center = float(e.pop("center"))
+        pool = None
+        if readout == "regions":     # each region's excitatory neurons, one feature per region
+            pool = np.where(net.is_exc, net.region, -1)
+        pl = attach(sim, EPropRLParams.from_dict(e), k, [derive_seed(s, "eprop") for s in pseeds], stdp.w_max,
+                    pool=pool, center=center)
+        pats = [P.patterns(s, sim.R, p0.n_e, p0.n_i, k, c["pattern_regions"], c["pattern_fraction"]) for s in pseeds]
+        traj = {x: [] for x in ("step", "mean", "sd", "min", "max")}
+
+        def snap():
+            w = [pl.w[pl.net_of == b] for b in range(sim.B)]
+            traj["step"].append(sim.t)
+            for x, f in (("mean", torch.mean), ("sd", torch.std), ("min", torch.min), ("max", torch.max)):
+                traj[x].append([float(f(v)) for v in w])
+
+        snap()
+        out = P.stimulus_action(sim, pl, pats, stim, c["on_ms"], c["iti_ms"], c["amplitude"], c["reward_correct"],
+                                c["reward_wrong"], learn=plastic, on_trial_end=snap)
+        pl.traj = {"step": np.asarray(traj["step"], np.int64),
+                   **{x: np.asarray(traj[x], np.float64) for x in ("mean", "sd", "min", "max")}}
+        return out, pl
 
     def concat(self, parts):
         return _concat(parts)

@@ -40,9 +40,23 @@ class EPropSynapses:
     ``n_actions`` policy outputs per network; ``seeds`` one per network (feedback weights and
     action sampling); ``w_max`` the upper weight bound (engine unit). ``record`` keeps per trial
     the actions, rewards, policies at the action step, values and TD errors.
+
+    ``pool`` (optional, (n,) int, -1 = not read out): the readouts see pooled features instead of
+    every neuron: feature ``f`` = the mean of the readout-filtered spikes of the neurons with
+    ``pool == f`` (e.g. a region's excitatory neurons). The policy and value readouts and the
+    random feedback weights are then per feature, and a neuron's learning signal is its
+    feature's (``L_j = sum_f P_jf L_f``: the chain rule through the mean with the feedback weights
+    in place of the readout weights; neurons outside every feature get 0).
+
+    ``center`` (0 = off): the readouts see the features minus a running mean ``mu`` of the
+    features at the action steps (``mu <- mu + center (x - mu)`` after each learning trial), so a
+    rewarded action is credited to what is specific to the stimulus, not to the background
+    activity shared by every trial (input centring; the learning signals are unchanged: the
+    derivative with respect to the spikes is the same).
     """
 
-    def __init__(self, sim, params: EPropRLParams, n_actions: int, seeds, w_max: float):
+    def __init__(self, sim, params: EPropRLParams, n_actions: int, seeds, w_max: float, pool=None,
+                 center: float = 0.0):
         if not isinstance(params, EPropRLParams):
             raise TypeError("eprop 'params' must be an EPropRLParams")
         if len(seeds) != sim.B:
@@ -68,16 +82,37 @@ class EPropSynapses:
         self.alpha = T(np.exp(-sim.dt / tau_m))
         self.theta = float(sim.theta.item())
         self.kappa = params.kappa(sim.dt)
+        self.pool = None
+        nf = n
+        if pool is not None:
+            pool = np.asarray(pool, np.int64)
+            if pool.shape != (n,) or pool.max() < 0:
+                raise ValueError(f"eprop 'pool': one feature index (or -1) per neuron of a network ({n}), "
+                                 "at least one feature")
+            nf = int(pool.max()) + 1
+            Pm = np.zeros((n, nf))
+            sel = pool >= 0
+            Pm[np.flatnonzero(sel), pool[sel]] = 1.0
+            cnt = Pm.sum(0)
+            if np.any(cnt == 0):
+                raise ValueError(f"eprop 'pool': features {np.flatnonzero(cnt == 0).tolist()} have no neuron")
+            self.pool = T(Pm / cnt)                                      # (n, F): mean pooling
+        self.n_features = nf
+        if not 0.0 <= float(center) <= 1.0:
+            raise ValueError(f"eprop 'center' = {center}: must be in [0, 1]")
+        self.center = float(center)
+        self.mu = torch.zeros(B, nf, dtype=f64, device=self.device)
+        self._mu_next = None
         b_pi, b_v = [], []
         self.rngs = []
         for s in seeds:
             g = torch.Generator().manual_seed(int(s))
-            sd = params.feedback_scale / math.sqrt(n)
-            b_pi.append(torch.randn(n, self.k, generator=g, dtype=f64) * sd)
-            b_v.append(torch.randn(n, generator=g, dtype=f64) * sd)
+            sd = params.feedback_scale / math.sqrt(nf)
+            b_pi.append(torch.randn(nf, self.k, generator=g, dtype=f64) * sd)
+            b_v.append(torch.randn(nf, generator=g, dtype=f64) * sd)
             self.rngs.append(np.random.default_rng([int(s), 1]))
-        self.ac = ActorCritic(params, sim.dt, torch.zeros(B, self.k, n, dtype=f64, device=self.device),
-                              torch.zeros(B, n, dtype=f64, device=self.device), torch.stack(b_pi).to(self.device),
+        self.ac = ActorCritic(params, sim.dt, torch.zeros(B, self.k, nf, dtype=f64, device=self.device),
+                              torch.zeros(B, nf, dtype=f64, device=self.device), torch.stack(b_pi).to(self.device),
                               torch.stack(b_v).to(self.device))
         z = lambda *s: torch.zeros(s, dtype=f64, device=self.device)  # noqa: E731
         self.ebar, self.F, self.dW = z(self.P), z(self.P), z(self.P)
@@ -115,6 +150,9 @@ class EPropSynapses:
             self.w.copy_((self.w + self.dW).clamp(0.0, self.w_max))
             self.sim.weight[self.qi] = self.w.to(self.sim.weight.dtype)
             self.ac.apply_readouts()
+            if self._mu_next is not None:
+                self.mu.copy_(self._mu_next)
+        self._mu_next = None
         self.active = False
         rec = self._rec
         rec["delta_terminal"] = delta.cpu().numpy()
@@ -145,8 +183,13 @@ class EPropSynapses:
         mask = torch.zeros(B, dtype=torch.bool, device=self.device)
         actions = torch.full((B,), -1, dtype=torch.int64, device=self.device)
         reward = torch.zeros(B, dtype=f64, device=self.device)
+        feat = self.zk if self.pool is None else self.zk @ self.pool
+        if self.center > 0:
+            if self._act:
+                self._mu_next = self.mu + self.center * (feat - self.mu)
+            feat = feat - self.mu
         if self._act:
-            y = torch.bmm(self.ac.w_pi, self.zk[:, :, None])[:, :, 0]
+            y = torch.bmm(self.ac.w_pi, feat[:, :, None])[:, :, 0]
             pi = torch.softmax(y, dim=1).cpu().numpy()
             a = np.array([r.choice(self.k, p=pi[b] / pi[b].sum()) for b, r in enumerate(self.rngs)])
             r = np.asarray(self._reward_fn(a), np.float64)
@@ -155,7 +198,9 @@ class EPropSynapses:
             reward = torch.as_tensor(r, device=self.device)
             self._rec.update(action=a, reward=r, pi=pi)
             self._act = False
-        pi_, V, delta, L, LH = self.ac.step(self.zk, mask, actions, reward)
+        pi_, V, delta, L, LH = self.ac.step(feat, mask, actions, reward)
+        if self.pool is not None:
+            L, LH = L @ self.pool.T, LH @ self.pool.T
         self._rec["V"].append(V.cpu().numpy())
         q = self.q
         if self.nb:
@@ -187,7 +232,8 @@ class EPropSynapses:
                 "initial": self.w0[sel].cpu().numpy(), "final": self.w[sel].cpu().numpy()}
 
 
-def attach(sim, params: EPropRLParams, n_actions: int, seeds, w_max: float) -> EPropSynapses:
+def attach(sim, params: EPropRLParams, n_actions: int, seeds, w_max: float, pool=None,
+           center: float = 0.0) -> EPropSynapses:
     """Attach reward-based e-prop to ``sim`` (replacing any other plasticity)."""
-    sim.plasticity = EPropSynapses(sim, params, n_actions, seeds, w_max)
+    sim.plasticity = EPropSynapses(sim, params, n_actions, seeds, w_max, pool=pool, center=center)
     return sim.plasticity

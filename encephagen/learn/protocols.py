@@ -146,7 +146,7 @@ def conditioning(sim, pl, pats: list[list[np.ndarray]], cs: np.ndarray, on_ms: f
 
 def stimulus_action(sim, rule, pats: list[list[np.ndarray]], stim: np.ndarray, on_ms: float, iti_ms: float,
                     amplitude: float, reward_correct: float = 1.0, reward_wrong: float = 0.0, learn: bool = True,
-                    progress=None) -> dict:
+                    progress=None, on_trial_end=None) -> dict:
     """The 3-way (k-way) stimulus-action task with reward-based e-prop (``rule``: an
     :class:`encephagen.learn.eprop.EPropSynapses` attached to ``sim``). ``pats[b]`` the stimulus
     groups of network b (neuron indices), ``stim`` (B, n_trials) the stimulus of each trial. Per
@@ -154,7 +154,8 @@ def stimulus_action(sim, rule, pats: list[list[np.ndarray]], stim: np.ndarray, o
     from each network's policy at the window's last step, reward ``reward_correct`` if it is the
     stimulus's index else ``reward_wrong``, the trial's updates applied (``learn``), ``iti_ms`` off.
     Returns per network and trial: ``stimulus``, ``action``, ``correct``, ``reward``, ``p_correct``
-    (the policy's probability of the right action), ``delta`` (terminal TD error)."""
+    (the policy's probability of the right action), ``delta`` (terminal TD error).
+    ``on_trial_end()`` (optional) is called after each trial's update."""
     n, dt, B = sim.n, sim.dt, sim.B
     stim = np.asarray(stim, np.int64)
     T = stim.shape[1]
@@ -168,15 +169,58 @@ def stimulus_action(sim, rule, pats: list[list[np.ndarray]], stim: np.ndarray, o
         for k in range(on):
             if k == on - 1:
                 rule.act(lambda a, s=s: np.where(a == s, reward_correct, reward_wrong))
-            sim.step_block(1)
-            if progress is not None:
-                progress()
+            run_for(sim, 1, progress=progress)
         rec = rule.end_trial(learn=learn)
+        if on_trial_end is not None:
+            on_trial_end()
         st.off()
         out["action"][:, t], out["reward"][:, t] = rec["action"], rec["reward"]
         out["correct"][:, t] = (rec["action"] == s).astype(float)
         out["p_correct"][:, t] = rec["pi"][np.arange(B), s]
         out["delta"][:, t] = rec["delta_terminal"]
+        run_for(sim, iti, progress=progress)
+    out["stimulus"] = stim
+    return out
+
+
+def choice_task(sim, pl, pats: list[list[np.ndarray]], stim: np.ndarray, on_ms: float, iti_ms: float,
+                amplitude: float, reward_correct: float, reward_wrong: float, progress=None) -> dict:
+    """The k-way stimulus-response task with reward-modulated STDP (``pl``: plastic synapses with
+    R-STDP; frozen: eta = 0). ``pats[b] = [S_0 .. S_{k-1}, R_0 .. R_{k-1}]`` (stimulus groups, then
+    response groups); ``stim`` (B, n_trials) the stimulus of each trial (0 .. k-1). The network's
+    choice is the response group with the highest rate during the stimulus; ``correct`` is 1 if
+    it is the stimulus's group, 0 if not, 1/m on an m-way tie that includes it; the reward
+    ``correct * reward_correct + (1 - correct) * reward_wrong`` goes to R-STDP at the window's end.
+    Returns per network and trial ``stimulus``, ``action`` (the chosen group; -1 on a tie),
+    ``correct``, ``reward``, ``delta`` (reward-prediction error), ``margin`` (rate of the
+    stimulus's group minus the highest other, Hz) and ``rates`` (B, n_trials, k) Hz."""
+    n, dt, B = sim.n, sim.dt, sim.B
+    stim = np.asarray(stim, np.int64)
+    T = stim.shape[1]
+    k = len(pats[0]) // 2
+    if len(pats[0]) != 2 * k or k < 2 or stim.min() < 0 or stim.max() >= k:
+        raise ValueError("choice_task: pats[b] must hold k stimulus then k response groups (k >= 2), stim in 0..k-1")
+    on, iti = int(round(on_ms / dt)), int(round(iti_ms / dt))
+    st = Stimulator(sim)
+    out = {x: np.zeros((B, T)) for x in ("action", "correct", "reward", "delta", "margin")}
+    out["rates"] = np.zeros((B, T, k))
+    rows = np.arange(B)
+    for t in range(T):
+        s = stim[:, t]
+        counts = np.zeros(sim.N, np.int64)
+        st.on(np.concatenate([pats[b][s[b]] + b * n for b in range(B)]), amplitude)
+        run_for(sim, on, counts, progress=progress)
+        st.off()
+        r = np.stack([_group_rate(counts, [p[k + j] for p in pats], n, on * dt) for j in range(k)], 1)  # (B, k)
+        top = r >= r.max(1, keepdims=True)
+        m_tied = top.sum(1)
+        corr = np.where(top[rows, s], 1.0 / m_tied, 0.0)
+        other = np.where(np.arange(k)[None, :] == s[:, None], -np.inf, r).max(1)
+        rew = corr * reward_correct + (1.0 - corr) * reward_wrong
+        out["delta"][:, t] = pl.reward(rew)
+        out["action"][:, t] = np.where(m_tied == 1, r.argmax(1), -1)
+        out["correct"][:, t], out["reward"][:, t] = corr, rew
+        out["margin"][:, t], out["rates"][:, t] = r[rows, s] - other, r
         run_for(sim, iti, progress=progress)
     out["stimulus"] = stim
     return out

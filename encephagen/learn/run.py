@@ -48,13 +48,16 @@ def runs_table(paths: Sequence) -> tuple[pd.DataFrame, dict]:
     """Every run of the files (ids, plastic flag, the protocol's measures, weight change) and
     the per-trial arrays of the real network's runs (for the figure)."""
     frames, trials, protocol, block, cost = [], {}, None, 10, {"wall_s": 0.0, "cpu_s": 0.0}
+    chance = None
     for p in paths:
         d = read_plastic(p)
         proto = d["attrs"]["protocol"]
         if protocol not in (None, proto):
             raise ValueError(f"{p}: protocol {proto!r}, the other files {protocol!r}")
         protocol = proto
-        block = int(json.loads(d["attrs"]["config"])["conditioning"]["block"])
+        conf = json.loads(d["attrs"]["config"])
+        block = int(conf["three_way" if proto.startswith("three_way") else "conditioning"]["block"])
+        chance = S.chance_level(proto, conf)
         m = S.run_measures(proto, d["trials"], block)
         df = pd.DataFrame({"atlas": d["atlas"], "family": d["family"], "null_index": d["null_index"],
                            "seed_id": d["seed_id"], "seed": d["seed"], "pattern_seed": d["pattern_seed"],
@@ -70,7 +73,8 @@ def runs_table(paths: Sequence) -> tuple[pd.DataFrame, dict]:
             trials["dt"] = float(d["attrs"]["dt"])
     if not frames:
         raise ValueError("learn summary: no input files")
-    return pd.concat(frames, ignore_index=True), {"protocol": protocol, "block": block, "real": trials, **cost}
+    return pd.concat(frames, ignore_index=True), {"protocol": protocol, "block": block, "chance": chance,
+                                                  "real": trials, **cost}
 
 
 def summarize(paths: Sequence, out_runs, out_effects, out_nulls, out_png, *, n_permutations: int = 100_000,
@@ -79,6 +83,7 @@ def summarize(paths: Sequence, out_runs, out_effects, out_nulls, out_png, *, n_p
     runs, info = runs_table(paths)
     proto = info["protocol"]
     eff = S.network_effects(runs, proto, n_permutations, fdr_alpha)
+    eff["chance"] = np.nan if info["chance"] is None else info["chance"]
     vs = S.real_vs_nulls(eff, fdr_alpha)
     for df, path in ((runs, out_runs), (eff, out_effects), (vs, out_nulls)):
         write_table(df, path, float_format="%.6g")
@@ -115,7 +120,7 @@ def _figure(proto, runs, eff, info, out_png):
                 m, lo, hi = S.mean_ci(lc[pl == flag], 0)
                 ax[0].plot(x, m, "o-", color=c, label=lab)
                 ax[0].fill_between(x, lo, hi, color=c, alpha=0.2)
-            ax[0].axhline(0.5, ls="--", color="k", label="chance")
+            ax[0].axhline(info["chance"], ls="--", color="k", label=f"chance {info['chance']:.3g}")
             ax[0].set(xlabel="trial", ylabel=f"fraction correct (blocks of {info['block']})", ylim=(0, 1),
                       title="real network, mean and 95% CI")
         ax[0].legend(fontsize=7)

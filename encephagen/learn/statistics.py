@@ -10,6 +10,13 @@ Per-run measures (:func:`run_measures`):
   repetition suppression relative to a novel pattern); ``decline`` = 1 - R_A,test / R_A,first.
 * conditioning: ``accuracy_last`` (fraction correct over the last ``block`` trials; chance 0.5),
   ``margin_last`` (mean rate of the stimulus's group minus the other's over those trials, Hz).
+* three_way_eprop / three_way_rstdp (the k-way stimulus-action task; chance 1/k):
+  ``accuracy_last`` as above, ``accuracy_gain`` (last block minus first block; in the runs
+  table only, not tested: two measures per protocol keep the BH family of real vs nulls at
+  2 x families),
+  ``p_correct_last`` (e-prop: the policy's mean probability of the right action over the last
+  block; chance 1/k) or ``margin_last`` (R-STDP: the stimulus's response group minus the best
+  other one, Hz).
 
 The effect of learning for a seed id is the plastic run's measure minus the frozen run's.
 """
@@ -25,8 +32,11 @@ from scipy import stats as st
 from encephagen.analysis.stats import bh_fdr, empirical_p
 from encephagen.seeds import numpy_rng
 
-PRIMARY = {"habituation": "novelty", "conditioning": "accuracy_last"}
-MEASURES = {"habituation": ("novelty", "decline"), "conditioning": ("accuracy_last", "margin_last")}
+PRIMARY = {"habituation": "novelty", "conditioning": "accuracy_last", "three_way_eprop": "accuracy_last",
+           "three_way_rstdp": "accuracy_last"}
+MEASURES = {"habituation": ("novelty", "decline"), "conditioning": ("accuracy_last", "margin_last"),
+            "three_way_eprop": ("accuracy_last", "p_correct_last"),
+            "three_way_rstdp": ("accuracy_last", "margin_last")}
 EXACT_MAX = 20
 
 
@@ -88,7 +98,25 @@ def run_measures(protocol: str, trials: dict, block: int = 10) -> dict:
     if protocol == "conditioning":
         c, m = trials["correct"], trials["margin"]
         return {"accuracy_last": c[:, -block:].mean(1), "margin_last": m[:, -block:].mean(1)}
+    if protocol in ("three_way_eprop", "three_way_rstdp"):
+        c = trials["correct"]
+        out = {"accuracy_last": c[:, -block:].mean(1)}
+        if protocol == "three_way_eprop":
+            out["p_correct_last"] = trials["p_correct"][:, -block:].mean(1)
+        else:
+            out["margin_last"] = trials["margin"][:, -block:].mean(1)
+        out["accuracy_gain"] = out["accuracy_last"] - c[:, :block].mean(1)
+        return out
     raise ValueError(f"unknown protocol {protocol!r}")
+
+
+def chance_level(protocol: str, config: dict) -> float | None:
+    """Chance accuracy of a choice protocol (None for habituation)."""
+    if protocol == "conditioning":
+        return 0.5
+    if protocol.startswith("three_way"):
+        return 1.0 / int(config["three_way"]["n_actions"])
+    return None
 
 
 def learning_curve(correct: np.ndarray, block: int) -> np.ndarray:

@@ -17,7 +17,7 @@ rule learn_run:
     benchmark:
         "benchmarks/rules/learn_run/atlas-{atlas}/protocol-{protocol}/null-{family}/batch-{batch}.tsv"
     wildcard_constraints:
-        protocol="habituation|conditioning",
+        protocol="habituation|conditioning|three_way_eprop|three_way_rstdp",
     conda:
         "../envs/encephagen.yaml"
     threads: 1
@@ -59,7 +59,7 @@ rule learn_summary:
     benchmark:
         "benchmarks/rules/learn_summary/atlas-{atlas}/protocol-{protocol}.tsv"
     wildcard_constraints:
-        protocol="habituation|conditioning",
+        protocol="habituation|conditioning|three_way_eprop|three_way_rstdp",
     conda:
         "../envs/encephagen.yaml"
     threads: 1
