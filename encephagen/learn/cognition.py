@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from encephagen.io import atomic_h5, read_strings, write_array
+from encephagen.io import atomic_h5, write_array
 from encephagen.learn.evoked import PoissonStimulus
 from encephagen.learn.protocols import run_for
 from encephagen.seeds import derive_seed, numpy_rng
@@ -54,7 +54,7 @@ from encephagen.spiking.params import LIFParams
 from encephagen.spiking.rng import poisson_threshold_table
 from encephagen.study.config import ParameterError
 from encephagen.study.engine import pick_device, with_overrides
-from encephagen.study.records import runs_view, write_element_ids
+from encephagen.study.records import read_elements, runs_view, write_element_ids
 from encephagen.study.network import parameter_sets
 
 KIND = "cognition"
@@ -350,12 +350,8 @@ def read_cognition(path) -> dict:
 
     validate_h5(path, KIND)
     with h5py.File(path, "r") as f:
-        d = {k: np.asarray(read_strings(f[k])) for k in ("atlas", "family", "labels")}
-        d.update({k: f[k][()] for k in ("null_index", "seed_id", "seed", "build_seed", "G", "condition", "prefrontal",
-                                        "input", "patterns", "pr_label", "rate", "wm_base", "wm_cue", "wm_delay",
-                                        "pr_rate")})
-        d["attrs"] = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
-    return d
+        return read_elements(f, ("condition", "prefrontal", "input", "patterns", "pr_label", "rate", "wm_base",
+                                 "wm_cue", "wm_delay", "pr_rate"))
 
 
 # ------------------------------------------------------------------------ measures

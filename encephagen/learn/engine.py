@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from encephagen.io import atomic_h5, read_strings, write_array
+from encephagen.io import atomic_h5, write_array
 from encephagen.learn import protocols as P
 from encephagen.plasticity import EPropRLParams, RSTDPParams, ScalingParams, STDPParams
 from encephagen.seeds import derive_seed, numpy_rng
@@ -36,7 +36,7 @@ from encephagen.spiking.params import LIFParams
 from encephagen.spiking.plastic import enable
 from encephagen.study.config import ParameterError
 from encephagen.study.engine import pick_device, with_overrides
-from encephagen.study.records import runs_view, write_element_ids
+from encephagen.study.records import read_elements, runs_view, write_element_ids
 from encephagen.study.network import parameter_sets
 
 KIND = "plastic"
@@ -296,15 +296,12 @@ def read_plastic(path, weights: bool = False) -> dict:
 
     validate_h5(path, KIND)
     with h5py.File(path, "r") as f:
-        d = {k: np.asarray(read_strings(f[k])) for k in ("atlas", "family", "labels")}
-        d.update({k: f[k][()] for k in ("null_index", "seed_id", "seed", "build_seed", "pattern_seed", "G", "plastic",
-                                        "rate")})
+        d = read_elements(f, ("pattern_seed", "plastic", "rate"))
         d["trials"] = {k: f["trials"][k][()] for k in f["trials"]}
         d["weight_change"] = {k: f["weight_change"][k][()] for k in f["weight_change"]}
         d["trajectory"] = {k: f["trajectory"][k][()] for k in f["trajectory"]}
         if weights:
             d["weights"] = {k: f["weights"][k][()] for k in f["weights"]}
-        d["attrs"] = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
     return d
 
 

@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from encephagen.io import atomic_h5, read_strings, write_array
+from encephagen.io import atomic_h5, write_array
 from encephagen.learn.protocols import run_for
 from encephagen.spiking.engine import LIFBatch
 from encephagen.spiking.network import connectome_network, normalise_weights
@@ -50,7 +50,7 @@ from encephagen.spiking.params import LIFParams
 from encephagen.spiking.rng import poisson_threshold_table
 from encephagen.study.config import ParameterError
 from encephagen.study.engine import pick_device, with_overrides
-from encephagen.study.records import runs_view, write_element_ids
+from encephagen.study.records import read_elements, runs_view, write_element_ids
 from encephagen.study.network import parameter_sets
 
 KIND = "evoked"
@@ -298,11 +298,8 @@ def read_evoked(path) -> dict:
 
     validate_h5(path, KIND)
     with h5py.File(path, "r") as f:
-        d = {k: np.asarray(read_strings(f[k])) for k in ("atlas", "family", "labels")}
-        d.update({k: f[k][()] for k in ("null_index", "seed_id", "seed", "build_seed", "G", "ffi", "ffi_scale",
-                                        "stimulated", "rate", "hop", "path_length", "base_rate", "stim_rate")})
-        d["attrs"] = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
-    return d
+        return read_elements(f, ("ffi", "ffi_scale", "stimulated", "rate", "hop", "path_length", "base_rate",
+                                 "stim_rate"))
 
 
 # ------------------------------------------------------------------------ statistics

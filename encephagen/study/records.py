@@ -8,7 +8,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from encephagen.io import write_array
+from encephagen.io import read_strings, write_array
 from encephagen.study.network import Element
 
 
@@ -22,6 +22,19 @@ def write_element_ids(f, elements: Sequence[Element], streams: Sequence[str] = (
     for s in streams:
         write_array(f, f"{s}_seed", np.array([e.seeds[s] for e in elements], np.int64))
     write_array(f, "G", np.array([e.G for e in elements], float))
+
+
+ELEMENT_FIELDS = ("null_index", "seed_id", "seed", "build_seed", "G")
+
+
+def read_elements(f, fields: Sequence[str] = (), strings: Sequence[str] = ("atlas", "family", "labels")) -> dict:
+    """The arrays of an open run file (h5py): the string datasets ``strings``, the element ids
+    (:data:`ELEMENT_FIELDS`, as written by :func:`write_element_ids` with the build stream), the
+    layout's own datasets ``fields`` and the file's attributes (bytes decoded)."""
+    d = {k: np.asarray(read_strings(f[k])) for k in strings}
+    d.update({k: f[k][()] for k in (*ELEMENT_FIELDS, *fields)})
+    d["attrs"] = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+    return d
 
 
 def runs_view(d: Mapping, *, model: str, metrics: Mapping, params: Mapping | None = None,
