@@ -32,6 +32,10 @@ __all__ = ["results_root", "resolved_config", "study_rows", "run_sizes", "build_
            "plot_claim1", "STUDY_CONFIGS", "workflow_claims"]
 
 # the study config that evaluates each claim (the workflow page's "not run in this configuration" rows)
+# The models the predecessor's claims are about (claims 1, 2, 4: Wilson-Cowan; 3, 4: the spiking LIF
+# network): the claims rules read these, they do not name an engine's model themselves.
+CLAIM_MODELS = {"rate": "wilson_cowan", "spiking": "lif"}
+
 STUDY_CONFIGS = {"1": "config/studies/claim1_decomposition.yaml", "2": "config/studies/claim2_silencing.yaml",
                  "3": "config/studies/claim3_spiking_hierarchy.yaml",
                  "4": "config/studies/claim4_opposite_hierarchies.yaml",

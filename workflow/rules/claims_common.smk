@@ -1,4 +1,6 @@
 # Input functions and targets of rules/claims.smk (kept apart from the rules, as snakemake --lint asks).
+from encephagen.steps.claims import CLAIM_MODELS
+
 CLAIMS_PAGE = "results/claims.html"
 
 
@@ -23,7 +25,8 @@ def claims_inputs(wildcards=None):
     a claim whose tables this configuration does not make is written "not run in this configuration"."""
     out = {}
     stages = config["stages"]
-    wc = "wilson_cowan"
+    wc = CLAIM_MODELS["rate"]
+    sp = CLAIM_MODELS["spiking"]
     if "aggregate" in stages and wc in SIM_MODELS:
         atl = [a for a in sim_atlases(wc)]
         a = _claims_atlas([x for x in atl if "degree" in config["nulls"]["families"]])
@@ -33,13 +36,13 @@ def claims_inputs(wildcards=None):
         a = _claims_atlas(atl)
         if a is not None and n_G(wc) > 1:
             out["c2_silencing"] = f"{stats_dir(a, wc)}/silencing.tsv"
-    if "aggregate" in stages and "lif" in SIM_MODELS:
-        a = _claims_atlas([x for x in sim_atlases("lif") if atlas_has_t1t2(x)])
+    if "aggregate" in stages and sp in SIM_MODELS:
+        a = _claims_atlas([x for x in sim_atlases(sp) if atlas_has_t1t2(x)])
         if a is not None:
-            out["c3_t1t2"] = f"{stats_dir(a, 'lif')}/t1t2.tsv"
-            out["c3_class"] = f"{stats_dir(a, 'lif')}/class_summary.tsv"
+            out["c3_t1t2"] = f"{stats_dir(a, sp)}/t1t2.tsv"
+            out["c3_class"] = f"{stats_dir(a, sp)}/class_summary.tsv"
             if wc in SIM_MODELS and a in sim_atlases(wc):
-                for m in (wc, "lif"):
+                for m in (wc, sp):
                     out[f"c4_{m}_t1t2"] = f"{stats_dir(a, m)}/t1t2.tsv"
                     out[f"c4_{m}_class"] = f"{stats_dir(a, m)}/class_summary.tsv"
     for key, stage, name in (
