@@ -110,7 +110,7 @@ def test_tests_table_has_the_interface_columns(tiny):
 def test_config_errors_name_the_key():
     from encephagen.data.tables import region_table
     from encephagen.schemas import section_schema
-    from encephagen.steps.cognition import regions_of_class
+    from encephagen.steps.networks import regions_of_class
 
     s = section_schema("stages")
     assert "cognition" in s["items"]["enum"] and "cognition" not in s["default"]
@@ -127,10 +127,10 @@ def test_config_errors_name_the_key():
     with pytest.raises(ParameterError, match=r"cognition\.patterns\.n_classes"):
         CG.resolve_cognition({"patterns": {"n_classes": 1}})
     labels = [r["label"] for r in region_table("tvb66")]
-    idx, _ = regions_of_class("tvb66", labels, ["prefrontal"], "prefrontal_class")
+    idx, _ = regions_of_class("tvb66", labels, ["prefrontal"], "cognition.prefrontal_class")
     assert len(idx) == 12 and "rRMF" in [labels[k] for k in idx]
     with pytest.raises(ParameterError, match=r"cognition\.input_class"):
-        regions_of_class("tvb66", labels, ["nonsense"], "input_class")
+        regions_of_class("tvb66", labels, ["nonsense"], "cognition.input_class")
 
 
 @pytest.mark.workflow

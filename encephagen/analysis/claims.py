@@ -799,6 +799,16 @@ def _f(x, nd=3) -> str:
     return "" if not np.isfinite(x) and not np.isinf(x) else f"{x:.{nd}g}"
 
 
+def _effect_cell(r: ClaimRow) -> str:
+    """A row's effect as the page writes it: value [interval] (label); empty without a value."""
+    eff = _f(r.effect)
+    if eff and (np.isfinite(r.ci_low) or np.isfinite(r.ci_high)):
+        eff += f" [{_f(r.ci_low)}, {_f(r.ci_high)}]"
+    if r.effect_label and eff:
+        eff += f" ({r.effect_label})"
+    return eff
+
+
 def claims_markdown(rows: Iterable[ClaimRow], *, header: str = "", sizes: pd.DataFrame | None = None) -> str:
     """The claims page (Markdown): one table row per claim, then each claim's note."""
     rows = list(rows)
@@ -811,11 +821,7 @@ def claims_markdown(rows: Iterable[ClaimRow], *, header: str = "", sizes: pd.Dat
             "| claim | predecessor's evidence | our test | effect [95 % interval] | FDR q | verdict | figure |",
             "|---|---|---|---|---|---|---|"]
     for r in rows:
-        eff = _f(r.effect)
-        if eff and (np.isfinite(r.ci_low) or np.isfinite(r.ci_high)):
-            eff += f" [{_f(r.ci_low)}, {_f(r.ci_high)}]"
-        if r.effect_label and eff:
-            eff += f" ({r.effect_label})"
+        eff = _effect_cell(r)
         fig = f"[{r.figure.rsplit('/', 1)[-1]}]({r.figure})" if r.figure else ""
         cell = lambda s: str(s).replace("|", "/").replace("\n", " ")
         out.append(f"| {r.claim}. {cell(r.title)} | {cell(r.predecessor)} | {cell(r.test) or '-'} | {cell(eff) or '-'} | "
@@ -853,11 +859,7 @@ def claims_html(rows: Iterable[ClaimRow], *, header: str = "", figures: Mapping[
     out.append("<table><tr><th>claim</th><th>predecessor's evidence</th><th>our test</th>"
                "<th>effect [95 % interval]</th><th>FDR q</th><th>verdict</th><th>figure</th></tr>")
     for r in rows:
-        eff = _f(r.effect)
-        if eff and (np.isfinite(r.ci_low) or np.isfinite(r.ci_high)):
-            eff += f" [{_f(r.ci_low)}, {_f(r.ci_high)}]"
-        if r.effect_label and eff:
-            eff += f" ({r.effect_label})"
+        eff = _effect_cell(r)
         out.append(f"<tr><td>{e(r.claim)}. {e(r.title)}</td><td>{e(r.predecessor)}</td><td>{e(r.test) or '-'}</td>"
                    f"<td>{e(eff) or '-'}</td><td>{_f(r.q) or '-'}</td><td><b>{e(r.verdict)}</b></td>"
                    f"<td>{e(r.figure) or '-'}</td></tr>")

@@ -26,20 +26,14 @@ def learn_network_file(networks_path, out_path, learn_cfg: Mapping, protocol: st
                        threads: int | None = None) -> Path:
     """Run ``protocol`` on the networks of one nulls-stage batch (the first ``learn.n_nulls`` nulls
     of a family; the real network's batch whole)."""
-    from encephagen.nulls import read_nulls
-    from encephagen.steps.networks import batch_networks
+    from encephagen.steps.networks import stage_networks
     from encephagen.study import run_study
 
     cfg = dict(learn_cfg)
     if threads and not cfg.get("threads"):
         cfg["threads"] = int(threads)
     n_nulls = resolve_learn(cfg)["n_nulls"]
-    nb = read_nulls(networks_path)
-    if nb.status != "ok" or len(nb) == 0:
-        raise ValueError(f"{networks_path}: no networks to learn on ({nb.reason or 'empty batch'})")
-    networks = [net for net in batch_networks(nb) if net.family == "real" or net.null_index < n_nulls]
-    if not networks:
-        raise ValueError(f"{networks_path}: no null with index < learn.n_nulls = {n_nulls} in this batch")
+    nb, networks = stage_networks(networks_path, n_nulls, "learn.n_nulls", "learn on")
     return run_study(PlasticEngine(), {**cfg, "protocol": protocol}, networks, master_seed, out_path,
                      provenance={"networks_file": str(networks_path)}, region_labels=list(nb.labels))
 

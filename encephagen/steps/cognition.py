@@ -18,49 +18,24 @@ import numpy as np
 
 from encephagen.io.tables import write_table, write_with
 from encephagen.learn import cognition as CG
-from encephagen.study.config import ParameterError
 
 log = logging.getLogger(__name__)
-
-
-def regions_of_class(atlas: str, labels: Sequence[str], classes: Sequence[str], key: str) -> tuple[list[int], str]:
-    """Indices of the regions whose ``region_class`` in the atlas's hand-reviewed table
-    (encephagen/data/tables/<atlas>_regions.tsv) is one of ``classes``; errors name ``cognition.<key>``."""
-    from encephagen.data.fetch import DataError
-    from encephagen.data.tables import table_for
-
-    labels = [str(x) for x in labels]
-    classes = [str(x) for x in classes]
-    try:
-        rows = table_for(atlas, labels)
-    except DataError as exc:
-        raise ParameterError(f"cognition.{key} needs the region table of {atlas!r} ({exc})") from exc
-    idx = [k for k, r in enumerate(rows) if r["region_class"] in classes]
-    if not idx:
-        raise ParameterError(f"cognition.{key} {classes}: no region of {atlas} has that class")
-    return idx, f"{key} {classes} of {atlas}: " + ", ".join(labels[k] for k in idx)
 
 
 def cognition_network_file(networks_path, out_path, cognition_cfg: Mapping, *, master_seed: int,
                            threads: int | None = None) -> Path:
     """Run the cognition protocol on the networks of one nulls-stage batch (the first
     ``cognition.n_nulls`` nulls of a family; the real network's batch whole)."""
-    from encephagen.nulls import read_nulls
-    from encephagen.steps.networks import batch_networks
+    from encephagen.steps.networks import regions_of_class, stage_networks
     from encephagen.study import run_study
 
     cfg = dict(cognition_cfg)
     if threads and not cfg.get("threads"):
         cfg["threads"] = int(threads)
     rc = CG.resolve_cognition(cfg)
-    nb = read_nulls(networks_path)
-    if nb.status != "ok" or len(nb) == 0:
-        raise ValueError(f"{networks_path}: no networks to run ({nb.reason or 'empty batch'})")
-    networks = [n for n in batch_networks(nb) if n.family == "real" or n.null_index < rc["n_nulls"]]
-    if not networks:
-        raise ValueError(f"{networks_path}: no null with index < cognition.n_nulls = {rc['n_nulls']} in this batch")
-    pfc, w1 = regions_of_class(nb.source, nb.labels, rc["prefrontal_class"], "prefrontal_class")
-    inp, w2 = regions_of_class(nb.source, nb.labels, rc["input_class"], "input_class")
+    nb, networks = stage_networks(networks_path, rc["n_nulls"], "cognition.n_nulls")
+    pfc, w1 = regions_of_class(nb.source, nb.labels, rc["prefrontal_class"], "cognition.prefrontal_class")
+    inp, w2 = regions_of_class(nb.source, nb.labels, rc["input_class"], "cognition.input_class")
     log.info("cognition: %s; %s", w1, w2)
     return run_study(CG.CognitionEngine(), cfg, networks, master_seed, out_path,
                      provenance={"networks_file": str(networks_path), "prefrontal": w1, "input": w2},

@@ -37,39 +37,24 @@ def stimulated_regions(atlas: str, labels: Sequence[str], stimulus: Mapping) -> 
             raise ParameterError(f"evoked.stimulus.labels: {missing} not among the {atlas} region labels")
         idx = [labels.index(x) for x in want]
         return idx, f"labels {want}"
-    from encephagen.data.fetch import DataError
-    from encephagen.data.tables import table_for
+    from encephagen.steps.networks import regions_of_class
 
-    classes = [str(x) for x in stimulus.get("region_class") or []]
-    try:
-        rows = table_for(atlas, labels)
-    except DataError as exc:
-        raise ParameterError(f"evoked.stimulus.region_class needs the region table of {atlas!r} ({exc}); "
-                             f"give evoked.stimulus.labels instead") from exc
-    idx = [k for k, r in enumerate(rows) if r["region_class"] in classes]
-    if not idx:
-        raise ParameterError(f"evoked.stimulus.region_class {classes}: no region of {atlas} has that class")
-    return idx, f"region_class {classes} of {atlas}: " + ", ".join(labels[k] for k in idx)
+    return regions_of_class(atlas, labels, stimulus.get("region_class") or [], "evoked.stimulus.region_class",
+                            hint="; give evoked.stimulus.labels instead")
 
 
 def evoked_network_file(networks_path, out_path, evoked_cfg: Mapping, *, master_seed: int,
                         threads: int | None = None) -> Path:
     """Run the evoked protocol on the networks of one nulls-stage batch (the first
     ``evoked.n_nulls`` nulls of a family; the real network's batch whole)."""
-    from encephagen.nulls import read_nulls
-    from encephagen.steps.networks import batch_networks
+    from encephagen.steps.networks import stage_networks
     from encephagen.study import run_study
 
     cfg = dict(evoked_cfg)
     if threads and not cfg.get("threads"):
         cfg["threads"] = int(threads)
     rc = EV.resolve_evoked(cfg)
-    nb = read_nulls(networks_path)
-    if nb.status != "ok" or len(nb) == 0:
-        raise ValueError(f"{networks_path}: no networks to stimulate ({nb.reason or 'empty batch'})")
-    networks = [net for net in batch_networks(nb) if net.family == "real" or net.null_index < rc["n_nulls"]]
-    if not networks:
-        raise ValueError(f"{networks_path}: no null with index < evoked.n_nulls = {rc['n_nulls']} in this batch")
+    nb, networks = stage_networks(networks_path, rc["n_nulls"], "evoked.n_nulls", "stimulate")
     stim, what = stimulated_regions(nb.source, nb.labels, rc["stimulus"])
     log.info("evoked: stimulating %d regions (%s)", len(stim), what)
     return run_study(EV.EvokedEngine(), cfg, networks, master_seed, out_path,

@@ -16,7 +16,8 @@ from encephagen.sim.models import ParameterError
 from encephagen.study.engine import file_kind  # the one reader of a file's kind (runs: its layout)
 from encephagen.study.network import Network
 
-__all__ = ["real_network", "load_networks", "batch_networks", "read_networks", "file_kind"]
+__all__ = ["real_network", "load_networks", "batch_networks", "read_networks", "file_kind", "stage_networks",
+           "regions_of_class"]
 
 
 def real_network(connectome, threshold: Mapping | None = None, name: str | None = None) -> Network:
@@ -83,3 +84,36 @@ def read_networks(path: str | Path) -> dict:
                     family="real", atlas=c.name, labels=tuple(c.labels), status="ok", reason="",
                     directed=c.directed)
     raise ParameterError(f"{path}: expected a 'nulls' or 'connectome' file, found kind {kind!r}")
+
+
+def stage_networks(networks_path, n_nulls: int, key: str, action: str = "run"):
+    """(batch, networks) of one nulls-stage batch file as a stage runs it: the real network's batch
+    whole, of a null batch the nulls with index < ``n_nulls`` (the config key ``key``, named in the
+    error); ``action`` words the error of an empty batch ("no networks to <action>")."""
+    nb = read_nulls(networks_path)
+    if nb.status != "ok" or len(nb) == 0:
+        raise ValueError(f"{networks_path}: no networks to {action} ({nb.reason or 'empty batch'})")
+    networks = [net for net in batch_networks(nb) if net.family == "real" or net.null_index < n_nulls]
+    if not networks:
+        raise ValueError(f"{networks_path}: no null with index < {key} = {n_nulls} in this batch")
+    return nb, networks
+
+
+def regions_of_class(atlas: str, labels: Sequence[str], classes: Sequence[str], key: str,
+                     hint: str = "") -> tuple[list[int], str]:
+    """Indices of the regions whose ``region_class`` in the atlas's hand-reviewed table
+    (encephagen/data/tables/<atlas>_regions.tsv) is one of ``classes``, and a one-line description;
+    errors name the config key ``key`` (``hint`` is appended to the missing-table error)."""
+    from encephagen.data.fetch import DataError
+    from encephagen.data.tables import table_for
+
+    labels = [str(x) for x in labels]
+    classes = [str(x) for x in classes]
+    try:
+        rows = table_for(atlas, labels)
+    except DataError as exc:
+        raise ParameterError(f"{key} needs the region table of {atlas!r} ({exc}){hint}") from exc
+    idx = [k for k, r in enumerate(rows) if r["region_class"] in classes]
+    if not idx:
+        raise ParameterError(f"{key} {classes}: no region of {atlas} has that class")
+    return idx, f"{key.rsplit('.', 1)[-1]} {classes} of {atlas}: " + ", ".join(labels[k] for k in idx)
