@@ -39,10 +39,20 @@ EFFECTIVE = """
 import json, sys
 from snakemake.cli import parse_args
 parser, a = parse_args(sys.argv[1:])
+
+
+def _keys(d):
+    # snakemake >= 9.15 parses --default-resources into a DefaultResources object ("key=expr" in .args);
+    # older releases leave a list of "key=expr" strings or a mapping
+    if d is None:
+        return []
+    items = getattr(d, "args", d)
+    return sorted(k.split("=", 1)[0] for k in items) if not isinstance(items, dict) else sorted(items)
 print(json.dumps({k: str(getattr(a, k, None)) for k in (
     "executor", "retries", "keep_going", "latency_wait", "cores", "jobs", "rerun_incomplete",
     "slurm_status_command", "slurm_logdir", "max_jobs_per_timespan", "max_status_checks_per_second")}
-    | {"set_resources": str(a.set_resources), "default_resources": sorted(a.default_resources or {})}))
+    | {"set_resources": str(a.set_resources), "default_resources": _keys(a.default_resources),
+       "default_resources_raw": str(getattr(a.default_resources, "args", a.default_resources))}))
 """
 
 
@@ -68,6 +78,7 @@ def test_slurm_profile_as_users_run_it():
     assert eff["cores"] in ("None", "all") or int(eff["cores"]) >= 1
     assert "simulate_batch" in eff["set_resources"] and "gpu" in eff["set_resources"]
     assert {"mem_mb", "runtime"} <= set(eff["default_resources"])
+    assert "2000 * attempt" in eff["default_resources_raw"], eff["default_resources_raw"]  # the retry scaling
 
 
 def test_default_profile_alone():
