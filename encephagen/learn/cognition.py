@@ -54,7 +54,7 @@ from encephagen.spiking.params import LIFParams
 from encephagen.spiking.rng import poisson_threshold_table
 from encephagen.study.config import ParameterError
 from encephagen.study.engine import pick_device, with_overrides
-from encephagen.study.records import read_elements, runs_view, write_element_ids
+from encephagen.study.records import lif_protocol_header, read_run_file, runs_view, write_element_ids
 from encephagen.study.network import parameter_sets
 
 KIND = "cognition"
@@ -307,16 +307,10 @@ class CognitionEngine:
         return out
 
     def write(self, path, st, elements, result, provenance) -> Path:
-        cfg = {k: v for k, v in st["cfg"].items() if not k.startswith("_")}
-        prov = {"master_seed": st["master_seed"],
-                "seed_rule": "derive_seed(master_seed, atlas, family, null_index, seed_id) (+ 'build' for the "
-                             "network); the three conditions of a seed id share both; patterns and their order: "
-                             "derive_seed(master_seed, 'cognition', 'patterns' | 'order')",
-                **(provenance or {})}
-        attrs = {"model": "cognition_lif", "dt": float(cfg["dt"]), "transient": float(cfg["transient"]),
-                 "config": json.dumps(cfg), "params": json.dumps(st["cfg"]["_lif"].to_dict()),
-                 "wall_s": float(result["wall_s"]), "cpu_s": float(result["cpu_s"]),
-                 "protocol_s": float(result["protocol_s"])}
+        cfg, prov, attrs = lif_protocol_header(
+            st, result, model="cognition_lif", provenance=provenance,
+            seed_rule="the three conditions of a seed id share both; patterns and their order: "
+                      "derive_seed(master_seed, 'cognition', 'patterns' | 'order')")
         R = len(st["labels"])
         pfc = np.zeros(R, np.int64)
         pfc[st["pfc"]] = 1
@@ -344,14 +338,8 @@ class CognitionEngine:
 
 def read_cognition(path) -> dict:
     """A 'cognition' file as arrays."""
-    import h5py
-
-    from encephagen.io import validate_h5
-
-    validate_h5(path, KIND)
-    with h5py.File(path, "r") as f:
-        return read_elements(f, ("condition", "prefrontal", "input", "patterns", "pr_label", "rate", "wm_base",
-                                 "wm_cue", "wm_delay", "pr_rate"))
+    return read_run_file(path, KIND, ("condition", "prefrontal", "input", "patterns", "pr_label", "rate", "wm_base",
+                                      "wm_cue", "wm_delay", "pr_rate"))
 
 
 # ------------------------------------------------------------------------ measures

@@ -18,7 +18,6 @@ plastic synapse, a summary of the change and the weight-statistics trajectory (d
 from __future__ import annotations
 
 import copy
-import json
 import math
 import time
 from pathlib import Path
@@ -36,7 +35,7 @@ from encephagen.spiking.params import LIFParams
 from encephagen.spiking.plastic import enable
 from encephagen.study.config import ParameterError
 from encephagen.study.engine import pick_device, with_overrides
-from encephagen.study.records import read_elements, runs_view, write_element_ids
+from encephagen.study.records import lif_protocol_header, read_run_file, runs_view, write_element_ids
 from encephagen.study.network import parameter_sets
 
 KIND = "plastic"
@@ -248,16 +247,10 @@ class PlasticEngine:
 
     # ------------------------------------------------------------------ file
     def write(self, path, st, elements, result, provenance) -> Path:
-        cfg = {k: v for k, v in st["cfg"].items() if not k.startswith("_")}
-        prov = {"master_seed": st["master_seed"],
-                "seed_rule": "derive_seed(master_seed, atlas, family, null_index, seed_id) (+ 'build' for the "
-                             "network); stimuli and trial order: derive_seed(master_seed, atlas, 'learn-pattern', seed_id)",
-                **(provenance or {})}
-        attrs = {"model": "plastic_lif", "protocol": cfg["protocol"], "dt": float(cfg["dt"]),
-                 "transient": float(cfg["transient"]), "config": json.dumps(cfg),
-                 "params": json.dumps(st["cfg"]["_lif"].to_dict()), "w_max": float(result["w_max"]),
-                 "wall_s": float(result["wall_s"]), "cpu_s": float(result["cpu_s"]),
-                 "protocol_s": float(result["protocol_s"])}
+        _, prov, attrs = lif_protocol_header(
+            st, result, model="plastic_lif", provenance=provenance,
+            seed_rule="stimuli and trial order: derive_seed(master_seed, atlas, 'learn-pattern', seed_id)",
+            protocol=st["cfg"]["protocol"], w_max=float(result["w_max"]))
         with atomic_h5(path, kind=KIND, provenance=prov, attrs=attrs) as f:
             write_element_ids(f, elements)
             write_array(f, "pattern_seed", result["pattern_seed"])
@@ -290,19 +283,8 @@ class PlasticEngine:
 
 def read_plastic(path, weights: bool = False) -> dict:
     """A 'plastic' file as arrays (per-synapse weights only with ``weights``)."""
-    import h5py
-
-    from encephagen.io import validate_h5
-
-    validate_h5(path, KIND)
-    with h5py.File(path, "r") as f:
-        d = read_elements(f, ("pattern_seed", "plastic", "rate"))
-        d["trials"] = {k: f["trials"][k][()] for k in f["trials"]}
-        d["weight_change"] = {k: f["weight_change"][k][()] for k in f["weight_change"]}
-        d["trajectory"] = {k: f["trajectory"][k][()] for k in f["trajectory"]}
-        if weights:
-            d["weights"] = {k: f["weights"][k][()] for k in f["weights"]}
-    return d
+    return read_run_file(path, KIND, ("pattern_seed", "plastic", "rate"),
+                         groups=("trials", "weight_change", "trajectory", *(("weights",) if weights else ())))
 
 
 def _concat(parts: list[dict]) -> dict:

@@ -34,7 +34,6 @@ slope of the response on the hop distance over the non-stimulated regions).
 from __future__ import annotations
 
 import copy
-import json
 import math
 import time
 from pathlib import Path
@@ -50,7 +49,7 @@ from encephagen.spiking.params import LIFParams
 from encephagen.spiking.rng import poisson_threshold_table
 from encephagen.study.config import ParameterError
 from encephagen.study.engine import pick_device, with_overrides
-from encephagen.study.records import read_elements, runs_view, write_element_ids
+from encephagen.study.records import lif_protocol_header, read_run_file, runs_view, write_element_ids
 from encephagen.study.network import parameter_sets
 
 KIND = "evoked"
@@ -262,15 +261,8 @@ class EvokedEngine:
         return out
 
     def write(self, path, st, elements, result, provenance) -> Path:
-        cfg = {k: v for k, v in st["cfg"].items() if not k.startswith("_")}
-        prov = {"master_seed": st["master_seed"],
-                "seed_rule": "derive_seed(master_seed, atlas, family, null_index, seed_id) (+ 'build' for the "
-                             "network); both FFI conditions of a seed id share both",
-                **(provenance or {})}
-        attrs = {"model": "evoked_lif", "dt": float(cfg["dt"]), "transient": float(cfg["transient"]),
-                 "config": json.dumps(cfg), "params": json.dumps(st["cfg"]["_lif"].to_dict()),
-                 "wall_s": float(result["wall_s"]), "cpu_s": float(result["cpu_s"]),
-                 "protocol_s": float(result["protocol_s"])}
+        cfg, prov, attrs = lif_protocol_header(st, result, model="evoked_lif", provenance=provenance,
+                                               seed_rule="both FFI conditions of a seed id share both")
         stimulated = np.zeros(len(st["labels"]), np.int64)
         stimulated[st["stim"]] = 1
         with atomic_h5(path, kind=KIND, provenance=prov, attrs=attrs) as f:
@@ -292,14 +284,8 @@ class EvokedEngine:
 
 def read_evoked(path) -> dict:
     """An 'evoked' file as arrays."""
-    import h5py
-
-    from encephagen.io import validate_h5
-
-    validate_h5(path, KIND)
-    with h5py.File(path, "r") as f:
-        return read_elements(f, ("ffi", "ffi_scale", "stimulated", "rate", "hop", "path_length", "base_rate",
-                                 "stim_rate"))
+    return read_run_file(path, KIND, ("ffi", "ffi_scale", "stimulated", "rate", "hop", "path_length", "base_rate",
+                                      "stim_rate"))
 
 
 # ------------------------------------------------------------------------ statistics

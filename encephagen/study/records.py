@@ -4,6 +4,7 @@ have no region-by-run FC (plastic, evoked, embody); the neural-mass and LIF layo
 with their own metrics."""
 from __future__ import annotations
 
+import json
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -46,3 +47,37 @@ def runs_view(d: Mapping, *, model: str, metrics: Mapping, params: Mapping | Non
             "fc_bold": None, "fc_activity": None, "bold_on": False, "activity_name": activity_name, "regime": None,
             "network_regime": None, "regime_fraction": None, "region_labels": list(region_labels),
             "attrs": {**(attrs or {}), "model": model}}
+
+
+SEED_RULE_LIF = ("derive_seed(master_seed, atlas, family, null_index, seed_id) (+ 'build' for the "
+                 "network); ")
+
+
+def lif_protocol_header(st: Mapping, result: Mapping, *, model: str, seed_rule: str,
+                        provenance: Mapping | None = None, **extra) -> tuple[dict, dict, dict]:
+    """(config, provenance, attributes) of a LIF protocol run file (plastic, evoked, cognition):
+    the public config keys of ``st["cfg"]``; the master seed and the seed rule (the network rule
+    of :data:`SEED_RULE_LIF` followed by ``seed_rule``, the protocol's own streams); the model, dt,
+    transient, config, LIF parameters and timings, then ``extra`` attributes."""
+    cfg = {k: v for k, v in st["cfg"].items() if not k.startswith("_")}
+    prov = {"master_seed": st["master_seed"], "seed_rule": SEED_RULE_LIF + seed_rule, **(provenance or {})}
+    attrs = {"model": model, "dt": float(cfg["dt"]), "transient": float(cfg["transient"]),
+             "config": json.dumps(cfg), "params": json.dumps(st["cfg"]["_lif"].to_dict()),
+             "wall_s": float(result["wall_s"]), "cpu_s": float(result["cpu_s"]),
+             "protocol_s": float(result["protocol_s"]), **extra}
+    return cfg, prov, attrs
+
+
+def read_run_file(path, kind: str, fields: Sequence[str], groups: Sequence[str] = ()) -> dict:
+    """A run file of layout ``kind`` (validated) as arrays: :func:`read_elements` with ``fields``,
+    and each HDF5 group of ``groups`` as a dict of its datasets."""
+    import h5py
+
+    from encephagen.io import validate_h5
+
+    validate_h5(path, kind)
+    with h5py.File(path, "r") as f:
+        d = read_elements(f, fields)
+        for g in groups:
+            d[g] = {k: f[g][k][()] for k in f[g]}
+    return d
