@@ -307,7 +307,7 @@ class CognitionEngine:
         return out
 
     def write(self, path, st, elements, result, provenance) -> Path:
-        cfg, prov, attrs = lif_protocol_header(
+        _, prov, attrs = lif_protocol_header(
             st, result, model="cognition_lif", provenance=provenance,
             seed_rule="the three conditions of a seed id share both; patterns and their order: "
                       "derive_seed(master_seed, 'cognition', 'patterns' | 'order')")
