@@ -300,3 +300,15 @@ def test_claim8_from_a_cognition_table(tmp_path, kw, want):
     assert C.claim8_cognitive(tests=_cognition(**kw)).verdict == want
     with pytest.raises(ValueError, match="min_p"):
         C.claim8_cognitive(tests=_cognition().drop(columns="min_p"))
+
+
+def test_test_cell_reads_the_models_own_settings():
+    """Claim 6 runs Hopf: its test cell must give Hopf's per-model duration (11 min), not the
+    Wilson-Cowan default of the simulate section (it said "500 ms")."""
+    cfg = {"atlases": ["hcp80"], "nulls": {"families": ["degree"], "n_per_family": 200},
+           "simulate": {"G": "auto", "seeds_per_network": 2, "duration": 500.0,
+                        "per_model": {"hopf": {"duration": 660000.0, "seeds_per_network": 3}}}}
+    hopf = C._test_string(cfg, "hopf")
+    assert "660 s" in hopf and "500 ms" not in hopf and "3 seed(s)" in hopf
+    wc = C._test_string(cfg, "wilson_cowan")
+    assert "500 ms" in wc and "2 seed(s)" in wc

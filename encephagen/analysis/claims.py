@@ -256,6 +256,7 @@ def _test_string(cfg: Mapping | None, model: str, extra: str = "") -> str:
     fams = list(nul.get("families", []))
     n = nul.get("n_per_family")
     sim = cfg.get("simulate", {})
+    sim = {**sim, **(sim.get("per_model") or {}).get(model, {})}   # the model's own settings win
     if model == "lif":
         sp = cfg.get("spiking", {})
         G = sp.get("G")
@@ -268,9 +269,9 @@ def _test_string(cfg: Mapping | None, model: str, extra: str = "") -> str:
     gtxt = ("auto" if G == "auto" else (f"{min(G):g}-{max(G):g} ({len(G)} values)" if isinstance(G, list) and len(G) > 1
                                         else str(G)))
     atl = ",".join(cfg.get("atlases", []))
-    s = (f"{model}, {atl}, {len(fams)} x {n} nulls ({', '.join(fams)}), {seeds} seed(s) per network, G {gtxt}, "
-         f"{dur:g} ms" if isinstance(dur, (int, float)) else
-         f"{model}, {atl}, {len(fams)} x {n} nulls ({', '.join(fams)}), {seeds} seed(s) per network, G {gtxt}")
+    s = f"{model}, {atl}, {len(fams)} x {n} nulls ({', '.join(fams)}), {seeds} seed(s) per network, G {gtxt}"
+    if isinstance(dur, (int, float)):
+        s += f", {dur / 1000:g} s" if dur >= 10000 else f", {dur:g} ms"
     return s + (f"; {extra}" if extra else "")
 
 
