@@ -84,14 +84,13 @@ def threshold_rows(icdf: np.ndarray, grp: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(nogil=True, inline="always")
-def _draw_rows(key1, t, c0, c1, c2, c3, c4, c5, c6, c7, xr, cr):
+def _draw_rows(key1, t, c0, c1, c2, c3, c4, c5, c6, c7, cr):
     """Draws and branch-free Poisson counts (first eight thresholds) of a chunk at step t; returns
     whether any count reached 8 (the rare tail, continued by the caller). Vectorised: the loop runs
     from 0 over slices, so numba emits no negative-index wraparound."""
     full = False
     for i in range(key1.shape[0]):
         x = draw(key1[i], t)
-        xr[i] = x
         c = count4(x, c0[i], c1[i], c2[i], c3[i]) + count4(x, c4[i], c5[i], c6[i], c7[i])
         cr[i] = c
         full |= c == N_THRESHOLDS
@@ -99,13 +98,12 @@ def _draw_rows(key1, t, c0, c1, c2, c3, c4, c5, c6, c7, xr, cr):
 
 
 @numba.njit(nogil=True, inline="always")
-def _draw_rows_uniform(key1, t, c0, c1, c2, c3, c4, c5, c6, c7, xr, cr):
+def _draw_rows_uniform(key1, t, c0, c1, c2, c3, c4, c5, c6, c7, cr):
     """:func:`_draw_rows` for a chunk whose neurons share one Poisson rate: the eight thresholds are
     scalars (no per-neuron threshold rows read every step); the same comparisons, the same counts."""
     full = False
     for i in range(key1.shape[0]):
         x = draw(key1[i], t)
-        xr[i] = x
         c = count4(x, c0, c1, c2, c3) + count4(x, c4, c5, c6, c7)
         cr[i] = c
         full |= c == N_THRESHOLDS
@@ -157,7 +155,6 @@ def lif_block(t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
         lo = c * chunk
         hi = min(n, lo + chunk)
         m = hi - lo
-        xr = xs[c, :m]
         cr = cs[c, :m]
         g0 = grp[lo]
         uniform = True
@@ -168,15 +165,15 @@ def lif_block(t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
         for k in range(nsteps):
             if uniform:
                 full = _draw_rows_uniform(key1[lo:hi], np.int64(t0 + k), thr[0, lo], thr[1, lo], thr[2, lo], thr[3, lo],
-                                          thr[4, lo], thr[5, lo], thr[6, lo], thr[7, lo], xr, cr)
+                                          thr[4, lo], thr[5, lo], thr[6, lo], thr[7, lo], cr)
             else:
                 full = _draw_rows(key1[lo:hi], np.int64(t0 + k), thr[0, lo:hi], thr[1, lo:hi], thr[2, lo:hi],
-                                  thr[3, lo:hi], thr[4, lo:hi], thr[5, lo:hi], thr[6, lo:hi], thr[7, lo:hi], xr, cr)
+                                  thr[3, lo:hi], thr[4, lo:hi], thr[5, lo:hi], thr[6, lo:hi], thr[7, lo:hi], cr)
             if full:
                 for j in range(m):
                     if cr[j] == N_THRESHOLDS:  # the rare tail: continue the count over the rest of the row
                         g = grp[lo + j]
-                        x = xr[j]
+                        x = draw(key1[lo + j], np.int64(t0 + k))  # recomputed: no draw is stored
                         q = N_THRESHOLDS
                         while q < kmax and icdf[g, q] < x:
                             q += 1
