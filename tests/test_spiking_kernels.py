@@ -28,7 +28,7 @@ def test_partial_chunks_and_poisson_tail_match_torch(monkeypatch):
     nets = [brunel_network(n_e=803, n_i=200, c_e=80, c_i=20, J=0.02, eta=1.2, seed=s) for s in (1, 2)]
     st, kt, it = _run(nets, [4, 5], "torch", 300)
     sn, kn, in_ = _run(nets, [4, 5], "numba", 300)
-    assert sn._xs.shape[0] > 2 and sn.N % sn._xs.shape[1] != 0 and sn.N % 8 != 0
+    assert sn._cs.shape[0] > 2 and sn.N % sn._cs.shape[1] != 0 and sn.N % 8 != 0
     lam = float(nets[0].ext_rate[0] * nets[0].dt / 1000.0)
     p_tail = 1.0 - sn.icdf_np[0, nk.N_THRESHOLDS - 1] / 2**32
     assert lam > 4 and p_tail > 0.05, (lam, p_tail)

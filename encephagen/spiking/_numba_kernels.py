@@ -136,19 +136,19 @@ def _lif_rows(v, ie, ii, inm, ref, be, bi, p22, p21e, p21i, p21n, p11e, p11i, p1
 @numba.njit(parallel=True, fastmath=False, nogil=True)
 def lif_block(t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
               p22, p21e, p21i, p21n, p11e, p11i, p11n, nmda_scale, bias_term,
-              w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk, thr, xs, cs):
+              w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk, thr, cs):
     """Advance every neuron ``nsteps`` steps from global step ``t0``; spk[k, i] = 1 on a spike, 0 else.
 
-    One parallel task per chunk of ``xs.shape[1]`` neurons; inside, steps outer and neurons inner
+    One parallel task per chunk of ``cs.shape[1]`` neurons; inside, steps outer and neurons inner
     (each neuron's steps inside a block are independent of every other neuron), so the chunk's
-    loops vectorise and its state stays cached. ``thr``: :func:`threshold_rows`; ``xs``/``cs``:
-    (chunks, chunk) int64/int32 scratch. Per step: the draws and the count against the first eight
+    loops vectorise and its state stays cached. ``thr``: :func:`threshold_rows`; ``cs``:
+    (chunks, chunk) int32 scratch, the step's counts (a draw is recomputed for the rare tail, not stored). Per step: the draws and the count against the first eight
     thresholds (branch-free; scalars when the chunk's neurons share one rate), the rare count of 8
     continued over the rest of the row (``icdf``), then the update. ``p11e``/``p11i``/``p11n``: the
     batch's synaptic decays (float32 scalars). The count equals the old count4-then-search (thresholds
     ascend), so spikes and state are unchanged bit for bit."""
     n = v.shape[0]
-    chunk = xs.shape[1]
+    chunk = cs.shape[1]
     nch = (n + chunk - 1) // chunk
     kmax = icdf.shape[1]
     for c in numba.prange(nch):

@@ -86,7 +86,7 @@ def estimate_memory_bytes(n_total: int, nnz_total: int, n_slots: int, block: int
         # delivery temporaries: up to ~(rate * block * dt) spikes x out-degree; bounded by 5% of syn
         temp += int(0.05 * nnz_total) * 8 * 4 + n_total * 4 * 8
     else:
-        temp = n_total * (8 + 8 * 8 + 12)          # thresholds (8 x int64), lif_block scratch
+        temp = n_total * (8 * 8 + 4)               # thresholds (8 x int64), lif_block scratch (counts)
     monitors = n_total * 8 * 10 + n_bins * n_networks * n_regions * 4 * 2
     return int(syn + csr + ring + neurons + spk + temp + monitors)
 
@@ -244,8 +244,7 @@ class LIFBatch:
             # network has the neurons for it (chunks of >= 256), so the threads stay balanced
             nch = max(-(-N // nk.CHUNK), min(2 * self.nparts, -(-N // 256)))
             chunk = -(-N // nch)
-            self._xs = np.zeros((nch, chunk), np.int64)   # lif_block's per-chunk scratch: draws, counts
-            self._cs = np.zeros((nch, chunk), np.int32)
+            self._cs = np.zeros((nch, chunk), np.int32)   # lif_block's per-chunk scratch: Poisson counts
             self._pos = nk.delivery_offsets(self.delay.numpy(), self.code.numpy(), self.S, N)
             self._hot = nk.hot_delay(self.delay.numpy())   # the ring slot delivery streams in per step
             cap = N * (-(-self.K // (self.ref_steps + 1)))
@@ -296,7 +295,7 @@ class LIFBatch:
                               self.w_ext.numpy(), np.float32(self.theta.item()), np.float32(self.v_reset.item()),
                               self.ref_steps, self.key.numpy(), self.grp.numpy(),
                               self.icdf_np, self.use_nmda, self._spk,
-                              nk.threshold_rows(self.icdf_np, self.grp.numpy()), self._xs, self._cs)
+                              nk.threshold_rows(self.icdf_np, self.grp.numpy()), self._cs)
                 self._dargs = (self.partptr, self._pos, self.weight.numpy(), self.buf.view(-1).numpy(), self._hot)
             nk.lif_block(t0, K, self.S, *self._args)
             m = nk.collect(self._spk, K, self._out_k, self._out_i)
