@@ -359,15 +359,14 @@ def deliver(t0, spk_k, spk_i, m, nslots, partptr, pos, weight, buf_flat, hot):
     ~9,000 random addresses of one ring slot (``hot``: the batch's most common delay in steps,
     or -1), whose lines were evicted to L3 since the update read them; the partition's part of that
     slot is read as a stream first (one int32 per line), so the writes hit L2 instead of missing one
-    by one. The next spike's row (its offsets and weights) is requested likewise while this one is
-    written. Both reads only load (their sum is returned and ignored): the sums are unchanged.
+    by one (requesting the next spike's row likewise was slower). The reads only load (their sum is
+    returned and ignored): the sums are unchanged.
     """
     total = buf_flat.shape[0]
     stride = total // nslots
     n = stride // 2
     nparts = partptr.shape[1] - 1
     bits = buf_flat.view(np.int32)
-    wbits = weight.view(np.int32)
     chk = 0
     for p in numba.prange(nparts):
         lo = p * n // nparts
@@ -384,9 +383,6 @@ def deliver(t0, spk_k, spk_i, m, nslots, partptr, pos, weight, buf_flat, hot):
                 if r >= total:
                     r -= total
                 acc += _touch(bits, r + lo, r + hi) + _touch(bits, r + n + lo, r + n + hi)
-            if j + 1 < m:  # the next row's lines, requested ahead of their use
-                nx = spk_i[j + 1]
-                acc += _touch(pos, partptr[nx, p], partptr[nx, p + 1]) + _touch(wbits, partptr[nx, p], partptr[nx, p + 1])
             for s in range(partptr[src, p], partptr[src, p + 1]):
                 a = base + pos[s]
                 if a >= total:
