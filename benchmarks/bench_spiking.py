@@ -190,9 +190,12 @@ def phases_main(a):
 
     net = brunel_network(n_e=15360, n_i=3840, c_e=320, c_i=80, J=0.1, g=5.0, eta=1.1, delay_ms=1.5, dt=0.1, seed=1)
     net.meta["v0"] = np.random.default_rng(7).uniform(0, 20, net.n).astype(np.float32)
+    load0 = os.getloadavg()
     r = run_phases(net, a.duration, threads=a.threads[0])
+    r.update(load_avg_start=load0, load_avg_end=os.getloadavg())
     print(f"{net.n} neurons, {net.nnz:,} synapses, {a.duration} s simulated, {a.threads[0]} thread(s), "
-          f"{r['rate_hz']:.2f} Hz, {r['events_per_sim_s'] / 1e6:.1f} M events per simulated s")
+          f"{r['rate_hz']:.2f} Hz, {r['events_per_sim_s'] / 1e6:.1f} M events per simulated s; load avg "
+          f"{load0[0]:.1f} -> {r['load_avg_end'][0]:.1f} (CPU s are the measure)")
     for k in ("lif_block", "collect", "deliver"):
         print(f"  {k:10s} {r[f'cpu_s_per_sim_s_{k}']:.3f} CPU s per simulated s")
     print(f"  total      {r['cpu_s_per_sim_s']:.3f}   (update {r['update_ns_per_neuron_step']:.2f} ns per neuron-step, "

@@ -28,7 +28,7 @@ def test_partial_chunks_and_poisson_tail_match_torch(monkeypatch):
     nets = [brunel_network(n_e=803, n_i=200, c_e=80, c_i=20, J=0.02, eta=1.2, seed=s) for s in (1, 2)]
     st, kt, it = _run(nets, [4, 5], "torch", 300)
     sn, kn, in_ = _run(nets, [4, 5], "numba", 300)
-    assert sn._xs.shape[0] > 2 and sn.N % sn._xs.shape[1] != 0 and sn.N % 8 != 0
+    assert sn._cs.shape[0] > 2 and sn.N % sn._cs.shape[1] != 0 and sn.N % 8 != 0
     lam = float(nets[0].ext_rate[0] * nets[0].dt / 1000.0)
     p_tail = 1.0 - sn.icdf_np[0, nk.N_THRESHOLDS - 1] / 2**32
     assert lam > 4 and p_tail > 0.05, (lam, p_tail)
@@ -102,3 +102,46 @@ def test_fixed_indegree_csr_equals_the_generic_builder():
     ref = nk.build_csr(n, src, tgt, chan, wpsp, np.full(src.size, 15, np.int32), np.full(n, 5.0, np.float32), 5.0, 5.0)
     for a, b in zip(got, ref):
         assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+def test_hot_delay_is_the_majority_delay_or_none():
+    assert nk.hot_delay(np.array([15, 15, 15, 3], np.int32)) == 15
+    assert nk.hot_delay(np.array([4, 4, 7, 9], np.int32)) == 4          # exactly half
+    assert nk.hot_delay(np.array([4, 5, 7, 9, 4], np.int32)) == -1      # no majority
+    assert nk.hot_delay(np.array([], np.int32)) == -1
+
+
+def test_delivery_sums_do_not_depend_on_the_slot_stream_in_or_partitions():
+    """The hot slot's stream-in only reads: any ``hot`` (or none), one or three target partitions, rows
+    whose offsets wrap around the ring, heterogeneous delays: the ring equals a serial numpy
+    scatter-add in spike order bit for bit."""
+    rng = np.random.default_rng(2)
+    n, S, nnz = 203, 9, 6000
+    src = np.sort(rng.integers(0, n, nnz))
+    tgt = rng.integers(0, n, nnz)
+    o = np.lexsort((tgt, src))
+    src, tgt = src[o], tgt[o]
+    chan = (src % 5 == 0).astype(np.int64)
+    code = chan * n + tgt
+    delay = rng.integers(1, S - 2, nnz).astype(np.int32)
+    delay[rng.random(nnz) < 0.6] = 4
+    weight = rng.standard_normal(nnz).astype(np.float32)
+    indptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
+    pos = nk.delivery_offsets(delay, code, S, n)
+    spk_k = np.repeat(np.arange(3), 40)
+    spk_i = np.concatenate([np.sort(rng.choice(n, 40, replace=False)) for _ in range(3)])
+    t0 = 7   # slots 7, 8, 0: offsets wrap
+    buf0 = rng.standard_normal(S * 2 * n).astype(np.float32)
+    ref = buf0.copy()
+    for k, i in zip(spk_k, spk_i):
+        for s in range(indptr[i], indptr[i + 1]):
+            a = ((t0 + k) % S) * 2 * n + pos[s]
+            ref[a % ref.size] += weight[s]
+    assert nk.hot_delay(delay) == 4
+    for nparts in (1, 3):
+        pp = nk.partition_pointers(indptr, code, n, nparts)
+        for hot in (-1, 0, 4, S - 1):
+            buf = buf0.copy()
+            nk.deliver(t0, spk_k, spk_i, spk_k.size, S, pp, pos, weight, buf, hot)
+            assert np.array_equal(buf, ref), (nparts, hot)

@@ -86,7 +86,7 @@ def estimate_memory_bytes(n_total: int, nnz_total: int, n_slots: int, block: int
         # delivery temporaries: up to ~(rate * block * dt) spikes x out-degree; bounded by 5% of syn
         temp += int(0.05 * nnz_total) * 8 * 4 + n_total * 4 * 8
     else:
-        temp = n_total * (8 + 8 * 8 + 12)          # thresholds (8 x int64), lif_block scratch
+        temp = n_total * (8 * 8 + 4)               # thresholds (8 x int64), lif_block scratch (counts)
     monitors = n_total * 8 * 10 + n_bins * n_networks * n_regions * 4 * 2
     return int(syn + csr + ring + neurons + spk + temp + monitors)
 
@@ -240,11 +240,13 @@ class LIFBatch:
             self.nparts = max(1, numba.get_num_threads())
             self.partptr = nk.partition_pointers(self.indptr.numpy(), self.code.numpy(), N, self.nparts)
             self._spk = np.zeros((self.K, N), np.uint8)
-            nch = -(-N // nk.CHUNK)
-            chunk = -(-N // nch)   # chunks of near-equal size
-            self._xs = np.zeros((nch, chunk), np.int64)   # lif_block's per-chunk scratch: draws, counts
-            self._cs = np.zeros((nch, chunk), np.int32)
+            # chunks of near-equal size, at most CHUNK neurons, and at least two per thread when the
+            # network has the neurons for it (chunks of >= 256), so the threads stay balanced
+            nch = max(-(-N // nk.CHUNK), min(2 * self.nparts, -(-N // 256)))
+            chunk = -(-N // nch)
+            self._cs = np.zeros((nch, chunk), np.int32)   # lif_block's per-chunk scratch: Poisson counts
             self._pos = nk.delivery_offsets(self.delay.numpy(), self.code.numpy(), self.S, N)
+            self._hot = nk.hot_delay(self.delay.numpy())   # the ring slot delivery streams in per step
             cap = N * (-(-self.K // (self.ref_steps + 1)))
             self._out_k = np.empty(cap, np.int64)
             self._out_i = np.empty(cap, np.int64)
@@ -287,13 +289,14 @@ class LIFBatch:
             if self._args is None:  # numpy views of the (in-place updated) torch state
                 self._args = (self.v.numpy(), self.ie.numpy(), self.ii.numpy(), self.inm.numpy(),
                               self.ref.numpy(), self.buf.numpy(), self.p22.numpy(), self.p21e.numpy(),
-                              self.p21i.numpy(), self.p21n.numpy(), self.p11e.numpy(), self.p11i.numpy(),
-                              self.p11n.numpy(), self.nmda_scale.numpy(), self.bias_term.numpy(),
+                              self.p21i.numpy(), self.p21n.numpy(), self._decay(self.p11e),
+                              self._decay(self.p11i), self._decay(self.p11n), self.nmda_scale.numpy(),
+                              self.bias_term.numpy(),
                               self.w_ext.numpy(), np.float32(self.theta.item()), np.float32(self.v_reset.item()),
                               self.ref_steps, self.key.numpy(), self.grp.numpy(),
                               self.icdf_np, self.use_nmda, self._spk,
-                              nk.threshold_rows(self.icdf_np, self.grp.numpy()), self._xs, self._cs)
-                self._dargs = (self.partptr, self._pos, self.weight.numpy(), self.buf.view(-1).numpy())
+                              nk.threshold_rows(self.icdf_np, self.grp.numpy()), self._cs)
+                self._dargs = (self.partptr, self._pos, self.weight.numpy(), self.buf.view(-1).numpy(), self._hot)
             nk.lif_block(t0, K, self.S, *self._args)
             m = nk.collect(self._spk, K, self._out_k, self._out_i)
             kk = torch.from_numpy(self._out_k[:m].copy())
@@ -312,6 +315,14 @@ class LIFBatch:
             self._torch_deliver(t0, kk, ii)
         self.t = t0 + K
         return BlockSpikes(t0, kk, ii)
+
+    @staticmethod
+    def _decay(p11: torch.Tensor) -> np.float32:
+        """A synaptic decay (the same for every neuron of a batch) as the numba kernel's scalar."""
+        v = p11.numpy()
+        if v.size and not np.all(v == v[0]):
+            raise ValueError("the numba backend needs one synaptic decay (P11) for the whole batch")
+        return np.float32(v[0] if v.size else 1.0)
 
     def _torch_block(self, t0, K, spk):
         x = draws_torch(self.key, t0, K)                          # (K, N) int64
