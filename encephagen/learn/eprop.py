@@ -59,6 +59,9 @@ class EPropSynapses:
                  center: float = 0.0):
         if not isinstance(params, EPropRLParams):
             raise TypeError("eprop 'params' must be an EPropRLParams")
+        if params.policy != "categorical":
+            raise ValueError(f"eprop 'policy' = {params.policy!r}: the in-network rule has a categorical policy only "
+                             "(continuous actions: the dense encephagen.plasticity.EPropActorCritic)")
         if len(seeds) != sim.B:
             raise ValueError(f"eprop: {len(seeds)} seeds for a batch of {sim.B} networks")
         self.sim, self.q, self.k = sim, params, int(n_actions)

@@ -147,6 +147,7 @@ class EPropLIF:
                 feedback = feedback.detach().clone().to(w_out.dtype)
         self.feedback = feedback
         self._w_out_synced = w_out.detach().clone() if params.feedback == "adaptive" else None
+        self.n_feedback_syncs = 0
         self.reset()
 
     def sync_feedback(self) -> bool:
@@ -165,6 +166,7 @@ class EPropLIF:
                 self.feedback.mul_(1.0 - lam)
                 self.w_out.mul_(1.0 - lam)
             self._w_out_synced = self.w_out.detach().clone()
+        self.n_feedback_syncs += 1
         return True
 
     def reset(self):
