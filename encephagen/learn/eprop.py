@@ -59,6 +59,9 @@ class EPropSynapses:
                  center: float = 0.0):
         if not isinstance(params, EPropRLParams):
             raise TypeError("eprop 'params' must be an EPropRLParams")
+        if params.policy != "categorical":
+            raise ValueError(f"eprop 'policy' = {params.policy!r}: the in-network rule has a categorical policy only "
+                             "(continuous actions: the dense encephagen.plasticity.EPropActorCritic)")
         if len(seeds) != sim.B:
             raise ValueError(f"eprop: {len(seeds)} seeds for a batch of {sim.B} networks")
         self.sim, self.q, self.k = sim, params, int(n_actions)
@@ -236,4 +239,152 @@ def attach(sim, params: EPropRLParams, n_actions: int, seeds, w_max: float, pool
            center: float = 0.0) -> EPropSynapses:
     """Attach reward-based e-prop to ``sim`` (replacing any other plasticity)."""
     sim.plasticity = EPropSynapses(sim, params, n_actions, seeds, w_max, pool=pool, center=center)
+    return sim.plasticity
+
+
+class EPropSupervisedSynapses:
+    """Supervised e-prop (Bellec et al. 2020; the rule of :class:`encephagen.plasticity.EPropLIF`)
+    on the E->E synapses of every network of ``sim`` (attached as ``sim.plasticity``): regression
+    or classification readouts of every neuron (``n_out`` outputs per network, leaky with
+    ``tau_out``), learning signals ``L_j = sum_k B_jk err_k`` through symmetric (``W_out^T``),
+    fixed random or adaptive feedback, and per synapse ``grad_ji = sum_t L_j^t ebar_ji^t``.
+
+    From ``params`` (an :class:`~encephagen.plasticity.EPropParams`) it uses ``tau_out``,
+    ``gamma_pd``, ``loss`` and ``feedback``; the neuron model (``tau_m``, threshold, delays) is the
+    engine's, with the pseudo-derivative and the delayed presynaptic trace of
+    :class:`EPropSynapses` (ALIF, ``beta > 0``, and the rate regulariser are not available here).
+    Trials: :meth:`begin_trial`, then per step :meth:`set_target` (or None: no loss at this step)
+    and ``sim.step_block(1)``; :meth:`end_trial` applies plain gradient steps ``w <- clip(w -
+    eta_rec grad, 0, w_max)`` (Dale's law kept), ``W_out <- W_out - eta_out grad_out`` and, for
+    adaptive feedback, ``B <- B - eta_out grad_out^T`` (the readout's increment). Torch arithmetic
+    (CPU or CUDA); checked against a dense replay of the network's own spikes
+    (tests/test_eprop_engine_supervised.py).
+    """
+
+    def __init__(self, sim, params, n_out: int, seeds, w_max: float, eta_rec: float, eta_out: float,
+                 feedback_scale: float = 1.0):
+        from encephagen.plasticity.eprop import EPropParams
+
+        if not isinstance(params, EPropParams):
+            raise TypeError("eprop supervised 'params' must be an EPropParams")
+        if params.beta != 0 or params.c_reg != 0:
+            raise ValueError("eprop supervised in the engine: 'beta' (ALIF) and 'c_reg' must be 0 (LIF engine, "
+                             "no rate regulariser here)")
+        if len(seeds) != sim.B:
+            raise ValueError(f"eprop: {len(seeds)} seeds for a batch of {sim.B} networks")
+        if eta_rec < 0 or eta_out < 0:
+            raise ValueError("eprop supervised 'eta_rec' and 'eta_out' must be >= 0")
+        self.sim, self.q, self.k = sim, params, int(n_out)
+        self.eta_rec, self.eta_out = float(eta_rec), float(eta_out)
+        self.device = sim.device
+        qq, pre, post, d, net_of, self.local = ee_synapses(sim)
+        if pre.size == 0:
+            raise ValueError("eprop: the batch has no excitatory -> excitatory synapses")
+        f64 = torch.float64
+        T = lambda a: torch.as_tensor(a, device=self.device)  # noqa: E731
+        self.qi, self.pre, self.post, self.d, self.net_of = T(qq), T(pre), T(post), T(d), T(net_of)
+        self.P = int(pre.size)
+        self.w = sim.weight[self.qi].to(f64)
+        self.w0 = self.w.clone()
+        self.w_max = float(w_max)
+        if bool((self.w > self.w_max).any()):
+            raise ValueError(f"eprop 'w_max' = {w_max}: below the largest initial E->E weight {float(self.w.max()):.6g}")
+        self.S = int(d.max()) + 1
+        N, B, n = sim.N, sim.B, sim.n
+        tau_m = np.concatenate([np.asarray(net.tau_m, np.float64) for net in sim.networks])
+        self.alpha = T(np.exp(-sim.dt / tau_m))
+        self.theta = float(sim.theta.item())
+        self.kappa = math.exp(-sim.dt / params.tau_out)
+        w_out, fb = [], []
+        for s in seeds:
+            g = torch.Generator().manual_seed(int(s))
+            w_out.append(torch.randn(self.k, n, generator=g, dtype=f64) / math.sqrt(n))
+            fb.append(torch.randn(n, self.k, generator=g, dtype=f64) * feedback_scale / math.sqrt(n))
+        self.w_out = torch.stack(w_out).to(self.device)
+        self.feedback = torch.stack(fb).to(self.device) if params.feedback != "symmetric" else None
+        z = lambda *s: torch.zeros(s, dtype=f64, device=self.device)  # noqa: E731
+        self.ebar, self.grad = z(self.P), z(self.P)
+        self.zbar, self.ring, self.zk, self.y = z(N), z(self.S, N), z(B, n), z(B, self.k)
+        self.grad_out, self.loss = z(B, self.k, n), z(B)
+        self.target, self.weight = None, None
+        self.active = False
+        self.t = sim.t
+        self.last_psi = self.last_z = self.last_y = None
+
+    def begin_trial(self):
+        """Reset every trace, the readout state and the accumulated gradients."""
+        for x in (self.ebar, self.grad, self.zbar, self.ring, self.zk, self.y, self.grad_out, self.loss):
+            x.zero_()
+        self.target = None
+        self.active = True
+
+    def set_target(self, target, weight=1.0):
+        """The target (B, k) of the next step(s) (class probabilities for classification); None:
+        no loss. ``weight``: scalar or (B,) loss weight."""
+        self.target = None if target is None else torch.as_tensor(target, dtype=torch.float64, device=self.device)
+        self.weight = torch.as_tensor(weight, dtype=torch.float64, device=self.device).expand(self.sim.B)
+
+    def end_trial(self, learn: bool = True) -> dict:
+        """Apply the accumulated gradients (``learn``); returns the trial's loss per network."""
+        if learn:
+            self.w.copy_((self.w - self.eta_rec * self.grad).clamp(0.0, self.w_max))
+            self.sim.weight[self.qi] = self.w.to(self.sim.weight.dtype)
+            self.w_out.add_(-self.eta_out * self.grad_out)
+            if self.q.feedback == "adaptive":
+                self.feedback.add_(-self.eta_out * self.grad_out.transpose(1, 2))
+        self.active = False
+        return {"loss": self.loss.cpu().numpy().copy()}
+
+    def block(self, t0: int, K: int, kk: torch.Tensor, ii: torch.Tensor) -> None:
+        if t0 != self.t:
+            raise RuntimeError(f"eprop is at step {self.t}, the engine at {t0}")
+        self.t = t0 + K
+        if not self.active:
+            return
+        if K != 1:
+            raise RuntimeError("eprop: during a trial step the engine one step per block (sim.step_block(1))")
+        sim, f64 = self.sim, torch.float64
+        B, n = sim.B, sim.n
+        z = torch.zeros(sim.N, dtype=f64, device=self.device)
+        if ii.numel():
+            z[ii.to(self.device)] = 1.0
+        v = sim.v.to(f64)
+        th, g = self.theta, self.q.gamma_pd
+        psi = (g / th) * torch.clamp(1.0 - torch.abs(v - th) / th, min=0.0)
+        psi = torch.where(z > 0, torch.full_like(psi, g / th), psi)
+        self.last_psi, self.last_z = psi, z
+        zb = z.view(B, n)
+        self.zk.mul_(self.kappa).add_(zb)
+        self.y.mul_(self.kappa).add_(torch.bmm(self.w_out, zb[:, :, None])[:, :, 0])
+        self.last_y = self.y.clone()
+        zr = self.ring[(t0 - self.d) % self.S, self.pre]
+        self.ebar.mul_(self.kappa).add_(psi[self.post] * zr)
+        if self.target is not None:
+            m = self.weight
+            if self.q.loss == "classification":
+                err = (torch.softmax(self.y, dim=1) - self.target) * m[:, None]
+                self.loss.add_(-m * (self.target * torch.log_softmax(self.y, dim=1)).sum(1))
+            else:
+                dd = self.y - self.target
+                err = dd * m[:, None]
+                self.loss.add_(0.5 * m * (dd * dd).sum(1))
+            fb = self.w_out.transpose(1, 2) if self.q.feedback == "symmetric" else self.feedback
+            L = torch.bmm(fb, err[:, :, None])[:, :, 0].reshape(-1)
+            self.grad.add_(L[self.post] * self.ebar)
+            self.grad_out.add_(err[:, :, None] * self.zk[:, None, :])
+        self.zbar.mul_(self.alpha).add_(z)
+        self.ring[t0 % self.S] = self.zbar
+
+    def weights(self, b: int) -> dict[str, np.ndarray]:
+        sel = (self.net_of == b).nonzero().squeeze(1)
+        n = self.sim.n
+        return {"index": self.local[b], "source": (self.pre[sel] - b * n).cpu().numpy(),
+                "target": (self.post[sel] - b * n).cpu().numpy(),
+                "initial": self.w0[sel].cpu().numpy(), "final": self.w[sel].cpu().numpy()}
+
+
+def attach_supervised(sim, params, n_out: int, seeds, w_max: float, eta_rec: float, eta_out: float,
+                      feedback_scale: float = 1.0) -> EPropSupervisedSynapses:
+    """Attach supervised e-prop to ``sim`` (replacing any other plasticity)."""
+    sim.plasticity = EPropSupervisedSynapses(sim, params, n_out, seeds, w_max, eta_rec, eta_out, feedback_scale)
     return sim.plasticity

@@ -19,6 +19,15 @@ readouts learn by the same rule with their exact gradients: ``F^pi_kj = gamma F^
 1[a = k]) zk_j``, ``F^V_j = gamma F^V_j - c_V zk_j``. Updates are accumulated during a trial and
 applied by :meth:`ActorCritic.end_trial` (the weights are fixed within a trial).
 
+**Continuous actions (an extension, not in the paper)**: ``policy='gaussian'``: the policy
+readout gives the mean ``mu^t = W_pi zk^t`` of ``a^t ~ N(mu^t, diag(sigma^2))`` (k action
+dimensions), ``log sigma`` (B, k) fixed at ``log_sigma`` or learned (``eta_sigma > 0``). The
+categorical ``pi_k - 1[a = k]`` (= -d log pi(a)/dy_k) is replaced by the score function of the
+Gaussian, ``-d log p(a)/d mu_k = (mu_k - a_k) / sigma_k^2``, in the learning signal and the
+readout's filter; ``log sigma`` learns by the same actor rule with ``-d log p/d log sigma_k = 1 -
+(a_k - mu_k)^2 / sigma_k^2`` (filter ``F^sigma``, rate ``eta_sigma``) plus the entropy bonus
+``c_e dH/d log sigma_k = c_e`` (the Gaussian's entropy does not depend on the mean, so ``L^H = 0``).
+
 ``gamma = exp(-dt / tau_gamma)``. This module holds the readout/critic part shared by the dense
 stand-alone network (:class:`EPropActorCritic`, on :class:`encephagen.plasticity.EPropLIF`, LIF
 or ALIF) and the sparse in-network rule (:mod:`encephagen.learn.eprop`, the same arithmetic per
@@ -48,6 +57,11 @@ class EPropRLParams(ParamsMixin):
     eta_value: float = p(1e-4, "1", "learning rate of the value readout (it sums a gradient over every step of a "
                                     "trial: keep it well below eta_out)", 0, 1e6)
     feedback_scale: float = p(1.0, "1", "SD of the fixed random feedback weights x sqrt(n_neurons)", 0, 1e6)
+    policy: str = p("categorical", "", "categorical (softmax over k actions, the paper) or gaussian (k continuous "
+                                       "action dimensions, mean from the readout: an extension of the paper)",
+                    choices=("categorical", "gaussian"))
+    log_sigma: float = p(math.log(0.5), "1", "gaussian policy: initial log of the action SD", -20, 20)
+    eta_sigma: float = p(0.0, "1", "gaussian policy: learning rate of log sigma (0 = fixed sigma)", 0, 1e6)
 
     def gamma(self, dt: float) -> float:
         return math.exp(-dt / self.tau_gamma)
@@ -76,6 +90,9 @@ class ActorCritic:
         self.gamma = params.gamma(dt)
         self.w_pi, self.w_v, self.b_pi, self.b_v = w_pi, w_v, b_pi, b_v
         self.B, self.k, self.n = w_pi.shape
+        self.gaussian = params.policy == "gaussian"
+        self.log_sigma = torch.full((self.B, self.k), params.log_sigma, dtype=w_pi.dtype, device=w_pi.device) \
+            if self.gaussian else None
         if w_v.shape != (self.B, self.n) or b_pi.shape != (self.B, self.n, self.k) or b_v.shape != (self.B, self.n):
             raise ValueError("eprop_rl: w_pi (B, k, n), w_v (B, n), b_pi (B, n, k), b_v (B, n)")
         self.reset()
@@ -85,29 +102,53 @@ class ActorCritic:
         z = lambda *s: torch.zeros(s, dtype=self.w_pi.dtype, device=self.w_pi.device)  # noqa: E731
         self.F_pi, self.F_v = z(self.B, self.k, self.n), z(self.B, self.n)
         self.d_pi, self.d_v = z(self.B, self.k, self.n), z(self.B, self.n)
+        self.F_s, self.d_s = z(self.B, self.k), z(self.B, self.k)           # gaussian: log sigma's filter, update
         self.V_prev, self.r_prev = None, None
         self.deltas: list[torch.Tensor] = []
+
+    def policy(self, zk):
+        """The policy at readout input ``zk`` (B, n): categorical ``pi`` (B, k), gaussian the mean (B, k)."""
+        y = torch.bmm(self.w_pi, zk[:, :, None])[:, :, 0]
+        return y if self.gaussian else torch.softmax(y, dim=1)
+
+    def sample(self, out, generator: torch.Generator | None = None):
+        """Actions from :meth:`policy`'s output: (B,) long (categorical) or (B, k) (gaussian: mean +
+        sigma * N(0, 1))."""
+        if self.gaussian:
+            eps = torch.randn(out.shape, generator=generator, dtype=out.dtype, device="cpu").to(out.device)
+            return out + torch.exp(self.log_sigma) * eps
+        return torch.multinomial(out, 1, generator=generator)[:, 0]
 
     def step(self, zk, act_mask, actions, reward):
         """One step given the readout-filtered spikes ``zk`` (B, n); ``act_mask`` (B,) bool: an
         action is taken now (``actions`` (B,) long); ``reward`` (B,) received after this step.
         Returns (pi, V, delta_prev or None, L, LH): the TD error of the previous step (to be
         applied by the caller to the recurrent filter *before* it is advanced), the learning
-        signal and the entropy signal (zero where no action)."""
+        signal and the entropy signal (zero where no action). Gaussian policy: ``actions`` (B, k)
+        float (ignored where no action) and ``pi`` is the mean."""
         q = self.q
         y = torch.bmm(self.w_pi, zk[:, :, None])[:, :, 0]
-        pi = torch.softmax(y, dim=1)
         V = (self.w_v * zk).sum(1)
         delta = None
         if self.V_prev is not None:
             delta = self.r_prev + self.gamma * V - self.V_prev
             self._apply_delta(delta)
         m = act_mask.to(zk.dtype)
-        onehot = torch.zeros_like(pi)
-        if bool(act_mask.any()):
-            onehot.scatter_(1, actions.clamp_min(0)[:, None], 1.0)
-        err = (pi - onehot) * m[:, None]                                   # (B, k)
-        hg = entropy_grad(pi) * m[:, None]                                 # (B, k)
+        if self.gaussian:
+            pi = y
+            a = torch.where(act_mask[:, None], actions.to(zk.dtype), y)
+            var = torch.exp(2.0 * self.log_sigma)
+            err = (y - a) / var * m[:, None]                               # -d log p(a) / d mu
+            hg = torch.zeros_like(y)                                       # H does not depend on mu
+            self.F_s.mul_(self.gamma).add_((1.0 - (a - y) ** 2 / var) * m[:, None])   # -d log p / d log sigma
+            self.d_s.add_(q.eta_sigma * q.c_e * m[:, None].expand_as(y))   # dH / d log sigma = 1
+        else:
+            pi = torch.softmax(y, dim=1)
+            onehot = torch.zeros_like(pi)
+            if bool(act_mask.any()):
+                onehot.scatter_(1, actions.clamp_min(0)[:, None], 1.0)
+            err = (pi - onehot) * m[:, None]                               # (B, k)
+            hg = entropy_grad(pi) * m[:, None]                             # (B, k)
         L = -q.c_v * self.b_v + torch.bmm(self.b_pi, err[:, :, None])[:, :, 0]
         LH = torch.bmm(self.b_pi, hg[:, :, None])[:, :, 0]
         self.F_pi.mul_(self.gamma).add_(err[:, :, None] * zk[:, None, :])
@@ -120,6 +161,8 @@ class ActorCritic:
         self.deltas.append(delta)
         self.d_pi.add_(-self.q.eta_out * delta[:, None, None] * self.F_pi)
         self.d_v.add_(-self.q.eta_value * delta[:, None] * self.F_v)
+        if self.gaussian:
+            self.d_s.add_(-self.q.eta_sigma * delta[:, None] * self.F_s)
 
     def terminal(self):
         """End of a trial: the terminal TD error ``r^T - V^T`` (returned, (B,)), applied to the
@@ -133,6 +176,8 @@ class ActorCritic:
     def apply_readouts(self):
         self.w_pi.add_(self.d_pi)
         self.w_v.add_(self.d_v)
+        if self.gaussian:
+            self.log_sigma.add_(self.d_s)
 
 
 class EPropActorCritic:
