@@ -320,10 +320,18 @@ def main() -> None:
             m = hopf_bold_model(d["C"], dt=dt, transient_ms=max(60_000.0, 5000.0 / lr["slowest_rate"]))
             c0 = cpu_now()
             sc = simulated_scores(m, lr["G"], {"a": lr["a"], "sigma": lr["sigma"]}, [tr, te, an], runs=args.runs,
-                                  seed=args.seed)
+                                  seed=args.seed, return_fc=True)
+            fcs = sc.pop("fc")
+            # the FC averaged over the first k runs (k = 8, 16, ..): how the scores converge with the runs
+            by_runs = {int(k): {t.name: float(t.fc_r(fcs[:k].mean(0))[0]) for t in (tr, te, an)}
+                       for k in sorted({*(2 ** np.arange(3, 12)), len(fcs)}) if k <= len(fcs)}
             cost = 1 - sc["train"]["fc_r"] + sc["train"]["fcd_ks"]
             sims.append(dict(fastest_rate=fr, slowest_rate=lr["slowest_rate"], dt_ms=dt, train_cost=cost,
-                             sim=sc, cpu_s=cpu_now() - c0, G=lr["G"], noise_scale=lr["noise_scale"]))
+                             sim=sc, cpu_s=cpu_now() - c0, G=lr["G"], noise_scale=lr["noise_scale"],
+                             by_runs=by_runs))
+            print("    run-averaged FC r by runs averaged (train / held-out / analytic): " + ", ".join(
+                f"{k}: {v['train']:.3f} / {v['test']:.3f} / {v['analytic']:.3f}" for k, v in by_runs.items())
+                + f"; split-half r {sc['split_half_r']:.4f}", flush=True)
             print(f"  fastest rate {fr:g}/s (slowest {lr['slowest_rate']:.4f}/s, dt {dt:.1f} ms, {args.runs} x 864 s): "
                   f"sim vs analytic FC r {sc['analytic']['fc_r']:.3f}; train r {sc['train']['fc_r']:.3f} KS "
                   f"{sc['train']['fcd_ks']:.3f} (cost {cost:.3f}); held-out r {sc['test']['fc_r']:.3f} (single runs "

@@ -42,7 +42,7 @@ from encephagen.sim.monitor_config import bold_sample_count
 from encephagen.sim.runner import SimulationDiverged, simulate
 
 __all__ = ["rww_fic_model", "hopf_bold_model", "without_diverged", "CandidateFailed", "HOPF_SCALED",
-           "scaled_hopf_inputs", "simulated_scores", "linear_regime", "dt_for_rate"]
+           "scaled_hopf_inputs", "simulated_scores", "linear_regime", "dt_for_rate", "split_half_r"]
 
 
 class CandidateFailed(RuntimeWarning):
@@ -268,11 +268,13 @@ def dt_for_rate(fastest_rate: float, tr_ms: float, accuracy: float = 0.1, min_st
 
 
 def simulated_scores(model: SimulatedModel, G: float, params: Mapping, targets, *, runs: int = 1,
-                     seed: int) -> dict:
+                     seed: int, return_fc: bool = False) -> dict:
     """Scores of ONE parameter set (``G``, regional ``params`` {name: (n,)}) simulated ``runs`` times in one
     batch (candidate b gets seed ``seed + b + 1``): per target name {'fc_r' (the run-averaged FC),
     'fc_r_single' (mean of the runs' r), 'fcd_ks' (the pooled FCD values of all runs vs the target's FCD;
-    NaN without a target FCD), 'n_fcd_values'}; plus 'runs' and 'diverged' (runs lost)."""
+    NaN without a target FCD), 'n_fcd_values'}; plus 'runs', 'diverged' (runs lost) and 'split_half_r'
+    (:func:`split_half_r` of the runs' FCs: how far the run-averaged FC has converged, using no target);
+    ``return_fc``: also 'fc', the runs' FCs (runs kept, n, n)."""
     runs = int(runs)
     if runs < 1:
         raise FitError(f"simulated_scores: runs must be >= 1, got {runs}")
@@ -292,4 +294,18 @@ def simulated_scores(model: SimulatedModel, G: float, params: Mapping, targets, 
         ks = fcd_ks(vals, t.fcd) if t.fcd is not None else np.nan
         res[t.name] = {"fc_r": r_mean, "fc_r_single": float(np.mean(r_single)), "fcd_ks": float(ks),
                        "n_fcd_values": int(vals.size)}
+    res["split_half_r"] = split_half_r(fc[ok])
+    if return_fc:
+        res["fc"] = fc[ok]
     return res
+
+
+def split_half_r(fc) -> float:
+    """Convergence of a run-averaged FC without any target: r between the upper triangles of the FC averaged
+    over the even runs and over the odd runs of ``fc`` (runs, n, n); NaN with fewer than 2 runs. As the
+    number of runs grows it tends to 1 (the run-averaged FC converges to the model's FC)."""
+    fc = np.asarray(fc, dtype=float)
+    if fc.ndim != 3 or fc.shape[0] < 2:
+        return float("nan")
+    iu = np.triu_indices(fc.shape[1], 1)
+    return float(np.corrcoef(fc[0::2].mean(0)[iu], fc[1::2].mean(0)[iu])[0, 1])
