@@ -116,6 +116,8 @@ def main() -> None:
                     "slowest relaxation rate); <= 0: unconstrained")
     ap.add_argument("--fastest-rates", type=float, nargs="+", default=[1.0, 2.0, 4.0, 8.0],
                     help="regime: time scales tried (the fastest rate, 1/s); chosen on the TRAINING 1 - r + KS")
+    ap.add_argument("--no-omega-dt", dest="omega_dt", action="store_false",
+                    help="regime: dt from the fastest rate only (before session 9; biased for the slowest modes)")
     ap.add_argument("--linearity", type=float, default=0.05, help="regime: 4 max P_jj / slowest rate")
     ap.add_argument("--atlas", default="schaefer100", choices=sorted(PAIRS))
     ap.add_argument("--space", default=BENCH_SPACE, choices=sorted(SPACES))
@@ -316,7 +318,8 @@ def main() -> None:
         sims = []
         for fr in args.fastest_rates:
             lr = linear_regime(d["C"], res.params["G"], p, fastest_rate=fr, linearity=args.linearity)
-            dt = dt_for_rate(lr["fastest_rate"], 720.0)
+            dt = dt_for_rate(lr["fastest_rate"], 720.0, slowest_rate=lr["slowest_rate"] if args.omega_dt else None,
+                             omega=2 * np.pi * 0.05 if args.omega_dt else 0.0)
             m = hopf_bold_model(d["C"], dt=dt, transient_ms=max(60_000.0, 5000.0 / lr["slowest_rate"]))
             c0 = cpu_now()
             sc = simulated_scores(m, lr["G"], {"a": lr["a"], "sigma": lr["sigma"]}, [tr, te, an], runs=args.runs,

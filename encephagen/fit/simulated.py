@@ -260,10 +260,20 @@ def linear_regime(C, G: float, params: Mapping, *, slowest_rate: float | None = 
             "fastest_rate": float(r[-1] * c), "rate_ratio": float(r[-1] / r[0]), "linearity": float(linearity)}
 
 
-def dt_for_rate(fastest_rate: float, tr_ms: float, accuracy: float = 0.1, min_steps: int = 8) -> float:
-    """The largest step (ms) dividing ``tr_ms`` with ``fastest_rate (1/s) x dt <= accuracy`` and at least
-    ``min_steps`` steps per TR (Euler-Maruyama's relative variance bias is about rate x dt / 2)."""
-    steps = max(int(min_steps), int(np.ceil(fastest_rate * tr_ms / 1000.0 / accuracy)))
+def dt_for_rate(fastest_rate: float, tr_ms: float, accuracy: float = 0.1, min_steps: int = 8, *,
+                slowest_rate: float | None = None, omega: float = 0.0) -> float:
+    """The largest step (ms) dividing ``tr_ms`` with at least ``min_steps`` steps per TR and
+    ``(rate + omega^2 / rate) x dt <= accuracy`` for the fastest and (if given) the slowest relaxation rate
+    (1/s) at angular frequency ``omega`` (rad/s). Why: Euler on a mode dz = (-rate + i omega) z dt multiplies
+    |z|^2 by 1 - 2 rate dt + (rate^2 + omega^2) dt^2 per step, i.e. shifts its rate by a relative
+    (rate + omega^2 / rate) dt / 2 (the variance bias of Euler-Maruyama; at omega 0 the familiar rate x dt / 2).
+    The rotation term matters for the SLOWEST modes: at omega = 2 pi 0.05 rad/s and dt 90 ms a mode slower
+    than 0.0044/s is not damped at all by the Euler map. ``omega`` 0 and no ``slowest_rate``: rate x dt <=
+    accuracy (the criterion before session 9)."""
+    worst = float(fastest_rate) + float(omega) ** 2 / float(fastest_rate)
+    if slowest_rate is not None:
+        worst = max(worst, float(slowest_rate) + float(omega) ** 2 / float(slowest_rate))
+    steps = max(int(min_steps), int(np.ceil(worst * tr_ms / 1000.0 / accuracy)))
     return tr_ms / steps
 
 

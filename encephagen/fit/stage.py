@@ -146,7 +146,8 @@ def score_fcd(model: AnalyticHopf, params: Mapping, targets: Sequence[Target], s
       linear regime with its analytic FC unchanged (:func:`encephagen.fit.simulated.linear_regime`:
       ``linearity``; time scale: each of ``fastest_rates`` (1/s) is simulated and the one with the lowest
       ``1 - r + KS`` on the target named 'train' (else the first target) is kept); dt from
-      :func:`encephagen.fit.simulated.dt_for_rate` (``dt_accuracy``, at least ``steps_per_tr`` steps), transient
+      :func:`encephagen.fit.simulated.dt_for_rate` (``dt_accuracy`` for the fastest and the slowest mode,
+      rotation included; at least ``steps_per_tr`` steps), transient
       at least 5 slowest time constants. Adds 'fastest_rate', 'time_scale', 'noise_scale' and 'tried' (the
       training cost of every rate).
     * Otherwise the optimum is simulated as fitted: steps per TR ``steps_per_tr`` or more, as
@@ -182,7 +183,8 @@ def _score_linear_regime(model: AnalyticHopf, C, full: Mapping, targets, sim_cfg
         lr = linear_regime(C, full["G"], {"a": full["a"], "sigma": full["sigma"]}, fastest_rate=fr,
                            linearity=float(sim_cfg["linearity"]), a=model.defaults["a"], sigma=model.defaults["sigma"])
         steps = int(round(tr / dt_for_rate(lr["fastest_rate"], tr, accuracy=float(sim_cfg["dt_accuracy"]),
-                                           min_steps=int(sim_cfg["steps_per_tr"]))))
+                                           min_steps=int(sim_cfg["steps_per_tr"]), slowest_rate=lr["slowest_rate"],
+                                           omega=model.defaults["omega"])))
         extra = {"fastest_rate": fr, "time_scale": lr["time_scale"], "noise_scale": lr["noise_scale"]}
         if steps > int(sim_cfg["max_steps_per_tr"]):
             out = _too_stiff(sim_cfg, targets, steps, **extra)
