@@ -175,10 +175,51 @@ def test_stage_score_fcd_simulates_the_fitted_model_in_the_linear_regime(monkeyp
         assert np.allclose(fc_sim, fc_fit, atol=1e-9)                      # the same analytic FC
         P = free.covariance(np.array([Gs]), {"a": reg["a"][None], "sigma": reg["sigma"][None]})[0].numpy()
         assert 4 * np.diag(P).max() == pytest.approx(0.05 * rates[0], rel=1e-6)  # the linear regime
-    assert out["steps_per_tr"] == round(720.0 / dt_for_rate(4.0, 720.0, 0.1))
+    slow = free.rates(np.array([calls[-1][0]]), {"a": calls[-1][1]["a"][None]})[0].numpy()[0]
+    assert out["steps_per_tr"] == round(720.0 / dt_for_rate(4.0, 720.0, 0.1, slowest_rate=slow,
+                                                            omega=con.defaults["omega"]))
     # without the constraint the optimum is simulated as fitted (unchanged G, a, sigma)
     calls.clear()
     S.score_fcd(free, {"G": G, "a": a, "sigma": s}, targets, cfg, seed=1)
     assert len(calls) == 1 and calls[0][0] == G and np.allclose(calls[0][1]["a"], a)
     with pytest.raises(F.FitError, match="fastest_rates"):
         S.score_fcd(con, {"G": G, "a": a, "sigma": s}, targets, dict(cfg, fastest_rates=[]), seed=1)
+
+
+def test_dt_for_rate_bounds_the_euler_rate_shift_of_the_fastest_and_slowest_rotating_modes():
+    """Euler on dz = (-rate + i omega) z dt multiplies |z|^2 by |1 + (-rate + i omega) dt|^2 per step: the
+    effective rate is -ln|1 + (-rate + i omega) dt| / dt. With the slowest rate and omega given, dt_for_rate
+    keeps the relative shift <= accuracy / 2 (+ 2nd order) at both ends; from the fastest rate alone (the rule
+    before session 9) the slowest mode at 1/s, 1/300 s, omega 2 pi 0.05 is not damped at all."""
+    omega = 2 * np.pi * 0.05
+
+    def shift(rate, dt_ms):
+        dt = dt_ms / 1000.0
+        eff = -np.log(abs(1 + complex(-rate, omega) * dt)) / dt
+        return abs(eff - rate) / rate
+
+    for fast, ratio in ((1.0, 300.0), (2.0, 300.0), (4.0, 30.0), (0.5, 10.0)):
+        slow = fast / ratio
+        dt = dt_for_rate(fast, 720.0, 0.1, slowest_rate=slow, omega=omega)
+        assert 720.0 / dt == pytest.approx(round(720.0 / dt))
+        for rate in (slow, fast):
+            assert shift(rate, dt) <= 0.05 * 1.06, (fast, ratio, rate, dt)
+    old = dt_for_rate(1.0, 720.0, 0.1)
+    assert old == 90.0 and abs(1 + complex(-1 / 300, omega) * old / 1000.0) >= 1.0   # undamped: the defect
+    assert dt_for_rate(2.0, 720.0, 0.1) == dt_for_rate(2.0, 720.0, 0.1, omega=0.0)   # omega 0: unchanged rule
+
+
+def test_split_half_r_rises_with_the_runs_averaged_and_needs_two_runs():
+    from encephagen.fit.simulated import split_half_r
+
+    rng = np.random.default_rng(0)
+    n = 12
+    base = np.corrcoef(rng.standard_normal((n, 40)))
+
+    def runs(k):
+        noise = rng.standard_normal((k, n, n))
+        return base[None] + 0.5 * (noise + np.swapaxes(noise, 1, 2))
+
+    few, many = split_half_r(runs(4)), split_half_r(runs(256))
+    assert few < many and many > 0.95 and few < 0.9
+    assert np.isnan(split_half_r(runs(1)))
