@@ -12,6 +12,8 @@ Run by hand (not in CI)::
     .venv/bin/python benchmarks/bench_fit.py --mode fcd --runs 4     # FCD distance of analytic-Hopf optima (simulated)
     .venv/bin/python benchmarks/bench_fit.py --mode regime --atlas schaefer100 --max-rate-ratio 30 \
         --fastest-rates 1 2 4 8 --runs 8 --popsize 32 --generations 40   # constrained fit, SIMULATED, time scale chosen on train
+    .venv/bin/python benchmarks/bench_fit.py --mode regime --atlas hcp80 --space 'a,sigma~t1t2+grad1-3' \
+        --max-rate-ratio 300 --fastest-rates 1 2 4 --runs 64 --threads 1   # session 9: hcp80 -> gw80 SIMULATED 0.807
 
 Data: the real connectome (``encephagen.data.load_connectome``; max-normalised x 0.2 as
 :func:`encephagen.hopf.fit.normalise_sc`), training and held-out group FC (``resources/fc``), T1w/T2w
