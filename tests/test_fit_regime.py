@@ -132,3 +132,94 @@ def test_stage_option_max_rate_ratio_reaches_the_model_and_the_schema_names_it()
     cfg["max_rate_ratio"] = 0.5
     probs = section_problems("fit", cfg)
     assert probs and "fit.max_rate_ratio" in probs[0]
+
+
+def test_stage_score_fcd_simulates_the_fitted_model_in_the_linear_regime(monkeypatch):
+    """A fit made under max_rate_ratio: fit.score_fcd must simulate the model that was FITTED, i.e. the optimum
+    moved to the linear regime (same analytic FC; fastest rate as asked; noise scaled to `linearity`), and pick
+    the time scale on the training target's 1 - r + KS. Fails if the optimum is simulated as fitted (its
+    fastest rate 0.05/s here, far from the rates asked) or the rescaling changes the analytic FC."""
+    import encephagen.fit.stage as S
+    from encephagen.schemas import section_defaults
+
+    n = 10
+    C = _sc(n, 7, density=0.6) * 0.2
+    a = -0.002 * np.exp(0.6 * _smooth_maps(n, 1, 1)[0])
+    s = 0.02 * np.exp(0.4 * _smooth_maps(n, 1, 2)[0])
+    G = 0.05
+    free = F.AnalyticHopf(C)
+    con = F.AnalyticHopf(C, max_rate_ratio=50.0)
+    assert free.rate_ratio(np.array([G]), {"a": a[None]})[0] < 50
+    fitted_fast = free.rates(np.array([G]), {"a": a[None]})[0].numpy()[-1]
+    assert fitted_fast < 0.2                       # the optimum as fitted is far from the rates asked
+    fc_fit = free(np.array([G]), {"a": a[None], "sigma": s[None]})["fc"][0].numpy()
+    calls = []
+
+    def fake_scores(model, G_, reg, targets, *, runs, seed):
+        calls.append((float(G_), {k: np.asarray(v, float) for k, v in reg.items()}))
+        fast = free.rates(np.array([G_]), {"a": np.asarray(reg["a"])[None]})[0].numpy()[-1]
+        r = 0.5 + 0.1 * np.log2(fast)              # training score rises with the time scale: 4/s must win
+        return {"runs": runs, "diverged": 0, **{t.name: {"fc_r": r, "fc_r_single": r, "fcd_ks": 0.1,
+                                                         "n_fcd_values": 1} for t in targets}}
+
+    monkeypatch.setattr(S, "simulated_scores", fake_scores)
+    cfg = dict(section_defaults("fit")["score_fcd"], fastest_rates=[1.0, 4.0], linearity=0.05, dt_accuracy=0.1)
+    targets = [F.Target(fc_fit, fcd=np.linspace(-1, 1, 50), name="train"), F.Target(fc_fit, name="test")]
+    out = S.score_fcd(con, {"G": G, "a": a, "sigma": s}, targets, cfg, seed=1)
+    assert len(calls) == 2 and out["fastest_rate"] == 4.0 and set(out["tried"]) == {1.0, 4.0}
+    assert out["tried"][4.0] < out["tried"][1.0]
+    for (Gs, reg), fr in zip(calls, (1.0, 4.0)):
+        rates = free.rates(np.array([Gs]), {"a": reg["a"][None]})[0].numpy()
+        assert rates[-1] == pytest.approx(fr, rel=1e-9)                     # the time scale asked
+        fc_sim = free(np.array([Gs]), {"a": reg["a"][None], "sigma": reg["sigma"][None]})["fc"][0].numpy()
+        assert np.allclose(fc_sim, fc_fit, atol=1e-9)                      # the same analytic FC
+        P = free.covariance(np.array([Gs]), {"a": reg["a"][None], "sigma": reg["sigma"][None]})[0].numpy()
+        assert 4 * np.diag(P).max() == pytest.approx(0.05 * rates[0], rel=1e-6)  # the linear regime
+    slow = free.rates(np.array([calls[-1][0]]), {"a": calls[-1][1]["a"][None]})[0].numpy()[0]
+    assert out["steps_per_tr"] == round(720.0 / dt_for_rate(4.0, 720.0, 0.1, slowest_rate=slow,
+                                                            omega=con.defaults["omega"]))
+    # without the constraint the optimum is simulated as fitted (unchanged G, a, sigma)
+    calls.clear()
+    S.score_fcd(free, {"G": G, "a": a, "sigma": s}, targets, cfg, seed=1)
+    assert len(calls) == 1 and calls[0][0] == G and np.allclose(calls[0][1]["a"], a)
+    with pytest.raises(F.FitError, match="fastest_rates"):
+        S.score_fcd(con, {"G": G, "a": a, "sigma": s}, targets, dict(cfg, fastest_rates=[]), seed=1)
+
+
+def test_dt_for_rate_bounds_the_euler_rate_shift_of_the_fastest_and_slowest_rotating_modes():
+    """Euler on dz = (-rate + i omega) z dt multiplies |z|^2 by |1 + (-rate + i omega) dt|^2 per step: the
+    effective rate is -ln|1 + (-rate + i omega) dt| / dt. With the slowest rate and omega given, dt_for_rate
+    keeps the relative shift <= accuracy / 2 (+ 2nd order) at both ends; from the fastest rate alone (the rule
+    before session 9) the slowest mode at 1/s, 1/300 s, omega 2 pi 0.05 is not damped at all."""
+    omega = 2 * np.pi * 0.05
+
+    def shift(rate, dt_ms):
+        dt = dt_ms / 1000.0
+        eff = -np.log(abs(1 + complex(-rate, omega) * dt)) / dt
+        return abs(eff - rate) / rate
+
+    for fast, ratio in ((1.0, 300.0), (2.0, 300.0), (4.0, 30.0), (0.5, 10.0)):
+        slow = fast / ratio
+        dt = dt_for_rate(fast, 720.0, 0.1, slowest_rate=slow, omega=omega)
+        assert 720.0 / dt == pytest.approx(round(720.0 / dt))
+        for rate in (slow, fast):
+            assert shift(rate, dt) <= 0.05 * 1.06, (fast, ratio, rate, dt)
+    old = dt_for_rate(1.0, 720.0, 0.1)
+    assert old == 90.0 and abs(1 + complex(-1 / 300, omega) * old / 1000.0) >= 1.0   # undamped: the defect
+    assert dt_for_rate(2.0, 720.0, 0.1) == dt_for_rate(2.0, 720.0, 0.1, omega=0.0)   # omega 0: unchanged rule
+
+
+def test_split_half_r_rises_with_the_runs_averaged_and_needs_two_runs():
+    from encephagen.fit.simulated import split_half_r
+
+    rng = np.random.default_rng(0)
+    n = 12
+    base = np.corrcoef(rng.standard_normal((n, 40)))
+
+    def runs(k):
+        noise = rng.standard_normal((k, n, n))
+        return base[None] + 0.1 * (noise + np.swapaxes(noise, 1, 2))
+
+    few, many = split_half_r(runs(4)), split_half_r(runs(256))
+    assert few < many and many > 0.95 and few < 0.9
+    assert np.isnan(split_half_r(runs(1)))

@@ -42,7 +42,7 @@ from encephagen.sim.monitor_config import bold_sample_count
 from encephagen.sim.runner import SimulationDiverged, simulate
 
 __all__ = ["rww_fic_model", "hopf_bold_model", "without_diverged", "CandidateFailed", "HOPF_SCALED",
-           "scaled_hopf_inputs", "simulated_scores", "linear_regime", "dt_for_rate"]
+           "scaled_hopf_inputs", "simulated_scores", "linear_regime", "dt_for_rate", "split_half_r"]
 
 
 class CandidateFailed(RuntimeWarning):
@@ -260,19 +260,31 @@ def linear_regime(C, G: float, params: Mapping, *, slowest_rate: float | None = 
             "fastest_rate": float(r[-1] * c), "rate_ratio": float(r[-1] / r[0]), "linearity": float(linearity)}
 
 
-def dt_for_rate(fastest_rate: float, tr_ms: float, accuracy: float = 0.1, min_steps: int = 8) -> float:
-    """The largest step (ms) dividing ``tr_ms`` with ``fastest_rate (1/s) x dt <= accuracy`` and at least
-    ``min_steps`` steps per TR (Euler-Maruyama's relative variance bias is about rate x dt / 2)."""
-    steps = max(int(min_steps), int(np.ceil(fastest_rate * tr_ms / 1000.0 / accuracy)))
+def dt_for_rate(fastest_rate: float, tr_ms: float, accuracy: float = 0.1, min_steps: int = 8, *,
+                slowest_rate: float | None = None, omega: float = 0.0) -> float:
+    """The largest step (ms) dividing ``tr_ms`` with at least ``min_steps`` steps per TR and
+    ``(rate + omega^2 / rate) x dt <= accuracy`` for the fastest and (if given) the slowest relaxation rate
+    (1/s) at angular frequency ``omega`` (rad/s). Why: Euler on a mode dz = (-rate + i omega) z dt multiplies
+    |z|^2 by 1 - 2 rate dt + (rate^2 + omega^2) dt^2 per step, i.e. shifts its rate by a relative
+    (rate + omega^2 / rate) dt / 2 (the variance bias of Euler-Maruyama; at omega 0 the familiar rate x dt / 2).
+    The rotation term matters for the SLOWEST modes: at omega = 2 pi 0.05 rad/s and dt 90 ms a mode slower
+    than 0.0044/s is not damped at all by the Euler map. ``omega`` 0 and no ``slowest_rate``: rate x dt <=
+    accuracy (the criterion before session 9)."""
+    worst = float(fastest_rate) + float(omega) ** 2 / float(fastest_rate)
+    if slowest_rate is not None:
+        worst = max(worst, float(slowest_rate) + float(omega) ** 2 / float(slowest_rate))
+    steps = max(int(min_steps), int(np.ceil(worst * tr_ms / 1000.0 / accuracy)))
     return tr_ms / steps
 
 
 def simulated_scores(model: SimulatedModel, G: float, params: Mapping, targets, *, runs: int = 1,
-                     seed: int) -> dict:
+                     seed: int, return_fc: bool = False) -> dict:
     """Scores of ONE parameter set (``G``, regional ``params`` {name: (n,)}) simulated ``runs`` times in one
     batch (candidate b gets seed ``seed + b + 1``): per target name {'fc_r' (the run-averaged FC),
     'fc_r_single' (mean of the runs' r), 'fcd_ks' (the pooled FCD values of all runs vs the target's FCD;
-    NaN without a target FCD), 'n_fcd_values'}; plus 'runs' and 'diverged' (runs lost)."""
+    NaN without a target FCD), 'n_fcd_values'}; plus 'runs', 'diverged' (runs lost) and 'split_half_r'
+    (:func:`split_half_r` of the runs' FCs: how far the run-averaged FC has converged, using no target);
+    ``return_fc``: also 'fc', the runs' FCs (runs kept, n, n)."""
     runs = int(runs)
     if runs < 1:
         raise FitError(f"simulated_scores: runs must be >= 1, got {runs}")
@@ -292,4 +304,18 @@ def simulated_scores(model: SimulatedModel, G: float, params: Mapping, targets, 
         ks = fcd_ks(vals, t.fcd) if t.fcd is not None else np.nan
         res[t.name] = {"fc_r": r_mean, "fc_r_single": float(np.mean(r_single)), "fcd_ks": float(ks),
                        "n_fcd_values": int(vals.size)}
+    res["split_half_r"] = split_half_r(fc[ok])
+    if return_fc:
+        res["fc"] = fc[ok]
     return res
+
+
+def split_half_r(fc) -> float:
+    """Convergence of a run-averaged FC without any target: r between the upper triangles of the FC averaged
+    over the even runs and over the odd runs of ``fc`` (runs, n, n); NaN with fewer than 2 runs. As the
+    number of runs grows it tends to 1 (the run-averaged FC converges to the model's FC)."""
+    fc = np.asarray(fc, dtype=float)
+    if fc.ndim != 3 or fc.shape[0] < 2:
+        return float("nan")
+    iu = np.triu_indices(fc.shape[1], 1)
+    return float(np.corrcoef(fc[0::2].mean(0)[iu], fc[1::2].mean(0)[iu])[0, 1])

@@ -10,7 +10,9 @@ One configuration (config section ``fit``, resolved by the schema) drives:
 * ``fit.score_fcd.enabled``: each fitted network's optimum is also SIMULATED (the Hopf model at BOLD time
   scales, :func:`encephagen.fit.simulated.simulated_scores`: ``runs`` runs of ``seconds`` in one batch, the
   optimiser seed) and scored on the training and held-out FC and FCD (:func:`fcd_values` of the FC files):
-  columns ``sim_train_fc_r``, ``sim_test_fc_r`` (run-averaged FC), ``train_fcd_ks``, ``test_fcd_ks``;
+  columns ``sim_train_fc_r``, ``sim_test_fc_r`` (run-averaged FC), ``train_fcd_ks``, ``test_fcd_ks``; a fit made
+  under ``fit.max_rate_ratio`` is moved to the linear regime first (:func:`score_fcd`; ``sim_fastest_rate``
+  is the time scale chosen on the training FC and FCD);
 * :func:`compare`: real vs each null family's fitted scores per score column: n, mean, sd, z, empirical
   +1-corrected p (one-sided: the real fits better), Benjamini-Hochberg q over all rows of the table;
 * :func:`figure`: held-out r of the real network against each family's fitted nulls, with the SC-only
@@ -30,7 +32,7 @@ from encephagen.fit.api import fit_networks, topology_comparison
 from encephagen.fit.maps import fc_gradient, schaefer_networks
 from encephagen.fit.models import AnalyticHopf
 from encephagen.fit.objectives import Objective, Target
-from encephagen.fit.simulated import hopf_bold_model, simulated_scores
+from encephagen.fit.simulated import dt_for_rate, hopf_bold_model, linear_regime, simulated_scores
 from encephagen.fit.space import FitError, space_from_spec
 from encephagen.hopf import fit as hf
 from encephagen.seeds import derive_seed
@@ -43,7 +45,7 @@ SCORES = ("test_fc_r", "train_fc_r", "test_sc_log_r")
 ROW_COLUMNS = ("atlas", "family", "null_index", "network", "status", "seed", "G", "train_cost", "train_fc_r",
                "test_fc_r", "train_fcd_ks", "test_fcd_ks", "train_sc_raw_r", "train_sc_log_r", "test_sc_raw_r",
                "test_sc_log_r", "sim_train_fc_r", "sim_test_fc_r", "sim_runs", "sim_seconds",
-               "sim_steps_per_tr", "n_evaluations", "cpu_seconds", "optimiser", "values", "reason")
+               "sim_steps_per_tr", "sim_fastest_rate", "n_evaluations", "cpu_seconds", "optimiser", "values", "reason")
 
 
 def stage_seed(cfg: Mapping, master_seed: int, atlas: str) -> int:
@@ -114,32 +116,88 @@ def stiffness_steps(C, params: Mapping, tr_ms: float, accuracy: float) -> int:
     return int(np.ceil(tr_ms / 1000.0 * rate / float(accuracy)))
 
 
+def _too_stiff(sim_cfg: Mapping, targets, steps: int, **extra) -> dict:
+    nan = {"fc_r": np.nan, "fc_r_single": np.nan, "fcd_ks": np.nan, "n_fcd_values": 0}
+    return {"runs": int(sim_cfg["runs"]), "diverged": 0, "steps_per_tr": steps, **extra,
+            **{t.name: dict(nan) for t in targets},
+            "reason": f"too stiff to simulate: {steps} steps per TR needed > fit.score_fcd.max_steps_per_tr "
+                      f"{int(sim_cfg['max_steps_per_tr'])}"}
+
+
+def _simulate(model: AnalyticHopf, C, G: float, reg: Mapping, targets, sim_cfg: Mapping, seed: int, steps: int,
+              transient_s: float) -> dict:
+    tr = float(sim_cfg["tr_ms"])
+    sim = hopf_bold_model(C, duration_ms=float(sim_cfg["seconds"]) * 1000.0, transient_ms=transient_s * 1000.0,
+                          dt=tr / steps, tr_ms=tr, sigma=model.defaults["sigma"],
+                          a=model.defaults["a"], omega=model.defaults["omega"], fcd_window=int(sim_cfg["window"]),
+                          fcd_step=int(sim_cfg["step"]))
+    out = simulated_scores(sim, float(G), reg, targets, runs=int(sim_cfg["runs"]), seed=int(seed))
+    out["steps_per_tr"] = steps
+    out["reason"] = f"{out['diverged']} of {out['runs']} simulated runs diverged" if out["diverged"] else ""
+    return out
+
+
 def score_fcd(model: AnalyticHopf, params: Mapping, targets: Sequence[Target], sim_cfg: Mapping, seed: int) -> dict:
     """Simulate the analytic Hopf optimum ``params`` ({'G', 'a', 'sigma'}) with the Hopf model at BOLD time
     scales (``sim_cfg``: the ``fit.score_fcd`` section) on the model's coupling matrix and score it
-    (:func:`encephagen.fit.simulated.simulated_scores`). Steps per TR: ``steps_per_tr`` or more, as
-    :func:`stiffness_steps` asks (``dt_accuracy``); above ``max_steps_per_tr`` nothing is simulated and the
-    scores are NaN with ``reason`` saying why. Adds 'steps_per_tr' and 'reason'."""
+    (:func:`encephagen.fit.simulated.simulated_scores`).
+
+    * A model fitted under ``max_rate_ratio`` (``model.max_rate_ratio`` set) is first moved to the simulable,
+      linear regime with its analytic FC unchanged (:func:`encephagen.fit.simulated.linear_regime`:
+      ``linearity``; time scale: each of ``fastest_rates`` (1/s) is simulated and the one with the lowest
+      ``1 - r + KS`` on the target named 'train' (else the first target) is kept); dt from
+      :func:`encephagen.fit.simulated.dt_for_rate` (``dt_accuracy`` for the fastest and the slowest mode,
+      rotation included; at least ``steps_per_tr`` steps), transient
+      at least 5 slowest time constants. Adds 'fastest_rate', 'time_scale', 'noise_scale' and 'tried' (the
+      training cost of every rate).
+    * Otherwise the optimum is simulated as fitted: steps per TR ``steps_per_tr`` or more, as
+      :func:`stiffness_steps` asks (``dt_accuracy``).
+
+    Above ``max_steps_per_tr`` nothing is simulated and the scores are NaN with ``reason`` saying why. Adds
+    'steps_per_tr' and 'reason'."""
     tr = float(sim_cfg["tr_ms"])
     C = model.C.cpu().numpy()
     full = {"G": float(params["G"]), **{k: np.broadcast_to(np.asarray(params.get(k, model.defaults[k]), float),
                                                            (C.shape[0],)) for k in ("a", "sigma")}}
+    if model.max_rate_ratio is not None:
+        return _score_linear_regime(model, C, full, targets, sim_cfg, seed)
     steps = max(int(sim_cfg["steps_per_tr"]), stiffness_steps(C, full, tr, float(sim_cfg["dt_accuracy"])))
     if steps > int(sim_cfg["max_steps_per_tr"]):
-        nan = {"fc_r": np.nan, "fc_r_single": np.nan, "fcd_ks": np.nan, "n_fcd_values": 0}
-        return {"runs": int(sim_cfg["runs"]), "diverged": 0, "steps_per_tr": steps, **{t.name: dict(nan) for t in
-                                                                                           targets},
-                "reason": f"too stiff to simulate: {steps} steps per TR needed > fit.score_fcd.max_steps_per_tr "
-                          f"{int(sim_cfg['max_steps_per_tr'])}"}
-    sim = hopf_bold_model(C, duration_ms=float(sim_cfg["seconds"]) * 1000.0,
-                          transient_ms=float(sim_cfg["transient_seconds"]) * 1000.0,
-                          dt=tr / steps, tr_ms=tr, sigma=model.defaults["sigma"],
-                          a=model.defaults["a"], omega=model.defaults["omega"], fcd_window=int(sim_cfg["window"]),
-                          fcd_step=int(sim_cfg["step"]))
+        return _too_stiff(sim_cfg, targets, steps)
     reg = {k: np.asarray(v, dtype=float) for k, v in params.items() if k != "G"}
-    out = simulated_scores(sim, float(params["G"]), reg, targets, runs=int(sim_cfg["runs"]), seed=int(seed))
-    out["steps_per_tr"] = steps
-    out["reason"] = f"{out['diverged']} of {out['runs']} simulated runs diverged" if out["diverged"] else ""
+    out = _simulate(model, C, float(params["G"]), reg, targets, sim_cfg, seed, steps,
+                    float(sim_cfg["transient_seconds"]))
+    out["fastest_rate"] = np.nan
+    return out
+
+
+def _score_linear_regime(model: AnalyticHopf, C, full: Mapping, targets, sim_cfg: Mapping, seed: int) -> dict:
+    tr = float(sim_cfg["tr_ms"])
+    rates = [float(x) for x in sim_cfg.get("fastest_rates") or ()]
+    if not rates:
+        raise FitError("fit.score_fcd.fastest_rates: give at least one time scale (fastest rate, 1/s) to simulate "
+                       "a fit made under fit.max_rate_ratio")
+    train = next((t for t in targets if t.name == "train"), targets[0])
+    best, tried = None, {}
+    for fr in rates:
+        lr = linear_regime(C, full["G"], {"a": full["a"], "sigma": full["sigma"]}, fastest_rate=fr,
+                           linearity=float(sim_cfg["linearity"]), a=model.defaults["a"], sigma=model.defaults["sigma"])
+        steps = int(round(tr / dt_for_rate(lr["fastest_rate"], tr, accuracy=float(sim_cfg["dt_accuracy"]),
+                                           min_steps=int(sim_cfg["steps_per_tr"]), slowest_rate=lr["slowest_rate"],
+                                           omega=model.defaults["omega"])))
+        extra = {"fastest_rate": fr, "time_scale": lr["time_scale"], "noise_scale": lr["noise_scale"]}
+        if steps > int(sim_cfg["max_steps_per_tr"]):
+            out = _too_stiff(sim_cfg, targets, steps, **extra)
+        else:
+            out = _simulate(model, C, lr["G"], {"a": lr["a"], "sigma": lr["sigma"]}, targets, sim_cfg, seed, steps,
+                            max(float(sim_cfg["transient_seconds"]), 5.0 / lr["slowest_rate"]))
+            out.update(extra)
+        cost = 1.0 - out[train.name]["fc_r"] + (out[train.name]["fcd_ks"] if train.fcd is not None else 0.0)
+        tried[fr] = float(cost)
+        if best is None or (np.isfinite(cost) and not cost >= best[0]):
+            best = (cost, out)
+    out = best[1]
+    out["tried"] = tried
     return out
 
 
@@ -186,6 +244,7 @@ def fit_batch(weights, *, fc_train, fc_test, cfg: Mapping, seed: int, atlas: str
             row.update(sim_train_fc_r=sc["train"]["fc_r"], sim_test_fc_r=sc["test"]["fc_r"],
                        train_fcd_ks=sc["train"]["fcd_ks"], test_fcd_ks=sc["test"]["fcd_ks"], sim_runs=sc["runs"],
                        sim_seconds=float(sim_cfg["seconds"]), sim_steps_per_tr=sc["steps_per_tr"],
+                       sim_fastest_rate=sc.get("fastest_rate", np.nan),
                        reason=sc["reason"])
         out.append(row)
     return out
