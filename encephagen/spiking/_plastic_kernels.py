@@ -248,3 +248,147 @@ def target_index(post: np.ndarray, d: np.ndarray, n: int):
     has_in = np.zeros(n, np.bool_)
     has_in[gpost] = True
     return order, gptr, glo, gd, has_in
+
+
+# ---------------------------------------------------------------------------------------------
+# Potentiation on demand (NEST's scheme for stdp_synapse): a synapse's potentiation by the
+# postsynaptic spikes that reached it since its last update is applied when it is next needed:
+# at its presynaptic spike (before the depression, so the transmitted weight is that of the
+# step-by-step rule), at a scaling step, when the weights are read, and at the latest ``H``
+# steps after its last update (which bounds the postsynaptic history kept). Every synapse then
+# sees the same operations in the same order as the step-by-step rule (potentiation of
+# arrivals at t before the depression of a presynaptic spike at t), and the presynaptic trace
+# at an arrival is recomputed from the last spike with the same per-step multiplications as
+# :func:`trace_spikes`: the weights are bit for bit those of :func:`stdp_events`. Potentiation
+# then walks each presynaptic spike's outgoing row sequentially, as depression does (no random
+# read-modify-write of the weights). Postsynaptic history: ``hist_t`` (spike steps,
+# chronological, entry e stored at ``e - base``), ``hist_prev`` (the same neuron's previous
+# entry, absolute), ``last[j]`` (neuron j's newest entry, -1: none).
+
+
+@numba.njit(nogil=True, inline="always")
+def _pending_ltp(i, a, b, T, tflush, tx, xv, chain, w, post, d, recent, hist_t, hist_prev, last, base, buf, decay,
+                 lam, mu_plus, w_max):
+    """Potentiate synapses a..b-1 of presynaptic neuron i by the arrivals in (tflush[i], T] and
+    move i's trace anchor to T (``xv[i]`` = the trace at step T). Returns the events."""
+    lo = tflush[i]
+    # the presynaptic trace at steps lo+1 .. T (chain[s - lo - 1]), from the anchor x(tx[i]) = xv[i]
+    x = xv[i]
+    for s in range(tx[i], T):
+        if s > lo:
+            chain[s - lo - 1] = x
+        x = x * decay
+    if T > lo:
+        chain[T - lo - 1] = x
+    tx[i] = T
+    xv[i] = x
+    tflush[i] = T
+    n = 0
+    for p in range(a, b):
+        j = post[p]
+        dp = d[p]
+        c = 0
+        # the neuron's newest spikes (recent[j, 0] newest; -2**30 where none), then its full history
+        full = True
+        for r in range(4):
+            ar = recent[j, r] + dp
+            if ar <= lo:
+                full = False
+                break
+            if ar <= T:
+                buf[c] = ar
+                c += 1
+        if full:
+            e = last[j]
+            c = 0
+            while e >= base:
+                ar = hist_t[e - base] + dp
+                if ar <= lo:
+                    break
+                if ar <= T:
+                    buf[c] = ar
+                    c += 1
+                e = hist_prev[e - base]
+        if c:
+            wp = w[p]
+            for r in range(c - 1, -1, -1):
+                wp = stdp_facilitate(wp, chain[buf[r] - lo - 1], lam, mu_plus, w_max)
+            w[p] = wp
+            n += c
+    return n
+
+
+@cached
+@numba.njit(nogil=True)
+def stdp_lazy(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, recent, hist_t, hist_prev, last, base, w, weight, q,
+              post, d, out_ptr, ring_y, decay, nearest, lam, alpha, mu_plus, mu_minus, w_max):
+    """STDP of the presynaptic spikes of steps t0+ka .. t0+kb-1: per spike (step-ascending), the
+    pending potentiation of its outgoing plastic synapses (arrivals up to now), then their
+    depression (postsynaptic trace at ``t - d``), ``weight[q[p]]`` (the engine's float32) taking
+    the weight; the neuron's trace anchor moves past its spike (:func:`trace_spikes`' update).
+    Returns (potentiation events, depression events)."""
+    nslots = ring_y.shape[0]
+    n_ltp = 0
+    n_ltd = 0
+    js = 0
+    while js < m and spk_k[js] < ka:
+        js += 1
+    while js < m and spk_k[js] < kb:
+        k = spk_k[js]
+        i = spk_i[js]
+        js += 1
+        a = out_ptr[i]
+        b = out_ptr[i + 1]
+        if a == b:
+            continue
+        t = t0 + k
+        n_ltp += _pending_ltp(i, a, b, t, tflush, tx, xv, chain, w, post, d, recent, hist_t, hist_prev, last, base, buf,
+                              decay, lam, mu_plus, w_max)
+        tx[i] = t + 1
+        xv[i] = 1.0 * decay if nearest else (xv[i] + 1.0) * decay
+        s0 = t % nslots
+        n_ltd += b - a
+        for p in range(a, b):
+            sy = s0 - d[p]            # (t - d) mod S without a division (d < S)
+            if sy < 0:
+                sy += nslots
+            wp = stdp_depress(w[p], ring_y[sy, post[p]], lam, alpha, mu_minus, w_max)
+            w[p] = wp
+            weight[q[p]] = np.float32(wp)
+    return n_ltp, n_ltd
+
+
+@cached
+@numba.njit(nogil=True)
+def flush_ltp(T, older_than, tflush, tx, xv, chain, buf, recent, hist_t, hist_prev, last, base, w, post, d, out_ptr, decay,
+              lam, mu_plus, w_max):
+    """Pending potentiation up to step T of every presynaptic neuron last updated before step
+    ``older_than`` (``T + 1``: all). Returns the events."""
+    n = 0
+    for i in range(out_ptr.shape[0] - 1):
+        a = out_ptr[i]
+        b = out_ptr[i + 1]
+        if a < b and tflush[i] < older_than and tflush[i] < T:
+            n += _pending_ltp(i, a, b, T, tflush, tx, xv, chain, w, post, d, recent, hist_t, hist_prev, last, base, buf,
+                              decay, lam, mu_plus, w_max)
+    return n
+
+
+@cached
+@numba.njit(nogil=True)
+def add_post_spikes(recent, hist_t, hist_prev, last, h, base, spk_k, spk_i, m, t0, has_in):
+    """Append the block's spikes of neurons with plastic inputs to the postsynaptic history
+    (the arrays must hold ``h - base + m``); returns the new absolute count ``h``."""
+    for e in range(m):
+        j = spk_i[e]
+        if has_in[j]:
+            tp = t0 + spk_k[e]
+            recent[j, 3] = recent[j, 2]
+            recent[j, 2] = recent[j, 1]
+            recent[j, 1] = recent[j, 0]
+            recent[j, 0] = tp
+            hist_t[h - base] = tp
+            hist_prev[h - base] = last[j]
+            last[j] = h
+            h += 1
+    return h
