@@ -147,8 +147,8 @@ def run_plastic(net, duration_s, stdp=None, scaling=None, seed=123, threads=None
     out = {"wall_ms_per_step": 1e3 * el / n_steps, "cpu_ms_per_step": 1e3 * cpu / n_steps,
            "rate_hz": nspk / net.n / (n_steps * net.dt / 1000), "steps": n_steps}
     if pl is not None:
+        w = pl.weights(0)   # first: brings the numba path's on-demand potentiation up to date (events counted)
         out.update(plastic_synapses=pl.P, events_per_step=pl.n_events / (sim.t / 1.0))
-        w = pl.weights(0)
         out["mean_weight_change"] = float(np.mean(w["final"] - w["initial"]))
     return out
 

@@ -266,6 +266,16 @@ def target_index(post: np.ndarray, d: np.ndarray, n: int):
 # entry, absolute), ``last[j]`` (neuron j's newest entry, -1: none).
 
 
+@numba.njit(nogil=True)
+def _facilitate(w, x, lam, mu_plus, w_max):
+    return stdp_facilitate(w, x, lam, mu_plus, w_max)
+
+
+@numba.njit(nogil=True)
+def _depress(w, y, lam, alpha, mu_minus, w_max):
+    return stdp_depress(w, y, lam, alpha, mu_minus, w_max)
+
+
 @numba.njit(nogil=True, inline="always")
 def _pending_ltp(i, a, b, T, tflush, tx, xv, chain, w, post, d, recent, hist_t, hist_prev, last, base, buf, decay,
                  lam, mu_plus, w_max):
@@ -284,21 +294,12 @@ def _pending_ltp(i, a, b, T, tflush, tx, xv, chain, w, post, d, recent, hist_t, 
     xv[i] = x
     tflush[i] = T
     n = 0
+    last_i = T - lo - 1
     for p in range(a, b):
         j = post[p]
         dp = d[p]
-        c = 0
-        # the neuron's newest spikes (recent[j, 0] newest; -2**30 where none), then its full history
-        full = True
-        for r in range(4):
-            ar = recent[j, r] + dp
-            if ar <= lo:
-                full = False
-                break
-            if ar <= T:
-                buf[c] = ar
-                c += 1
-        if full:
+        if recent[j, 2] + dp > lo:
+            # three or more spikes may have arrived (rare): the neuron's full history, newest first
             e = last[j]
             c = 0
             while e >= base:
@@ -309,23 +310,38 @@ def _pending_ltp(i, a, b, T, tflush, tx, xv, chain, w, post, d, recent, hist_t, 
                     buf[c] = ar
                     c += 1
                 e = hist_prev[e - base]
-        if c:
             wp = w[p]
             for r in range(c - 1, -1, -1):
-                wp = stdp_facilitate(wp, chain[buf[r] - lo - 1], lam, mu_plus, w_max)
+                wp = _facilitate(wp, chain[buf[r] - lo - 1], lam, mu_plus, w_max)
             w[p] = wp
             n += c
+            continue
+        # at most the two newest spikes (recent[j, 0] newest; -2**30 where none) arrived in (lo, T]:
+        # both updates computed, each kept only where it applies (no data-dependent branch)
+        ar1 = recent[j, 1] + dp
+        ar0 = recent[j, 0] + dp
+        v1 = ar1 > lo and ar1 <= T
+        v0 = ar0 > lo and ar0 <= T
+        wp = w[p]
+        f = _facilitate(wp, chain[min(max(ar1 - lo - 1, 0), last_i)], lam, mu_plus, w_max)
+        wp = f if v1 else wp
+        f = _facilitate(wp, chain[min(max(ar0 - lo - 1, 0), last_i)], lam, mu_plus, w_max)
+        wp = f if v0 else wp
+        w[p] = wp
+        n += v0 + v1
     return n
 
 
 @cached
 @numba.njit(nogil=True)
 def stdp_lazy(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, recent, hist_t, hist_prev, last, base, w, weight, q,
-              post, d, out_ptr, ring_y, decay, nearest, lam, alpha, mu_plus, mu_minus, w_max):
+              post, d, out_ptr, ring_y, d_src, q_src, decay, nearest, lam, alpha, mu_plus, mu_minus, w_max):
     """STDP of the presynaptic spikes of steps t0+ka .. t0+kb-1: per spike (step-ascending), the
     pending potentiation of its outgoing plastic synapses (arrivals up to now), then their
     depression (postsynaptic trace at ``t - d``), ``weight[q[p]]`` (the engine's float32) taking
     the weight; the neuron's trace anchor moves past its spike (:func:`trace_spikes`' update).
+    ``d_src[i]``/``q_src[i]``: the delay of all of neuron i's plastic synapses and the engine index
+    of the first (its plastic synapses consecutive in the engine), -1 where not (read per synapse).
     Returns (potentiation events, depression events)."""
     nslots = ring_y.shape[0]
     n_ltp = 0
@@ -348,11 +364,22 @@ def stdp_lazy(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, recent, h
         xv[i] = 1.0 * decay if nearest else (xv[i] + 1.0) * decay
         s0 = t % nslots
         n_ltd += b - a
+        if d_src[i] >= 0 and q_src[i] >= 0:   # one delay, consecutive engine synapses: one trace row
+            sy = s0 - d_src[i]
+            if sy < 0:
+                sy += nslots
+            row = ring_y[sy]
+            qo = q_src[i] - a
+            for p in range(a, b):
+                wp = _depress(w[p], row[post[p]], lam, alpha, mu_minus, w_max)
+                w[p] = wp
+                weight[qo + p] = np.float32(wp)
+            continue
         for p in range(a, b):
             sy = s0 - d[p]            # (t - d) mod S without a division (d < S)
             if sy < 0:
                 sy += nslots
-            wp = stdp_depress(w[p], ring_y[sy, post[p]], lam, alpha, mu_minus, w_max)
+            wp = _depress(w[p], ring_y[sy, post[p]], lam, alpha, mu_minus, w_max)
             w[p] = wp
             weight[q[p]] = np.float32(wp)
     return n_ltp, n_ltd

@@ -205,6 +205,19 @@ class PlasticSynapses:
         self._lz_base = 0
         self._lz_out = (self.sim.weight.numpy(), i32(q, self.sim.weight.numel()), i32(post, N), i32(d, self.Sy),
                         self.out_ptr.numpy())
+        # per presynaptic neuron: the delay of all its plastic synapses, the engine index of the first
+        # when they are consecutive in the engine (-1 where not): depression's fast path
+        ptr = self.out_ptr.numpy()
+        a, b = ptr[:-1], ptr[1:]
+        has = b > a
+        self._lz_dsrc = np.full(N, -1, np.int64)
+        self._lz_qsrc = np.full(N, -1, np.int64)
+        if has.any():
+            dmn = np.minimum.reduceat(d, a[has])
+            dmx = np.maximum.reduceat(d, a[has])
+            self._lz_dsrc[has] = np.where(dmn == dmx, dmn, -1)
+            cons = (q[b[has] - 1] - q[a[has]]) == (b[has] - a[has] - 1)   # q ascends within a row
+            self._lz_qsrc[has] = np.where(cons, q[a[has]], -1)
 
     def _lz_state(self):
         return (self._lz_tflush, self._lz_tx, self._lz_xv, self._lz_chain, self._lz_buf, self._lz_recent, self._lz_t, self._lz_prev,
@@ -262,7 +275,7 @@ class PlasticSynapses:
         wt, qq, post, d, out_ptr = self._lz_out
         q = self.stdp
         n1, n2 = stdp_lazy(t0, ka, kb, sk, si, m, *self._lz_state(), wt, qq, post, d, out_ptr, self.ring_y.numpy(),
-                           self.decay_plus, self.nearest, q.lam, q.alpha, q.mu_plus, q.mu_minus, q.w_max)
+                           self._lz_dsrc, self._lz_qsrc, self.decay_plus, self.nearest, q.lam, q.alpha, q.mu_plus, q.mu_minus, q.w_max)
         self.n_events += int(n1) + int(n2)
 
     def _nb_stdp(self, t0, ka, kb, sk, si, m):
