@@ -334,8 +334,8 @@ def _pending_ltp(i, a, b, T, tflush, tx, xv, chain, w, post, d, recent, hist_t, 
 
 @cached
 @numba.njit(nogil=True)
-def stdp_lazy(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, recent, hist_t, hist_prev, last, base, w, weight, q,
-              post, d, out_ptr, ring_y, d_src, q_src, decay, nearest, lam, alpha, mu_plus, mu_minus, w_max):
+def stdp_lazy(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, recent, hist_t, hist_prev, last, base, w,
+              weight, q, post, d, out_ptr, ring_y, d_src, q_src, decay, nearest, lam, alpha, mu_plus, mu_minus, w_max):
     """STDP of the presynaptic spikes of steps t0+ka .. t0+kb-1: per spike (step-ascending), the
     pending potentiation of its outgoing plastic synapses (arrivals up to now), then their
     depression (postsynaptic trace at ``t - d``), ``weight[q[p]]`` (the engine's float32) taking
@@ -387,8 +387,8 @@ def stdp_lazy(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, recent, h
 
 @cached
 @numba.njit(nogil=True)
-def flush_ltp(T, older_than, tflush, tx, xv, chain, buf, recent, hist_t, hist_prev, last, base, w, post, d, out_ptr, decay,
-              lam, mu_plus, w_max):
+def flush_ltp(T, older_than, tflush, tx, xv, chain, buf, recent, hist_t, hist_prev, last, base, w, post, d, out_ptr,
+              decay, lam, mu_plus, w_max):
     """Pending potentiation up to step T of every presynaptic neuron last updated before step
     ``older_than`` (``T + 1``: all). Returns the events."""
     n = 0

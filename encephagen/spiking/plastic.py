@@ -26,7 +26,13 @@ On the numba backend the same formulas run compiled (``_plastic_kernels.trace_sp
 presynaptic spike's outgoing plastic synapses (one contiguous row), potentiation walks the incoming
 plastic synapses of each postsynaptic spike through an index by target built once, cut into delay
 groups (a spike reaches a group in one step; the groups are bucketed by arrival step), with the
-post-spike history and scratch kept in preallocated arrays. The torch implementation (events
+post-spike history and scratch kept in preallocated arrays. Without scaling (``LAZY``) potentiation
+runs on demand instead (``stdp_lazy``, ``flush_ltp``: NEST's scheme): a synapse's pending
+potentiation is applied at its presynaptic spike, before the depression and in the same
+sequential pass over the spike's outgoing row, when the weights are read (``w``, ``weights``,
+the records) and at the latest ``LAZY_HORIZON`` steps after its last update; the presynaptic
+trace at an arrival is recomputed with the same per-step multiplications, so the weights are bit
+for bit those of the per-event kernel. The torch implementation (events
 applied in rounds, one per synapse) serves the torch backend and CUDA. Both give the same weights
 bit for bit (STDP; the scaling step's ``exp`` is torch's on both).
 
@@ -220,8 +226,8 @@ class PlasticSynapses:
             self._lz_qsrc[has] = np.where(cons, q[a[has]], -1)
 
     def _lz_state(self):
-        return (self._lz_tflush, self._lz_tx, self._lz_xv, self._lz_chain, self._lz_buf, self._lz_recent, self._lz_t, self._lz_prev,
-                self._lz_last, self._lz_base, self._w.numpy())
+        return (self._lz_tflush, self._lz_tx, self._lz_xv, self._lz_chain, self._lz_buf, self._lz_recent, self._lz_t,
+                self._lz_prev, self._lz_last, self._lz_base, self._w.numpy())
 
     def _lz_flush(self, T, older_than):
         """Pending potentiation up to step T of the presynaptic neurons last updated before
@@ -253,8 +259,8 @@ class PlasticSynapses:
         if n + m > self._lz_t.size:
             self._lz_t = np.resize(self._lz_t, 2 * (n + m))
             self._lz_prev = np.resize(self._lz_prev, 2 * (n + m))
-        self._lz_h = add_post_spikes(self._lz_recent, self._lz_t, self._lz_prev, self._lz_last, self._lz_h, self._lz_base, sk, si, m,
-                                     t0, self._has_in)
+        self._lz_h = add_post_spikes(self._lz_recent, self._lz_t, self._lz_prev, self._lz_last, self._lz_h, self._lz_base,
+                                     sk, si, m, t0, self._has_in)
         if t0 + K >= 2**31 - 1:
             raise OverflowError("plasticity: the numba STDP path keeps spike steps as int32 (runs < 2**31 steps)")
         H = self.LAZY_HORIZON
@@ -275,7 +281,8 @@ class PlasticSynapses:
         wt, qq, post, d, out_ptr = self._lz_out
         q = self.stdp
         n1, n2 = stdp_lazy(t0, ka, kb, sk, si, m, *self._lz_state(), wt, qq, post, d, out_ptr, self.ring_y.numpy(),
-                           self._lz_dsrc, self._lz_qsrc, self.decay_plus, self.nearest, q.lam, q.alpha, q.mu_plus, q.mu_minus, q.w_max)
+                           self._lz_dsrc, self._lz_qsrc, self.decay_plus, self.nearest, q.lam, q.alpha, q.mu_plus,
+                           q.mu_minus, q.w_max)
         self.n_events += int(n1) + int(n2)
 
     def _nb_stdp(self, t0, ka, kb, sk, si, m):
