@@ -123,7 +123,8 @@ def run_phases(net, duration_s, seed=123, threads=1):
 
 def run_plastic(net, duration_s, stdp=None, scaling=None, seed=123, threads=None, rstdp=None, lazy=True):
     """CPU time per step of the numba path with the E->E synapses static or plastic (STDP, scaling);
-    ``lazy=False``: STDP's potentiation per event instead of on demand (same weights)."""
+    ``lazy=False``: STDP's potentiation per event instead of on demand (same weights), R-STDP's
+    eligibility decayed every step instead of at events (equal to rounding)."""
     import numba
     import torch
 
@@ -138,12 +139,12 @@ def run_plastic(net, duration_s, stdp=None, scaling=None, seed=123, threads=None
 
     from encephagen.spiking.plastic import PlasticSynapses
 
-    lazy0 = PlasticSynapses.LAZY
-    PlasticSynapses.LAZY = lazy
+    lazy0 = PlasticSynapses.LAZY, PlasticSynapses.LAZY_ELIGIBILITY
+    PlasticSynapses.LAZY = PlasticSynapses.LAZY_ELIGIBILITY = lazy
     try:
         pl = enable(sim, stdp=stdp, scaling=scaling, rstdp=rstdp) if (stdp or scaling) else None
     finally:
-        PlasticSynapses.LAZY = lazy0
+        PlasticSynapses.LAZY, PlasticSynapses.LAZY_ELIGIBILITY = lazy0
     sim.step_block()
     steps = int(round(duration_s * 1000 / net.dt))
     nspk = 0
@@ -182,7 +183,10 @@ def plastic_main(a):
                 "stdp_per_event": run_plastic(net, a.duration, stdp=stdp, threads=a.threads[0], lazy=False),
                 "stdp+scaling": run_plastic(net, a.duration, stdp=stdp, scaling=scaling, threads=a.threads[0]),
                 # reward-modulated STDP: eligibility of every plastic synapse decayed every step (no reward given)
-                "rstdp": run_plastic(net, a.duration, stdp=stdp, rstdp=RSTDPParams(tau_c=200.0), threads=a.threads[0])}
+                "rstdp": run_plastic(net, a.duration, stdp=stdp, rstdp=RSTDPParams(tau_c=200.0), threads=a.threads[0]),
+                # the same with every eligibility decayed every step (the pre-session-9 kernel)
+                "rstdp_per_step": run_plastic(net, a.duration, stdp=stdp, rstdp=RSTDPParams(tau_c=200.0),
+                                              threads=a.threads[0], lazy=False)}
         res[name] = {"n": net.n, "nnz": net.nnz, **rows}
         print(f"\n{name}: {net.n} neurons, {net.nnz:,} synapses, {a.duration} s simulated, {a.threads[0]} thread(s)")
         for k, r in rows.items():

@@ -41,6 +41,54 @@ def rstdp_block(t0, ka, kb, spk_k, spk_i, m, post_t, post_j, c, pre, post, d, ou
     return cnt[nk]
 
 
+@numba.njit(nogil=True, inline="always")
+def _decay_pow(pw, decay_c, n):
+    """``decay_c ** n`` (a table below ``len(pw)``)."""
+    return pw[n] if n < pw.shape[0] else decay_c ** n
+
+
+@cached
+@numba.njit(nogil=True)
+def rstdp_events(t0, ka, kb, spk_k, spk_i, m, post_t, post_j, c, tc, pw, pre, post, d, out_ptr, in_ptr, in_perm,
+                 ring_x, ring_y, decay_c, a_plus, a_minus):
+    """:func:`rstdp_block` with the decay applied at a synapse's events only: before an update at
+    step t, ``c <- c decay_c**(t - tc)`` (``tc``: the step of its last update), so a step costs
+    its events, not every synapse. Equal to the per-step decay to rounding (``decay**n`` instead
+    of n multiplications). Returns the number of LTP events."""
+    nslots = ring_x.shape[0]
+    nk = kb - ka
+    cnt, ev = ltp_events(post_t, post_j, in_ptr, in_perm, d, t0, ka, kb)
+    js = 0
+    while js < m and spk_k[js] < ka:
+        js += 1
+    for k in range(ka, kb):
+        t = t0 + k
+        sx = t % nslots
+        for e in range(cnt[k - ka], cnt[k - ka + 1]):
+            p = ev[e]
+            c[p] = c[p] * _decay_pow(pw, decay_c, t - tc[p]) + a_plus * ring_x[sx, pre[p]]
+            tc[p] = t
+        while js < m and spk_k[js] == k:
+            i = spk_i[js]
+            for p in range(out_ptr[i], out_ptr[i + 1]):
+                sy = (t - d[p]) % nslots
+                c[p] = c[p] * _decay_pow(pw, decay_c, t - tc[p]) - a_minus * ring_y[sy, post[p]]
+                tc[p] = t
+            js += 1
+    return cnt[nk]
+
+
+@cached
+@numba.njit(nogil=True)
+def rstdp_decay_to(c, tc, T, pw, decay_c):
+    """Every eligibility decayed up to step T (``tc`` = T): the lazy decay's catch-up."""
+    for p in range(c.shape[0]):
+        n = T - tc[p]
+        if n > 0:
+            c[p] = c[p] * _decay_pow(pw, decay_c, n)
+            tc[p] = T
+
+
 @cached
 @numba.njit(nogil=True)
 def eprop_rl_step(t, z, psi, zbar, ring, alpha, pre, post, d, net_of, ebar, F, dW, L, LH, kappa, gamma, delta,

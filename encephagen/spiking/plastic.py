@@ -95,6 +95,8 @@ class PlasticSynapses:
 
     #: numba STDP: potentiation on demand (``_plastic_kernels.stdp_lazy``; False: per event as it arrives)
     LAZY = True
+    #: numba R-STDP: decay a synapse's eligibility at its events (``decay**n``), not every step
+    LAZY_ELIGIBILITY = True
     #: numba STDP on demand: a synapse is potentiated at the latest this many steps after its last update
     LAZY_HORIZON = 1000
 
@@ -157,15 +159,20 @@ class PlasticSynapses:
             self.decay_c = math.exp(-sim.dt / rstdp.tau_c)
             self.a_plus = stdp.lam * stdp.w_max
             self.a_minus = stdp.alpha * stdp.lam * stdp.w_max
-            self.c = torch.zeros(self.P, dtype=f64, device=dev)                      # eligibility per synapse
+            self._c = torch.zeros(self.P, dtype=f64, device=dev)                      # eligibility per synapse
             self.baseline = torch.full((sim.B,), float(initial_baseline), dtype=f64, device=dev)
             self.rewards: list[tuple[int, np.ndarray, np.ndarray]] = []             # (step, r, delta) per reward
         self._nb = sim.backend == "numba"
+        # numba R-STDP: eligibility decayed at a synapse's events only (LAZY_ELIGIBILITY; to rounding)
+        self._lazy_c = self._nb and rstdp is not None and self.LAZY_ELIGIBILITY
         if self._nb and stdp is not None and rstdp is not None:   # numpy views for the compiled R-STDP kernel
             self._nb_args = (self._w.numpy(), sim.weight.numpy(), self.q.numpy(), self.pre.numpy(), self.post.numpy(),
                              self.d.numpy(), self.out_ptr.numpy(), self.in_ptr.numpy(), self.in_perm.numpy(),
                              self.ring_x.numpy(), self.ring_y.numpy())
             self._out_cnt = (self.out_ptr[1:] - self.out_ptr[:-1]).numpy()
+            if self._lazy_c:
+                self._tc = np.full(self.P, -1, np.int64)       # step of each synapse's last update
+                self._pw = self.decay_c ** np.arange(65536, dtype=np.float64)
         # potentiation on demand on numba, without scaling (its full update every ``interval`` steps
         # would flush every synapse that often: slower than per-event potentiation, same weights)
         self._lazy = self._nb and stdp is not None and rstdp is None and scaling is None and self.LAZY
@@ -243,6 +250,15 @@ class PlasticSynapses:
         """Bring every plastic weight up to date (the numba STDP path potentiates on demand)."""
         if self._lazy and self.t > 0:
             self._lz_flush(self.t - 1, self.t)
+
+    @property
+    def c(self) -> torch.Tensor:
+        """R-STDP's eligibility per plastic synapse, decayed up to the current step."""
+        if self._lazy_c and self.t > 0:
+            from encephagen.spiking._plastic_kernels import rstdp_decay_to
+
+            rstdp_decay_to(self._c.numpy(), self._tc, self.t - 1, self._pw, self.decay_c)
+        return self._c
 
     @property
     def w(self) -> torch.Tensor:
@@ -420,8 +436,14 @@ class PlasticSynapses:
 
         sk, si, m, pt, pj = self._blk
         a = self._nb_args
-        n_ltp = rstdp_block(t0, ka, kb, sk, si, m, pt, pj, self.c.numpy(), a[3], a[4], a[5], a[6], a[7], a[8],
-                            a[9], a[10], self.decay_c, self.a_plus, self.a_minus)
+        if self._lazy_c:
+            from encephagen.spiking._plastic_kernels import rstdp_events
+
+            n_ltp = rstdp_events(t0, ka, kb, sk, si, m, pt, pj, self._c.numpy(), self._tc, self._pw, a[3], a[4], a[5],
+                                 a[6], a[7], a[8], a[9], a[10], self.decay_c, self.a_plus, self.a_minus)
+        else:
+            n_ltp = rstdp_block(t0, ka, kb, sk, si, m, pt, pj, self._c.numpy(), a[3], a[4], a[5], a[6], a[7], a[8],
+                                a[9], a[10], self.decay_c, self.a_plus, self.a_minus)
         lo = np.searchsorted(sk[:m], ka)
         hi = np.searchsorted(sk[:m], kb)
         self.n_events += int(n_ltp) + int((self._out_cnt[si[lo:hi]]).sum()) if hi > lo else int(n_ltp)
@@ -450,16 +472,16 @@ class PlasticSynapses:
         decay every trace, add the LTP term, subtract the LTD term (at most one of each per synapse
         and step)."""
         for k in range(ka, kb):
-            self.c.mul_(self.decay_c)
+            self._c.mul_(self.decay_c)
             m1 = ltp_k == k
             if bool(m1.any()):
                 pp = ltp_p[m1]
-                self.c[pp] = self.c[pp] + self.a_plus * self.ring_x[(t0 + k) % self.Sy, self.pre[pp]]
+                self._c[pp] = self._c[pp] + self.a_plus * self.ring_x[(t0 + k) % self.Sy, self.pre[pp]]
             m2 = ltd_k == k
             if bool(m2.any()):
                 pp = ltd_p[m2]
                 yv = self.ring_y[(t0 + k - self.d[pp]) % self.Sy, self.post[pp]]
-                self.c[pp] = self.c[pp] - self.a_minus * yv
+                self._c[pp] = self._c[pp] - self.a_minus * yv
 
     def reward(self, r) -> np.ndarray:
         """Deliver reward ``r`` (scalar or one value per network of the batch) now, at a block
