@@ -121,8 +121,10 @@ def run_phases(net, duration_s, seed=123, threads=1):
     return out
 
 
-def run_plastic(net, duration_s, stdp=None, scaling=None, seed=123, threads=None, rstdp=None):
-    """CPU time per step of the numba path with the E->E synapses static or plastic (STDP, scaling)."""
+def run_plastic(net, duration_s, stdp=None, scaling=None, seed=123, threads=None, rstdp=None, lazy=True):
+    """CPU time per step of the numba path with the E->E synapses static or plastic (STDP, scaling);
+    ``lazy=False``: STDP's potentiation per event instead of on demand (same weights), R-STDP's
+    eligibility decayed every step instead of at events (equal to rounding)."""
     import numba
     import torch
 
@@ -135,7 +137,14 @@ def run_plastic(net, duration_s, stdp=None, scaling=None, seed=123, threads=None
     sim.v.copy_(torch.as_tensor(net.meta["v0"]))
     from encephagen.spiking.plastic import enable
 
-    pl = enable(sim, stdp=stdp, scaling=scaling, rstdp=rstdp) if (stdp or scaling) else None
+    from encephagen.spiking.plastic import PlasticSynapses
+
+    lazy0 = PlasticSynapses.LAZY, PlasticSynapses.LAZY_ELIGIBILITY
+    PlasticSynapses.LAZY = PlasticSynapses.LAZY_ELIGIBILITY = lazy
+    try:
+        pl = enable(sim, stdp=stdp, scaling=scaling, rstdp=rstdp) if (stdp or scaling) else None
+    finally:
+        PlasticSynapses.LAZY, PlasticSynapses.LAZY_ELIGIBILITY = lazy0
     sim.step_block()
     steps = int(round(duration_s * 1000 / net.dt))
     nspk = 0
@@ -147,8 +156,8 @@ def run_plastic(net, duration_s, stdp=None, scaling=None, seed=123, threads=None
     out = {"wall_ms_per_step": 1e3 * el / n_steps, "cpu_ms_per_step": 1e3 * cpu / n_steps,
            "rate_hz": nspk / net.n / (n_steps * net.dt / 1000), "steps": n_steps}
     if pl is not None:
+        w = pl.weights(0)   # first: brings the numba path's on-demand potentiation up to date (events counted)
         out.update(plastic_synapses=pl.P, events_per_step=pl.n_events / (sim.t / 1.0))
-        w = pl.weights(0)
         out["mean_weight_change"] = float(np.mean(w["final"] - w["initial"]))
     return out
 
@@ -170,9 +179,14 @@ def plastic_main(a):
         scaling = ScalingParams(tau=1000.0, target_rate=10.0, beta=0.01, interval=100)
         rows = {"static": run_plastic(net, a.duration, threads=a.threads[0]),
                 "stdp": run_plastic(net, a.duration, stdp=stdp, threads=a.threads[0]),
+                # the same STDP with potentiation applied per event as it arrives (the pre-session-9 kernel)
+                "stdp_per_event": run_plastic(net, a.duration, stdp=stdp, threads=a.threads[0], lazy=False),
                 "stdp+scaling": run_plastic(net, a.duration, stdp=stdp, scaling=scaling, threads=a.threads[0]),
                 # reward-modulated STDP: eligibility of every plastic synapse decayed every step (no reward given)
-                "rstdp": run_plastic(net, a.duration, stdp=stdp, rstdp=RSTDPParams(tau_c=200.0), threads=a.threads[0])}
+                "rstdp": run_plastic(net, a.duration, stdp=stdp, rstdp=RSTDPParams(tau_c=200.0), threads=a.threads[0]),
+                # the same with every eligibility decayed every step (the pre-session-9 kernel)
+                "rstdp_per_step": run_plastic(net, a.duration, stdp=stdp, rstdp=RSTDPParams(tau_c=200.0),
+                                              threads=a.threads[0], lazy=False)}
         res[name] = {"n": net.n, "nnz": net.nnz, **rows}
         print(f"\n{name}: {net.n} neurons, {net.nnz:,} synapses, {a.duration} s simulated, {a.threads[0]} thread(s)")
         for k, r in rows.items():

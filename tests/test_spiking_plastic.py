@@ -68,6 +68,44 @@ def test_stdp_in_network_equals_standalone_rule(case):
         np.testing.assert_array_equal(got["final"], w_ref)
 
 
+@pytest.mark.parametrize("horizon", [1000, 40])
+def test_stdp_on_demand_equals_per_event_potentiation(monkeypatch, horizon):
+    """The numba path's potentiation on demand (at the presynaptic spike, a scaling step, a read
+    of the weights, or ``LAZY_HORIZON`` steps after the last update: _plastic_kernels.stdp_lazy)
+    gives the same weights and spikes, to the last bit, as potentiation applied as each
+    postsynaptic spike arrives (stdp_events); two connectome networks (heterogeneous delays),
+    multiplicative all-to-all with two trace time constants, the weights read in mid-run (a flush)
+    and a short horizon (frequent forced updates, history dropped) as well as the default."""
+    from encephagen.spiking.plastic import PlasticSynapses
+
+    nets = list(_connectome_nets())
+    params = STDPParams(lam=0.04, alpha=1.1, mu_plus=1.0, mu_minus=0.5, w_max=12.0, tau_minus=35.0)
+    out = {}
+    for lazy in (False, True):
+        monkeypatch.setattr(PlasticSynapses, "LAZY", lazy)
+        monkeypatch.setattr(PlasticSynapses, "LAZY_HORIZON", horizon)
+        sim = LIFBatch(nets, [3, 4], backend="numba")
+        sim.random_initial_state()
+        pl = sim.enable_plasticity(stdp=params, record_every=300)
+        assert pl._lazy is lazy
+        ks, ii, mid = [], [], None
+        while sim.t < 1700:
+            b = sim.step_block(min(sim.K, 1700 - sim.t))
+            ks.append(b.k + b.t0)
+            ii.append(b.i)
+            if mid is None and sim.t >= 700:
+                mid = pl.w.clone()
+        out[lazy] = (torch.cat(ks).numpy(), torch.cat(ii).numpy(), mid, pl.w.clone(), sim.weight.clone(),
+                     pl.trajectory(), pl.n_events)
+    (k0, i0, m0, w0, sw0, tr0, n0), (k1, i1, m1, w1, sw1, tr1, n1) = out[False], out[True]
+    assert np.array_equal(k0, k1) and np.array_equal(i0, i1)
+    assert torch.equal(m0, m1) and torch.equal(w0, w1) and torch.equal(sw0, sw1)
+    assert (w0 != pl.w0).float().mean() > 0.2
+    for key in tr0:
+        np.testing.assert_array_equal(tr0[key], tr1[key])
+    assert n0 == n1
+
+
 def test_plastic_network_backends_agree_and_frozen_rule_changes_nothing():
     net = brunel_network(n_e=400, n_i=100, c_e=40, c_i=10, J=0.5, eta=1.3, seed=2)
     params = STDPParams(lam=0.05, alpha=1.0, w_max=4.0)
@@ -129,12 +167,19 @@ def _run_rewarded(nets, seeds, steps, every, backend="numba", **plastic):
     return torch.cat(ks).numpy(), torch.cat(ii).numpy(), pl, rewards
 
 
-@pytest.mark.parametrize("backend", ["numba", "torch"])
-def test_rstdp_in_network_equals_standalone_rule(backend):
+@pytest.mark.parametrize("backend, lazy", [("numba", True), ("numba", False), ("torch", False)])
+def test_rstdp_in_network_equals_standalone_rule(monkeypatch, backend, lazy):
     """Reward-modulated STDP inside the batch: eligibility, baseline and weights of every network
     equal, to the last bit, encephagen.plasticity.RSTDP run on that network's own spikes with the
-    same rewards (two networks with different rewards: each learns independently)."""
+    same rewards (two networks with different rewards: each learns independently). numba's
+    eligibility decayed at events only (``decay**n``, the default) equals it to rounding (1e-12
+    relative): a wrong exponent or a missed catch-up before a reward is far larger."""
     from encephagen.plasticity import RSTDP, RSTDPParams
+    from encephagen.spiking.plastic import PlasticSynapses
+
+    monkeypatch.setattr(PlasticSynapses, "LAZY_ELIGIBILITY", lazy)
+    same = np.testing.assert_array_equal if not lazy else \
+        (lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15))  # noqa: E731
 
     nets = [brunel_network(n_e=400, n_i=100, c_e=40, c_i=10, J=0.5, eta=1.3, seed=s) for s in (1, 2)]
     stdp = STDPParams(lam=0.02, alpha=1.1, w_max=4.0, tau_minus=30.0)
@@ -159,11 +204,12 @@ def test_rstdp_in_network_equals_standalone_rule(backend):
                 rule.reward(w, float(r_at[t + 1][b]))
         got = pl.weights(b)
         sel_p = (pl.net_of == b).numpy()
-        np.testing.assert_array_equal(pl.c.numpy()[sel_p], rule.c[0].numpy())
+        same(pl.c.numpy()[sel_p], rule.c[0].numpy())
         assert float(pl.baseline[b]) == float(rule.b[0])
         changed = np.abs(got["final"] - got["initial"]) > 1e-9
         assert changed.mean() > 0.1, changed.mean()
-        np.testing.assert_array_equal(got["final"], w[0].numpy())
+        same(got["final"], w[0].numpy())
+    assert pl._lazy_c is lazy
     # the weights are transmitted as they change
     assert torch.equal(pl.sim.weight[pl.q], pl.w.to(torch.float32))
 

@@ -41,6 +41,54 @@ def rstdp_block(t0, ka, kb, spk_k, spk_i, m, post_t, post_j, c, pre, post, d, ou
     return cnt[nk]
 
 
+@numba.njit(nogil=True, inline="always")
+def _decay_pow(pw, decay_c, n):
+    """``decay_c ** n`` (a table below ``len(pw)``)."""
+    return pw[n] if n < pw.shape[0] else decay_c ** n
+
+
+@cached
+@numba.njit(nogil=True)
+def rstdp_events(t0, ka, kb, spk_k, spk_i, m, post_t, post_j, c, tc, pw, pre, post, d, out_ptr, in_ptr, in_perm,
+                 ring_x, ring_y, decay_c, a_plus, a_minus):
+    """:func:`rstdp_block` with the decay applied at a synapse's events only: before an update at
+    step t, ``c <- c decay_c**(t - tc)`` (``tc``: the step of its last update), so a step costs
+    its events, not every synapse. Equal to the per-step decay to rounding (``decay**n`` instead
+    of n multiplications). Returns the number of LTP events."""
+    nslots = ring_x.shape[0]
+    nk = kb - ka
+    cnt, ev = ltp_events(post_t, post_j, in_ptr, in_perm, d, t0, ka, kb)
+    js = 0
+    while js < m and spk_k[js] < ka:
+        js += 1
+    for k in range(ka, kb):
+        t = t0 + k
+        sx = t % nslots
+        for e in range(cnt[k - ka], cnt[k - ka + 1]):
+            p = ev[e]
+            c[p] = c[p] * _decay_pow(pw, decay_c, t - tc[p]) + a_plus * ring_x[sx, pre[p]]
+            tc[p] = t
+        while js < m and spk_k[js] == k:
+            i = spk_i[js]
+            for p in range(out_ptr[i], out_ptr[i + 1]):
+                sy = (t - d[p]) % nslots
+                c[p] = c[p] * _decay_pow(pw, decay_c, t - tc[p]) - a_minus * ring_y[sy, post[p]]
+                tc[p] = t
+            js += 1
+    return cnt[nk]
+
+
+@cached
+@numba.njit(nogil=True)
+def rstdp_decay_to(c, tc, T, pw, decay_c):
+    """Every eligibility decayed up to step T (``tc`` = T): the lazy decay's catch-up."""
+    for p in range(c.shape[0]):
+        n = T - tc[p]
+        if n > 0:
+            c[p] = c[p] * _decay_pow(pw, decay_c, n)
+            tc[p] = T
+
+
 @cached
 @numba.njit(nogil=True)
 def eprop_rl_step(t, z, psi, zbar, ring, alpha, pre, post, d, net_of, ebar, F, dW, L, LH, kappa, gamma, delta,
@@ -248,3 +296,174 @@ def target_index(post: np.ndarray, d: np.ndarray, n: int):
     has_in = np.zeros(n, np.bool_)
     has_in[gpost] = True
     return order, gptr, glo, gd, has_in
+
+
+# ---------------------------------------------------------------------------------------------
+# Potentiation on demand (NEST's scheme for stdp_synapse): a synapse's potentiation by the
+# postsynaptic spikes that reached it since its last update is applied when it is next needed:
+# at its presynaptic spike (before the depression, so the transmitted weight is that of the
+# step-by-step rule), at a scaling step, when the weights are read, and at the latest ``H``
+# steps after its last update (which bounds the postsynaptic history kept). Every synapse then
+# sees the same operations in the same order as the step-by-step rule (potentiation of
+# arrivals at t before the depression of a presynaptic spike at t), and the presynaptic trace
+# at an arrival is recomputed from the last spike with the same per-step multiplications as
+# :func:`trace_spikes`: the weights are bit for bit those of :func:`stdp_events`. Potentiation
+# then walks each presynaptic spike's outgoing row sequentially, as depression does (no random
+# read-modify-write of the weights). Postsynaptic history: ``hist_t`` (spike steps,
+# chronological, entry e stored at ``e - base``), ``hist_prev`` (the same neuron's previous
+# entry, absolute), ``last[j]`` (neuron j's newest entry, -1: none).
+
+
+@numba.njit(nogil=True)
+def _facilitate(w, x, lam, mu_plus, w_max):
+    return stdp_facilitate(w, x, lam, mu_plus, w_max)
+
+
+@numba.njit(nogil=True)
+def _depress(w, y, lam, alpha, mu_minus, w_max):
+    return stdp_depress(w, y, lam, alpha, mu_minus, w_max)
+
+
+@numba.njit(nogil=True, inline="always")
+def _pending_ltp(i, a, b, T, tflush, tx, xv, chain, w, post, d, recent, hist_t, hist_prev, last, base, buf, decay,
+                 lam, mu_plus, w_max):
+    """Potentiate synapses a..b-1 of presynaptic neuron i by the arrivals in (tflush[i], T] and
+    move i's trace anchor to T (``xv[i]`` = the trace at step T). Returns the events."""
+    lo = tflush[i]
+    # the presynaptic trace at steps lo+1 .. T (chain[s - lo - 1]), from the anchor x(tx[i]) = xv[i]
+    x = xv[i]
+    for s in range(tx[i], T):
+        if s > lo:
+            chain[s - lo - 1] = x
+        x = x * decay
+    if T > lo:
+        chain[T - lo - 1] = x
+    tx[i] = T
+    xv[i] = x
+    tflush[i] = T
+    n = 0
+    last_i = T - lo - 1
+    for p in range(a, b):
+        j = post[p]
+        dp = d[p]
+        if recent[j, 2] + dp > lo:
+            # three or more spikes may have arrived (rare): the neuron's full history, newest first
+            e = last[j]
+            c = 0
+            while e >= base:
+                ar = hist_t[e - base] + dp
+                if ar <= lo:
+                    break
+                if ar <= T:
+                    buf[c] = ar
+                    c += 1
+                e = hist_prev[e - base]
+            wp = w[p]
+            for r in range(c - 1, -1, -1):
+                wp = _facilitate(wp, chain[buf[r] - lo - 1], lam, mu_plus, w_max)
+            w[p] = wp
+            n += c
+            continue
+        # at most the two newest spikes (recent[j, 0] newest; -2**30 where none) arrived in (lo, T]:
+        # both updates computed, each kept only where it applies (no data-dependent branch)
+        ar1 = recent[j, 1] + dp
+        ar0 = recent[j, 0] + dp
+        v1 = ar1 > lo and ar1 <= T
+        v0 = ar0 > lo and ar0 <= T
+        wp = w[p]
+        f = _facilitate(wp, chain[min(max(ar1 - lo - 1, 0), last_i)], lam, mu_plus, w_max)
+        wp = f if v1 else wp
+        f = _facilitate(wp, chain[min(max(ar0 - lo - 1, 0), last_i)], lam, mu_plus, w_max)
+        wp = f if v0 else wp
+        w[p] = wp
+        n += v0 + v1
+    return n
+
+
+@cached
+@numba.njit(nogil=True)
+def stdp_lazy(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, recent, hist_t, hist_prev, last, base, w,
+              weight, q, post, d, out_ptr, ring_y, d_src, q_src, decay, nearest, lam, alpha, mu_plus, mu_minus, w_max):
+    """STDP of the presynaptic spikes of steps t0+ka .. t0+kb-1: per spike (step-ascending), the
+    pending potentiation of its outgoing plastic synapses (arrivals up to now), then their
+    depression (postsynaptic trace at ``t - d``), ``weight[q[p]]`` (the engine's float32) taking
+    the weight; the neuron's trace anchor moves past its spike (:func:`trace_spikes`' update).
+    ``d_src[i]``/``q_src[i]``: the delay of all of neuron i's plastic synapses and the engine index
+    of the first (its plastic synapses consecutive in the engine), -1 where not (read per synapse).
+    Returns (potentiation events, depression events)."""
+    nslots = ring_y.shape[0]
+    n_ltp = 0
+    n_ltd = 0
+    js = 0
+    while js < m and spk_k[js] < ka:
+        js += 1
+    while js < m and spk_k[js] < kb:
+        k = spk_k[js]
+        i = spk_i[js]
+        js += 1
+        a = out_ptr[i]
+        b = out_ptr[i + 1]
+        if a == b:
+            continue
+        t = t0 + k
+        n_ltp += _pending_ltp(i, a, b, t, tflush, tx, xv, chain, w, post, d, recent, hist_t, hist_prev, last, base, buf,
+                              decay, lam, mu_plus, w_max)
+        tx[i] = t + 1
+        xv[i] = 1.0 * decay if nearest else (xv[i] + 1.0) * decay
+        s0 = t % nslots
+        n_ltd += b - a
+        if d_src[i] >= 0 and q_src[i] >= 0:   # one delay, consecutive engine synapses: one trace row
+            sy = s0 - d_src[i]
+            if sy < 0:
+                sy += nslots
+            row = ring_y[sy]
+            qo = q_src[i] - a
+            for p in range(a, b):
+                wp = _depress(w[p], row[post[p]], lam, alpha, mu_minus, w_max)
+                w[p] = wp
+                weight[qo + p] = np.float32(wp)
+            continue
+        for p in range(a, b):
+            sy = s0 - d[p]            # (t - d) mod S without a division (d < S)
+            if sy < 0:
+                sy += nslots
+            wp = _depress(w[p], ring_y[sy, post[p]], lam, alpha, mu_minus, w_max)
+            w[p] = wp
+            weight[q[p]] = np.float32(wp)
+    return n_ltp, n_ltd
+
+
+@cached
+@numba.njit(nogil=True)
+def flush_ltp(T, older_than, tflush, tx, xv, chain, buf, recent, hist_t, hist_prev, last, base, w, post, d, out_ptr,
+              decay, lam, mu_plus, w_max):
+    """Pending potentiation up to step T of every presynaptic neuron last updated before step
+    ``older_than`` (``T + 1``: all). Returns the events."""
+    n = 0
+    for i in range(out_ptr.shape[0] - 1):
+        a = out_ptr[i]
+        b = out_ptr[i + 1]
+        if a < b and tflush[i] < older_than and tflush[i] < T:
+            n += _pending_ltp(i, a, b, T, tflush, tx, xv, chain, w, post, d, recent, hist_t, hist_prev, last, base, buf,
+                              decay, lam, mu_plus, w_max)
+    return n
+
+
+@cached
+@numba.njit(nogil=True)
+def add_post_spikes(recent, hist_t, hist_prev, last, h, base, spk_k, spk_i, m, t0, has_in):
+    """Append the block's spikes of neurons with plastic inputs to the postsynaptic history
+    (the arrays must hold ``h - base + m``); returns the new absolute count ``h``."""
+    for e in range(m):
+        j = spk_i[e]
+        if has_in[j]:
+            tp = t0 + spk_k[e]
+            recent[j, 3] = recent[j, 2]
+            recent[j, 2] = recent[j, 1]
+            recent[j, 1] = recent[j, 0]
+            recent[j, 0] = tp
+            hist_t[h - base] = tp
+            hist_prev[h - base] = last[j]
+            last[j] = h
+            h += 1
+    return h

@@ -26,7 +26,13 @@ On the numba backend the same formulas run compiled (``_plastic_kernels.trace_sp
 presynaptic spike's outgoing plastic synapses (one contiguous row), potentiation walks the incoming
 plastic synapses of each postsynaptic spike through an index by target built once, cut into delay
 groups (a spike reaches a group in one step; the groups are bucketed by arrival step), with the
-post-spike history and scratch kept in preallocated arrays. The torch implementation (events
+post-spike history and scratch kept in preallocated arrays. Without scaling (``LAZY``) potentiation
+runs on demand instead (``stdp_lazy``, ``flush_ltp``: NEST's scheme): a synapse's pending
+potentiation is applied at its presynaptic spike, before the depression and in the same
+sequential pass over the spike's outgoing row, when the weights are read (``w``, ``weights``,
+the records) and at the latest ``LAZY_HORIZON`` steps after its last update; the presynaptic
+trace at an arrival is recomputed with the same per-step multiplications, so the weights are bit
+for bit those of the per-event kernel. The torch implementation (events
 applied in rounds, one per synapse) serves the torch backend and CUDA. Both give the same weights
 bit for bit (STDP; the scaling step's ``exp`` is torch's on both).
 
@@ -87,6 +93,13 @@ class PlasticSynapses:
         records are taken at the end of the block that reaches the step.
     """
 
+    #: numba STDP: potentiation on demand (``_plastic_kernels.stdp_lazy``; False: per event as it arrives)
+    LAZY = True
+    #: numba R-STDP: decay a synapse's eligibility at its events (``decay**n``), not every step
+    LAZY_ELIGIBILITY = True
+    #: numba STDP on demand: a synapse is potentiated at the latest this many steps after its last update
+    LAZY_HORIZON = 1000
+
     def __init__(self, sim, stdp=None, scaling=None, record_every: int = 0, rstdp=None,
                  initial_baseline: float = 0.0):
         from encephagen.plasticity.homeostasis import ScalingParams
@@ -113,11 +126,11 @@ class PlasticSynapses:
         self.P = int(self.q.numel())
         if self.P == 0:
             raise ValueError("plasticity: the batch has no excitatory -> excitatory synapses")
-        self.w = sim.weight[self.q].to(torch.float64)
-        self.w0 = self.w.clone()
-        if stdp is not None and bool((self.w > stdp.w_max).any()):
+        self._w = sim.weight[self.q].to(torch.float64)
+        self.w0 = self._w.clone()
+        if stdp is not None and bool((self._w > stdp.w_max).any()):
             raise ValueError(f"stdp parameter 'w_max' = {stdp.w_max}: below the largest initial E->E weight "
-                             f"{float(self.w.max()):.6g} (weights are current jumps in mV: J tau_m / tau_e)")
+                             f"{float(self._w.max()):.6g} (weights are current jumps in mV: J tau_m / tau_e)")
         rng = torch.arange(N + 1, device=dev)
         self.out_ptr = torch.searchsorted(self.pre, rng)                 # q is sorted by source
         self.in_perm = torch.argsort(self.post, stable=True)
@@ -146,16 +159,24 @@ class PlasticSynapses:
             self.decay_c = math.exp(-sim.dt / rstdp.tau_c)
             self.a_plus = stdp.lam * stdp.w_max
             self.a_minus = stdp.alpha * stdp.lam * stdp.w_max
-            self.c = torch.zeros(self.P, dtype=f64, device=dev)                      # eligibility per synapse
+            self._c = torch.zeros(self.P, dtype=f64, device=dev)                      # eligibility per synapse
             self.baseline = torch.full((sim.B,), float(initial_baseline), dtype=f64, device=dev)
             self.rewards: list[tuple[int, np.ndarray, np.ndarray]] = []             # (step, r, delta) per reward
         self._nb = sim.backend == "numba"
+        # numba R-STDP: eligibility decayed at a synapse's events only (LAZY_ELIGIBILITY; to rounding)
+        self._lazy_c = self._nb and rstdp is not None and self.LAZY_ELIGIBILITY
         if self._nb and stdp is not None and rstdp is not None:   # numpy views for the compiled R-STDP kernel
-            self._nb_args = (self.w.numpy(), sim.weight.numpy(), self.q.numpy(), self.pre.numpy(), self.post.numpy(),
+            self._nb_args = (self._w.numpy(), sim.weight.numpy(), self.q.numpy(), self.pre.numpy(), self.post.numpy(),
                              self.d.numpy(), self.out_ptr.numpy(), self.in_ptr.numpy(), self.in_perm.numpy(),
                              self.ring_x.numpy(), self.ring_y.numpy())
             self._out_cnt = (self.out_ptr[1:] - self.out_ptr[:-1]).numpy()
-        elif self._nb and stdp is not None:   # the by-target index of _plastic_kernels, built once
+            if self._lazy_c:
+                self._tc = np.full(self.P, -1, np.int64)       # step of each synapse's last update
+                self._pw = self.decay_c ** np.arange(65536, dtype=np.float64)
+        # potentiation on demand on numba, without scaling (its full update every ``interval`` steps
+        # would flush every synapse that often: slower than per-event potentiation, same weights)
+        self._lazy = self._nb and stdp is not None and rstdp is None and scaling is None and self.LAZY
+        if self._nb and stdp is not None and rstdp is None:   # the by-target index of _plastic_kernels, built once
             self._nb_index(q, pre, post, d, N)
         if scaling is not None:   # with STDP a scaled weight stays inside STDP's bounds [0, w_max]
             self._scale_cap = float(scaling.w_max) if stdp is None else min(float(scaling.w_max), float(stdp.w_max))
@@ -173,7 +194,7 @@ class PlasticSynapses:
 
         i32 = lambda a, n: np.ascontiguousarray(a, np.int32 if n < 2**31 - 1 else np.int64)  # noqa: E731
         order, self._gptr, self._glo, self._gd, self._has_in = target_index(post, d, N)
-        self._kargs = (self._glo, i32(order, self.P), i32(pre[order], N), self.w.numpy(), self.sim.weight.numpy(),
+        self._kargs = (self._glo, i32(order, self.P), i32(pre[order], N), self._w.numpy(), self.sim.weight.numpy(),
                        i32(q, self.sim.weight.numel()), i32(post, N), i32(d, self.Sy), self.out_ptr.numpy(),
                        self.ring_x.numpy(), self.ring_y.numpy())
         self._hist_t = np.zeros(1024, np.int64)
@@ -181,6 +202,104 @@ class PlasticSynapses:
         self._h = 0
         self._cnt = np.zeros(self.sim.K + 1, np.int64)
         self._gev = np.zeros(1024, np.int64)
+        # potentiation on demand (_plastic_kernels.stdp_lazy): per presynaptic neuron the step up to
+        # which its synapses are potentiated and its trace anchor; the postsynaptic history
+        K, H = self.sim.K, self.LAZY_HORIZON
+        self._lz_tflush = np.full(N, -1, np.int64)
+        self._lz_tx = np.zeros(N, np.int64)
+        self._lz_xv = np.zeros(N, np.float64)
+        self._lz_chain = np.zeros(2 * H + 2 * K + 2, np.float64)
+        self._lz_buf = np.zeros(2 * H + 2 * K + self.dmax + 2, np.int64)
+        self._lz_t = np.zeros(1024, np.int64)
+        self._lz_prev = np.zeros(1024, np.int64)
+        self._lz_last = np.full(N, -1, np.int64)
+        self._lz_recent = np.full((N, 4), -2**30, np.int32)   # steps < 2**31 (checked per block)
+        self._lz_h = 0
+        self._lz_base = 0
+        self._lz_out = (self.sim.weight.numpy(), i32(q, self.sim.weight.numel()), i32(post, N), i32(d, self.Sy),
+                        self.out_ptr.numpy())
+        # per presynaptic neuron: the delay of all its plastic synapses, the engine index of the first
+        # when they are consecutive in the engine (-1 where not): depression's fast path
+        ptr = self.out_ptr.numpy()
+        a, b = ptr[:-1], ptr[1:]
+        has = b > a
+        self._lz_dsrc = np.full(N, -1, np.int64)
+        self._lz_qsrc = np.full(N, -1, np.int64)
+        if has.any():
+            dmn = np.minimum.reduceat(d, a[has])
+            dmx = np.maximum.reduceat(d, a[has])
+            self._lz_dsrc[has] = np.where(dmn == dmx, dmn, -1)
+            cons = (q[b[has] - 1] - q[a[has]]) == (b[has] - a[has] - 1)   # q ascends within a row
+            self._lz_qsrc[has] = np.where(cons, q[a[has]], -1)
+
+    def _lz_state(self):
+        return (self._lz_tflush, self._lz_tx, self._lz_xv, self._lz_chain, self._lz_buf, self._lz_recent, self._lz_t,
+                self._lz_prev, self._lz_last, self._lz_base, self._w.numpy())
+
+    def _lz_flush(self, T, older_than):
+        """Pending potentiation up to step T of the presynaptic neurons last updated before
+        ``older_than`` (``_plastic_kernels.flush_ltp``)."""
+        from encephagen.spiking._plastic_kernels import flush_ltp
+
+        wt, qq, post, d, out_ptr = self._lz_out
+        q = self.stdp
+        self.n_events += int(flush_ltp(T, older_than, *self._lz_state(), post, d, out_ptr, self.decay_plus, q.lam,
+                                       q.mu_plus, q.w_max))
+
+    def _flush(self):
+        """Bring every plastic weight up to date (the numba STDP path potentiates on demand)."""
+        if self._lazy and self.t > 0:
+            self._lz_flush(self.t - 1, self.t)
+
+    @property
+    def c(self) -> torch.Tensor:
+        """R-STDP's eligibility per plastic synapse, decayed up to the current step."""
+        if self._lazy_c and self.t > 0:
+            from encephagen.spiking._plastic_kernels import rstdp_decay_to
+
+            rstdp_decay_to(self._c.numpy(), self._tc, self.t - 1, self._pw, self.decay_c)
+        return self._c
+
+    @property
+    def w(self) -> torch.Tensor:
+        """The plastic weights (float64, engine weight unit), up to date at the current step."""
+        self._flush()
+        return self._w
+
+    def _lz_block_end(self, t0, K, sk, si, m):
+        """After a block: its postsynaptic spikes into the history; every ``LAZY_HORIZON`` steps the
+        synapses not updated for that long are potentiated and the history older than needed dropped."""
+        from encephagen.spiking._plastic_kernels import add_post_spikes
+
+        n = self._lz_h - self._lz_base
+        if n + m > self._lz_t.size:
+            self._lz_t = np.resize(self._lz_t, 2 * (n + m))
+            self._lz_prev = np.resize(self._lz_prev, 2 * (n + m))
+        self._lz_h = add_post_spikes(self._lz_recent, self._lz_t, self._lz_prev, self._lz_last, self._lz_h, self._lz_base,
+                                     sk, si, m, t0, self._has_in)
+        if t0 + K >= 2**31 - 1:
+            raise OverflowError("plasticity: the numba STDP path keeps spike steps as int32 (runs < 2**31 steps)")
+        H = self.LAZY_HORIZON
+        if (t0 + K) // H > t0 // H:
+            T = t0 + K - 1
+            self._lz_flush(T, T - H)            # now every synapse is potentiated up to T - H or later
+            n = self._lz_h - self._lz_base
+            cut = int(np.searchsorted(self._lz_t[:n], T - H - self.dmax, side="left"))
+            if cut:
+                self._lz_t[:n - cut] = self._lz_t[cut:n]
+                self._lz_prev[:n - cut] = self._lz_prev[cut:n]
+                self._lz_base += cut
+
+    def _nb_lazy(self, t0, ka, kb, sk, si, m):
+        """numba STDP of the presynaptic spikes of steps ka..kb-1 (``_plastic_kernels.stdp_lazy``)."""
+        from encephagen.spiking._plastic_kernels import stdp_lazy
+
+        wt, qq, post, d, out_ptr = self._lz_out
+        q = self.stdp
+        n1, n2 = stdp_lazy(t0, ka, kb, sk, si, m, *self._lz_state(), wt, qq, post, d, out_ptr, self.ring_y.numpy(),
+                           self._lz_dsrc, self._lz_qsrc, self.decay_plus, self.nearest, q.lam, q.alpha, q.mu_plus,
+                           q.mu_minus, q.w_max)
+        self.n_events += int(n1) + int(n2)
 
     def _nb_stdp(self, t0, ka, kb, sk, si, m):
         """numba STDP of steps ka..kb-1 of the block (``_plastic_kernels.ltp_groups``, ``stdp_events``)."""
@@ -206,14 +325,20 @@ class PlasticSynapses:
         m = int(si.size)
         stdp = self.stdp is not None
         if stdp:
-            pk.trace_spikes(self.x.numpy(), self.ring_x.numpy(), t0, 0, K, sk, si, m, self.decay_plus, self.nearest)
+            if not (self._lazy and not self.same_trace):   # the lazy path recomputes the presynaptic trace
+                pk.trace_spikes(self.x.numpy(), self.ring_x.numpy(), t0, 0, K, sk, si, m, self.decay_plus,
+                                self.nearest)
             if not self.same_trace:
                 pk.trace_spikes(self.y.numpy(), self.ring_y.numpy(), t0, 0, K, sk, si, m, self.decay_minus,
                                 self.nearest)
             if self.rstdp is not None:
                 self._nb_prepare(t0, kk, ii)
-        run = (lambda a, b: self._nb_apply(t0, a, b)) if self.rstdp is not None else \
-            (lambda a, b: self._nb_stdp(t0, a, b, sk, si, m))   # noqa: E731
+        if self.rstdp is not None:
+            run = lambda a, b: self._nb_apply(t0, a, b)   # noqa: E731
+        elif self._lazy:
+            run = lambda a, b: self._nb_lazy(t0, a, b, sk, si, m)   # noqa: E731
+        else:
+            run = lambda a, b: self._nb_stdp(t0, a, b, sk, si, m)   # noqa: E731
         if self.scaling is None:
             run(0, K)
         else:
@@ -228,12 +353,16 @@ class PlasticSynapses:
                     if (t0 + k + 1) % s.interval == 0:
                         from encephagen.spiking._numba_kernels import scale_block
 
+                        if self._lazy:    # scaling acts on the weights after all STDP up to now
+                            self._lz_flush(t0 + k, t0 + k + 1)
                         f = scaling_factor(self.rate, s.beta, s.target_rate, s.interval * sim.dt)
-                        scale_block(self.w.numpy(), sim.weight.numpy(), self.q.numpy(), self.post.numpy(),
+                        scale_block(self._w.numpy(), sim.weight.numpy(), self.q.numpy(), self.post.numpy(),
                                     f.numpy(), self._scale_cap)
         if stdp and self.rstdp is not None:
             if ii.numel():
                 self._post_hist.append((t0 + K - 1, kk + t0, ii))
+        elif stdp and self._lazy:
+            self._lz_block_end(t0, K, sk, si, m)
         elif stdp:
             if self._h + m > self._hist_t.size:
                 cap = 2 * (self._h + m)
@@ -280,10 +409,10 @@ class PlasticSynapses:
                     a = k + 1
                     if (t0 + k + 1) % s.interval == 0:
                         f = scaling_factor(self.rate, s.beta, s.target_rate, s.interval * sim.dt)
-                        self.w.copy_(scale_weight(self.w, f[self.post], self._scale_cap))
+                        self._w.copy_(scale_weight(self._w, f[self.post], self._scale_cap))
                         refresh = True
             if refresh:
-                sim.weight[self.q] = self.w.to(sim.weight.dtype)
+                sim.weight[self.q] = self._w.to(sim.weight.dtype)
         if self.stdp is not None and ii.numel():
             self._post_hist.append((t0 + K - 1, kk + t0, ii))
         self.t = t0 + K
@@ -307,8 +436,14 @@ class PlasticSynapses:
 
         sk, si, m, pt, pj = self._blk
         a = self._nb_args
-        n_ltp = rstdp_block(t0, ka, kb, sk, si, m, pt, pj, self.c.numpy(), a[3], a[4], a[5], a[6], a[7], a[8],
-                            a[9], a[10], self.decay_c, self.a_plus, self.a_minus)
+        if self._lazy_c:
+            from encephagen.spiking._plastic_kernels import rstdp_events
+
+            n_ltp = rstdp_events(t0, ka, kb, sk, si, m, pt, pj, self._c.numpy(), self._tc, self._pw, a[3], a[4], a[5],
+                                 a[6], a[7], a[8], a[9], a[10], self.decay_c, self.a_plus, self.a_minus)
+        else:
+            n_ltp = rstdp_block(t0, ka, kb, sk, si, m, pt, pj, self._c.numpy(), a[3], a[4], a[5], a[6], a[7], a[8],
+                                a[9], a[10], self.decay_c, self.a_plus, self.a_minus)
         lo = np.searchsorted(sk[:m], ka)
         hi = np.searchsorted(sk[:m], kb)
         self.n_events += int(n_ltp) + int((self._out_cnt[si[lo:hi]]).sum()) if hi > lo else int(n_ltp)
@@ -337,16 +472,16 @@ class PlasticSynapses:
         decay every trace, add the LTP term, subtract the LTD term (at most one of each per synapse
         and step)."""
         for k in range(ka, kb):
-            self.c.mul_(self.decay_c)
+            self._c.mul_(self.decay_c)
             m1 = ltp_k == k
             if bool(m1.any()):
                 pp = ltp_p[m1]
-                self.c[pp] = self.c[pp] + self.a_plus * self.ring_x[(t0 + k) % self.Sy, self.pre[pp]]
+                self._c[pp] = self._c[pp] + self.a_plus * self.ring_x[(t0 + k) % self.Sy, self.pre[pp]]
             m2 = ltd_k == k
             if bool(m2.any()):
                 pp = ltd_p[m2]
                 yv = self.ring_y[(t0 + k - self.d[pp]) % self.Sy, self.post[pp]]
-                self.c[pp] = self.c[pp] - self.a_minus * yv
+                self._c[pp] = self._c[pp] - self.a_minus * yv
 
     def reward(self, r) -> np.ndarray:
         """Deliver reward ``r`` (scalar or one value per network of the batch) now, at a block
@@ -362,9 +497,9 @@ class PlasticSynapses:
         if not bool(torch.isfinite(r).all()):
             raise ValueError(f"rstdp reward must be finite, got {r.tolist()}")
         delta = r - self.baseline if q.baseline else r.clone()
-        upd = self.w + (q.eta * delta)[self.net_of] * self.c
-        self.w.copy_(upd.clamp(0.0, self.stdp.w_max))
-        self.sim.weight[self.q] = self.w.to(self.sim.weight.dtype)
+        upd = self._w + (q.eta * delta)[self.net_of] * self.c
+        self._w.copy_(upd.clamp(0.0, self.stdp.w_max))
+        self.sim.weight[self.q] = self._w.to(self.sim.weight.dtype)
         self.baseline += (r - self.baseline) / q.n_baseline
         out = delta.cpu().numpy()
         self.rewards.append((self.t, r.cpu().numpy().copy(), out.copy()))
@@ -395,14 +530,14 @@ class PlasticSynapses:
             up = sel & ~is_ltd
             if bool(up.any()):
                 pp = p[up]
-                self.w[pp] = stdp_facilitate(self.w[pp], self.ring_x[(t0 + k[up]) % self.Sy, self.pre[pp]],
+                self._w[pp] = stdp_facilitate(self._w[pp], self.ring_x[(t0 + k[up]) % self.Sy, self.pre[pp]],
                                              q.lam, q.mu_plus, q.w_max)
             dn = sel & is_ltd
             if bool(dn.any()):
                 pp = p[dn]
                 yv = self.ring_y[(t0 + k[dn] - self.d[pp]) % self.Sy, self.post[pp]]
-                wp = stdp_depress(self.w[pp], yv, q.lam, q.alpha, q.mu_minus, q.w_max)
-                self.w[pp] = wp
+                wp = stdp_depress(self._w[pp], yv, q.lam, q.alpha, q.mu_minus, q.w_max)
+                self._w[pp] = wp
                 sim.weight[self.q[pp]] = wp.to(sim.weight.dtype)   # transmitted with its own update
 
     def _expand(self, ptr, nodes):
@@ -441,15 +576,16 @@ class PlasticSynapses:
 
     # ------------------------------------------------------------------ outputs
     def _record(self):
+        self._flush()
         B = self.sim.B
-        s = torch.zeros(B, dtype=torch.float64, device=self.device).index_add_(0, self.net_of, self.w)
-        s2 = torch.zeros(B, dtype=torch.float64, device=self.device).index_add_(0, self.net_of, self.w * self.w)
+        s = torch.zeros(B, dtype=torch.float64, device=self.device).index_add_(0, self.net_of, self._w)
+        s2 = torch.zeros(B, dtype=torch.float64, device=self.device).index_add_(0, self.net_of, self._w * self._w)
         mean = s / self._count
         sd = torch.sqrt(torch.clamp(s2 / self._count - mean * mean, min=0.0))
         mn = torch.full((B,), math.inf, dtype=torch.float64, device=self.device).scatter_reduce(
-            0, self.net_of, self.w, "amin")
+            0, self.net_of, self._w, "amin")
         mx = torch.full((B,), -math.inf, dtype=torch.float64, device=self.device).scatter_reduce(
-            0, self.net_of, self.w, "amax")
+            0, self.net_of, self._w, "amax")
         self.records["step"].append(self.t)
         for k, v in (("mean", mean), ("sd", sd), ("min", mn), ("max", mx)):
             self.records[k].append(v.cpu().numpy())
@@ -466,11 +602,12 @@ class PlasticSynapses:
     def weights(self, b: int) -> dict[str, np.ndarray]:
         """Network ``b``'s plastic synapses: ``index`` into its synapse arrays (LIFNetwork order),
         ``source``/``target`` (neurons of the network), ``initial`` and ``final`` weights (float64)."""
+        self._flush()
         sel = (self.net_of == b).nonzero().squeeze(1)
         n = self.sim.n
         return {"index": self.local[b], "source": (self.pre[sel] - b * n).cpu().numpy(),
                 "target": (self.post[sel] - b * n).cpu().numpy(),
-                "initial": self.w0[sel].cpu().numpy(), "final": self.w[sel].cpu().numpy()}
+                "initial": self.w0[sel].cpu().numpy(), "final": self._w[sel].cpu().numpy()}
 
     @property
     def sensor_rate(self) -> np.ndarray | None:
