@@ -19,9 +19,10 @@ chain)`` plus what no job file records (Snakemake's own DAG building and schedul
 why they are the figures to compare between runs. ``cpu_time`` misses child processes that ended
 between two of Snakemake's samples (e.g. short compiler calls), so it is a lower bound.
 
-A closer estimate replays the run's DAG on idle cores (``--replay``): a list schedule in which each
-job takes its CPU seconds (all default jobs are single-threaded), a freed core takes the ready job of
-the highest Snakemake priority, ties to the job with the most CPU still ahead of it. Jobs, their
+A closer estimate replays the run's DAG on idle cores (``--replay``): a list schedule in which a job
+of T threads holds T cores for its CPU seconds / T, and freed cores go, as in Snakemake, to the ready
+job of the highest priority that fits in them (ties: the most CPU still ahead of it), so a 2-thread job
+on 2 cores waits until both are free. Jobs, their
 inputs, outputs, benchmark files and priorities are read from the run's own log (the newest
 ``.snakemake/log/*.snakemake.log`` that names benchmark files), so replay a complete run.
 
@@ -105,7 +106,8 @@ def read_run_log(workdir: Path) -> dict:
 
             jobs[jid.group(1)] = {"rule": m.group(1), "input": set(filter(None, field("input").split(", "))),
                                   "output": set(filter(None, field("output").split(", "))),
-                                  "benchmark": field("benchmark"), "priority": int(field("priority") or 0)}
+                                  "benchmark": field("benchmark"), "priority": int(field("priority") or 0),
+                                  "threads": int(field("threads") or 1)}
         if any(j["benchmark"] for j in jobs.values()):
             return jobs
     raise SystemExit(f"{workdir}/.snakemake/log: no Snakemake log of a run with benchmark files")
@@ -123,7 +125,7 @@ def read_cpu_log(cpu_dir: Path) -> list[dict]:
     return out
 
 
-def schedule(jobs: list[dict], workdir: Path, cores: int) -> dict:
+def schedule(jobs: list[dict], workdir: Path, cores: int, set_threads: dict | None = None) -> dict:
     """Replay the run's DAG on ``cores`` idle cores with the measured CPU s per job (module docstring)."""
     log = read_run_log(workdir)
     by_bench = {f"benchmarks/rules/{j['job']}.tsv": j for j in jobs}
@@ -151,20 +153,25 @@ def schedule(jobs: list[dict], workdir: Path, cores: int) -> dict:
 
     for n in log:
         tail(n)
-    ready = [(-prio[n], -ahead[n], n) for n in log if npred[n] == 0]
-    heapq.heapify(ready)
+    # a job of T threads holds min(T, cores) cores for CPU / T seconds; like Snakemake, a freed core goes
+    # to the highest-priority ready job that fits in the free cores (a 2-thread job waits for 2 free cores)
+    need = {n: min(max(1, (set_threads or {}).get(log[n]["rule"], log[n]["threads"])), cores) for n in log}
+    ready = sorted(((-prio[n], -ahead[n], n) for n in log if npred[n] == 0))
     running, t, free = [], 0.0, cores
     while ready or running:
-        while ready and free:
-            _, _, n = heapq.heappop(ready)
-            heapq.heappush(running, (t + cost[n], n))
-            free -= 1
+        for item in list(ready):
+            n = item[2]
+            if need[n] <= free:
+                ready.remove(item)
+                heapq.heappush(running, (t + cost[n] / need[n], n))
+                free -= need[n]
         t, n = heapq.heappop(running)
-        free += 1
+        free += need[n]
         for s in succ[n]:
             npred[s] -= 1
             if npred[s] == 0:
-                heapq.heappush(ready, (-prio[s], -ahead[s], s))
+                ready.append((-prio[s], -ahead[s], s))
+        ready.sort()
     path, n = [], max(ahead, key=ahead.get)
     while n is not None:
         b = log[n]["benchmark"]
@@ -174,7 +181,8 @@ def schedule(jobs: list[dict], workdir: Path, cores: int) -> dict:
             "critical_path": path, "dag_jobs": len(log), "unmatched_jobs": missing}
 
 
-def summarise(workdir: Path, cores: int = 2, replay: bool = False, cpu_log: Path | None = None) -> dict:
+def summarise(workdir: Path, cores: int = 2, replay: bool = False, cpu_log: Path | None = None,
+              set_threads: dict | None = None) -> dict:
     jobs = read_jobs(workdir)
     if cpu_log is not None:  # exact per-process CPU where recorded: the script process that started in the job's span
         procs = read_cpu_log(cpu_log)
@@ -193,7 +201,7 @@ def summarise(workdir: Path, cores: int = 2, replay: bool = False, cpu_log: Path
         r["cpu_s"] += j["cpu"]
         r["max_rss_mb"] = max(r["max_rss_mb"], j["rss_mb"])
     chain = critical_chain(jobs)
-    sched = schedule(jobs, workdir, cores) if replay else None
+    sched = schedule(jobs, workdir, cores, set_threads) if replay else None
     total_cpu = sum(j["cpu"] for j in jobs)
     chain_cpu = sum(j["cpu"] for j in chain)
     return {
@@ -220,11 +228,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="also write the summary as JSON to this file")
     ap.add_argument("--replay", action="store_true", help="replay the run's DAG (from its .snakemake/log) on --cores "
                                                           "idle cores with the measured CPU s per job")
+    ap.add_argument("--set-threads", nargs="*", default=[], metavar="RULE=N",
+                    help="replay as if RULE had N threads (what-if, like snakemake --set-threads)")
     ap.add_argument("--cpu-log", type=Path, help="folder of per-process CPU records (module docstring)")
     a = ap.parse_args(argv)
     if a.cores < 1:
         ap.error("--cores must be >= 1")
-    out = summarise(Path(a.workdir), a.cores, a.replay, a.cpu_log)
+    out = summarise(Path(a.workdir), a.cores, a.replay, a.cpu_log,
+                    {k: int(v) for k, v in (x.split("=", 1) for x in a.set_threads)})
     print(f"{'rule':<28} {'jobs':>4} {'cpu s':>8} {'wall s':>8} {'max rss MB':>10}")
     for rule, r in out["rules"].items():
         print(f"{rule:<28} {r['jobs']:>4} {r['cpu_s']:>8.1f} {r['wall_s']:>8.1f} {r['max_rss_mb']:>10.0f}")

@@ -103,6 +103,15 @@ def test_replay_follows_the_dependencies_and_priorities_of_the_run(tmp_path):
     assert mod.summarise(tmp_path, cores=1, replay=True)["schedule"]["schedule_wall_s"] == 45.0
 
 
+def test_replay_holds_a_two_thread_job_until_both_cores_are_free(tmp_path):
+    """Snakemake starts a 2-thread job on 2 cores only when both are free, however high its priority:
+    h (2 threads, 10 CPU s, priority 40, after y) waits behind x (20 s) although y ended at 5: wall 25, not 20."""
+    _fake_run(tmp_path, {"x": ([], 30, 20.0), "y": ([], 30, 5.0), "h": (["y"], 40, 10.0)})
+    log = tmp_path / ".snakemake/log/2026-12-04T110000.000000.snakemake.log"
+    log.write_text(log.read_text().replace("output: out/h.txt", "output: out/h.txt\n    threads: 2"))
+    assert bench_module().summarise(tmp_path, cores=2, replay=True)["schedule"]["schedule_wall_s"] == 25.0
+
+
 def test_cpu_log_replaces_the_sampled_cpu_time(tmp_path):
     """Snakemake samples a job's CPU every 0.5-30 s and misses the rest; a per-process record of the
     job's script (own + reaped children's CPU) replaces it when its start and end match the job's."""
