@@ -185,13 +185,15 @@ def summarise(workdir: Path, cores: int = 2, replay: bool = False, cpu_log: Path
               set_threads: dict | None = None) -> dict:
     jobs = read_jobs(workdir)
     if cpu_log is not None:  # exact per-process CPU where recorded: the script process that started in the job's span
-        procs = read_cpu_log(cpu_log)
-        for j in jobs:
-            # the job's script process: started after the job and ended with it (its benchmark file's mtime)
-            hits = [p for p in procs if j["start"] - 3 <= p["start"] and abs(p["end"] - j["end"]) < 3]
-            if len(hits) > 1:
-                hits = [p for p in hits if p["script"] == j["rule"]]
-            if len(hits) == 1:
+        procs, used = read_cpu_log(cpu_log), set()
+        for j in sorted(jobs, key=lambda j: j["end"]):
+            # the job's script process: started within the job's span, ended with it (the benchmark file is
+            # written just after; under load seconds later); same-named script first, then the closest end
+            hits = [p for p in procs if j["start"] - 3 <= p["start"] <= j["end"] and abs(p["end"] - j["end"]) < 15
+                    and id(p) not in used]
+            hits.sort(key=lambda p: (p["script"] != j["rule"], abs(p["end"] - j["end"])))
+            if hits:
+                used.add(id(hits[0]))
                 j["cpu"], j["cpu_source"] = hits[0]["cpu"], "cpu-log"
     per = defaultdict(lambda: {"jobs": 0, "wall_s": 0.0, "cpu_s": 0.0, "max_rss_mb": 0.0})
     for j in jobs:
