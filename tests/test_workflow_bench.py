@@ -163,3 +163,16 @@ def test_a_skipped_simulation_batch_never_imports_torch(tmp_path):
 
     with h5py.File(tmp_path / "sim.h5") as f:
         assert f.attrs["status"] == "skipped"
+
+
+def test_reading_a_batch_does_not_load_the_generators():
+    """Jobs that only read null batches (simulate, aggregate, figures) import encephagen.nulls for
+    read_nulls; its generators (numba) load on first use of a generator name, not before."""
+    code = ("import sys; from encephagen.nulls import read_nulls; import encephagen.analysis, encephagen.figures; "
+            "print('numba' in sys.modules, 'scipy.stats' in sys.modules); "
+            "import encephagen.nulls as N; N.generate_batch; print('numba' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAKEMAKE")}
+    env.setdefault("PYTHONPATH", str(REPO))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.split() == ["False", "False", "True"], r.stdout
