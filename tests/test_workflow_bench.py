@@ -73,6 +73,59 @@ def test_bench_workflow_accounts_for_every_job_of_a_real_run(ci_run, tmp_path):
     assert (tmp_path / "s.json").stat().st_size > 100
 
 
+def _fake_run(root: Path, jobs: dict) -> None:
+    """A run folder as Snakemake leaves it: a log naming each job, one benchmark file per job."""
+    blocks = []
+    for jid, (name, (inputs, prio, cpu)) in enumerate(jobs.items(), start=1):
+        bench = f"benchmarks/rules/{name}/all.tsv"
+        (root / bench).parent.mkdir(parents=True, exist_ok=True)
+        (root / bench).write_text(f"s\tcpu_time\tmax_rss\n{cpu}\t{cpu}\t10\n")
+        lines = [f"[Fri Dec  4 11:00:0{jid} 2026]", f"rule {name}:"]
+        if inputs:
+            lines.append("    input: " + ", ".join(f"out/{i}.txt" for i in inputs))
+        lines += [f"    output: out/{name}.txt", f"    jobid: {jid}", f"    benchmark: {bench}"]
+        if prio:
+            lines.append(f"    priority: {prio}")
+        blocks.append("\n".join(lines))
+    (root / ".snakemake/log").mkdir(parents=True)
+    (root / ".snakemake/log/2026-12-04T110000.000000.snakemake.log").write_text(
+        "Building DAG of jobs...\n" + "\n\n".join(blocks) + "\nFinished.\n")
+
+
+def test_replay_follows_the_dependencies_and_priorities_of_the_run(tmp_path):
+    """a (10 s) -> b (15 s, top priority), c (20 s) apart: on 2 idle cores b can start only when a is done
+    (wall 25 s; a schedule that ignored the edge would start b at once and end at 30); on 1 core 45."""
+    _fake_run(tmp_path, {"a": ([], 40, 10.0), "b": (["a"], 50, 15.0), "c": ([], 0, 20.0)})
+    mod = bench_module()
+    two = mod.summarise(tmp_path, cores=2, replay=True)["schedule"]
+    assert two["schedule_wall_s"] == 25.0 and two["dag_jobs"] == 3 and not two["unmatched_jobs"]
+    assert two["critical_path"] == ["a/all", "b/all"] and two["critical_path_cpu_s"] == 25.0
+    assert mod.summarise(tmp_path, cores=1, replay=True)["schedule"]["schedule_wall_s"] == 45.0
+
+
+def test_replay_holds_a_two_thread_job_until_both_cores_are_free(tmp_path):
+    """Snakemake starts a 2-thread job on 2 cores only when both are free, however high its priority:
+    h (2 threads, 10 CPU s, priority 40, after y) waits behind x (20 s) although y ended at 5: wall 25, not 20."""
+    _fake_run(tmp_path, {"x": ([], 30, 20.0), "y": ([], 30, 5.0), "h": (["y"], 40, 10.0)})
+    log = tmp_path / ".snakemake/log/2026-12-04T110000.000000.snakemake.log"
+    log.write_text(log.read_text().replace("output: out/h.txt", "output: out/h.txt\n    threads: 2"))
+    assert bench_module().summarise(tmp_path, cores=2, replay=True)["schedule"]["schedule_wall_s"] == 25.0
+
+
+def test_cpu_log_replaces_the_sampled_cpu_time(tmp_path):
+    """Snakemake samples a job's CPU every 0.5-30 s and misses the rest; a per-process record of the
+    job's script (own + reaped children's CPU) replaces it when its start and end match the job's."""
+    _fake_run(tmp_path, {"a": ([], 0, 1.0)})
+    bench = tmp_path / "benchmarks/rules/a/all.tsv"
+    end = bench.stat().st_mtime
+    logdir = tmp_path / "cpu"
+    logdir.mkdir()
+    (logdir / "1.tsv").write_text(f"1\t0\t3.5\t2.0\t1.0\t{end - 1.0}\t/run/.snakemake/scripts/tmpab.a.py\t\n")
+    (logdir / "2.tsv").write_text(f"2\t0\t9.0\t0.0\t1.0\t{end - 500}\t/run/.snakemake/scripts/tmpcd.a.py\t\n")
+    s = bench_module().summarise(tmp_path, cores=2, cpu_log=logdir)
+    assert s["cpu_s"] == 5.5 and s["cpu_log_jobs"] == 1
+
+
 SKIPPED_BATCH = r'''
 import sys
 import numpy as np
@@ -110,3 +163,16 @@ def test_a_skipped_simulation_batch_never_imports_torch(tmp_path):
 
     with h5py.File(tmp_path / "sim.h5") as f:
         assert f.attrs["status"] == "skipped"
+
+
+def test_reading_a_batch_does_not_load_the_generators():
+    """Jobs that only read null batches (simulate, aggregate, figures) import encephagen.nulls for
+    read_nulls; its generators (numba) load on first use of a generator name, not before."""
+    code = ("import sys; from encephagen.nulls import read_nulls; import encephagen.analysis, encephagen.figures; "
+            "print('numba' in sys.modules, 'scipy.stats' in sys.modules); "
+            "import encephagen.nulls as N; N.generate_batch; print('numba' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAKEMAKE")}
+    env.setdefault("PYTHONPATH", str(REPO))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.split() == ["False", "False", "True"], r.stdout

@@ -15,17 +15,20 @@ Arrays and batches in and out; the nulls stage's files are written by :mod:`ence
 Network identity: (atlas, family, null_index); a null's seed is
 ``derive_seed(master_seed, atlas, family, null_index)``, whatever batch it lands in.
 """
+from importlib import import_module as _import_module
+
 from encephagen.nulls.io import Null, NullBatch, read_nulls, read_nulls_many
 
-__all__ = ["Null", "NullBatch", "read_nulls", "read_nulls_many"]
+# The generators (families.py: numba, ~0.3 CPU s) are loaded on first use (PEP 562): the many jobs
+# that only read a batch (read_nulls) do not pay for them.
+_LAZY = {**{n: "families" for n in ("FAMILIES", "Family", "NullRefusal", "Source", "generate_batch",
+                                      "generate_null", "get_family", "null_seed", "prepare_source")},
+         "edge_lengths": "lengths", "pair_lengths": "lengths"}
 
-try:  # the generators (families.py) may be absent in a partial checkout
-    from encephagen.nulls.families import (FAMILIES, Family, NullRefusal, Source, generate_batch,  # noqa: F401
-                                           generate_null, get_family, null_seed, prepare_source)
-    from encephagen.nulls.lengths import edge_lengths, pair_lengths  # noqa: F401
+__all__ = ["Null", "NullBatch", "read_nulls", "read_nulls_many", *_LAZY]
 
-    __all__ += ["FAMILIES", "Family", "NullRefusal", "Source", "generate_batch", "generate_null",
-                "get_family", "null_seed", "prepare_source", "edge_lengths", "pair_lengths"]
-except ModuleNotFoundError as _exc:  # pragma: no cover
-    if _exc.name not in ("encephagen.nulls.families", "encephagen.nulls.lengths"):
-        raise
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(_import_module(f"encephagen.nulls.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'encephagen.nulls' has no attribute {name!r}")

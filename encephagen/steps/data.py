@@ -37,7 +37,6 @@ import encephagen.data as D
 from encephagen.data import CONNECTOMES, DataError, resources_root
 from encephagen.io import atomic_h5, write_array
 from encephagen.io.tables import atomic_path, write_text
-from encephagen.nulls.families import prepare_source
 
 log = logging.getLogger(__name__)
 
@@ -289,6 +288,8 @@ def write_baselines(pairs: Sequence[tuple[str, str]], root: str | os.PathLike,
     the study layer's real network: the configured threshold ``thresholds[connectome]`` =
     ``nulls.threshold.<atlas>``, if any), the network every model is run on, so that a baseline and
     a model fit see the same weights."""
+    from encephagen.nulls.families import prepare_source  # the generators (numba): only this step of the module
+
     root = Path(root)
     out = Path(out) if out is not None else root / "baselines" / "sc_fc.tsv"
     rows = []

@@ -11,7 +11,6 @@ import numpy as np
 
 from encephagen.connectome import Connectome
 from encephagen.nulls import read_nulls
-from encephagen.nulls.families import prepare_source
 from encephagen.sim.models import ParameterError
 from encephagen.study.engine import file_kind  # the one reader of a file's kind (runs: its layout)
 from encephagen.study.network import Network
@@ -25,6 +24,8 @@ def real_network(connectome, threshold: Mapping | None = None, name: str | None 
     configured threshold (``nulls.threshold.<atlas>``, if any) and the length rule's edge lengths
     (:func:`encephagen.nulls.families.prepare_source`), the same transform every null gets."""
     c = connectome if isinstance(connectome, Connectome) else Connectome.load(connectome, isolated="allow")
+    from encephagen.nulls.families import prepare_source  # the generators (numba) only where a network is prepared
+
     src = prepare_source(c, threshold=threshold, name=name or c.name)
     return Network(src.name, "real", 0, src.weights, src.real_lengths())
 
