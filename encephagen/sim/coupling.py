@@ -73,6 +73,11 @@ def _pad_targets(n: int, V: int, B: int, itemsize: int) -> int:
     return n_pad
 
 
+# per-network lags on CPU through encephagen.sim.delay_kernel (False: the torch gather everywhere;
+# benchmarks/bench_sim.py --own-path torch and the tests compare the two)
+OWN_KERNEL = True
+
+
 class DelayedCoupling:
     """Ring-buffer history of V coupled variables for a batch of B networks of n nodes."""
 
@@ -114,7 +119,9 @@ class DelayedCoupling:
             base[:, :n] = (L - lag.T) * n + np.arange(n)[:, None]
             self._rows = torch.as_tensor(base.reshape(-1), device=device)
             self._table = torch.stack([self._rows + p * n for p in range(L)])     # (L, n * n_pad)
-        own_kernel = torch.device(device).type == "cpu" if own_kernel is None else bool(own_kernel)
+        if own_kernel is None:
+            own_kernel = OWN_KERNEL and torch.device(device).type == "cpu"
+        own_kernel = bool(own_kernel)
         self.kernel = kernel = (not shared) and own_kernel
         if kernel:
             from encephagen.sim import delay_kernel as dk
