@@ -67,52 +67,71 @@ def build_edges(w: np.ndarray, lags: np.ndarray, R: int, L: int, V: int, power: 
     return off, wgt, starts
 
 
+@numba.njit(nogil=True, inline="always")
+def _chain(hist, o0, off, wgt, lo, hi, zero, acc, c, r0, nr):
+    """Sums from 0 of the rounded products of edges lo .. hi - 1 into ``acc[c, :nr]`` for the replicas
+    r0 .. r0 + nr - 1 (nr = 4: four independent running sums in registers; else one)."""
+    if nr == 4:
+        s0 = zero
+        s1 = zero
+        s2 = zero
+        s3 = zero
+        for e in range(lo, hi):
+            o = o0 + off[e]
+            wv = wgt[e]
+            s0 += wv * hist[o]
+            s1 += wv * hist[o + 1]
+            s2 += wv * hist[o + 2]
+            s3 += wv * hist[o + 3]
+        acc[c, 0] = s0
+        acc[c, 1] = s1
+        acc[c, 2] = s2
+        acc[c, 3] = s3
+    else:
+        s0 = zero
+        for e in range(lo, hi):
+            s0 += wgt[e] * hist[o0 + off[e]]
+        acc[c, 0] = s0
+
+
 @numba.njit(parallel=True, nogil=True, cache=True)
-def _own_sums(hist, p, off, wgt, bstart, R, V, B, n, power, order, out):
+def _own_sums(hist, p, off, wgt, bstart, R, V, B, n, power, order, out, zeros):
     """hist: the flat history (2L, n, V, B); p: the slot of the step's read window (row p + L - d);
-    out: the flat (n, V, B) result."""
+    out: the flat (n, V, B) result; zeros: a zero of the history's dtype."""
     base = p * n * V * B
     U = bstart.shape[0]
     nfull = bstart.shape[2] - 2
     mask = (1 << power) - 1
+    zero = zeros[0]
     for u in numba.prange(U):
-        acc = np.empty((NUM_LEVELS, R), dtype=hist.dtype)
+        acc = np.empty((NUM_LEVELS, 4), dtype=hist.dtype)   # row 0: a block's sum; 1..3: carried levels
         for i in range(n):
             bs = bstart[u, i]
             for v in range(V):
-                o0 = base + v * B
-                acc[:] = 0
-                if order == SEQUENTIAL:
-                    for e in range(bs[0], bs[nfull + 1]):
-                        o = o0 + off[e]
-                        wv = wgt[e]
-                        for r in range(R):
-                            acc[0, r] += wv * hist[o + r]
-                else:
-                    for k in range(nfull):
-                        for e in range(bs[k], bs[k + 1]):
-                            o = o0 + off[e]
-                            wv = wgt[e]
-                            for r in range(R):
-                                acc[0, r] += wv * hist[o + r]
-                        pos = (k + 1) << power
-                        for lvl in range(1, NUM_LEVELS):
-                            for r in range(R):
-                                acc[lvl, r] += acc[lvl - 1, r]
-                                acc[lvl - 1, r] = 0
-                            if pos & (mask << (lvl * power)):
-                                break
-                    for e in range(bs[nfull], bs[nfull + 1]):
-                        o = o0 + off[e]
-                        wv = wgt[e]
-                        for r in range(R):
-                            acc[0, r] += wv * hist[o + r]
-                    for lvl in range(1, NUM_LEVELS):
-                        for r in range(R):
-                            acc[0, r] += acc[lvl, r]
-                ob = (i * V + v) * B + u * R
-                for r in range(R):
-                    out[ob + r] = acc[0, r]
+                for r0 in range(0, R, 4):
+                    nr = 4 if r0 + 4 <= R else 1
+                    for r1 in range(r0, min(R, r0 + 4), nr):
+                        o0 = base + v * B + r1
+                        if order == SEQUENTIAL:
+                            _chain(hist, o0, off, wgt, bs[0], bs[nfull + 1], zero, acc, 0, r1, nr)
+                        else:
+                            acc[1:, :] = 0
+                            for k in range(nfull):
+                                _chain(hist, o0, off, wgt, bs[k], bs[k + 1], zero, acc, 0, r1, nr)
+                                pos = (k + 1) << power
+                                for lvl in range(1, NUM_LEVELS):
+                                    for r in range(nr):
+                                        acc[lvl, r] += acc[lvl - 1, r]
+                                        acc[lvl - 1, r] = 0
+                                    if pos & (mask << (lvl * power)):
+                                        break
+                            _chain(hist, o0, off, wgt, bs[nfull], bs[nfull + 1], zero, acc, 0, r1, nr)
+                            for lvl in range(1, NUM_LEVELS):
+                                for r in range(nr):
+                                    acc[0, r] += acc[lvl, r]
+                        ob = (i * V + v) * B + u * R + r1
+                        for r in range(nr):
+                            out[ob + r] = acc[0, r]
     return out
 
 
@@ -123,7 +142,7 @@ def own_sums(history: torch.Tensor, p: int, off: torch.Tensor, wgt: torch.Tensor
     _, n, V, B = history.shape
     out = torch.empty((n, V, B), dtype=history.dtype)
     _own_sums(history.detach().numpy().reshape(-1), int(p), off.numpy(), wgt.numpy(), bstart.numpy(), R, V, B, n,
-              level_power(n), order, out.numpy().reshape(-1))
+              level_power(n), order, out.numpy().reshape(-1), np.zeros(1, out.numpy().dtype))
     return out
 
 
