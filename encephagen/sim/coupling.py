@@ -12,9 +12,10 @@ read index is ``L + p - d`` without a modulo), batch innermost. Two read paths:
 * shared lags (every network of the batch has the same lag on every edge that any of
   them uses, e.g. nulls whose new edges take their lengths from one pairwise matrix):
   one ``index_select`` of whole batch rows per step (fast);
-* per-network lags on CPU: the compiled kernel of :mod:`encephagen.sim.delay_kernel` (edge lists
-  per network with precomputed history offsets, network-outer, parallel over networks; torch's
-  summation order, so the same bits as the torch path);
+* per-network lags on CPU: the compiled kernel of :mod:`encephagen.sim.delay_kernel` over a
+  network-outer history ``(U, n, V, 2L, R)`` (U distinct networks of R replicas; edge lists per
+  network and source with precomputed offsets, parallel over networks; torch's summation order,
+  so the same bits as the torch path);
 * per-network lags elsewhere (CUDA, or ``own_kernel=False``): one ``gather`` with a per-element
   index. Eager steps read the slots p .. p + L as a view with the constant index L - d (no
   per-step index arithmetic); compiled steps add p inside the fused read.
@@ -128,8 +129,12 @@ class DelayedCoupling:
 
             # edge lists per distinct network (weights and lags both repeated R times)
             self._kR = kR = _replicas(w, lags)
-            off, wgt, bstart = dk.build_edges(w, lags, kR, L, V, dk.level_power(n))
-            self._edges = (torch.as_tensor(off), torch.as_tensor(wgt, dtype=dtype), torch.as_tensor(bstart))
+            off, wgt, tgt, sstart = dk.build_edges(w, lags, kR, L, V)
+            self._edges = (torch.as_tensor(off), torch.as_tensor(wgt, dtype=dtype), torch.as_tensor(tgt),
+                           torch.as_tensor(sstart))
+            # network-outer history (U networks, source, V, 2L slots, R replicas): one source's slots
+            # are one contiguous strip of 2L x R values, read by all its targets while in L1
+            self.history = torch.zeros((B // kR, n, V, 2 * L, kR), dtype=dtype, device=device)
         elif not shared:
             # gather index over history viewed as (2L, n, n_pad, V*B) expanded over targets
             base = np.zeros((n, n_pad, V, B), dtype=np.int64)
@@ -139,7 +144,11 @@ class DelayedCoupling:
     def fill(self, values: list[torch.Tensor]) -> None:
         """Constant initial history: every slot = ``values`` (the initial state's coupled vars)."""
         for v, x in enumerate(values):
-            self.history[:, :, v, :] = x
+            if self.kernel:       # x (n, B) -> (U, n, 1, R) over all slots
+                U, R = self.history.shape[0], self.history.shape[4]
+                self.history[:, :, v] = x.reshape(self.n, U, R).permute(1, 0, 2).unsqueeze(2)
+            else:
+                self.history[:, :, v, :] = x
 
     def positions(self, K: int, tensors: bool = False):
         """For each history slot p0 (the slot of the last write), the K slots the next K steps write:
@@ -155,6 +164,14 @@ class DelayedCoupling:
         """Write the coupled variables (V tensors (n, B)) into slot ``pk`` and ``pk + L`` (``pk``: an
         int, or a tensor [slot, slot + L] in compiled steps, which then need no graph break)."""
         vals = values[0].unsqueeze(1) if self.V == 1 else torch.stack(values, dim=1)          # (n, V, B)
+        if self.kernel:                  # network-outer history (U, n, V, 2L, R)
+            U, R = history.shape[0], history.shape[4]
+            t = vals.reshape(self.n, self.V, U, R).permute(2, 0, 1, 3).unsqueeze(3)          # (U, n, V, 1, R)
+            if isinstance(pk, int):      # both slots with one copy
+                history.view(U, self.n, self.V, 2, self.L, R)[:, :, :, :, pk].copy_(t.expand(-1, -1, -1, 2, -1))
+            else:
+                history.index_copy_(3, pk, t.expand(-1, -1, -1, 2, -1))
+            return
         if isinstance(pk, int):          # both slots with one copy: history as (2, L, n V B)
             history.view(2, self.L, -1)[:, pk].copy_(vals.reshape(1, -1).expand(2, -1))
         else:
@@ -167,9 +184,9 @@ class DelayedCoupling:
             from encephagen.sim import delay_kernel as dk
 
             if isinstance(pk, int):      # eager: torch's cascade order
-                s = dk.own_sums(history, pk, *source, self._kR, dk.CASCADE)
+                s = dk.own_sums(history, pk, *source, dk.CASCADE)
             else:                        # compiled: inductor's running sum, as an operator (no graph break)
-                s = torch.ops.encephagen.own_delayed_sums(history, pk, *source, self._kR, dk.SEQUENTIAL)
+                s = torch.ops.encephagen.own_delayed_sums(history, pk, *source, dk.SEQUENTIAL)
             return [s[:, v, :] for v in range(self.V)]
         if shared:
             index = source[pk] if isinstance(pk, int) else source.index_select(0, pk[:1]).view(-1)

@@ -43,119 +43,116 @@ def level_power(n: int) -> int:
     return max(4, ceil_log2 // NUM_LEVELS)
 
 
-def build_edges(w: np.ndarray, lags: np.ndarray, R: int, L: int, V: int, power: int):
+def build_edges(w: np.ndarray, lags: np.ndarray, R: int, L: int, V: int):
     """Per-network edge lists of a batch of U = B / R networks (each repeated R times in consecutive
-    batch columns): flat history offsets (int64), weights (float64, cast by the caller) and, per
-    network and target, the first edge of each block of ``2**power`` sources plus the end
-    (``bstart``: (U, n, n_blocks + 1) int64; the last block is the tail of < 2**power sources)."""
+    batch columns), for the network-outer history ``(U, n, V, 2L, R)``: per network and source j
+    (ascending), its non-zero edges' offsets ``(((u n + j) V) 2L + L - d) R`` (int64), weights
+    (float64, cast by the caller) and targets (int64); ``sstart`` (U, n + 1): each source's first edge."""
     B, n, _ = w.shape
     U = B // R
-    step = 1 << power
-    nfull = n // step
-    bounds = np.array([k * step for k in range(nfull + 1)] + [n])         # source boundaries of the blocks
-    offs, wgts, starts, total = [], [], np.zeros((U, n, nfull + 2), dtype=np.int64), 0
+    offs, wgts, tgts, sstart, total = [], [], [], np.zeros((U, n + 1), dtype=np.int64), 0
     for u in range(U):
         wu, du = w[u * R], lags[u * R]
-        for i in range(n):
-            js = np.flatnonzero(wu[i])
-            offs.append(((L - du[i, js]) * n + js) * V * B + u * R)
-            wgts.append(wu[i, js])
-            starts[u, i] = total + np.searchsorted(js, bounds)
-            total += js.size
-    off = np.concatenate(offs).astype(np.int64) if offs else np.zeros(0, np.int64)
-    wgt = np.concatenate(wgts) if wgts else np.zeros(0)
-    return off, wgt, starts
+        for j in range(n):
+            sstart[u, j] = total
+            ii = np.flatnonzero(wu[:, j])
+            offs.append((((u * n + j) * V) * 2 * L + L - du[ii, j]) * R)
+            wgts.append(wu[ii, j])
+            tgts.append(ii)
+            total += ii.size
+        sstart[u, n] = total
+    cat = lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt)   # noqa: E731
+    return cat(offs, np.int64), cat(wgts, np.float64), cat(tgts, np.int64), sstart
 
 
 @numba.njit(nogil=True, inline="always")
-def _chain(hist, o0, off, wgt, lo, hi, zero, acc, c, r0, nr):
-    """Sums from 0 of the rounded products of edges lo .. hi - 1 into ``acc[c, :nr]`` for the replicas
-    r0 .. r0 + nr - 1 (nr = 4: four independent running sums in registers; else one)."""
-    if nr == 4:
-        s0 = zero
-        s1 = zero
-        s2 = zero
-        s3 = zero
-        for e in range(lo, hi):
-            o = o0 + off[e]
-            wv = wgt[e]
-            s0 += wv * hist[o]
-            s1 += wv * hist[o + 1]
-            s2 += wv * hist[o + 2]
-            s3 += wv * hist[o + 3]
-        acc[c, 0] = s0
-        acc[c, 1] = s1
-        acc[c, 2] = s2
-        acc[c, 3] = s3
-    else:
-        s0 = zero
-        for e in range(lo, hi):
-            s0 += wgt[e] * hist[o0 + off[e]]
-        acc[c, 0] = s0
+def _block(hist, o0, off, wgt, tgt, sstart, u, j0, j1, acc, nr):
+    """Add the rounded products of the edges of sources j0 .. j1 - 1 (ascending) to their targets'
+    running sums ``acc[i, :nr]`` (nr = 4 replicas at once, or 1)."""
+    for e in range(sstart[u, j0], sstart[u, j1]):
+        o = o0 + off[e]
+        wv = wgt[e]
+        i = tgt[e]
+        if nr == 4:
+            acc[i, 0] += wv * hist[o]
+            acc[i, 1] += wv * hist[o + 1]
+            acc[i, 2] += wv * hist[o + 2]
+            acc[i, 3] += wv * hist[o + 3]
+        else:
+            acc[i, 0] += wv * hist[o]
 
 
 @numba.njit(parallel=True, nogil=True, cache=True)
-def _own_sums(hist, p, off, wgt, bstart, R, V, B, n, power, order, out, zeros):
-    """hist: the flat history (2L, n, V, B); p: the slot of the step's read window (row p + L - d);
-    out: the flat (n, V, B) result; zeros: a zero of the history's dtype."""
-    base = p * n * V * B
-    U = bstart.shape[0]
-    nfull = bstart.shape[2] - 2
-    mask = (1 << power) - 1
-    zero = zeros[0]
+def _own_sums(hist, p, off, wgt, tgt, sstart, R, V, L2, n, power, order, out):
+    """hist: the flat network-outer history (U, n, V, 2L, R); p: the slot of the step's read window
+    (rows p + L - d); out: the flat (n, V, B) result. Source-outer within a network: one source's
+    strip of 2L x R values serves all its targets; per target, sources are added in ascending order
+    in torch's grouping (``order``)."""
+    U = sstart.shape[0]
+    B = U * R
+    step = 1 << power
+    nfull = n // step
+    mask = step - 1
     for u in numba.prange(U):
-        acc = np.empty((NUM_LEVELS, 4), dtype=hist.dtype)   # row 0: a block's sum; 1..3: carried levels
-        for i in range(n):
-            bs = bstart[u, i]
-            for v in range(V):
-                for r0 in range(0, R, 4):
-                    nr = 4 if r0 + 4 <= R else 1
-                    for r1 in range(r0, min(R, r0 + 4), nr):
-                        o0 = base + v * B + r1
-                        if order == SEQUENTIAL:
-                            _chain(hist, o0, off, wgt, bs[0], bs[nfull + 1], zero, acc, 0, r1, nr)
-                        else:
-                            acc[1:, :] = 0
-                            for k in range(nfull):
-                                _chain(hist, o0, off, wgt, bs[k], bs[k + 1], zero, acc, 0, r1, nr)
-                                pos = (k + 1) << power
-                                for lvl in range(1, NUM_LEVELS):
-                                    for r in range(nr):
-                                        acc[lvl, r] += acc[lvl - 1, r]
-                                        acc[lvl - 1, r] = 0
-                                    if pos & (mask << (lvl * power)):
-                                        break
-                            _chain(hist, o0, off, wgt, bs[nfull], bs[nfull + 1], zero, acc, 0, r1, nr)
-                            for lvl in range(1, NUM_LEVELS):
+        blk = np.empty((n, 4), dtype=hist.dtype)                 # a block's running sums (from 0)
+        lev = np.empty((NUM_LEVELS, n, 4), dtype=hist.dtype)     # carried levels 1 .. 3
+        for v in range(V):
+            for r0 in range(0, R, 4):
+                nr = 4 if r0 + 4 <= R else 1
+                for r1 in range(r0, min(R, r0 + 4), nr):
+                    o0 = (v * L2 + p) * R + r1
+                    blk[:] = 0
+                    if order == SEQUENTIAL:
+                        _block(hist, o0, off, wgt, tgt, sstart, u, 0, n, blk, nr)
+                    else:
+                        lev[:] = 0
+                        for k in range(nfull):
+                            _block(hist, o0, off, wgt, tgt, sstart, u, k * step, (k + 1) * step, blk, nr)
+                            pos = (k + 1) << power
+                            for i in range(n):
                                 for r in range(nr):
-                                    acc[0, r] += acc[lvl, r]
+                                    lev[1, i, r] += blk[i, r]
+                                    blk[i, r] = 0
+                            for lvl in range(2, NUM_LEVELS):
+                                if pos & (mask << ((lvl - 1) * power)):
+                                    break
+                                for i in range(n):
+                                    for r in range(nr):
+                                        lev[lvl, i, r] += lev[lvl - 1, i, r]
+                                        lev[lvl - 1, i, r] = 0
+                        _block(hist, o0, off, wgt, tgt, sstart, u, nfull * step, n, blk, nr)
+                        for lvl in range(1, NUM_LEVELS):
+                            for i in range(n):
+                                for r in range(nr):
+                                    blk[i, r] += lev[lvl, i, r]
+                    for i in range(n):
                         ob = (i * V + v) * B + u * R + r1
                         for r in range(nr):
-                            out[ob + r] = acc[0, r]
+                            out[ob + r] = blk[i, r]
     return out
 
 
-def own_sums(history: torch.Tensor, p: int, off: torch.Tensor, wgt: torch.Tensor, bstart: torch.Tensor, R: int,
-             order: int) -> torch.Tensor:
-    """The delayed sums of a CPU history ``(2L, n, V, B)`` read at slot ``p`` (rows ``p + L - d``):
-    a new ``(n, V, B)`` tensor. ``off, wgt, bstart``: :func:`build_edges` as tensors."""
-    _, n, V, B = history.shape
-    out = torch.empty((n, V, B), dtype=history.dtype)
+def own_sums(history: torch.Tensor, p: int, off: torch.Tensor, wgt: torch.Tensor, tgt: torch.Tensor,
+             sstart: torch.Tensor, order: int) -> torch.Tensor:
+    """The delayed sums of a CPU network-outer history ``(U, n, V, 2L, R)`` read at slot ``p`` (rows
+    ``p + L - d``): a new ``(n, V, B)`` tensor. ``off, wgt, tgt, sstart``: :func:`build_edges`."""
+    U, n, V, L2, R = history.shape
+    out = torch.empty((n, V, U * R), dtype=history.dtype)
     numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))   # torch's
-    _own_sums(history.detach().numpy().reshape(-1), int(p), off.numpy(), wgt.numpy(), bstart.numpy(), R, V, B, n,
-              level_power(n), order, out.numpy().reshape(-1), np.zeros(1, out.numpy().dtype))
+    _own_sums(history.detach().numpy().reshape(-1), int(p), off.numpy(), wgt.numpy(), tgt.numpy(), sstart.numpy(),
+              R, V, L2, n, level_power(n), order, out.numpy().reshape(-1))
     return out
 
 
 @torch.library.custom_op("encephagen::own_delayed_sums", mutates_args=())
 def own_delayed_sums(history: torch.Tensor, pk: torch.Tensor, off: torch.Tensor, wgt: torch.Tensor,
-                     bstart: torch.Tensor, R: int, order: int) -> torch.Tensor:
+                     tgt: torch.Tensor, sstart: torch.Tensor, order: int) -> torch.Tensor:
     """:func:`own_sums` as a torch operator, so that a compiled step calls the kernel without a graph
     break; ``pk``: the [slot, slot + L] tensor of compiled steps (the read window starts at slot)."""
-    return own_sums(history, int(pk[0]), off, wgt, bstart, R, order)
+    return own_sums(history, int(pk[0]), off, wgt, tgt, sstart, order)
 
 
 @own_delayed_sums.register_fake
-def _(history, pk, off, wgt, bstart, R, order):
-    _, n, V, B = history.shape
-    return history.new_empty((n, V, B))
+def _(history, pk, off, wgt, tgt, sstart, order):
+    U, n, V, _, R = history.shape
+    return history.new_empty((n, V, U * R))
