@@ -3,12 +3,14 @@
 The SAME sum as :func:`encephagen.sim.coupling.delayed_sums` (``sum_j W[i, j] u_j(t - d_ij)`` per
 network), written as a compiled loop so that per-network lags cost no per-element gather index:
 
-* edges are precomputed per network and target (non-zero weights only, sources ascending) as a
-  weight and a flat history offset ``((L - d) n + j) V B + first batch column``; a step adds one
+* the history is network-outer, ``(U, n, V, 2L, R)``: U distinct networks, each R replicas (the
+  same weights and lags with other seeds or G, consecutive batch columns);
+* edges are precomputed per network and source (non-zero weights only, sources ascending) as a
+  weight, a target and a flat history offset ``(((u n + j) V) 2L + L - d) R``; a step adds one
   slot offset, so there is no index arithmetic per element and step;
-* the loop is network-outer (parallel over networks, ``numba.prange``): one network's history rows
-  and edges are read together while they are in cache, and its R replicas (the same network with
-  other seeds or G, consecutive batch columns) are read as one short row per edge;
+* the loop is network-outer (parallel over networks, ``numba.prange``) and source-outer: one
+  source's strip of 2L x R values serves all its targets while it is in L1 (per-target running
+  sums; four replicas at a time);
 * the summation order over sources is torch's, so the kernel gives the bits of the torch path:
   ``order=CASCADE`` is torch's eager CPU sum over the outermost axis (``multi_row_sum`` in ATen's
   SumKernel.cpp: blocks of 16 sources summed from 0, block sums carried into up to four levels),
