@@ -37,6 +37,7 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
 CASCADE = 0      # torch eager (ATen cascade sum over the outermost axis)
 SEQUENTIAL = 1   # torch.compile / inductor (one running sum)
 NUM_LEVELS = 4   # ATen multi_row_sum's accumulator levels
+KERNEL_THREADS = None   # numba threads of the kernel; None: torch's intra-op thread count
 
 
 def level_power(n: int) -> int:
@@ -140,7 +141,8 @@ def own_sums(history: torch.Tensor, p: int, off: torch.Tensor, wgt: torch.Tensor
     ``p + L - d``): a new ``(n, V, B)`` tensor. ``off, wgt, tgt, sstart``: :func:`build_edges`."""
     U, n, V, L2, R = history.shape
     out = torch.empty((n, V, U * R), dtype=history.dtype)
-    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))   # torch's
+    nt = torch.get_num_threads() if KERNEL_THREADS is None else KERNEL_THREADS
+    numba.set_num_threads(max(1, min(nt, numba.config.NUMBA_NUM_THREADS)))
     _own_sums(history.detach().numpy().reshape(-1), int(p), off.numpy(), wgt.numpy(), tgt.numpy(), sstart.numpy(),
               R, V, L2, n, level_power(n), order, out.numpy().reshape(-1))
     return out
