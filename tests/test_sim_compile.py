@@ -74,6 +74,47 @@ def test_compiled_alone_equals_in_batch_bitwise(hcp24, model):
             assert np.array_equal(getattr(rep, field)[0], getattr(runs[1], field)[0]), (field, len(W))
 
 
+@needs_compiler
+def test_compiled_per_network_delays_alone_equals_in_batch(hcp24, monkeypatch):
+    """Per-network lags in a compiled step go through the numba kernel (a torch operator inside the
+    compiled graph): a network gives the same bits alone (shared-lag path) and in a batch, and the
+    batch equals the torch gather path (issue 20 item 1)."""
+    import torch
+
+    from encephagen.sim import coupling
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)          # compiled runs take the kernel on one thread (see runner.prepare)
+    try:
+        _compiled_per_network_delays(hcp24, monkeypatch, coupling)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _compiled_per_network_delays(hcp24, monkeypatch, coupling):
+    C, D = hcp24
+    mon = MonitorConfig(period=1.0, record_samples=64, bold=True, bold_period=10.0, bold_warmup=0.0, min_bold_samples=3)
+    kw = dict(dt=0.1, duration=60.0, transient=20.0, velocity=5.0, monitors=mon, compile=True, noise=0.01)
+    W = np.stack([C * (1 + 0.1 * b) for b in range(5)])
+    L = np.stack([D] * 5)
+    L[3] = D * 1.5
+    G, seeds = np.array([0.01, 0.02, 0.03, 0.04, 0.05]), [5, 9, 2, 7, 3]
+    from encephagen.sim import delay_kernel as dk
+
+    calls, own_sums = [], dk.own_sums
+    monkeypatch.setattr(dk, "own_sums", lambda *a: calls.append(1) or own_sums(*a))
+    batch = simulate("wc", W, L, G=G, seeds=seeds, **kw)
+    assert batch.compiled and not batch.delays_shared
+    assert calls, "the compiled batch did not call the kernel"
+    for i in (0, 3):
+        alone = simulate("wc", W[i], L[i], G=G[i], seeds=[seeds[i]], **kw)
+        for field in ("record", "bold", "final_state", "fc_activity"):
+            assert np.array_equal(getattr(alone, field)[0], getattr(batch, field)[i], equal_nan=True), (field, i)
+    monkeypatch.setattr(coupling, "OWN_KERNEL", False)
+    gather = simulate("wc", W, L, G=G, seeds=seeds, **kw)
+    np.testing.assert_allclose(batch.record, gather.record, rtol=0, atol=1e-6)
+
+
 _FALLBACK = r"""
 import json, logging, numpy as np, torch._inductor.config as ic
 from encephagen.sim import runner

@@ -45,19 +45,21 @@ def test_simulate_pads_without_calling_itself():
     assert "pad_plan" in calls
 
 
-def _own_lag_coupling():
+def _own_lag_coupling(own_kernel):
     rng = np.random.default_rng(3)
     B, n = 6, 7
     w = rng.random((B, n, n)) * (rng.random((B, n, n)) < 0.6)
     lags = rng.integers(0, 9, size=(B, n, n))
-    return DelayedCoupling(w, lags, 1, "cpu", torch.float64), w, np.where(w != 0, lags, 0)
+    return DelayedCoupling(w, lags, 1, "cpu", torch.float64, own_kernel=own_kernel), w, np.where(w != 0, lags, 0)
 
 
-def test_per_network_delays_read_the_right_slots():
-    """Eager (a view of the slots and a constant index) and compiled-style (index + slot tensor) reads
-    give the same bits, and both equal the delayed sum written out by hand."""
-    coup, w, lags = _own_lag_coupling()
-    assert not coup.shared
+@pytest.mark.parametrize("own_kernel", [True, False])
+def test_per_network_delays_read_the_right_slots(own_kernel):
+    """Eager (torch: a view of the slots and a constant index; kernel: the slot offset) and
+    compiled-style (slot tensor) reads give the same bits (n < 16: torch's eager and inductor's
+    summation orders coincide), and both equal the delayed sum written out by hand."""
+    coup, w, lags = _own_lag_coupling(own_kernel)
+    assert not coup.shared and coup.kernel == own_kernel
     B, n, L = coup.B, coup.n, coup.L
     hist = coup.history
     g = torch.Generator().manual_seed(1)

