@@ -165,22 +165,10 @@ class EPropSynapses:
 
     # ------------------------------------------------------------------ per block (engine hook)
     def block(self, t0: int, K: int, kk: torch.Tensor, ii: torch.Tensor) -> None:
-        if t0 != self.t:
-            raise RuntimeError(f"eprop is at step {self.t}, the engine at {t0}")
-        self.t = t0 + K
-        if not self.active:
+        zp = _step_spikes(self, t0, K, ii)
+        if zp is None:
             return
-        if K != 1:
-            raise RuntimeError("eprop: during a trial step the engine one step per block (sim.step_block(1))")
-        sim, f64 = self.sim, torch.float64
-        z = torch.zeros(sim.N, dtype=f64, device=self.device)
-        if ii.numel():
-            z[ii.to(self.device)] = 1.0
-        v = sim.v.to(f64)
-        th, g = self.theta, self.q.gamma_pd
-        psi = (g / th) * torch.clamp(1.0 - torch.abs(v - th) / th, min=0.0)
-        psi = torch.where(z > 0, torch.full_like(psi, g / th), psi)
-        self.last_psi, self.last_z = psi, z
+        (z, psi), sim, f64 = zp, self.sim, torch.float64
         B, n = sim.B, sim.n
         self.zk.mul_(self.kappa).add_(z.view(B, n))
         mask = torch.zeros(B, dtype=torch.bool, device=self.device)
@@ -336,23 +324,11 @@ class EPropSupervisedSynapses:
         return {"loss": self.loss.cpu().numpy().copy()}
 
     def block(self, t0: int, K: int, kk: torch.Tensor, ii: torch.Tensor) -> None:
-        if t0 != self.t:
-            raise RuntimeError(f"eprop is at step {self.t}, the engine at {t0}")
-        self.t = t0 + K
-        if not self.active:
+        zp = _step_spikes(self, t0, K, ii)
+        if zp is None:
             return
-        if K != 1:
-            raise RuntimeError("eprop: during a trial step the engine one step per block (sim.step_block(1))")
-        sim, f64 = self.sim, torch.float64
+        (z, psi), sim = zp, self.sim
         B, n = sim.B, sim.n
-        z = torch.zeros(sim.N, dtype=f64, device=self.device)
-        if ii.numel():
-            z[ii.to(self.device)] = 1.0
-        v = sim.v.to(f64)
-        th, g = self.theta, self.q.gamma_pd
-        psi = (g / th) * torch.clamp(1.0 - torch.abs(v - th) / th, min=0.0)
-        psi = torch.where(z > 0, torch.full_like(psi, g / th), psi)
-        self.last_psi, self.last_z = psi, z
         zb = z.view(B, n)
         self.zk.mul_(self.kappa).add_(zb)
         self.y.mul_(self.kappa).add_(torch.bmm(self.w_out, zb[:, :, None])[:, :, 0])
@@ -388,3 +364,27 @@ def attach_supervised(sim, params, n_out: int, seeds, w_max: float, eta_rec: flo
     """Attach supervised e-prop to ``sim`` (replacing any other plasticity)."""
     sim.plasticity = EPropSupervisedSynapses(sim, params, n_out, seeds, w_max, eta_rec, eta_out, feedback_scale)
     return sim.plasticity
+
+
+def _step_spikes(rule, t0: int, K: int, ii: torch.Tensor):
+    """The engine-hook preamble of the in-engine e-prop rules: checks that ``rule`` and the engine
+    are at the same step and advances it; outside a trial None; during one (one step per block)
+    this step's spikes ``z`` (float64, N) and the pseudo-derivative ``psi`` at the membrane
+    potential (gamma_pd / theta at a spike), also kept as ``rule.last_z`` / ``rule.last_psi``."""
+    if t0 != rule.t:
+        raise RuntimeError(f"eprop is at step {rule.t}, the engine at {t0}")
+    rule.t = t0 + K
+    if not rule.active:
+        return None
+    if K != 1:
+        raise RuntimeError("eprop: during a trial step the engine one step per block (sim.step_block(1))")
+    sim, f64 = rule.sim, torch.float64
+    z = torch.zeros(sim.N, dtype=f64, device=rule.device)
+    if ii.numel():
+        z[ii.to(rule.device)] = 1.0
+    v = sim.v.to(f64)
+    th, g = rule.theta, rule.q.gamma_pd
+    psi = (g / th) * torch.clamp(1.0 - torch.abs(v - th) / th, min=0.0)
+    psi = torch.where(z > 0, torch.full_like(psi, g / th), psi)
+    rule.last_psi, rule.last_z = psi, z
+    return z, psi
