@@ -28,7 +28,8 @@ inputs, outputs, benchmark files and priorities are read from the run's own log 
 
 ``--cpu-log DIR`` replaces the sampled ``cpu_time`` by exact per-process figures where a run recorded
 them (one ``<pid>.tsv`` per Python process: pid, ppid, own CPU s, reaped children's CPU s, wall s,
-start time, argv, ...; e.g. written at exit by a ``sitecustomize`` on ``PYTHONPATH``): a job's CPU is
+start time, argv, ...; written at exit by ``benchmarks/cpu_log/sitecustomize.py`` on ``PYTHONPATH`` with
+``ENCEPHAGEN_CPU_LOG=DIR``, see that file): a job's CPU is
 then its script process's own plus its reaped children's.
 """
 from __future__ import annotations

@@ -176,3 +176,22 @@ def test_reading_a_batch_does_not_load_the_generators():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     assert r.stdout.split() == ["False", "False", "True"], r.stdout
+
+
+def test_cpu_log_hook_writes_what_the_reader_reads(tmp_path):
+    """The shipped hook (benchmarks/cpu_log) records a job script's exact CPU in the format
+    ``--cpu-log`` reads; without ENCEPHAGEN_CPU_LOG it records nothing."""
+    scripts = tmp_path / "wd" / ".snakemake" / "scripts"
+    scripts.mkdir(parents=True)
+    job = scripts / "tmpab12cd.simulate.py"
+    job.write_text("s = 0\nfor i in range(300000):\n    s += i * i\n")
+    logdir = tmp_path / "cpu"
+    logdir.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(REPO / "benchmarks" / "cpu_log")}
+    env.pop("ENCEPHAGEN_CPU_LOG", None)
+    subprocess.run([sys.executable, str(job)], env=env, check=True)
+    assert not list(logdir.iterdir())
+    subprocess.run([sys.executable, str(job)], env={**env, "ENCEPHAGEN_CPU_LOG": str(logdir)}, check=True)
+    recs = bench_module().read_cpu_log(logdir)
+    assert len(recs) == 1 and recs[0]["script"] == "simulate"
+    assert recs[0]["cpu"] > 0 and recs[0]["end"] >= recs[0]["start"]
