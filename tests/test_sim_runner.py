@@ -146,3 +146,22 @@ def test_noise_stream_is_the_same_draws_in_the_same_order():
     assert all(torch.equal(a, b) for a, b in zip(ref, got))
     assert float(got[1][2].abs().max()) == 0.0 and float(got[1][0].abs().max()) > 0
     assert not torch.equal(got[0], got[1])                      # successive chunks are new draws
+
+
+def test_ticks_per_call_do_not_change_the_bits(hcp, monkeypatch):
+    """Several monitor ticks per call of the step function (runner.MAX_TICKS_PER_CALL, issue 20 item 2)
+    and one tick per call give the same bits as half a tick per call, where the runner (not the step
+    function) closes each tick: a wrong tick boundary inside a call, a tick sum not restarted, or a
+    noise slice crossing a 256-step chunk wrongly changes the record, BOLD and final state."""
+    from encephagen.sim import runner
+
+    C, D = hcp
+    kw = dict(G=0.05, noise=0.02, seeds=[4], **KW)       # 60 ticks of 10 steps
+    monkeypatch.setattr(runner, "MAX_STEPS_PER_CALL", 5)
+    assert runner.steps_per_call(10, 600) == 5
+    half = simulate("wc", C, D, **kw)
+    monkeypatch.setattr(runner, "MAX_STEPS_PER_CALL", 10)
+    for m, K in ((1, 10), (4, 40)):
+        monkeypatch.setattr(runner, "MAX_TICKS_PER_CALL", m)
+        assert runner.steps_per_call(10, 600) == K
+        assert _same(half, simulate("wc", C, D, **kw), 0, 0), m

@@ -388,8 +388,8 @@ def prepare(plan: RunPlan) -> PreparedRun:
     coup = DelayedCoupling(plan.weights, plan.lags, len(cv0), dev, tdtype,
                            replica_multiple=COMPILE_BATCH_MULTIPLE if plan.use_compile else 1, own_kernel=own_kernel)
     coup.fill(cv0)
-    K = steps_per_call(plan.tick)
-    steps = make_steps(model, INTEGRATORS[plan.integrator], dtm, coup, K)
+    K = steps_per_call(plan.tick, plan.n_steps)
+    steps = make_steps(model, INTEGRATORS[plan.integrator], dtm, coup, K, plan.tick if K >= plan.tick else None)
     return PreparedRun(p=p, noise=src, state=state, coupling=coup, monitors=make_monitors(plan, model),
                        steps=steps, K=K, dt_model=dtm)
 
@@ -420,28 +420,28 @@ def run_steps(plan: RunPlan, run: PreparedRun, progress: Callable[[int, int], No
     noise = _NoiseFeed(run.noise, plan.n_steps, chunk)
     args = (coup.history, coup.read_source, coup.wt, coup.strength, run.p)
     state, acc, pos, done = run.state, None, 0, 0
-    calls_per_tick = tick // K
+    calls_per_tick = max(1, tick // K)
     next_check = chunk
     try:
         while done < plan.n_steps:
             eta = noise.take(K)
             if done == 0 and use_compile and plan.compile == "auto":
                 try:         # compilation happens at the first call; without a working toolchain, run eagerly
-                    state, acc = steps(state, positions[pos], eta, acc, *args)
+                    state, acc, sums = steps(state, positions[pos], eta, acc, *args)
                 except Exception as exc:   # noqa: BLE001 -- any compiler failure; the run itself is unchanged
                     log.warning("compile='auto': torch.compile failed (%s: %s); running eagerly",
                                 type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
                     use_compile, steps = False, run.steps
                     positions = coup.positions(K, tensors=False)
-                    state, acc = steps(state, positions[pos], eta, acc, *args)
+                    state, acc, sums = steps(state, positions[pos], eta, acc, *args)
             else:
-                state, acc = steps(state, positions[pos], eta, acc, *args)
+                state, acc, sums = steps(state, positions[pos], eta, acc, *args)
             pos = (pos + K) % L
             done += K
-            if (done // K) % calls_per_tick == 0:
-                m = acc if tick == 1 else acc / tick
-                acc = None
-                step_all(run.monitors, run.ticks, m.to(F64))
+            if K < tick and (done // K) % calls_per_tick == 0:
+                sums, acc = (acc,), None
+            for s in sums:             # the ticks completed by this call, in order
+                step_all(run.monitors, run.ticks, (s if tick == 1 else s / tick).to(F64))
                 run.ticks += 1
             if done >= next_check or done == plan.n_steps:
                 next_check += chunk
@@ -550,17 +550,30 @@ def _compiled(fn):
 
 
 MAX_STEPS_PER_CALL = 10
+# ticks per call when a call is a whole tick: 1 (4 measured at batch 1: ~1.3x faster runs, but a 4x
+# larger graph whose first compilation took ~2.3x longer, for every compiled shape; docs/simulation.md
+# "Batch 1 (issue 20 item 2, session 9)")
+MAX_TICKS_PER_CALL = 1
 
 
-def steps_per_call(tick: int) -> int:
-    """Steps per call of the step function: the largest divisor of the monitor tick <= 10
-    (depends only on the tick, never on the batch)."""
-    return max(k for k in range(1, min(tick, MAX_STEPS_PER_CALL) + 1) if tick % k == 0)
+def steps_per_call(tick: int, n_steps: int | None = None) -> int:
+    """Steps per call of the step function: the largest divisor of the monitor tick <= 10; when
+    that is the whole tick, m ticks per call, m the largest divisor of the run's tick count
+    <= MAX_TICKS_PER_CALL (fewer calls: at batch 1 each call's fixed cost exceeds its
+    arithmetic). Depends on the tick and the run's length, never on the batch."""
+    k = max(k for k in range(1, min(tick, MAX_STEPS_PER_CALL) + 1) if tick % k == 0)
+    if k < tick or n_steps is None:
+        return k
+    ticks = n_steps // tick
+    return tick * max(m for m in range(1, MAX_TICKS_PER_CALL + 1) if ticks % m == 0)
 
 
-def make_steps(model: Model, integrator, dt_model: float, coupling: DelayedCoupling, K: int):
+def make_steps(model: Model, integrator, dt_model: float, coupling: DelayedCoupling, K: int,
+               tick: int | None = None):
     """K integration steps as one function of tensors (run eagerly, or fused by torch.compile):
-    ``k_steps(state, positions, eta, acc, history, source, wt, strength, p) -> (state, acc)``.
+    ``k_steps(state, positions, eta, acc, history, source, wt, strength, p) -> (state, acc, sums)``:
+    ``sums`` the activity sums of the ticks completed inside the call (``tick`` steps each, when K is
+    a multiple of ``tick``; else none, and the runner completes the tick from ``acc``).
 
     Per step: the model's coupled variables (``pre``) into the delay history, the delayed
     weighted sums (:func:`encephagen.sim.coupling.delayed_sums`), the coupling term (``post``, where
@@ -573,15 +586,19 @@ def make_steps(model: Model, integrator, dt_model: float, coupling: DelayedCoupl
     write, read = coupling.write, coupling.sums_at
 
     def k_steps(state, positions, eta, acc, history, source, wt, strength, p):
+        sums = []
         for k in range(K):
             pk = positions[k]
             write(history, pk, pre(state))
-            sums = read(history, source, wt, pk)
+            coupled = read(history, source, wt, pk)
             e = None if eta is None else eta[:, k].permute(1, 2, 0).unbind(0)   # (n, B) views
-            state = integrator(lambda st, sums=sums: dfun(st, term(sums, strength, st, p), p), state, dt_model, e)
+            state = integrator(lambda st, c=coupled: dfun(st, term(c, strength, st, p), p), state, dt_model, e)
             o = observe(state)
             acc = o if acc is None else acc + o
-        return state, acc
+            if tick is not None and (k + 1) % tick == 0:      # a tick completed inside the call
+                sums.append(acc)
+                acc = None
+        return state, acc, sums
 
     return k_steps
 
