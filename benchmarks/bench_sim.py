@@ -61,7 +61,7 @@ def bench_ours(C, D, B, duration_ms, device, dtype, repeats, compile=False, dist
                         bold_warmup=0.0, min_bold_samples=3)
     kw = dict(params={"preset": "neurolib"}, G=0.6, noise=0.01, dt=0.1, velocity=20.0, monitors=mon,
               device=device, dtype=dtype, compile=compile)
-    simulate("wc", Cz, D, seeds=list(range(B)), duration=30.0, **dict(kw, monitors=MonitorConfig(
+    simulate("wc", Cz, D, seeds=list(range(B)), duration=40.0, **dict(kw, monitors=MonitorConfig(
         period=1.0, bold=True, bold_period=10.0, bold_warmup=0.0, min_bold_samples=3)))     # warm-up
     best, cpu = np.inf, np.inf
     for _ in range(repeats):
