@@ -67,23 +67,10 @@ class EPropSynapses:
         self.sim, self.q, self.k = sim, params, int(n_actions)
         self.device = sim.device
         self.nb = sim.backend == "numba"
-        qq, pre, post, d, net_of, self.local = ee_synapses(sim)
-        if pre.size == 0:
-            raise ValueError("eprop: the batch has no excitatory -> excitatory synapses")
+        _bind_ee(self, sim, w_max)
         f64 = torch.float64
         T = lambda a: torch.as_tensor(a, device=self.device)  # noqa: E731
-        self.qi, self.pre, self.post, self.d, self.net_of = T(qq), T(pre), T(post), T(d), T(net_of)
-        self.P = int(pre.size)
-        self.w = sim.weight[self.qi].to(f64)
-        self.w0 = self.w.clone()
-        self.w_max = float(w_max)
-        if bool((self.w > self.w_max).any()):
-            raise ValueError(f"eprop 'w_max' = {w_max}: below the largest initial E->E weight {float(self.w.max()):.6g}")
-        self.S = int(d.max()) + 1
         N, B, n = sim.N, sim.B, sim.n
-        tau_m = np.concatenate([np.asarray(net.tau_m, np.float64) for net in sim.networks])
-        self.alpha = T(np.exp(-sim.dt / tau_m))
-        self.theta = float(sim.theta.item())
         self.kappa = params.kappa(sim.dt)
         self.pool = None
         nf = n
@@ -265,23 +252,10 @@ class EPropSupervisedSynapses:
         self.sim, self.q, self.k = sim, params, int(n_out)
         self.eta_rec, self.eta_out = float(eta_rec), float(eta_out)
         self.device = sim.device
-        qq, pre, post, d, net_of, self.local = ee_synapses(sim)
-        if pre.size == 0:
-            raise ValueError("eprop: the batch has no excitatory -> excitatory synapses")
+        _bind_ee(self, sim, w_max)
         f64 = torch.float64
         T = lambda a: torch.as_tensor(a, device=self.device)  # noqa: E731
-        self.qi, self.pre, self.post, self.d, self.net_of = T(qq), T(pre), T(post), T(d), T(net_of)
-        self.P = int(pre.size)
-        self.w = sim.weight[self.qi].to(f64)
-        self.w0 = self.w.clone()
-        self.w_max = float(w_max)
-        if bool((self.w > self.w_max).any()):
-            raise ValueError(f"eprop 'w_max' = {w_max}: below the largest initial E->E weight {float(self.w.max()):.6g}")
-        self.S = int(d.max()) + 1
         N, B, n = sim.N, sim.B, sim.n
-        tau_m = np.concatenate([np.asarray(net.tau_m, np.float64) for net in sim.networks])
-        self.alpha = T(np.exp(-sim.dt / tau_m))
-        self.theta = float(sim.theta.item())
         self.kappa = math.exp(-sim.dt / params.tau_out)
         w_out, fb = [], []
         for s in seeds:
@@ -388,3 +362,25 @@ def _step_spikes(rule, t0: int, K: int, ii: torch.Tensor):
     psi = torch.where(z > 0, torch.full_like(psi, g / th), psi)
     rule.last_psi, rule.last_z = psi, z
     return z, psi
+
+
+def _bind_ee(rule, sim, w_max: float) -> None:
+    """The E->E synapses an in-engine e-prop rule learns, bound to ``rule``: their indices into the
+    batch's synapse arrays (``qi``), source, target, delay and network (tensors on ``rule.device``),
+    ``local``, count ``P``, float64 weights ``w`` / ``w0`` (refused above ``w_max``), ring size ``S``,
+    membrane decay ``alpha`` per neuron and the threshold ``theta``."""
+    qq, pre, post, d, net_of, rule.local = ee_synapses(sim)
+    if pre.size == 0:
+        raise ValueError("eprop: the batch has no excitatory -> excitatory synapses")
+    T = lambda a: torch.as_tensor(a, device=rule.device)  # noqa: E731
+    rule.qi, rule.pre, rule.post, rule.d, rule.net_of = T(qq), T(pre), T(post), T(d), T(net_of)
+    rule.P = int(pre.size)
+    rule.w = sim.weight[rule.qi].to(torch.float64)
+    rule.w0 = rule.w.clone()
+    rule.w_max = float(w_max)
+    if bool((rule.w > rule.w_max).any()):
+        raise ValueError(f"eprop 'w_max' = {w_max}: below the largest initial E->E weight {float(rule.w.max()):.6g}")
+    rule.S = int(d.max()) + 1
+    tau_m = np.concatenate([np.asarray(net.tau_m, np.float64) for net in sim.networks])
+    rule.alpha = T(np.exp(-sim.dt / tau_m))
+    rule.theta = float(sim.theta.item())
