@@ -28,7 +28,7 @@ inputs, outputs, benchmark files and priorities are read from the run's own log 
 
 ``--cpu-log DIR`` replaces the sampled ``cpu_time`` by exact per-process figures where a run recorded
 them (one ``<pid>.tsv`` per Python process: pid, ppid, own CPU s, reaped children's CPU s, wall s,
-start time, argv, ...; written at exit by ``benchmarks/cpu_log/sitecustomize.py`` on ``PYTHONPATH`` with
+start time, argv, ...; written at exit by ``benchmarks/cpu_hook/sitecustomize.py`` on ``PYTHONPATH`` with
 ``ENCEPHAGEN_CPU_LOG=DIR``, see that file): a job's CPU is
 then its script process's own plus its reaped children's.
 """

@@ -179,7 +179,7 @@ def test_reading_a_batch_does_not_load_the_generators():
 
 
 def test_cpu_log_hook_writes_what_the_reader_reads(tmp_path):
-    """The shipped hook (benchmarks/cpu_log) records a job script's exact CPU in the format
+    """The shipped hook (benchmarks/cpu_hook) records a job script's exact CPU in the format
     ``--cpu-log`` reads; without ENCEPHAGEN_CPU_LOG it records nothing."""
     scripts = tmp_path / "wd" / ".snakemake" / "scripts"
     scripts.mkdir(parents=True)
@@ -187,7 +187,7 @@ def test_cpu_log_hook_writes_what_the_reader_reads(tmp_path):
     job.write_text("s = 0\nfor i in range(300000):\n    s += i * i\n")
     logdir = tmp_path / "cpu"
     logdir.mkdir()
-    env = {**os.environ, "PYTHONPATH": str(REPO / "benchmarks" / "cpu_log")}
+    env = {**os.environ, "PYTHONPATH": str(REPO / "benchmarks" / "cpu_hook")}
     env.pop("ENCEPHAGEN_CPU_LOG", None)
     subprocess.run([sys.executable, str(job)], env=env, check=True)
     assert not list(logdir.iterdir())

@@ -5,7 +5,7 @@ Python process started with that environment (Snakemake, each job's script, thei
 at exit one line ``<pid>.tsv``: pid, ppid, own CPU s (user + sys), reaped children's CPU s, wall s,
 start time (epoch s), argv (first two items), heavy modules it imported. E.g.::
 
-    mkdir -p /tmp/cpu && ENCEPHAGEN_CPU_LOG=/tmp/cpu PYTHONPATH=benchmarks/cpu_log \\
+    mkdir -p /tmp/cpu && ENCEPHAGEN_CPU_LOG=/tmp/cpu PYTHONPATH=benchmarks/cpu_hook \\
         snakemake --cores 2
     python benchmarks/bench_workflow.py . --replay --cpu-log /tmp/cpu
 
