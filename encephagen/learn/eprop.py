@@ -203,11 +203,7 @@ class EPropSynapses:
     # ------------------------------------------------------------------ outputs
     def weights(self, b: int) -> dict[str, np.ndarray]:
         """Network ``b``'s plastic synapses (as :meth:`PlasticSynapses.weights`)."""
-        sel = (self.net_of == b).nonzero().squeeze(1)
-        n = self.sim.n
-        return {"index": self.local[b], "source": (self.pre[sel] - b * n).cpu().numpy(),
-                "target": (self.post[sel] - b * n).cpu().numpy(),
-                "initial": self.w0[sel].cpu().numpy(), "final": self.w[sel].cpu().numpy()}
+        return _ee_weights(self, b)
 
 
 def attach(sim, params: EPropRLParams, n_actions: int, seeds, w_max: float, pool=None,
@@ -326,11 +322,8 @@ class EPropSupervisedSynapses:
         self.ring[t0 % self.S] = self.zbar
 
     def weights(self, b: int) -> dict[str, np.ndarray]:
-        sel = (self.net_of == b).nonzero().squeeze(1)
-        n = self.sim.n
-        return {"index": self.local[b], "source": (self.pre[sel] - b * n).cpu().numpy(),
-                "target": (self.post[sel] - b * n).cpu().numpy(),
-                "initial": self.w0[sel].cpu().numpy(), "final": self.w[sel].cpu().numpy()}
+        """Network ``b``'s learned synapses (as :meth:`PlasticSynapses.weights`)."""
+        return _ee_weights(self, b)
 
 
 def attach_supervised(sim, params, n_out: int, seeds, w_max: float, eta_rec: float, eta_out: float,
@@ -384,3 +377,13 @@ def _bind_ee(rule, sim, w_max: float) -> None:
     tau_m = np.concatenate([np.asarray(net.tau_m, np.float64) for net in sim.networks])
     rule.alpha = T(np.exp(-sim.dt / tau_m))
     rule.theta = float(sim.theta.item())
+
+
+def _ee_weights(rule, b: int) -> dict[str, np.ndarray]:
+    """Network ``b``'s synapses bound by :func:`_bind_ee`: index into its synapse arrays, local
+    source and target, initial and current weight."""
+    sel = (rule.net_of == b).nonzero().squeeze(1)
+    n = rule.sim.n
+    return {"index": rule.local[b], "source": (rule.pre[sel] - b * n).cpu().numpy(),
+            "target": (rule.post[sel] - b * n).cpu().numpy(),
+            "initial": rule.w0[sel].cpu().numpy(), "final": rule.w[sel].cpu().numpy()}
