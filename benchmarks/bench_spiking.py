@@ -92,6 +92,7 @@ def run_phases(net, duration_s, seed=123, threads=1):
     sim = LIFBatch([net], [seed], backend="numba")
     sim.v.copy_(torch.as_tensor(net.meta["v0"]))
     sim.step_block()  # builds the kernels' argument views
+    sim.flush()       # its spikes delivered (blocks are fused by default; the phases run them apart)
     nk, out_deg = sim._nk, np.diff(net.indptr)
     steps = int(round(duration_s * 1000 / net.dt))
     cpu = {"lif_block": 0.0, "collect": 0.0, "deliver": 0.0}

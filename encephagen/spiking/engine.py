@@ -101,6 +101,11 @@ class BlockSpikes:
 class LIFBatch:
     """Many networks (same number of neurons, same dt) simulated together on one device."""
 
+    # numba path without plasticity: one parallel launch per block (the previous block's delivery and
+    # this block's update, per thread's partition of the neurons) instead of two; False: separate
+    # update and delivery launches (the same bits; the benchmark's A/B)
+    FUSE_BLOCKS = True
+
     def __init__(self, networks: list[LIFNetwork], seeds: list[int], device: str | torch.device = "cpu",
                  backend: str = "auto", memory_limit_bytes: int | None = None, names: list[str] | None = None,
                  n_bins_hint: int = 0, threads: int | None = None):
@@ -147,7 +152,7 @@ class LIFBatch:
         self._build(networks)
         self.setup_seconds = time.perf_counter() - t
         self.t = 0  # global step counter
-        self.plasticity = None
+        self._plasticity = None
 
     def enable_plasticity(self, stdp=None, scaling=None, record_every: int = 0):
         """Make the E->E synapses plastic (STDP and/or synaptic scaling; see
@@ -217,7 +222,7 @@ class LIFBatch:
         self.indptr = torch.as_tensor(np.concatenate(indptr), device=dev)
         self.code = torch.as_tensor(code, device=dev)
         # one copy each (the batch's weights change under plasticity; the networks' must not)
-        self.weight = torch.as_tensor(np.concatenate([net.weight for net in networks], dtype=np.float32), device=dev)
+        self._weight = torch.as_tensor(np.concatenate([net.weight for net in networks], dtype=np.float32), device=dev)
         self.delay = torch.as_tensor(np.concatenate([net.delay for net in networks], dtype=np.int32), device=dev)
         # state
         self.v = torch.zeros(N, dtype=f32, device=dev)
@@ -225,7 +230,8 @@ class LIFBatch:
         self.ii = torch.zeros(N, dtype=f32, device=dev)
         self.inm = torch.zeros(N, dtype=f32, device=dev)
         self.ref = torch.zeros(N, dtype=torch.int32, device=dev)
-        self.buf = torch.zeros((self.S, 2, N), dtype=f32, device=dev)
+        self._buf = torch.zeros((self.S, 2, N), dtype=f32, device=dev)
+        self._pm = 0   # spikes of the last block not yet delivered (numba, fused blocks; see step_block)
         if self.backend == "torch":
             self.icdf_rows = self.icdf[self.grp.long()].contiguous()  # (N, kmax) for the rare tail
             pad = torch.full((self.icdf.shape[0], 4), 1 << 32, dtype=torch.int64, device=dev)
@@ -238,19 +244,82 @@ class LIFBatch:
 
             self._nk = nk
             self.nparts = max(1, numba.get_num_threads())
-            self.partptr = nk.partition_pointers(self.indptr.numpy(), self.code.numpy(), N, self.nparts)
+            # one partition of the neurons per thread, near-equal in neurons + incoming synapses: a
+            # thread updates its partition's neurons and delivers the spikes onto them
+            indeg = np.concatenate([np.bincount(net.target, minlength=n) for net in networks])
+            self.bounds = nk.part_bounds(indeg, self.nparts)
+            self.partptr = nk.partition_pointers(self.indptr.numpy(), self.code.numpy(), N, self.bounds)
             self._spk = np.zeros((self.K, N), np.uint8)
-            # chunks of near-equal size, at most CHUNK neurons, and at least two per thread when the
-            # network has the neurons for it (chunks of >= 256), so the threads stay balanced
-            nch = max(-(-N // nk.CHUNK), min(2 * self.nparts, -(-N // 256)))
-            chunk = -(-N // nch)
-            self._cs = np.zeros((nch, chunk), np.int32)   # lif_block's per-chunk scratch: Poisson counts
+            # chunks of at most CHUNK neurons, the same number per partition
+            self._cb, self._cpart = nk.chunk_bounds(self.bounds, nk.CHUNK)
+            self._cs = np.zeros((len(self._cb) - 1, int(np.diff(self._cb).max(initial=1))), np.int32)  # Poisson counts
             self._pos = nk.delivery_offsets(self.delay.numpy(), self.code.numpy(), self.S, N)
             self._hot = nk.hot_delay(self.delay.numpy())   # the ring slot delivery streams in per step
-            cap = N * (-(-self.K // (self.ref_steps + 1)))
-            self._out_k = np.empty(cap, np.int64)
-            self._out_i = np.empty(cap, np.int64)
+            per = -(-self.K // (self.ref_steps + 1))       # spikes a neuron can emit in a block
+            self._out_k = np.empty(N * per, np.int64)      # a block's spikes (step, then neuron)
+            self._out_i = np.empty(N * per, np.int64)
+            self._ck = np.empty(N * per, np.int64)         # fused blocks: each partition's spikes ...
+            self._ci = np.empty(N * per, np.int64)
+            self._coff = self.bounds[:-1] * per            # ... from its own offset
+            self._cnt = np.zeros(self.nparts, np.int64)
+            self._pt0 = 0
             self._args = None
+
+    # The ring buffer, the weights and the plasticity hook are properties: with fused blocks (numba,
+    # no plasticity) the last block's spikes are delivered at the start of the next block, so any
+    # access from outside first delivers them (:meth:`flush`); everything outside sees the ring and
+    # weights exactly as after an unfused block.
+    @property
+    def buf(self) -> torch.Tensor:
+        """(S, 2, N) ring buffer of arriving synaptic input (all spikes emitted so far delivered)."""
+        self.flush()
+        return self._buf
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """(nnz,) float32 synaptic weights of the batch (write in place; the last block's spikes are
+        delivered with the weights they had when the block ended)."""
+        self.flush()
+        return self._weight
+
+    @weight.setter
+    def weight(self, value) -> None:
+        self.flush()
+        self._weight = value
+        self._args = None
+
+    @property
+    def plasticity(self):
+        return self._plasticity
+
+    @plasticity.setter
+    def plasticity(self, rule) -> None:
+        self.flush()   # a rule sees and changes weights between blocks: blocks are not fused under it
+        self._plasticity = rule
+
+    def flush(self) -> None:
+        """Deliver the last block's spikes now (numba path, fused blocks; a no-op otherwise)."""
+        if self._pm:
+            self._views()
+            self._nk.deliver(self._pt0, self._out_k, self._out_i, self._pm, self.S, *self._dargs)
+            self._pm = 0
+
+    def _views(self) -> None:
+        if self._args is None:  # numpy views of the (in-place updated) torch state
+            nk = self._nk
+            self._args = (self.v.numpy(), self.ie.numpy(), self.ii.numpy(), self.inm.numpy(),
+                          self.ref.numpy(), self._buf.numpy(), self.p22.numpy(), self.p21e.numpy(),
+                          self.p21i.numpy(), self.p21n.numpy(), self._decay(self.p11e),
+                          self._decay(self.p11i), self._decay(self.p11n), self.nmda_scale.numpy(),
+                          self.bias_term.numpy(),
+                          self.w_ext.numpy(), np.float32(self.theta.item()), np.float32(self.v_reset.item()),
+                          self.ref_steps, self.key.numpy(), self.grp.numpy(),
+                          self.icdf_np, self.use_nmda, self._spk,
+                          nk.threshold_rows(self.icdf_np, self.grp.numpy()), self._cs, self._cb)
+            self._dargs = (self.partptr, self.bounds, self._pos, self._weight.numpy(), self._buf.view(-1).numpy(),
+                           self._hot)
+            self._fargs = (self.partptr, self.bounds, self._cpart, self._pos, self._weight.numpy(),
+                           self._buf.view(-1).numpy(), self._hot, self._ck, self._ci, self._coff, self._cnt)
 
     def state_changed(self) -> None:
         """Call after changing the batch's drive or state arrays in place (``grp`` / ``icdf``, the
@@ -284,19 +353,22 @@ class LIFBatch:
         if not 1 <= K <= self.K:
             raise ValueError(f"a block is 1..{self.K} steps, got {K}")
         t0 = self.t
-        if self.backend == "numba":
+        if self.backend == "numba" and self._plasticity is None and self.FUSE_BLOCKS:
+            # fused: the previous block's spikes delivered and this block's neurons advanced and
+            # their spikes listed in one parallel launch (nk.block_fused); this block's spikes are
+            # delivered by the next block, or by flush() before anything outside reads the ring or
+            # the weights
             nk = self._nk
-            if self._args is None:  # numpy views of the (in-place updated) torch state
-                self._args = (self.v.numpy(), self.ie.numpy(), self.ii.numpy(), self.inm.numpy(),
-                              self.ref.numpy(), self.buf.numpy(), self.p22.numpy(), self.p21e.numpy(),
-                              self.p21i.numpy(), self.p21n.numpy(), self._decay(self.p11e),
-                              self._decay(self.p11i), self._decay(self.p11n), self.nmda_scale.numpy(),
-                              self.bias_term.numpy(),
-                              self.w_ext.numpy(), np.float32(self.theta.item()), np.float32(self.v_reset.item()),
-                              self.ref_steps, self.key.numpy(), self.grp.numpy(),
-                              self.icdf_np, self.use_nmda, self._spk,
-                              nk.threshold_rows(self.icdf_np, self.grp.numpy()), self._cs)
-                self._dargs = (self.partptr, self._pos, self.weight.numpy(), self.buf.view(-1).numpy(), self._hot)
+            self._views()
+            nk.block_fused(t0, K, self.S, *self._args, self._pt0, self._out_k, self._out_i, self._pm, *self._fargs)
+            m = nk.merge_parts(self._ck, self._ci, self._coff, self._cnt, K, self._out_k, self._out_i)
+            self._pt0, self._pm = t0, m
+            kk = torch.from_numpy(self._out_k[:m].copy())
+            ii = torch.from_numpy(self._out_i[:m].copy())
+        elif self.backend == "numba":
+            nk = self._nk
+            self.flush()
+            self._views()
             nk.lif_block(t0, K, self.S, *self._args)
             m = nk.collect(self._spk, K, self._out_k, self._out_i)
             kk = torch.from_numpy(self._out_k[:m].copy())
@@ -335,8 +407,8 @@ class LIFBatch:
         v, ie, ii, inm, ref = self.v, self.ie, self.ii, self.inm, self.ref
         for k in range(K):
             s = (t0 + k) % self.S
-            ae, ai = self.buf[s, 0].clone(), self.buf[s, 1].clone()
-            self.buf[s].zero_()
+            ae, ai = self._buf[s, 0].clone(), self._buf[s, 1].clone()
+            self._buf[s].zero_()
             v, ie, ii, inm, ref, sp = lif_step(v, ie, ii, inm, ref, ae, ai, n_ext[k], self.w_ext, self.p22, self.p21e,
                                                self.p21i, self.p21n, self.p11e, self.p11i, self.p11n, self.nmda_scale,
                                                self.bias_term, self.theta, self.v_reset, self.ref_steps, self.use_nmda)
@@ -357,4 +429,4 @@ class LIFBatch:
         tk = torch.repeat_interleave(kk + t0, cnt)
         slot = (tk + self.delay[syn]) % self.S
         flat = slot * (2 * self.N) + self.code[syn]
-        self.buf.view(-1).index_add_(0, flat, self.weight[syn])
+        self._buf.view(-1).index_add_(0, flat, self._weight[syn])
