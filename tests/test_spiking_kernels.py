@@ -147,3 +147,75 @@ def test_delivery_sums_do_not_depend_on_the_slot_stream_in_or_partitions():
             buf = buf0.copy()
             nk.deliver(t0, spk_k, spk_i, spk_k.size, S, pp, bounds, pos, weight, buf, hot)
             assert np.array_equal(buf, ref), (bounds, hot)
+
+
+def _connectome_pair():
+    from encephagen.spiking.network import connectome_network
+    from encephagen.spiking.params import LIFParams
+
+    rng = np.random.default_rng(3)
+    R = 6
+    W = rng.random((R, R)) * (rng.random((R, R)) < 0.7)
+    np.fill_diagonal(W, 0)
+    L = rng.uniform(5, 60, (R, R))
+    L = (L + L.T) / 2
+    p = LIFParams(n_e=40, n_i=10, p_int=0.2, J=1.0, eta=1.1, G=1.0, p_between=0.05, ffi_scale=3.0)
+    return [connectome_network(W, L, p, seed=1), connectome_network(W.T, L, p, seed=2)]
+
+
+def test_fused_blocks_equal_separate_launches_with_outside_access(monkeypatch):
+    """Fused blocks (the previous block's delivery and this block's update in one launch per
+    partition; three partitions of unequal in-degree) by the helper-thread team and by a numba
+    parallel launch give the spikes, mid-run ring and final state of separate update and delivery
+    launches bit for bit, with partial blocks, weights written between blocks (delivered spikes of
+    the last block must use the weights it ended with) and a switch to separate launches mid-run.
+    A fused block that forgot the pending spikes, or delivered them after the weight write, fails."""
+    import numba
+
+    nets = _connectome_pair()
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 3)
+    out = {}
+    for mode in ("separate", "numba", "team"):
+        sim = LIFBatch(nets, [10, 11], backend="numba")
+        assert sim.nparts == 3 and len(set(np.diff(sim.bounds).tolist())) > 1   # unequal partitions
+        sim.FUSE_BLOCKS = mode != "separate"
+        sim.FUSED_RUNNER = mode
+        sim.random_initial_state()
+        ks, ii, mid = [], [], None
+        sizes = [sim.K, 1, sim.K - 1, 3]
+        q = 0
+        while sim.t < 900:
+            if sim.t >= 300 and mid is None:
+                sim.weight[::7] *= 1.5               # outside write between blocks
+                mid = sim.buf.clone()                 # outside read between blocks
+            if sim.t >= 600:
+                sim.FUSE_BLOCKS = False
+            b = sim.step_block(min(sizes[q % 4], 900 - sim.t))
+            q += 1
+            ks.append((b.k + b.t0).numpy())
+            ii.append(b.i.numpy())
+        out[mode] = (np.concatenate(ks), np.concatenate(ii), mid,
+                     [x.clone() for x in (sim.v, sim.ie, sim.ii, sim.inm, sim.ref, sim.buf, sim.weight)])
+    k0, i0, m0, s0 = out["separate"]
+    assert len(i0) > 300
+    for mode in ("numba", "team"):
+        k, i, m, s = out[mode]
+        assert np.array_equal(k, k0) and np.array_equal(i, i0), mode
+        assert torch.equal(m, m0), mode
+        for a, b in zip(s, s0):
+            assert torch.equal(a, b), mode
+
+
+def test_part_bounds_balance_cost_on_cache_line_boundaries():
+    deg = np.r_[np.full(640, 10), np.full(640, 30)]    # the second half costs 1 + 1.5, the first 1 + 0.5
+    b = nk.part_bounds(deg, 2)
+    assert b[0] == 0 and b[-1] == deg.size and b[1] % 64 == 0
+    cost = 1 + deg / deg.mean()
+    assert abs(cost[:b[1]].sum() - cost[b[1]:].sum()) <= 64 * cost.max()
+    assert b[1] > 640                                   # the cheap half gets more neurons
+    cb, cpart = nk.chunk_bounds(b, 300)
+    assert cb[0] == 0 and cb[-1] == deg.size and set(b.tolist()) <= set(cb.tolist())
+    assert np.diff(cb).max() <= 300 and np.all(np.diff(cb) > 0)
+    assert cpart.tolist() == np.searchsorted(cb, b).tolist()
+    tiny = nk.part_bounds(np.ones(50), 3)               # fewer neurons than a cache line per partition
+    assert tiny[0] == 0 and tiny[-1] == 50 and np.all(np.diff(tiny) >= 0)

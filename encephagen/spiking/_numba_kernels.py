@@ -433,36 +433,50 @@ def _collect_part(spk, nsteps, lo, hi, out_k, out_i, off):
 
 
 @cached
+@numba.njit(fastmath=False, nogil=True)
+def block_part(p, t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
+               p22, p21e, p21i, p21n, p11e, p11i, p11n, nmda_scale, bias_term,
+               w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk, thr, cs, cb,
+               pt0, pk, pi, pm, partptr, bounds, cpart, pos, weight, buf_flat, hot, ck, ci, coff, cnt):
+    """Partition p of a fused block (see :func:`block_fused`): the neurons ``bounds[p]`` ..
+    ``bounds[p + 1] - 1`` (chunks ``cpart[p]`` .. ``cpart[p + 1] - 1``) first receive the previous
+    block's spikes (``pk``/``pi``, ``pm`` of them, emitted from step ``pt0``; :func:`deliver`'s
+    partition p), then advance ``nsteps`` steps (:func:`lif_block`'s chunks), then their spikes are
+    listed (step, then neuron) in ``ck``/``ci`` from ``coff[p]``, their number in ``cnt[p]``. Writes
+    only partition p's neurons, ring entries, spike flags and list: partitions can run concurrently."""
+    lo = bounds[p]
+    hi = bounds[p + 1]
+    acc = 0
+    if pm > 0:
+        acc = _deliver_part(pt0, pk, pi, pm, nslots, partptr, p, lo, hi, pos, weight, buf_flat,
+                            buf_flat.view(np.int32), hot)
+    for c in range(cpart[p], cpart[p + 1]):
+        a = cb[c]
+        b = cb[c + 1]
+        _update_chunk(a, b, t0, nsteps, nslots, v, ie, ii, inm, ref, buf, p22, p21e, p21i, p21n, p11e, p11i, p11n,
+                      nmda_scale, bias_term, w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk,
+                      thr, cs[c, :b - a])
+    cnt[p] = _collect_part(spk, nsteps, lo, hi, ck, ci, coff[p])
+    return acc
+
+
+@cached
 @numba.njit(parallel=True, fastmath=False, nogil=True)
 def block_fused(t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
                 p22, p21e, p21i, p21n, p11e, p11i, p11n, nmda_scale, bias_term,
                 w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk, thr, cs, cb,
                 pt0, pk, pi, pm, partptr, bounds, cpart, pos, weight, buf_flat, hot, ck, ci, coff, cnt):
-    """One block in one parallel launch: partition p (neurons ``bounds[p]`` .. ``bounds[p + 1] - 1``,
-    chunks ``cpart[p]`` .. ``cpart[p + 1] - 1``) first receives the previous block's spikes (``pk``/``pi``,
-    ``pm`` of them, emitted from step ``pt0``; :func:`deliver`'s partition p), then advances its neurons
-    ``nsteps`` steps (:func:`lif_block`'s chunks) and lists its spikes (step, then neuron) in
-    ``ck``/``ci`` from ``coff[p]``, their number in ``cnt[p]``. A partition's targets are written and
+    """One block in one parallel launch: every partition's :func:`block_part` (the previous block's
+    delivery onto its neurons, their update, their spike list). A partition's targets are written and
     read by its own thread only, and the previous block's spikes arrive no earlier than this block
     (delays >= the block length), so this is :func:`deliver` then :func:`lif_block` then
     :func:`collect`, bit for bit, with one launch (one barrier) instead of two per block."""
-    nparts = bounds.shape[0] - 1
-    bits = buf_flat.view(np.int32)
     chk = 0
-    for p in numba.prange(nparts):
-        lo = bounds[p]
-        hi = bounds[p + 1]
-        acc = 0
-        if pm > 0:
-            acc = _deliver_part(pt0, pk, pi, pm, nslots, partptr, p, lo, hi, pos, weight, buf_flat, bits, hot)
-        for c in range(cpart[p], cpart[p + 1]):
-            a = cb[c]
-            b = cb[c + 1]
-            _update_chunk(a, b, t0, nsteps, nslots, v, ie, ii, inm, ref, buf, p22, p21e, p21i, p21n, p11e, p11i, p11n,
+    for p in numba.prange(bounds.shape[0] - 1):
+        chk += block_part(p, t0, nsteps, nslots, v, ie, ii, inm, ref, buf, p22, p21e, p21i, p21n, p11e, p11i, p11n,
                           nmda_scale, bias_term, w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk,
-                          thr, cs[c, :b - a])
-        cnt[p] = _collect_part(spk, nsteps, lo, hi, ck, ci, coff[p])
-        chk += acc
+                          thr, cs, cb, pt0, pk, pi, pm, partptr, bounds, cpart, pos, weight, buf_flat, hot, ck, ci,
+                          coff, cnt)
     return chk
 
 

@@ -26,9 +26,11 @@ spikes, checked in tests/test_spiking_backends.py). ``auto`` = numba on CPU, tor
 """
 from __future__ import annotations
 
+import _thread
 import logging
 import math
 import os
+import threading
 import time
 from dataclasses import dataclass
 
@@ -91,6 +93,75 @@ def estimate_memory_bytes(n_total: int, nnz_total: int, n_slots: int, block: int
     return int(syn + csr + ring + neurons + spk + temp + monitors)
 
 
+class _Team:
+    """Runs a fused block's partitions: the calling thread runs partition 0 and persistent helper
+    threads (daemon, created on first use, shared by every batch of the process) the others, each a
+    compiled call that releases the GIL; one partition is a plain call. Per block this is one wake-up
+    of each helper and one wait for it, where a numba parallel launch (workqueue layer) hands every
+    worker two tasks (its thread-count sync and the work) with the caller waiting idle: measured in
+    this VM, an empty 2-thread numba launch costs 50-75 us of CPU (docs/spiking.md)."""
+
+    def __init__(self):
+        self._reset()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._reset)   # a forked child has none of the threads
+
+    def _reset(self):
+        self._workers: list[_Worker] = []
+        self._lock = threading.Lock()
+
+    def run(self, fn, nparts: int, args: tuple) -> None:
+        if nparts == 1:
+            fn(0, *args)
+            return
+        with self._lock:
+            while len(self._workers) < nparts - 1:
+                self._workers.append(_Worker())
+            ws = self._workers[:nparts - 1]
+            for p, w in enumerate(ws, 1):
+                w.submit(fn, p, args)
+            try:
+                fn(0, *args)
+            finally:   # the helpers work on the same arrays: wait for every one before anything else
+                errs = [w.wait() for w in ws]
+            for e in errs:
+                if e is not None:
+                    raise e
+
+
+class _Worker:
+    def __init__(self):
+        self.go = _thread.allocate_lock()
+        self.go.acquire()
+        self.done = _thread.allocate_lock()
+        self.done.acquire()
+        self.task, self.exc = None, None
+        threading.Thread(target=self._loop, daemon=True, name="encephagen-spiking-partition").start()
+
+    def _loop(self):
+        while True:
+            self.go.acquire()
+            fn, p, args = self.task
+            try:
+                fn(p, *args)
+            except BaseException as e:  # handed to the caller
+                self.exc = e
+            self.task = None
+            self.done.release()
+
+    def submit(self, fn, p, args):
+        self.task, self.exc = (fn, p, args), None
+        self.go.release()
+
+    def wait(self):
+        self.done.acquire()
+        e, self.exc = self.exc, None
+        return e
+
+
+_TEAM = _Team()
+
+
 @dataclass
 class BlockSpikes:
     t0: int          # first global step of the block
@@ -105,6 +176,9 @@ class LIFBatch:
     # this block's update, per thread's partition of the neurons) instead of two; False: separate
     # update and delivery launches (the same bits; the benchmark's A/B)
     FUSE_BLOCKS = True
+    # who runs a fused block's partitions: "team" (the calling thread and persistent helper threads,
+    # :class:`_Team`) or "numba" (one numba parallel launch); the same bits either way
+    FUSED_RUNNER = "team"
 
     def __init__(self, networks: list[LIFNetwork], seeds: list[int], device: str | torch.device = "cpu",
                  backend: str = "auto", memory_limit_bytes: int | None = None, names: list[str] | None = None,
@@ -360,7 +434,11 @@ class LIFBatch:
             # the weights
             nk = self._nk
             self._views()
-            nk.block_fused(t0, K, self.S, *self._args, self._pt0, self._out_k, self._out_i, self._pm, *self._fargs)
+            args = (t0, K, self.S, *self._args, self._pt0, self._out_k, self._out_i, self._pm, *self._fargs)
+            if self.FUSED_RUNNER == "numba":
+                nk.block_fused(*args)
+            else:
+                _TEAM.run(nk.block_part, self.nparts, args)
             m = nk.merge_parts(self._ck, self._ci, self._coff, self._cnt, K, self._out_k, self._out_i)
             self._pt0, self._pm = t0, m
             kk = torch.from_numpy(self._out_k[:m].copy())
