@@ -408,6 +408,71 @@ def deliver(t0, spk_k, spk_i, m, nslots, partptr, bounds, pos, weight, buf_flat,
 
 
 @numba.njit(nogil=True)
+def _deliver_part_rows(t0, spk_k, spk_i, m, nslots, partptr, p, lo, hi, rbase, rw, tg, buf_flat, bits, hot):
+    """:func:`_deliver_part` for uniform rows (:func:`uniform_rows`): a spike's synapses share one weight
+    ``rw[src]`` and one delay, so a synapse is a 2-byte target offset ``tg[s]`` from the row's ring
+    address ``rbase[src]`` (the same additions, in the same order, as from ``pos`` and ``weight``)."""
+    total = buf_flat.shape[0]
+    stride = total // nslots
+    n = stride // 2
+    acc = 0
+    kprev = -1
+    for j in range(m):
+        src = spk_i[j]
+        k = spk_k[j]
+        base = ((t0 + k) % nslots) * stride
+        if hot >= 0 and k != kprev:  # the first spike of a step: stream in its slot's part
+            kprev = k
+            r = base + hot * stride
+            if r >= total:
+                r -= total
+            acc += _touch(bits, r + lo, r + hi) + _touch(bits, r + n + lo, r + n + hi)
+        a0 = base + rbase[src]
+        if a0 >= total:   # the row's slot wraps: rbase < stride beyond its delay, so all or none do
+            a0 -= total
+        w = rw[src]
+        for s in range(partptr[src, p], partptr[src, p + 1]):
+            a = a0 + np.int64(tg[s])
+            buf_flat[a] += w
+    return acc
+
+
+@numba.njit(cache=True, nogil=True)
+def uniform_rows(indptr, code, delay, weight, n_total):
+    """(ok, rbase, rw, tg): every source's synapses as ONE weight ``rw`` (float32, equal bits), one
+    ring offset ``rbase = delay * 2N + channel * N + first target`` (int64) and per synapse its target
+    minus the first target (``tg``, uint16), for :func:`_deliver_part_rows`. ``ok`` is False (and the
+    arrays unusable) when a row has two weights, delays or channels, or spans 65,536 targets or more
+    (then delivery reads ``pos`` and ``weight``). Brunel-type networks (a neuron's outgoing synapses
+    share weight and delay, as in Brian2's benchmark script) qualify."""
+    n = indptr.shape[0] - 1
+    nnz = code.shape[0]
+    rbase = np.zeros(n, np.int64)
+    rw = np.zeros(n, np.float32)
+    tg = np.zeros(nnz, np.uint16)
+    wb = weight.view(np.int32)
+    for r in range(n):
+        a = indptr[r]
+        b = indptr[r + 1]
+        if b == a:
+            continue
+        ch = code[a] // n_total
+        tmin = code[a] % n_total
+        for s in range(a, b):
+            if wb[s] != wb[a] or delay[s] != delay[a] or code[s] // n_total != ch:
+                return False, rbase, rw, tg
+            tmin = min(tmin, code[s] % n_total)
+        for s in range(a, b):
+            t = code[s] % n_total - tmin
+            if t >= 65536:
+                return False, rbase, rw, tg
+            tg[s] = t
+        rbase[r] = np.int64(delay[a]) * 2 * n_total + ch * n_total + tmin
+        rw[r] = weight[a]
+    return True, rbase, rw, tg
+
+
+@numba.njit(nogil=True)
 def _collect_part(spk, nsteps, lo, hi, out_k, out_i, off):
     """:func:`collect` of neurons lo..hi-1 (lo a multiple of 8) into out_k/out_i from ``off``; returns the count."""
     nw = (hi - lo) // 8
@@ -437,17 +502,21 @@ def _collect_part(spk, nsteps, lo, hi, out_k, out_i, off):
 def block_part(p, t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
                p22, p21e, p21i, p21n, p11e, p11i, p11n, nmda_scale, bias_term,
                w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk, thr, cs, cb,
-               pt0, pk, pi, pm, partptr, bounds, cpart, pos, weight, buf_flat, hot, ck, ci, coff, cnt):
+               pt0, pk, pi, pm, partptr, bounds, cpart, pos, weight, buf_flat, hot, ck, ci, coff, cnt,
+               rows, rbase, rw, tg):
     """Partition p of a fused block (see :func:`block_fused`): the neurons ``bounds[p]`` ..
     ``bounds[p + 1] - 1`` (chunks ``cpart[p]`` .. ``cpart[p + 1] - 1``) first receive the previous
     block's spikes (``pk``/``pi``, ``pm`` of them, emitted from step ``pt0``; :func:`deliver`'s
-    partition p), then advance ``nsteps`` steps (:func:`lif_block`'s chunks), then their spikes are
+    partition p; with ``rows`` from the uniform rows ``rbase``/``rw``/``tg``), then advance ``nsteps`` steps (:func:`lif_block`'s chunks), then their spikes are
     listed (step, then neuron) in ``ck``/``ci`` from ``coff[p]``, their number in ``cnt[p]``. Writes
     only partition p's neurons, ring entries, spike flags and list: partitions can run concurrently."""
     lo = bounds[p]
     hi = bounds[p + 1]
     acc = 0
-    if pm > 0:
+    if pm > 0 and rows:
+        acc = _deliver_part_rows(pt0, pk, pi, pm, nslots, partptr, p, lo, hi, rbase, rw, tg, buf_flat,
+                                 buf_flat.view(np.int32), hot)
+    elif pm > 0:
         acc = _deliver_part(pt0, pk, pi, pm, nslots, partptr, p, lo, hi, pos, weight, buf_flat,
                             buf_flat.view(np.int32), hot)
     for c in range(cpart[p], cpart[p + 1]):
@@ -465,7 +534,8 @@ def block_part(p, t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
 def block_fused(t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
                 p22, p21e, p21i, p21n, p11e, p11i, p11n, nmda_scale, bias_term,
                 w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk, thr, cs, cb,
-                pt0, pk, pi, pm, partptr, bounds, cpart, pos, weight, buf_flat, hot, ck, ci, coff, cnt):
+                pt0, pk, pi, pm, partptr, bounds, cpart, pos, weight, buf_flat, hot, ck, ci, coff, cnt,
+                rows, rbase, rw, tg):
     """One block in one parallel launch: every partition's :func:`block_part` (the previous block's
     delivery onto its neurons, their update, their spike list). A partition's targets are written and
     read by its own thread only, and the previous block's spikes arrive no earlier than this block
@@ -476,7 +546,7 @@ def block_fused(t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
         chk += block_part(p, t0, nsteps, nslots, v, ie, ii, inm, ref, buf, p22, p21e, p21i, p21n, p11e, p11i, p11n,
                           nmda_scale, bias_term, w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk,
                           thr, cs, cb, pt0, pk, pi, pm, partptr, bounds, cpart, pos, weight, buf_flat, hot, ck, ci,
-                          coff, cnt)
+                          coff, cnt, rows, rbase, rw, tg)
     return chk
 
 

@@ -79,6 +79,7 @@ def estimate_memory_bytes(n_total: int, nnz_total: int, n_slots: int, block: int
     syn = nnz_total * (8 + 4 + 4)                 # code int64 + weight f32 + delay i32
     if backend != "torch":
         syn += nnz_total * (4 if n_slots * 2 * n_total < 2**31 - 1 else 8)  # delivery offsets
+        syn += nnz_total * 2                      # uniform rows' 2-byte target offsets (when the rows qualify)
     csr = (n_total + 1) * 8
     ring = n_slots * 2 * n_total * 4
     neurons = n_total * (4 * 14 + 8 * 3 + kmax * 8)  # state, propagators, keys, cdf rows (torch)
@@ -337,6 +338,13 @@ class LIFBatch:
             self._coff = self.bounds[:-1] * per            # ... from its own offset
             self._cnt = np.zeros(self.nparts, np.int64)
             self._pt0 = 0
+            # a neuron's synapses sharing weight and delay (Brunel's network): delivery reads 2 bytes
+            # a synapse instead of 8; any outside access to the weights turns this off (see weight)
+            ok, self._rbase, self._rw, self._tg = nk.uniform_rows(self.indptr.numpy(), self.code.numpy(),
+                                                                  self.delay.numpy(), self._weight.numpy(), N)
+            self._rows = bool(ok)
+            if not self._rows:
+                self._rbase, self._rw, self._tg = self._rbase[:0], self._rw[:0], self._tg[:0]
             self._args = None
 
     # The ring buffer, the weights and the plasticity hook are properties: with fused blocks (numba,
@@ -354,6 +362,9 @@ class LIFBatch:
         """(nnz,) float32 synaptic weights of the batch (write in place; the last block's spikes are
         delivered with the weights they had when the block ended)."""
         self.flush()
+        if self.backend == "numba" and self._rows:   # the caller may change them: per-synapse weights from now on
+            self._rows = False
+            self._args = None
         return self._weight
 
     @weight.setter
@@ -393,7 +404,8 @@ class LIFBatch:
             self._dargs = (self.partptr, self.bounds, self._pos, self._weight.numpy(), self._buf.view(-1).numpy(),
                            self._hot)
             self._fargs = (self.partptr, self.bounds, self._cpart, self._pos, self._weight.numpy(),
-                           self._buf.view(-1).numpy(), self._hot, self._ck, self._ci, self._coff, self._cnt)
+                           self._buf.view(-1).numpy(), self._hot, self._ck, self._ci, self._coff, self._cnt,
+                           self._rows, self._rbase, self._rw, self._tg)
 
     def state_changed(self) -> None:
         """Call after changing the batch's drive or state arrays in place (``grp`` / ``icdf``, the
