@@ -21,8 +21,12 @@ After a block, the spikes' outgoing rows are scatter-added into the ring buffer 
 generator of :mod:`encephagen.spiking.rng` (a pure function of network seed, neuron, step).
 
 Backends: ``torch`` (any device; calls ``lif_step`` on tensors) and ``numba`` (CPU only; the
-same ``lif_step`` compiled into one parallel kernel per block + a delivery loop; identical
-spikes, checked in tests/test_spiking_backends.py). ``auto`` = numba on CPU, torch on CUDA.
+same ``lif_step`` compiled; identical spikes, checked in tests/test_spiking_backends.py).
+``auto`` = numba on CPU, torch on CUDA. The numba path fuses a block: one compiled call per
+thread's partition of the neurons delivers the PREVIOUS block's spikes onto them, advances them
+and lists their spikes (``_numba_kernels.block_part``; the calling thread and persistent helper
+threads run the partitions, :class:`_Team`); ``buf``/``weight``/``plasticity`` are properties that
+deliver the pending spikes first (:meth:`LIFBatch.flush`). With plasticity, blocks are not fused.
 """
 from __future__ import annotations
 
@@ -434,7 +438,9 @@ class LIFBatch:
 
     # ------------------------------------------------------------------ stepping
     def step_block(self, nsteps: int | None = None) -> BlockSpikes:
-        """Advance ``nsteps`` (<= K) steps and deliver their spikes; return the spikes."""
+        """Advance ``nsteps`` (<= K) steps; return the spikes. Their delivery into the ring is done
+        before anything reads the ring, the weights or the next block's arrivals (fused blocks deliver
+        them at the start of the next block or on :meth:`flush`)."""
         K = self.K if nsteps is None else int(nsteps)
         if not 1 <= K <= self.K:
             raise ValueError(f"a block is 1..{self.K} steps, got {K}")
