@@ -219,3 +219,36 @@ def test_part_bounds_balance_cost_on_cache_line_boundaries():
     assert cpart.tolist() == np.searchsorted(cb, b).tolist()
     tiny = nk.part_bounds(np.ones(50), 3)               # fewer neurons than a cache line per partition
     assert tiny[0] == 0 and tiny[-1] == 50 and np.all(np.diff(tiny) >= 0)
+
+
+def test_uniform_rows_give_the_same_ring_addresses_or_refuse():
+    """A row's 2-byte target offsets from its base address are exactly its ``pos`` entries; a row with
+    a second weight (even -0.0 against 0.0), a second delay or a target span >= 65,536 is refused."""
+    n = 70000
+    indptr = np.array([0, 3, 3, 5], np.int64)                  # rows 0, 1 (empty), 2; the rest empty
+    indptr = np.r_[indptr, np.full(n - 3, 5, np.int64)]
+    code = np.array([5, 9, 12, n + 40, n + 41], np.int64)       # row 2 on the inhibitory channel
+    delay = np.array([3, 3, 3, 7, 7], np.int32)
+    weight = np.array([0.5, 0.5, 0.5, -2.0, -2.0], np.float32)
+    ok, rbase, rw, tg = nk.uniform_rows(indptr, code, delay, weight, n)
+    assert ok
+    pos = nk.delivery_offsets(delay, code, 10, n)
+    src = np.repeat(np.arange(n), np.diff(indptr))
+    assert np.array_equal(rbase[src] + tg, pos) and rw[0] == 0.5 and rw[2] == -2.0
+    for w2, d2, c2 in ((np.float32(0.25), 3, 9), (np.float32(0.5), 4, 9), (np.float32(0.5), 3, 5 + 65536)):
+        bad_w, bad_d, bad_c = weight.copy(), delay.copy(), code.copy()
+        bad_w[1], bad_d[1], bad_c[1] = w2, d2, c2
+        assert not nk.uniform_rows(indptr, bad_c, bad_d, bad_w, n)[0], (w2, d2, c2)
+    zw = np.array([0.0, -0.0, 0.0, -2.0, -2.0], np.float32)
+    assert not nk.uniform_rows(indptr, code, delay, zw, n)[0]
+
+
+def test_outside_weight_access_turns_uniform_rows_off():
+    net = brunel_network(n_e=160, n_i=40, c_e=16, c_i=4, J=0.2, eta=1.3, seed=1)
+    sim = LIFBatch([net], [1], backend="numba")
+    assert sim._rows
+    sim.step_block()
+    _ = sim.buf                  # reading the ring delivers, keeps the rows
+    assert sim._rows and sim._pm == 0
+    sim.weight[:3] *= 2.0        # the weights may differ now: per-synapse weights from here on
+    assert not sim._rows
