@@ -322,7 +322,8 @@ class LIFBatch:
             from encephagen.spiking import _numba_kernels as nk  # compiled on first use, cached on disk
 
             self._nk = nk
-            self.nparts = max(1, numba.get_num_threads())
+            # one partition per thread, none under 256 neurons (a helper's wake-up would cost more than its work)
+            self.nparts = max(1, min(numba.get_num_threads(), -(-N // 256)))
             # one partition of the neurons per thread, near-equal in neurons + incoming synapses: a
             # thread updates its partition's neurons and delivers the spikes onto them
             indeg = np.concatenate([np.bincount(net.target, minlength=n) for net in networks])
