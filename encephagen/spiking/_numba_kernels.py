@@ -132,19 +132,73 @@ def _lif_rows(v, ie, ii, inm, ref, be, bi, p22, p21e, p21i, p21n, p11e, p11i, p1
         sk[i] = sp
 
 
+@numba.njit(nogil=True, inline="always")
+def _lif_rows_same(v, ie, ii, inm, ref, be, bi, p22, p21e, p21i, p21n, p11e, p11i, p11n, nmda_scale, bias_term,
+                   w_ext, theta, v_reset, ref_steps, use_nmda, cr, sk):
+    """:func:`_lif_rows` for a chunk whose neurons share their propagators, NMDA scale, bias term and
+    external jump (one tau_m; all scalars here): the same operations on the same values, ~28 bytes
+    fewer per neuron-step."""
+    for i in range(v.shape[0]):
+        ae = be[i]
+        ai = bi[i]
+        be[i] = 0.0
+        bi[i] = 0.0
+        vi, ei, xi, ni, r, sp = lif_step(v[i], ie[i], ii[i], inm[i], ref[i], ae, ai, np.float32(cr[i]), w_ext,
+                                         p22, p21e, p21i, p21n, p11e, p11i, p11n,
+                                         nmda_scale, bias_term, theta, v_reset, ref_steps, use_nmda)
+        v[i] = vi
+        ie[i] = ei
+        ii[i] = xi
+        inm[i] = ni
+        ref[i] = r
+        sk[i] = sp
+
+
+@numba.njit(nogil=True)
+def _same_bits(x, lo, hi):
+    xb = x.view(np.int32)
+    for j in range(lo + 1, hi):
+        if xb[j] != xb[lo]:
+            return False
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
+def chunk_kinds(cb, grp, p22, p21e, p21i, p21n, nmda_scale, bias_term, w_ext):
+    """Per chunk: bit 0 = its neurons share one Poisson rate (``grp``), bit 1 = they share their
+    propagators, NMDA scale, bias term and external jump (equal bits); :func:`_update_chunk` then
+    reads scalars instead of per-neuron rows. Recomputed whenever the drive changes (state_changed)."""
+    nch = cb.shape[0] - 1
+    out = np.zeros(nch, np.int8)
+    for c in range(nch):
+        lo = cb[c]
+        hi = cb[c + 1]
+        if hi <= lo:
+            continue
+        g = True
+        for j in range(lo + 1, hi):
+            if grp[j] != grp[lo]:
+                g = False
+        same = (_same_bits(p22, lo, hi) and _same_bits(p21e, lo, hi) and _same_bits(p21i, lo, hi)
+                and _same_bits(p21n, lo, hi) and _same_bits(nmda_scale, lo, hi) and _same_bits(bias_term, lo, hi)
+                and _same_bits(w_ext, lo, hi))
+        out[c] = (1 if g else 0) + (2 if same else 0)
+    return out
+
+
 @numba.njit(nogil=True)
 def _update_chunk(lo, hi, t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
                   p22, p21e, p21i, p21n, p11e, p11i, p11n, nmda_scale, bias_term,
-                  w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk, thr, cr):
+                  w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk, thr, cr, kind):
     """Neurons lo..hi-1 over the block's steps (the body of :func:`lif_block`, also run by
-    :func:`block_fused`); ``cr``: int32 scratch of hi - lo entries (the step's Poisson counts)."""
+    :func:`block_fused`); ``cr``: int32 scratch of hi - lo entries (the step's Poisson counts);
+    ``kind``: :func:`chunk_kinds`' flags of the chunk."""
     m = hi - lo
+    if m <= 0:
+        return
     kmax = icdf.shape[1]
-    g0 = grp[lo]
-    uniform = True
-    for j in range(lo + 1, hi):
-        if grp[j] != g0:
-            uniform = False
+    uniform = (kind & 1) != 0
+    same = (kind & 2) != 0
     s = t0 % nslots
     for k in range(nsteps):
         if uniform:
@@ -162,10 +216,16 @@ def _update_chunk(lo, hi, t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
                     while q < kmax and icdf[g, q] < x:
                         q += 1
                     cr[j] = q
-        _lif_rows(v[lo:hi], ie[lo:hi], ii[lo:hi], inm[lo:hi], ref[lo:hi], buf[s, 0, lo:hi], buf[s, 1, lo:hi],
-                  p22[lo:hi], p21e[lo:hi], p21i[lo:hi], p21n[lo:hi], p11e, p11i, p11n,
-                  nmda_scale[lo:hi], bias_term[lo:hi], w_ext[lo:hi], theta, v_reset, ref_steps, use_nmda,
-                  cr, spk[k, lo:hi])
+        if same:
+            _lif_rows_same(v[lo:hi], ie[lo:hi], ii[lo:hi], inm[lo:hi], ref[lo:hi], buf[s, 0, lo:hi], buf[s, 1, lo:hi],
+                           p22[lo], p21e[lo], p21i[lo], p21n[lo], p11e, p11i, p11n,
+                           nmda_scale[lo], bias_term[lo], w_ext[lo], theta, v_reset, ref_steps, use_nmda,
+                           cr, spk[k, lo:hi])
+        else:
+            _lif_rows(v[lo:hi], ie[lo:hi], ii[lo:hi], inm[lo:hi], ref[lo:hi], buf[s, 0, lo:hi], buf[s, 1, lo:hi],
+                      p22[lo:hi], p21e[lo:hi], p21i[lo:hi], p21n[lo:hi], p11e, p11i, p11n,
+                      nmda_scale[lo:hi], bias_term[lo:hi], w_ext[lo:hi], theta, v_reset, ref_steps, use_nmda,
+                      cr, spk[k, lo:hi])
         s += 1
         if s == nslots:
             s = 0
@@ -175,7 +235,7 @@ def _update_chunk(lo, hi, t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
 @numba.njit(parallel=True, fastmath=False, nogil=True)
 def lif_block(t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
               p22, p21e, p21i, p21n, p11e, p11i, p11n, nmda_scale, bias_term,
-              w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk, thr, cs, cb):
+              w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk, thr, cs, cb, kinds):
     """Advance every neuron ``nsteps`` steps from global step ``t0``; spk[k, i] = 1 on a spike, 0 else.
 
     One parallel task per chunk of neurons ``cb[c]`` .. ``cb[c + 1]`` (:func:`chunk_bounds`); inside,
@@ -192,7 +252,7 @@ def lif_block(t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
         hi = cb[c + 1]
         _update_chunk(lo, hi, t0, nsteps, nslots, v, ie, ii, inm, ref, buf, p22, p21e, p21i, p21n, p11e, p11i, p11n,
                       nmda_scale, bias_term, w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk, thr,
-                      cs[c, :hi - lo])
+                      cs[c, :hi - lo], kinds[c])
 
 
 @cached
@@ -501,7 +561,7 @@ def _collect_part(spk, nsteps, lo, hi, out_k, out_i, off):
 @numba.njit(fastmath=False, nogil=True)
 def block_part(p, t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
                p22, p21e, p21i, p21n, p11e, p11i, p11n, nmda_scale, bias_term,
-               w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk, thr, cs, cb,
+               w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk, thr, cs, cb, kinds,
                pt0, pk, pi, pm, partptr, bounds, cpart, pos, weight, buf_flat, hot, ck, ci, coff, cnt,
                rows, rbase, rw, tg):
     """Partition p of a fused block (see :func:`block_fused`): the neurons ``bounds[p]`` ..
@@ -524,7 +584,7 @@ def block_part(p, t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
         b = cb[c + 1]
         _update_chunk(a, b, t0, nsteps, nslots, v, ie, ii, inm, ref, buf, p22, p21e, p21i, p21n, p11e, p11i, p11n,
                       nmda_scale, bias_term, w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk,
-                      thr, cs[c, :b - a])
+                      thr, cs[c, :b - a], kinds[c])
     cnt[p] = _collect_part(spk, nsteps, lo, hi, ck, ci, coff[p])
     return acc
 
@@ -533,7 +593,7 @@ def block_part(p, t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
 @numba.njit(parallel=True, fastmath=False, nogil=True)
 def block_fused(t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
                 p22, p21e, p21i, p21n, p11e, p11i, p11n, nmda_scale, bias_term,
-                w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk, thr, cs, cb,
+                w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk, thr, cs, cb, kinds,
                 pt0, pk, pi, pm, partptr, bounds, cpart, pos, weight, buf_flat, hot, ck, ci, coff, cnt,
                 rows, rbase, rw, tg):
     """One block in one parallel launch: every partition's :func:`block_part` (the previous block's
@@ -545,7 +605,7 @@ def block_fused(t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
     for p in numba.prange(bounds.shape[0] - 1):
         chk += block_part(p, t0, nsteps, nslots, v, ie, ii, inm, ref, buf, p22, p21e, p21i, p21n, p11e, p11i, p11n,
                           nmda_scale, bias_term, w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk,
-                          thr, cs, cb, pt0, pk, pi, pm, partptr, bounds, cpart, pos, weight, buf_flat, hot, ck, ci,
+                          thr, cs, cb, kinds, pt0, pk, pi, pm, partptr, bounds, cpart, pos, weight, buf_flat, hot, ck, ci,
                           coff, cnt, rows, rbase, rw, tg)
     return chk
 

@@ -184,6 +184,9 @@ class LIFBatch:
     # who runs a fused block's partitions: "team" (the calling thread and persistent helper threads,
     # :class:`_Team`) or "numba" (one numba parallel launch); the same bits either way
     FUSED_RUNNER = "team"
+    # chunk flags the numba update may use (chunk_kinds: 1 one Poisson rate, 2 one set of propagators);
+    # the benchmark's A/B clears them, the same bits either way
+    CHUNK_KINDS = 3
 
     def __init__(self, networks: list[LIFNetwork], seeds: list[int], device: str | torch.device = "cpu",
                  backend: str = "auto", memory_limit_bytes: int | None = None, names: list[str] | None = None,
@@ -405,7 +408,10 @@ class LIFBatch:
                           self.w_ext.numpy(), np.float32(self.theta.item()), np.float32(self.v_reset.item()),
                           self.ref_steps, self.key.numpy(), self.grp.numpy(),
                           self.icdf_np, self.use_nmda, self._spk,
-                          nk.threshold_rows(self.icdf_np, self.grp.numpy()), self._cs, self._cb)
+                          nk.threshold_rows(self.icdf_np, self.grp.numpy()), self._cs, self._cb,
+                          nk.chunk_kinds(self._cb, self.grp.numpy(), self.p22.numpy(), self.p21e.numpy(),
+                                         self.p21i.numpy(), self.p21n.numpy(), self.nmda_scale.numpy(),
+                                         self.bias_term.numpy(), self.w_ext.numpy()) & self.CHUNK_KINDS)
             self._dargs = (self.partptr, self.bounds, self._pos, self._weight.numpy(), self._buf.view(-1).numpy(),
                            self._hot)
             self._fargs = (self.partptr, self.bounds, self._cpart, self._pos, self._weight.numpy(),
