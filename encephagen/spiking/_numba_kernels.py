@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import os
+import pathlib
 
 import numba
 import numpy as np
@@ -41,7 +42,7 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
 
 # this module's own source too: kernels in other files (_plastic_kernels) call its helpers
 _DEPS_HASH = hashlib.sha256("".join(inspect.getsource(m) for m in (_update, _rng)).encode()
-                            + open(__file__, "rb").read()).hexdigest()
+                            + pathlib.Path(__file__).read_bytes()).hexdigest()
 
 
 def cached(dispatcher):
