@@ -3,6 +3,7 @@ ring offsets (the numba == torch agreement in general is tests/test_spiking_back
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from encephagen.spiking import _numba_kernels as nk
@@ -252,3 +253,23 @@ def test_outside_weight_access_turns_uniform_rows_off():
     assert sim._rows and sim._pm == 0
     sim.weight[:3] *= 2.0        # the weights may differ now: per-synapse weights from here on
     assert not sim._rows
+
+
+def test_team_hands_a_helpers_error_to_the_caller_and_stays_usable():
+    """An exception in a helper thread's partition reaches the caller (after every partition ended),
+    and the helper threads run the next block."""
+    from encephagen.spiking.engine import _TEAM
+
+    seen = []
+
+    def part(p, fail):
+        seen.append(p)
+        if fail and p == 2:
+            raise ValueError("partition 2 failed")
+
+    with pytest.raises(ValueError, match="partition 2 failed"):
+        _TEAM.run(part, 3, (True,))
+    assert sorted(seen) == [0, 1, 2]
+    seen.clear()
+    _TEAM.run(part, 3, (False,))
+    assert sorted(seen) == [0, 1, 2]

@@ -94,6 +94,7 @@ def estimate_memory_bytes(n_total: int, nnz_total: int, n_slots: int, block: int
         temp += int(0.05 * nnz_total) * 8 * 4 + n_total * 4 * 8
     else:
         temp = n_total * (8 * 8 + 4)               # thresholds (8 x int64), lif_block scratch (counts)
+        temp += n_total * (4 * 8 + 12)             # block spike lists (merged, per partition), uniform rows' base + weight
     monitors = n_total * 8 * 10 + n_bins * n_networks * n_regions * 4 * 2
     return int(syn + csr + ring + neurons + spk + temp + monitors)
 
