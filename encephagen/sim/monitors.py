@@ -235,16 +235,29 @@ class BoldMonitor:
         self.times: list[float] = []
 
     def update(self, x):  # x (n, B) float64, mean activity over the tick
-        c = self.c
-        rho, alpha, tau = c["rho"], c["alpha"], c["tau"]
-        dt = self.dt
-        X, F, Q, V = self.X, self.F, self.Q, self.V
-        logV = V.log()
-        X_new = X + (x * self.scale - X * c["kappa"] - (F - 1.0) * c["gamma"]) * dt
-        Q_new = Q + (F / rho * (1.0 - (self.log1mrho / F).exp()) - Q * (logV * (1.0 / alpha - 1.0)).exp()) * (dt / tau)
-        V_new = V + (F - (logV * (1.0 / alpha)).exp()) * (dt / tau)
-        F_new = (F + X_new * dt).clamp_min(1e-120)
-        self.X, self.F, self.Q, self.V = X_new, F_new, Q_new, V_new
+        self.X, self.F, self.Q, self.V = self.step_fn()((self.X, self.F, self.Q, self.V), x)
+
+    def step_fn(self):
+        """The Euler step as a pure function ``f((X, F, Q, V), x) -> (X, F, Q, V)`` with this
+        monitor's constants (the one implementation: :meth:`update` calls it, and the neural-mass
+        runner traces it into its compiled step, :func:`encephagen.sim.runner.make_steps`)."""
+        c, dt, scale, log1mrho = self.c, self.dt, self.scale, self.log1mrho
+        rho, alpha, tau, kappa, gamma = c["rho"], c["alpha"], c["tau"], c["kappa"], c["gamma"]
+
+        def balloon_windkessel_step(s, x):
+            X, F, Q, V = s
+            logV = V.log()
+            X_new = X + (x * scale - X * kappa - (F - 1.0) * gamma) * dt
+            Q_new = Q + (F / rho * (1.0 - (log1mrho / F).exp()) - Q * (logV * (1.0 / alpha - 1.0)).exp()) * (dt / tau)
+            V_new = V + (F - (logV * (1.0 / alpha)).exp()) * (dt / tau)
+            F_new = (F + X_new * dt).clamp_min(1e-120)
+            return X_new, F_new, Q_new, V_new
+
+        return balloon_windkessel_step
+
+    @property
+    def state(self) -> tuple:
+        return self.X, self.F, self.Q, self.V
 
     def set_steady_state(self, x):
         """Start at the fixed point for the constant activity ``x`` (n, B) (input x * scale)."""
@@ -296,8 +309,27 @@ class Bold:
         if t == self.transient:
             self.eq.set_steady_state(x if self.init_sum is None else self.init_sum / self.init_n)
         self.eq.update(x)
+        self._sample(t)
+
+    def _sample(self, t: int) -> None:
         if (t + 1) % self.every == 0 and t >= self.first:
             self.eq.take((t + 1) * self.period)
+
+    # the fused path (compiled neural-mass steps): the step function advances the Balloon-Windkessel
+    # state itself (:meth:`BoldMonitor.step_fn` traced into the compiled call), from the state of
+    # :attr:`fused_state`, once the state is live (after tick ``transient``, where it is set)
+    def fused_ready(self, t: int) -> bool:
+        """Whether tick t's update may come from the step function: t > transient."""
+        return t > self.transient
+
+    @property
+    def fused_state(self) -> tuple:
+        return self.eq.state
+
+    def step_fused(self, t: int, state) -> None:
+        """Tick t (``fused_ready(t)``) advanced by the step function to ``state`` (X, F, Q, V)."""
+        self.eq.X, self.eq.F, self.eq.Q, self.eq.V = state
+        self._sample(t)
 
     def sample(self) -> dict:
         """``bold`` (B, T, n), ``bold_t`` (T,) ms, ``fc_bold`` (B, n, n) (None without samples)."""
