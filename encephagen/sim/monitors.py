@@ -102,7 +102,7 @@ class ActivityStats:
 
     def init(self) -> "ActivityStats":
         n, B, device, fc = self.n, self.B, self.device, self.fc
-        self.count = 0
+        self.count, self._count_t = 0, None
         self.mean = torch.zeros((n, B), dtype=F64, device=device)
         self.m2 = torch.zeros((n, B), dtype=F64, device=device)
         self.sq = torch.zeros((n, B), dtype=F64, device=device)
@@ -124,12 +124,42 @@ class ActivityStats:
         mean, var, rms, fc = self.result()
         return {"mean": mean, "var": var, "rms": rms, "fc_activity": fc}
 
+    @staticmethod
+    def welford_step(s, x):
+        """The running sums as a pure function ``f((count, mean, m2, sq), x) -> (count, mean, m2, sq)``
+        (count an int, or a float64 tensor inside the compiled step: the same division)."""
+        count, mean, m2, sq = s
+        count = count + 1
+        delta = x - mean
+        mean = mean + delta / count
+        return count, mean, m2 + delta * (x - mean), sq + x * x
+
     def update(self, x, fc: bool = True):  # x (n, B) float64
+        self.count, self.mean, self.m2, self.sq = self.welford_step((self.count, self.mean, self.m2, self.sq), x)
+        self._fc(x, fc)
+
+    # the fused path (compiled neural-mass steps, see Bold): the step function advances the running
+    # sums (welford_step traced into the compiled call) for ticks t >= start
+    def fused_fn(self):
+        return self.welford_step
+
+    def fused_ready(self, t: int) -> bool:
+        return t >= self.start
+
+    @property
+    def fused_state(self) -> tuple:
+        ct = self._count_t
+        if ct is None or ct[0] != self.count:
+            ct = (self.count, torch.tensor(float(self.count), dtype=F64, device=self.device))
+        return ct[1], self.mean, self.m2, self.sq
+
+    def step_fused(self, t: int, state, x) -> None:
         self.count += 1
-        delta = x - self.mean
-        self.mean += delta / self.count
-        self.m2 += delta * (x - self.mean)
-        self.sq += x * x
+        self._count_t = (self.count, state[0])
+        self.mean, self.m2, self.sq = state[1:]
+        self._fc(x, (t - self.start) % self.fc_every == 0)
+
+    def _fc(self, x, fc: bool):
         if self.fc and fc:
             self.fc_count += 1
             xt = x.T
@@ -318,6 +348,9 @@ class Bold:
     # the fused path (compiled neural-mass steps): the step function advances the Balloon-Windkessel
     # state itself (:meth:`BoldMonitor.step_fn` traced into the compiled call), from the state of
     # :attr:`fused_state`, once the state is live (after tick ``transient``, where it is set)
+    def fused_fn(self):
+        return self.eq.step_fn()
+
     def fused_ready(self, t: int) -> bool:
         """Whether tick t's update may come from the step function: t > transient."""
         return t > self.transient
@@ -326,7 +359,7 @@ class Bold:
     def fused_state(self) -> tuple:
         return self.eq.state
 
-    def step_fused(self, t: int, state) -> None:
+    def step_fused(self, t: int, state, x) -> None:
         """Tick t (``fused_ready(t)``) advanced by the step function to ``state`` (X, F, Q, V)."""
         self.eq.X, self.eq.F, self.eq.Q, self.eq.V = state
         self._sample(t)

@@ -393,10 +393,16 @@ def prepare(plan: RunPlan) -> PreparedRun:
     coup.fill(cv0)
     K = steps_per_call(plan.tick, plan.n_steps)
     monitors = make_monitors(plan, model)
-    bold = next((m for m in monitors if isinstance(m, Bold)), None)
+    fns = [m.fused_fn() for m in _fusable(monitors)]
     steps = make_steps(model, INTEGRATORS[plan.integrator], dtm, coup, K, plan.tick if K >= plan.tick else None,
-                       tick_fn=None if bold is None else bold.eq.step_fn())
+                       tick_fn=lambda states, x: tuple(f(s, x) for f, s in zip(fns, states)))
     return PreparedRun(p=p, noise=src, state=state, coupling=coup, monitors=monitors, steps=steps, K=K, dt_model=dtm)
+
+
+def _fusable(monitors) -> list:
+    """The monitors whose per-tick arithmetic a compiled call can do (``fused_fn``, ``fused_ready``,
+    ``fused_state``, ``step_fused``: :class:`ActivityStats` and :class:`Bold`)."""
+    return [m for m in monitors if hasattr(m, "fused_fn")]
 
 
 def make_monitors(plan: RunPlan, model: Model) -> list:
@@ -427,21 +433,21 @@ def run_steps(plan: RunPlan, run: PreparedRun, progress: Callable[[int, int], No
     state, acc, pos, done = run.state, None, 0, 0
     calls_per_tick = max(1, tick // K)
     next_check = chunk
-    # compiled calls of whole ticks advance the BOLD state inside the call (monitors.Bold's fused path)
-    bold = next((m for m in run.monitors if isinstance(m, Bold)), None)
-    fused = bold if use_compile and FUSED_MONITORS and K >= tick and bold is not None else None
+    # compiled calls of whole ticks advance the running sums and the BOLD state inside the call
+    # (the monitors' fused path); a monitor takes a call's states when it was live at the call's start
+    fused = _fusable(run.monitors) if use_compile and FUSED_MONITORS and K >= tick else []
     try:
         while done < plan.n_steps:
             eta = noise.take(K)
             t0 = run.ticks
-            mstate = None if fused is None else fused.fused_state
+            mstate = tuple(m.fused_state for m in fused) if fused else None
             if done == 0 and use_compile and plan.compile == "auto":
                 try:         # compilation happens at the first call; without a working toolchain, run eagerly
                     state, acc, xs, ms = steps(state, positions[pos], eta, acc, *args, mstate)
                 except Exception as exc:   # noqa: BLE001 -- any compiler failure; the run itself is unchanged
                     log.warning("compile='auto': torch.compile failed (%s: %s); running eagerly",
                                 type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
-                    use_compile, steps, fused = False, run.steps, None
+                    use_compile, steps, fused = False, run.steps, []
                     positions = coup.positions(K, tensors=False)
                     state, acc, xs, ms = steps(state, positions[pos], eta, acc, *args)
             else:
@@ -450,14 +456,14 @@ def run_steps(plan: RunPlan, run: PreparedRun, progress: Callable[[int, int], No
             done += K
             if K < tick and (done // K) % calls_per_tick == 0:
                 xs, acc = [(acc if tick == 1 else acc / tick).to(F64)], None
-            # the call's BOLD states are the monitor's when its state was live at the call's start
-            live = fused is not None and fused.fused_ready(t0)
+            live = {id(m): j for j, m in enumerate(fused) if m.fused_ready(t0)}
             for i, x in enumerate(xs):    # the ticks completed by this call, in order
                 for m in run.monitors:
-                    if live and m is fused:
-                        m.step_fused(run.ticks, ms[i])
-                    else:
+                    j = live.get(id(m))
+                    if j is None:
                         m.step(run.ticks, x)
+                    else:
+                        m.step_fused(run.ticks, ms[i][j], x)
                 run.ticks += 1
             if done >= next_check or done == plan.n_steps:
                 next_check += chunk
@@ -549,7 +555,8 @@ def finish(plan: RunPlan, run: PreparedRun, t_start: float) -> SimResult:
 
 # simulate() runs in torch.inference_mode (False only for benchmarks/bench_sim.py's before/after rows)
 INFERENCE_MODE = True
-# compiled runs advance the BOLD state inside the compiled call (False: per tick outside, as before)
+# compiled runs advance the monitors' running sums and BOLD state inside the compiled call (False: per
+# tick outside, as before)
 FUSED_MONITORS = True
 COMPILE_BATCH_MULTIPLE = 16
 # compiled batches of 2..31 runs are padded to 32 (the default pre-sweep: 16 G x 2 seeds), so that
