@@ -508,7 +508,7 @@ class _NoiseFeed:
         if len(parts) > 1:
             return torch.cat(parts, dim=1)
         out = parts[0]          # a view of the chunk when contiguous (batch 1): no copy per call, with
-        if out.is_contiguous():  # the standard strides (dynamo guards the size-1 batch axis's stride too)
+        if out.is_contiguous() and NOISE_VIEWS:  # the standard strides (dynamo guards a size-1 axis's stride)
             return out.reshape(-1).view(out.shape)
         return out.clone(memory_format=torch.contiguous_format)
 
@@ -562,8 +562,12 @@ def finish(plan: RunPlan, run: PreparedRun, t_start: float) -> SimResult:
     )
 
 
-# simulate() runs in torch.inference_mode (False only for benchmarks/bench_sim.py's before/after rows)
+# batch-1 speed (issue 20 item 2, session 10); all True; benchmarks/bench_sim.py --batch1-ab sets them
+# False for its "before" rows (the results' bits do not depend on INFERENCE_MODE, NOISE_VIEWS, PACK_PARAMS)
+# simulate() runs in torch.inference_mode
 INFERENCE_MODE = True
+# the noise of a call handed over as a view of its chunk where that is contiguous (batch 1), not copied
+NOISE_VIEWS = True
 # compiled runs advance the monitors' running sums and BOLD state inside the compiled call (False: per
 # tick outside, as before)
 FUSED_MONITORS = True
