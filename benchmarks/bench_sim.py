@@ -97,7 +97,7 @@ def main(argv=None):
                          "the torch gather (the path before issue 20 item 1); each own-delay row once per path")
     ap.add_argument("--batch1-ab", action="store_true",
                     help="batch-1 rows twice, first as before issue 20 item 2's session-10 changes (runner switches "
-                         "INFERENCE_MODE, NOISE_VIEWS, FUSED_MONITORS, PACK_PARAMS off), then as now")
+                         "INFERENCE_MODE, NOISE_VIEWS, FUSED_MONITORS, PACK_PARAMS, DIRECT_CALLS off), then as now")
     args = ap.parse_args(argv)
     if args.threads:   # the per-network-delay kernel (numba) follows torch's thread count
         torch.set_num_threads(args.threads)
@@ -124,7 +124,7 @@ def main(argv=None):
             dur = args.duration_ms if B == 1 else args.batch_duration_ms
             t0 = time.process_time()
             coupling.OWN_KERNEL = path != "torch"
-            for switch in ("INFERENCE_MODE", "NOISE_VIEWS", "FUSED_MONITORS", "PACK_PARAMS"):
+            for switch in ("INFERENCE_MODE", "NOISE_VIEWS", "FUSED_MONITORS", "PACK_PARAMS", "DIRECT_CALLS"):
                 setattr(runner, switch, now)
             rate, wall, cpu = bench_ours(C, D, B, dur, args.device, args.dtype, args.repeats,
                                          compile=mode == "compiled", distinct=distinct, own_delays=own)

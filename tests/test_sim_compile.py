@@ -95,6 +95,33 @@ def test_compiled_alone_equals_in_batch_bitwise(hcp24, model):
 
 
 @needs_compiler
+def test_direct_calls_give_the_same_bits(hcp24, monkeypatch):
+    """From the second call on a compiled run calls the code dynamo chose for its first call directly
+    (runner.DIRECT_CALLS, issue 20 item 2): it is really taken, for the run's own shape (a batch after
+    a batch-1 run), and gives the normal path's bits (a wrong compiled entry or argument order fails)."""
+    from encephagen.sim import runner
+
+    C, D = hcp24
+    C, D = C[:8, :8], D[:8, :8]
+    kw = dict(G=0.05, noise=0.01, dt=0.1, duration=30.0, transient=10.0, velocity=5.0, compile=True,
+              monitors=MonitorConfig(period=1.0, record_samples=32, bold=True, bold_period=5.0, bold_warmup=0.0,
+                                     min_bold_samples=3))
+    found = []
+    direct = runner._direct
+    monkeypatch.setattr(runner, "_direct", lambda fn, args: found.append(direct(fn, args)) or found[-1])
+    runs = [simulate("wc", C, D, seeds=[3], **kw), simulate("wc", np.stack([C, C * 1.1]), np.stack([D, D]),
+                                                            seeds=[3, 4], **kw)]
+    assert len(found) == 2 and all(f is not None for f in found)
+    monkeypatch.setattr(runner, "DIRECT_CALLS", False)
+    ref = simulate("wc", np.stack([C, C * 1.1]), np.stack([D, D]), seeds=[3, 4], **kw)
+    assert len(found) == 2
+    for field in ("record", "bold", "final_state"):
+        assert np.array_equal(getattr(runs[1], field), getattr(ref, field)), field
+        assert np.array_equal(getattr(runs[0], field)[0], getattr(ref, field)[0]), field
+    assert not np.array_equal(ref.record[0], ref.record[1])
+
+
+@needs_compiler
 def test_compiled_per_network_delays_alone_equals_in_batch(hcp24, monkeypatch):
     """Per-network lags in a compiled step go through the numba kernel (a torch operator inside the
     compiled graph): a network gives the same bits alone (shared-lag path) and in a batch, and the
