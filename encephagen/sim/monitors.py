@@ -263,9 +263,12 @@ class BoldMonitor:
         self.log1mrho = math.log(1 - c["rho"])
         self.samples: list[torch.Tensor] = []
         self.times: list[float] = []
+        self._step = None
 
     def update(self, x):  # x (n, B) float64, mean activity over the tick
-        self.X, self.F, self.Q, self.V = self.step_fn()((self.X, self.F, self.Q, self.V), x)
+        if self._step is None:
+            self._step = self.step_fn()
+        self.X, self.F, self.Q, self.V = self._step((self.X, self.F, self.Q, self.V), x)
 
     def step_fn(self):
         """The Euler step as a pure function ``f((X, F, Q, V), x) -> (X, F, Q, V)`` with this
