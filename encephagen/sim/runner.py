@@ -463,7 +463,8 @@ def run_steps(plan: RunPlan, run: PreparedRun, progress: Callable[[int, int], No
     positions = coup.positions(K, tensors=use_compile)          # per slot p: the K history slots of a call
     chunk = max(1, plan.noise_chunk)
     noise = _NoiseFeed(run.noise, plan.n_steps, chunk)
-    args = (coup.history, coup.read_source, coup.wt, coup.strength, _pack(run.p) if use_compile and PACK_PARAMS else run.p)
+    p = _pack(run.p) if use_compile and PACK_PARAMS else run.p
+    args = (coup.history, coup.read_source, coup.wt, coup.strength, p)
     state, acc, pos, done = run.state, None, 0, 0
     calls_per_tick = max(1, tick // K)
     next_check = chunk
