@@ -95,6 +95,9 @@ def main(argv=None):
     ap.add_argument("--own-path", nargs="+", default=["kernel"], choices=["kernel", "torch"],
                     help="per-network delays on CPU through the numba kernel (encephagen.sim.delay_kernel) and/or "
                          "the torch gather (the path before issue 20 item 1); each own-delay row once per path")
+    ap.add_argument("--batch1-ab", action="store_true",
+                    help="batch-1 rows twice, first as before issue 20 item 2's session-10 changes (runner switches "
+                         "INFERENCE_MODE, NOISE_VIEWS, FUSED_MONITORS, PACK_PARAMS, DIRECT_CALLS off), then as now")
     args = ap.parse_args(argv)
     if args.threads:   # the per-network-delay kernel (numba) follows torch's thread count
         torch.set_num_threads(args.threads)
@@ -112,16 +115,21 @@ def main(argv=None):
         cases = [(B, min(args.distinct, B), args.own_delays) for B in args.batches]
     from encephagen.sim import coupling
 
-    cases = [(B, d, own, path) for B, d, own in cases for path in (args.own_path if own else [None])]
+    from encephagen.sim import runner
+
+    cases = [(B, d, own, path, ab) for B, d, own in cases for path in (args.own_path if own else [None])
+             for ab in ((False, True) if args.batch1_ab and B == 1 else (True,))]
     for mode in args.modes:
-        for B, distinct, own, path in cases:
+        for B, distinct, own, path, now in cases:
             dur = args.duration_ms if B == 1 else args.batch_duration_ms
             t0 = time.process_time()
             coupling.OWN_KERNEL = path != "torch"
+            for switch in ("INFERENCE_MODE", "NOISE_VIEWS", "FUSED_MONITORS", "PACK_PARAMS", "DIRECT_CALLS"):
+                setattr(runner, switch, now)
             rate, wall, cpu = bench_ours(C, D, B, dur, args.device, args.dtype, args.repeats,
                                          compile=mode == "compiled", distinct=distinct, own_delays=own)
             tag = f" ({distinct} nets{', own delays' if own else ''}{f', {path}' if own else ''})" \
-                if distinct > 1 and B > 1 else ""
+                if distinct > 1 and B > 1 else (" (before)" if not now else "")
             rows.append((f"encephagen.sim {mode} batch {B}{tag}", B, wall, rate, rate / nl_rate, cpu, cpu / nl_cpu))
             print(f"  ({rows[-1][0]}: {rate:.3f} sim-s/wall-s, {rate / nl_rate:.2f} x neurolib; "
                   f"per CPU second {cpu / nl_cpu:.2f} x; {time.process_time() - t0:.1f} CPU s incl. warm-up)",

@@ -32,16 +32,34 @@ def hcp24():
 
 @needs_compiler
 @pytest.mark.parametrize("model,tol", [("wc", 1e-4), ("hopf", 1e-5)])
-def test_compiled_matches_eager(hcp24, model, tol):
+def test_compiled_matches_eager(hcp24, model, tol, monkeypatch):
+    """Compiled and eager runs agree to rounding, the monitors included: a compiled call advances the
+    running statistics and the BOLD state itself (issue 20 item 2), so a wrong tick schedule there (BOLD
+    not started at its steady state, a tick counted twice or skipped, a sample from the wrong tick)
+    shows as a difference far above rounding; the compiled run really takes that path (the BOLD
+    monitor's eager update runs only at the transient's last tick, where its state starts)."""
+    from encephagen.sim.monitors import BoldMonitor
+
     C, D = hcp24
     C, D = C[:16, :16], D[:16, :16]
     kw = dict(G=np.array([0.02, 0.04]), noise=0.01, seeds=[1, 2], dt=0.1, duration=40.0, transient=10.0,
-              velocity=5.0, monitors=MonitorConfig(period=1.0, record_samples=64, bold=False))
+              velocity=5.0, monitors=MonitorConfig(period=1.0, record_samples=64, bold=True, bold_period=5.0,
+                                                   bold_warmup=0.0, min_bold_samples=3))
+    eager_updates = []
+    update = BoldMonitor.update
+    monkeypatch.setattr(BoldMonitor, "update", lambda self, x: (eager_updates.append(1), update(self, x))[1])
     eager = simulate(model, np.stack([C, C * 1.2]), np.stack([D, D]), **kw)
+    n_eager = len(eager_updates)
     comp = simulate(model, np.stack([C, C * 1.2]), np.stack([D, D]), compile=True, **kw)
     assert comp.compiled and not eager.compiled
+    assert n_eager == 30 and len(eager_updates) - n_eager == 1
     assert np.abs(comp.record - eager.record).max() < tol
     assert not np.array_equal(comp.record[0], comp.record[1])      # the two networks really differ
+    assert np.array_equal(comp.bold_t, eager.bold_t) and comp.bold.shape == eager.bold.shape == (2, 6, 16)
+    assert np.abs(comp.bold - eager.bold).max() < tol * np.abs(eager.bold).max()
+    for name in ("mean", "var", "rms"):
+        ref = eager.metrics[name]
+        assert np.abs(comp.metrics[name] - ref).max() < tol * max(np.abs(ref).max(), 1e-12), name
 
 
 @needs_compiler
@@ -65,6 +83,8 @@ def test_compiled_alone_equals_in_batch_bitwise(hcp24, model):
         assert a.seeds[i] == b.seeds[j]
         for field in ("record", "bold", "final_state", "fc_activity"):
             assert np.array_equal(getattr(a, field)[i], getattr(b, field)[j], equal_nan=True), (field, Ba, Bb)
+        for name in ("mean", "var", "rms"):     # the running sums, advanced inside the compiled call
+            assert np.array_equal(a.metrics[name][i], b.metrics[name][j]), (name, Ba, Bb)
     assert not np.array_equal(runs[23].record[0], runs[23].record[1])
     # replicated networks (networks x seeds, as the workflow batches them): weights broadcast
     # over 32 replicas, and expanded for 5 networks x 4 seeds (a short replica axis)
@@ -72,6 +92,33 @@ def test_compiled_alone_equals_in_batch_bitwise(hcp24, model):
         rep = simulate(model, W, np.stack([D] * len(W)), seeds=[100 + b for b in range(len(W))], **kw)
         for field in ("record", "bold", "final_state"):
             assert np.array_equal(getattr(rep, field)[0], getattr(runs[1], field)[0]), (field, len(W))
+
+
+@needs_compiler
+def test_direct_calls_give_the_same_bits(hcp24, monkeypatch):
+    """From the second call on a compiled run calls the code dynamo chose for its first call directly
+    (runner.DIRECT_CALLS, issue 20 item 2): it is really taken, for the run's own shape (a batch after
+    a batch-1 run), and gives the normal path's bits (a wrong compiled entry or argument order fails)."""
+    from encephagen.sim import runner
+
+    C, D = hcp24
+    C, D = C[:8, :8], D[:8, :8]
+    kw = dict(G=0.05, noise=0.01, dt=0.1, duration=30.0, transient=10.0, velocity=5.0, compile=True,
+              monitors=MonitorConfig(period=1.0, record_samples=32, bold=True, bold_period=5.0, bold_warmup=0.0,
+                                     min_bold_samples=3))
+    found = []
+    direct = runner._direct
+    monkeypatch.setattr(runner, "_direct", lambda fn, args: found.append(direct(fn, args)) or found[-1])
+    runs = [simulate("wc", C, D, seeds=[3], **kw), simulate("wc", np.stack([C, C * 1.1]), np.stack([D, D]),
+                                                            seeds=[3, 4], **kw)]
+    assert len(found) == 2 and all(f is not None for f in found)
+    monkeypatch.setattr(runner, "DIRECT_CALLS", False)
+    ref = simulate("wc", np.stack([C, C * 1.1]), np.stack([D, D]), seeds=[3, 4], **kw)
+    assert len(found) == 2
+    for field in ("record", "bold", "final_state"):
+        assert np.array_equal(getattr(runs[1], field), getattr(ref, field)), field
+        assert np.array_equal(getattr(runs[0], field)[0], getattr(ref, field)[0]), field
+    assert not np.array_equal(ref.record[0], ref.record[1])
 
 
 @needs_compiler

@@ -102,7 +102,7 @@ class ActivityStats:
 
     def init(self) -> "ActivityStats":
         n, B, device, fc = self.n, self.B, self.device, self.fc
-        self.count = 0
+        self.count, self._count_t = 0, None
         self.mean = torch.zeros((n, B), dtype=F64, device=device)
         self.m2 = torch.zeros((n, B), dtype=F64, device=device)
         self.sq = torch.zeros((n, B), dtype=F64, device=device)
@@ -124,12 +124,42 @@ class ActivityStats:
         mean, var, rms, fc = self.result()
         return {"mean": mean, "var": var, "rms": rms, "fc_activity": fc}
 
+    @staticmethod
+    def welford_step(s, x):
+        """The running sums as a pure function ``f((count, mean, m2, sq), x) -> (count, mean, m2, sq)``
+        (count an int, or a float64 tensor inside the compiled step: the same division)."""
+        count, mean, m2, sq = s
+        count = count + 1
+        delta = x - mean
+        mean = mean + delta / count
+        return count, mean, m2 + delta * (x - mean), sq + x * x
+
     def update(self, x, fc: bool = True):  # x (n, B) float64
+        self.count, self.mean, self.m2, self.sq = self.welford_step((self.count, self.mean, self.m2, self.sq), x)
+        self._fc(x, fc)
+
+    # the fused path (compiled neural-mass steps, see Bold): the step function advances the running
+    # sums (welford_step traced into the compiled call) for ticks t >= start
+    def fused_fn(self):
+        return self.welford_step
+
+    def fused_ready(self, t: int) -> bool:
+        return t >= self.start
+
+    @property
+    def fused_state(self) -> tuple:
+        ct = self._count_t
+        if ct is None or ct[0] != self.count:
+            ct = (self.count, torch.tensor(float(self.count), dtype=F64, device=self.device))
+        return ct[1], self.mean, self.m2, self.sq
+
+    def step_fused(self, t: int, state, x) -> None:
         self.count += 1
-        delta = x - self.mean
-        self.mean += delta / self.count
-        self.m2 += delta * (x - self.mean)
-        self.sq += x * x
+        self._count_t = (self.count, state[0])
+        self.mean, self.m2, self.sq = state[1:]
+        self._fc(x, (t - self.start) % self.fc_every == 0)
+
+    def _fc(self, x, fc: bool):
         if self.fc and fc:
             self.fc_count += 1
             xt = x.T
@@ -233,18 +263,34 @@ class BoldMonitor:
         self.log1mrho = math.log(1 - c["rho"])
         self.samples: list[torch.Tensor] = []
         self.times: list[float] = []
+        self._step = None
 
     def update(self, x):  # x (n, B) float64, mean activity over the tick
-        c = self.c
-        rho, alpha, tau = c["rho"], c["alpha"], c["tau"]
-        dt = self.dt
-        X, F, Q, V = self.X, self.F, self.Q, self.V
-        logV = V.log()
-        X_new = X + (x * self.scale - X * c["kappa"] - (F - 1.0) * c["gamma"]) * dt
-        Q_new = Q + (F / rho * (1.0 - (self.log1mrho / F).exp()) - Q * (logV * (1.0 / alpha - 1.0)).exp()) * (dt / tau)
-        V_new = V + (F - (logV * (1.0 / alpha)).exp()) * (dt / tau)
-        F_new = (F + X_new * dt).clamp_min(1e-120)
-        self.X, self.F, self.Q, self.V = X_new, F_new, Q_new, V_new
+        if self._step is None:
+            self._step = self.step_fn()
+        self.X, self.F, self.Q, self.V = self._step((self.X, self.F, self.Q, self.V), x)
+
+    def step_fn(self):
+        """The Euler step as a pure function ``f((X, F, Q, V), x) -> (X, F, Q, V)`` with this
+        monitor's constants (the one implementation: :meth:`update` calls it, and the neural-mass
+        runner traces it into its compiled step, :func:`encephagen.sim.runner.make_steps`)."""
+        c, dt, scale, log1mrho = self.c, self.dt, self.scale, self.log1mrho
+        rho, alpha, tau, kappa, gamma = c["rho"], c["alpha"], c["tau"], c["kappa"], c["gamma"]
+
+        def balloon_windkessel_step(s, x):
+            X, F, Q, V = s
+            logV = V.log()
+            X_new = X + (x * scale - X * kappa - (F - 1.0) * gamma) * dt
+            Q_new = Q + (F / rho * (1.0 - (log1mrho / F).exp()) - Q * (logV * (1.0 / alpha - 1.0)).exp()) * (dt / tau)
+            V_new = V + (F - (logV * (1.0 / alpha)).exp()) * (dt / tau)
+            F_new = (F + X_new * dt).clamp_min(1e-120)
+            return X_new, F_new, Q_new, V_new
+
+        return balloon_windkessel_step
+
+    @property
+    def state(self) -> tuple:
+        return self.X, self.F, self.Q, self.V
 
     def set_steady_state(self, x):
         """Start at the fixed point for the constant activity ``x`` (n, B) (input x * scale)."""
@@ -296,8 +342,30 @@ class Bold:
         if t == self.transient:
             self.eq.set_steady_state(x if self.init_sum is None else self.init_sum / self.init_n)
         self.eq.update(x)
+        self._sample(t)
+
+    def _sample(self, t: int) -> None:
         if (t + 1) % self.every == 0 and t >= self.first:
             self.eq.take((t + 1) * self.period)
+
+    # the fused path (compiled neural-mass steps): the step function advances the Balloon-Windkessel
+    # state itself (:meth:`BoldMonitor.step_fn` traced into the compiled call), from the state of
+    # :attr:`fused_state`, once the state is live (after tick ``transient``, where it is set)
+    def fused_fn(self):
+        return self.eq.step_fn()
+
+    def fused_ready(self, t: int) -> bool:
+        """Whether tick t's update may come from the step function: t > transient."""
+        return t > self.transient
+
+    @property
+    def fused_state(self) -> tuple:
+        return self.eq.state
+
+    def step_fused(self, t: int, state, x) -> None:
+        """Tick t (``fused_ready(t)``) advanced by the step function to ``state`` (X, F, Q, V)."""
+        self.eq.X, self.eq.F, self.eq.Q, self.eq.V = state
+        self._sample(t)
 
     def sample(self) -> dict:
         """``bold`` (B, T, n), ``bold_t`` (T,) ms, ``fc_bold`` (B, n, n) (None without samples)."""

@@ -26,7 +26,7 @@ from encephagen.sim.coupling import DelayedCoupling, delay_steps
 from encephagen.sim.integrators import INTEGRATORS
 from encephagen.sim.models import Model, ParameterError, check_value, get_model
 from encephagen.sim.monitors import (F64, ActivityStats, Bold, MonitorConfig, Record, acf_timescale, dominant_frequency,
-                                     init_all, ratio, sample_all, step_all)
+                                     init_all, ratio, sample_all)
 from encephagen.sim.noise import NoiseSource, check_seeds
 from encephagen.sim.regime import neural_mass_regimes
 
@@ -193,14 +193,17 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
                     monitors, device, dtype, integrator, initial_state, labels, noise_chunk, compile)
     if plan.use_compile and plan.B > 1:
         plan = pad_plan(plan, _compile_batch(plan.B))
-    run = prepare(plan)
-    try:
-        run_steps(plan, run, progress)
-        return finish(plan, run, t_start)
-    except SimulationDiverged as exc:    # padding elements are never named
-        if plan.B == plan.n_real:
-            raise
-        raise SimulationDiverged(str(exc), [i for i in exc.elements if i < plan.n_real]) from None
+    # inference mode: no autograd bookkeeping per op (version counters, the Autograd dispatch key):
+    # the same kernels and bits, ~15 % less per-op overhead at batch 1 (docs/simulation.md)
+    with torch.inference_mode(INFERENCE_MODE):
+        run = prepare(plan)
+        try:
+            run_steps(plan, run, progress)
+            return finish(plan, run, t_start)
+        except SimulationDiverged as exc:    # padding elements are never named
+            if plan.B == plan.n_real:
+                raise
+            raise SimulationDiverged(str(exc), [i for i in exc.elements if i < plan.n_real]) from None
 
 
 @dataclass
@@ -389,9 +392,51 @@ def prepare(plan: RunPlan) -> PreparedRun:
                            replica_multiple=COMPILE_BATCH_MULTIPLE if plan.use_compile else 1, own_kernel=own_kernel)
     coup.fill(cv0)
     K = steps_per_call(plan.tick, plan.n_steps)
-    steps = make_steps(model, INTEGRATORS[plan.integrator], dtm, coup, K, plan.tick if K >= plan.tick else None)
-    return PreparedRun(p=p, noise=src, state=state, coupling=coup, monitors=make_monitors(plan, model),
-                       steps=steps, K=K, dt_model=dtm)
+    monitors = make_monitors(plan, model)
+    fns = [m.fused_fn() for m in _fusable(monitors)]
+    steps = make_steps(model, INTEGRATORS[plan.integrator], dtm, coup, K, plan.tick if K >= plan.tick else None,
+                       tick_fn=lambda states, x: tuple(f(s, x) for f, s in zip(fns, states)))
+    return PreparedRun(p=p, noise=src, state=state, coupling=coup, monitors=monitors, steps=steps, K=K, dt_model=dtm)
+
+
+def _fusable(monitors) -> list:
+    """The monitors whose per-tick arithmetic a compiled call can do (``fused_fn``, ``fused_ready``,
+    ``fused_state``, ``step_fused``: :class:`ActivityStats` and :class:`Bold`)."""
+    return [m for m in monitors if hasattr(m, "fused_fn")]
+
+
+def _direct(fn, args):
+    """The compiled code of ``fn`` that dynamo's guards select for ``args``, as a function called
+    without dynamo's per-call frame evaluation (guards, callbacks: ~40 % of a batch-1 call); None
+    where it cannot be found (then the normal path). Only for a run whose calls all have inputs of
+    the same kind, shape and layout as ``args`` (whole ticks per call: ``acc`` is always None), so
+    the guards checked here hold for every call."""
+    import types
+
+    try:
+        from torch._C._dynamo.eval_frame import _debug_get_cache_entry_list
+    except ImportError:
+        return None
+    code = fn.__code__
+    scope = dict(zip(code.co_varnames[:code.co_argcount], args))
+    scope.update(zip(code.co_freevars, (c.cell_contents for c in fn.__closure__ or ())))
+    for entry in _debug_get_cache_entry_list(code):
+        try:
+            ok = entry.guard_manager.check(scope)
+        except Exception:   # noqa: BLE001
+            return None
+        if ok:
+            return types.FunctionType(entry.code, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+    return None
+
+
+def _pack(p: dict):
+    """Compiled steps: the 0-d parameter tensors as one tensor, ``(names, packed, rest)`` (one graph
+    input instead of one per parameter: fewer guards and size checks per call; the same values)."""
+    names = tuple(k for k, v in p.items() if isinstance(v, torch.Tensor) and v.ndim == 0)
+    if len(names) < 2:
+        return p
+    return names, torch.stack([p[k] for k in names]), {k: v for k, v in p.items() if k not in names}
 
 
 def make_monitors(plan: RunPlan, model: Model) -> list:
@@ -418,30 +463,44 @@ def run_steps(plan: RunPlan, run: PreparedRun, progress: Callable[[int, int], No
     positions = coup.positions(K, tensors=use_compile)          # per slot p: the K history slots of a call
     chunk = max(1, plan.noise_chunk)
     noise = _NoiseFeed(run.noise, plan.n_steps, chunk)
-    args = (coup.history, coup.read_source, coup.wt, coup.strength, run.p)
+    p = _pack(run.p) if use_compile and PACK_PARAMS else run.p
+    args = (coup.history, coup.read_source, coup.wt, coup.strength, p)
     state, acc, pos, done = run.state, None, 0, 0
     calls_per_tick = max(1, tick // K)
     next_check = chunk
+    # compiled calls of whole ticks advance the running sums and the BOLD state inside the call
+    # (the monitors' fused path); a monitor takes a call's states when it was live at the call's start
+    fused = _fusable(run.monitors) if use_compile and FUSED_MONITORS and K >= tick else []
     try:
         while done < plan.n_steps:
             eta = noise.take(K)
+            t0 = run.ticks
+            mstate = tuple(m.fused_state for m in fused) if fused else None
             if done == 0 and use_compile and plan.compile == "auto":
                 try:         # compilation happens at the first call; without a working toolchain, run eagerly
-                    state, acc, sums = steps(state, positions[pos], eta, acc, *args)
+                    state, acc, xs, ms = steps(state, positions[pos], eta, acc, *args, mstate)
                 except Exception as exc:   # noqa: BLE001 -- any compiler failure; the run itself is unchanged
                     log.warning("compile='auto': torch.compile failed (%s: %s); running eagerly",
                                 type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
-                    use_compile, steps = False, run.steps
+                    use_compile, steps, fused = False, run.steps, []
                     positions = coup.positions(K, tensors=False)
-                    state, acc, sums = steps(state, positions[pos], eta, acc, *args)
+                    state, acc, xs, ms = steps(state, positions[pos], eta, acc, *args)
             else:
-                state, acc, sums = steps(state, positions[pos], eta, acc, *args)
+                if done == K and use_compile and DIRECT_CALLS and K >= tick:   # every call: the same inputs
+                    steps = _direct(run.steps, (state, positions[pos], eta, acc, *args, mstate)) or steps
+                state, acc, xs, ms = steps(state, positions[pos], eta, acc, *args, mstate)
             pos = (pos + K) % L
             done += K
             if K < tick and (done // K) % calls_per_tick == 0:
-                sums, acc = (acc,), None
-            for s in sums:             # the ticks completed by this call, in order
-                step_all(run.monitors, run.ticks, (s if tick == 1 else s / tick).to(F64))
+                xs, acc = [(acc if tick == 1 else acc / tick).to(F64)], None
+            live = {id(m): j for j, m in enumerate(fused) if m.fused_ready(t0)}
+            for i, x in enumerate(xs):    # the ticks completed by this call, in order
+                for m in run.monitors:
+                    j = live.get(id(m))
+                    if j is None:
+                        m.step(run.ticks, x)
+                    else:
+                        m.step_fused(run.ticks, ms[i][j], x)
                 run.ticks += 1
             if done >= next_check or done == plan.n_steps:
                 next_check += chunk
@@ -455,7 +514,8 @@ def run_steps(plan: RunPlan, run: PreparedRun, progress: Callable[[int, int], No
 
 class _NoiseFeed:
     """The noise increments of K steps at a time, from chunks of ``chunk`` steps (the same draws
-    whatever K and the batch); contiguous (B, K, S, n), so a compiled step never recompiles."""
+    whatever K and the batch); contiguous (B, K, S, n), so a compiled step never recompiles (a slice of
+    a chunk is handed over as it is where it is contiguous, i.e. at batch 1, else copied)."""
 
     def __init__(self, src: NoiseSource, n_steps: int, chunk: int):
         self.src = src
@@ -473,7 +533,11 @@ class _NoiseFeed:
             parts.append(self.buf[:, self.off:self.off + t])
             self.off += t
             k -= t
-        out = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+        if len(parts) > 1:
+            return torch.cat(parts, dim=1)
+        out = parts[0]          # a view of the chunk when contiguous (batch 1): no copy per call, with
+        if out.is_contiguous() and NOISE_VIEWS:  # the standard strides (dynamo guards a size-1 axis's stride)
+            return out.reshape(-1).view(out.shape)
         return out.clone(memory_format=torch.contiguous_format)
 
     def close(self):
@@ -526,6 +590,19 @@ def finish(plan: RunPlan, run: PreparedRun, t_start: float) -> SimResult:
     )
 
 
+# batch-1 speed (issue 20 item 2, session 10); all True; benchmarks/bench_sim.py --batch1-ab sets them
+# False for its "before" rows (the results' bits do not depend on INFERENCE_MODE, NOISE_VIEWS, PACK_PARAMS)
+# simulate() runs in torch.inference_mode
+INFERENCE_MODE = True
+# the noise of a call handed over as a view of its chunk where that is contiguous (batch 1), not copied
+NOISE_VIEWS = True
+# compiled runs advance the monitors' running sums and BOLD state inside the compiled call (False: per
+# tick outside, as before)
+FUSED_MONITORS = True
+PACK_PARAMS = True
+# from a run's second compiled call on, call the compiled code that dynamo chose for its first call
+# directly (_direct: the same code, without the guard evaluation and frame callbacks of every call)
+DIRECT_CALLS = True
 COMPILE_BATCH_MULTIPLE = 16
 # compiled batches of 2..31 runs are padded to 32 (the default pre-sweep: 16 G x 2 seeds), so that
 # the real network's batch (e.g. 2 seeds x 2 G) reuses the pre-sweep's compiled kernels from the
@@ -569,11 +646,14 @@ def steps_per_call(tick: int, n_steps: int | None = None) -> int:
 
 
 def make_steps(model: Model, integrator, dt_model: float, coupling: DelayedCoupling, K: int,
-               tick: int | None = None):
+               tick: int | None = None, tick_fn: Callable | None = None):
     """K integration steps as one function of tensors (run eagerly, or fused by torch.compile):
-    ``k_steps(state, positions, eta, acc, history, source, wt, strength, p) -> (state, acc, sums)``:
-    ``sums`` the activity sums of the ticks completed inside the call (``tick`` steps each, when K is
-    a multiple of ``tick``; else none, and the runner completes the tick from ``acc``).
+    ``k_steps(state, positions, eta, acc, history, source, wt, strength, p, mstate=None) -> (state, acc,
+    xs, ms)``: ``xs`` the mean activity (float64) of each tick completed inside the call (``tick`` steps
+    each, when K is a multiple of ``tick``; else none, and the runner completes the tick from ``acc``);
+    with ``mstate`` (a monitor's state, e.g. BOLD's (X, F, Q, V)), ``tick_fn(mstate, x) -> mstate`` is
+    applied at each completed tick and ``ms`` are the states after each (else ``ms`` is empty): the
+    per-tick monitor arithmetic inside the compiled call instead of ~20 small ops per tick outside.
 
     Per step: the model's coupled variables (``pre``) into the delay history, the delayed
     weighted sums (:func:`encephagen.sim.coupling.delayed_sums`), the coupling term (``post``, where
@@ -585,8 +665,11 @@ def make_steps(model: Model, integrator, dt_model: float, coupling: DelayedCoupl
     dfun, pre, observe, term = model.dfun, model.pre, model.observe, model.coupling_term
     write, read = coupling.write, coupling.sums_at
 
-    def k_steps(state, positions, eta, acc, history, source, wt, strength, p):
-        sums = []
+    def k_steps(state, positions, eta, acc, history, source, wt, strength, p, mstate=None):
+        if isinstance(p, tuple):      # compiled: the scalar parameters packed in one tensor (_pack)
+            names, packed, rest = p
+            p = {**rest, **dict(zip(names, packed.unbind(0)))}
+        xs, ms = [], []
         for k in range(K):
             pk = positions[k]
             write(history, pk, pre(state))
@@ -596,9 +679,13 @@ def make_steps(model: Model, integrator, dt_model: float, coupling: DelayedCoupl
             o = observe(state)
             acc = o if acc is None else acc + o
             if tick is not None and (k + 1) % tick == 0:      # a tick completed inside the call
-                sums.append(acc)
+                x = (acc if tick == 1 else acc / tick).to(torch.float64)
+                xs.append(x)
+                if mstate is not None:
+                    mstate = tick_fn(mstate, x)
+                    ms.append(mstate)
                 acc = None
-        return state, acc, sums
+        return state, acc, xs, ms
 
     return k_steps
 
