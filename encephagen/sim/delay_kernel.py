@@ -29,6 +29,9 @@ import os
 import numba
 import numpy as np
 import torch
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
 
 # numba's OpenMP layer busy-waits next to torch's OpenMP pool; the same choice as the spiking kernels
 if "NUMBA_THREADING_LAYER" not in os.environ:
@@ -68,70 +71,110 @@ def build_edges(w: np.ndarray, lags: np.ndarray, R: int, L: int, V: int):
     return cat(offs, np.int64), cat(wgts, np.float64), cat(tgts, np.int64), sstart
 
 
+@intrinsic
+def _axpy4(typingctx, acc, i, hist, o, w):
+    """``acc[i:i+4] = acc[i:i+4] + w * hist[o:o+4]`` as one 4-lane vector load, multiply, add and
+    store (LLVM's fmul then fadd: each product rounded before the add, no fused multiply-add).
+    ``acc``, ``hist``: 1-D contiguous arrays of one float type (not bounds-checked); ``i``, ``o``:
+    element offsets. numba leaves such straight-line code scalar (its SLP vectorizer is off), and
+    scalar it was ~4x slower."""
+    if not (isinstance(acc, types.Array) and isinstance(hist, types.Array) and acc.dtype == hist.dtype
+            and isinstance(acc.dtype, types.Float) and acc.layout == "C" and hist.layout == "C"):
+        return None
+    sig = types.void(acc, types.intp, hist, types.intp, acc.dtype)
+    align = acc.dtype.bitwidth // 8
+
+    def codegen(context, builder, signature, args):
+        acc_v, i_v, h_v, o_v, w_v = args
+        a_ary = context.make_array(signature.args[0])(context, builder, acc_v)
+        h_ary = context.make_array(signature.args[2])(context, builder, h_v)
+        vty = ir.VectorType(context.get_value_type(signature.args[0].dtype), 4)
+        i32 = ir.IntType(32)
+        pa = builder.bitcast(builder.gep(a_ary.data, [i_v]), vty.as_pointer())
+        ph = builder.bitcast(builder.gep(h_ary.data, [o_v]), vty.as_pointer())
+        wv = builder.insert_element(ir.Constant(vty, ir.Undefined), w_v, ir.Constant(i32, 0))
+        wv = builder.shuffle_vector(wv, ir.Constant(vty, ir.Undefined), ir.Constant(ir.VectorType(i32, 4), [0] * 4))
+        prod = builder.fmul(wv, builder.load(ph, align=align))
+        builder.store(builder.fadd(builder.load(pa, align=align), prod), pa, align=align)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
 @numba.njit(nogil=True, inline="always")
-def _block(hist, o0, off, wgt, tgt, sstart, u, j0, j1, acc, nr):
-    """Add the rounded products of the edges of sources j0 .. j1 - 1 (ascending) to their targets'
-    running sums ``acc[i, :nr]`` (nr = 4 replicas at once, or 1)."""
-    for e in range(sstart[u, j0], sstart[u, j1]):
-        o = o0 + off[e]
-        wv = wgt[e]
-        i = tgt[e]
-        if nr == 4:
-            acc[i, 0] += wv * hist[o]
-            acc[i, 1] += wv * hist[o + 1]
-            acc[i, 2] += wv * hist[o + 2]
-            acc[i, 3] += wv * hist[o + 3]
-        else:
-            acc[i, 0] += wv * hist[o]
+def _block(hist, o0, off, wgt, tgt, e0, e1, acc, nr):
+    """Add the rounded products of the edges e0 .. e1 - 1 (sources ascending) to their targets'
+    running sums ``acc[i nr : i nr + nr]`` (nr = 4 replicas at once, or 1)."""
+    # unsigned edge index: numba then emits no negative-index wraparound per load (half the loop)
+    if nr == 4:
+        for e in range(numba.uint64(e0), numba.uint64(e1)):
+            _axpy4(acc, tgt[e] * 4, hist, o0 + off[e], wgt[e])
+    else:
+        for e in range(numba.uint64(e0), numba.uint64(e1)):
+            acc[tgt[e]] += wgt[e] * hist[o0 + off[e]]
+
+
+@numba.njit(nogil=True, inline="always")
+def _network(hist, p, off, wgt, tgt, sstart, R, V, L2, n, power, order, out, u, blk, lev):
+    """The sums of network u (all its coupled variables and replicas) into ``out``; ``blk`` (n * 4)
+    and ``lev`` (NUM_LEVELS, n * 4): scratch running sums."""
+    B = sstart.shape[0] * R
+    step = 1 << power
+    nfull = n // step
+    mask = step - 1
+    for v in range(V):
+        for r0 in range(0, R, 4):
+            nr = 4 if r0 + 4 <= R else 1
+            m = n * nr
+            for r1 in range(r0, min(R, r0 + 4), nr):
+                o0 = (v * L2 + p) * R + r1
+                blk[:m] = 0
+                if order == SEQUENTIAL:
+                    _block(hist, o0, off, wgt, tgt, sstart[u, 0], sstart[u, n], blk, nr)
+                else:
+                    lev[:, :m] = 0
+                    for k in range(nfull):
+                        _block(hist, o0, off, wgt, tgt, sstart[u, k * step], sstart[u, (k + 1) * step], blk, nr)
+                        pos = (k + 1) << power
+                        for x in range(m):
+                            lev[1, x] += blk[x]
+                            blk[x] = 0
+                        for lvl in range(2, NUM_LEVELS):
+                            if pos & (mask << ((lvl - 1) * power)):
+                                break
+                            for x in range(m):
+                                lev[lvl, x] += lev[lvl - 1, x]
+                                lev[lvl - 1, x] = 0
+                    _block(hist, o0, off, wgt, tgt, sstart[u, nfull * step], sstart[u, n], blk, nr)
+                    for lvl in range(1, NUM_LEVELS):
+                        for x in range(m):
+                            blk[x] += lev[lvl, x]
+                for i in range(n):
+                    ob = (i * V + v) * B + u * R + r1
+                    for r in range(nr):
+                        out[ob + r] = blk[i * nr + r]
 
 
 @numba.njit(parallel=True, nogil=True, cache=True)
 def _own_sums(hist, p, off, wgt, tgt, sstart, R, V, L2, n, power, order, out):
     """hist: the flat network-outer history (U, n, V, 2L, R); p: the slot of the step's read window
-    (rows p + L - d); out: the flat (n, V, B) result. Source-outer within a network: one source's
-    strip of 2L x R values serves all its targets; per target, sources are added in ascending order
-    in torch's grouping (``order``)."""
-    U = sstart.shape[0]
-    B = U * R
-    step = 1 << power
-    nfull = n // step
-    mask = step - 1
-    for u in numba.prange(U):
-        blk = np.empty((n, 4), dtype=hist.dtype)                 # a block's running sums (from 0)
-        lev = np.empty((NUM_LEVELS, n, 4), dtype=hist.dtype)     # carried levels 1 .. 3
-        for v in range(V):
-            for r0 in range(0, R, 4):
-                nr = 4 if r0 + 4 <= R else 1
-                for r1 in range(r0, min(R, r0 + 4), nr):
-                    o0 = (v * L2 + p) * R + r1
-                    blk[:] = 0
-                    if order == SEQUENTIAL:
-                        _block(hist, o0, off, wgt, tgt, sstart, u, 0, n, blk, nr)
-                    else:
-                        lev[:] = 0
-                        for k in range(nfull):
-                            _block(hist, o0, off, wgt, tgt, sstart, u, k * step, (k + 1) * step, blk, nr)
-                            pos = (k + 1) << power
-                            for i in range(n):
-                                for r in range(nr):
-                                    lev[1, i, r] += blk[i, r]
-                                    blk[i, r] = 0
-                            for lvl in range(2, NUM_LEVELS):
-                                if pos & (mask << ((lvl - 1) * power)):
-                                    break
-                                for i in range(n):
-                                    for r in range(nr):
-                                        lev[lvl, i, r] += lev[lvl - 1, i, r]
-                                        lev[lvl - 1, i, r] = 0
-                        _block(hist, o0, off, wgt, tgt, sstart, u, nfull * step, n, blk, nr)
-                        for lvl in range(1, NUM_LEVELS):
-                            for i in range(n):
-                                for r in range(nr):
-                                    blk[i, r] += lev[lvl, i, r]
-                    for i in range(n):
-                        ob = (i * V + v) * B + u * R + r1
-                        for r in range(nr):
-                            out[ob + r] = blk[i, r]
+    (rows p + L - d); out: the flat (n, V, B) result. Parallel over networks; source-outer within a
+    network: one source's strip of 2L x R values serves all its targets; per target, sources are
+    added in ascending order in torch's grouping (``order``)."""
+    for u in numba.prange(sstart.shape[0]):
+        blk = np.empty(n * 4, dtype=hist.dtype)
+        lev = np.empty((NUM_LEVELS, n * 4), dtype=hist.dtype)
+        _network(hist, p, off, wgt, tgt, sstart, R, V, L2, n, power, order, out, u, blk, lev)
+    return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _own_sums_1(hist, p, off, wgt, tgt, sstart, R, V, L2, n, power, order, out):
+    """:func:`_own_sums` on the calling thread (no parallel launch: one thread)."""
+    blk = np.empty(n * 4, dtype=hist.dtype)
+    lev = np.empty((NUM_LEVELS, n * 4), dtype=hist.dtype)
+    for u in range(sstart.shape[0]):
+        _network(hist, p, off, wgt, tgt, sstart, R, V, L2, n, power, order, out, u, blk, lev)
     return out
 
 
@@ -141,10 +184,15 @@ def own_sums(history: torch.Tensor, p: int, off: torch.Tensor, wgt: torch.Tensor
     ``p + L - d``): a new ``(n, V, B)`` tensor. ``off, wgt, tgt, sstart``: :func:`build_edges`."""
     U, n, V, L2, R = history.shape
     out = torch.empty((n, V, U * R), dtype=history.dtype)
-    nt = torch.get_num_threads() if KERNEL_THREADS is None else KERNEL_THREADS
-    numba.set_num_threads(max(1, min(nt, numba.config.NUMBA_NUM_THREADS)))
-    _own_sums(history.detach().numpy().reshape(-1), int(p), off.numpy(), wgt.numpy(), tgt.numpy(), sstart.numpy(),
-              R, V, L2, n, level_power(n), order, out.numpy().reshape(-1))
+    nt = max(1, min(torch.get_num_threads() if KERNEL_THREADS is None else KERNEL_THREADS,
+                    numba.config.NUMBA_NUM_THREADS, U))
+    if nt == 1:
+        fn = _own_sums_1
+    else:
+        numba.set_num_threads(nt)
+        fn = _own_sums
+    fn(history.detach().numpy().reshape(-1), int(p), off.numpy(), wgt.numpy(), tgt.numpy(), sstart.numpy(),
+       R, V, L2, n, level_power(n), order, out.numpy().reshape(-1))
     return out
 
 
