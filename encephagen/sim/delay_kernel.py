@@ -197,7 +197,7 @@ _EDGES: dict = {}    # id of an edge tensor -> (the tensors, kept alive so the i
 def _edge_arrays(edge, wgt, sstart):
     """numpy views of the edge tensors, made once per edge set (a step pays no conversions)."""
     hit = _EDGES.get(id(edge))
-    if hit is None or hit[0][1] is not wgt or hit[0][2] is not sstart:
+    if hit is None or hit[0][0] is not edge or hit[0][1] is not wgt or hit[0][2] is not sstart:
         if len(_EDGES) >= 16:                  # a few couplings at a time (batches, tests)
             _EDGES.pop(next(iter(_EDGES)))
         hit = _EDGES[id(edge)] = ((edge, wgt, sstart), (edge.numpy(), wgt.numpy(), sstart.numpy()))
