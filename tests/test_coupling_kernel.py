@@ -72,3 +72,21 @@ def test_kernel_only_for_per_network_lags_on_cpu(monkeypatch):
 
 def test_level_power_is_atens():
     assert [dk.level_power(n) for n in (1, 2, 3, 16, 80, 1000, 2 ** 16, 2 ** 20 + 1)] == [4, 4, 4, 4, 4, 4, 4, 5]
+
+
+@pytest.mark.parametrize("order", [dk.CASCADE, dk.SEQUENTIAL])
+def test_parallel_kernel_gives_the_serial_bits(monkeypatch, order):
+    """Several kernel threads (networks split over numba's threads) give the one-thread kernel's bits:
+    a network's sums never depend on the thread that computes them or on the thread count."""
+    w, lags = _batch(40, 5, 4, seed=3)
+    cpl = DelayedCoupling(w, lags, 1, "cpu", torch.float32)
+    g = torch.Generator().manual_seed(2)
+    cpl.history.copy_(torch.rand(cpl.history.shape, generator=g) - 0.3)
+    monkeypatch.setattr(dk, "KERNEL_THREADS", 1)
+    one = dk.own_sums(cpl.history, 3, *cpl.read_source, order)
+    monkeypatch.setattr(dk, "KERNEL_THREADS", 2)
+    two = dk.own_sums(cpl.history, 3, *cpl.read_source, order)
+    assert torch.equal(one, two)
+    monkeypatch.setattr(dk, "_own_sums", lambda *a: (_ for _ in ()).throw(AssertionError("parallel kernel used")))
+    monkeypatch.setattr(dk, "KERNEL_THREADS", 1)
+    dk.own_sums(cpl.history, 3, *cpl.read_source, order)       # one thread: the serial kernel, no launch

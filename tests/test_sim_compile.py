@@ -131,7 +131,7 @@ def test_compiled_per_network_delays_alone_equals_in_batch(hcp24, monkeypatch):
     from encephagen.sim import coupling
 
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)          # compiled runs take the kernel on one thread (see runner.prepare)
+    torch.set_num_threads(1)          # one thread: the serial kernel (test_coupling_kernel: 2 threads = 1)
     try:
         _compiled_per_network_delays(hcp24, monkeypatch, coupling)
     finally:

