@@ -531,24 +531,24 @@ def _lag_to(yl, lag, s, hist_t, hist_j, h, base, decay, nearest):
     then every neuron ``y decay``: the values :func:`trace_spikes` stores in its ring."""
     sl = lag[0]
     e = lag[1]
-    n = yl.shape[0]
+    yv = yl[lag[4]:lag[5]]           # the neurons with plastic inputs lie in lag[4]..lag[5]
     while sl < s:
         while e < h and hist_t[e - base] == sl:
             j = hist_j[e - base]
             yl[j] = 1.0 if nearest else yl[j] + 1.0
             e += 1
-        for i in range(n):
-            yl[i] = yl[i] * decay
+        for i in range(yv.shape[0]):
+            yv[i] = yv[i] * decay
         sl += 1
     lag[0] = sl
     lag[1] = e
 
 
 @numba.njit(nogil=True, inline="always")
-def _gather(ps, rec, yrow, cg, lo, T, txg, Lg, dp, X1, X0, M1, M0, Y, rl, rw, ws):
+def _gather(ps, rec, yrow, cg, lo, T, txg, Lg, dp, X1, X0, M, Y):
     """Scalar pass over a row with one delay ``dp``: the traces at the two newest arrivals (``X1``,
-    ``X0``; ``M1``/``M0``: whether each arrived in (lo, T]), the post trace ``Y``; the rows with a
-    third arrival in the window listed in ``rl`` with their weight ``rw``. Returns (rare, arrivals)."""
+    ``X0``), the post trace ``Y`` and ``M``: bit 0/1 the second newest/newest spike arrived in
+    (lo, T], bit 2 a third one did (rare: redone from the history). Returns (rare, arrivals)."""
     nr = 0
     nl = 0
     for r in range(ps.shape[0]):
@@ -557,42 +557,43 @@ def _gather(ps, rec, yrow, cg, lo, T, txg, Lg, dp, X1, X0, M1, M0, Y, rl, rw, ws
         ar0 = rec[j, 0] + dp
         m1 = (ar1 > lo) & (ar1 <= T)
         m0 = (ar0 > lo) & (ar0 <= T)
+        isr = rec[j, 2] + dp > lo
         X1[r] = cg[min(max(ar1 - txg, 0), Lg)]
         X0[r] = cg[min(max(ar0 - txg, 0), Lg)]
-        M1[r] = m1
-        M0[r] = m0
+        M[r] = m1 | (m0 << 1) | (isr << 2)
         nl += m1 + m0
-        Y[r] = yrow[j]
-        isr = rec[j, 2] + dp > lo
-        rl[nr] = r
-        rw[nr] = ws[r]
         nr += isr
+        Y[r] = yrow[j]
     return nr, nl
 
 
 @numba.njit(nogil=True, inline="always")
-def _ltp_ltd(ws, X1, X0, M1, M0, Y, lam, alpha, mu_plus, mu_minus, w_max):
-    """Up to two potentiations (where ``M1``, ``M0``), then the depression, on contiguous arrays
-    (vectorised when ``mu_plus``/``mu_minus`` are literals)."""
+def _ltp_ltd(ws, X1, X0, M, Y, lam, alpha, mu_plus, mu_minus, w_max):
+    """Up to two potentiations (``M`` bits 0, 1), then the depression, on contiguous arrays
+    (vectorised when ``mu_plus``/``mu_minus`` are literals); rare synapses (bit 2) keep their weight."""
     for r in range(ws.shape[0]):
         w0 = ws[r]
+        mr = M[r]
         f = stdp_facilitate(w0, X1[r], lam, mu_plus, w_max)
-        wp = f if M1[r] else w0
+        wp = f if mr & 1 else w0
         f = stdp_facilitate(wp, X0[r], lam, mu_plus, w_max)
-        wp = f if M0[r] else wp
-        ws[r] = stdp_depress(wp, Y[r], lam, alpha, mu_minus, w_max)
+        wp = f if mr & 2 else wp
+        wd = stdp_depress(wp, Y[r], lam, alpha, mu_minus, w_max)
+        ws[r] = w0 if mr & 4 else wd
 
 
 @numba.njit(nogil=True, inline="always")
-def _ltp_ltd32(ws, wt, X1, X0, M1, M0, Y, lam, alpha, mu_plus, mu_minus, w_max):
+def _ltp_ltd32(ws, wt, X1, X0, M, Y, lam, alpha, mu_plus, mu_minus, w_max):
     """:func:`_ltp_ltd`, the engine's float32 copy ``wt`` written in the same pass."""
     for r in range(ws.shape[0]):
         w0 = ws[r]
+        mr = M[r]
         f = stdp_facilitate(w0, X1[r], lam, mu_plus, w_max)
-        wp = f if M1[r] else w0
+        wp = f if mr & 1 else w0
         f = stdp_facilitate(wp, X0[r], lam, mu_plus, w_max)
-        wp = f if M0[r] else wp
+        wp = f if mr & 2 else wp
         wd = stdp_depress(wp, Y[r], lam, alpha, mu_minus, w_max)
+        wd = w0 if mr & 4 else wd
         ws[r] = wd
         wt[r] = np.float32(wd)
 
@@ -600,13 +601,13 @@ def _ltp_ltd32(ws, wt, X1, X0, M1, M0, Y, lam, alpha, mu_plus, mu_minus, w_max):
 @cached
 @numba.njit(nogil=True)
 def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, recent, hist_t, hist_prev, last, base, w,
-                   weight, q, post, postu, d, out_ptr, ring_y, d_src, q_src, yl, lag, hist_j, h, scratch, mask, rlist,
-                   gidx, decay, decay_y, nearest, lam, alpha, mu_plus, mu_minus, w_max):
+                   weight, q, post, postu, d, out_ptr, ring_y, d_src, q_src, yl, lag, hist_j, h, scratch, mask, gidx,
+                   decay, decay_y, nearest, lam, alpha, mu_plus, mu_minus, w_max):
     """:func:`stdp_lazy`, restructured (see above): the same weights, events and float32 copies bit
     for bit. ``chain``: ``GANG`` lanes of ``2 H + 2 K + 3``; ``scratch`` (5, max row) float64, ``mask``
-    (2, max row) uint8, ``rlist`` (max row) int64, ``gidx`` (2, GANG) int64; ``decay``/``decay_y``: the pre/post trace decays; ``postu``: ``post`` as
+    (1, max row) uint8, ``gidx`` (2, GANG) int64; ``decay``/``decay_y``: the pre/post trace decays; ``postu``: ``post`` as
     unsigned (no negative-index test per read). ``yl``/``lag``/``hist_j``: with one plastic delay
-    (``lag[2]`` = 1, ``lag[3]`` = the delay) the post trace at ``t - d`` (:func:`_lag_to`; ``lag[0]``:
+    (``lag[2]`` = 1, ``lag[3]`` = the delay, the targets in ``lag[4]:lag[5]``) the post trace at ``t - d`` (:func:`_lag_to`; ``lag[0]``:
     its step, ``lag[1]``: the next history entry to apply), otherwise ``ring_y``.
     Returns (potentiation events, depression events)."""
     nslots = ring_y.shape[0]
@@ -615,10 +616,8 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
     X1 = scratch[0]
     X0 = scratch[1]
     Y = scratch[2]
-    rw = scratch[3]
     gx = scratch[4]
-    M1 = mask[0]
-    M0 = mask[1]
+    M = mask[0]
     gi = gidx[0]
     gt = gidx[1]
     additive = mu_plus == 0.0 and mu_minus == 0.0
@@ -666,7 +665,7 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
             ws = w[a:b]
             if use_lag:
                 _lag_to(yl, lag, T - dsi, hist_t, hist_j, h, base, decay_y, nearest)
-                nr, nl = _gather(postu[a:b], recent, yl, cg, lo, T, txg, Lg, dsi, X1, X0, M1, M0, Y, rlist, rw, ws)
+                nr, nl = _gather(postu[a:b], recent, yl, cg, lo, T, txg, Lg, dsi, X1, X0, M, Y)
             elif dsi >= 0:
                 sy = T % nslots - dsi
                 if sy < 0:
@@ -676,7 +675,7 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
                     last_sy = sy
                     for u in range(0, yrow.shape[0], 8):
                         acc += yrow[u]
-                nr, nl = _gather(postu[a:b], recent, yrow, cg, lo, T, txg, Lg, dsi, X1, X0, M1, M0, Y, rlist, rw, ws)
+                nr, nl = _gather(postu[a:b], recent, yrow, cg, lo, T, txg, Lg, dsi, X1, X0, M, Y)
             else:
                 s0 = T % nslots
                 nr = 0
@@ -689,43 +688,43 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
                     ar0 = recent[j, 0] + dp
                     m1 = (ar1 > lo) & (ar1 <= T)
                     m0 = (ar0 > lo) & (ar0 <= T)
+                    isr = recent[j, 2] + dp > lo
                     X1[r] = cg[min(max(ar1 - txg, 0), Lg)]
                     X0[r] = cg[min(max(ar0 - txg, 0), Lg)]
-                    M1[r] = m1
-                    M0[r] = m0
+                    M[r] = m1 | (m0 << 1) | (isr << 2)
                     nl += m1 + m0
+                    nr += isr
                     sy = s0 - dp
                     if sy < 0:
                         sy += nslots
                     Y[r] = ring_y[sy, j]
-                    isr = recent[j, 2] + dp > lo
-                    rlist[nr] = r
-                    rw[nr] = w[p]
-                    nr += isr
             qo = q_src[i]
             x1 = X1[:nrow]
             x0 = X0[:nrow]
-            m1s = M1[:nrow]
-            m0s = M0[:nrow]
+            ms = M[:nrow]
             ys = Y[:nrow]
             if additive and qo >= 0:
-                _ltp_ltd32(ws, weight[qo:qo + nrow], x1, x0, m1s, m0s, ys, lam, alpha, 0.0, 0.0, w_max)
+                _ltp_ltd32(ws, weight[qo:qo + nrow], x1, x0, ms, ys, lam, alpha, 0.0, 0.0, w_max)
             elif additive:
-                _ltp_ltd(ws, x1, x0, m1s, m0s, ys, lam, alpha, 0.0, 0.0, w_max)
+                _ltp_ltd(ws, x1, x0, ms, ys, lam, alpha, 0.0, 0.0, w_max)
             elif mult:
-                _ltp_ltd(ws, x1, x0, m1s, m0s, ys, lam, alpha, 1.0, 1.0, w_max)
+                _ltp_ltd(ws, x1, x0, ms, ys, lam, alpha, 1.0, 1.0, w_max)
             else:
                 for r in range(nrow):     # a runtime weight dependence: scalar (pow only where needed)
-                    w0 = ws[r]
-                    wp = _facilitate(w0, x1[r], lam, mu_plus, w_max) if m1s[r] else w0
-                    wp = _facilitate(wp, x0[r], lam, mu_plus, w_max) if m0s[r] else wp
+                    mr = ms[r]
+                    if mr & 4:
+                        continue
+                    wp = ws[r]
+                    wp = _facilitate(wp, x1[r], lam, mu_plus, w_max) if mr & 1 else wp
+                    wp = _facilitate(wp, x0[r], lam, mu_plus, w_max) if mr & 2 else wp
                     ws[r] = _depress(wp, ys[r], lam, alpha, mu_minus, w_max)
-            for e in range(nr):           # three or more arrivals: the full history, from the saved weight
-                r = rlist[e]
+            for r in range(nrow if nr else 0):   # three or more arrivals (kept their weight): the history
+                if not ms[r] & 4:
+                    continue
                 p = a + r
                 j = post[p]
                 dp = dsi if dsi >= 0 else d[p]
-                nl -= M1[r] + M0[r]
+                nl -= (ms[r] & 1) + (ms[r] >> 1 & 1)
                 ee = last[j]
                 c = 0
                 while ee >= base:
@@ -736,7 +735,7 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
                         buf[c] = ar
                         c += 1
                     ee = hist_prev[ee - base]
-                wp = rw[e]
+                wp = ws[r]
                 for rr in range(c - 1, -1, -1):
                     wp = _facilitate(wp, cg[buf[rr] - txg], lam, mu_plus, w_max)
                 ws[r] = _depress(wp, Y[r], lam, alpha, mu_minus, w_max)

@@ -231,13 +231,13 @@ class PlasticSynapses:
         self._lz_gchain = np.zeros(GANG * (2 * H + 2 * K + 3), np.float64)
         rows = int(np.diff(self.out_ptr.numpy()).max()) if N else 1
         self._lz_scratch = np.zeros((5, max(rows, GANG)), np.float64)
-        self._lz_mask = np.zeros((2, max(rows, 1)), np.uint8)
-        self._lz_rlist = np.zeros(max(rows, 1), np.int64)
+        self._lz_mask = np.zeros((1, max(rows, 1)), np.uint8)
         self._lz_gidx = np.zeros((2, GANG), np.int64)
         self._lz_hj = np.zeros(self._lz_t.size, np.int64)
         self._lz_yl = np.zeros(N, np.float64)
         uniform = self.dmin == self.dmax
-        self._lz_lag = np.array([self.sim.t, 0, int(uniform), self.dmin], np.int64)
+        self._lz_lag = np.array([self.sim.t, 0, int(uniform), self.dmin, int(post.min()), int(post.max()) + 1],
+                                np.int64)
         # per presynaptic neuron: the delay of all its plastic synapses, the engine index of the first
         # when they are consecutive in the engine (-1 where not): depression's fast path
         ptr = self.out_ptr.numpy()
@@ -327,7 +327,7 @@ class PlasticSynapses:
             n1, n2 = stdp_lazy_rows(t0, ka, kb, sk, si, m, st[0], st[1], st[2], self._lz_gchain, *st[4:], wt, qq, post,
                                     self._lz_postu, d, out_ptr, self.ring_y.numpy(), self._lz_dsrc, self._lz_qsrc,
                                     self._lz_yl, self._lz_lag, self._lz_hj, self._lz_h, self._lz_scratch, self._lz_mask,
-                                    self._lz_rlist, self._lz_gidx, self.decay_plus, self.decay_minus, self.nearest, q.lam, q.alpha,
+                                    self._lz_gidx, self.decay_plus, self.decay_minus, self.nearest, q.lam, q.alpha,
                                     q.mu_plus, q.mu_minus, q.w_max)
             self.n_events += int(n1) + int(n2)
             return
