@@ -32,7 +32,11 @@ potentiation is applied at its presynaptic spike, before the depression and in t
 sequential pass over the spike's outgoing row, when the weights are read (``w``, ``weights``,
 the records) and at the latest ``LAZY_HORIZON`` steps after its last update; the presynaptic
 trace at an arrival is recomputed with the same per-step multiplications, so the weights are bit
-for bit those of the per-event kernel. The torch implementation (events
+for bit those of the per-event kernel. ``stdp_lazy_rows`` (``LAZY_ROWS``, default) runs it with the
+presynaptic traces of eight spikes recomputed together, a row in two passes (a scalar gather of
+the targets' recent spikes and traces, then the arithmetic vectorised over the row) and, when
+every plastic synapse has the same delay, the postsynaptic trace kept as one vector at ``t - d``
+(advanced per step from the postsynaptic history) instead of the ring of traces; the same bits. The torch implementation (events
 applied in rounds, one per synapse) serves the torch backend and CUDA. Both give the same weights
 bit for bit (STDP; the scaling step's ``exp`` is torch's on both).
 
@@ -306,7 +310,7 @@ class PlasticSynapses:
             self._lz_flush(T, T - H)            # now every synapse is potentiated up to T - H or later
             n = self._lz_h - self._lz_base
             cut = int(np.searchsorted(self._lz_t[:n], T - H - self.dmax, side="left"))
-            if self._lz_lag[2]:        # never past the post trace's next entry
+            if self.LAZY_ROWS and self._lz_lag[2]:   # never past the post trace's next entry
                 cut = min(cut, int(self._lz_lag[1]) - self._lz_base)
             if cut:
                 self._lz_t[:n - cut] = self._lz_t[cut:n]
