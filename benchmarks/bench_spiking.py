@@ -200,8 +200,9 @@ def plastic_main(a):
         for k, r in rows.items():
             extra = f" events/step {r['events_per_step']:.0f}" if "events_per_step" in r else ""
             print(f"  {k:14s} cpu {r['cpu_ms_per_step']:.4f} ms/step  wall {r['wall_ms_per_step']:.4f} ms/step  "
-                  f"rate {r['rate_hz']:.2f} Hz  x static {r['cpu_ms_per_step'] / rows['static']['cpu_ms_per_step']:.2f}{extra}"
-                  f"  load {r['load_avg_start']:.1f}-{r['load_avg_end']:.1f}")
+                  f"rate {r['rate_hz']:.2f} Hz  "
+                  f"x static {r['cpu_ms_per_step'] / rows['static']['cpu_ms_per_step']:.2f}{extra}  load "
+                  f"{r['load_avg_start']:.1f}-{r['load_avg_end']:.1f}")
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(res, indent=1, default=float))
     print(f"written {a.out}")

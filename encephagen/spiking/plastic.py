@@ -36,7 +36,8 @@ for bit those of the per-event kernel. ``stdp_lazy_rows`` (``LAZY_ROWS``, defaul
 presynaptic traces of eight spikes recomputed together, a row in two passes (a scalar gather of
 the targets' recent spikes and traces, then the arithmetic vectorised over the row) and, when
 every plastic synapse has the same delay, the postsynaptic trace kept as one vector at ``t - d``
-(advanced per step from the postsynaptic history) instead of the ring of traces; the same bits. The torch implementation (events
+(advanced per step from the postsynaptic history) instead of the ring of traces; the same bits.
+The torch implementation (events
 applied in rounds, one per synapse) serves the torch backend and CUDA. Both give the same weights
 bit for bit (STDP; the scaling step's ``exp`` is torch's on both).
 
@@ -300,8 +301,8 @@ class PlasticSynapses:
             self._lz_t = np.resize(self._lz_t, 2 * (n + m))
             self._lz_prev = np.resize(self._lz_prev, 2 * (n + m))
             self._lz_hj = np.resize(self._lz_hj, 2 * (n + m))
-        self._lz_h = add_post_spikes_j(self._lz_recent, self._lz_t, self._lz_prev, self._lz_hj, self._lz_last, self._lz_h,
-                                       self._lz_base, sk, si, m, t0, self._has_in)
+        self._lz_h = add_post_spikes_j(self._lz_recent, self._lz_t, self._lz_prev, self._lz_hj, self._lz_last,
+                                       self._lz_h, self._lz_base, sk, si, m, t0, self._has_in)
         if t0 + K >= 2**31 - 1:
             raise OverflowError("plasticity: the numba STDP path keeps spike steps as int32 (runs < 2**31 steps)")
         H = self.LAZY_HORIZON
