@@ -106,7 +106,7 @@ class PlasticSynapses:
     LAZY_HORIZON = 1000
     #: numba STDP on demand: the restructured kernel (``_plastic_kernels.stdp_lazy_rows``: spikes in
     #: gangs, vectorised arithmetic, the post trace as one vector with a single plastic delay);
-    #: False: ``stdp_lazy`` (session 9). The same weights bit for bit.
+    #: False: ``stdp_lazy`` (session 9). The same weights bit for bit. Read when the synapses are made.
     LAZY_ROWS = True
 
     def __init__(self, sim, stdp=None, scaling=None, record_every: int = 0, rstdp=None,
@@ -185,6 +185,7 @@ class PlasticSynapses:
         # potentiation on demand on numba, without scaling (its full update every ``interval`` steps
         # would flush every synapse that often: slower than per-event potentiation, same weights)
         self._lazy = self._nb and stdp is not None and rstdp is None and scaling is None and self.LAZY
+        self._rows = bool(self.LAZY_ROWS)
         if self._nb and stdp is not None and rstdp is None:   # the by-target index of _plastic_kernels, built once
             self._nb_index(q, pre, post, d, N)
         if scaling is not None:   # with STDP a scaled weight stays inside STDP's bounds [0, w_max]
@@ -311,7 +312,7 @@ class PlasticSynapses:
             self._lz_flush(T, T - H)            # now every synapse is potentiated up to T - H or later
             n = self._lz_h - self._lz_base
             cut = int(np.searchsorted(self._lz_t[:n], T - H - self.dmax, side="left"))
-            if self.LAZY_ROWS and self._lz_lag[2]:   # never past the post trace's next entry
+            if self._rows and self._lz_lag[2]:   # never past the post trace's next entry
                 cut = min(cut, int(self._lz_lag[1]) - self._lz_base)
             if cut:
                 self._lz_t[:n - cut] = self._lz_t[cut:n]
@@ -325,7 +326,7 @@ class PlasticSynapses:
 
         wt, qq, post, d, out_ptr = self._lz_out
         q = self.stdp
-        if self.LAZY_ROWS:
+        if self._rows:
             from encephagen.spiking._plastic_kernels import stdp_lazy_rows
 
             st = self._lz_state()
@@ -366,7 +367,7 @@ class PlasticSynapses:
         stdp = self.stdp is not None
         # the on-demand path recomputes the presynaptic trace; with one plastic delay its rows kernel
         # keeps the post trace as one vector (no ring)
-        lag = self._lazy and self.LAZY_ROWS and bool(self._lz_lag[2])
+        lag = self._lazy and self._rows and bool(self._lz_lag[2])
         if stdp and not lag:
             if not (self._lazy and not self.same_trace):
                 pk.trace_spikes(self.x.numpy(), self.ring_x.numpy(), t0, 0, K, sk, si, m, self.decay_plus,
