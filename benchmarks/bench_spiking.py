@@ -14,8 +14,9 @@ Usage: python benchmarks/bench_spiking.py [--duration 2] [--threads 2 1] [--bria
        [--torch-duration 0.2] [--batch 0] [--device cpu|cuda]
        python benchmarks/bench_spiking.py --plastic 2k [19k] --duration 1 --threads 1 --out ...
        (plastic E->E synapses: static vs STDP vs STDP + scaling, CPU ms per step)
-       python benchmarks/bench_spiking.py --phases --threads 1 --duration 1 --out ...
-       (CPU time of the numba path's update, spike collection and delivery per simulated s)
+       python benchmarks/bench_spiking.py --phases --threads 1 2 --duration 1 --out ...
+       (CPU time of the numba path's update, spike collection and delivery per simulated s, and of
+       the fused blocks: per partition, serial, critical path)
        python benchmarks/bench_spiking.py --plastic-brian --duration 1 --bench-python /tmp/venv/bin/python
        (the 19,200-neuron network, one thread: encephagen static / STDP and Brian2 static / STDP with
        the same additive rule on the same synapses, in one run)
@@ -92,6 +93,7 @@ def run_phases(net, duration_s, seed=123, threads=1):
     sim = LIFBatch([net], [seed], backend="numba")
     sim.v.copy_(torch.as_tensor(net.meta["v0"]))
     sim.step_block()  # builds the kernels' argument views
+    sim.flush()       # its spikes delivered (blocks are fused by default; the phases run them apart)
     nk, out_deg = sim._nk, np.diff(net.indptr)
     steps = int(round(duration_s * 1000 / net.dt))
     cpu = {"lif_block": 0.0, "collect": 0.0, "deliver": 0.0}
@@ -119,6 +121,50 @@ def run_phases(net, duration_s, seed=123, threads=1):
                deliver_ns_per_event=1e9 * cpu["deliver"] / max(events, 1),
                update_ns_per_neuron_step=1e9 * cpu["lif_block"] / (net.n * (sim.t - sim.K)))
     return out
+
+
+def run_fused(net, duration_s, seed=123, threads=1):
+    """The default numba path (fused blocks, :class:`encephagen.spiking.engine.LIFBatch`): CPU per
+    simulated second of the whole process, of each partition's compiled call (its thread's CPU time)
+    and of the calling thread outside its partition (merging the lists, Python, waking and waiting for
+    the helpers); the critical path = per block the slowest partition, summed, plus that serial part:
+    the wall time a loaded machine cannot show, less the helpers' wake-up latency."""
+    import types
+
+    import numba
+    import torch
+
+    torch.set_num_threads(threads)
+    numba.set_num_threads(threads)
+    from encephagen.spiking.engine import LIFBatch
+
+    sim = LIFBatch([net], [seed], backend="numba")
+    sim.v.copy_(torch.as_tensor(net.meta["v0"]))
+    sim.step_block()
+    nk = sim._nk
+    part_cpu = [[] for _ in range(sim.nparts)]
+
+    def timed(p, *args):
+        c = time.thread_time()
+        nk.block_part(p, *args)
+        part_cpu[p].append(time.thread_time() - c)
+
+    sim._nk = types.SimpleNamespace(**{**vars(nk), "block_part": timed})
+    steps = int(round(duration_s * 1000 / net.dt))
+    t0 = sim.t
+    cm, c, w = time.thread_time(), time.process_time(), time.perf_counter()
+    while sim.t < t0 + steps:
+        sim.step_block()
+    main, cpu, wall = time.thread_time() - cm, time.process_time() - c, time.perf_counter() - w
+    sim._nk = nk
+    sim_s = (sim.t - t0) * net.dt / 1000
+    T = np.array(part_cpu)
+    serial = main - T[0].sum()
+    return {"threads": threads, "partitions": np.diff(sim.bounds).tolist(), "uniform_rows": sim._rows,
+            "cpu_s_per_sim_s": cpu / sim_s, "wall_s_per_sim_s": wall / sim_s,
+            "partition_cpu_s_per_sim_s": (T.sum(axis=1) / sim_s).tolist(), "serial_cpu_s_per_sim_s": serial / sim_s,
+            "imbalance_s_per_sim_s": (T.max(axis=0).sum() - T.mean(axis=0).sum()) / sim_s,
+            "critical_path_s_per_sim_s": (T.max(axis=0).sum() + serial) / sim_s}
 
 
 def run_plastic(net, duration_s, stdp=None, scaling=None, seed=123, threads=None, rstdp=None, lazy=True, rows=True):
@@ -214,18 +260,29 @@ def phases_main(a):
 
     net = brunel_network(n_e=15360, n_i=3840, c_e=320, c_i=80, J=0.1, g=5.0, eta=1.1, delay_ms=1.5, dt=0.1, seed=1)
     net.meta["v0"] = np.random.default_rng(7).uniform(0, 20, net.n).astype(np.float32)
-    load0 = os.getloadavg()
-    r = run_phases(net, a.duration, threads=a.threads[0])
-    r.update(load_avg_start=load0, load_avg_end=os.getloadavg())
-    print(f"{net.n} neurons, {net.nnz:,} synapses, {a.duration} s simulated, {a.threads[0]} thread(s), "
-          f"{r['rate_hz']:.2f} Hz, {r['events_per_sim_s'] / 1e6:.1f} M events per simulated s; load avg "
-          f"{load0[0]:.1f} -> {r['load_avg_end'][0]:.1f} (CPU s are the measure)")
-    for k in ("lif_block", "collect", "deliver"):
-        print(f"  {k:10s} {r[f'cpu_s_per_sim_s_{k}']:.3f} CPU s per simulated s")
-    print(f"  total      {r['cpu_s_per_sim_s']:.3f}   (update {r['update_ns_per_neuron_step']:.2f} ns per neuron-step, "
-          f"delivery {r['deliver_ns_per_event']:.2f} ns per event)")
+    res = {"network": {"n": net.n, "nnz": net.nnz}, "phases": {}, "fused": {}}
+    for th in a.threads:
+        load0 = os.getloadavg()
+        r = run_phases(net, a.duration, threads=th)
+        f = run_fused(net, a.duration, threads=th)
+        r.update(load_avg_start=load0, load_avg_end=os.getloadavg())
+        res["phases"][th], res["fused"][th] = r, f
+        print(f"{net.n} neurons, {net.nnz:,} synapses, {a.duration} s simulated, {th} thread(s), "
+              f"{r['rate_hz']:.2f} Hz, {r['events_per_sim_s'] / 1e6:.1f} M events per simulated s; load avg "
+              f"{load0[0]:.1f} -> {r['load_avg_end'][0]:.1f} (CPU s are the measure)")
+        print("  separate launches (lif_block, collect, deliver: session 9's path, per-synapse weights):")
+        for k in ("lif_block", "collect", "deliver"):
+            print(f"    {k:10s} {r[f'cpu_s_per_sim_s_{k}']:.3f} CPU s per simulated s")
+        print(f"    total      {r['cpu_s_per_sim_s']:.3f}   (update {r['update_ns_per_neuron_step']:.2f} ns per neuron-step, "
+              f"delivery {r['deliver_ns_per_event']:.2f} ns per event)")
+        print(f"  fused blocks (the default; uniform rows {f['uniform_rows']}, partitions {f['partitions']}):")
+        print(f"    process    {f['cpu_s_per_sim_s']:.3f} CPU s per simulated s; partitions "
+              + ", ".join(f"{x:.3f}" for x in f["partition_cpu_s_per_sim_s"])
+              + f"; serial {f['serial_cpu_s_per_sim_s']:.3f}; imbalance {f['imbalance_s_per_sim_s']:.3f}")
+        print(f"    critical path {f['critical_path_s_per_sim_s']:.3f} s per simulated s (slowest partition per block "
+              f"+ serial; wall {f['wall_s_per_sim_s']:.3f} under this load)")
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(json.dumps({"network": {"n": net.n, "nnz": net.nnz}, "phases": r}, indent=1, default=float))
+    Path(a.out).write_text(json.dumps(res, indent=1, default=float))
     print(f"written {a.out}")
 
 
@@ -424,7 +481,8 @@ def main(argv=None):
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "bench_spiking.json"))
     ap.add_argument("--phases", action="store_true",
                     help="instead: CPU time of the numba path's parts (update, collection, delivery) per "
-                         "simulated second on the issue's network, first --threads value; no Brian2")
+                         "simulated second on the issue's network, and of the fused blocks (per partition, "
+                         "serial, critical path), for each --threads value; no Brian2")
     ap.add_argument("--stability", action="store_true",
                     help="19,200 neurons with STDP + scaling for --duration s; one JSON line per second to --out")
     ap.add_argument("--plastic", nargs="*", default=None, choices=["2k", "19k"],
@@ -437,7 +495,7 @@ def main(argv=None):
     ap.add_argument("--trials", type=int, default=60, help="trials of --eprop-task")
     a = ap.parse_args(argv)
     if a.phases:
-        os.environ.setdefault("NUMBA_NUM_THREADS", str(a.threads[0]))
+        os.environ.setdefault("NUMBA_NUM_THREADS", str(max(a.threads)))
         return phases_main(a)
     if a.eprop_task:
         return eprop_task_main(a)

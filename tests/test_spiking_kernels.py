@@ -3,6 +3,7 @@ ring offsets (the numba == torch agreement in general is tests/test_spiking_back
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from encephagen.spiking import _numba_kernels as nk
@@ -112,7 +113,8 @@ def test_hot_delay_is_the_majority_delay_or_none():
 
 
 def test_delivery_sums_do_not_depend_on_the_slot_stream_in_or_partitions():
-    """The hot slot's stream-in only reads: any ``hot`` (or none), one or three target partitions, rows
+    """The hot slot's stream-in only reads: any ``hot`` (or none), one or three target partitions (one
+    empty), rows
     whose offsets wrap around the ring, heterogeneous delays: the ring equals a serial numpy
     scatter-add in spike order bit for bit."""
     rng = np.random.default_rng(2)
@@ -139,9 +141,135 @@ def test_delivery_sums_do_not_depend_on_the_slot_stream_in_or_partitions():
             a = ((t0 + k) % S) * 2 * n + pos[s]
             ref[a % ref.size] += weight[s]
     assert nk.hot_delay(delay) == 4
-    for nparts in (1, 3):
-        pp = nk.partition_pointers(indptr, code, n, nparts)
+    indeg = np.bincount(tgt, minlength=n)
+    for bounds in (np.array([0, n]), nk.part_bounds(indeg, 3, align=8), np.array([0, 64, 64, n])):
+        pp = nk.partition_pointers(indptr, code, n, bounds)
         for hot in (-1, 0, 4, S - 1):
             buf = buf0.copy()
-            nk.deliver(t0, spk_k, spk_i, spk_k.size, S, pp, pos, weight, buf, hot)
-            assert np.array_equal(buf, ref), (nparts, hot)
+            nk.deliver(t0, spk_k, spk_i, spk_k.size, S, pp, bounds, pos, weight, buf, hot)
+            assert np.array_equal(buf, ref), (bounds, hot)
+
+
+def _connectome_pair():
+    from encephagen.spiking.network import connectome_network
+    from encephagen.spiking.params import LIFParams
+
+    rng = np.random.default_rng(3)
+    R = 6
+    W = rng.random((R, R)) * (rng.random((R, R)) < 0.7)
+    np.fill_diagonal(W, 0)
+    L = rng.uniform(5, 60, (R, R))
+    L = (L + L.T) / 2
+    p = LIFParams(n_e=40, n_i=10, p_int=0.2, J=1.0, eta=1.1, G=1.0, p_between=0.05, ffi_scale=3.0)
+    return [connectome_network(W, L, p, seed=1), connectome_network(W.T, L, p, seed=2)]
+
+
+def test_fused_blocks_equal_separate_launches_with_outside_access(monkeypatch):
+    """Fused blocks (the previous block's delivery and this block's update in one launch per
+    partition; three partitions of unequal in-degree) by the helper-thread team and by a numba
+    parallel launch give the spikes, mid-run ring and final state of separate update and delivery
+    launches bit for bit, with partial blocks, weights written between blocks (delivered spikes of
+    the last block must use the weights it ended with) and a switch to separate launches mid-run.
+    A fused block that forgot the pending spikes, or delivered them after the weight write, fails."""
+    import numba
+
+    nets = _connectome_pair()
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 3)
+    out = {}
+    for mode in ("separate", "numba", "team"):
+        sim = LIFBatch(nets, [10, 11], backend="numba")
+        assert sim.nparts == 3 and len(set(np.diff(sim.bounds).tolist())) > 1   # unequal partitions
+        sim.FUSE_BLOCKS = mode != "separate"
+        sim.FUSED_RUNNER = mode
+        sim.random_initial_state()
+        ks, ii, mid = [], [], None
+        sizes = [sim.K, 1, sim.K - 1, 3]
+        q = 0
+        while sim.t < 900:
+            if sim.t >= 300 and mid is None:
+                sim.weight[::7] *= 1.5               # outside write between blocks
+                mid = sim.buf.clone()                 # outside read between blocks
+            if sim.t >= 600:
+                sim.FUSE_BLOCKS = False
+            b = sim.step_block(min(sizes[q % 4], 900 - sim.t))
+            q += 1
+            ks.append((b.k + b.t0).numpy())
+            ii.append(b.i.numpy())
+        out[mode] = (np.concatenate(ks), np.concatenate(ii), mid,
+                     [x.clone() for x in (sim.v, sim.ie, sim.ii, sim.inm, sim.ref, sim.buf, sim.weight)])
+    k0, i0, m0, s0 = out["separate"]
+    assert len(i0) > 300
+    for mode in ("numba", "team"):
+        k, i, m, s = out[mode]
+        assert np.array_equal(k, k0) and np.array_equal(i, i0), mode
+        assert torch.equal(m, m0), mode
+        for a, b in zip(s, s0):
+            assert torch.equal(a, b), mode
+
+
+def test_part_bounds_balance_cost_on_cache_line_boundaries():
+    deg = np.r_[np.full(640, 10), np.full(640, 30)]    # the second half costs 1 + 1.5, the first 1 + 0.5
+    b = nk.part_bounds(deg, 2)
+    assert b[0] == 0 and b[-1] == deg.size and b[1] % 64 == 0
+    cost = 1 + deg / deg.mean()
+    assert abs(cost[:b[1]].sum() - cost[b[1]:].sum()) <= 64 * cost.max()
+    assert b[1] > 640                                   # the cheap half gets more neurons
+    cb, cpart = nk.chunk_bounds(b, 300)
+    assert cb[0] == 0 and cb[-1] == deg.size and set(b.tolist()) <= set(cb.tolist())
+    assert np.diff(cb).max() <= 300 and np.all(np.diff(cb) > 0)
+    assert cpart.tolist() == np.searchsorted(cb, b).tolist()
+    tiny = nk.part_bounds(np.ones(50), 3)               # fewer neurons than a cache line per partition
+    assert tiny[0] == 0 and tiny[-1] == 50 and np.all(np.diff(tiny) >= 0)
+
+
+def test_uniform_rows_give_the_same_ring_addresses_or_refuse():
+    """A row's 2-byte target offsets from its base address are exactly its ``pos`` entries; a row with
+    a second weight (even -0.0 against 0.0), a second delay or a target span >= 65,536 is refused."""
+    n = 70000
+    indptr = np.array([0, 3, 3, 5], np.int64)                  # rows 0, 1 (empty), 2; the rest empty
+    indptr = np.r_[indptr, np.full(n - 3, 5, np.int64)]
+    code = np.array([5, 9, 12, n + 40, n + 41], np.int64)       # row 2 on the inhibitory channel
+    delay = np.array([3, 3, 3, 7, 7], np.int32)
+    weight = np.array([0.5, 0.5, 0.5, -2.0, -2.0], np.float32)
+    ok, rbase, rw, tg = nk.uniform_rows(indptr, code, delay, weight, n)
+    assert ok
+    pos = nk.delivery_offsets(delay, code, 10, n)
+    src = np.repeat(np.arange(n), np.diff(indptr))
+    assert np.array_equal(rbase[src] + tg, pos) and rw[0] == 0.5 and rw[2] == -2.0
+    for w2, d2, c2 in ((np.float32(0.25), 3, 9), (np.float32(0.5), 4, 9), (np.float32(0.5), 3, 5 + 65536)):
+        bad_w, bad_d, bad_c = weight.copy(), delay.copy(), code.copy()
+        bad_w[1], bad_d[1], bad_c[1] = w2, d2, c2
+        assert not nk.uniform_rows(indptr, bad_c, bad_d, bad_w, n)[0], (w2, d2, c2)
+    zw = np.array([0.0, -0.0, 0.0, -2.0, -2.0], np.float32)
+    assert not nk.uniform_rows(indptr, code, delay, zw, n)[0]
+
+
+def test_outside_weight_access_turns_uniform_rows_off():
+    net = brunel_network(n_e=160, n_i=40, c_e=16, c_i=4, J=0.2, eta=1.3, seed=1)
+    sim = LIFBatch([net], [1], backend="numba")
+    assert sim._rows
+    sim.step_block()
+    _ = sim.buf                  # reading the ring delivers, keeps the rows
+    assert sim._rows and sim._pm == 0
+    sim.weight[:3] *= 2.0        # the weights may differ now: per-synapse weights from here on
+    assert not sim._rows
+
+
+def test_team_hands_a_helpers_error_to_the_caller_and_stays_usable():
+    """An exception in a helper thread's partition reaches the caller (after every partition ended),
+    and the helper threads run the next block."""
+    from encephagen.spiking.engine import _TEAM
+
+    seen = []
+
+    def part(p, fail):
+        seen.append(p)
+        if fail and p == 2:
+            raise ValueError("partition 2 failed")
+
+    with pytest.raises(ValueError, match="partition 2 failed"):
+        _TEAM.run(part, 3, (True,))
+    assert sorted(seen) == [0, 1, 2]
+    seen.clear()
+    _TEAM.run(part, 3, (False,))
+    assert sorted(seen) == [0, 1, 2]

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import os
+import pathlib
 
 import numba
 import numpy as np
@@ -41,7 +42,7 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
 
 # this module's own source too: kernels in other files (_plastic_kernels) call its helpers
 _DEPS_HASH = hashlib.sha256("".join(inspect.getsource(m) for m in (_update, _rng)).encode()
-                            + open(__file__, "rb").read()).hexdigest()
+                            + pathlib.Path(__file__).read_bytes()).hexdigest()
 
 
 def cached(dispatcher):
@@ -132,59 +133,127 @@ def _lif_rows(v, ie, ii, inm, ref, be, bi, p22, p21e, p21i, p21n, p11e, p11i, p1
         sk[i] = sp
 
 
-@cached
-@numba.njit(parallel=True, fastmath=False, nogil=True)
-def lif_block(t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
-              p22, p21e, p21i, p21n, p11e, p11i, p11n, nmda_scale, bias_term,
-              w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk, thr, cs):
-    """Advance every neuron ``nsteps`` steps from global step ``t0``; spk[k, i] = 1 on a spike, 0 else.
+@numba.njit(nogil=True, inline="always")
+def _lif_rows_same(v, ie, ii, inm, ref, be, bi, p22, p21e, p21i, p21n, p11e, p11i, p11n, nmda_scale, bias_term,
+                   w_ext, theta, v_reset, ref_steps, use_nmda, cr, sk):
+    """:func:`_lif_rows` for a chunk whose neurons share their propagators, NMDA scale, bias term and
+    external jump (one tau_m; all scalars here): the same operations on the same values, ~28 bytes
+    fewer per neuron-step."""
+    for i in range(v.shape[0]):
+        ae = be[i]
+        ai = bi[i]
+        be[i] = 0.0
+        bi[i] = 0.0
+        vi, ei, xi, ni, r, sp = lif_step(v[i], ie[i], ii[i], inm[i], ref[i], ae, ai, np.float32(cr[i]), w_ext,
+                                         p22, p21e, p21i, p21n, p11e, p11i, p11n,
+                                         nmda_scale, bias_term, theta, v_reset, ref_steps, use_nmda)
+        v[i] = vi
+        ie[i] = ei
+        ii[i] = xi
+        inm[i] = ni
+        ref[i] = r
+        sk[i] = sp
 
-    One parallel task per chunk of ``cs.shape[1]`` neurons; inside, steps outer and neurons inner
-    (each neuron's steps inside a block are independent of every other neuron), so the chunk's
-    loops vectorise and its state stays cached. ``thr``: :func:`threshold_rows`; ``cs``:
-    (chunks, chunk) int32 scratch, the step's counts (a draw is recomputed for the rare tail, not stored). Per step: the draws and the count against the first eight
-    thresholds (branch-free; scalars when the chunk's neurons share one rate), the rare count of 8
-    continued over the rest of the row (``icdf``), then the update. ``p11e``/``p11i``/``p11n``: the
-    batch's synaptic decays (float32 scalars). The count equals the old count4-then-search (thresholds
-    ascend), so spikes and state are unchanged bit for bit."""
-    n = v.shape[0]
-    chunk = cs.shape[1]
-    nch = (n + chunk - 1) // chunk
-    kmax = icdf.shape[1]
-    for c in numba.prange(nch):
-        lo = c * chunk
-        hi = min(n, lo + chunk)
-        m = hi - lo
-        cr = cs[c, :m]
-        g0 = grp[lo]
-        uniform = True
+
+@numba.njit(nogil=True)
+def _same_bits(x, lo, hi):
+    xb = x.view(np.int32)
+    for j in range(lo + 1, hi):
+        if xb[j] != xb[lo]:
+            return False
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
+def chunk_kinds(cb, grp, p22, p21e, p21i, p21n, nmda_scale, bias_term, w_ext):
+    """Per chunk: bit 0 = its neurons share one Poisson rate (``grp``), bit 1 = they share their
+    propagators, NMDA scale, bias term and external jump (equal bits); :func:`_update_chunk` then
+    reads scalars instead of per-neuron rows. Recomputed whenever the drive changes (state_changed)."""
+    nch = cb.shape[0] - 1
+    out = np.zeros(nch, np.int8)
+    for c in range(nch):
+        lo = cb[c]
+        hi = cb[c + 1]
+        if hi <= lo:
+            continue
+        g = True
         for j in range(lo + 1, hi):
-            if grp[j] != g0:
-                uniform = False
-        s = t0 % nslots
-        for k in range(nsteps):
-            if uniform:
-                full = _draw_rows_uniform(key1[lo:hi], np.int64(t0 + k), thr[0, lo], thr[1, lo], thr[2, lo], thr[3, lo],
-                                          thr[4, lo], thr[5, lo], thr[6, lo], thr[7, lo], cr)
-            else:
-                full = _draw_rows(key1[lo:hi], np.int64(t0 + k), thr[0, lo:hi], thr[1, lo:hi], thr[2, lo:hi],
-                                  thr[3, lo:hi], thr[4, lo:hi], thr[5, lo:hi], thr[6, lo:hi], thr[7, lo:hi], cr)
-            if full:
-                for j in range(m):
-                    if cr[j] == N_THRESHOLDS:  # the rare tail: continue the count over the rest of the row
-                        g = grp[lo + j]
-                        x = draw(key1[lo + j], np.int64(t0 + k))  # recomputed: no draw is stored
-                        q = N_THRESHOLDS
-                        while q < kmax and icdf[g, q] < x:
-                            q += 1
-                        cr[j] = q
+            if grp[j] != grp[lo]:
+                g = False
+        same = (_same_bits(p22, lo, hi) and _same_bits(p21e, lo, hi) and _same_bits(p21i, lo, hi)
+                and _same_bits(p21n, lo, hi) and _same_bits(nmda_scale, lo, hi) and _same_bits(bias_term, lo, hi)
+                and _same_bits(w_ext, lo, hi))
+        out[c] = (1 if g else 0) + (2 if same else 0)
+    return out
+
+
+@numba.njit(nogil=True)
+def _update_chunk(lo, hi, t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
+                  p22, p21e, p21i, p21n, p11e, p11i, p11n, nmda_scale, bias_term,
+                  w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk, thr, cr, kind):
+    """Neurons lo..hi-1 over the block's steps (the body of :func:`lif_block`, also run by
+    :func:`block_fused`); ``cr``: int32 scratch of hi - lo entries (the step's Poisson counts);
+    ``kind``: :func:`chunk_kinds`' flags of the chunk."""
+    m = hi - lo
+    if m <= 0:
+        return
+    kmax = icdf.shape[1]
+    uniform = (kind & 1) != 0
+    same = (kind & 2) != 0
+    s = t0 % nslots
+    for k in range(nsteps):
+        if uniform:
+            full = _draw_rows_uniform(key1[lo:hi], np.int64(t0 + k), thr[0, lo], thr[1, lo], thr[2, lo], thr[3, lo],
+                                      thr[4, lo], thr[5, lo], thr[6, lo], thr[7, lo], cr)
+        else:
+            full = _draw_rows(key1[lo:hi], np.int64(t0 + k), thr[0, lo:hi], thr[1, lo:hi], thr[2, lo:hi],
+                              thr[3, lo:hi], thr[4, lo:hi], thr[5, lo:hi], thr[6, lo:hi], thr[7, lo:hi], cr)
+        if full:
+            for j in range(m):
+                if cr[j] == N_THRESHOLDS:  # the rare tail: continue the count over the rest of the row
+                    g = grp[lo + j]
+                    x = draw(key1[lo + j], np.int64(t0 + k))  # recomputed: no draw is stored
+                    q = N_THRESHOLDS
+                    while q < kmax and icdf[g, q] < x:
+                        q += 1
+                    cr[j] = q
+        if same:
+            _lif_rows_same(v[lo:hi], ie[lo:hi], ii[lo:hi], inm[lo:hi], ref[lo:hi], buf[s, 0, lo:hi], buf[s, 1, lo:hi],
+                           p22[lo], p21e[lo], p21i[lo], p21n[lo], p11e, p11i, p11n,
+                           nmda_scale[lo], bias_term[lo], w_ext[lo], theta, v_reset, ref_steps, use_nmda,
+                           cr, spk[k, lo:hi])
+        else:
             _lif_rows(v[lo:hi], ie[lo:hi], ii[lo:hi], inm[lo:hi], ref[lo:hi], buf[s, 0, lo:hi], buf[s, 1, lo:hi],
                       p22[lo:hi], p21e[lo:hi], p21i[lo:hi], p21n[lo:hi], p11e, p11i, p11n,
                       nmda_scale[lo:hi], bias_term[lo:hi], w_ext[lo:hi], theta, v_reset, ref_steps, use_nmda,
                       cr, spk[k, lo:hi])
-            s += 1
-            if s == nslots:
-                s = 0
+        s += 1
+        if s == nslots:
+            s = 0
+
+
+@cached
+@numba.njit(parallel=True, fastmath=False, nogil=True)
+def lif_block(t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
+              p22, p21e, p21i, p21n, p11e, p11i, p11n, nmda_scale, bias_term,
+              w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk, thr, cs, cb, kinds):
+    """Advance every neuron ``nsteps`` steps from global step ``t0``; spk[k, i] = 1 on a spike, 0 else.
+
+    One parallel task per chunk of neurons ``cb[c]`` .. ``cb[c + 1]`` (:func:`chunk_bounds`); inside,
+    steps outer and neurons inner (each neuron's steps inside a block are independent of every other
+    neuron), so the chunk's loops vectorise and its state stays cached. ``thr``: :func:`threshold_rows`;
+    ``cs``: (chunks, largest chunk) int32 scratch, the step's counts (a draw is recomputed for the rare
+    tail, not stored). Per step: the draws and the count against the first eight
+    thresholds (branch-free; scalars when the chunk's neurons share one rate), the rare count of 8
+    continued over the rest of the row (``icdf``), then the update. ``p11e``/``p11i``/``p11n``: the
+    batch's synaptic decays (float32 scalars). The count equals the old count4-then-search (thresholds
+    ascend), so spikes and state are unchanged bit for bit."""
+    for c in numba.prange(cb.shape[0] - 1):
+        lo = cb[c]
+        hi = cb[c + 1]
+        _update_chunk(lo, hi, t0, nsteps, nslots, v, ie, ii, inm, ref, buf, p22, p21e, p21i, p21n, p11e, p11i, p11n,
+                      nmda_scale, bias_term, w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk, thr,
+                      cs[c, :hi - lo], kinds[c])
 
 
 @cached
@@ -346,13 +415,41 @@ def _touch(x, a, b):
     return acc
 
 
+@numba.njit(nogil=True)
+def _deliver_part(t0, spk_k, spk_i, m, nslots, partptr, p, lo, hi, pos, weight, buf_flat, bits, hot):
+    """Partition p (targets lo..hi-1) of :func:`deliver`: every spike's synapses onto the partition,
+    in spike order; returns the (ignored) sum of the streamed-in ring words."""
+    total = buf_flat.shape[0]
+    stride = total // nslots
+    n = stride // 2
+    acc = 0
+    kprev = -1
+    for j in range(m):
+        src = spk_i[j]
+        k = spk_k[j]
+        base = ((t0 + k) % nslots) * stride
+        if hot >= 0 and k != kprev:  # the first spike of a step: stream in its slot's part
+            kprev = k
+            r = base + hot * stride
+            if r >= total:
+                r -= total
+            acc += _touch(bits, r + lo, r + hi) + _touch(bits, r + n + lo, r + n + hi)
+        for s in range(partptr[src, p], partptr[src, p + 1]):
+            a = base + pos[s]
+            if a >= total:
+                a -= total
+            buf_flat[a] += weight[s]
+    return acc
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
-def deliver(t0, spk_k, spk_i, m, nslots, partptr, pos, weight, buf_flat, hot):
+def deliver(t0, spk_k, spk_i, m, nslots, partptr, bounds, pos, weight, buf_flat, hot):
     """Scatter-add each spike's outgoing synapses into the ring buffer.
 
     Synapses of every source are grouped by target partition (``partptr[src, p]`` ..
-    ``partptr[src, p + 1]``); partition p is written by one thread only, and each address
-    receives its additions in spike order, so the sums equal a serial delivery bit for bit.
+    ``partptr[src, p + 1]``: the targets ``bounds[p]`` .. ``bounds[p + 1] - 1``, :func:`part_bounds`);
+    partition p is written by one thread only, and each address receives its additions in spike
+    order, so the sums equal a serial delivery bit for bit.
     ``pos``: :func:`delivery_offsets` (delay < nslots, so one conditional subtraction wraps).
 
     Cache (measured on the 19,200-neuron network, see docs/spiking.md): a step's spikes write
@@ -362,34 +459,176 @@ def deliver(t0, spk_k, spk_i, m, nslots, partptr, pos, weight, buf_flat, hot):
     by one (requesting the next spike's row likewise was slower). The reads only load (their sum is
     returned and ignored): the sums are unchanged.
     """
-    total = buf_flat.shape[0]
-    stride = total // nslots
-    n = stride // 2
     nparts = partptr.shape[1] - 1
     bits = buf_flat.view(np.int32)
     chk = 0
     for p in numba.prange(nparts):
-        lo = p * n // nparts
-        hi = (p + 1) * n // nparts
-        acc = 0
-        kprev = -1
-        for j in range(m):
-            src = spk_i[j]
-            k = spk_k[j]
-            base = ((t0 + k) % nslots) * stride
-            if hot >= 0 and k != kprev:  # the first spike of a step: stream in its slot's part
-                kprev = k
-                r = base + hot * stride
-                if r >= total:
-                    r -= total
-                acc += _touch(bits, r + lo, r + hi) + _touch(bits, r + n + lo, r + n + hi)
-            for s in range(partptr[src, p], partptr[src, p + 1]):
-                a = base + pos[s]
-                if a >= total:
-                    a -= total
-                buf_flat[a] += weight[s]
-        chk += acc
+        chk += _deliver_part(t0, spk_k, spk_i, m, nslots, partptr, p, bounds[p], bounds[p + 1], pos, weight,
+                             buf_flat, bits, hot)
     return chk
+
+
+@numba.njit(nogil=True)
+def _deliver_part_rows(t0, spk_k, spk_i, m, nslots, partptr, p, lo, hi, rbase, rw, tg, buf_flat, bits, hot):
+    """:func:`_deliver_part` for uniform rows (:func:`uniform_rows`): a spike's synapses share one weight
+    ``rw[src]`` and one delay, so a synapse is a 2-byte target offset ``tg[s]`` from the row's ring
+    address ``rbase[src]`` (the same additions, in the same order, as from ``pos`` and ``weight``)."""
+    total = buf_flat.shape[0]
+    stride = total // nslots
+    n = stride // 2
+    acc = 0
+    kprev = -1
+    for j in range(m):
+        src = spk_i[j]
+        k = spk_k[j]
+        base = ((t0 + k) % nslots) * stride
+        if hot >= 0 and k != kprev:  # the first spike of a step: stream in its slot's part
+            kprev = k
+            r = base + hot * stride
+            if r >= total:
+                r -= total
+            acc += _touch(bits, r + lo, r + hi) + _touch(bits, r + n + lo, r + n + hi)
+        a0 = base + rbase[src]
+        if a0 >= total:   # the row's slot wraps: rbase < stride beyond its delay, so all or none do
+            a0 -= total
+        w = rw[src]
+        for s in range(partptr[src, p], partptr[src, p + 1]):
+            a = a0 + np.int64(tg[s])
+            buf_flat[a] += w
+    return acc
+
+
+@numba.njit(cache=True, nogil=True)
+def uniform_rows(indptr, code, delay, weight, n_total):
+    """(ok, rbase, rw, tg): every source's synapses as ONE weight ``rw`` (float32, equal bits), one
+    ring offset ``rbase = delay * 2N + channel * N + first target`` (int64) and per synapse its target
+    minus the first target (``tg``, uint16), for :func:`_deliver_part_rows`. ``ok`` is False (and the
+    arrays unusable) when a row has two weights, delays or channels, or spans 65,536 targets or more
+    (then delivery reads ``pos`` and ``weight``). Brunel-type networks (a neuron's outgoing synapses
+    share weight and delay, as in Brian2's benchmark script) qualify."""
+    n = indptr.shape[0] - 1
+    nnz = code.shape[0]
+    rbase = np.zeros(n, np.int64)
+    rw = np.zeros(n, np.float32)
+    tg = np.zeros(nnz, np.uint16)
+    wb = weight.view(np.int32)
+    for r in range(n):
+        a = indptr[r]
+        b = indptr[r + 1]
+        if b == a:
+            continue
+        ch = code[a] // n_total
+        tmin = code[a] % n_total
+        for s in range(a, b):
+            if wb[s] != wb[a] or delay[s] != delay[a] or code[s] // n_total != ch:
+                return False, rbase, rw, tg
+            tmin = min(tmin, code[s] % n_total)
+        for s in range(a, b):
+            t = code[s] % n_total - tmin
+            if t >= 65536:
+                return False, rbase, rw, tg
+            tg[s] = t
+        rbase[r] = np.int64(delay[a]) * 2 * n_total + ch * n_total + tmin
+        rw[r] = weight[a]
+    return True, rbase, rw, tg
+
+
+@numba.njit(nogil=True)
+def _collect_part(spk, nsteps, lo, hi, out_k, out_i, off):
+    """:func:`collect` of neurons lo..hi-1 (lo a multiple of 8) into out_k/out_i from ``off``; returns the count."""
+    nw = (hi - lo) // 8
+    m = off
+    for k in range(nsteps):
+        row = spk[k, lo:hi]
+        words = row[:nw * 8].view(np.uint64)
+        for q in range(nw):
+            if words[q] != 0:
+                for i in range(q * 8, q * 8 + 8):
+                    if row[i]:
+                        out_k[m] = k
+                        out_i[m] = lo + i
+                        m += 1
+                        row[i] = 0
+        for i in range(nw * 8, hi - lo):
+            if row[i]:
+                out_k[m] = k
+                out_i[m] = lo + i
+                m += 1
+                row[i] = 0
+    return m - off
+
+
+@cached
+@numba.njit(fastmath=False, nogil=True)
+def block_part(p, t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
+               p22, p21e, p21i, p21n, p11e, p11i, p11n, nmda_scale, bias_term,
+               w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk, thr, cs, cb, kinds,
+               pt0, pk, pi, pm, partptr, bounds, cpart, pos, weight, buf_flat, hot, ck, ci, coff, cnt,
+               rows, rbase, rw, tg):
+    """Partition p of a fused block (see :func:`block_fused`): the neurons ``bounds[p]`` ..
+    ``bounds[p + 1] - 1`` (chunks ``cpart[p]`` .. ``cpart[p + 1] - 1``) first receive the previous
+    block's spikes (``pk``/``pi``, ``pm`` of them, emitted from step ``pt0``; :func:`deliver`'s
+    partition p; with ``rows`` from the uniform rows ``rbase``/``rw``/``tg``), then advance ``nsteps`` steps (:func:`lif_block`'s chunks), then their spikes are
+    listed (step, then neuron) in ``ck``/``ci`` from ``coff[p]``, their number in ``cnt[p]``. Writes
+    only partition p's neurons, ring entries, spike flags and list: partitions can run concurrently."""
+    lo = bounds[p]
+    hi = bounds[p + 1]
+    acc = 0
+    if pm > 0 and rows:
+        acc = _deliver_part_rows(pt0, pk, pi, pm, nslots, partptr, p, lo, hi, rbase, rw, tg, buf_flat,
+                                 buf_flat.view(np.int32), hot)
+    elif pm > 0:
+        acc = _deliver_part(pt0, pk, pi, pm, nslots, partptr, p, lo, hi, pos, weight, buf_flat,
+                            buf_flat.view(np.int32), hot)
+    for c in range(cpart[p], cpart[p + 1]):
+        a = cb[c]
+        b = cb[c + 1]
+        _update_chunk(a, b, t0, nsteps, nslots, v, ie, ii, inm, ref, buf, p22, p21e, p21i, p21n, p11e, p11i, p11n,
+                      nmda_scale, bias_term, w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk,
+                      thr, cs[c, :b - a], kinds[c])
+    cnt[p] = _collect_part(spk, nsteps, lo, hi, ck, ci, coff[p])
+    return acc
+
+
+@cached
+@numba.njit(parallel=True, fastmath=False, nogil=True)
+def block_fused(t0, nsteps, nslots, v, ie, ii, inm, ref, buf,
+                p22, p21e, p21i, p21n, p11e, p11i, p11n, nmda_scale, bias_term,
+                w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk, thr, cs, cb, kinds,
+                pt0, pk, pi, pm, partptr, bounds, cpart, pos, weight, buf_flat, hot, ck, ci, coff, cnt,
+                rows, rbase, rw, tg):
+    """One block in one parallel launch: every partition's :func:`block_part` (the previous block's
+    delivery onto its neurons, their update, their spike list). A partition's targets are written and
+    read by its own thread only, and the previous block's spikes arrive no earlier than this block
+    (delays >= the block length), so this is :func:`deliver` then :func:`lif_block` then
+    :func:`collect`, bit for bit, with one launch (one barrier) instead of two per block."""
+    chk = 0
+    for p in numba.prange(bounds.shape[0] - 1):
+        chk += block_part(p, t0, nsteps, nslots, v, ie, ii, inm, ref, buf, p22, p21e, p21i, p21n, p11e, p11i, p11n,
+                          nmda_scale, bias_term, w_ext, theta, v_reset, ref_steps, key1, grp, icdf, use_nmda, spk,
+                          thr, cs, cb, kinds, pt0, pk, pi, pm, partptr, bounds, cpart, pos, weight, buf_flat, hot, ck, ci,
+                          coff, cnt, rows, rbase, rw, tg)
+    return chk
+
+
+@numba.njit(cache=True, nogil=True)
+def merge_parts(ck, ci, coff, cnt, nsteps, out_k, out_i):
+    """The partitions' spike lists (each by step, then neuron; partitions in neuron order) as one list
+    by step, then neuron (the order of :func:`collect`); returns its length."""
+    nparts = cnt.shape[0]
+    ptr = coff[:nparts].copy()
+    m = 0
+    for k in range(nsteps):
+        for p in range(nparts):
+            e = coff[p] + cnt[p]
+            q = ptr[p]
+            while q < e and ck[q] == k:
+                out_k[m] = k
+                out_i[m] = ci[q]
+                m += 1
+                q += 1
+            ptr[p] = q
+    return m
 
 
 def hot_delay(delay: np.ndarray) -> int:
@@ -402,10 +641,46 @@ def hot_delay(delay: np.ndarray) -> int:
     return h if 2 * cnt[h] >= d.size else -1
 
 
+def part_bounds(indegree: np.ndarray, nparts: int, align: int = 64) -> np.ndarray:
+    """(nparts + 1,) int64 neuron boundaries of the threads' partitions: near-equal cost, a neuron
+    costing 1 + its in-degree / the mean in-degree (its update and its share of the delivered
+    events, about equal on the issue's network), each boundary a multiple of ``align`` neurons (no
+    cache line of the state, the ring or the spike flags is written by two threads)."""
+    n = int(np.shape(indegree)[0])
+    nparts = max(1, int(nparts))
+    deg = np.asarray(indegree, np.float64)
+    mean = deg.mean() if n else 0.0
+    cost = np.cumsum(1.0 + (deg / mean if mean > 0 else 0.0))
+    out = np.zeros(nparts + 1, np.int64)
+    out[-1] = n
+    for p in range(1, nparts):
+        j = int(np.searchsorted(cost, cost[-1] * p / nparts)) if n else 0
+        j = min(n, int(round(j / align)) * align)
+        out[p] = min(max(j, out[p - 1]), n)
+    return out
+
+
+def chunk_bounds(bounds: np.ndarray, chunk: int) -> tuple[np.ndarray, np.ndarray]:
+    """(cb, cpart): chunks of at most ``chunk`` neurons, the same number in every partition (so a
+    static split of the chunks over the threads gives each thread one partition), near-equal within a
+    partition; partition p is chunks cpart[p] .. cpart[p + 1] - 1, chunk c neurons cb[c] .. cb[c + 1] - 1."""
+    sizes = np.diff(bounds)
+    per = max(1, -(-int(sizes.max(initial=0)) // chunk))
+    cb = [int(bounds[0])]
+    for p in range(len(sizes)):
+        lo, n = int(bounds[p]), int(sizes[p])
+        cb += [lo + n * (q + 1) // per for q in range(per)]
+    cb = np.unique(np.asarray(cb, np.int64))   # without the empty chunks of partitions below `per` neurons
+    cpart = np.searchsorted(cb, bounds).astype(np.int64)
+    return cb, cpart
+
+
 @numba.njit(cache=True, nogil=True)
-def partition_pointers(indptr, code, n_total, nparts):
-    """partptr[src, p] for synapses already sorted by (source, target partition)."""
+def partition_pointers(indptr, code, n_total, bounds):
+    """partptr[src, p] for synapses already sorted by (source, target partition); partition p holds
+    the targets bounds[p] .. bounds[p + 1] - 1."""
     n = indptr.shape[0] - 1
+    nparts = bounds.shape[0] - 1
     out = np.empty((n, nparts + 1), np.int64)
     for src in range(n):
         s = indptr[src]
@@ -413,7 +688,7 @@ def partition_pointers(indptr, code, n_total, nparts):
         out[src, 0] = s
         q = s
         for p in range(nparts):
-            hi = (p + 1) * n_total // nparts
+            hi = bounds[p + 1]
             while q < e and (code[q] % n_total) < hi:
                 q += 1
             out[src, p + 1] = q

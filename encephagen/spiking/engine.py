@@ -21,14 +21,20 @@ After a block, the spikes' outgoing rows are scatter-added into the ring buffer 
 generator of :mod:`encephagen.spiking.rng` (a pure function of network seed, neuron, step).
 
 Backends: ``torch`` (any device; calls ``lif_step`` on tensors) and ``numba`` (CPU only; the
-same ``lif_step`` compiled into one parallel kernel per block + a delivery loop; identical
-spikes, checked in tests/test_spiking_backends.py). ``auto`` = numba on CPU, torch on CUDA.
+same ``lif_step`` compiled; identical spikes, checked in tests/test_spiking_backends.py).
+``auto`` = numba on CPU, torch on CUDA. The numba path fuses a block: one compiled call per
+thread's partition of the neurons delivers the PREVIOUS block's spikes onto them, advances them
+and lists their spikes (``_numba_kernels.block_part``; the calling thread and persistent helper
+threads run the partitions, :class:`_Team`); ``buf``/``weight``/``plasticity`` are properties that
+deliver the pending spikes first (:meth:`LIFBatch.flush`). With plasticity, blocks are not fused.
 """
 from __future__ import annotations
 
+import _thread
 import logging
 import math
 import os
+import threading
 import time
 from dataclasses import dataclass
 
@@ -77,6 +83,7 @@ def estimate_memory_bytes(n_total: int, nnz_total: int, n_slots: int, block: int
     syn = nnz_total * (8 + 4 + 4)                 # code int64 + weight f32 + delay i32
     if backend != "torch":
         syn += nnz_total * (4 if n_slots * 2 * n_total < 2**31 - 1 else 8)  # delivery offsets
+        syn += nnz_total * 2                      # uniform rows' 2-byte target offsets (when the rows qualify)
     csr = (n_total + 1) * 8
     ring = n_slots * 2 * n_total * 4
     neurons = n_total * (4 * 14 + 8 * 3 + kmax * 8)  # state, propagators, keys, cdf rows (torch)
@@ -87,8 +94,78 @@ def estimate_memory_bytes(n_total: int, nnz_total: int, n_slots: int, block: int
         temp += int(0.05 * nnz_total) * 8 * 4 + n_total * 4 * 8
     else:
         temp = n_total * (8 * 8 + 4)               # thresholds (8 x int64), lif_block scratch (counts)
+        temp += n_total * (4 * 8 + 12)             # block spike lists (merged, per partition), uniform rows' base + weight
     monitors = n_total * 8 * 10 + n_bins * n_networks * n_regions * 4 * 2
     return int(syn + csr + ring + neurons + spk + temp + monitors)
+
+
+class _Team:
+    """Runs a fused block's partitions: the calling thread runs partition 0 and persistent helper
+    threads (daemon, created on first use, shared by every batch of the process) the others, each a
+    compiled call that releases the GIL; one partition is a plain call. Per block this is one wake-up
+    of each helper and one wait for it, where a numba parallel launch (workqueue layer) hands every
+    worker two tasks (its thread-count sync and the work) with the caller waiting idle: measured in
+    this VM, an empty 2-thread numba launch costs 50-75 us of CPU (docs/spiking.md)."""
+
+    def __init__(self):
+        self._reset()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._reset)   # a forked child has none of the threads
+
+    def _reset(self):
+        self._workers: list[_Worker] = []
+        self._lock = threading.Lock()
+
+    def run(self, fn, nparts: int, args: tuple) -> None:
+        if nparts == 1:
+            fn(0, *args)
+            return
+        with self._lock:
+            while len(self._workers) < nparts - 1:
+                self._workers.append(_Worker())
+            ws = self._workers[:nparts - 1]
+            for p, w in enumerate(ws, 1):
+                w.submit(fn, p, args)
+            try:
+                fn(0, *args)
+            finally:   # the helpers work on the same arrays: wait for every one before anything else
+                errs = [w.wait() for w in ws]
+            for e in errs:
+                if e is not None:
+                    raise e
+
+
+class _Worker:
+    def __init__(self):
+        self.go = _thread.allocate_lock()
+        self.go.acquire()
+        self.done = _thread.allocate_lock()
+        self.done.acquire()
+        self.task, self.exc = None, None
+        threading.Thread(target=self._loop, daemon=True, name="encephagen-spiking-partition").start()
+
+    def _loop(self):
+        while True:
+            self.go.acquire()
+            fn, p, args = self.task
+            try:
+                fn(p, *args)
+            except BaseException as e:  # handed to the caller
+                self.exc = e
+            self.task = None
+            self.done.release()
+
+    def submit(self, fn, p, args):
+        self.task, self.exc = (fn, p, args), None
+        self.go.release()
+
+    def wait(self):
+        self.done.acquire()
+        e, self.exc = self.exc, None
+        return e
+
+
+_TEAM = _Team()
 
 
 @dataclass
@@ -100,6 +177,17 @@ class BlockSpikes:
 
 class LIFBatch:
     """Many networks (same number of neurons, same dt) simulated together on one device."""
+
+    # numba path without plasticity: one parallel launch per block (the previous block's delivery and
+    # this block's update, per thread's partition of the neurons) instead of two; False: separate
+    # update and delivery launches (the same bits; the benchmark's A/B)
+    FUSE_BLOCKS = True
+    # who runs a fused block's partitions: "team" (the calling thread and persistent helper threads,
+    # :class:`_Team`) or "numba" (one numba parallel launch); the same bits either way
+    FUSED_RUNNER = "team"
+    # chunk flags the numba update may use (chunk_kinds: 1 one Poisson rate, 2 one set of propagators);
+    # the benchmark's A/B clears them, the same bits either way
+    CHUNK_KINDS = 3
 
     def __init__(self, networks: list[LIFNetwork], seeds: list[int], device: str | torch.device = "cpu",
                  backend: str = "auto", memory_limit_bytes: int | None = None, names: list[str] | None = None,
@@ -147,7 +235,7 @@ class LIFBatch:
         self._build(networks)
         self.setup_seconds = time.perf_counter() - t
         self.t = 0  # global step counter
-        self.plasticity = None
+        self._plasticity = None
 
     def enable_plasticity(self, stdp=None, scaling=None, record_every: int = 0):
         """Make the E->E synapses plastic (STDP and/or synaptic scaling; see
@@ -217,7 +305,7 @@ class LIFBatch:
         self.indptr = torch.as_tensor(np.concatenate(indptr), device=dev)
         self.code = torch.as_tensor(code, device=dev)
         # one copy each (the batch's weights change under plasticity; the networks' must not)
-        self.weight = torch.as_tensor(np.concatenate([net.weight for net in networks], dtype=np.float32), device=dev)
+        self._weight = torch.as_tensor(np.concatenate([net.weight for net in networks], dtype=np.float32), device=dev)
         self.delay = torch.as_tensor(np.concatenate([net.delay for net in networks], dtype=np.int32), device=dev)
         # state
         self.v = torch.zeros(N, dtype=f32, device=dev)
@@ -225,7 +313,8 @@ class LIFBatch:
         self.ii = torch.zeros(N, dtype=f32, device=dev)
         self.inm = torch.zeros(N, dtype=f32, device=dev)
         self.ref = torch.zeros(N, dtype=torch.int32, device=dev)
-        self.buf = torch.zeros((self.S, 2, N), dtype=f32, device=dev)
+        self._buf = torch.zeros((self.S, 2, N), dtype=f32, device=dev)
+        self._pm = 0   # spikes of the last block not yet delivered (numba, fused blocks; see step_block)
         if self.backend == "torch":
             self.icdf_rows = self.icdf[self.grp.long()].contiguous()  # (N, kmax) for the rare tail
             pad = torch.full((self.icdf.shape[0], 4), 1 << 32, dtype=torch.int64, device=dev)
@@ -237,20 +326,98 @@ class LIFBatch:
             from encephagen.spiking import _numba_kernels as nk  # compiled on first use, cached on disk
 
             self._nk = nk
-            self.nparts = max(1, numba.get_num_threads())
-            self.partptr = nk.partition_pointers(self.indptr.numpy(), self.code.numpy(), N, self.nparts)
+            # one partition per thread, none under 256 neurons (a helper's wake-up would cost more than its work)
+            self.nparts = max(1, min(numba.get_num_threads(), -(-N // 256)))
+            # one partition of the neurons per thread, near-equal in neurons + incoming synapses: a
+            # thread updates its partition's neurons and delivers the spikes onto them
+            indeg = np.concatenate([np.bincount(net.target, minlength=n) for net in networks])
+            self.bounds = nk.part_bounds(indeg, self.nparts)
+            self.partptr = nk.partition_pointers(self.indptr.numpy(), self.code.numpy(), N, self.bounds)
             self._spk = np.zeros((self.K, N), np.uint8)
-            # chunks of near-equal size, at most CHUNK neurons, and at least two per thread when the
-            # network has the neurons for it (chunks of >= 256), so the threads stay balanced
-            nch = max(-(-N // nk.CHUNK), min(2 * self.nparts, -(-N // 256)))
-            chunk = -(-N // nch)
-            self._cs = np.zeros((nch, chunk), np.int32)   # lif_block's per-chunk scratch: Poisson counts
+            # chunks of at most CHUNK neurons, the same number per partition
+            self._cb, self._cpart = nk.chunk_bounds(self.bounds, nk.CHUNK)
+            self._cs = np.zeros((len(self._cb) - 1, int(np.diff(self._cb).max(initial=1))), np.int32)  # Poisson counts
             self._pos = nk.delivery_offsets(self.delay.numpy(), self.code.numpy(), self.S, N)
             self._hot = nk.hot_delay(self.delay.numpy())   # the ring slot delivery streams in per step
-            cap = N * (-(-self.K // (self.ref_steps + 1)))
-            self._out_k = np.empty(cap, np.int64)
-            self._out_i = np.empty(cap, np.int64)
+            per = -(-self.K // (self.ref_steps + 1))       # spikes a neuron can emit in a block
+            self._out_k = np.empty(N * per, np.int64)      # a block's spikes (step, then neuron)
+            self._out_i = np.empty(N * per, np.int64)
+            self._ck = np.empty(N * per, np.int64)         # fused blocks: each partition's spikes ...
+            self._ci = np.empty(N * per, np.int64)
+            self._coff = self.bounds[:-1] * per            # ... from its own offset
+            self._cnt = np.zeros(self.nparts, np.int64)
+            self._pt0 = 0
+            # a neuron's synapses sharing weight and delay (Brunel's network): delivery reads 2 bytes
+            # a synapse instead of 8; any outside access to the weights turns this off (see weight)
+            ok, self._rbase, self._rw, self._tg = nk.uniform_rows(self.indptr.numpy(), self.code.numpy(),
+                                                                  self.delay.numpy(), self._weight.numpy(), N)
+            self._rows = bool(ok)
+            if not self._rows:
+                self._rbase, self._rw, self._tg = self._rbase[:0], self._rw[:0], self._tg[:0]
             self._args = None
+
+    # The ring buffer, the weights and the plasticity hook are properties: with fused blocks (numba,
+    # no plasticity) the last block's spikes are delivered at the start of the next block, so any
+    # access from outside first delivers them (:meth:`flush`); everything outside sees the ring and
+    # weights exactly as after an unfused block.
+    @property
+    def buf(self) -> torch.Tensor:
+        """(S, 2, N) ring buffer of arriving synaptic input (all spikes emitted so far delivered)."""
+        self.flush()
+        return self._buf
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """(nnz,) float32 synaptic weights of the batch (write in place; the last block's spikes are
+        delivered with the weights they had when the block ended)."""
+        self.flush()
+        if self.backend == "numba" and self._rows:   # the caller may change them: per-synapse weights from now on
+            self._rows = False
+            self._args = None
+        return self._weight
+
+    @weight.setter
+    def weight(self, value) -> None:
+        self.flush()
+        self._weight = value
+        self._args = None
+
+    @property
+    def plasticity(self):
+        return self._plasticity
+
+    @plasticity.setter
+    def plasticity(self, rule) -> None:
+        self.flush()   # a rule sees and changes weights between blocks: blocks are not fused under it
+        self._plasticity = rule
+
+    def flush(self) -> None:
+        """Deliver the last block's spikes now (numba path, fused blocks; a no-op otherwise)."""
+        if self._pm:
+            self._views()
+            self._nk.deliver(self._pt0, self._out_k, self._out_i, self._pm, self.S, *self._dargs)
+            self._pm = 0
+
+    def _views(self) -> None:
+        if self._args is None:  # numpy views of the (in-place updated) torch state
+            nk = self._nk
+            self._args = (self.v.numpy(), self.ie.numpy(), self.ii.numpy(), self.inm.numpy(),
+                          self.ref.numpy(), self._buf.numpy(), self.p22.numpy(), self.p21e.numpy(),
+                          self.p21i.numpy(), self.p21n.numpy(), self._decay(self.p11e),
+                          self._decay(self.p11i), self._decay(self.p11n), self.nmda_scale.numpy(),
+                          self.bias_term.numpy(),
+                          self.w_ext.numpy(), np.float32(self.theta.item()), np.float32(self.v_reset.item()),
+                          self.ref_steps, self.key.numpy(), self.grp.numpy(),
+                          self.icdf_np, self.use_nmda, self._spk,
+                          nk.threshold_rows(self.icdf_np, self.grp.numpy()), self._cs, self._cb,
+                          nk.chunk_kinds(self._cb, self.grp.numpy(), self.p22.numpy(), self.p21e.numpy(),
+                                         self.p21i.numpy(), self.p21n.numpy(), self.nmda_scale.numpy(),
+                                         self.bias_term.numpy(), self.w_ext.numpy()) & self.CHUNK_KINDS)
+            self._dargs = (self.partptr, self.bounds, self._pos, self._weight.numpy(), self._buf.view(-1).numpy(),
+                           self._hot)
+            self._fargs = (self.partptr, self.bounds, self._cpart, self._pos, self._weight.numpy(),
+                           self._buf.view(-1).numpy(), self._hot, self._ck, self._ci, self._coff, self._cnt,
+                           self._rows, self._rbase, self._rw, self._tg)
 
     def state_changed(self) -> None:
         """Call after changing the batch's drive or state arrays in place (``grp`` / ``icdf``, the
@@ -279,24 +446,33 @@ class LIFBatch:
 
     # ------------------------------------------------------------------ stepping
     def step_block(self, nsteps: int | None = None) -> BlockSpikes:
-        """Advance ``nsteps`` (<= K) steps and deliver their spikes; return the spikes."""
+        """Advance ``nsteps`` (<= K) steps; return the spikes. Their delivery into the ring is done
+        before anything reads the ring, the weights or the next block's arrivals (fused blocks deliver
+        them at the start of the next block or on :meth:`flush`)."""
         K = self.K if nsteps is None else int(nsteps)
         if not 1 <= K <= self.K:
             raise ValueError(f"a block is 1..{self.K} steps, got {K}")
         t0 = self.t
-        if self.backend == "numba":
+        if self.backend == "numba" and self._plasticity is None and self.FUSE_BLOCKS:
+            # fused: the previous block's spikes delivered and this block's neurons advanced and
+            # their spikes listed in one parallel launch (nk.block_fused); this block's spikes are
+            # delivered by the next block, or by flush() before anything outside reads the ring or
+            # the weights
             nk = self._nk
-            if self._args is None:  # numpy views of the (in-place updated) torch state
-                self._args = (self.v.numpy(), self.ie.numpy(), self.ii.numpy(), self.inm.numpy(),
-                              self.ref.numpy(), self.buf.numpy(), self.p22.numpy(), self.p21e.numpy(),
-                              self.p21i.numpy(), self.p21n.numpy(), self._decay(self.p11e),
-                              self._decay(self.p11i), self._decay(self.p11n), self.nmda_scale.numpy(),
-                              self.bias_term.numpy(),
-                              self.w_ext.numpy(), np.float32(self.theta.item()), np.float32(self.v_reset.item()),
-                              self.ref_steps, self.key.numpy(), self.grp.numpy(),
-                              self.icdf_np, self.use_nmda, self._spk,
-                              nk.threshold_rows(self.icdf_np, self.grp.numpy()), self._cs)
-                self._dargs = (self.partptr, self._pos, self.weight.numpy(), self.buf.view(-1).numpy(), self._hot)
+            self._views()
+            args = (t0, K, self.S, *self._args, self._pt0, self._out_k, self._out_i, self._pm, *self._fargs)
+            if self.FUSED_RUNNER == "numba":
+                nk.block_fused(*args)
+            else:
+                _TEAM.run(nk.block_part, self.nparts, args)
+            m = nk.merge_parts(self._ck, self._ci, self._coff, self._cnt, K, self._out_k, self._out_i)
+            self._pt0, self._pm = t0, m
+            kk = torch.from_numpy(self._out_k[:m].copy())
+            ii = torch.from_numpy(self._out_i[:m].copy())
+        elif self.backend == "numba":
+            nk = self._nk
+            self.flush()
+            self._views()
             nk.lif_block(t0, K, self.S, *self._args)
             m = nk.collect(self._spk, K, self._out_k, self._out_i)
             kk = torch.from_numpy(self._out_k[:m].copy())
@@ -335,8 +511,8 @@ class LIFBatch:
         v, ie, ii, inm, ref = self.v, self.ie, self.ii, self.inm, self.ref
         for k in range(K):
             s = (t0 + k) % self.S
-            ae, ai = self.buf[s, 0].clone(), self.buf[s, 1].clone()
-            self.buf[s].zero_()
+            ae, ai = self._buf[s, 0].clone(), self._buf[s, 1].clone()
+            self._buf[s].zero_()
             v, ie, ii, inm, ref, sp = lif_step(v, ie, ii, inm, ref, ae, ai, n_ext[k], self.w_ext, self.p22, self.p21e,
                                                self.p21i, self.p21n, self.p11e, self.p11i, self.p11n, self.nmda_scale,
                                                self.bias_term, self.theta, self.v_reset, self.ref_steps, self.use_nmda)
@@ -357,4 +533,4 @@ class LIFBatch:
         tk = torch.repeat_interleave(kk + t0, cnt)
         slot = (tk + self.delay[syn]) % self.S
         flat = slot * (2 * self.N) + self.code[syn]
-        self.buf.view(-1).index_add_(0, flat, self.weight[syn])
+        self._buf.view(-1).index_add_(0, flat, self._weight[syn])
