@@ -167,11 +167,13 @@ def run_fused(net, duration_s, seed=123, threads=1):
             "critical_path_s_per_sim_s": (T.max(axis=0).sum() + serial) / sim_s}
 
 
-def run_plastic(net, duration_s, stdp=None, scaling=None, seed=123, threads=None, rstdp=None, lazy=True, rows=True):
+def run_plastic(net, duration_s, stdp=None, scaling=None, seed=123, threads=None, rstdp=None, lazy=True, rows=True,
+                fuse=True):
     """CPU time per step of the numba path with the E->E synapses static or plastic (STDP, scaling);
     ``lazy=False``: STDP's potentiation per event instead of on demand (same weights), R-STDP's
     eligibility decayed every step instead of at events (equal to rounding); ``rows=False``: the
-    on-demand STDP kernel of session 9 (``stdp_lazy``) instead of ``stdp_lazy_rows`` (same weights)."""
+    on-demand STDP kernel of session 9 (``stdp_lazy``) instead of ``stdp_lazy_rows`` (same weights);
+    ``fuse=False``: the engine's unfused blocks (what it runs under plasticity) for a static network."""
     import numba
     import torch
 
@@ -181,6 +183,7 @@ def run_plastic(net, duration_s, stdp=None, scaling=None, seed=123, threads=None
     from encephagen.spiking.engine import LIFBatch
 
     sim = LIFBatch([net], [seed], backend="numba")
+    sim.FUSE_BLOCKS = fuse
     sim.v.copy_(torch.as_tensor(net.meta["v0"]))
     from encephagen.spiking.plastic import enable
 
@@ -230,6 +233,8 @@ def plastic_main(a):
         stdp = STDPParams(lam=0.005, alpha=1.05, w_max=3 * w_e)
         scaling = ScalingParams(tau=1000.0, target_rate=10.0, beta=0.01, interval=100)
         rows = {"static": run_plastic(net, a.duration, threads=a.threads[0]),
+                # the engine's unfused blocks, as it runs them under plasticity (same spikes)
+                "static_unfused": run_plastic(net, a.duration, threads=a.threads[0], fuse=False),
                 "stdp": run_plastic(net, a.duration, stdp=stdp, threads=a.threads[0]),
                 # the same with session 9's on-demand kernel (stdp_lazy; same weights)
                 "stdp_lazy_v9": run_plastic(net, a.duration, stdp=stdp, threads=a.threads[0], rows=False),
