@@ -121,13 +121,19 @@ def test_stdp_on_demand_equals_per_event_potentiation(monkeypatch, case, horizon
         assert n0 == n1, key
 
 
-def test_plastic_network_backends_agree_and_frozen_rule_changes_nothing():
+def test_plastic_network_backends_agree_and_frozen_rule_changes_nothing(monkeypatch):
+    """numba (fused blocks: the rule runs between launches) and torch give the same spikes and
+    weights, and so do numba's unfused blocks."""
     net = brunel_network(n_e=400, n_i=100, c_e=40, c_i=10, J=0.5, eta=1.3, seed=2)
     params = STDPParams(lam=0.05, alpha=1.0, w_max=4.0)
     kn, in_, pn, sn = _run([net, net], [5, 6], 1200, "numba", stdp=params)
     kt, it, pt, st = _run([net, net], [5, 6], 1200, "torch", stdp=params)
     assert np.array_equal(kn, kt) and np.array_equal(in_, it)
     assert torch.equal(pn.w, pt.w) and torch.equal(sn.weight, st.weight)
+    monkeypatch.setattr(LIFBatch, "FUSE_BLOCKS", False)
+    ku, iu, pu, su = _run([net, net], [5, 6], 1200, "numba", stdp=params)
+    assert np.array_equal(kn, ku) and np.array_equal(in_, iu)
+    assert torch.equal(pn.w, pu.w) and torch.equal(sn.weight, su.weight)
     # lambda = 0: the machinery runs but the spikes equal the static network's
     k0, i0, _, _ = _run([net, net], [5, 6], 1200, "numba")
     kz, iz, pz, _ = _run([net, net], [5, 6], 1200, "numba", stdp=params.replace(lam=0.0))

@@ -453,7 +453,8 @@ class LIFBatch:
         if not 1 <= K <= self.K:
             raise ValueError(f"a block is 1..{self.K} steps, got {K}")
         t0 = self.t
-        if self.backend == "numba" and self._plasticity is None and self.FUSE_BLOCKS:
+        rule = self._plasticity   # a rule with FUSED_BLOCKS runs between fused launches (stdp helper, session 10)
+        if self.backend == "numba" and (rule is None or getattr(rule, "FUSED_BLOCKS", False)) and self.FUSE_BLOCKS:
             # fused: the previous block's spikes delivered and this block's neurons advanced and
             # their spikes listed in one parallel launch (nk.block_fused); this block's spikes are
             # delivered by the next block, or by flush() before anything outside reads the ring or
@@ -469,6 +470,8 @@ class LIFBatch:
             self._pt0, self._pm = t0, m
             kk = torch.from_numpy(self._out_k[:m].copy())
             ii = torch.from_numpy(self._out_i[:m].copy())
+            if rule is not None:   # weights of this block's spikes, before the next launch delivers them
+                rule.block(t0, K, kk, ii)
         elif self.backend == "numba":
             nk = self._nk
             self.flush()

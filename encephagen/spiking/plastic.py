@@ -108,6 +108,9 @@ class PlasticSynapses:
     #: gangs, vectorised arithmetic, the post trace as one vector with a single plastic delay);
     #: False: ``stdp_lazy`` (session 9). The same weights bit for bit. Read when the synapses are made.
     LAZY_ROWS = True
+    #: the numba engine may fuse blocks under these synapses (``LIFBatch.step_block``: the rule runs
+    #: between a fused launch, which lists the block's spikes, and the next, which delivers them)
+    FUSED_BLOCKS = True
 
     def __init__(self, sim, stdp=None, scaling=None, record_every: int = 0, rstdp=None,
                  initial_baseline: float = 0.0):
