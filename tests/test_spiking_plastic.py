@@ -130,10 +130,15 @@ def test_plastic_network_backends_agree_and_frozen_rule_changes_nothing(monkeypa
     kt, it, pt, st = _run([net, net], [5, 6], 1200, "torch", stdp=params)
     assert np.array_equal(kn, kt) and np.array_equal(in_, it)
     assert torch.equal(pn.w, pt.w) and torch.equal(sn.weight, st.weight)
+    scaling = ScalingParams(tau=200.0, target_rate=5.0, beta=0.5, interval=7)   # scaling steps inside blocks
+    kf, if_, pf, sf = _run([net, net], [5, 6], 1200, "numba", stdp=params, scaling=scaling)
     monkeypatch.setattr(LIFBatch, "FUSE_BLOCKS", False)
     ku, iu, pu, su = _run([net, net], [5, 6], 1200, "numba", stdp=params)
     assert np.array_equal(kn, ku) and np.array_equal(in_, iu)
     assert torch.equal(pn.w, pu.w) and torch.equal(sn.weight, su.weight)
+    ku, iu, pu, su = _run([net, net], [5, 6], 1200, "numba", stdp=params, scaling=scaling)
+    assert np.array_equal(kf, ku) and np.array_equal(if_, iu)
+    assert torch.equal(pf.w, pu.w) and torch.equal(sf.weight, su.weight)
     # lambda = 0: the machinery runs but the spikes equal the static network's
     k0, i0, _, _ = _run([net, net], [5, 6], 1200, "numba")
     kz, iz, pz, _ = _run([net, net], [5, 6], 1200, "numba", stdp=params.replace(lam=0.0))

@@ -139,6 +139,9 @@ class PlasticSynapses:
         if self.P == 0:
             raise ValueError("plasticity: the batch has no excitatory -> excitatory synapses")
         self._w = sim.weight[self.q].to(torch.float64)
+        # the engine's weights, written during a block without the property (which would deliver a
+        # fused block's pending spikes before this block's plasticity is done)
+        self._w32 = sim.weight.numpy() if sim.backend == "numba" else None
         self.w0 = self._w.clone()
         if stdp is not None and bool((self._w > stdp.w_max).any()):
             raise ValueError(f"stdp parameter 'w_max' = {stdp.w_max}: below the largest initial E->E weight "
@@ -403,7 +406,7 @@ class PlasticSynapses:
                         if self._lazy:    # scaling acts on the weights after all STDP up to now
                             self._lz_flush(t0 + k, t0 + k + 1)
                         f = scaling_factor(self.rate, s.beta, s.target_rate, s.interval * sim.dt)
-                        scale_block(self._w.numpy(), sim.weight.numpy(), self.q.numpy(), self.post.numpy(),
+                        scale_block(self._w.numpy(), self._w32, self.q.numpy(), self.post.numpy(),
                                     f.numpy(), self._scale_cap)
         if stdp and self.rstdp is not None:
             if ii.numel():
