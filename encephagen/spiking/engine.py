@@ -26,7 +26,8 @@ same ``lif_step`` compiled; identical spikes, checked in tests/test_spiking_back
 thread's partition of the neurons delivers the PREVIOUS block's spikes onto them, advances them
 and lists their spikes (``_numba_kernels.block_part``; the calling thread and persistent helper
 threads run the partitions, :class:`_Team`); ``buf``/``weight``/``plasticity`` are properties that
-deliver the pending spikes first (:meth:`LIFBatch.flush`). With plasticity, blocks are not fused.
+deliver the pending spikes first (:meth:`LIFBatch.flush`). With plasticity, blocks are not fused
+(unless the rule sets ``FUSED_BLOCKS``: it then runs between the launches).
 """
 from __future__ import annotations
 
@@ -388,7 +389,7 @@ class LIFBatch:
 
     @plasticity.setter
     def plasticity(self, rule) -> None:
-        self.flush()   # a rule sees and changes weights between blocks: blocks are not fused under it
+        self.flush()   # a rule sees and changes weights between blocks (fused only with its FUSED_BLOCKS)
         self._plasticity = rule
 
     def flush(self) -> None:
