@@ -167,10 +167,13 @@ def run_fused(net, duration_s, seed=123, threads=1):
             "critical_path_s_per_sim_s": (T.max(axis=0).sum() + serial) / sim_s}
 
 
-def run_plastic(net, duration_s, stdp=None, scaling=None, seed=123, threads=None, rstdp=None, lazy=True):
+def run_plastic(net, duration_s, stdp=None, scaling=None, seed=123, threads=None, rstdp=None, lazy=True, rows=True,
+                fuse=True):
     """CPU time per step of the numba path with the E->E synapses static or plastic (STDP, scaling);
     ``lazy=False``: STDP's potentiation per event instead of on demand (same weights), R-STDP's
-    eligibility decayed every step instead of at events (equal to rounding)."""
+    eligibility decayed every step instead of at events (equal to rounding); ``rows=False``: the
+    on-demand STDP kernel of session 9 (``stdp_lazy``) instead of ``stdp_lazy_rows`` (same weights);
+    ``fuse=False``: the engine's unfused blocks (what it runs under plasticity) for a static network."""
     import numba
     import torch
 
@@ -180,27 +183,33 @@ def run_plastic(net, duration_s, stdp=None, scaling=None, seed=123, threads=None
     from encephagen.spiking.engine import LIFBatch
 
     sim = LIFBatch([net], [seed], backend="numba")
+    sim.FUSE_BLOCKS = fuse
     sim.v.copy_(torch.as_tensor(net.meta["v0"]))
     from encephagen.spiking.plastic import enable
 
     from encephagen.spiking.plastic import PlasticSynapses
 
-    lazy0 = PlasticSynapses.LAZY, PlasticSynapses.LAZY_ELIGIBILITY
+    lazy0 = PlasticSynapses.LAZY, PlasticSynapses.LAZY_ELIGIBILITY, PlasticSynapses.LAZY_ROWS
     PlasticSynapses.LAZY = PlasticSynapses.LAZY_ELIGIBILITY = lazy
+    PlasticSynapses.LAZY_ROWS = rows
     try:
         pl = enable(sim, stdp=stdp, scaling=scaling, rstdp=rstdp) if (stdp or scaling) else None
+        for _ in range(20):   # warm-up: every kernel called (and loaded from numba's cache) before the clock
+            sim.step_block()
+        t_start = sim.t
+        load0 = os.getloadavg()
+        steps = int(round(duration_s * 1000 / net.dt))
+        nspk = 0
+        t, c = time.perf_counter(), time.process_time()
+        while sim.t < steps + t_start:
+            nspk += sim.step_block().i.numel()
+        el, cpu = time.perf_counter() - t, time.process_time() - c
     finally:
-        PlasticSynapses.LAZY, PlasticSynapses.LAZY_ELIGIBILITY = lazy0
-    sim.step_block()
-    steps = int(round(duration_s * 1000 / net.dt))
-    nspk = 0
-    t, c = time.perf_counter(), time.process_time()
-    while sim.t < steps + sim.K:
-        nspk += sim.step_block().i.numel()
-    el, cpu = time.perf_counter() - t, time.process_time() - c
-    n_steps = sim.t - sim.K
+        PlasticSynapses.LAZY, PlasticSynapses.LAZY_ELIGIBILITY, PlasticSynapses.LAZY_ROWS = lazy0
+    n_steps = sim.t - t_start
     out = {"wall_ms_per_step": 1e3 * el / n_steps, "cpu_ms_per_step": 1e3 * cpu / n_steps,
-           "rate_hz": nspk / net.n / (n_steps * net.dt / 1000), "steps": n_steps}
+           "rate_hz": nspk / net.n / (n_steps * net.dt / 1000), "steps": n_steps,
+           "load_avg_start": load0[0], "load_avg_end": os.getloadavg()[0]}
     if pl is not None:
         w = pl.weights(0)   # first: brings the numba path's on-demand potentiation up to date (events counted)
         out.update(plastic_synapses=pl.P, events_per_step=pl.n_events / (sim.t / 1.0))
@@ -224,7 +233,11 @@ def plastic_main(a):
         stdp = STDPParams(lam=0.005, alpha=1.05, w_max=3 * w_e)
         scaling = ScalingParams(tau=1000.0, target_rate=10.0, beta=0.01, interval=100)
         rows = {"static": run_plastic(net, a.duration, threads=a.threads[0]),
+                # the engine's unfused blocks, as it runs them under plasticity (same spikes)
+                "static_unfused": run_plastic(net, a.duration, threads=a.threads[0], fuse=False),
                 "stdp": run_plastic(net, a.duration, stdp=stdp, threads=a.threads[0]),
+                # the same with session 9's on-demand kernel (stdp_lazy; same weights)
+                "stdp_lazy_v9": run_plastic(net, a.duration, stdp=stdp, threads=a.threads[0], rows=False),
                 # the same STDP with potentiation applied per event as it arrives (the pre-session-9 kernel)
                 "stdp_per_event": run_plastic(net, a.duration, stdp=stdp, threads=a.threads[0], lazy=False),
                 "stdp+scaling": run_plastic(net, a.duration, stdp=stdp, scaling=scaling, threads=a.threads[0]),
@@ -238,7 +251,9 @@ def plastic_main(a):
         for k, r in rows.items():
             extra = f" events/step {r['events_per_step']:.0f}" if "events_per_step" in r else ""
             print(f"  {k:14s} cpu {r['cpu_ms_per_step']:.4f} ms/step  wall {r['wall_ms_per_step']:.4f} ms/step  "
-                  f"rate {r['rate_hz']:.2f} Hz  x static {r['cpu_ms_per_step'] / rows['static']['cpu_ms_per_step']:.2f}{extra}")
+                  f"rate {r['rate_hz']:.2f} Hz  "
+                  f"x static {r['cpu_ms_per_step'] / rows['static']['cpu_ms_per_step']:.2f}{extra}  load "
+                  f"{r['load_avg_start']:.1f}-{r['load_avg_end']:.1f}")
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(res, indent=1, default=float))
     print(f"written {a.out}")

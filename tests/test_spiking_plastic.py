@@ -68,51 +68,77 @@ def test_stdp_in_network_equals_standalone_rule(case):
         np.testing.assert_array_equal(got["final"], w_ref)
 
 
-@pytest.mark.parametrize("horizon", [1000, 40])
-def test_stdp_on_demand_equals_per_event_potentiation(monkeypatch, horizon):
+@pytest.mark.parametrize("case, horizon", [("connectome", 1000), ("connectome", 40), ("brunel", 1000), ("brunel", 40)])
+def test_stdp_on_demand_equals_per_event_potentiation(monkeypatch, case, horizon):
     """The numba path's potentiation on demand (at the presynaptic spike, a scaling step, a read
-    of the weights, or ``LAZY_HORIZON`` steps after the last update: _plastic_kernels.stdp_lazy)
-    gives the same weights and spikes, to the last bit, as potentiation applied as each
-    postsynaptic spike arrives (stdp_events); two connectome networks (heterogeneous delays),
-    multiplicative all-to-all with two trace time constants, the weights read in mid-run (a flush)
-    and a short horizon (frequent forced updates, history dropped) as well as the default."""
+    of the weights, or ``LAZY_HORIZON`` steps after the last update) gives the same weights and
+    spikes, to the last bit, as potentiation applied as each postsynaptic spike arrives
+    (stdp_events), for both on-demand kernels (``stdp_lazy_rows`` and session 9's ``stdp_lazy``).
+    Connectome: two networks, heterogeneous delays (the post trace from the ring), multiplicative
+    potentiation and mu_minus 0.5 (a runtime weight dependence: the scalar arithmetic), two trace
+    time constants. Brunel: one delay for every plastic synapse (the post trace as one lagging
+    vector), additive (the vectorised arithmetic writing the engine's float32 weights in the same
+    pass), one trace. Weights read in mid-run (a flush), a short horizon (frequent forced updates,
+    history dropped) as well as the default."""
     from encephagen.spiking.plastic import PlasticSynapses
 
-    nets = list(_connectome_nets())
-    params = STDPParams(lam=0.04, alpha=1.1, mu_plus=1.0, mu_minus=0.5, w_max=12.0, tau_minus=35.0)
+    if case == "connectome":
+        nets = list(_connectome_nets())
+        params = STDPParams(lam=0.04, alpha=1.1, mu_plus=1.0, mu_minus=0.5, w_max=12.0, tau_minus=35.0)
+        seeds, steps = [3, 4], 1700
+    else:
+        nets = [brunel_network(n_e=400, n_i=100, c_e=40, c_i=10, J=0.5, eta=1.3, seed=1)]
+        params = STDPParams(lam=0.02, alpha=1.1, w_max=4.0)
+        seeds, steps = [3], 2500
     out = {}
-    for lazy in (False, True):
+    for lazy, rows in ((False, True), (True, False), (True, True)):
         monkeypatch.setattr(PlasticSynapses, "LAZY", lazy)
+        monkeypatch.setattr(PlasticSynapses, "LAZY_ROWS", rows)
         monkeypatch.setattr(PlasticSynapses, "LAZY_HORIZON", horizon)
-        sim = LIFBatch(nets, [3, 4], backend="numba")
+        sim = LIFBatch(nets, seeds, backend="numba")
         sim.random_initial_state()
         pl = sim.enable_plasticity(stdp=params, record_every=300)
         assert pl._lazy is lazy
+        if lazy:   # the connectome's delays differ; the Brunel network's do not
+            assert bool(pl._lz_lag[2]) is (case == "brunel")
         ks, ii, mid = [], [], None
-        while sim.t < 1700:
-            b = sim.step_block(min(sim.K, 1700 - sim.t))
+        while sim.t < steps:
+            b = sim.step_block(min(sim.K, steps - sim.t))
             ks.append(b.k + b.t0)
             ii.append(b.i)
             if mid is None and sim.t >= 700:
                 mid = pl.w.clone()
-        out[lazy] = (torch.cat(ks).numpy(), torch.cat(ii).numpy(), mid, pl.w.clone(), sim.weight.clone(),
-                     pl.trajectory(), pl.n_events)
-    (k0, i0, m0, w0, sw0, tr0, n0), (k1, i1, m1, w1, sw1, tr1, n1) = out[False], out[True]
-    assert np.array_equal(k0, k1) and np.array_equal(i0, i1)
-    assert torch.equal(m0, m1) and torch.equal(w0, w1) and torch.equal(sw0, sw1)
+        out[lazy, rows] = (torch.cat(ks).numpy(), torch.cat(ii).numpy(), mid, pl.w.clone(), sim.weight.clone(),
+                           pl.trajectory(), pl.n_events)
+    k0, i0, m0, w0, sw0, tr0, n0 = out[False, True]
     assert (w0 != pl.w0).float().mean() > 0.2
-    for key in tr0:
-        np.testing.assert_array_equal(tr0[key], tr1[key])
-    assert n0 == n1
+    for key in ((True, False), (True, True)):
+        k1, i1, m1, w1, sw1, tr1, n1 = out[key]
+        assert np.array_equal(k0, k1) and np.array_equal(i0, i1), key
+        assert torch.equal(m0, m1) and torch.equal(w0, w1) and torch.equal(sw0, sw1), key
+        for name in tr0:
+            np.testing.assert_array_equal(tr0[name], tr1[name])
+        assert n0 == n1, key
 
 
-def test_plastic_network_backends_agree_and_frozen_rule_changes_nothing():
+def test_plastic_network_backends_agree_and_frozen_rule_changes_nothing(monkeypatch):
+    """numba (fused blocks: the rule runs between launches) and torch give the same spikes and
+    weights, and so do numba's unfused blocks."""
     net = brunel_network(n_e=400, n_i=100, c_e=40, c_i=10, J=0.5, eta=1.3, seed=2)
     params = STDPParams(lam=0.05, alpha=1.0, w_max=4.0)
     kn, in_, pn, sn = _run([net, net], [5, 6], 1200, "numba", stdp=params)
     kt, it, pt, st = _run([net, net], [5, 6], 1200, "torch", stdp=params)
     assert np.array_equal(kn, kt) and np.array_equal(in_, it)
     assert torch.equal(pn.w, pt.w) and torch.equal(sn.weight, st.weight)
+    scaling = ScalingParams(tau=200.0, target_rate=5.0, beta=0.5, interval=7)   # scaling steps inside blocks
+    kf, if_, pf, sf = _run([net, net], [5, 6], 1200, "numba", stdp=params, scaling=scaling)
+    monkeypatch.setattr(LIFBatch, "FUSE_BLOCKS", False)
+    ku, iu, pu, su = _run([net, net], [5, 6], 1200, "numba", stdp=params)
+    assert np.array_equal(kn, ku) and np.array_equal(in_, iu)
+    assert torch.equal(pn.w, pu.w) and torch.equal(sn.weight, su.weight)
+    ku, iu, pu, su = _run([net, net], [5, 6], 1200, "numba", stdp=params, scaling=scaling)
+    assert np.array_equal(kf, ku) and np.array_equal(if_, iu)
+    assert torch.equal(pf.w, pu.w) and torch.equal(sf.weight, su.weight)
     # lambda = 0: the machinery runs but the spikes equal the static network's
     k0, i0, _, _ = _run([net, net], [5, 6], 1200, "numba")
     kz, iz, pz, _ = _run([net, net], [5, 6], 1200, "numba", stdp=params.replace(lam=0.0))

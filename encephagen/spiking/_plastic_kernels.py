@@ -467,3 +467,310 @@ def add_post_spikes(recent, hist_t, hist_prev, last, h, base, spk_k, spk_i, m, t
             last[j] = h
             h += 1
     return h
+
+
+# ---------------------------------------------------------------------------------------------
+# The on-demand kernel, restructured for speed (session 10; the same operations per synapse, in
+# the same order, as :func:`_pending_ltp` + the depression of the per-event kernel, so bit for bit
+# the same weights). Measured on the 19,200-neuron network (docs/spiking.md): the per-visit cost
+# was two random reads (the target's post trace row ``ring_y[t - d]``, 154 KB a step and a new
+# row every step, out of cache; the target's recent spikes) and scalar divisions. Now:
+# - the presynaptic traces of up to ``GANG`` spikes are recomputed together (:func:`_chains`,
+#   eight independent multiplication chains instead of one latency-bound chain per spike);
+# - a row is processed in two passes: a scalar gather (targets' recent spikes, the traces at the
+#   arrivals, the post trace) into contiguous scratch, then the arithmetic over contiguous arrays,
+#   which LLVM vectorises (AVX2/AVX-512) when the weight dependence is a compile-time constant
+#   (``mu`` 0 or 1: literal arguments; a runtime ``mu`` turns the vectorised loop into one with a
+#   ``pow`` per lane, 20x slower); three or more arrivals (rare) are redone from the saved weight;
+# - with one delay ``d`` for every plastic synapse the post trace is a single vector kept at step
+#   ``t - d`` (:func:`_lag_to`, advanced per step with the postsynaptic history, in cache), not a
+#   ring of rows written every step and read at random; otherwise the ring's row is read as a
+#   stream (one load per line) before the random reads.
+
+#: presynaptic spikes whose traces :func:`stdp_lazy_rows` recomputes together (the lanes of _chains)
+GANG = 8
+
+
+@numba.njit(nogil=True, inline="always")
+def _chains(chain, x, L, decay):
+    """``chain[g * S + n]`` = lane g's trace n steps after its anchor ``x[g]`` (n = 0..L, S =
+    len(chain) // 8): the multiplications of :func:`trace_spikes`, eight lanes at a time."""
+    S = chain.shape[0] // 8
+    c0 = chain[0:S]
+    c1 = chain[S:2 * S]
+    c2 = chain[2 * S:3 * S]
+    c3 = chain[3 * S:4 * S]
+    c4 = chain[4 * S:5 * S]
+    c5 = chain[5 * S:6 * S]
+    c6 = chain[6 * S:7 * S]
+    c7 = chain[7 * S:8 * S]
+    x0, x1, x2, x3, x4, x5, x6, x7 = x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]
+    for n in range(L + 1):
+        c0[n] = x0
+        c1[n] = x1
+        c2[n] = x2
+        c3[n] = x3
+        c4[n] = x4
+        c5[n] = x5
+        c6[n] = x6
+        c7[n] = x7
+        x0 = x0 * decay
+        x1 = x1 * decay
+        x2 = x2 * decay
+        x3 = x3 * decay
+        x4 = x4 * decay
+        x5 = x5 * decay
+        x6 = x6 * decay
+        x7 = x7 * decay
+
+
+@numba.njit(nogil=True, inline="always")
+def _lag_to(yl, lag, s, hist_t, hist_j, h, base, decay, nearest):
+    """Advance the post trace ``yl`` (at step ``lag[0]``, history entries before ``lag[1]``
+    applied) to step ``s``: per step the step's spikers ``y + 1`` (all-to-all) or ``1`` (nearest),
+    then every neuron ``y decay``: the values :func:`trace_spikes` stores in its ring."""
+    sl = lag[0]
+    e = lag[1]
+    yv = yl[lag[4]:lag[5]]           # the neurons with plastic inputs lie in lag[4]..lag[5]
+    while sl < s:
+        while e < h and hist_t[e - base] == sl:
+            j = hist_j[e - base]
+            yl[j] = 1.0 if nearest else yl[j] + 1.0
+            e += 1
+        for i in range(yv.shape[0]):
+            yv[i] = yv[i] * decay
+        sl += 1
+    lag[0] = sl
+    lag[1] = e
+
+
+@numba.njit(nogil=True, inline="always")
+def _gather(ps, rec, yrow, cg, lo, T, txg, Lg, dp, X1, X0, M, Y):
+    """Scalar pass over a row with one delay ``dp``: the traces at the two newest arrivals (``X1``,
+    ``X0``), the post trace ``Y`` and ``M``: bit 0/1 the second newest/newest spike arrived in
+    (lo, T], bit 2 a third one did (rare: redone from the history). Returns (rare, arrivals)."""
+    nr = 0
+    nl = 0
+    for r in range(ps.shape[0]):
+        j = ps[r]
+        ar1 = rec[j, 1] + dp
+        ar0 = rec[j, 0] + dp
+        m1 = (ar1 > lo) & (ar1 <= T)
+        m0 = (ar0 > lo) & (ar0 <= T)
+        isr = rec[j, 2] + dp > lo
+        X1[r] = cg[min(max(ar1 - txg, 0), Lg)]
+        X0[r] = cg[min(max(ar0 - txg, 0), Lg)]
+        M[r] = m1 | (m0 << 1) | (isr << 2)
+        nl += m1 + m0
+        nr += isr
+        Y[r] = yrow[j]
+    return nr, nl
+
+
+@numba.njit(nogil=True, inline="always")
+def _ltp_ltd(ws, X1, X0, M, Y, lam, alpha, mu_plus, mu_minus, w_max):
+    """Up to two potentiations (``M`` bits 0, 1), then the depression, on contiguous arrays
+    (vectorised when ``mu_plus``/``mu_minus`` are literals); rare synapses (bit 2) keep their weight."""
+    for r in range(ws.shape[0]):
+        w0 = ws[r]
+        mr = M[r]
+        f = stdp_facilitate(w0, X1[r], lam, mu_plus, w_max)
+        wp = f if mr & 1 else w0
+        f = stdp_facilitate(wp, X0[r], lam, mu_plus, w_max)
+        wp = f if mr & 2 else wp
+        wd = stdp_depress(wp, Y[r], lam, alpha, mu_minus, w_max)
+        ws[r] = w0 if mr & 4 else wd
+
+
+@numba.njit(nogil=True, inline="always")
+def _ltp_ltd32(ws, wt, X1, X0, M, Y, lam, alpha, mu_plus, mu_minus, w_max):
+    """:func:`_ltp_ltd`, the engine's float32 copy ``wt`` written in the same pass."""
+    for r in range(ws.shape[0]):
+        w0 = ws[r]
+        mr = M[r]
+        f = stdp_facilitate(w0, X1[r], lam, mu_plus, w_max)
+        wp = f if mr & 1 else w0
+        f = stdp_facilitate(wp, X0[r], lam, mu_plus, w_max)
+        wp = f if mr & 2 else wp
+        wd = stdp_depress(wp, Y[r], lam, alpha, mu_minus, w_max)
+        wd = w0 if mr & 4 else wd
+        ws[r] = wd
+        wt[r] = np.float32(wd)
+
+
+@cached
+@numba.njit(nogil=True)
+def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, recent, hist_t, hist_prev, last, base, w,
+                   weight, q, post, postu, d, out_ptr, ring_y, d_src, q_src, yl, lag, hist_j, h, scratch, mask, gidx,
+                   decay, decay_y, nearest, lam, alpha, mu_plus, mu_minus, w_max):
+    """:func:`stdp_lazy`, restructured (see above): the same weights, events and float32 copies bit
+    for bit. ``chain``: ``GANG`` lanes of ``2 H + 2 K + 3``; ``scratch`` (5, max row) float64,
+    ``mask`` (1, max row) uint8, ``gidx`` (2, GANG) int64; ``decay``/``decay_y``: the pre/post trace
+    decays; ``postu``: ``post`` as unsigned (no negative-index test per read).
+    ``yl``/``lag``/``hist_j``: with one plastic delay (``lag[2]`` = 1, ``lag[3]`` = the delay, the
+    targets in ``lag[4]:lag[5]``) the post trace at ``t - d`` (:func:`_lag_to`; ``lag[0]``: its
+    step, ``lag[1]``: the next history entry to apply), otherwise ``ring_y``.
+    Returns (potentiation events, depression events)."""
+    nslots = ring_y.shape[0]
+    use_lag = lag[2] == 1
+    S = chain.shape[0] // GANG
+    X1 = scratch[0]
+    X0 = scratch[1]
+    Y = scratch[2]
+    gx = scratch[4]
+    M = mask[0]
+    gi = gidx[0]
+    gt = gidx[1]
+    additive = mu_plus == 0.0 and mu_minus == 0.0
+    mult = mu_plus == 1.0 and mu_minus == 1.0
+    n_ltp = 0
+    n_ltd = 0
+    acc = 0.0
+    last_sy = -1
+    js = 0
+    while js < m and spk_k[js] < ka:
+        js += 1
+    while js < m and spk_k[js] < kb:
+        ng = 0                       # a gang: up to GANG spikes with plastic synapses, distinct neurons
+        while js < m and spk_k[js] < kb and ng < GANG:
+            i = spk_i[js]
+            if out_ptr[i] == out_ptr[i + 1]:
+                js += 1
+                continue
+            dup = False
+            for g in range(ng):
+                dup |= gi[g] == i
+            if dup:
+                break
+            gi[ng] = i
+            gt[ng] = t0 + spk_k[js]
+            ng += 1
+            js += 1
+        L = 0
+        for g in range(GANG):
+            gx[g] = xv[gi[g]] if g < ng else 0.0
+            if g < ng:
+                L = max(L, gt[g] - tx[gi[g]])
+        _chains(chain, gx, L, decay)
+        for g in range(ng):
+            i = gi[g]
+            T = gt[g]
+            lo = tflush[i]
+            txg = tx[i]
+            Lg = T - txg
+            cg = chain[g * S:(g + 1) * S]
+            a = out_ptr[i]
+            b = out_ptr[i + 1]
+            nrow = b - a
+            dsi = d_src[i]
+            ws = w[a:b]
+            if use_lag:
+                _lag_to(yl, lag, T - dsi, hist_t, hist_j, h, base, decay_y, nearest)
+                nr, nl = _gather(postu[a:b], recent, yl, cg, lo, T, txg, Lg, dsi, X1, X0, M, Y)
+            elif dsi >= 0:
+                sy = T % nslots - dsi
+                if sy < 0:
+                    sy += nslots
+                yrow = ring_y[sy]
+                if sy != last_sy:     # the row as a stream (one load per line) before the random reads
+                    last_sy = sy
+                    for u in range(0, yrow.shape[0], 8):
+                        acc += yrow[u]
+                nr, nl = _gather(postu[a:b], recent, yrow, cg, lo, T, txg, Lg, dsi, X1, X0, M, Y)
+            else:
+                s0 = T % nslots
+                nr = 0
+                nl = 0
+                for r in range(nrow):
+                    p = a + r
+                    j = post[p]
+                    dp = d[p]
+                    ar1 = recent[j, 1] + dp
+                    ar0 = recent[j, 0] + dp
+                    m1 = (ar1 > lo) & (ar1 <= T)
+                    m0 = (ar0 > lo) & (ar0 <= T)
+                    isr = recent[j, 2] + dp > lo
+                    X1[r] = cg[min(max(ar1 - txg, 0), Lg)]
+                    X0[r] = cg[min(max(ar0 - txg, 0), Lg)]
+                    M[r] = m1 | (m0 << 1) | (isr << 2)
+                    nl += m1 + m0
+                    nr += isr
+                    sy = s0 - dp
+                    if sy < 0:
+                        sy += nslots
+                    Y[r] = ring_y[sy, j]
+            qo = q_src[i]
+            x1 = X1[:nrow]
+            x0 = X0[:nrow]
+            ms = M[:nrow]
+            ys = Y[:nrow]
+            if additive and qo >= 0:
+                _ltp_ltd32(ws, weight[qo:qo + nrow], x1, x0, ms, ys, lam, alpha, 0.0, 0.0, w_max)
+            elif additive:
+                _ltp_ltd(ws, x1, x0, ms, ys, lam, alpha, 0.0, 0.0, w_max)
+            elif mult:
+                _ltp_ltd(ws, x1, x0, ms, ys, lam, alpha, 1.0, 1.0, w_max)
+            else:
+                for r in range(nrow):     # a runtime weight dependence: scalar (pow only where needed)
+                    mr = ms[r]
+                    if mr & 4:
+                        continue
+                    wp = ws[r]
+                    wp = _facilitate(wp, x1[r], lam, mu_plus, w_max) if mr & 1 else wp
+                    wp = _facilitate(wp, x0[r], lam, mu_plus, w_max) if mr & 2 else wp
+                    ws[r] = _depress(wp, ys[r], lam, alpha, mu_minus, w_max)
+            for r in range(nrow if nr else 0):   # three or more arrivals (kept their weight): the history
+                if not ms[r] & 4:
+                    continue
+                p = a + r
+                j = post[p]
+                dp = dsi if dsi >= 0 else d[p]
+                nl -= (ms[r] & 1) + (ms[r] >> 1 & 1)
+                ee = last[j]
+                c = 0
+                while ee >= base:
+                    ar = hist_t[ee - base] + dp
+                    if ar <= lo:
+                        break
+                    if ar <= T:
+                        buf[c] = ar
+                        c += 1
+                    ee = hist_prev[ee - base]
+                wp = ws[r]
+                for rr in range(c - 1, -1, -1):
+                    wp = _facilitate(wp, cg[buf[rr] - txg], lam, mu_plus, w_max)
+                ws[r] = _depress(wp, Y[r], lam, alpha, mu_minus, w_max)
+                nl += c
+                if qo >= 0 and additive:
+                    weight[qo + r] = np.float32(ws[r])
+            if not (qo >= 0 and additive):
+                if qo >= 0:
+                    wt = weight[qo:qo + nrow]
+                    for r in range(nrow):
+                        wt[r] = np.float32(ws[r])
+                else:
+                    for p in range(a, b):
+                        weight[q[p]] = np.float32(w[p])
+            n_ltp += nl
+            n_ltd += nrow
+            xT = cg[Lg]
+            tflush[i] = T
+            tx[i] = T + 1
+            xv[i] = 1.0 * decay if nearest else (xT + 1.0) * decay
+    if use_lag:   # the post trace up to the last step this block's spikes need (the history can be cut)
+        _lag_to(yl, lag, t0 + kb - 1 - lag[3], hist_t, hist_j, h, base, decay_y, nearest)
+    # ``acc`` (the sum of the streamed loads, >= 0) is returned so the loads are kept; it changes nothing
+    return n_ltp + (acc < 0.0), n_ltd
+
+
+@cached
+@numba.njit(nogil=True)
+def add_post_spikes_j(recent, hist_t, hist_prev, hist_j, last, h, base, spk_k, spk_i, m, t0, has_in):
+    """:func:`add_post_spikes`, the neuron of every entry kept as well (``hist_j``, for :func:`_lag_to`)."""
+    hh = h
+    for e in range(m):
+        j = spk_i[e]
+        if has_in[j]:
+            hist_j[hh - base] = j
+            hh += 1
+    return add_post_spikes(recent, hist_t, hist_prev, last, h, base, spk_k, spk_i, m, t0, has_in)

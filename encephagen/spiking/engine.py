@@ -26,7 +26,8 @@ same ``lif_step`` compiled; identical spikes, checked in tests/test_spiking_back
 thread's partition of the neurons delivers the PREVIOUS block's spikes onto them, advances them
 and lists their spikes (``_numba_kernels.block_part``; the calling thread and persistent helper
 threads run the partitions, :class:`_Team`); ``buf``/``weight``/``plasticity`` are properties that
-deliver the pending spikes first (:meth:`LIFBatch.flush`). With plasticity, blocks are not fused.
+deliver the pending spikes first (:meth:`LIFBatch.flush`). With plasticity, blocks are not fused
+(unless the rule sets ``FUSED_BLOCKS``: it then runs between the launches).
 """
 from __future__ import annotations
 
@@ -388,7 +389,7 @@ class LIFBatch:
 
     @plasticity.setter
     def plasticity(self, rule) -> None:
-        self.flush()   # a rule sees and changes weights between blocks: blocks are not fused under it
+        self.flush()   # a rule sees and changes weights between blocks (fused only with its FUSED_BLOCKS)
         self._plasticity = rule
 
     def flush(self) -> None:
@@ -453,7 +454,8 @@ class LIFBatch:
         if not 1 <= K <= self.K:
             raise ValueError(f"a block is 1..{self.K} steps, got {K}")
         t0 = self.t
-        if self.backend == "numba" and self._plasticity is None and self.FUSE_BLOCKS:
+        rule = self._plasticity   # a rule with FUSED_BLOCKS runs between fused launches (stdp helper, session 10)
+        if self.backend == "numba" and (rule is None or getattr(rule, "FUSED_BLOCKS", False)) and self.FUSE_BLOCKS:
             # fused: the previous block's spikes delivered and this block's neurons advanced and
             # their spikes listed in one parallel launch (nk.block_fused); this block's spikes are
             # delivered by the next block, or by flush() before anything outside reads the ring or
@@ -469,6 +471,8 @@ class LIFBatch:
             self._pt0, self._pm = t0, m
             kk = torch.from_numpy(self._out_k[:m].copy())
             ii = torch.from_numpy(self._out_i[:m].copy())
+            if rule is not None:   # weights of this block's spikes, before the next launch delivers them
+                rule.block(t0, K, kk, ii)
         elif self.backend == "numba":
             nk = self._nk
             self.flush()

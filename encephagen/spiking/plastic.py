@@ -32,7 +32,12 @@ potentiation is applied at its presynaptic spike, before the depression and in t
 sequential pass over the spike's outgoing row, when the weights are read (``w``, ``weights``,
 the records) and at the latest ``LAZY_HORIZON`` steps after its last update; the presynaptic
 trace at an arrival is recomputed with the same per-step multiplications, so the weights are bit
-for bit those of the per-event kernel. The torch implementation (events
+for bit those of the per-event kernel. ``stdp_lazy_rows`` (``LAZY_ROWS``, default) runs it with the
+presynaptic traces of eight spikes recomputed together, a row in two passes (a scalar gather of
+the targets' recent spikes and traces, then the arithmetic vectorised over the row) and, when
+every plastic synapse has the same delay, the postsynaptic trace kept as one vector at ``t - d``
+(advanced per step from the postsynaptic history) instead of the ring of traces; the same bits.
+The torch implementation (events
 applied in rounds, one per synapse) serves the torch backend and CUDA. Both give the same weights
 bit for bit (STDP; the scaling step's ``exp`` is torch's on both).
 
@@ -99,6 +104,13 @@ class PlasticSynapses:
     LAZY_ELIGIBILITY = True
     #: numba STDP on demand: a synapse is potentiated at the latest this many steps after its last update
     LAZY_HORIZON = 1000
+    #: numba STDP on demand: the restructured kernel (``_plastic_kernels.stdp_lazy_rows``: spikes in
+    #: gangs, vectorised arithmetic, the post trace as one vector with a single plastic delay);
+    #: False: ``stdp_lazy`` (session 9). The same weights bit for bit. Read when the synapses are made.
+    LAZY_ROWS = True
+    #: the numba engine may fuse blocks under these synapses (``LIFBatch.step_block``: the rule runs
+    #: between a fused launch, which lists the block's spikes, and the next, which delivers them)
+    FUSED_BLOCKS = True
 
     def __init__(self, sim, stdp=None, scaling=None, record_every: int = 0, rstdp=None,
                  initial_baseline: float = 0.0):
@@ -127,6 +139,9 @@ class PlasticSynapses:
         if self.P == 0:
             raise ValueError("plasticity: the batch has no excitatory -> excitatory synapses")
         self._w = sim.weight[self.q].to(torch.float64)
+        # the engine's weights, written during a block without the property (which would deliver a
+        # fused block's pending spikes before this block's plasticity is done)
+        self._w32 = sim.weight.numpy() if sim.backend == "numba" else None
         self.w0 = self._w.clone()
         if stdp is not None and bool((self._w > stdp.w_max).any()):
             raise ValueError(f"stdp parameter 'w_max' = {stdp.w_max}: below the largest initial E->E weight "
@@ -176,6 +191,7 @@ class PlasticSynapses:
         # potentiation on demand on numba, without scaling (its full update every ``interval`` steps
         # would flush every synapse that often: slower than per-event potentiation, same weights)
         self._lazy = self._nb and stdp is not None and rstdp is None and scaling is None and self.LAZY
+        self._rows = bool(self.LAZY_ROWS)
         if self._nb and stdp is not None and rstdp is None:   # the by-target index of _plastic_kernels, built once
             self._nb_index(q, pre, post, d, N)
         if scaling is not None:   # with STDP a scaled weight stays inside STDP's bounds [0, w_max]
@@ -218,6 +234,22 @@ class PlasticSynapses:
         self._lz_base = 0
         self._lz_out = (self.sim.weight.numpy(), i32(q, self.sim.weight.numel()), i32(post, N), i32(d, self.Sy),
                         self.out_ptr.numpy())
+        # stdp_lazy_rows: gang chains, per-row scratch, the post as unsigned, the neuron of each history
+        # entry; with one delay for every plastic synapse the post trace as one vector at t - d
+        from encephagen.spiking._plastic_kernels import GANG
+
+        pu = self._lz_out[2]
+        self._lz_postu = pu.view(np.uint32 if pu.dtype == np.int32 else np.uint64)
+        self._lz_gchain = np.zeros(GANG * (2 * H + 2 * K + 3), np.float64)
+        rows = int(np.diff(self.out_ptr.numpy()).max()) if N else 1
+        self._lz_scratch = np.zeros((5, max(rows, GANG)), np.float64)
+        self._lz_mask = np.zeros((1, max(rows, 1)), np.uint8)
+        self._lz_gidx = np.zeros((2, GANG), np.int64)
+        self._lz_hj = np.zeros(self._lz_t.size, np.int64)
+        self._lz_yl = np.zeros(N, np.float64)
+        uniform = self.dmin == self.dmax
+        self._lz_lag = np.array([self.sim.t, 0, int(uniform), self.dmin, int(post.min()), int(post.max()) + 1],
+                                np.int64)
         # per presynaptic neuron: the delay of all its plastic synapses, the engine index of the first
         # when they are consecutive in the engine (-1 where not): depression's fast path
         ptr = self.out_ptr.numpy()
@@ -269,14 +301,15 @@ class PlasticSynapses:
     def _lz_block_end(self, t0, K, sk, si, m):
         """After a block: its postsynaptic spikes into the history; every ``LAZY_HORIZON`` steps the
         synapses not updated for that long are potentiated and the history older than needed dropped."""
-        from encephagen.spiking._plastic_kernels import add_post_spikes
+        from encephagen.spiking._plastic_kernels import add_post_spikes_j
 
         n = self._lz_h - self._lz_base
         if n + m > self._lz_t.size:
             self._lz_t = np.resize(self._lz_t, 2 * (n + m))
             self._lz_prev = np.resize(self._lz_prev, 2 * (n + m))
-        self._lz_h = add_post_spikes(self._lz_recent, self._lz_t, self._lz_prev, self._lz_last, self._lz_h, self._lz_base,
-                                     sk, si, m, t0, self._has_in)
+            self._lz_hj = np.resize(self._lz_hj, 2 * (n + m))
+        self._lz_h = add_post_spikes_j(self._lz_recent, self._lz_t, self._lz_prev, self._lz_hj, self._lz_last,
+                                       self._lz_h, self._lz_base, sk, si, m, t0, self._has_in)
         if t0 + K >= 2**31 - 1:
             raise OverflowError("plasticity: the numba STDP path keeps spike steps as int32 (runs < 2**31 steps)")
         H = self.LAZY_HORIZON
@@ -285,9 +318,12 @@ class PlasticSynapses:
             self._lz_flush(T, T - H)            # now every synapse is potentiated up to T - H or later
             n = self._lz_h - self._lz_base
             cut = int(np.searchsorted(self._lz_t[:n], T - H - self.dmax, side="left"))
+            if self._rows and self._lz_lag[2]:   # never past the post trace's next entry
+                cut = min(cut, int(self._lz_lag[1]) - self._lz_base)
             if cut:
                 self._lz_t[:n - cut] = self._lz_t[cut:n]
                 self._lz_prev[:n - cut] = self._lz_prev[cut:n]
+                self._lz_hj[:n - cut] = self._lz_hj[cut:n]
                 self._lz_base += cut
 
     def _nb_lazy(self, t0, ka, kb, sk, si, m):
@@ -296,6 +332,17 @@ class PlasticSynapses:
 
         wt, qq, post, d, out_ptr = self._lz_out
         q = self.stdp
+        if self._rows:
+            from encephagen.spiking._plastic_kernels import stdp_lazy_rows
+
+            st = self._lz_state()
+            n1, n2 = stdp_lazy_rows(t0, ka, kb, sk, si, m, st[0], st[1], st[2], self._lz_gchain, *st[4:], wt, qq, post,
+                                    self._lz_postu, d, out_ptr, self.ring_y.numpy(), self._lz_dsrc, self._lz_qsrc,
+                                    self._lz_yl, self._lz_lag, self._lz_hj, self._lz_h, self._lz_scratch, self._lz_mask,
+                                    self._lz_gidx, self.decay_plus, self.decay_minus, self.nearest, q.lam, q.alpha,
+                                    q.mu_plus, q.mu_minus, q.w_max)
+            self.n_events += int(n1) + int(n2)
+            return
         n1, n2 = stdp_lazy(t0, ka, kb, sk, si, m, *self._lz_state(), wt, qq, post, d, out_ptr, self.ring_y.numpy(),
                            self._lz_dsrc, self._lz_qsrc, self.decay_plus, self.nearest, q.lam, q.alpha, q.mu_plus,
                            q.mu_minus, q.w_max)
@@ -324,8 +371,11 @@ class PlasticSynapses:
         sk, si = kk.numpy(), ii.numpy()
         m = int(si.size)
         stdp = self.stdp is not None
-        if stdp:
-            if not (self._lazy and not self.same_trace):   # the lazy path recomputes the presynaptic trace
+        # the on-demand path recomputes the presynaptic trace; with one plastic delay its rows kernel
+        # keeps the post trace as one vector (no ring)
+        lag = self._lazy and self._rows and bool(self._lz_lag[2])
+        if stdp and not lag:
+            if not (self._lazy and not self.same_trace):
                 pk.trace_spikes(self.x.numpy(), self.ring_x.numpy(), t0, 0, K, sk, si, m, self.decay_plus,
                                 self.nearest)
             if not self.same_trace:
@@ -356,7 +406,7 @@ class PlasticSynapses:
                         if self._lazy:    # scaling acts on the weights after all STDP up to now
                             self._lz_flush(t0 + k, t0 + k + 1)
                         f = scaling_factor(self.rate, s.beta, s.target_rate, s.interval * sim.dt)
-                        scale_block(self._w.numpy(), sim.weight.numpy(), self.q.numpy(), self.post.numpy(),
+                        scale_block(self._w.numpy(), self._w32, self.q.numpy(), self.post.numpy(),
                                     f.numpy(), self._scale_cap)
         if stdp and self.rstdp is not None:
             if ii.numel():
