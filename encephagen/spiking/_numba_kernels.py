@@ -415,6 +415,16 @@ def _touch(x, a, b):
     return acc
 
 
+@numba.njit(nogil=True, inline="always")
+def _touch_hot(bits, base, hot, stride, total, n, lo, hi):
+    """:func:`_touch` of the partition lo..hi of both halves of the ring slot ``hot`` steps after the
+    slot at ``base`` (wrapping)."""
+    r = base + hot * stride
+    if r >= total:
+        r -= total
+    return _touch(bits, r + lo, r + hi) + _touch(bits, r + n + lo, r + n + hi)
+
+
 @numba.njit(nogil=True)
 def _deliver_part(t0, spk_k, spk_i, m, nslots, partptr, p, lo, hi, pos, weight, buf_flat, bits, hot):
     """Partition p (targets lo..hi-1) of :func:`deliver`: every spike's synapses onto the partition,
@@ -430,10 +440,7 @@ def _deliver_part(t0, spk_k, spk_i, m, nslots, partptr, p, lo, hi, pos, weight, 
         base = ((t0 + k) % nslots) * stride
         if hot >= 0 and k != kprev:  # the first spike of a step: stream in its slot's part
             kprev = k
-            r = base + hot * stride
-            if r >= total:
-                r -= total
-            acc += _touch(bits, r + lo, r + hi) + _touch(bits, r + n + lo, r + n + hi)
+            acc += _touch_hot(bits, base, hot, stride, total, n, lo, hi)
         for s in range(partptr[src, p], partptr[src, p + 1]):
             a = base + pos[s]
             if a >= total:
@@ -484,10 +491,7 @@ def _deliver_part_rows(t0, spk_k, spk_i, m, nslots, partptr, p, lo, hi, rbase, r
         base = ((t0 + k) % nslots) * stride
         if hot >= 0 and k != kprev:  # the first spike of a step: stream in its slot's part
             kprev = k
-            r = base + hot * stride
-            if r >= total:
-                r -= total
-            acc += _touch(bits, r + lo, r + hi) + _touch(bits, r + n + lo, r + n + hi)
+            acc += _touch_hot(bits, base, hot, stride, total, n, lo, hi)
         a0 = base + rbase[src]
         if a0 >= total:   # the row's slot wraps: rbase < stride beyond its delay, so all or none do
             a0 -= total

@@ -325,6 +325,22 @@ def _depress(w, y, lam, alpha, mu_minus, w_max):
 
 
 @numba.njit(nogil=True, inline="always")
+def _arrivals(e, base, hist_t, hist_prev, dp, lo, T, buf):
+    """A neuron's spikes (newest history entry ``e`` first, linked by ``hist_prev``) arriving after
+    ``dp`` steps in (lo, T], written to ``buf`` newest first; returns their count."""
+    c = 0
+    while e >= base:
+        ar = hist_t[e - base] + dp
+        if ar <= lo:
+            break
+        if ar <= T:
+            buf[c] = ar
+            c += 1
+        e = hist_prev[e - base]
+    return c
+
+
+@numba.njit(nogil=True, inline="always")
 def _pending_ltp(i, a, b, T, tflush, tx, xv, chain, w, post, d, recent, hist_t, hist_prev, last, base, buf, decay,
                  lam, mu_plus, w_max):
     """Potentiate synapses a..b-1 of presynaptic neuron i by the arrivals in (tflush[i], T] and
@@ -348,16 +364,7 @@ def _pending_ltp(i, a, b, T, tflush, tx, xv, chain, w, post, d, recent, hist_t, 
         dp = d[p]
         if recent[j, 2] + dp > lo:
             # three or more spikes may have arrived (rare): the neuron's full history, newest first
-            e = last[j]
-            c = 0
-            while e >= base:
-                ar = hist_t[e - base] + dp
-                if ar <= lo:
-                    break
-                if ar <= T:
-                    buf[c] = ar
-                    c += 1
-                e = hist_prev[e - base]
+            c = _arrivals(last[j], base, hist_t, hist_prev, dp, lo, T, buf)
             wp = w[p]
             for r in range(c - 1, -1, -1):
                 wp = _facilitate(wp, chain[buf[r] - lo - 1], lam, mu_plus, w_max)
@@ -726,16 +733,7 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
                 j = post[p]
                 dp = dsi if dsi >= 0 else d[p]
                 nl -= (ms[r] & 1) + (ms[r] >> 1 & 1)
-                ee = last[j]
-                c = 0
-                while ee >= base:
-                    ar = hist_t[ee - base] + dp
-                    if ar <= lo:
-                        break
-                    if ar <= T:
-                        buf[c] = ar
-                        c += 1
-                    ee = hist_prev[ee - base]
+                c = _arrivals(last[j], base, hist_t, hist_prev, dp, lo, T, buf)
                 wp = ws[r]
                 for rr in range(c - 1, -1, -1):
                     wp = _facilitate(wp, cg[buf[rr] - txg], lam, mu_plus, w_max)
