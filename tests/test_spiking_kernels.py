@@ -151,17 +151,14 @@ def test_delivery_sums_do_not_depend_on_the_slot_stream_in_or_partitions():
 
 
 def _connectome_pair():
-    from encephagen.spiking.network import connectome_network
-    from encephagen.spiking.params import LIFParams
+    """The backends' and golden tests' two 6-region connectome networks (NMDA and tau_m per region)."""
+    import sys
+    from pathlib import Path
 
-    rng = np.random.default_rng(3)
-    R = 6
-    W = rng.random((R, R)) * (rng.random((R, R)) < 0.7)
-    np.fill_diagonal(W, 0)
-    L = rng.uniform(5, 60, (R, R))
-    L = (L + L.T) / 2
-    p = LIFParams(n_e=40, n_i=10, p_int=0.2, J=1.0, eta=1.1, G=1.0, p_between=0.05, ffi_scale=3.0)
-    return [connectome_network(W, L, p, seed=1), connectome_network(W.T, L, p, seed=2)]
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_spiking_backends import _connectome_nets
+
+    return list(_connectome_nets())
 
 
 def test_fused_blocks_equal_separate_launches_with_outside_access(monkeypatch):
