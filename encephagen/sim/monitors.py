@@ -77,11 +77,6 @@ def init_all(monitors) -> list:
     return [m.init() for m in monitors]
 
 
-def step_all(monitors, t: int, x) -> None:
-    for m in monitors:
-        m.step(t, x)
-
-
 def sample_all(monitors) -> dict:
     out = {}
     for m in monitors:
