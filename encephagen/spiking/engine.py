@@ -454,7 +454,7 @@ class LIFBatch:
         if not 1 <= K <= self.K:
             raise ValueError(f"a block is 1..{self.K} steps, got {K}")
         t0 = self.t
-        rule = self._plasticity   # a rule with FUSED_BLOCKS runs between fused launches (stdp helper, session 10)
+        rule = self._plasticity   # a rule with FUSED_BLOCKS runs between fused launches
         if self.backend == "numba" and (rule is None or getattr(rule, "FUSED_BLOCKS", False)) and self.FUSE_BLOCKS:
             # fused: the previous block's spikes delivered and this block's neurons advanced and
             # their spikes listed in one parallel launch (nk.block_fused); this block's spikes are
