@@ -458,9 +458,10 @@ def flush_ltp(T, older_than, tflush, tx, xv, chain, buf, recent, hist_t, hist_pr
 
 @cached
 @numba.njit(nogil=True)
-def add_post_spikes(recent, hist_t, hist_prev, last, h, base, spk_k, spk_i, m, t0, has_in):
-    """Append the block's spikes of neurons with plastic inputs to the postsynaptic history
-    (the arrays must hold ``h - base + m``); returns the new absolute count ``h``."""
+def add_post_spikes(recent, hist_t, hist_prev, hist_j, last, h, base, spk_k, spk_i, m, t0, has_in):
+    """Append the block's spikes of neurons with plastic inputs to the postsynaptic history, with
+    the neuron of each entry (``hist_j``, for :func:`_lag_to`; the arrays must hold ``h - base + m``);
+    returns the new absolute count ``h``."""
     for e in range(m):
         j = spk_i[e]
         if has_in[j]:
@@ -471,6 +472,7 @@ def add_post_spikes(recent, hist_t, hist_prev, last, h, base, spk_k, spk_i, m, t
             recent[j, 0] = tp
             hist_t[h - base] = tp
             hist_prev[h - base] = last[j]
+            hist_j[h - base] = j
             last[j] = h
             h += 1
     return h
@@ -759,16 +761,3 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
         _lag_to(yl, lag, t0 + kb - 1 - lag[3], hist_t, hist_j, h, base, decay_y, nearest)
     # ``acc`` (the sum of the streamed loads, >= 0) is returned so the loads are kept; it changes nothing
     return n_ltp + (acc < 0.0), n_ltd
-
-
-@cached
-@numba.njit(nogil=True)
-def add_post_spikes_j(recent, hist_t, hist_prev, hist_j, last, h, base, spk_k, spk_i, m, t0, has_in):
-    """:func:`add_post_spikes`, the neuron of every entry kept as well (``hist_j``, for :func:`_lag_to`)."""
-    hh = h
-    for e in range(m):
-        j = spk_i[e]
-        if has_in[j]:
-            hist_j[hh - base] = j
-            hh += 1
-    return add_post_spikes(recent, hist_t, hist_prev, last, h, base, spk_k, spk_i, m, t0, has_in)

@@ -301,15 +301,15 @@ class PlasticSynapses:
     def _lz_block_end(self, t0, K, sk, si, m):
         """After a block: its postsynaptic spikes into the history; every ``LAZY_HORIZON`` steps the
         synapses not updated for that long are potentiated and the history older than needed dropped."""
-        from encephagen.spiking._plastic_kernels import add_post_spikes_j
+        from encephagen.spiking._plastic_kernels import add_post_spikes
 
         n = self._lz_h - self._lz_base
         if n + m > self._lz_t.size:
             self._lz_t = np.resize(self._lz_t, 2 * (n + m))
             self._lz_prev = np.resize(self._lz_prev, 2 * (n + m))
             self._lz_hj = np.resize(self._lz_hj, 2 * (n + m))
-        self._lz_h = add_post_spikes_j(self._lz_recent, self._lz_t, self._lz_prev, self._lz_hj, self._lz_last,
-                                       self._lz_h, self._lz_base, sk, si, m, t0, self._has_in)
+        self._lz_h = add_post_spikes(self._lz_recent, self._lz_t, self._lz_prev, self._lz_hj, self._lz_last,
+                                     self._lz_h, self._lz_base, sk, si, m, t0, self._has_in)
         if t0 + K >= 2**31 - 1:
             raise OverflowError("plasticity: the numba STDP path keeps spike steps as int32 (runs < 2**31 steps)")
         H = self.LAZY_HORIZON
