@@ -44,6 +44,7 @@ def main() -> None:
     ap.add_argument("--n-nulls", type=int, default=1000)
     ap.add_argument("--n-g", type=int, default=50)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", help="torch device of the sweep (cpu, cuda)")
     ap.add_argument("--resources", default=os.environ.get("ENCEPHAGEN_RESOURCES", "resources"))
     ap.add_argument("--peer-samples", type=int, default=20, help="FCs timed with scipy's solver")
     args = ap.parse_args()
@@ -74,17 +75,19 @@ def main() -> None:
     emp = {"train": Ftr, "test": Fte}
     print(f"{args.atlas}: n = {c.n}, {C.shape[0]} networks (real + {args.n_nulls} weight-permutation nulls) "
           f"x {G.size} G = {n_fc} FCs; torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"cpu count {os.cpu_count()}")
+          f"cpu count {os.cpu_count()}, device {args.device}")
 
     rows = []
-    hf.sweep(C[:4], G, emp, a)  # warm-up
+    hf.sweep(C[:4], G, emp, a, device=args.device)  # warm-up
     for label, kw in (("encephagen sweep float64 (FC + Pearson + Spearman, 2 targets)", dict()),
                       ("encephagen sweep float64 (FC + Pearson, 2 targets)", dict(metrics=("pearson",))),
                       ("encephagen sweep float32 (FC + Pearson + Spearman, 2 targets)", dict(dtype=torch.float32)),
                       ("encephagen sweep float32 (FC + Pearson, 2 targets)",
                        dict(dtype=torch.float32, metrics=("pearson",)))):
         t0, c0 = time.perf_counter(), time.process_time()
-        res = hf.sweep(C, G, emp, a, **kw)
+        res = hf.sweep(C, G, emp, a, device=args.device, **kw)
+        if args.device.startswith("cuda"):
+            torch.cuda.synchronize()
         dt, dc = time.perf_counter() - t0, time.process_time() - c0
         rows.append((label, dt / n_fc, dt, n_fc, dc))
         if label.startswith("encephagen sweep float64 (FC + Pearson + S"):

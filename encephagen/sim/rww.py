@@ -22,6 +22,7 @@ region whatever G and the network: with ``S_E* = gamma_E r* tau_E / (1 + gamma_E
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Mapping
@@ -108,9 +109,12 @@ def rates_from_state(S_E, S_I, sums, G, params: RWWParams | Mapping, J_i) -> tup
     return transfer(ie, p["a_E"], p["b_E"], p["d_E"]), transfer(ii, p["a_I"], p["b_I"], p["d_I"])
 
 
-def fic_weights(weights, G: float, params: RWWParams | None = None, target_rate: float = 3.0) -> np.ndarray:
+def fic_weights(weights, G, params: RWWParams | None = None, target_rate: float = 3.0) -> np.ndarray:
     """Analytic FIC: J_i (n,) giving r_E = ``target_rate`` Hz at the noise-free fixed point (see module).
-    ``params.w_p`` may be regional (n,) (heterogeneous recurrent excitation); the rest are scalars."""
+    ``params.w_p`` may be regional (n,) (heterogeneous recurrent excitation); the rest are scalars.
+    Many candidates at once: ``G`` (B,) and ``w_p`` (B, n) give J_i (B, n) (the fixed point's root
+    finding is done once: it depends on neither); a candidate without a non-negative solution is then
+    NaN (one G alone: a :class:`ParameterError`)."""
     p = (params or RWWParams()).as_dict()
     for k, v in p.items():
         if k != "w_p" and np.ndim(v):
@@ -118,9 +122,25 @@ def fic_weights(weights, G: float, params: RWWParams | None = None, target_rate:
     W = np.asarray(weights, float)
     if W.ndim != 2 or W.shape[0] != W.shape[1] or (W < 0).any():
         raise ParameterError(f"fic_weights: weights must be a non-negative (n, n) matrix, got {W.shape}")
-    if not (G >= 0 and math.isfinite(G)):
+    Gs = np.asarray(G, dtype=float)
+    if not (np.all(Gs >= 0) and np.all(np.isfinite(Gs))):
         raise ParameterError(f"fic_weights: G must be finite and >= 0, got {G}")
-    r = float(target_rate)
+    se, ie, si = _fic_fixed_point(tuple(sorted((k, float(v)) for k, v in p.items() if k != "w_p")), float(target_rate))
+    s = W.sum(1)
+    wp = np.asarray(p["w_p"], dtype=float)
+    if Gs.ndim == 0:
+        J = (p["W_E"] * p["I0"] + wp * p["J_N"] * se + float(Gs) * p["J_N"] * se * s - ie) / si
+        if (J < 0).any():
+            raise ParameterError(f"fic_weights: no non-negative J_i reaches {target_rate} Hz (G={float(Gs)}); lower G")
+        return J
+    J = (p["W_E"] * p["I0"] + wp * p["J_N"] * se + Gs.reshape(-1, 1) * p["J_N"] * se * s - ie) / si
+    return np.where((J >= 0).all(axis=1, keepdims=True), J, np.nan)
+
+
+@functools.lru_cache(maxsize=64)
+def _fic_fixed_point(scalars: tuple, r: float) -> tuple[float, float, float]:
+    """(S_E*, I_E*, S_I*) of the FIC fixed point for the scalar parameters (name, value) pairs."""
+    p = dict(scalars)
     x = p["gamma_E"] * r * p["tau_E"] / 1000.0
     se = x / (1.0 + x)
     ie = brentq(lambda v: transfer(v, p["a_E"], p["b_E"], p["d_E"]) - r, -1.0, 2.0, xtol=1e-14)
@@ -128,11 +148,7 @@ def fic_weights(weights, G: float, params: RWWParams | None = None, target_rate:
                 + p["tau_I"] / 1000.0 * p["gamma_I"] * transfer(v, p["a_I"], p["b_I"], p["d_I"]),
                 -1.0, 2.0, xtol=1e-14)
     si = p["tau_I"] / 1000.0 * p["gamma_I"] * float(transfer(ii, p["a_I"], p["b_I"], p["d_I"]))
-    s = W.sum(1)
-    J = (p["W_E"] * p["I0"] + p["w_p"] * p["J_N"] * se + G * p["J_N"] * se * s - ie) / si
-    if (J < 0).any():
-        raise ParameterError(f"fic_weights: no non-negative J_i reaches {r} Hz (G={G}); lower G")
-    return J
+    return se, float(ie), si
 
 
 def fixed_point_rates(weights, G: float, J_i, params: RWWParams | None = None, t_ms: float = 5000.0,

@@ -50,6 +50,7 @@ def write_simulation(path, result: SimResult, atlas: Sequence[str], family: Sequ
         "seeds": [int(s) for s in result.seeds],
         "device": result.device,
         "dtype": result.dtype,
+        "noise_rng": result.noise_rng,
         "wall_s": round(float(result.wall_s), 3),
     }
     try:
@@ -99,6 +100,7 @@ def write_simulation(path, result: SimResult, atlas: Sequence[str], family: Sequ
         f.attrs["device"] = result.device
         f.attrs["max_delay_steps"] = int(result.max_delay_steps)
         f.attrs["compiled"] = bool(result.compiled)
+        f.attrs["noise_rng"] = result.noise_rng
         f.attrs["monitor"] = json.dumps(asdict(result.monitor), sort_keys=True)
         f.attrs["region_labels"] = json.dumps(list(region_labels) if region_labels is not None else [])
         f.attrs["config"] = json.dumps(dict(config or {}), sort_keys=True, default=str)
