@@ -67,6 +67,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--compile", default="true", choices=["true", "false"])
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--sc", default=None)
+    ap.add_argument("--zero-lag", default="auto", choices=["auto", "matmul", "gather"],
+                    help="the no-delay coupling: matrix product (auto: on CUDA) or the gather")
     ap.add_argument("--max-seconds", type=float, default=None,
                     help="skip the remaining (larger) batches once the elapsed time passes this")
     ap.add_argument("--json", default=None, help="write the rows here")
@@ -75,6 +77,10 @@ def main(argv=None) -> dict:
     import torch
 
     from encephagen.fit.simulated import CandidateFailed, rww_fic_model
+    from encephagen.sim import coupling
+
+    if args.zero_lag != "auto":
+        coupling.ZERO_LAG_MATMUL = args.zero_lag == "matmul"
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -85,7 +91,7 @@ def main(argv=None) -> dict:
     dev = torch.device(args.device)
     info = {"device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu x {torch.get_num_threads()}",
             "torch": torch.__version__, "n": n, "duration_ms": args.duration_ms, "dt": args.dt,
-            "compile": compile_, "dtype": args.dtype}
+            "compile": compile_, "dtype": args.dtype, "zero_lag": args.zero_lag}
     print(json.dumps(info), flush=True)
 
     def model(duration, remove, min_samples):

@@ -90,3 +90,23 @@ def test_philox_eager_groups_give_the_same_draws(monkeypatch):
     monkeypatch.setattr(noise, "_EAGER_BLOCKS", 16)          # 2 elements per group
     grouped = NoiseSource(seeds, 2, 9, 0.5, 0.1, "cpu", torch.float64, 4, rng="philox").chunk(4)
     assert torch.equal(whole, grouped)
+
+
+@pytest.mark.parametrize("distinct", [1, 3])
+@pytest.mark.parametrize("compile_", [False, True])
+def test_zero_lag_matmul_sums_equal_the_gather(monkeypatch, distinct, compile_):
+    """The no-delay coupling as a matrix product (CUDA's default) gives the gather's run to rounding."""
+    import encephagen.sim.coupling as coupling
+
+    rng = np.random.default_rng(distinct)
+    Ws = rng.random((distinct, 10, 10)) * (rng.random((distinct, 10, 10)) < 0.5)
+    W = np.repeat(Ws, 4 // distinct + 1, axis=0)[:6] if distinct > 1 else Ws[0]
+    B = 6
+    kw = dict(G=0.2, dt=0.1, duration=40.0, noise=0.01, seeds=np.arange(B), dtype="float64",
+              monitors={"bold": False}, compile=compile_)
+    monkeypatch.setattr(coupling, "ZERO_LAG_MATMUL", False)
+    ref = simulate("wc", W, **kw)
+    monkeypatch.setattr(coupling, "ZERO_LAG_MATMUL", True)
+    got = simulate("wc", W, **kw)
+    np.testing.assert_allclose(got.record, ref.record, rtol=0, atol=1e-12)
+    assert np.abs(ref.record).max() > 0.01

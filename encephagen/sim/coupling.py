@@ -79,6 +79,17 @@ def _pad_targets(n: int, V: int, B: int, itemsize: int) -> int:
 OWN_KERNEL = True
 
 
+# no delays (every lag 0): the sums as one matrix product per distinct network (cuBLAS on a GPU) instead
+# of the gather + weighted sum: 'cuda' = on CUDA devices (a CPU keeps the gather's bits), True / False =
+# everywhere / nowhere (benchmarks/bench_cubnm.py --zero-lag compares them; tests compare the sums)
+ZERO_LAG_MATMUL = "cuda"
+
+
+def _zero_lag_matmul(device) -> bool:
+    m = ZERO_LAG_MATMUL
+    return bool(m) if isinstance(m, bool) else torch.device(device).type == m
+
+
 def _kernel_max_nodes() -> int:
     from encephagen.sim import delay_kernel as dk
 
@@ -113,6 +124,9 @@ class DelayedCoupling:
         wt = np.zeros((n, n_pad, 1, U, 1))
         wt[:, :n, 0, :, 0] = np.transpose(w[::R], (2, 1, 0))
         self.wt = torch.as_tensor(wt, dtype=dtype, device=device)
+        self.matmul = self.max_lag == 0 and _zero_lag_matmul(device)
+        if self.matmul:          # (U, target, source): sums = W_u @ x_u
+            self.wt = torch.as_tensor(np.array(w[::R]), dtype=dtype, device=device)
         self.strength = torch.as_tensor(w.sum(axis=2).T, dtype=dtype, device=device)  # (n, B)
         self.history = torch.zeros((2 * L, n, V, B), dtype=dtype, device=device)
         used = (w != 0).any(axis=0)
@@ -185,6 +199,16 @@ class DelayedCoupling:
     def sums_at(self, history: torch.Tensor, source: torch.Tensor, wt: torch.Tensor, pk) -> list:
         """The delayed weighted sums after a write at slot ``pk`` (see :meth:`write`), V tensors (n, B)."""
         shared = self.shared
+        if self.matmul:
+            x = history[pk] if isinstance(pk, int) else history.index_select(0, pk[:1])[0]    # (n, V, B)
+            n, V, U = self.n, self.V, wt.shape[0]
+            if U == 1:
+                s = (wt[0] @ x.reshape(n, -1)).view(n, V, -1)
+            else:
+                R = x.shape[-1] // U
+                xs = x.reshape(n, V, U, R).permute(2, 0, 1, 3).reshape(U, n, V * R)
+                s = torch.bmm(wt, xs).view(U, n, V, R).permute(1, 2, 0, 3).reshape(n, V, U * R)
+            return [s[:, v, :] for v in range(V)]
         if self.kernel:
             from encephagen.sim import delay_kernel as dk
 
