@@ -82,6 +82,18 @@ def test_run_networks_writes_a_validated_file(inputs, tmp_path):
     d2 = read_simulation(out2)
     np.testing.assert_array_equal(d["metrics"]["mean"], d2["metrics"]["mean"])
     np.testing.assert_array_equal(d["fc_bold"], d2["fc_bold"])
+    assert d["attrs"]["noise_rng"] == "torch" and prov["noise_rng"] == "torch"      # 'auto' on a CPU
+
+
+def test_noise_rng_from_the_config_is_used_and_recorded(inputs, tmp_path):
+    cpath, npath = inputs
+    nets, _ = load_networks([cpath], [npath])
+    a = read_simulation(run_networks(dict(CFG, noise_rng="philox"), nets[:1], None, master_seed=42,
+                                     out_path=tmp_path / "p.h5", device="cpu"))
+    b = read_simulation(run_networks(CFG, nets[:1], None, master_seed=42, out_path=tmp_path / "t.h5", device="cpu"))
+    assert a["attrs"]["noise_rng"] == "philox" and a["provenance"]["noise_rng"] == "philox"
+    np.testing.assert_array_equal(a["seed"], b["seed"])
+    assert not np.array_equal(a["metrics"]["mean"], b["metrics"]["mean"])      # other draws, same seeds
 
 
 def _cli(argv):

@@ -154,7 +154,7 @@ class NeuralMassEngine:
                         dt=cfg["dt"], duration=cfg["duration"], transient=cfg["transient"], velocity=cfg["velocity"],
                         noise=cfg["noise"], monitors=MonitorConfig(**cfg["monitors"]), device=st["dev"],
                         dtype=cfg["dtype"], integrator=cfg["integrator"], labels=[e.label() for e in chunk],
-                        progress=progress, compile=cfg["compile"])
+                        progress=progress, compile=cfg["compile"], noise_rng=cfg.get("noise_rng", "auto"))
 
     def concat(self, parts):
         return concat_results(parts)
