@@ -111,6 +111,10 @@ class PlasticSynapses:
     #: the numba engine may fuse blocks under these synapses (``LIFBatch.step_block``: the rule runs
     #: between a fused launch, which lists the block's spikes, and the next, which delivers them)
     FUSED_BLOCKS = True
+    #: numba STDP on demand (``stdp_lazy_rows``): the kernel delivers the plastic synapses of a spike as
+    #: it updates them and the engine the others, from uniform rows where they qualify
+    #: (``LIFBatch._split_delivery``); the same sums bit for bit. False: the engine delivers all.
+    DELIVER = True
 
     def __init__(self, sim, stdp=None, scaling=None, record_every: int = 0, rstdp=None,
                  initial_baseline: float = 0.0):
@@ -248,6 +252,7 @@ class PlasticSynapses:
         self._lz_hj = np.zeros(self._lz_t.size, np.int64)
         self._lz_yl = np.zeros(N, np.float64)
         uniform = self.dmin == self.dmax
+        self._ring = self.sim._buf.view(-1).numpy()   # the engine's ring (delivered_synapses)
         self._lz_lag = np.array([self.sim.t, 0, int(uniform), self.dmin, int(post.min()), int(post.max()) + 1],
                                 np.int64)
         # per presynaptic neuron: the delay of all its plastic synapses, the engine index of the first
@@ -263,6 +268,14 @@ class PlasticSynapses:
             self._lz_dsrc[has] = np.where(dmn == dmx, dmn, -1)
             cons = (q[b[has] - 1] - q[a[has]]) == (b[has] - a[has] - 1)   # q ascends within a row
             self._lz_qsrc[has] = np.where(cons, q[a[has]], -1)
+
+    def delivered_synapses(self):
+        """The engine indices of the synapses this rule delivers itself (numba STDP on demand with
+        ``stdp_lazy_rows``), or None (the engine delivers every synapse). Asked by the engine when the
+        rule is attached (``LIFBatch.plasticity``)."""
+        if self._lazy and self._rows and self.DELIVER:
+            return self.q.numpy()
+        return None
 
     def _lz_state(self):
         return (self._lz_tflush, self._lz_tx, self._lz_xv, self._lz_chain, self._lz_buf, self._lz_recent, self._lz_t,
@@ -339,7 +352,8 @@ class PlasticSynapses:
             n1, n2 = stdp_lazy_rows(t0, ka, kb, sk, si, m, st[0], st[1], st[2], self._lz_gchain, *st[4:], wt, qq, post,
                                     self._lz_postu, d, out_ptr, self.ring_y.numpy(), self._lz_dsrc, self._lz_qsrc,
                                     self._lz_yl, self._lz_lag, self._lz_hj, self._lz_h, self._lz_scratch, self._lz_mask,
-                                    self._lz_gidx, self.decay_plus, self.decay_minus, self.nearest, q.lam, q.alpha,
+                                    self._lz_gidx, self._ring, self.sim._plasticity is self and self.sim.rule_delivers,
+                                    self.decay_plus, self.decay_minus, self.nearest, q.lam, q.alpha,
                                     q.mu_plus, q.mu_minus, q.w_max)
             self.n_events += int(n1) + int(n2)
             return
