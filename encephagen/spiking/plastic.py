@@ -246,7 +246,7 @@ class PlasticSynapses:
         self._lz_postu = pu.view(np.uint32 if pu.dtype == np.int32 else np.uint64)
         self._lz_gchain = np.zeros(GANG * (2 * H + 2 * K + 3), np.float64)
         rows = int(np.diff(self.out_ptr.numpy()).max()) if N else 1
-        self._lz_scratch = np.zeros((5, max(rows, GANG)), np.float64)
+        self._lz_scratch = np.zeros((8, max(rows, GANG)), np.float64)
         self._lz_mask = np.zeros((1, max(rows, 1)), np.uint8)
         self._lz_gidx = np.zeros((2, GANG), np.int64)
         self._lz_hj = np.zeros(self._lz_t.size, np.int64)
