@@ -622,16 +622,17 @@ def _gather_u(ps, rf, yrow, cg, lo_r, span, off, Lg, X1, X0, M, Y, S0, S1, S2):
 
 @numba.njit(nogil=True, inline="always")
 def _prefetch_row(i, out_ptr, q_src, w, postu, weight):
-    """Prefetch presynaptic neuron i's plastic row: its float64 weights, targets and (consecutive in
-    the engine) float32 weights, one request per cache line (rows are out of cache: 4.9 M synapses)."""
+    """Prefetch presynaptic neuron i's plastic row: its float64 weights, targets and (with ``weight``,
+    consecutive in the engine) float32 weights, one request per cache line (rows are out of cache:
+    4.9 M synapses on the 19,200-neuron network)."""
     a = out_ptr[i]
     b = out_ptr[i + 1]
     for u in range(a, b, 8):
         _prefetch(w, u)
     for u in range(a, b, 16):
         _prefetch(postu, u)
-    qo = q_src[i]
-    if qo >= 0:
+    if weight is not None and q_src[i] >= 0:
+        qo = q_src[i]
         for u in range(qo, qo + b - a, 16):
             _prefetch(weight, u)
 
@@ -850,3 +851,110 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
     # ``acc`` (the sum of the streamed loads, >= 0) and ``acc_r`` (finite) are returned so the loads are
     # kept; they change nothing
     return n_ltp + (acc < 0.0) + (acc_r != acc_r), n_ltd
+
+
+@numba.njit(nogil=True, inline="always")
+def _ltp_only(ws, X1, X0, M, lam, mu_plus, w_max):
+    """:func:`_ltp_ltd` without the depression (a flush): up to two potentiations (``M`` bits 0, 1);
+    rare synapses (bit 2) keep their weight."""
+    for r in range(ws.shape[0]):
+        w0 = ws[r]
+        mr = M[r]
+        f = stdp_facilitate(w0, X1[r], lam, mu_plus, w_max)
+        wp = f if mr & 1 else w0
+        f = stdp_facilitate(wp, X0[r], lam, mu_plus, w_max)
+        wp = f if mr & 2 else wp
+        ws[r] = w0 if mr & 4 else wp
+
+
+@cached
+@numba.njit(nogil=True)
+def flush_rows(T, older_than, tflush, tx, xv, chain, gchain, buf, recent, hist_t, hist_prev, last, base, w, post,
+               postu, d, out_ptr, d_src, yl, scratch, mask, gidx, decay, lam, mu_plus, w_max):
+    """:func:`flush_ltp` with :func:`stdp_lazy_rows`' machinery (session 11): the presynaptic neurons
+    to flush in gangs of ``GANG`` (their traces recomputed together, ``gchain``), a row whose plastic
+    synapses share one delay gathered and potentiated over contiguous arrays (the others through
+    :func:`_pending_ltp`, ``chain``); the same weights, anchors and events bit for bit. The forced
+    potentiation every ``LAZY_HORIZON`` steps touched ~30 % of the rows one synapse at a time."""
+    S = gchain.shape[0] // GANG
+    X1 = scratch[0]
+    X0 = scratch[1]
+    Y = scratch[2]
+    gx = scratch[4]
+    S0 = scratch[5].view(np.int64)
+    S1 = scratch[6].view(np.int64)
+    S2 = scratch[7].view(np.int64)
+    M = mask[0]
+    gi = gidx[0]
+    rflat = recent.reshape(recent.size)
+    n = 0
+    nn = out_ptr.shape[0] - 1
+    i = 0
+    while i < nn:
+        ng = 0
+        while i < nn and ng < GANG:
+            a = out_ptr[i]
+            b = out_ptr[i + 1]
+            if a < b and tflush[i] < older_than and tflush[i] < T:
+                if d_src[i] >= 0:
+                    gi[ng] = i
+                    ng += 1
+                else:          # several delays in the row: one synapse at a time
+                    n += _pending_ltp(i, a, b, T, tflush, tx, xv, chain, w, post, d, recent, hist_t, hist_prev, last,
+                                      base, buf, decay, lam, mu_plus, w_max)
+            i += 1
+        if ng == 0:
+            continue
+        L = 0
+        for g in range(GANG):
+            gx[g] = xv[gi[g]] if g < ng else 0.0
+            if g < ng:
+                L = max(L, T - tx[gi[g]])
+        for g in range(min(ng, 2)):
+            _prefetch_row(gi[g], out_ptr, d_src, w, postu, None)
+        _chains(gchain, gx, L, decay)
+        for g in range(ng):
+            if g + 2 < ng:
+                _prefetch_row(gi[g + 2], out_ptr, d_src, w, postu, None)
+            k = gi[g]
+            lo = tflush[k]
+            txg = tx[k]
+            Lg = T - txg
+            cg = gchain[g * S:(g + 1) * S]
+            a = out_ptr[k]
+            b = out_ptr[k + 1]
+            nrow = b - a
+            dsi = d_src[k]
+            ws = w[a:b]
+            nr, nl = _gather_u(postu[a:b], rflat, yl, cg, lo - dsi, T - lo, dsi - txg, Lg, X1, X0, M, Y, S0, S1, S2)
+            x1 = X1[:nrow]
+            x0 = X0[:nrow]
+            ms = M[:nrow]
+            if mu_plus == 0.0:
+                _ltp_only(ws, x1, x0, ms, lam, 0.0, w_max)
+            elif mu_plus == 1.0:
+                _ltp_only(ws, x1, x0, ms, lam, 1.0, w_max)
+            else:
+                for r in range(nrow):
+                    mr = ms[r]
+                    if mr & 4:
+                        continue
+                    wp = ws[r]
+                    wp = _facilitate(wp, x1[r], lam, mu_plus, w_max) if mr & 1 else wp
+                    ws[r] = _facilitate(wp, x0[r], lam, mu_plus, w_max) if mr & 2 else wp
+            for r in range(nrow if nr else 0):   # three or more arrivals (kept their weight): the history
+                if not ms[r] & 4:
+                    continue
+                j = post[a + r]
+                nl -= (ms[r] & 1) + (ms[r] >> 1 & 1)
+                c = _arrivals(last[j], base, hist_t, hist_prev, dsi, lo, T, buf)
+                wp = ws[r]
+                for rr in range(c - 1, -1, -1):
+                    wp = _facilitate(wp, cg[buf[rr] - txg], lam, mu_plus, w_max)
+                ws[r] = wp
+                nl += c
+            n += nl
+            tflush[k] = T
+            tx[k] = T
+            xv[k] = cg[Lg]
+    return n

@@ -283,11 +283,19 @@ class PlasticSynapses:
 
     def _lz_flush(self, T, older_than):
         """Pending potentiation up to step T of the presynaptic neurons last updated before
-        ``older_than`` (``_plastic_kernels.flush_ltp``)."""
+        ``older_than`` (``_plastic_kernels.flush_rows`` with ``LAZY_ROWS``, else ``flush_ltp``)."""
         from encephagen.spiking._plastic_kernels import flush_ltp
 
         wt, qq, post, d, out_ptr = self._lz_out
         q = self.stdp
+        if self._rows:
+            from encephagen.spiking._plastic_kernels import flush_rows
+
+            st = self._lz_state()
+            self.n_events += int(flush_rows(T, older_than, st[0], st[1], st[2], st[3], self._lz_gchain, *st[4:], post,
+                                            self._lz_postu, d, out_ptr, self._lz_dsrc, self._lz_yl, self._lz_scratch,
+                                            self._lz_mask, self._lz_gidx, self.decay_plus, q.lam, q.mu_plus, q.w_max))
+            return
         self.n_events += int(flush_ltp(T, older_than, *self._lz_state(), post, d, out_ptr, self.decay_plus, q.lam,
                                        q.mu_plus, q.w_max))
 
