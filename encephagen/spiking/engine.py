@@ -27,7 +27,9 @@ thread's partition of the neurons delivers the PREVIOUS block's spikes onto them
 and lists their spikes (``_numba_kernels.block_part``; the calling thread and persistent helper
 threads run the partitions, :class:`_Team`); ``buf``/``weight``/``plasticity`` are properties that
 deliver the pending spikes first (:meth:`LIFBatch.flush`). With plasticity, blocks are not fused
-(unless the rule sets ``FUSED_BLOCKS``: it then runs between the launches).
+(unless the rule sets ``FUSED_BLOCKS``: it then runs between the launches). A rule may deliver its
+own synapses as it updates them (``delivered_synapses``; :meth:`LIFBatch._split_delivery`): the
+engine then delivers the others, from uniform rows.
 """
 from __future__ import annotations
 

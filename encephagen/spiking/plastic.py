@@ -37,6 +37,9 @@ presynaptic traces of eight spikes recomputed together, a row in two passes (a s
 the targets' recent spikes and traces, then the arithmetic vectorised over the row) and, when
 every plastic synapse has the same delay, the postsynaptic trace kept as one vector at ``t - d``
 (advanced per step from the postsynaptic history) instead of the ring of traces; the same bits.
+With ``DELIVER`` (session 11) it also adds each spike's updated plastic weights to the engine's
+ring (the engine delivers the other synapses, from uniform rows: ``LIFBatch._split_delivery``), and
+the forced potentiation runs through the same machinery (``flush_rows``).
 The torch implementation (events
 applied in rounds, one per synapse) serves the torch backend and CUDA. Both give the same weights
 bit for bit (STDP; the scaling step's ``exp`` is torch's on both).
