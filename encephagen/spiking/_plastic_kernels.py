@@ -762,7 +762,8 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
                     last_sy = sy
                     for u in range(0, yrow.shape[0], 8):
                         acc += yrow[u]
-                nr, nl = _gather_u(postu[a:b], rflat, yrow, cg, lo - dsi, T - lo, dsi - txg, Lg, X1, X0, M, Y, S0, S1, S2)
+                nr, nl = _gather_u(postu[a:b], rflat, yrow, cg, lo - dsi, T - lo, dsi - txg, Lg, X1, X0, M, Y, S0, S1,
+                                   S2)
             else:
                 s0 = T % nslots
                 nr = 0
