@@ -706,8 +706,6 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
     last_sy = -1
     stride = 2 * yl.shape[0]          # the engine's ring: (S, 2, N) flattened
     nslots_e = ring.shape[0] // stride
-    acc_r = 0.0
-    last_sl = -1
     rflat = recent.reshape(recent.size)
     js = 0
     while js < m and spk_k[js] < ka:
@@ -830,12 +828,7 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
                     for p in range(a, b):
                         weight[q[p]] = np.float32(w[p])
             if deliver and dsi >= 0:   # transmitted with the weight after its own update
-                sl = (T + dsi) % nslots_e
-                a0 = sl * stride
-                if sl != last_sl:    # a new slot: its part for the plastic targets as a stream first
-                    last_sl = sl
-                    for u in range(a0 + lag[4], a0 + lag[5], 16):
-                        acc_r += ring[u]
+                a0 = ((T + dsi) % nslots_e) * stride
                 for r in range(nrow):
                     ring[a0 + post[a + r]] += np.float32(ws[r])
             elif deliver:
@@ -849,9 +842,8 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
             xv[i] = 1.0 * decay if nearest else (xT + 1.0) * decay
     if use_lag:   # the post trace up to the last step this block's spikes need (the history can be cut)
         _lag_to(yl, lag, t0 + kb - 1 - lag[3], hist_t, hist_j, h, base, decay_y, nearest)
-    # ``acc`` (the sum of the streamed loads, >= 0) and ``acc_r`` (finite) are returned so the loads are
-    # kept; they change nothing
-    return n_ltp + (acc < 0.0) + (acc_r != acc_r), n_ltd
+    # ``acc`` (the sum of the streamed loads, >= 0) is returned so the loads are kept; it changes nothing
+    return n_ltp + (acc < 0.0), n_ltd
 
 
 @numba.njit(nogil=True, inline="always")
