@@ -168,12 +168,13 @@ def run_fused(net, duration_s, seed=123, threads=1):
 
 
 def run_plastic(net, duration_s, stdp=None, scaling=None, seed=123, threads=None, rstdp=None, lazy=True, rows=True,
-                fuse=True):
+                fuse=True, deliver=True):
     """CPU time per step of the numba path with the E->E synapses static or plastic (STDP, scaling);
     ``lazy=False``: STDP's potentiation per event instead of on demand (same weights), R-STDP's
     eligibility decayed every step instead of at events (equal to rounding); ``rows=False``: the
     on-demand STDP kernel of session 9 (``stdp_lazy``) instead of ``stdp_lazy_rows`` (same weights);
-    ``fuse=False``: the engine's unfused blocks (what it runs under plasticity) for a static network."""
+    ``fuse=False``: the engine's unfused blocks (what it runs under plasticity) for a static network;
+    ``deliver=False``: the engine delivers every synapse (the STDP kernel does not deliver its own)."""
     import numba
     import torch
 
@@ -189,9 +190,10 @@ def run_plastic(net, duration_s, stdp=None, scaling=None, seed=123, threads=None
 
     from encephagen.spiking.plastic import PlasticSynapses
 
-    lazy0 = PlasticSynapses.LAZY, PlasticSynapses.LAZY_ELIGIBILITY, PlasticSynapses.LAZY_ROWS
+    lazy0 = PlasticSynapses.LAZY, PlasticSynapses.LAZY_ELIGIBILITY, PlasticSynapses.LAZY_ROWS, PlasticSynapses.DELIVER
     PlasticSynapses.LAZY = PlasticSynapses.LAZY_ELIGIBILITY = lazy
     PlasticSynapses.LAZY_ROWS = rows
+    PlasticSynapses.DELIVER = deliver
     try:
         pl = enable(sim, stdp=stdp, scaling=scaling, rstdp=rstdp) if (stdp or scaling) else None
         for _ in range(20):   # warm-up: every kernel called (and loaded from numba's cache) before the clock
@@ -205,7 +207,8 @@ def run_plastic(net, duration_s, stdp=None, scaling=None, seed=123, threads=None
             nspk += sim.step_block().i.numel()
         el, cpu = time.perf_counter() - t, time.process_time() - c
     finally:
-        PlasticSynapses.LAZY, PlasticSynapses.LAZY_ELIGIBILITY, PlasticSynapses.LAZY_ROWS = lazy0
+        (PlasticSynapses.LAZY, PlasticSynapses.LAZY_ELIGIBILITY, PlasticSynapses.LAZY_ROWS,
+         PlasticSynapses.DELIVER) = lazy0
     n_steps = sim.t - t_start
     out = {"wall_ms_per_step": 1e3 * el / n_steps, "cpu_ms_per_step": 1e3 * cpu / n_steps,
            "rate_hz": nspk / net.n / (n_steps * net.dt / 1000), "steps": n_steps,
@@ -236,6 +239,8 @@ def plastic_main(a):
                 # the engine's unfused blocks, as it runs them under plasticity (same spikes)
                 "static_unfused": run_plastic(net, a.duration, threads=a.threads[0], fuse=False),
                 "stdp": run_plastic(net, a.duration, stdp=stdp, threads=a.threads[0]),
+                # the same with the engine delivering every synapse (session 10's split of the work)
+                "stdp_engine_delivers": run_plastic(net, a.duration, stdp=stdp, threads=a.threads[0], deliver=False),
                 # the same with session 9's on-demand kernel (stdp_lazy; same weights)
                 "stdp_lazy_v9": run_plastic(net, a.duration, stdp=stdp, threads=a.threads[0], rows=False),
                 # the same STDP with potentiation applied per event as it arrives (the pre-session-9 kernel)

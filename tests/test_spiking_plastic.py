@@ -121,6 +121,47 @@ def test_stdp_on_demand_equals_per_event_potentiation(monkeypatch, case, horizon
         assert n0 == n1, key
 
 
+def test_rule_delivering_its_synapses_changes_no_bit(monkeypatch):
+    """The on-demand STDP kernel delivers the plastic synapses of a spike itself and the engine the
+    others from uniform rows (LIFBatch._split_delivery; two networks; two partitions on 2 cores): the same
+    spikes, ring and weights as the engine delivering every synapse (DELIVER False); a read of the
+    ring mid-run (a flush of the engine's part), reading sim.weight (hands every synapse back to the
+    engine), re-attaching the rule (the rule delivers again) and detaching it."""
+    from encephagen.spiking.plastic import PlasticSynapses
+
+    net = brunel_network(n_e=400, n_i=100, c_e=40, c_i=10, J=0.5, eta=1.3, seed=1)
+    params = STDPParams(lam=0.02, alpha=1.1, w_max=4.0)
+    out = {}
+    for deliver in (False, True):
+        monkeypatch.setattr(PlasticSynapses, "DELIVER", deliver)
+        sim = LIFBatch([net, net], [3, 4], backend="numba")
+        sim.random_initial_state()
+        pl = sim.enable_plasticity(stdp=params)
+        assert sim.rule_delivers is deliver
+        ks, seen = [], []
+        while sim.t < 160 * sim.K:
+            b = sim.step_block()
+            ks.append((b.k + b.t0) * sim.N + b.i)
+            blk = sim.t // sim.K
+            if blk == 40:
+                seen.append(sim.buf.clone())
+            elif blk == 80:
+                seen.append(sim.weight.clone())
+                assert not sim.rule_delivers
+                sim.plasticity = pl
+                assert sim.rule_delivers is deliver
+            elif blk == 120:
+                w_mid = pl.w.clone()
+                sim.plasticity = None
+                assert not sim.rule_delivers
+        seen.append(sim.buf.clone())
+        out[deliver] = (torch.cat(ks), w_mid, seen)
+    (k0, w0, s0), (k1, w1, s1) = out[False], out[True]
+    assert torch.equal(k0, k1) and torch.equal(w0, w1)
+    assert all(torch.equal(a, b) for a, b in zip(s0, s1))
+    assert (w1 != pl.w0).float().mean() > 0.2
+
+
 def test_plastic_network_backends_agree_and_frozen_rule_changes_nothing(monkeypatch):
     """numba (fused blocks: the rule runs between launches) and torch give the same spikes and
     weights, and so do numba's unfused blocks."""

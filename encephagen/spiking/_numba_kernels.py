@@ -497,6 +497,19 @@ def _deliver_part_rows(t0, spk_k, spk_i, m, nslots, partptr, p, lo, hi, rbase, r
     return acc
 
 
+@numba.njit(parallel=True, cache=True, nogil=True)
+def deliver_rows(t0, spk_k, spk_i, m, nslots, partptr, bounds, rbase, rw, tg, buf_flat, hot):
+    """:func:`deliver` from uniform rows (:func:`uniform_rows`, :func:`_deliver_part_rows`): used when a
+    plasticity rule delivers its own synapses and these rows hold the others (``LIFBatch._split``)."""
+    nparts = partptr.shape[1] - 1
+    bits = buf_flat.view(np.int32)
+    chk = 0
+    for p in numba.prange(nparts):
+        chk += _deliver_part_rows(t0, spk_k, spk_i, m, nslots, partptr, p, bounds[p], bounds[p + 1], rbase, rw, tg,
+                                  buf_flat, bits, hot)
+    return chk
+
+
 @numba.njit(cache=True, nogil=True)
 def uniform_rows(indptr, code, delay, weight, n_total):
     """(ok, rbase, rw, tg): every source's synapses as ONE weight ``rw`` (float32, equal bits), one

@@ -6,8 +6,31 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from encephagen.spiking._numba_kernels import cached, ltp_events, rate_step, stdp_depress, stdp_facilitate
+
+
+@intrinsic
+def _prefetch(typingctx, arr, idx):
+    """Ask the CPU to bring ``arr[idx]``'s cache line in (LLVM's ``prefetch``: a hint, no load, no
+    fault; changes no value)."""
+    sig = types.void(arr, idx)
+
+    def codegen(context, builder, sig, args):
+        aryty = sig.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]], wraparound=False)
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+                                            "llvm.prefetch.p0")
+        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 2), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 @cached
@@ -554,26 +577,64 @@ def _lag_to(yl, lag, s, hist_t, hist_j, h, base, decay, nearest):
 
 
 @numba.njit(nogil=True, inline="always")
-def _gather(ps, rec, yrow, cg, lo, T, txg, Lg, dp, X1, X0, M, Y):
-    """Scalar pass over a row with one delay ``dp``: the traces at the two newest arrivals (``X1``,
-    ``X0``), the post trace ``Y`` and ``M``: bit 0/1 the second newest/newest spike arrived in
-    (lo, T], bit 2 a third one did (rare: redone from the history). Returns (rare, arrivals)."""
+def _gather_u(ps, rf, yrow, cg, lo_r, span, off, Lg, X1, X0, M, Y, S0, S1, S2):
+    """Scalar pass over a row whose plastic synapses share one delay ``dp``: the traces at the two
+    newest arrivals (``X1``, ``X0``), the post trace ``Y`` and ``M``: bit 0/1 the second newest/newest
+    spike arrived in (lo, T], bit 2 a third one did (rare: redone from the history). Returns (rare,
+    arrivals). Three simple loops (session 11; session 10's single loop was bound by its ~60
+    instructions a synapse, not by cache misses: 4.5 -> 2.5 ns a synapse in isolation): the targets'
+    recent spikes and post traces copied out (``S0``-``S2``: int64 scratch; ``Y``), the masks and chain
+    indices computed, the chain read. ``rf``: the recent spikes flat (4 per neuron). The delay is folded
+    into the bounds (a spike at s arrives in (lo, T] iff ``s - lo_r - 1 < span`` as unsigned; ``lo_r =
+    lo - dp``, ``span = T - lo``) and into the chain index ``s + off`` (``off = dp - txg``), clamped as
+    unsigned: a spike that did not arrive in the window reads some entry of the chain (session 10
+    clamped to 0..Lg from below too), which its mask bit discards; ``X1``/``X0`` are those of an exact
+    clamp wherever the mask uses them."""
+    n = ps.shape[0]
+    for r in range(n):
+        j = ps[r]
+        j4 = np.uint64(j) << np.uint64(2)
+        S0[r] = rf[j4]
+        S1[r] = rf[j4 + np.uint64(1)]
+        S2[r] = rf[j4 + np.uint64(2)]
+        Y[r] = yrow[j]
+    Lu = np.uint64(Lg)
+    su = np.uint64(span)
+    lo1 = lo_r + 1
     nr = 0
     nl = 0
-    for r in range(ps.shape[0]):
-        j = ps[r]
-        ar1 = rec[j, 1] + dp
-        ar0 = rec[j, 0] + dp
-        m1 = (ar1 > lo) & (ar1 <= T)
-        m0 = (ar0 > lo) & (ar0 <= T)
-        isr = rec[j, 2] + dp > lo
-        X1[r] = cg[min(max(ar1 - txg, 0), Lg)]
-        X0[r] = cg[min(max(ar0 - txg, 0), Lg)]
-        M[r] = m1 | (m0 << 1) | (isr << 2)
+    for r in range(n):
+        s0 = S0[r]
+        s1 = S1[r]
+        m1 = np.int64(np.uint64(s1 - lo1) < su)
+        m0 = np.int64(np.uint64(s0 - lo1) < su)
+        isr = np.int64(S2[r] > lo_r)
+        M[r] = np.uint8(m1 | (m0 << 1) | (isr << 2))
         nl += m1 + m0
         nr += isr
-        Y[r] = yrow[j]
+        S0[r] = np.int64(min(np.uint64(s0 + off), Lu))
+        S1[r] = np.int64(min(np.uint64(s1 + off), Lu))
+    for r in range(n):
+        X1[r] = cg[S1[r]]
+        X0[r] = cg[S0[r]]
     return nr, nl
+
+
+@numba.njit(nogil=True, inline="always")
+def _prefetch_row(i, out_ptr, q_src, w, postu, weight):
+    """Prefetch presynaptic neuron i's plastic row: its float64 weights, targets and (with ``weight``,
+    consecutive in the engine) float32 weights, one request per cache line (rows are out of cache:
+    4.9 M synapses on the 19,200-neuron network)."""
+    a = out_ptr[i]
+    b = out_ptr[i + 1]
+    for u in range(a, b, 8):
+        _prefetch(w, u)
+    for u in range(a, b, 16):
+        _prefetch(postu, u)
+    if weight is not None and q_src[i] >= 0:
+        qo = q_src[i]
+        for u in range(qo, qo + b - a, 16):
+            _prefetch(weight, u)
 
 
 @numba.njit(nogil=True, inline="always")
@@ -611,14 +672,18 @@ def _ltp_ltd32(ws, wt, X1, X0, M, Y, lam, alpha, mu_plus, mu_minus, w_max):
 @numba.njit(nogil=True)
 def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, recent, hist_t, hist_prev, last, base, w,
                    weight, q, post, postu, d, out_ptr, ring_y, d_src, q_src, yl, lag, hist_j, h, scratch, mask, gidx,
-                   decay, decay_y, nearest, lam, alpha, mu_plus, mu_minus, w_max):
+                   ring, deliver, decay, decay_y, nearest, lam, alpha, mu_plus, mu_minus, w_max):
     """:func:`stdp_lazy`, restructured (see above): the same weights, events and float32 copies bit
-    for bit. ``chain``: ``GANG`` lanes of ``2 H + 2 K + 3``; ``scratch`` (5, max row) float64,
+    for bit. ``chain``: ``GANG`` lanes of ``2 H + 2 K + 3``; ``scratch`` (8, max row) float64,
     ``mask`` (1, max row) uint8, ``gidx`` (2, GANG) int64; ``decay``/``decay_y``: the pre/post trace
     decays; ``postu``: ``post`` as unsigned (no negative-index test per read).
     ``yl``/``lag``/``hist_j``: with one plastic delay (``lag[2]`` = 1, ``lag[3]`` = the delay, the
     targets in ``lag[4]:lag[5]``) the post trace at ``t - d`` (:func:`_lag_to`; ``lag[0]``: its
     step, ``lag[1]``: the next history entry to apply), otherwise ``ring_y``.
+    ``deliver``: each spike's plastic synapses are also delivered here, their float32 weight added to
+    the engine's ring (``ring``: its flat (S, 2, N) buffer, excitatory channel) at ``t + d``, as the
+    engine's delivery would add it (the engine then delivers the other synapses only,
+    ``LIFBatch._split_delivery``): the row's weights are in cache here, the engine would read them again.
     Returns (potentiation events, depression events)."""
     nslots = ring_y.shape[0]
     use_lag = lag[2] == 1
@@ -627,6 +692,9 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
     X0 = scratch[1]
     Y = scratch[2]
     gx = scratch[4]
+    S0 = scratch[5].view(np.int64)
+    S1 = scratch[6].view(np.int64)
+    S2 = scratch[7].view(np.int64)
     M = mask[0]
     gi = gidx[0]
     gt = gidx[1]
@@ -636,6 +704,9 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
     n_ltd = 0
     acc = 0.0
     last_sy = -1
+    stride = 2 * yl.shape[0]          # the engine's ring: (S, 2, N) flattened
+    nslots_e = ring.shape[0] // stride
+    rflat = recent.reshape(recent.size)
     js = 0
     while js < m and spk_k[js] < ka:
         js += 1
@@ -660,8 +731,12 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
             gx[g] = xv[gi[g]] if g < ng else 0.0
             if g < ng:
                 L = max(L, gt[g] - tx[gi[g]])
+        for g in range(min(ng, 2)):   # the first rows' weights from memory while the chains are computed
+            _prefetch_row(gi[g], out_ptr, q_src, w, postu, weight)
         _chains(chain, gx, L, decay)
         for g in range(ng):
+            if g + 2 < ng:
+                _prefetch_row(gi[g + 2], out_ptr, q_src, w, postu, weight)
             i = gi[g]
             T = gt[g]
             lo = tflush[i]
@@ -675,7 +750,7 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
             ws = w[a:b]
             if use_lag:
                 _lag_to(yl, lag, T - dsi, hist_t, hist_j, h, base, decay_y, nearest)
-                nr, nl = _gather(postu[a:b], recent, yl, cg, lo, T, txg, Lg, dsi, X1, X0, M, Y)
+                nr, nl = _gather_u(postu[a:b], rflat, yl, cg, lo - dsi, T - lo, dsi - txg, Lg, X1, X0, M, Y, S0, S1, S2)
             elif dsi >= 0:
                 sy = T % nslots - dsi
                 if sy < 0:
@@ -685,7 +760,8 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
                     last_sy = sy
                     for u in range(0, yrow.shape[0], 8):
                         acc += yrow[u]
-                nr, nl = _gather(postu[a:b], recent, yrow, cg, lo, T, txg, Lg, dsi, X1, X0, M, Y)
+                nr, nl = _gather_u(postu[a:b], rflat, yrow, cg, lo - dsi, T - lo, dsi - txg, Lg, X1, X0, M, Y, S0, S1,
+                                   S2)
             else:
                 s0 = T % nslots
                 nr = 0
@@ -751,6 +827,13 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
                 else:
                     for p in range(a, b):
                         weight[q[p]] = np.float32(w[p])
+            if deliver and dsi >= 0:   # transmitted with the weight after its own update
+                a0 = ((T + dsi) % nslots_e) * stride
+                for r in range(nrow):
+                    ring[a0 + post[a + r]] += np.float32(ws[r])
+            elif deliver:
+                for r in range(nrow):
+                    ring[((T + d[a + r]) % nslots_e) * stride + post[a + r]] += np.float32(ws[r])
             n_ltp += nl
             n_ltd += nrow
             xT = cg[Lg]
@@ -761,3 +844,110 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
         _lag_to(yl, lag, t0 + kb - 1 - lag[3], hist_t, hist_j, h, base, decay_y, nearest)
     # ``acc`` (the sum of the streamed loads, >= 0) is returned so the loads are kept; it changes nothing
     return n_ltp + (acc < 0.0), n_ltd
+
+
+@numba.njit(nogil=True, inline="always")
+def _ltp_only(ws, X1, X0, M, lam, mu_plus, w_max):
+    """:func:`_ltp_ltd` without the depression (a flush): up to two potentiations (``M`` bits 0, 1);
+    rare synapses (bit 2) keep their weight."""
+    for r in range(ws.shape[0]):
+        w0 = ws[r]
+        mr = M[r]
+        f = stdp_facilitate(w0, X1[r], lam, mu_plus, w_max)
+        wp = f if mr & 1 else w0
+        f = stdp_facilitate(wp, X0[r], lam, mu_plus, w_max)
+        wp = f if mr & 2 else wp
+        ws[r] = w0 if mr & 4 else wp
+
+
+@cached
+@numba.njit(nogil=True)
+def flush_rows(T, older_than, tflush, tx, xv, chain, gchain, buf, recent, hist_t, hist_prev, last, base, w, post,
+               postu, d, out_ptr, d_src, yl, scratch, mask, gidx, decay, lam, mu_plus, w_max):
+    """:func:`flush_ltp` with :func:`stdp_lazy_rows`' machinery (session 11): the presynaptic neurons
+    to flush in gangs of ``GANG`` (their traces recomputed together, ``gchain``), a row whose plastic
+    synapses share one delay gathered and potentiated over contiguous arrays (the others through
+    :func:`_pending_ltp`, ``chain``); the same weights, anchors and events bit for bit. The forced
+    potentiation every ``LAZY_HORIZON`` steps touched ~30 % of the rows one synapse at a time."""
+    S = gchain.shape[0] // GANG
+    X1 = scratch[0]
+    X0 = scratch[1]
+    Y = scratch[2]
+    gx = scratch[4]
+    S0 = scratch[5].view(np.int64)
+    S1 = scratch[6].view(np.int64)
+    S2 = scratch[7].view(np.int64)
+    M = mask[0]
+    gi = gidx[0]
+    rflat = recent.reshape(recent.size)
+    n = 0
+    nn = out_ptr.shape[0] - 1
+    i = 0
+    while i < nn:
+        ng = 0
+        while i < nn and ng < GANG:
+            a = out_ptr[i]
+            b = out_ptr[i + 1]
+            if a < b and tflush[i] < older_than and tflush[i] < T:
+                if d_src[i] >= 0:
+                    gi[ng] = i
+                    ng += 1
+                else:          # several delays in the row: one synapse at a time
+                    n += _pending_ltp(i, a, b, T, tflush, tx, xv, chain, w, post, d, recent, hist_t, hist_prev, last,
+                                      base, buf, decay, lam, mu_plus, w_max)
+            i += 1
+        if ng == 0:
+            continue
+        L = 0
+        for g in range(GANG):
+            gx[g] = xv[gi[g]] if g < ng else 0.0
+            if g < ng:
+                L = max(L, T - tx[gi[g]])
+        for g in range(min(ng, 2)):
+            _prefetch_row(gi[g], out_ptr, d_src, w, postu, None)
+        _chains(gchain, gx, L, decay)
+        for g in range(ng):
+            if g + 2 < ng:
+                _prefetch_row(gi[g + 2], out_ptr, d_src, w, postu, None)
+            k = gi[g]
+            lo = tflush[k]
+            txg = tx[k]
+            Lg = T - txg
+            cg = gchain[g * S:(g + 1) * S]
+            a = out_ptr[k]
+            b = out_ptr[k + 1]
+            nrow = b - a
+            dsi = d_src[k]
+            ws = w[a:b]
+            nr, nl = _gather_u(postu[a:b], rflat, yl, cg, lo - dsi, T - lo, dsi - txg, Lg, X1, X0, M, Y, S0, S1, S2)
+            x1 = X1[:nrow]
+            x0 = X0[:nrow]
+            ms = M[:nrow]
+            if mu_plus == 0.0:
+                _ltp_only(ws, x1, x0, ms, lam, 0.0, w_max)
+            elif mu_plus == 1.0:
+                _ltp_only(ws, x1, x0, ms, lam, 1.0, w_max)
+            else:
+                for r in range(nrow):
+                    mr = ms[r]
+                    if mr & 4:
+                        continue
+                    wp = ws[r]
+                    wp = _facilitate(wp, x1[r], lam, mu_plus, w_max) if mr & 1 else wp
+                    ws[r] = _facilitate(wp, x0[r], lam, mu_plus, w_max) if mr & 2 else wp
+            for r in range(nrow if nr else 0):   # three or more arrivals (kept their weight): the history
+                if not ms[r] & 4:
+                    continue
+                j = post[a + r]
+                nl -= (ms[r] & 1) + (ms[r] >> 1 & 1)
+                c = _arrivals(last[j], base, hist_t, hist_prev, dsi, lo, T, buf)
+                wp = ws[r]
+                for rr in range(c - 1, -1, -1):
+                    wp = _facilitate(wp, cg[buf[rr] - txg], lam, mu_plus, w_max)
+                ws[r] = wp
+                nl += c
+            n += nl
+            tflush[k] = T
+            tx[k] = T
+            xv[k] = cg[Lg]
+    return n

@@ -27,7 +27,9 @@ thread's partition of the neurons delivers the PREVIOUS block's spikes onto them
 and lists their spikes (``_numba_kernels.block_part``; the calling thread and persistent helper
 threads run the partitions, :class:`_Team`); ``buf``/``weight``/``plasticity`` are properties that
 deliver the pending spikes first (:meth:`LIFBatch.flush`). With plasticity, blocks are not fused
-(unless the rule sets ``FUSED_BLOCKS``: it then runs between the launches).
+(unless the rule sets ``FUSED_BLOCKS``: it then runs between the launches). A rule may deliver its
+own synapses as it updates them (``delivered_synapses``; :meth:`LIFBatch._split_delivery`): the
+engine then delivers the others, from uniform rows.
 """
 from __future__ import annotations
 
@@ -355,6 +357,9 @@ class LIFBatch:
             self._rows = bool(ok)
             if not self._rows:
                 self._rbase, self._rw, self._tg = self._rbase[:0], self._rw[:0], self._tg[:0]
+            # a plasticity rule delivering its own synapses: the others' (partptr, rbase, rw, tg) as
+            # uniform rows (_split_delivery), None otherwise
+            self._split = None
             self._args = None
 
     # The ring buffer, the weights and the plasticity hook are properties: with fused blocks (numba,
@@ -372,8 +377,10 @@ class LIFBatch:
         """(nnz,) float32 synaptic weights of the batch (write in place; the last block's spikes are
         delivered with the weights they had when the block ended)."""
         self.flush()
-        if self.backend == "numba" and self._rows:   # the caller may change them: per-synapse weights from now on
+        # the caller may change them: per-synapse weights from now on, every synapse delivered by the engine
+        if self.backend == "numba" and (self._rows or self._split is not None):
             self._rows = False
+            self._split = None
             self._args = None
         return self._weight
 
@@ -381,6 +388,9 @@ class LIFBatch:
     def weight(self, value) -> None:
         self.flush()
         self._weight = value
+        if self.backend == "numba":
+            self._rows = False
+            self._split = None
         self._args = None
 
     @property
@@ -390,13 +400,59 @@ class LIFBatch:
     @plasticity.setter
     def plasticity(self, rule) -> None:
         self.flush()   # a rule sees and changes weights between blocks (fused only with its FUSED_BLOCKS)
+        if self.backend == "numba" and self._split is not None:   # the engine delivers every synapse again
+            self._split = None
+            self._args = None
         self._plasticity = rule
+        own = getattr(rule, "delivered_synapses", None) if self.backend == "numba" else None
+        q = own() if own is not None else None
+        if q is not None:
+            self._split_delivery(np.asarray(q, np.int64))
+
+    @property
+    def rule_delivers(self) -> bool:
+        """True while the plasticity rule delivers its own synapses (:meth:`_split_delivery`)."""
+        return self.backend == "numba" and self._split is not None
+
+    def _split_delivery(self, q: np.ndarray) -> bool:
+        """Let the plasticity rule deliver synapses ``q`` itself (as it updates their weights, with
+        the same float32 additions in the same order) and deliver the others from uniform rows
+        (2-byte target offsets, :func:`_numba_kernels.uniform_rows`) instead of per-synapse weights.
+        Only when the others' rows qualify and no other synapse writes the ring entries (channel,
+        target) of ``q`` (then every entry's sum is unchanged bit for bit). Returns whether it is on."""
+        nk, N = self._nk, self.N
+        code = self.code.numpy()
+        keep = np.ones(code.size, bool)
+        keep[q] = False
+        mine = np.zeros(2 * N, bool)
+        mine[code[q]] = True
+        if q.size == 0 or mine[code[keep]].any():
+            return False
+        indptr = self.indptr.numpy()
+        indptr_s = np.concatenate([[0], np.cumsum(keep, dtype=np.int64)])[indptr]
+        code_s = np.ascontiguousarray(code[keep])
+        ok, rbase, rw, tg = nk.uniform_rows(indptr_s, code_s, np.ascontiguousarray(self.delay.numpy()[keep]),
+                                            np.ascontiguousarray(self._weight.numpy()[keep]), N)
+        if not ok:
+            return False
+        self._split = (nk.partition_pointers(indptr_s, code_s, N, self.bounds), rbase, rw, tg)
+        self._args = None
+        return True
+
+    def _deliver(self, t0, m) -> None:
+        """Deliver ``m`` spikes of the block at ``t0`` (``_out_k``/``_out_i``): every synapse, or with
+        a rule delivering its own (``_split``) the others from their uniform rows."""
+        if self._split is not None:
+            self._nk.deliver_rows(t0, self._out_k, self._out_i, m, self.S, self._split[0], self.bounds,
+                                  *self._split[1:], self._buf.view(-1).numpy(), self._hot)
+        else:
+            self._nk.deliver(t0, self._out_k, self._out_i, m, self.S, *self._dargs)
 
     def flush(self) -> None:
         """Deliver the last block's spikes now (numba path, fused blocks; a no-op otherwise)."""
         if self._pm:
             self._views()
-            self._nk.deliver(self._pt0, self._out_k, self._out_i, self._pm, self.S, *self._dargs)
+            self._deliver(self._pt0, self._pm)
             self._pm = 0
 
     def _views(self) -> None:
@@ -416,9 +472,11 @@ class LIFBatch:
                                          self.bias_term.numpy(), self.w_ext.numpy()) & self.CHUNK_KINDS)
             self._dargs = (self.partptr, self.bounds, self._pos, self._weight.numpy(), self._buf.view(-1).numpy(),
                            self._hot)
-            self._fargs = (self.partptr, self.bounds, self._cpart, self._pos, self._weight.numpy(),
-                           self._buf.view(-1).numpy(), self._hot, self._ck, self._ci, self._coff, self._cnt,
-                           self._rows, self._rbase, self._rw, self._tg)
+            rows = (self.partptr, self._rows, self._rbase, self._rw, self._tg)
+            if self._split is not None:   # the rule delivers its synapses; the others from uniform rows
+                rows = (self._split[0], True, *self._split[1:])
+            self._fargs = (rows[0], self.bounds, self._cpart, self._pos, self._weight.numpy(),
+                           self._buf.view(-1).numpy(), self._hot, self._ck, self._ci, self._coff, self._cnt, *rows[1:])
 
     def state_changed(self) -> None:
         """Call after changing the batch's drive or state arrays in place (``grp`` / ``icdf``, the
@@ -484,7 +542,7 @@ class LIFBatch:
             if self.plasticity is not None:  # weights of this block's spikes, before they are sent
                 self.plasticity.block(t0, K, kk, ii)
             if m:
-                nk.deliver(t0, self._out_k, self._out_i, m, self.S, *self._dargs)
+                self._deliver(t0, m)
         else:
             spk = torch.zeros((K, self.N), dtype=torch.bool, device=self.device)
             self._torch_block(t0, K, spk)

@@ -37,6 +37,9 @@ presynaptic traces of eight spikes recomputed together, a row in two passes (a s
 the targets' recent spikes and traces, then the arithmetic vectorised over the row) and, when
 every plastic synapse has the same delay, the postsynaptic trace kept as one vector at ``t - d``
 (advanced per step from the postsynaptic history) instead of the ring of traces; the same bits.
+With ``DELIVER`` (session 11) it also adds each spike's updated plastic weights to the engine's
+ring (the engine delivers the other synapses, from uniform rows: ``LIFBatch._split_delivery``), and
+the forced potentiation runs through the same machinery (``flush_rows``).
 The torch implementation (events
 applied in rounds, one per synapse) serves the torch backend and CUDA. Both give the same weights
 bit for bit (STDP; the scaling step's ``exp`` is torch's on both).
@@ -111,6 +114,10 @@ class PlasticSynapses:
     #: the numba engine may fuse blocks under these synapses (``LIFBatch.step_block``: the rule runs
     #: between a fused launch, which lists the block's spikes, and the next, which delivers them)
     FUSED_BLOCKS = True
+    #: numba STDP on demand (``stdp_lazy_rows``): the kernel delivers the plastic synapses of a spike as
+    #: it updates them and the engine the others, from uniform rows where they qualify
+    #: (``LIFBatch._split_delivery``); the same sums bit for bit. False: the engine delivers all.
+    DELIVER = True
 
     def __init__(self, sim, stdp=None, scaling=None, record_every: int = 0, rstdp=None,
                  initial_baseline: float = 0.0):
@@ -242,12 +249,13 @@ class PlasticSynapses:
         self._lz_postu = pu.view(np.uint32 if pu.dtype == np.int32 else np.uint64)
         self._lz_gchain = np.zeros(GANG * (2 * H + 2 * K + 3), np.float64)
         rows = int(np.diff(self.out_ptr.numpy()).max()) if N else 1
-        self._lz_scratch = np.zeros((5, max(rows, GANG)), np.float64)
+        self._lz_scratch = np.zeros((8, max(rows, GANG)), np.float64)
         self._lz_mask = np.zeros((1, max(rows, 1)), np.uint8)
         self._lz_gidx = np.zeros((2, GANG), np.int64)
         self._lz_hj = np.zeros(self._lz_t.size, np.int64)
         self._lz_yl = np.zeros(N, np.float64)
         uniform = self.dmin == self.dmax
+        self._ring = self.sim._buf.view(-1).numpy()   # the engine's ring (delivered_synapses)
         self._lz_lag = np.array([self.sim.t, 0, int(uniform), self.dmin, int(post.min()), int(post.max()) + 1],
                                 np.int64)
         # per presynaptic neuron: the delay of all its plastic synapses, the engine index of the first
@@ -264,17 +272,33 @@ class PlasticSynapses:
             cons = (q[b[has] - 1] - q[a[has]]) == (b[has] - a[has] - 1)   # q ascends within a row
             self._lz_qsrc[has] = np.where(cons, q[a[has]], -1)
 
+    def delivered_synapses(self):
+        """The engine indices of the synapses this rule delivers itself (numba STDP on demand with
+        ``stdp_lazy_rows``), or None (the engine delivers every synapse). Asked by the engine when the
+        rule is attached (``LIFBatch.plasticity``)."""
+        if self._lazy and self._rows and self.DELIVER:
+            return self.q.numpy()
+        return None
+
     def _lz_state(self):
         return (self._lz_tflush, self._lz_tx, self._lz_xv, self._lz_chain, self._lz_buf, self._lz_recent, self._lz_t,
                 self._lz_prev, self._lz_last, self._lz_base, self._w.numpy())
 
     def _lz_flush(self, T, older_than):
         """Pending potentiation up to step T of the presynaptic neurons last updated before
-        ``older_than`` (``_plastic_kernels.flush_ltp``)."""
+        ``older_than`` (``_plastic_kernels.flush_rows`` with ``LAZY_ROWS``, else ``flush_ltp``)."""
         from encephagen.spiking._plastic_kernels import flush_ltp
 
         wt, qq, post, d, out_ptr = self._lz_out
         q = self.stdp
+        if self._rows:
+            from encephagen.spiking._plastic_kernels import flush_rows
+
+            st = self._lz_state()
+            self.n_events += int(flush_rows(T, older_than, st[0], st[1], st[2], st[3], self._lz_gchain, *st[4:], post,
+                                            self._lz_postu, d, out_ptr, self._lz_dsrc, self._lz_yl, self._lz_scratch,
+                                            self._lz_mask, self._lz_gidx, self.decay_plus, q.lam, q.mu_plus, q.w_max))
+            return
         self.n_events += int(flush_ltp(T, older_than, *self._lz_state(), post, d, out_ptr, self.decay_plus, q.lam,
                                        q.mu_plus, q.w_max))
 
@@ -339,7 +363,8 @@ class PlasticSynapses:
             n1, n2 = stdp_lazy_rows(t0, ka, kb, sk, si, m, st[0], st[1], st[2], self._lz_gchain, *st[4:], wt, qq, post,
                                     self._lz_postu, d, out_ptr, self.ring_y.numpy(), self._lz_dsrc, self._lz_qsrc,
                                     self._lz_yl, self._lz_lag, self._lz_hj, self._lz_h, self._lz_scratch, self._lz_mask,
-                                    self._lz_gidx, self.decay_plus, self.decay_minus, self.nearest, q.lam, q.alpha,
+                                    self._lz_gidx, self._ring, self.sim._plasticity is self and self.sim.rule_delivers,
+                                    self.decay_plus, self.decay_minus, self.nearest, q.lam, q.alpha,
                                     q.mu_plus, q.mu_minus, q.w_max)
             self.n_events += int(n1) + int(n2)
             return
