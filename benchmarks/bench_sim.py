@@ -39,7 +39,8 @@ def bench_neurolib(C, D, duration_ms, repeats):
     return (duration_ms / 1000.0) / best, best, (duration_ms / 1000.0) / cpu
 
 
-def bench_ours(C, D, B, duration_ms, device, dtype, repeats, compile=False, distinct=1, own_delays=False):
+def bench_ours(C, D, B, duration_ms, device, dtype, repeats, compile=False, distinct=1, own_delays=False,
+               noise_rng="auto"):
     from encephagen.sim import MonitorConfig, simulate
 
     Cz = C.copy()
@@ -60,7 +61,7 @@ def bench_ours(C, D, B, duration_ms, device, dtype, repeats, compile=False, dist
     mon = MonitorConfig(period=1.0, bold=True, bold_period=720.0 if duration_ms >= 2160 else 10.0,
                         bold_warmup=0.0, min_bold_samples=3)
     kw = dict(params={"preset": "neurolib"}, G=0.6, noise=0.01, dt=0.1, velocity=20.0, monitors=mon,
-              device=device, dtype=dtype, compile=compile)
+              device=device, dtype=dtype, compile=compile, noise_rng=noise_rng)
     simulate("wc", Cz, D, seeds=list(range(B)), duration=40.0, **dict(kw, monitors=MonitorConfig(
         period=1.0, bold=True, bold_period=10.0, bold_warmup=0.0, min_bold_samples=3)))     # warm-up
     best, cpu = np.inf, np.inf
@@ -82,6 +83,8 @@ def main(argv=None):
     ap.add_argument("--batches", type=int, nargs="+", default=[1, 64, 256])
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--dtype", default="float32")
+    ap.add_argument("--noise-rng", nargs="+", default=["auto"], choices=["auto", "torch", "philox"],
+                    help="noise generators to run each case with (encephagen.sim.noise)")
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     ap.add_argument("--distinct", type=int, default=1,
@@ -117,19 +120,21 @@ def main(argv=None):
 
     from encephagen.sim import runner
 
-    cases = [(B, d, own, path, ab) for B, d, own in cases for path in (args.own_path if own else [None])
-             for ab in ((False, True) if args.batch1_ab and B == 1 else (True,))]
+    cases = [(B, d, own, path, ab, rng) for B, d, own in cases for path in (args.own_path if own else [None])
+             for ab in ((False, True) if args.batch1_ab and B == 1 else (True,)) for rng in args.noise_rng]
     for mode in args.modes:
-        for B, distinct, own, path, now in cases:
+        for B, distinct, own, path, now, rng in cases:
             dur = args.duration_ms if B == 1 else args.batch_duration_ms
             t0 = time.process_time()
             coupling.OWN_KERNEL = path != "torch"
             for switch in ("INFERENCE_MODE", "NOISE_VIEWS", "FUSED_MONITORS", "PACK_PARAMS", "DIRECT_CALLS"):
                 setattr(runner, switch, now)
             rate, wall, cpu = bench_ours(C, D, B, dur, args.device, args.dtype, args.repeats,
-                                         compile=mode == "compiled", distinct=distinct, own_delays=own)
+                                         compile=mode == "compiled", distinct=distinct, own_delays=own,
+                                         noise_rng=rng)
             tag = f" ({distinct} nets{', own delays' if own else ''}{f', {path}' if own else ''})" \
                 if distinct > 1 and B > 1 else (" (before)" if not now else "")
+            tag += f" [{rng} noise]" if len(args.noise_rng) > 1 or rng != "auto" else ""
             rows.append((f"encephagen.sim {mode} batch {B}{tag}", B, wall, rate, rate / nl_rate, cpu, cpu / nl_cpu))
             print(f"  ({rows[-1][0]}: {rate:.3f} sim-s/wall-s, {rate / nl_rate:.2f} x neurolib; "
                   f"per CPU second {cpu / nl_cpu:.2f} x; {time.process_time() - t0:.1f} CPU s incl. warm-up)",
