@@ -1,11 +1,11 @@
-"""Networks per simulation batch from memory and device saturation (a planner, not yet wired).
+"""Networks per simulation batch from memory and device saturation (``simulate.batch_size: auto``).
 
 :func:`plan_batch_size` picks how many runs (networks x seeds x parameters) one tensor batch of
 the neural-mass core holds: as many as fit in ``memory_fraction`` of the device's free memory
 (an explicit per-run byte model, :func:`bytes_per_run`), no more than saturate the device
 (:data:`SATURATING_NODES`: node-runs per step beyond which a larger batch no longer raises the
 throughput per run), no more than there are runs, and never fewer than one. The current fixed
-``simulate.batch_size`` stays the default; a config value ``auto`` would call this (see
+``simulate.batch_size`` (64) stays the default; the config value ``auto`` calls this per job (see
 docs/simulation.md, "Batch planner").
 """
 from __future__ import annotations
@@ -15,8 +15,11 @@ from dataclasses import dataclass
 
 # node-runs per step that keep the device busy: on a CPU core the batch-innermost delayed gather
 # reached its best per-network cost between batch 64 and 256 of hcp80 (5k-20k node-runs, the
-# PERFORMANCE notes: 0.029 -> 0.017 s/sim-s per network); a GPU needs ~100k+ threads in flight.
-SATURATING_NODES = {"cpu": 16_384, "cuda": 262_144}
+# PERFORMANCE notes: 0.029 -> 0.017 s/sim-s per network). On a GPU the compiled step's host time per
+# call (~0.6 ms) bounds small batches: on an H200 the 100-node rWW workload took the same 33-40 s for
+# 1 to 1,024 runs and 149 s for 32,768 (31 -> 220 runs per s; docs/simulation.md "GPU"), so a CUDA batch
+# aims at millions of node-runs, memory permitting.
+SATURATING_NODES = {"cpu": 16_384, "cuda": 1 << 22}
 
 
 @dataclass(frozen=True)
