@@ -82,34 +82,37 @@ def _unit(x, dtype, open_low: bool):
     return (v + 0.5) * scale if open_low else v * scale
 
 
-def philox_uniform(keys, start, shape, dtype, stream: int = _INIT):
-    """U[0, 1) of shape (B, *shape[:-1], shape[-1]): element b's draws under the key ``keys`` (B, 2) (int64
-    tensor of its seed's 32-bit halves), word ``i`` of the flattened draw from block ``start + i // 4``."""
-    n = shape[-1]
-    nb = -(-n // 4)
+def _philox_words(keys, start, shape, stream: int):
+    """The four words of the Philox blocks ``start .. start + rows x nb`` for every key (B, 2): rows of
+    ``shape[-1]`` draws (``nb`` = shape[-1] / 4 blocks each, rounded up), ``rows`` = prod(shape[:-1])."""
+    nb = -(-shape[-1] // 4)
     rows = math.prod(shape[:-1])
-    blk = torch.arange(rows * nb, dtype=torch.int64, device=keys.device).view(1, rows * nb) + int(start)
-    k0, k1 = keys[:, :1], keys[:, 1:]
-    w = philox4x32(blk & _MASK, blk >> 32, torch.full_like(blk, stream), torch.zeros_like(blk), k0, k1)
-    u = torch.stack([_unit(x, dtype, False) for x in w], dim=-1)          # (B, rows * nb, 4)
-    return u.view(-1, rows, nb * 4)[..., :n].reshape(-1, *shape)
+    blk = torch.arange(rows * nb, dtype=torch.int64, device=keys.device).view(1, rows * nb) + start
+    return philox4x32(blk & _MASK, blk >> 32, torch.full_like(blk, stream), torch.zeros_like(blk),
+                      keys[:, :1], keys[:, 1:])
+
+
+def _rows_of(words4, shape):
+    """(B, rows x nb, 4) draws -> (B, *shape): lanes in order, each row cut to shape[-1]."""
+    nb = -(-shape[-1] // 4)
+    return words4.view(words4.shape[0], -1, nb * 4)[..., :shape[-1]].reshape(-1, *shape)
+
+
+def philox_uniform(keys, start, shape, dtype, stream: int = _INIT):
+    """U[0, 1) of shape (B, *shape): element b's draws under the key ``keys[b]`` (its seed's 32-bit
+    halves, :func:`seed_keys`), each row of ``shape[-1]`` draws starting a block, the first at ``start``."""
+    w = _philox_words(keys, start, shape, stream)
+    return _rows_of(torch.stack([_unit(x, dtype, False) for x in w], dim=-1), shape)
 
 
 def philox_normal(keys, start, shape, dtype):
     """Standard normals of shape (B, *shape): element b's Gaussian increments (Box-Muller on the four
     words of a Philox block: (u0, u1) -> two normals, (u2, u3) -> two), rows of ``shape[-1]`` draws
     each starting a block, the first row at block ``start``."""
-    n = shape[-1]
-    nb = -(-n // 4)
-    rows = math.prod(shape[:-1])
-    blk = torch.arange(rows * nb, dtype=torch.int64, device=keys.device).view(1, rows * nb) + start
-    k0, k1 = keys[:, :1], keys[:, 1:]
-    w = philox4x32(blk & _MASK, blk >> 32, torch.full_like(blk, _INCREMENTS), torch.zeros_like(blk), k0, k1)
-    u0, u1, u2, u3 = (_unit(x, dtype, True) for x in w)
+    u0, u1, u2, u3 = (_unit(x, dtype, True) for x in _philox_words(keys, start, shape, _INCREMENTS))
     r0, r1 = (-2.0 * u0.log()).sqrt(), (-2.0 * u2.log()).sqrt()
     a0, a1 = (2.0 * math.pi) * u1, (2.0 * math.pi) * u3
-    z = torch.stack([r0 * a0.cos(), r0 * a0.sin(), r1 * a1.cos(), r1 * a1.sin()], dim=-1)
-    return z.view(-1, rows, nb * 4)[..., :n].reshape(-1, *shape)
+    return _rows_of(torch.stack([r0 * a0.cos(), r0 * a0.sin(), r1 * a1.cos(), r1 * a1.sin()], dim=-1), shape)
 
 
 def seed_keys(seeds, device) -> torch.Tensor:
