@@ -7,6 +7,9 @@
 #   OUT=/tmp/gpu BUDGET=540 bash benchmarks/gpu_check.sh
 #
 # Python packages the machine lacks travel as wheels in .whl/ (installed to /tmp/site, no network).
+# Session 11 carried: .whl (cma dill dpath jsonschema jsonschema-specifications referencing rpds-py
+# neurolib numexpr, cp312 manylinux), resources/connectomes, resources/fc, resources/t1t2 (bench_hopf) and
+# resources/raw/cubnm/cubnm/data/hcp/sc (bench_cubnm's SC); the whole run took 520 s of a 540 s budget.
 set -u
 OUT=${OUT:-gpu-check-out}
 BUDGET=${BUDGET:-540}
