@@ -69,6 +69,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--sc", default=None)
     ap.add_argument("--zero-lag", default="auto", choices=["auto", "matmul", "gather"],
                     help="the no-delay coupling: matrix product (auto: on CUDA) or the gather")
+    ap.add_argument("--ticks-per-call", type=int, default=None,
+                    help="monitor ticks (10 steps each here) per compiled call (runner.MAX_TICKS_PER_CALL; default "
+                         "1): fewer calls, less host time per simulated step, a larger graph to compile")
     ap.add_argument("--max-seconds", type=float, default=None,
                     help="skip the remaining (larger) batches once the elapsed time passes this")
     ap.add_argument("--json", default=None, help="write the rows here")
@@ -81,6 +84,10 @@ def main(argv=None) -> dict:
 
     if args.zero_lag != "auto":
         coupling.ZERO_LAG_MATMUL = args.zero_lag == "matmul"
+    if args.ticks_per_call:
+        from encephagen.sim import runner
+
+        runner.MAX_TICKS_PER_CALL = int(args.ticks_per_call)
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -91,7 +98,8 @@ def main(argv=None) -> dict:
     dev = torch.device(args.device)
     info = {"device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu x {torch.get_num_threads()}",
             "torch": torch.__version__, "n": n, "duration_ms": args.duration_ms, "dt": args.dt,
-            "compile": compile_, "dtype": args.dtype, "zero_lag": args.zero_lag}
+            "compile": compile_, "dtype": args.dtype, "zero_lag": args.zero_lag,
+            "ticks_per_call": args.ticks_per_call or 1}
     print(json.dumps(info), flush=True)
 
     def model(duration, remove, min_samples):

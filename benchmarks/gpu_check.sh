@@ -52,4 +52,7 @@ section hopf 40 python3 benchmarks/bench_hopf.py --atlas schaefer100 --device "$
   --n-nulls ${HOPF_NULLS:-1000} --n-g 50 --peer-samples 2
 TAIL=8 section cubnm_gather 60 python3 benchmarks/bench_cubnm.py --device "$DEV" --zero-lag gather \
   --batches ${GATHER_BATCHES:-32768} --duration-ms 12000 --bold-remove-ms 0
+# host time per call bounds small batches (session 11): more ticks per compiled call, if time is left
+TAIL=8 section cubnm_ticks 120 python3 benchmarks/bench_cubnm.py --device "$DEV" --ticks-per-call ${CUBNM_TICKS:-10} \
+  --batches ${TICKS_BATCHES:-64}
 echo "=== done at $(( $(date +%s) - T0 ))s"
