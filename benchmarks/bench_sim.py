@@ -132,7 +132,8 @@ def main(argv=None):
             rate, wall, cpu = bench_ours(C, D, B, dur, args.device, args.dtype, args.repeats,
                                          compile=mode == "compiled", distinct=distinct, own_delays=own,
                                          noise_rng=rng)
-            tag = f" ({distinct} nets{', own delays' if own else ''}{f', {path}' if own and args.device == 'cpu' else ''})" \
+            shown = f", {path}" if own and args.device == "cpu" else ""     # CUDA: the torch gather always
+            tag = f" ({distinct} nets{', own delays' if own else ''}{shown})" \
                 if distinct > 1 and B > 1 else (" (before)" if not now else "")
             tag += f" [{rng} noise]" if len(args.noise_rng) > 1 or rng != "auto" else ""
             rows.append((f"encephagen.sim {mode} batch {B}{tag}", B, wall, rate, rate / nl_rate, cpu, cpu / nl_cpu))

@@ -63,7 +63,8 @@ def fcd_batch(ts: np.ndarray, window: int = FCD_WINDOW, step: int = FCD_STEP, ch
     return out
 
 
-__all__ = ["fcd", "fcd_batch", "upper", "fc_similarity", "fisher_z_mean", "sc_fc_baselines", "rankdata_last", "baselines_table",
+__all__ = ["fcd", "fcd_batch",
+           "upper", "fc_similarity", "fisher_z_mean", "sc_fc_baselines", "rankdata_last", "baselines_table",
            "sc_fc_baselines_batch",
            "fc_metric_name", "similarity_table", "fit_g", "fit_curve"]
 
