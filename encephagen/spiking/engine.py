@@ -249,6 +249,9 @@ class LIFBatch:
         dmax = max((int(net.delay.max()) for net in self.networks if net.nnz), default=1)
         # per plastic synapse: w, w0 (f64), q, pre, post, delay, in_perm (i64) + temporaries; two trace rings
         est = n_plastic * (8 * 7 + 32) + 2 * (dmax + self.K) * self.N * 8
+        if self.backend == "numba":   # the others as uniform rows when the rule delivers its own (_split_delivery):
+            # 2-byte offsets kept, the mask, codes, delays and weights of the others copied while building them
+            est += (int(self.code.numel()) - n_plastic) * (2 + 1 + self.code.element_size() + 4 + 4)
         limit = int(0.8 * available_memory_bytes(self.device))
         if est > limit:
             raise SpikingMemoryError(f"plastic synapses ({n_plastic:,} E->E) need about {est / 2**30:.2f} GiB on "
