@@ -110,3 +110,18 @@ def test_zero_lag_matmul_sums_equal_the_gather(monkeypatch, distinct, compile_):
     got = simulate("wc", W, **kw)
     np.testing.assert_allclose(got.record, ref.record, rtol=0, atol=1e-12)
     assert np.abs(ref.record).max() > 0.01
+
+
+def test_a_failing_philox_compilation_draws_eagerly(monkeypatch, caplog):
+    """compile='auto' without a working compiler: the noise is drawn eagerly (with a warning), not lost."""
+    src = NoiseSource(np.array([3, 4]), 2, 5, 1.0, 1.0, "cpu", torch.float64, 4, rng="philox", compile=True)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no C++ compiler")
+
+    src._normal = broken
+    with caplog.at_level("WARNING"):
+        got = src.chunk(4)
+    assert "drawing eagerly" in caplog.text
+    ref = NoiseSource(np.array([3, 4]), 2, 5, 1.0, 1.0, "cpu", torch.float64, 4, rng="philox").chunk(4)
+    assert torch.equal(got, ref)

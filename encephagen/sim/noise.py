@@ -17,12 +17,15 @@ eta = sigma * sqrt(dt) * xi (dt in the model's unit).
 """
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
 import torch
 
 from encephagen.seeds import torch_generator
+
+log = logging.getLogger(__name__)
 
 
 def check_seeds(seeds, B: int | None = None) -> np.ndarray:
@@ -168,13 +171,19 @@ class NoiseSource:
             nb = -(-self.n // 4)
             start = self._t * self.n_state * nb
             shape, t0 = (full, self.n_state, self.n), torch.tensor(start, dtype=torch.int64, device=self.device)
-            if self._normal is philox_normal:    # eager: elements in groups, so the int64 temporaries stay small
+            buf = None
+            if self._normal is not philox_normal:
+                try:
+                    buf = self._normal(self.keys, t0, shape, self.dtype)[:, :k]
+                except Exception as exc:   # noqa: BLE001 -- e.g. no C++ compiler: the same draws eagerly
+                    log.warning("noise: torch.compile of the Philox draw failed (%s: %s); drawing eagerly",
+                                type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+                    self._normal = philox_normal
+            if buf is None:    # eager: elements in groups, so the int64 temporaries stay small
                 g = max(1, _EAGER_BLOCKS // (full * self.n_state * nb))
                 buf = torch.cat([philox_normal(self.keys[i:i + g], t0, shape, self.dtype)
                                  for i in range(0, self.B, g)])[:, :k] if g < self.B else \
                     philox_normal(self.keys, t0, shape, self.dtype)[:, :k]
-            else:
-                buf = self._normal(self.keys, t0, shape, self.dtype)[:, :k]
             self._t += k
             if full != k:
                 buf = buf.contiguous()
