@@ -116,17 +116,18 @@ class DelayedCoupling:
         self.L = L = self.max_lag + 1
         itemsize = torch.empty((), dtype=dtype).element_size()
         self.n_pad = n_pad = _pad_targets(n, V, B, itemsize)
-        # weights as (source j, target i_pad, 1, U, 1): U distinct networks, each repeated R times
-        # in consecutive batch elements (networks x seeds x parameters), broadcast over R
+        # U distinct networks, each repeated R times in consecutive batch elements (networks x seeds x
+        # parameters); the weights broadcast over R
         R = _replicas(w)
         self.R = R = R if R % max(1, int(replica_multiple)) == 0 else 1
         U = B // R
-        wt = np.zeros((n, n_pad, 1, U, 1))
-        wt[:, :n, 0, :, 0] = np.transpose(w[::R], (2, 1, 0))
-        self.wt = torch.as_tensor(wt, dtype=dtype, device=device)
         self.matmul = self.max_lag == 0 and _zero_lag_matmul(device)
         if self.matmul:          # (U, target, source): sums = W_u @ x_u
             self.wt = torch.as_tensor(np.array(w[::R]), dtype=dtype, device=device)
+        else:                    # (source j, target i_pad, 1, U, 1) for the gather
+            wt = np.zeros((n, n_pad, 1, U, 1))
+            wt[:, :n, 0, :, 0] = np.transpose(w[::R], (2, 1, 0))
+            self.wt = torch.as_tensor(wt, dtype=dtype, device=device)
         self.strength = torch.as_tensor(w.sum(axis=2).T, dtype=dtype, device=device)  # (n, B)
         self.history = torch.zeros((2 * L, n, V, B), dtype=dtype, device=device)
         used = (w != 0).any(axis=0)

@@ -128,13 +128,10 @@ def fic_weights(weights, G, params: RWWParams | None = None, target_rate: float 
     se, ie, si = _fic_fixed_point(tuple(sorted((k, float(v)) for k, v in p.items() if k != "w_p")), float(target_rate))
     s = W.sum(1)
     wp = np.asarray(p["w_p"], dtype=float)
-    if Gs.ndim == 0:
-        J = (p["W_E"] * p["I0"] + wp * p["J_N"] * se + float(Gs) * p["J_N"] * se * s - ie) / si
-        if (J < 0).any():
-            raise ParameterError(f"fic_weights: no non-negative J_i reaches {target_rate} Hz (G={float(Gs)}); lower G")
-        return J
-    J = (p["W_E"] * p["I0"] + wp * p["J_N"] * se + Gs.reshape(-1, 1) * p["J_N"] * se * s - ie) / si
-    return np.where((J >= 0).all(axis=1, keepdims=True), J, np.nan)
+    J = (p["W_E"] * p["I0"] + wp * p["J_N"] * se + Gs[..., None] * p["J_N"] * se * s - ie) / si   # (n,) or (B, n)
+    if Gs.ndim == 0 and (J < 0).any():
+        raise ParameterError(f"fic_weights: no non-negative J_i reaches {target_rate} Hz (G={float(Gs)}); lower G")
+    return J if Gs.ndim == 0 else np.where((J >= 0).all(axis=1, keepdims=True), J, np.nan)
 
 
 @functools.lru_cache(maxsize=64)
