@@ -90,3 +90,31 @@ def test_parallel_kernel_gives_the_serial_bits(monkeypatch, order):
     monkeypatch.setattr(dk, "_own_sums", lambda *a: (_ for _ in ()).throw(AssertionError("parallel kernel used")))
     monkeypatch.setattr(dk, "KERNEL_THREADS", 1)
     dk.own_sums(cpl.history, 3, *cpl.read_source, order)       # one thread: the serial kernel, no launch
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_replica_outer_shared_lags_give_the_full_weights_bits(dtype):
+    """Shared lags with a short replica axis (U networks x R seeds, R not a multiple of the compiled
+    batch multiple, U one): the history's columns in (replica, network) order and the weights broadcast
+    over the outer axis (n x n x U values, not n x n x B) give the bits of the full-weights layout, in
+    the caller's batch order, for the eager and the compiled-style reads; the layout is really taken."""
+    n, U, R, V = 30, 4, 3, 2
+    rng = np.random.default_rng(3)
+    w = rng.random((U, n, n)) + 0.1          # every edge used (by every network: shared lags)
+    w[:, np.arange(n), np.arange(n)] = 0.0
+    lags = np.broadcast_to(rng.integers(0, 12, size=(1, n, n)), (U * R, n, n))
+    w = np.repeat(w, R, axis=0)
+    layouts = {"inner": 1, "outer": 4, "full": 5}   # replica_multiple: R = 3 a multiple / U = 4 one / neither
+    cpl = {k: DelayedCoupling(w, lags, V, "cpu", dtype, replica_multiple=m) for k, m in layouts.items()}
+    assert all(c.shared for c in cpl.values()) and cpl["outer"].outer and cpl["outer"].R == R
+    assert tuple(cpl["outer"].wt.shape[3:]) == (1, U) and tuple(cpl["inner"].wt.shape[3:]) == (U, 1)
+    assert not cpl["full"].outer and cpl["full"].R == 1 and tuple(cpl["full"].wt.shape[3:]) == (U * R, 1)
+    g = torch.Generator().manual_seed(2)
+    series = torch.rand((2 * cpl["full"].L + 5, V, n, U * R), generator=g, dtype=dtype) - 0.3
+    for compiled_style in (False, True):
+        out = {k: _drive(DelayedCoupling(w, lags, V, "cpu", dtype, replica_multiple=m), series, V, compiled_style)
+               for k, m in layouts.items()}
+        assert torch.equal(out["outer"], out["full"]) and torch.equal(out["inner"], out["full"]), compiled_style
+    a = out["outer"]
+    # the columns differ between elements (a permutation error would mix networks or seeds)
+    assert not torch.equal(a[-1, :, :, 0], a[-1, :, :, 1]) and not torch.equal(a[-1, :, :, 0], a[-1, :, :, R])

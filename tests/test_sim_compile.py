@@ -87,11 +87,17 @@ def test_compiled_alone_equals_in_batch_bitwise(hcp24, model):
             assert np.array_equal(a.metrics[name][i], b.metrics[name][j]), (name, Ba, Bb)
     assert not np.array_equal(runs[23].record[0], runs[23].record[1])
     # replicated networks (networks x seeds, as the workflow batches them): weights broadcast
-    # over 32 replicas, and expanded for 5 networks x 4 seeds (a short replica axis)
-    for W in (np.stack([C] * 32), np.stack([C * (1 + 0.1 * (b // 4)) for b in range(20)])):
-        rep = simulate(model, W, np.stack([D] * len(W)), seeds=[100 + b for b in range(len(W))], **kw)
+    # over 32 replicas, expanded for 5 networks x 4 seeds (a short replica axis), and 16 networks x 2
+    # seeds (the replica-outer layout: weights broadcast over the seeds, columns in (seed, network) order)
+    for W in (np.stack([C] * 32), np.stack([C * (1 + 0.1 * (b // 4)) for b in range(20)]),
+              np.stack([C * (1 + 0.01 * (b // 2)) for b in range(32)])):
+        rep = simulate(model, W, np.stack([D] * len(W)), seeds=[100 + b % 2 for b in range(len(W))], **kw)
         for field in ("record", "bold", "final_state"):
             assert np.array_equal(getattr(rep, field)[0], getattr(runs[1], field)[0]), (field, len(W))
+    # an element away from column 0 (which every layout leaves in place): the last network's second seed
+    last = simulate(model, W[-1], D, seeds=[101], **kw)
+    for field in ("record", "bold", "final_state"):
+        assert np.array_equal(getattr(rep, field)[-1], getattr(last, field)[0]), field
 
 
 @needs_compiler

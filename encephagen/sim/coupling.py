@@ -118,21 +118,30 @@ class DelayedCoupling:
         self.n_pad = n_pad = _pad_targets(n, V, B, itemsize)
         # U distinct networks, each repeated R times in consecutive batch elements (networks x seeds x
         # parameters); the weights broadcast over R
-        R = _replicas(w)
-        self.R = R = R if R % max(1, int(replica_multiple)) == 0 else 1
-        U = B // R
-        self.matmul = self.max_lag == 0 and _zero_lag_matmul(device)
-        if self.matmul:          # (U, target, source): sums = W_u @ x_u
-            self.wt = torch.as_tensor(np.array(w[::R]), dtype=dtype, device=device)
-        else:                    # (source j, target i_pad, 1, U, 1) for the gather
-            wt = np.zeros((n, n_pad, 1, U, 1))
-            wt[:, :n, 0, :, 0] = np.transpose(w[::R], (2, 1, 0))
-            self.wt = torch.as_tensor(wt, dtype=dtype, device=device)
-        self.strength = torch.as_tensor(w.sum(axis=2).T, dtype=dtype, device=device)  # (n, B)
-        self.history = torch.zeros((2 * L, n, V, B), dtype=dtype, device=device)
         used = (w != 0).any(axis=0)
         shared = bool(np.all(lags == lags[:1]) or np.all(np.where(used, lags == lags[:1], True)))
         self.shared = shared
+        self.matmul = self.max_lag == 0 and _zero_lag_matmul(device)
+        m = max(1, int(replica_multiple))
+        R = _replicas(w)
+        # a short replica axis (R not a multiple of m, e.g. 16 networks x 4 seeds) with U a multiple of m:
+        # the shared-lag history's columns in (replica, network) order, so the weights (U per edge)
+        # broadcast over the outer replica axis and a compiled kernel still vectorises over U (the
+        # weights stay cache-resident: n x n x U instead of n x n x B values read every step)
+        self.outer = outer = shared and not self.matmul and m > 1 and 1 < R < B and R % m != 0 and (B // R) % m == 0
+        self.R = R = R if R % m == 0 or outer else 1
+        U = B // R
+        if self.matmul:          # (U, target, source): sums = W_u @ x_u
+            self.wt = torch.as_tensor(np.array(w[::R]), dtype=dtype, device=device)
+        else:                    # (source j, target i_pad, 1, U, 1) for the gather; (..., 1, 1, U) replica-outer
+            wt = np.zeros((n, n_pad, 1, 1, U) if outer else (n, n_pad, 1, U, 1))
+            if outer:
+                wt[:, :n, 0, 0, :] = np.transpose(w[::R], (2, 1, 0))
+            else:
+                wt[:, :n, 0, :, 0] = np.transpose(w[::R], (2, 1, 0))
+            self.wt = torch.as_tensor(wt, dtype=dtype, device=device)
+        self.strength = torch.as_tensor(w.sum(axis=2).T, dtype=dtype, device=device)  # (n, B)
+        self.history = torch.zeros((2 * L, n, V, B), dtype=dtype, device=device)
         if shared:
             lag = lags.max(axis=0) if B else np.zeros((n, n), dtype=np.int64)   # equal where used
             # row index into history viewed as (2L * n, V*B): slot (L + p - d_ij) * n + j,
@@ -164,6 +173,7 @@ class DelayedCoupling:
     def fill(self, values: list[torch.Tensor]) -> None:
         """Constant initial history: every slot = ``values`` (the initial state's coupled vars)."""
         for v, x in enumerate(values):
+            x = self._to_history(x)
             if self.kernel:       # x (n, B) -> (U, n, 1, R) over all slots
                 U, R = self.history.shape[0], self.history.shape[4]
                 self.history[:, :, v] = x.reshape(self.n, U, R).permute(1, 0, 2).unsqueeze(2)
@@ -184,6 +194,7 @@ class DelayedCoupling:
         """Write the coupled variables (V tensors (n, B)) into slot ``pk`` and ``pk + L`` (``pk``: an
         int, or a tensor [slot, slot + L] in compiled steps, which then need no graph break)."""
         vals = values[0].unsqueeze(1) if self.V == 1 else torch.stack(values, dim=1)          # (n, V, B)
+        vals = self._to_history(vals)
         if self.kernel:                  # network-outer history (U, n, V, 2L, R)
             U, R = history.shape[0], history.shape[4]
             t = vals.reshape(self.n, self.V, U, R).permute(2, 0, 1, 3).unsqueeze(3)          # (U, n, V, 1, R)
@@ -227,7 +238,20 @@ class DelayedCoupling:
             index = source
         else:
             index = source + pk[0]       # compiled: the addition is fused into the read
-        return delayed_sums(history, index, wt, shared, self.n, self.V)
+        sums = delayed_sums(history, index, wt, shared, self.n, self.V)
+        return [self._from_history(x) for x in sums] if self.outer else sums
+
+    def _to_history(self, x: torch.Tensor) -> torch.Tensor:
+        """(..., B) in batch order -> the history's column order ((replica, network) when ``outer``)."""
+        if not self.outer:
+            return x
+        U = self.B // self.R
+        return x.unflatten(-1, (U, self.R)).transpose(-1, -2).flatten(-2)
+
+    def _from_history(self, x: torch.Tensor) -> torch.Tensor:
+        """The inverse of :meth:`_to_history`."""
+        U = self.B // self.R
+        return x.unflatten(-1, (self.R, U)).transpose(-1, -2).flatten(-2)
 
     @property
     def read_source(self):
@@ -249,6 +273,7 @@ def delayed_sums(history: torch.Tensor, index: torch.Tensor, wt: torch.Tensor, s
         g = torch.index_select(history.view(L2 * n, V * B), 0, index)
     else:
         g = torch.gather(history.view(L2, n, 1, V * B).expand(L2, n, n_pad, V * B), 0, index)
-    g = g.view(n, n_pad, V, U, B // U)
+    # U networks x B / U replicas (weights (.., U, 1)), or replica-outer columns (weights (.., 1, U))
+    g = g.view(n, n_pad, V, U, B // U) if wt.shape[4] == 1 else g.view(n, n_pad, V, B // wt.shape[4], wt.shape[4])
     s = g.mul_(wt).sum(0).view(n_pad, V, B)        # columns: a multiple of 128 bytes
     return [s[:n, v, :] for v in range(V)]
