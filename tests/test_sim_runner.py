@@ -148,6 +148,32 @@ def test_noise_stream_is_the_same_draws_in_the_same_order():
     assert not torch.equal(got[0], got[1])                      # successive chunks are new draws
 
 
+def test_noise_drawn_on_threads_gives_the_same_numbers(monkeypatch):
+    """A chunk's generators drawn on several threads (noise.NOISE_THREADS, CPU, rng 'torch') give the
+    numbers of the one-thread loop, element by element, also inside inference mode (the runner's):
+    a generator shared between threads, drawn out of order or into the wrong element fails."""
+    import torch
+
+    from encephagen.sim import noise
+    from encephagen.sim.noise import NoiseSource
+
+    def chunks(threads):
+        monkeypatch.setattr(noise, "NOISE_THREADS", threads)
+        src = NoiseSource(list(range(10, 17)), n_state=2, n=9, sigma=0.1, dt=0.1, device="cpu",
+                          dtype=torch.float32, chunk_steps=5)
+        with torch.inference_mode():
+            return [src.chunk(5) for _ in range(3)]
+
+    monkeypatch.setattr(noise, "NOISE_THREAD_MIN", 1)
+    used = []
+    pool = noise._pool
+    monkeypatch.setattr(noise, "_pool", lambda T: used.append(T) or pool(T))
+    one, three = chunks(1), chunks(3)
+    assert used == [3, 3, 3]
+    assert all(torch.equal(a, b) for a, b in zip(one, three))
+    assert not torch.equal(one[0][0], one[0][1]) and not torch.equal(one[0], one[1])
+
+
 def test_ticks_per_call_do_not_change_the_bits(hcp, monkeypatch):
     """Several monitor ticks per call of the step function (runner.MAX_TICKS_PER_CALL, issue 20 item 2)
     and one tick per call give the same bits as half a tick per call, where the runner (not the step

@@ -124,6 +124,30 @@ def seed_keys(seeds, device) -> torch.Tensor:
     return torch.as_tensor(np.stack([s & _MASK, (s >> 32) & _MASK], axis=1), device=device)
 
 
+# CPU, rng 'torch': a chunk's per-element generators drawn on up to torch's intra-op thread count of
+# threads (torch.randn releases the GIL), when the chunk has at least NOISE_THREAD_MIN values and two
+# elements per thread; 1: on the calling thread. Each generator is drawn by one thread in its own order,
+# so the numbers do not depend on this.
+NOISE_THREADS = None            # None: torch.get_num_threads()
+NOISE_THREAD_MIN = 1 << 18
+_POOLS: dict = {}
+
+
+def _draw_threads(B: int, numel: int, device) -> int:
+    if device.type != "cpu" or numel < NOISE_THREAD_MIN:
+        return 1
+    T = torch.get_num_threads() if NOISE_THREADS is None else int(NOISE_THREADS)
+    return max(1, min(T, B // 2))
+
+
+def _pool(T: int):
+    from concurrent.futures import ThreadPoolExecutor
+
+    if T not in _POOLS:
+        _POOLS[T] = ThreadPoolExecutor(T, thread_name_prefix="encephagen-noise")
+    return _POOLS[T]
+
+
 class NoiseSource:
     """Per-element noise; ``sigma`` (B,) in the model's noise unit, ``dt`` in its time unit; ``rng``
     one of :data:`RNGS` (the module docstring). ``compile``: the Philox chunk through ``torch.compile``
@@ -189,9 +213,20 @@ class NoiseSource:
                 buf = buf.contiguous()
         else:
             buf = torch.empty((self.B, k, self.n_state, self.n), dtype=self.dtype, device=self.device)
-            for b, g in enumerate(self.gens):
-                torch.randn((k, self.n_state, self.n), generator=g, dtype=self.dtype, device=self.device,
-                            out=buf[b])
+            shape = (k, self.n_state, self.n)
+
+            inference = torch.is_inference_mode_enabled()      # thread-local: the pool's threads take the caller's
+
+            def draw(elements):
+                with torch.inference_mode(inference):
+                    for b in elements:
+                        torch.randn(shape, generator=self.gens[b], dtype=self.dtype, device=self.device, out=buf[b])
+
+            T = _draw_threads(self.B, buf.numel(), self.device)
+            if T > 1:      # each generator drawn by one thread, in order: the same numbers
+                list(_pool(T).map(draw, [range(i, self.B, T) for i in range(T)]))
+            else:
+                draw(range(self.B))
         if isinstance(self.scale, float):
             return buf.mul_(self.scale)
         return buf.mul_(self.scale.view(-1, 1, 1, 1))
