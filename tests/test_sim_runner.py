@@ -174,6 +174,33 @@ def test_noise_drawn_on_threads_gives_the_same_numbers(monkeypatch):
     assert not torch.equal(one[0][0], one[0][1]) and not torch.equal(one[0], one[1])
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_noise_blocks_drawn_on_threads_give_the_same_stream(monkeypatch, dtype):
+    """Drawn on threads, several chunks come from one draw per generator (noise.NOISE_BLOCK_BYTES):
+    the stream's chunks equal the one-chunk-per-call stream's, the last short chunk included; chunks
+    that are not a multiple of 16 values (torch's normal draws 16 at a time) are never put together."""
+    import torch
+
+    from encephagen.sim import noise
+    from encephagen.sim.noise import NoiseSource
+
+    dt = getattr(torch, dtype)
+
+    def stream(threads, n, k=8, steps=43):
+        monkeypatch.setattr(noise, "NOISE_THREADS", threads)
+        src = NoiseSource(list(range(20, 26)), n_state=2, n=n, sigma=0.1, dt=0.1, device="cpu", dtype=dt,
+                          chunk_steps=k)
+        return src._block_chunks(k), list(src.stream(steps))
+
+    monkeypatch.setattr(noise, "NOISE_THREAD_MIN", 1)
+    monkeypatch.setattr(noise, "NOISE_BLOCK_BYTES", 6 * 8 * 2 * 8 * dt.itemsize * 3)   # 3 chunks of n = 8
+    (m1, one), (m3, blocks) = stream(1, 8), stream(3, 8)
+    assert (m1, m3) == (1, 3)
+    assert [c.shape[1] for c in blocks] == [c.shape[1] for c in one] == [8] * 5 + [3]
+    assert all(torch.equal(a, b) for a, b in zip(one, blocks))
+    assert stream(3, 5, k=7)[0] == 1       # 7 steps x 2 x 5 = 70 values: not a multiple of 16
+
+
 def test_ticks_per_call_do_not_change_the_bits(hcp, monkeypatch):
     """Several monitor ticks per call of the step function (runner.MAX_TICKS_PER_CALL, issue 20 item 2)
     and one tick per call give the same bits as half a tick per call, where the runner (not the step

@@ -130,6 +130,7 @@ def seed_keys(seeds, device) -> torch.Tensor:
 # so the numbers do not depend on this.
 NOISE_THREADS = None            # None: torch.get_num_threads()
 NOISE_THREAD_MIN = 1 << 18
+NOISE_BLOCK_BYTES = 64 << 20    # chunks drawn together when drawn on threads (NoiseSource._block_chunks)
 _POOLS: dict = {}
 
 
@@ -237,5 +238,20 @@ class NoiseSource:
         as calling :meth:`chunk` repeatedly. (Drawing the next chunk on a background thread was
         measured slower: the per-generator loop holds the GIL against the integration loop.)"""
         k = int(chunk_steps or self.chunk_steps)
-        for start in range(0, n_steps, k):
-            yield self.chunk(min(k, n_steps - start))
+        m = self._block_chunks(k)
+        for start in range(0, n_steps, k * m):
+            steps = min(k * m, n_steps - start)
+            block = self.chunk(steps)
+            for j in range(0, steps, k):
+                yield None if block is None else block[:, j:j + k]
+
+    def _block_chunks(self, k: int) -> int:
+        """Chunks drawn per call when a chunk's generators are drawn on threads (:func:`_draw_threads`):
+        a block of up to NOISE_BLOCK_BYTES, so that the second thread's wait for the core (OpenMP's
+        worker spins ~7 ms after each compiled call with GOMP's default spin count) is a small part of
+        the draw. The same numbers: torch's CPU normal draws 16 values from 16 uniforms, so draws of
+        k and of m k steps agree when k steps are a multiple of 16 values (else 1 chunk per call)."""
+        values = k * self.n_state * self.n
+        if self.rng != "torch" or values % 16 or _draw_threads(self.B, self.B * values, self.device) < 2:
+            return 1
+        return max(1, NOISE_BLOCK_BYTES // (self.B * values * torch.empty((), dtype=self.dtype).element_size()))
