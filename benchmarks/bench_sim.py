@@ -87,6 +87,9 @@ def main(argv=None):
     ap.add_argument("--dtype", default="float32")
     ap.add_argument("--noise-rng", nargs="+", default=["auto"], choices=["auto", "torch", "philox"],
                     help="noise generators to run each case with (encephagen.sim.noise)")
+    ap.add_argument("--noise-threads", type=int, nargs="+", default=[0],
+                    help="threads drawing the per-element torch generators (encephagen.sim.noise.NOISE_THREADS; "
+                         "0: the default, torch's thread count); each case once per value")
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     ap.add_argument("--distinct", type=int, default=1,
@@ -113,7 +116,8 @@ def main(argv=None):
     ds = Dataset("hcp")
     C, D = ds.Cmat, ds.Dmat
     print(f"# host {platform.node()}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
-          f"device {args.device}, dtype {args.dtype}, load {os.getloadavg()[0]:.1f}")
+          f"device {args.device}, dtype {args.dtype}, load {os.getloadavg()[0]:.1f}, "
+          f"GOMP_SPINCOUNT {os.environ.get('GOMP_SPINCOUNT', 'unset')}")
     nl_rate, nl_wall, nl_cpu = bench_neurolib(C, D, args.duration_ms, args.repeats)
     rows = [("neurolib WCModel (1 network)", 1, nl_wall, nl_rate, 1.0, nl_cpu, 1.0)]
     if args.suite:   # (batch, distinct networks, own delays)
@@ -125,9 +129,13 @@ def main(argv=None):
     from encephagen.sim import runner
 
     cases = [(B, d, own, path, ab, rng) for B, d, own in cases for path in (args.own_path if own else [None])
-             for ab in ((False, True) if args.batch1_ab and B == 1 else (True,)) for rng in args.noise_rng]
+             for ab in ((False, True) if args.batch1_ab and B == 1 else (True,)) for rng in args.noise_rng
+             for nt in args.noise_threads]
+    from encephagen.sim import noise
+
     for mode in args.modes:
-        for B, distinct, own, path, now, rng in cases:
+        for B, distinct, own, path, now, rng, nt in cases:
+            noise.NOISE_THREADS = nt or None
             dur = args.duration_ms if B == 1 else args.batch_duration_ms
             t0 = time.process_time()
             coupling.OWN_KERNEL = path != "torch"
@@ -140,6 +148,7 @@ def main(argv=None):
             tag = f" ({distinct} nets{', own delays' if own else ''}{shown})" \
                 if distinct > 1 and B > 1 else (" (before)" if not now else "")
             tag += f" [{rng} noise]" if len(args.noise_rng) > 1 or rng != "auto" else ""
+            tag += f" [noise threads {nt or 'default'}]" if len(args.noise_threads) > 1 else ""
             rows.append((f"encephagen.sim {mode} batch {B}{tag}", B, wall, rate, rate / nl_rate, cpu, cpu / nl_cpu))
             print(f"  ({rows[-1][0]}: {rate:.3f} sim-s/wall-s, {rate / nl_rate:.2f} x neurolib; "
                   f"per CPU second {cpu / nl_cpu:.2f} x; {time.process_time() - t0:.1f} CPU s incl. warm-up)",
