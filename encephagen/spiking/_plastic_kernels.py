@@ -524,28 +524,38 @@ GANG = 8
 
 
 @numba.njit(nogil=True, inline="always")
-def _chains(chain, x, L, decay):
-    """``chain[g * S + n]`` = lane g's trace n steps after its anchor ``x[g]`` (n = 0..L, S =
-    len(chain) // 8): the multiplications of :func:`trace_spikes`, eight lanes at a time."""
+def _chains(chain, x, Ls, decay, o):
+    """``chain[g * S + n]`` = lane g's trace n steps after its anchor ``x[g]`` for n = 0..``Ls[g]``
+    (S = len(chain) // 8; ``Ls[g]`` = -1: an unused lane): the multiplications of :func:`trace_spikes`,
+    each lane its own chain. The lanes sorted by length (``o``: int64 scratch of 8) and run in
+    phases of 8, 4, 2 and 1 lanes (session 12): the lanes' lengths differ (exponential gaps between a
+    neuron's spikes), so running all eight up to the longest (session 10) multiplied and stored ~1.4x
+    the entries needed. The entries past a lane's length are not read (the gathers clamp to it)."""
     S = chain.shape[0] // 8
-    c0 = chain[0:S]
-    c1 = chain[S:2 * S]
-    c2 = chain[2 * S:3 * S]
-    c3 = chain[3 * S:4 * S]
-    c4 = chain[4 * S:5 * S]
-    c5 = chain[5 * S:6 * S]
-    c6 = chain[6 * S:7 * S]
-    c7 = chain[7 * S:8 * S]
-    x0, x1, x2, x3, x4, x5, x6, x7 = x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]
-    for n in range(L + 1):
-        c0[n] = x0
-        c1[n] = x1
-        c2[n] = x2
-        c3[n] = x3
-        c4[n] = x4
-        c5[n] = x5
-        c6[n] = x6
-        c7[n] = x7
+    for g in range(8):
+        o[g] = g
+    for a in range(1, 8):                # insertion sort, longest first
+        k = o[a]
+        lk = Ls[k]
+        b = a
+        while b > 0 and Ls[o[b - 1]] < lk:
+            o[b] = o[b - 1]
+            b -= 1
+        o[b] = k
+    b0, b1, b2, b3, b4, b5, b6, b7 = o[0] * S, o[1] * S, o[2] * S, o[3] * S, o[4] * S, o[5] * S, o[6] * S, o[7] * S
+    x0, x1, x2, x3 = x[o[0]], x[o[1]], x[o[2]], x[o[3]]
+    x4, x5, x6, x7 = x[o[4]], x[o[5]], x[o[6]], x[o[7]]
+    l0, l1, l2, l4 = Ls[o[0]], Ls[o[1]], Ls[o[2]], Ls[o[4]]
+    n = 0
+    while n <= l4:                       # five or more lanes still running: all eight
+        chain[b0 + n] = x0
+        chain[b1 + n] = x1
+        chain[b2 + n] = x2
+        chain[b3 + n] = x3
+        chain[b4 + n] = x4
+        chain[b5 + n] = x5
+        chain[b6 + n] = x6
+        chain[b7 + n] = x7
         x0 = x0 * decay
         x1 = x1 * decay
         x2 = x2 * decay
@@ -554,6 +564,27 @@ def _chains(chain, x, L, decay):
         x5 = x5 * decay
         x6 = x6 * decay
         x7 = x7 * decay
+        n += 1
+    while n <= l2:                       # three or four: the four longest
+        chain[b0 + n] = x0
+        chain[b1 + n] = x1
+        chain[b2 + n] = x2
+        chain[b3 + n] = x3
+        x0 = x0 * decay
+        x1 = x1 * decay
+        x2 = x2 * decay
+        x3 = x3 * decay
+        n += 1
+    while n <= l1:                       # two
+        chain[b0 + n] = x0
+        chain[b1 + n] = x1
+        x0 = x0 * decay
+        x1 = x1 * decay
+        n += 1
+    while n <= l0:                       # the longest alone
+        chain[b0 + n] = x0
+        x0 = x0 * decay
+        n += 1
 
 
 @numba.njit(nogil=True, inline="always")
@@ -698,6 +729,8 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
     M = mask[0]
     gi = gidx[0]
     gt = gidx[1]
+    gl = np.empty(GANG, np.int64)     # the lanes' chain lengths and their order (_chains)
+    go = np.empty(GANG, np.int64)
     additive = mu_plus == 0.0 and mu_minus == 0.0
     mult = mu_plus == 1.0 and mu_minus == 1.0
     n_ltp = 0
@@ -726,14 +759,12 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
             gt[ng] = t0 + spk_k[js]
             ng += 1
             js += 1
-        L = 0
         for g in range(GANG):
             gx[g] = xv[gi[g]] if g < ng else 0.0
-            if g < ng:
-                L = max(L, gt[g] - tx[gi[g]])
+            gl[g] = gt[g] - tx[gi[g]] if g < ng else -1
         for g in range(min(ng, 2)):   # the first rows' weights from memory while the chains are computed
             _prefetch_row(gi[g], out_ptr, q_src, w, postu, weight)
-        _chains(chain, gx, L, decay)
+        _chains(chain, gx, gl, decay, go)
         for g in range(ng):
             if g + 2 < ng:
                 _prefetch_row(gi[g + 2], out_ptr, q_src, w, postu, weight)
@@ -879,6 +910,8 @@ def flush_rows(T, older_than, tflush, tx, xv, chain, gchain, buf, recent, hist_t
     S2 = scratch[7].view(np.int64)
     M = mask[0]
     gi = gidx[0]
+    gl = np.empty(GANG, np.int64)
+    go = np.empty(GANG, np.int64)
     rflat = recent.reshape(recent.size)
     n = 0
     nn = out_ptr.shape[0] - 1
@@ -898,14 +931,12 @@ def flush_rows(T, older_than, tflush, tx, xv, chain, gchain, buf, recent, hist_t
             i += 1
         if ng == 0:
             continue
-        L = 0
         for g in range(GANG):
             gx[g] = xv[gi[g]] if g < ng else 0.0
-            if g < ng:
-                L = max(L, T - tx[gi[g]])
+            gl[g] = T - tx[gi[g]] if g < ng else -1
         for g in range(min(ng, 2)):
             _prefetch_row(gi[g], out_ptr, d_src, w, postu, None)
-        _chains(gchain, gx, L, decay)
+        _chains(gchain, gx, gl, decay, go)
         for g in range(ng):
             if g + 2 < ng:
                 _prefetch_row(gi[g + 2], out_ptr, d_src, w, postu, None)
