@@ -703,7 +703,7 @@ def _ltp_ltd32(ws, wt, X1, X0, M, Y, lam, alpha, mu_plus, mu_minus, w_max):
 @numba.njit(nogil=True)
 def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, recent, hist_t, hist_prev, last, base, w,
                    weight, q, post, postu, d, out_ptr, ring_y, d_src, q_src, yl, lag, hist_j, h, scratch, mask, gidx,
-                   ring, deliver, decay, decay_y, nearest, lam, alpha, mu_plus, mu_minus, w_max):
+                   ring, wsync, deliver, decay, decay_y, nearest, lam, alpha, mu_plus, mu_minus, w_max):
     """:func:`stdp_lazy`, restructured (see above): the same weights, events and float32 copies bit
     for bit. ``chain``: ``GANG`` lanes of ``2 H + 2 K + 3``; ``scratch`` (8, max row) float64,
     ``mask`` (1, max row) uint8, ``gidx`` (2, GANG) int64; ``decay``/``decay_y``: the pre/post trace
@@ -715,6 +715,10 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
     the engine's ring (``ring``: its flat (S, 2, N) buffer, excitatory channel) at ``t + d``, as the
     engine's delivery would add it (the engine then delivers the other synapses only,
     ``LIFBatch._split_delivery``): the row's weights are in cache here, the engine would read them again.
+    While delivering, the engine's float32 copies ``weight[q]`` are not written (nothing reads them: the
+    kernel transmits ``float32(w)`` itself; session 12): the row is marked ``wsync[i] = 0`` and its copies
+    are written when the engine or outside code needs them (:func:`sync_weights`, before a flush
+    potentiates the row in :func:`flush_rows`), with the value of the row's last spike, as before.
     Returns (potentiation events, depression events)."""
     nslots = ring_y.shape[0]
     use_lag = lag[2] == 1
@@ -763,10 +767,15 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
             gx[g] = xv[gi[g]] if g < ng else 0.0
             gl[g] = gt[g] - tx[gi[g]] if g < ng else -1
         for g in range(min(ng, 2)):   # the first rows' weights from memory while the chains are computed
-            _prefetch_row(gi[g], out_ptr, q_src, w, postu, weight)
+            if deliver:
+                _prefetch_row(gi[g], out_ptr, q_src, w, postu, None)
+            else:
+                _prefetch_row(gi[g], out_ptr, q_src, w, postu, weight)
         _chains(chain, gx, gl, decay, go)
         for g in range(ng):
-            if g + 2 < ng:
+            if g + 2 < ng and deliver:
+                _prefetch_row(gi[g + 2], out_ptr, q_src, w, postu, None)
+            elif g + 2 < ng:
                 _prefetch_row(gi[g + 2], out_ptr, q_src, w, postu, weight)
             i = gi[g]
             T = gt[g]
@@ -820,7 +829,8 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
             x0 = X0[:nrow]
             ms = M[:nrow]
             ys = Y[:nrow]
-            if additive and qo >= 0:
+            wr = not deliver              # write the engine's float32 copies now
+            if additive and qo >= 0 and wr:
                 _ltp_ltd32(ws, weight[qo:qo + nrow], x1, x0, ms, ys, lam, alpha, 0.0, 0.0, w_max)
             elif additive:
                 _ltp_ltd(ws, x1, x0, ms, ys, lam, alpha, 0.0, 0.0, w_max)
@@ -848,9 +858,10 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
                     wp = _facilitate(wp, cg[buf[rr] - txg], lam, mu_plus, w_max)
                 ws[r] = _depress(wp, Y[r], lam, alpha, mu_minus, w_max)
                 nl += c
-                if qo >= 0 and additive:
+                if qo >= 0 and additive and wr:
                     weight[qo + r] = np.float32(ws[r])
-            if not (qo >= 0 and additive):
+            wsync[i] = wr
+            if wr and not (qo >= 0 and additive):
                 if qo >= 0:
                     wt = weight[qo:qo + nrow]
                     for r in range(nrow):
@@ -891,15 +902,40 @@ def _ltp_only(ws, X1, X0, M, lam, mu_plus, w_max):
         ws[r] = w0 if mr & 4 else wp
 
 
+@numba.njit(nogil=True, inline="always")
+def _sync_row(i, w, weight, q, out_ptr, wsync):
+    """The engine's float32 copies of presynaptic neuron i's plastic synapses from their weights."""
+    for p in range(out_ptr[i], out_ptr[i + 1]):
+        weight[q[p]] = np.float32(w[p])
+    wsync[i] = 1
+
+
+@cached
+@numba.njit(nogil=True)
+def sync_weights(wsync, w, weight, q, out_ptr):
+    """Write the float32 copies the delivering kernel left out (``wsync[i] == 0``: the rows spiked
+    since; :func:`stdp_lazy_rows`): each synapse's weight at its last presynaptic spike, as the kernel
+    would have written it then (the weights have not changed since: a flush syncs a row first).
+    Returns the rows written."""
+    n = 0
+    for i in range(wsync.shape[0]):
+        if not wsync[i]:
+            _sync_row(i, w, weight, q, out_ptr, wsync)
+            n += 1
+    return n
+
+
 @cached
 @numba.njit(nogil=True)
 def flush_rows(T, older_than, tflush, tx, xv, chain, gchain, buf, recent, hist_t, hist_prev, last, base, w, post,
-               postu, d, out_ptr, d_src, yl, scratch, mask, gidx, decay, lam, mu_plus, w_max):
+               postu, d, out_ptr, d_src, yl, scratch, mask, gidx, weight, q, wsync, decay, lam, mu_plus, w_max):
     """:func:`flush_ltp` with :func:`stdp_lazy_rows`' machinery (session 11): the presynaptic neurons
     to flush in gangs of ``GANG`` (their traces recomputed together, ``gchain``), a row whose plastic
     synapses share one delay gathered and potentiated over contiguous arrays (the others through
     :func:`_pending_ltp`, ``chain``); the same weights, anchors and events bit for bit. The forced
-    potentiation every ``LAZY_HORIZON`` steps touched ~30 % of the rows one synapse at a time."""
+    potentiation every ``LAZY_HORIZON`` steps touched ~30 % of the rows one synapse at a time.
+    A row whose float32 copies were not written at its last spike (``wsync``, :func:`stdp_lazy_rows`
+    delivering) gets them first, with the weights of that spike, before they are potentiated."""
     S = gchain.shape[0] // GANG
     X1 = scratch[0]
     X0 = scratch[1]
@@ -922,6 +958,8 @@ def flush_rows(T, older_than, tflush, tx, xv, chain, gchain, buf, recent, hist_t
             a = out_ptr[i]
             b = out_ptr[i + 1]
             if a < b and tflush[i] < older_than and tflush[i] < T:
+                if not wsync[i]:
+                    _sync_row(i, w, weight, q, out_ptr, wsync)
                 if d_src[i] >= 0:
                     gi[ng] = i
                     ng += 1

@@ -257,6 +257,9 @@ class PlasticSynapses:
         self._lz_hj = np.zeros(self._lz_t.size, np.int64)
         self._lz_yl = np.zeros(N, np.float64)
         self._lz_args = None              # stdp_lazy_rows' fixed arguments (_lz_rows_args)
+        # per presynaptic neuron: 1 while the engine's float32 copies of its plastic synapses are
+        # current; 0 after a spike the delivering kernel did not write them for (sync_weights)
+        self._lz_wsync = np.ones(N, np.uint8)
         uniform = self.dmin == self.dmax
         self._ring = self.sim._buf.view(-1).numpy()   # the engine's ring (delivered_synapses)
         self._lz_lag = np.array([self.sim.t, 0, int(uniform), self.dmin, int(post.min()), int(post.max()) + 1],
@@ -300,10 +303,23 @@ class PlasticSynapses:
             st = self._lz_state()
             self.n_events += int(flush_rows(T, older_than, st[0], st[1], st[2], st[3], self._lz_gchain, *st[4:], post,
                                             self._lz_postu, d, out_ptr, self._lz_dsrc, self._lz_yl, self._lz_scratch,
-                                            self._lz_mask, self._lz_gidx, self.decay_plus, q.lam, q.mu_plus, q.w_max))
+                                            self._lz_mask, self._lz_gidx, wt, qq, self._lz_wsync, self.decay_plus,
+                                            q.lam, q.mu_plus, q.w_max))
             return
         self.n_events += int(flush_ltp(T, older_than, *self._lz_state(), post, d, out_ptr, self.decay_plus, q.lam,
                                        q.mu_plus, q.w_max))
+
+    def sync_weights(self) -> None:
+        """Bring the engine's float32 copies of the plastic weights (``sim.weight[q]``) up to date: the
+        kernel delivering its own synapses (``stdp_lazy_rows``) does not write them at each spike
+        (nothing reads them meanwhile; session 12). Called by the engine before the weights are read
+        from outside or the rule is detached; each copy is the weight transmitted at the synapse's last
+        presynaptic spike, the same bits as written there."""
+        if self._lazy and self._rows:
+            from encephagen.spiking._plastic_kernels import sync_weights
+
+            wt, qq, post, d, out_ptr = self._lz_out
+            sync_weights(self._lz_wsync, self._w.numpy(), wt, qq, out_ptr)
 
     def _flush(self):
         """Bring every plastic weight up to date (the numba STDP path potentiates on demand)."""
@@ -365,7 +381,7 @@ class PlasticSynapses:
                           self._lz_t, self._lz_prev, self._lz_last),
                          (self._w.numpy(), wt, qq, post, self._lz_postu, d, out_ptr, self.ring_y.numpy(), self._lz_dsrc,
                           self._lz_qsrc, self._lz_yl, self._lz_lag, self._lz_hj),
-                         (self._lz_scratch, self._lz_mask, self._lz_gidx, self._ring),
+                         (self._lz_scratch, self._lz_mask, self._lz_gidx, self._ring, self._lz_wsync),
                          (self.decay_plus, self.decay_minus, self.nearest, q.lam, q.alpha, q.mu_plus, q.mu_minus,
                           q.w_max))
         return self._lz_args
