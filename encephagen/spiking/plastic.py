@@ -39,7 +39,9 @@ every plastic synapse has the same delay, the postsynaptic trace kept as one vec
 (advanced per step from the postsynaptic history) instead of the ring of traces; the same bits.
 With ``DELIVER`` (session 11) it also adds each spike's updated plastic weights to the engine's
 ring (the engine delivers the other synapses, from uniform rows: ``LIFBatch._split_delivery``), and
-the forced potentiation runs through the same machinery (``flush_rows``).
+the forced potentiation runs through the same machinery (``flush_rows``); while it delivers, the
+engine's float32 copies of the plastic weights are written when needed rather than at each spike
+(``sync_weights``, session 12: before a flush potentiates a row and when ``sim.weight`` is read).
 The torch implementation (events
 applied in rounds, one per synapse) serves the torch backend and CUDA. Both give the same weights
 bit for bit (STDP; the scaling step's ``exp`` is torch's on both).
