@@ -162,6 +162,41 @@ def test_rule_delivering_its_synapses_changes_no_bit(monkeypatch):
     assert (w1 != pl.w0).float().mean() > 0.2
 
 
+@pytest.mark.parametrize("horizon", [1000, 40])
+def test_float32_copies_left_to_the_read_equal_those_written_at_each_spike(monkeypatch, horizon):
+    """While the on-demand kernel delivers its own synapses it does not write the engine's float32
+    copies at each spike (``wsync``): they are written when read (``sim.weight``, the rule detached)
+    and, for a row about to be potentiated by a forced or read-time flush, first (horizon 40: flushes
+    between a spike and the read). They must equal, bit for bit, the copies of the engine delivering
+    every synapse (DELIVER False: written at every spike): fails if a flush potentiated a row before
+    writing its copies or if a read did not write them."""
+    from encephagen.spiking.plastic import PlasticSynapses
+
+    net = brunel_network(n_e=400, n_i=100, c_e=40, c_i=10, J=0.5, eta=1.3, seed=1)
+    params = STDPParams(lam=0.02, alpha=1.1, w_max=4.0)
+    monkeypatch.setattr(PlasticSynapses, "LAZY_HORIZON", horizon)
+    out = {}
+    for deliver in (False, True):
+        monkeypatch.setattr(PlasticSynapses, "DELIVER", deliver)
+        sim = LIFBatch([net, net], [3, 4], backend="numba")
+        sim.random_initial_state()
+        pl = sim.enable_plasticity(stdp=params)
+        seen, stale = [], []
+        for stop in (1200, 2400):
+            while sim.t < stop:
+                sim.step_block()
+            stale.append(int((pl._lz_wsync == 0).sum()))   # rows whose copies were left to the read
+            w = pl.w.clone()              # a read-time flush: potentiates rows not written yet
+            seen += [w, sim.weight[pl.q].clone()]   # the copies written on the read
+            sim.plasticity = pl           # the rule delivers again (hands-back tested above)
+        seen.append(sim.weight[pl.q].clone())
+        out[deliver] = (seen, stale)
+    (s0, stale0), (s1, stale1) = out[False], out[True]
+    assert all(torch.equal(a, b) for a, b in zip(s0, s1))
+    assert stale0 == [0, 0] and min(stale1) > 0   # only the delivering kernel leaves copies to the read
+    assert not torch.equal(s1[0].to(torch.float32), s1[1])   # copies are the spike's weights, not the flushed ones
+
+
 def test_plastic_network_backends_agree_and_frozen_rule_changes_nothing(monkeypatch):
     """numba (fused blocks: the rule runs between launches) and torch give the same spikes and
     weights, and so do numba's unfused blocks."""

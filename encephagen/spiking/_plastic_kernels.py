@@ -524,28 +524,38 @@ GANG = 8
 
 
 @numba.njit(nogil=True, inline="always")
-def _chains(chain, x, L, decay):
-    """``chain[g * S + n]`` = lane g's trace n steps after its anchor ``x[g]`` (n = 0..L, S =
-    len(chain) // 8): the multiplications of :func:`trace_spikes`, eight lanes at a time."""
+def _chains(chain, x, Ls, decay, o):
+    """``chain[g * S + n]`` = lane g's trace n steps after its anchor ``x[g]`` for n = 0..``Ls[g]``
+    (S = len(chain) // 8; ``Ls[g]`` = -1: an unused lane): the multiplications of :func:`trace_spikes`,
+    each lane its own chain. The lanes sorted by length (``o``: int64 scratch of 8) and run in
+    phases of 8, 4, 2 and 1 lanes (session 12): the lanes' lengths differ (exponential gaps between a
+    neuron's spikes), so running all eight up to the longest (session 10) multiplied and stored ~1.4x
+    the entries needed. The entries past a lane's length are not read (the gathers clamp to it)."""
     S = chain.shape[0] // 8
-    c0 = chain[0:S]
-    c1 = chain[S:2 * S]
-    c2 = chain[2 * S:3 * S]
-    c3 = chain[3 * S:4 * S]
-    c4 = chain[4 * S:5 * S]
-    c5 = chain[5 * S:6 * S]
-    c6 = chain[6 * S:7 * S]
-    c7 = chain[7 * S:8 * S]
-    x0, x1, x2, x3, x4, x5, x6, x7 = x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]
-    for n in range(L + 1):
-        c0[n] = x0
-        c1[n] = x1
-        c2[n] = x2
-        c3[n] = x3
-        c4[n] = x4
-        c5[n] = x5
-        c6[n] = x6
-        c7[n] = x7
+    for g in range(8):
+        o[g] = g
+    for a in range(1, 8):                # insertion sort, longest first
+        k = o[a]
+        lk = Ls[k]
+        b = a
+        while b > 0 and Ls[o[b - 1]] < lk:
+            o[b] = o[b - 1]
+            b -= 1
+        o[b] = k
+    b0, b1, b2, b3, b4, b5, b6, b7 = o[0] * S, o[1] * S, o[2] * S, o[3] * S, o[4] * S, o[5] * S, o[6] * S, o[7] * S
+    x0, x1, x2, x3 = x[o[0]], x[o[1]], x[o[2]], x[o[3]]
+    x4, x5, x6, x7 = x[o[4]], x[o[5]], x[o[6]], x[o[7]]
+    l0, l1, l2, l4 = Ls[o[0]], Ls[o[1]], Ls[o[2]], Ls[o[4]]
+    n = 0
+    while n <= l4:                       # five or more lanes still running: all eight
+        chain[b0 + n] = x0
+        chain[b1 + n] = x1
+        chain[b2 + n] = x2
+        chain[b3 + n] = x3
+        chain[b4 + n] = x4
+        chain[b5 + n] = x5
+        chain[b6 + n] = x6
+        chain[b7 + n] = x7
         x0 = x0 * decay
         x1 = x1 * decay
         x2 = x2 * decay
@@ -554,6 +564,27 @@ def _chains(chain, x, L, decay):
         x5 = x5 * decay
         x6 = x6 * decay
         x7 = x7 * decay
+        n += 1
+    while n <= l2:                       # three or four: the four longest
+        chain[b0 + n] = x0
+        chain[b1 + n] = x1
+        chain[b2 + n] = x2
+        chain[b3 + n] = x3
+        x0 = x0 * decay
+        x1 = x1 * decay
+        x2 = x2 * decay
+        x3 = x3 * decay
+        n += 1
+    while n <= l1:                       # two
+        chain[b0 + n] = x0
+        chain[b1 + n] = x1
+        x0 = x0 * decay
+        x1 = x1 * decay
+        n += 1
+    while n <= l0:                       # the longest alone
+        chain[b0 + n] = x0
+        x0 = x0 * decay
+        n += 1
 
 
 @numba.njit(nogil=True, inline="always")
@@ -672,7 +703,7 @@ def _ltp_ltd32(ws, wt, X1, X0, M, Y, lam, alpha, mu_plus, mu_minus, w_max):
 @numba.njit(nogil=True)
 def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, recent, hist_t, hist_prev, last, base, w,
                    weight, q, post, postu, d, out_ptr, ring_y, d_src, q_src, yl, lag, hist_j, h, scratch, mask, gidx,
-                   ring, deliver, decay, decay_y, nearest, lam, alpha, mu_plus, mu_minus, w_max):
+                   ring, wsync, deliver, decay, decay_y, nearest, lam, alpha, mu_plus, mu_minus, w_max):
     """:func:`stdp_lazy`, restructured (see above): the same weights, events and float32 copies bit
     for bit. ``chain``: ``GANG`` lanes of ``2 H + 2 K + 3``; ``scratch`` (8, max row) float64,
     ``mask`` (1, max row) uint8, ``gidx`` (2, GANG) int64; ``decay``/``decay_y``: the pre/post trace
@@ -684,6 +715,10 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
     the engine's ring (``ring``: its flat (S, 2, N) buffer, excitatory channel) at ``t + d``, as the
     engine's delivery would add it (the engine then delivers the other synapses only,
     ``LIFBatch._split_delivery``): the row's weights are in cache here, the engine would read them again.
+    While delivering, the engine's float32 copies ``weight[q]`` are not written (nothing reads them: the
+    kernel transmits ``float32(w)`` itself; session 12): the row is marked ``wsync[i] = 0`` and its copies
+    are written when the engine or outside code needs them (:func:`sync_weights`, before a flush
+    potentiates the row in :func:`flush_rows`), with the value of the row's last spike, as before.
     Returns (potentiation events, depression events)."""
     nslots = ring_y.shape[0]
     use_lag = lag[2] == 1
@@ -698,6 +733,8 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
     M = mask[0]
     gi = gidx[0]
     gt = gidx[1]
+    gl = np.empty(GANG, np.int64)     # the lanes' chain lengths and their order (_chains)
+    go = np.empty(GANG, np.int64)
     additive = mu_plus == 0.0 and mu_minus == 0.0
     mult = mu_plus == 1.0 and mu_minus == 1.0
     n_ltp = 0
@@ -726,16 +763,19 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
             gt[ng] = t0 + spk_k[js]
             ng += 1
             js += 1
-        L = 0
         for g in range(GANG):
             gx[g] = xv[gi[g]] if g < ng else 0.0
-            if g < ng:
-                L = max(L, gt[g] - tx[gi[g]])
+            gl[g] = gt[g] - tx[gi[g]] if g < ng else -1
         for g in range(min(ng, 2)):   # the first rows' weights from memory while the chains are computed
-            _prefetch_row(gi[g], out_ptr, q_src, w, postu, weight)
-        _chains(chain, gx, L, decay)
+            if deliver:
+                _prefetch_row(gi[g], out_ptr, q_src, w, postu, None)
+            else:
+                _prefetch_row(gi[g], out_ptr, q_src, w, postu, weight)
+        _chains(chain, gx, gl, decay, go)
         for g in range(ng):
-            if g + 2 < ng:
+            if g + 2 < ng and deliver:
+                _prefetch_row(gi[g + 2], out_ptr, q_src, w, postu, None)
+            elif g + 2 < ng:
                 _prefetch_row(gi[g + 2], out_ptr, q_src, w, postu, weight)
             i = gi[g]
             T = gt[g]
@@ -789,7 +829,8 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
             x0 = X0[:nrow]
             ms = M[:nrow]
             ys = Y[:nrow]
-            if additive and qo >= 0:
+            wr = not deliver              # write the engine's float32 copies now
+            if additive and qo >= 0 and wr:
                 _ltp_ltd32(ws, weight[qo:qo + nrow], x1, x0, ms, ys, lam, alpha, 0.0, 0.0, w_max)
             elif additive:
                 _ltp_ltd(ws, x1, x0, ms, ys, lam, alpha, 0.0, 0.0, w_max)
@@ -817,9 +858,10 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
                     wp = _facilitate(wp, cg[buf[rr] - txg], lam, mu_plus, w_max)
                 ws[r] = _depress(wp, Y[r], lam, alpha, mu_minus, w_max)
                 nl += c
-                if qo >= 0 and additive:
+                if qo >= 0 and additive and wr:
                     weight[qo + r] = np.float32(ws[r])
-            if not (qo >= 0 and additive):
+            wsync[i] = wr
+            if wr and not (qo >= 0 and additive):
                 if qo >= 0:
                     wt = weight[qo:qo + nrow]
                     for r in range(nrow):
@@ -860,15 +902,40 @@ def _ltp_only(ws, X1, X0, M, lam, mu_plus, w_max):
         ws[r] = w0 if mr & 4 else wp
 
 
+@numba.njit(nogil=True, inline="always")
+def _sync_row(i, w, weight, q, out_ptr, wsync):
+    """The engine's float32 copies of presynaptic neuron i's plastic synapses from their weights."""
+    for p in range(out_ptr[i], out_ptr[i + 1]):
+        weight[q[p]] = np.float32(w[p])
+    wsync[i] = 1
+
+
+@cached
+@numba.njit(nogil=True)
+def sync_weights(wsync, w, weight, q, out_ptr):
+    """Write the float32 copies the delivering kernel left out (``wsync[i] == 0``: the rows spiked
+    since; :func:`stdp_lazy_rows`): each synapse's weight at its last presynaptic spike, as the kernel
+    would have written it then (the weights have not changed since: a flush syncs a row first).
+    Returns the rows written."""
+    n = 0
+    for i in range(wsync.shape[0]):
+        if not wsync[i]:
+            _sync_row(i, w, weight, q, out_ptr, wsync)
+            n += 1
+    return n
+
+
 @cached
 @numba.njit(nogil=True)
 def flush_rows(T, older_than, tflush, tx, xv, chain, gchain, buf, recent, hist_t, hist_prev, last, base, w, post,
-               postu, d, out_ptr, d_src, yl, scratch, mask, gidx, decay, lam, mu_plus, w_max):
+               postu, d, out_ptr, d_src, yl, scratch, mask, gidx, weight, q, wsync, decay, lam, mu_plus, w_max):
     """:func:`flush_ltp` with :func:`stdp_lazy_rows`' machinery (session 11): the presynaptic neurons
     to flush in gangs of ``GANG`` (their traces recomputed together, ``gchain``), a row whose plastic
     synapses share one delay gathered and potentiated over contiguous arrays (the others through
     :func:`_pending_ltp`, ``chain``); the same weights, anchors and events bit for bit. The forced
-    potentiation every ``LAZY_HORIZON`` steps touched ~30 % of the rows one synapse at a time."""
+    potentiation every ``LAZY_HORIZON`` steps touched ~30 % of the rows one synapse at a time.
+    A row whose float32 copies were not written at its last spike (``wsync``, :func:`stdp_lazy_rows`
+    delivering) gets them first, with the weights of that spike, before they are potentiated."""
     S = gchain.shape[0] // GANG
     X1 = scratch[0]
     X0 = scratch[1]
@@ -879,6 +946,8 @@ def flush_rows(T, older_than, tflush, tx, xv, chain, gchain, buf, recent, hist_t
     S2 = scratch[7].view(np.int64)
     M = mask[0]
     gi = gidx[0]
+    gl = np.empty(GANG, np.int64)
+    go = np.empty(GANG, np.int64)
     rflat = recent.reshape(recent.size)
     n = 0
     nn = out_ptr.shape[0] - 1
@@ -889,6 +958,8 @@ def flush_rows(T, older_than, tflush, tx, xv, chain, gchain, buf, recent, hist_t
             a = out_ptr[i]
             b = out_ptr[i + 1]
             if a < b and tflush[i] < older_than and tflush[i] < T:
+                if not wsync[i]:
+                    _sync_row(i, w, weight, q, out_ptr, wsync)
                 if d_src[i] >= 0:
                     gi[ng] = i
                     ng += 1
@@ -898,14 +969,12 @@ def flush_rows(T, older_than, tflush, tx, xv, chain, gchain, buf, recent, hist_t
             i += 1
         if ng == 0:
             continue
-        L = 0
         for g in range(GANG):
             gx[g] = xv[gi[g]] if g < ng else 0.0
-            if g < ng:
-                L = max(L, T - tx[gi[g]])
+            gl[g] = T - tx[gi[g]] if g < ng else -1
         for g in range(min(ng, 2)):
             _prefetch_row(gi[g], out_ptr, d_src, w, postu, None)
-        _chains(gchain, gx, L, decay)
+        _chains(gchain, gx, gl, decay, go)
         for g in range(ng):
             if g + 2 < ng:
                 _prefetch_row(gi[g + 2], out_ptr, d_src, w, postu, None)

@@ -380,6 +380,8 @@ class LIFBatch:
         """(nnz,) float32 synaptic weights of the batch (write in place; the last block's spikes are
         delivered with the weights they had when the block ended)."""
         self.flush()
+        if self.backend == "numba" and self._split is not None:   # the rule delivering its synapses writes
+            self._sync_rule_weights()                               # their float32 copies on demand
         # the caller may change them: per-synapse weights from now on, every synapse delivered by the engine
         if self.backend == "numba" and (self._rows or self._split is not None):
             self._rows = False
@@ -404,6 +406,7 @@ class LIFBatch:
     def plasticity(self, rule) -> None:
         self.flush()   # a rule sees and changes weights between blocks (fused only with its FUSED_BLOCKS)
         if self.backend == "numba" and self._split is not None:   # the engine delivers every synapse again
+            self._sync_rule_weights()
             self._split = None
             self._args = None
         self._plasticity = rule
@@ -411,6 +414,13 @@ class LIFBatch:
         q = own() if own is not None else None
         if q is not None:
             self._split_delivery(np.asarray(q, np.int64))
+
+    def _sync_rule_weights(self) -> None:
+        """The float32 weights of the synapses the rule delivers itself, made current before the engine
+        or outside code reads them (the rule writes them on demand: ``PlasticSynapses.sync_weights``)."""
+        sync = getattr(self._plasticity, "sync_weights", None)
+        if sync is not None:
+            sync()
 
     @property
     def rule_delivers(self) -> bool:

@@ -39,7 +39,9 @@ every plastic synapse has the same delay, the postsynaptic trace kept as one vec
 (advanced per step from the postsynaptic history) instead of the ring of traces; the same bits.
 With ``DELIVER`` (session 11) it also adds each spike's updated plastic weights to the engine's
 ring (the engine delivers the other synapses, from uniform rows: ``LIFBatch._split_delivery``), and
-the forced potentiation runs through the same machinery (``flush_rows``).
+the forced potentiation runs through the same machinery (``flush_rows``); while it delivers, the
+engine's float32 copies of the plastic weights are written when needed rather than at each spike
+(``sync_weights``, session 12: before a flush potentiates a row and when ``sim.weight`` is read).
 The torch implementation (events
 applied in rounds, one per synapse) serves the torch backend and CUDA. Both give the same weights
 bit for bit (STDP; the scaling step's ``exp`` is torch's on both).
@@ -201,6 +203,8 @@ class PlasticSynapses:
         self._rows = bool(self.LAZY_ROWS)
         if self._nb and stdp is not None and rstdp is None:   # the by-target index of _plastic_kernels, built once
             self._nb_index(q, pre, post, d, N)
+        # the numba block's short path (_block_nb): the rows kernel keeping the post trace as one vector
+        self._lz_fast = self._lazy and self._rows and bool(self._lz_lag[2])
         if scaling is not None:   # with STDP a scaled weight stays inside STDP's bounds [0, w_max]
             self._scale_cap = float(scaling.w_max) if stdp is None else min(float(scaling.w_max), float(stdp.w_max))
         self.t = sim.t
@@ -254,6 +258,10 @@ class PlasticSynapses:
         self._lz_gidx = np.zeros((2, GANG), np.int64)
         self._lz_hj = np.zeros(self._lz_t.size, np.int64)
         self._lz_yl = np.zeros(N, np.float64)
+        self._lz_args = None              # stdp_lazy_rows' fixed arguments (_lz_rows_args)
+        # per presynaptic neuron: 1 while the engine's float32 copies of its plastic synapses are
+        # current; 0 after a spike the delivering kernel did not write them for (sync_weights)
+        self._lz_wsync = np.ones(N, np.uint8)
         uniform = self.dmin == self.dmax
         self._ring = self.sim._buf.view(-1).numpy()   # the engine's ring (delivered_synapses)
         self._lz_lag = np.array([self.sim.t, 0, int(uniform), self.dmin, int(post.min()), int(post.max()) + 1],
@@ -297,10 +305,23 @@ class PlasticSynapses:
             st = self._lz_state()
             self.n_events += int(flush_rows(T, older_than, st[0], st[1], st[2], st[3], self._lz_gchain, *st[4:], post,
                                             self._lz_postu, d, out_ptr, self._lz_dsrc, self._lz_yl, self._lz_scratch,
-                                            self._lz_mask, self._lz_gidx, self.decay_plus, q.lam, q.mu_plus, q.w_max))
+                                            self._lz_mask, self._lz_gidx, wt, qq, self._lz_wsync, self.decay_plus,
+                                            q.lam, q.mu_plus, q.w_max))
             return
         self.n_events += int(flush_ltp(T, older_than, *self._lz_state(), post, d, out_ptr, self.decay_plus, q.lam,
                                        q.mu_plus, q.w_max))
+
+    def sync_weights(self) -> None:
+        """Bring the engine's float32 copies of the plastic weights (``sim.weight[q]``) up to date: the
+        kernel delivering its own synapses (``stdp_lazy_rows``) does not write them at each spike
+        (nothing reads them meanwhile; session 12). Called by the engine before the weights are read
+        from outside or the rule is detached; each copy is the weight transmitted at the synapse's last
+        presynaptic spike, the same bits as written there."""
+        if self._lazy and self._rows:
+            from encephagen.spiking._plastic_kernels import sync_weights
+
+            wt, qq, post, d, out_ptr = self._lz_out
+            sync_weights(self._lz_wsync, self._w.numpy(), wt, qq, out_ptr)
 
     def _flush(self):
         """Bring every plastic weight up to date (the numba STDP path potentiates on demand)."""
@@ -332,6 +353,7 @@ class PlasticSynapses:
             self._lz_t = np.resize(self._lz_t, 2 * (n + m))
             self._lz_prev = np.resize(self._lz_prev, 2 * (n + m))
             self._lz_hj = np.resize(self._lz_hj, 2 * (n + m))
+            self._lz_args = None          # stdp_lazy_rows' cached arguments hold the old arrays
         self._lz_h = add_post_spikes(self._lz_recent, self._lz_t, self._lz_prev, self._lz_hj, self._lz_last,
                                      self._lz_h, self._lz_base, sk, si, m, t0, self._has_in)
         if t0 + K >= 2**31 - 1:
@@ -350,24 +372,36 @@ class PlasticSynapses:
                 self._lz_hj[:n - cut] = self._lz_hj[cut:n]
                 self._lz_base += cut
 
+    def _lz_rows_args(self):
+        """``stdp_lazy_rows``' arguments that do not change from block to block, in four groups (the
+        history's base, its count and the delivery flag go between them), built once: a block's call
+        then costs the kernel's dispatch, not ~4 us of attribute look-ups and torch -> numpy views per
+        block (session 12). Rebuilt after the postsynaptic history's arrays grow (``_lz_block_end``)."""
+        wt, qq, post, d, out_ptr = self._lz_out
+        q = self.stdp
+        self._lz_args = ((self._lz_tflush, self._lz_tx, self._lz_xv, self._lz_gchain, self._lz_buf, self._lz_recent,
+                          self._lz_t, self._lz_prev, self._lz_last),
+                         (self._w.numpy(), wt, qq, post, self._lz_postu, d, out_ptr, self.ring_y.numpy(), self._lz_dsrc,
+                          self._lz_qsrc, self._lz_yl, self._lz_lag, self._lz_hj),
+                         (self._lz_scratch, self._lz_mask, self._lz_gidx, self._ring, self._lz_wsync),
+                         (self.decay_plus, self.decay_minus, self.nearest, q.lam, q.alpha, q.mu_plus, q.mu_minus,
+                          q.w_max))
+        return self._lz_args
+
     def _nb_lazy(self, t0, ka, kb, sk, si, m):
         """numba STDP of the presynaptic spikes of steps ka..kb-1 (``_plastic_kernels.stdp_lazy``)."""
+        if self._rows:
+            from encephagen.spiking._plastic_kernels import stdp_lazy_rows
+
+            A, B, C, D = self._lz_args or self._lz_rows_args()
+            n1, n2 = stdp_lazy_rows(t0, ka, kb, sk, si, m, *A, self._lz_base, *B, self._lz_h, *C,
+                                    self.sim._plasticity is self and self.sim.rule_delivers, *D)
+            self.n_events += n1 + n2
+            return
         from encephagen.spiking._plastic_kernels import stdp_lazy
 
         wt, qq, post, d, out_ptr = self._lz_out
         q = self.stdp
-        if self._rows:
-            from encephagen.spiking._plastic_kernels import stdp_lazy_rows
-
-            st = self._lz_state()
-            n1, n2 = stdp_lazy_rows(t0, ka, kb, sk, si, m, st[0], st[1], st[2], self._lz_gchain, *st[4:], wt, qq, post,
-                                    self._lz_postu, d, out_ptr, self.ring_y.numpy(), self._lz_dsrc, self._lz_qsrc,
-                                    self._lz_yl, self._lz_lag, self._lz_hj, self._lz_h, self._lz_scratch, self._lz_mask,
-                                    self._lz_gidx, self._ring, self.sim._plasticity is self and self.sim.rule_delivers,
-                                    self.decay_plus, self.decay_minus, self.nearest, q.lam, q.alpha,
-                                    q.mu_plus, q.mu_minus, q.w_max)
-            self.n_events += int(n1) + int(n2)
-            return
         n1, n2 = stdp_lazy(t0, ka, kb, sk, si, m, *self._lz_state(), wt, qq, post, d, out_ptr, self.ring_y.numpy(),
                            self._lz_dsrc, self._lz_qsrc, self.decay_plus, self.nearest, q.lam, q.alpha, q.mu_plus,
                            q.mu_minus, q.w_max)
@@ -392,9 +426,16 @@ class PlasticSynapses:
         """The numba backend's block: compiled kernels on the block's spike list (no raster)."""
         from encephagen.spiking import _plastic_kernels as pk
 
-        sim = self.sim
         sk, si = kk.numpy(), ii.numpy()
-        m = int(si.size)
+        m = si.size
+        if self._lz_fast:   # STDP on demand, one plastic delay, no scaling: the kernel and the history only
+            self._nb_lazy(t0, 0, K, sk, si, m)
+            self._lz_block_end(t0, K, sk, si, m)
+            self.t = t0 + K
+            if self.record_every and (self.t // self.record_every) > (t0 // self.record_every):
+                self._record()
+            return
+        sim = self.sim
         stdp = self.stdp is not None
         # the on-demand path recomputes the presynaptic trace; with one plastic delay its rows kernel
         # keeps the post trace as one vector (no ring)
