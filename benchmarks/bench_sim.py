@@ -90,6 +90,9 @@ def main(argv=None):
     ap.add_argument("--noise-threads", type=int, nargs="+", default=[0],
                     help="threads drawing the per-element torch generators (encephagen.sim.noise.NOISE_THREADS; "
                          "0: the default, torch's thread count); each case once per value")
+    ap.add_argument("--kernel-threads", type=int, nargs="+", default=[0],
+                    help="numba threads of the per-network-delay kernel (encephagen.sim.delay_kernel.KERNEL_THREADS; "
+                         "0: the default); own-delay cases once per value")
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     ap.add_argument("--distinct", type=int, default=1,
@@ -128,14 +131,16 @@ def main(argv=None):
 
     from encephagen.sim import runner
 
-    cases = [(B, d, own, path, ab, rng) for B, d, own in cases for path in (args.own_path if own else [None])
+    cases = [(B, d, own, path, ab, rng, nt, kt) for B, d, own in cases for path in (args.own_path if own else [None])
              for ab in ((False, True) if args.batch1_ab and B == 1 else (True,)) for rng in args.noise_rng
-             for nt in args.noise_threads]
-    from encephagen.sim import noise
+             for nt in args.noise_threads for kt in (args.kernel_threads if own else [0])]
+    from encephagen.sim import delay_kernel, noise
 
+    kernel_default = delay_kernel.KERNEL_THREADS
     for mode in args.modes:
-        for B, distinct, own, path, now, rng, nt in cases:
+        for B, distinct, own, path, now, rng, nt, kt in cases:
             noise.NOISE_THREADS = nt or None
+            delay_kernel.KERNEL_THREADS = kt or kernel_default
             dur = args.duration_ms if B == 1 else args.batch_duration_ms
             t0 = time.process_time()
             coupling.OWN_KERNEL = path != "torch"
@@ -149,6 +154,7 @@ def main(argv=None):
                 if distinct > 1 and B > 1 else (" (before)" if not now else "")
             tag += f" [{rng} noise]" if len(args.noise_rng) > 1 or rng != "auto" else ""
             tag += f" [noise threads {nt or 'default'}]" if len(args.noise_threads) > 1 else ""
+            tag += f" [kernel threads {kt or 'default'}]" if own and len(args.kernel_threads) > 1 else ""
             rows.append((f"encephagen.sim {mode} batch {B}{tag}", B, wall, rate, rate / nl_rate, cpu, cpu / nl_cpu))
             print(f"  ({rows[-1][0]}: {rate:.3f} sim-s/wall-s, {rate / nl_rate:.2f} x neurolib; "
                   f"per CPU second {cpu / nl_cpu:.2f} x; {time.process_time() - t0:.1f} CPU s incl. warm-up)",
