@@ -196,34 +196,38 @@ def _own_sums_1(hist, p, edge, wgt, sstart, R, V, L2, n, power, order, out):
     return out
 
 
-_EDGES: dict = {}    # id of an edge tensor -> (the tensors, kept alive so the id stays theirs; numpy views)
+_CALLS: dict = {}    # (history shape, edge tensors, order) -> the kernel's arguments after the slot
 
 
-def _edge_arrays(edge, wgt, sstart):
-    """numpy views of the edge tensors, made once per edge set (a step pays no conversions)."""
-    hit = _EDGES.get(id(edge))
-    if hit is None or hit[0][0] is not edge or hit[0][1] is not wgt or hit[0][2] is not sstart:
-        if len(_EDGES) >= 16:                  # a few couplings at a time (batches, tests)
-            _EDGES.pop(next(iter(_EDGES)))
-        hit = _EDGES[id(edge)] = ((edge, wgt, sstart), (edge.numpy(), wgt.numpy(), sstart.numpy()))
-    return hit[1]
+def _call_args(history: torch.Tensor, edge, wgt, sstart, order: int):
+    """``(out_shape, tail, tensors)``: the kernel's arguments after the slot (numpy views of the edge
+    tensors, the sizes), made once per history shape and edge set, so a step converts nothing (the
+    entry keeps its edge tensors alive, so their ids stay theirs; a few couplings at a time)."""
+    key = (tuple(history.shape), id(edge), id(wgt), id(sstart), order)
+    hit = _CALLS.get(key)
+    if hit is None or hit[2][0] is not edge or hit[2][1] is not wgt or hit[2][2] is not sstart:
+        U, n, V, L2, R = history.shape
+        if len(_CALLS) >= 16:
+            _CALLS.pop(next(iter(_CALLS)))
+        tail = (edge.numpy(), wgt.numpy(), sstart.numpy(), R, V, L2, n, level_power(n), order)
+        hit = _CALLS[key] = ((n, V, U * R), tail, (edge, wgt, sstart))
+    return hit
 
 
 def own_sums(history: torch.Tensor, p: int, edge: torch.Tensor, wgt: torch.Tensor, sstart: torch.Tensor,
              order: int) -> torch.Tensor:
     """The delayed sums of a CPU network-outer history ``(U, n, V, 2L, R)`` read at slot ``p`` (rows
     ``p + L - d``): a new ``(n, V, B)`` tensor. ``edge, wgt, sstart``: :func:`build_edges`."""
-    U, n, V, L2, R = history.shape
-    out = torch.empty((n, V, U * R), dtype=history.dtype)
-    nt = max(1, min(torch.get_num_threads() if KERNEL_THREADS is None else KERNEL_THREADS,
-                    numba.config.NUMBA_NUM_THREADS, U))
+    shape, tail, _ = _call_args(history, edge, wgt, sstart, order)
+    out = torch.empty(shape, dtype=history.dtype)
+    nt = 1 if KERNEL_THREADS == 1 else max(1, min(torch.get_num_threads() if KERNEL_THREADS is None
+                                                  else KERNEL_THREADS, numba.config.NUMBA_NUM_THREADS, history.shape[0]))
     if nt == 1:
         fn = _own_sums_1
     else:
         numba.set_num_threads(nt)
         fn = _own_sums
-    fn(history.detach().numpy().reshape(-1), p, *_edge_arrays(edge, wgt, sstart), R, V, L2, n,
-       level_power(n), order, out.numpy().reshape(-1))
+    fn(history.detach().numpy().reshape(-1), p, *tail, out.numpy().reshape(-1))
     return out
 
 
@@ -239,7 +243,7 @@ def own_delayed_sums(history: torch.Tensor, pk: torch.Tensor, edge: torch.Tensor
                      sstart: torch.Tensor, order: int) -> torch.Tensor:
     """:func:`own_sums` as the operator's CPU kernel; ``pk``: the [slot, slot + L] tensor of compiled
     steps (the read window starts at slot)."""
-    return own_sums(history, int(pk[0]), edge, wgt, sstart, order)
+    return own_sums(history, pk.tolist()[0], edge, wgt, sstart, order)
 
 
 _LIB.impl("own_delayed_sums", own_delayed_sums, "CPU")
