@@ -75,19 +75,33 @@ def test_level_power_is_atens():
 
 
 @pytest.mark.parametrize("order", [dk.CASCADE, dk.SEQUENTIAL])
-def test_parallel_kernel_gives_the_serial_bits(monkeypatch, order):
-    """Several kernel threads (networks split over numba's threads) give the one-thread kernel's bits:
-    a network's sums never depend on the thread that computes them or on the thread count."""
+@pytest.mark.parametrize("team", [False, True])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_parallel_kernel_gives_the_serial_bits(monkeypatch, order, team, dtype):
+    """Several kernel threads -- networks split over numba's threads, or taken in turn by the threads of
+    torch's OpenMP team (dk.KERNEL_TEAM, GOMP_parallel) -- give the one-thread kernel's bits: a
+    network's sums never depend on the thread that computes them or on the thread count; the path
+    named is really taken."""
+    monkeypatch.setattr(dk, "KERNEL_TEAM", team)
+    if team and dk._team(dtype) is None:
+        pytest.skip("torch's OpenMP runtime is not GNU libgomp here")
     w, lags = _batch(40, 5, 4, seed=3)
-    cpl = DelayedCoupling(w, lags, 1, "cpu", torch.float32)
+    cpl = DelayedCoupling(w, lags, 1, "cpu", dtype)
     g = torch.Generator().manual_seed(2)
-    cpl.history.copy_(torch.rand(cpl.history.shape, generator=g) - 0.3)
+    cpl.history.copy_(torch.rand(cpl.history.shape, generator=g, dtype=dtype) - 0.3)
     monkeypatch.setattr(dk, "KERNEL_THREADS", 1)
     one = dk.own_sums(cpl.history, 3, *cpl.read_source, order)
-    monkeypatch.setattr(dk, "KERNEL_THREADS", 2)
-    two = dk.own_sums(cpl.history, 3, *cpl.read_source, order)
-    assert torch.equal(one, two)
+    used = []
+    name = "_team" if team else "_own_sums"
+    real = getattr(dk, name)
+    monkeypatch.setattr(dk, name, lambda *a: used.append(name) or real(*a))
+    for threads in (2, 3):
+        monkeypatch.setattr(dk, "KERNEL_THREADS", threads)
+        assert torch.equal(one, dk.own_sums(cpl.history, 3, *cpl.read_source, order)), threads
+    assert used == [name, name]
+    assert not torch.equal(one[:, :, 0], one[:, :, 4])         # networks differ: a mix-up would show
     monkeypatch.setattr(dk, "_own_sums", lambda *a: (_ for _ in ()).throw(AssertionError("parallel kernel used")))
+    monkeypatch.setattr(dk, "_team", lambda *a: (_ for _ in ()).throw(AssertionError("team used")))
     monkeypatch.setattr(dk, "KERNEL_THREADS", 1)
     dk.own_sums(cpl.history, 3, *cpl.read_source, order)       # one thread: the serial kernel, no launch
 

@@ -8,8 +8,9 @@ network), written as a compiled loop so that per-network lags cost no per-elemen
 * edges are precomputed per network and source (non-zero weights only, sources ascending) as a
   weight and one int64 packing the flat history offset ``(((u n + j) V) 2L + L - d) R`` and the
   target; a step adds one slot offset, so there is no index arithmetic per element and step;
-* the loop is network-outer (parallel over networks, ``numba.prange``, on more than one thread;
-  a plain loop on one) and source-outer: one source's strip of 2L x R values serves all its
+* the loop is network-outer (on more than one thread the networks are taken in turn by the threads
+  of torch's OpenMP team, ``GOMP_parallel``, else by ``numba.prange``'s; a plain loop on one) and
+  source-outer: one source's strip of 2L x R values serves all its
   targets while it is in L1 (per-target running sums); four replicas at a time as one 4-lane
   vector load, multiply, add and store (:func:`_axpy4`), about 1 ns per edge (~3 cycles);
 * the summation order over sources is torch's, so the kernel gives the bits of the torch path:
@@ -214,18 +215,125 @@ def _call_args(history: torch.Tensor, edge, wgt, sstart, order: int):
     return hit
 
 
+# --- the kernel on torch's own OpenMP team -------------------------------------------------------------
+# With more than one kernel thread, the networks are shared out to the threads of torch's OpenMP runtime
+# (GNU libgomp's GOMP_parallel, the team inductor's compiled kernels use, whose workers spin between
+# those kernels anyway) instead of numba's thread pool (a second pool on the same cores). Each network is
+# computed whole by one thread, its sums in the order above: the bits do not depend on the threads.
+KERNEL_TEAM = True
+_TEAM_ARGS = 16
+
+
+def _libgomp():
+    """ctypes handle of the GNU OpenMP runtime torch loaded (``libgomp*`` mapped in this process,
+    torch's own copy first), or None (e.g. another OpenMP runtime: then numba's threads)."""
+    import ctypes
+
+    try:
+        with open("/proc/self/maps") as fh:
+            paths = {line.split()[-1] for line in fh if "libgomp" in line}
+    except OSError:
+        return None
+    mine = os.path.dirname(torch.__file__)
+    for path in sorted(paths, key=lambda q: not q.startswith(mine)):
+        if not os.path.basename(path).startswith("libgomp"):
+            continue
+        try:
+            lib = ctypes.CDLL(path)
+            fn = lib.GOMP_parallel
+        except (OSError, AttributeError):
+            continue
+        fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint, ctypes.c_uint]
+        fn.restype = None
+        return fn
+    return None
+
+
+@intrinsic
+def _voidptr(typingctx, addr):
+    """An integer address as a ``void *`` (for ``numba.carray``)."""
+    if not isinstance(addr, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], ir.IntType(8).as_pointer())
+
+    return types.voidptr(addr), codegen
+
+
+@intrinsic
+def _next_network(typingctx, counter):
+    """Atomically ``counter[0] += 1``, the old value (the team's threads take networks in turn)."""
+    if not (isinstance(counter, types.Array) and counter.dtype == types.int64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        return builder.atomic_rmw("add", ary.data, ir.Constant(ir.IntType(64), 1), "monotonic")
+
+    return types.int64(counter), codegen
+
+
+def _team_kernel(dtype):
+    """The C callback each thread of the team runs: ``data`` points to _TEAM_ARGS int64 (sizes, the
+    slot, the arrays' addresses, the shared network counter)."""
+
+    @numba.cfunc(types.void(types.voidptr), nopython=True, cache=True)
+    def team(data):
+        a = numba.carray(data, (_TEAM_ARGS,), np.int64)
+        U, n, V, L2, R, p, nh, ne, power, order = a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]
+        hist = numba.carray(_voidptr(a[10]), (nh,), dtype)
+        edge = numba.carray(_voidptr(a[11]), (ne,), np.int64)
+        wgt = numba.carray(_voidptr(a[12]), (ne,), dtype)
+        sstart = numba.carray(_voidptr(a[13]), (U, n + 1), np.int64)
+        out = numba.carray(_voidptr(a[14]), (n * V * U * R,), dtype)
+        blk = np.empty(n * 4, dtype=dtype)
+        lev = np.empty((NUM_LEVELS, n * 4), dtype=dtype)
+        u = _next_network(a[15:])
+        while u < U:
+            _network(hist, p, edge, wgt, sstart, R, V, L2, n, power, order, out, u, blk, lev)
+            u = _next_network(a[15:])
+
+    return team
+
+
+_TEAM: dict = {}
+
+
+def _team(dtype: torch.dtype):
+    """(GOMP_parallel, the callback's address) for ``dtype``, or None where the runtime is not GNU's."""
+    if dtype not in _TEAM:
+        gomp = _libgomp()
+        _TEAM[dtype] = None if gomp is None else (gomp, _team_kernel(
+            np.float32 if dtype == torch.float32 else np.float64).address)
+    return _TEAM[dtype]
+
+
+def kernel_threads(U: int) -> int:
+    """Threads the kernel runs on for U networks: KERNEL_THREADS (None: torch's intra-op threads),
+    at most U."""
+    nt = torch.get_num_threads() if KERNEL_THREADS is None else int(KERNEL_THREADS)
+    return max(1, min(nt, U))
+
+
 def own_sums(history: torch.Tensor, p: int, edge: torch.Tensor, wgt: torch.Tensor, sstart: torch.Tensor,
              order: int) -> torch.Tensor:
     """The delayed sums of a CPU network-outer history ``(U, n, V, 2L, R)`` read at slot ``p`` (rows
     ``p + L - d``): a new ``(n, V, B)`` tensor. ``edge, wgt, sstart``: :func:`build_edges`."""
     shape, tail, _ = _call_args(history, edge, wgt, sstart, order)
     out = torch.empty(shape, dtype=history.dtype)
-    nt = 1 if KERNEL_THREADS == 1 else max(1, min(torch.get_num_threads() if KERNEL_THREADS is None
-                                                  else KERNEL_THREADS, numba.config.NUMBA_NUM_THREADS, history.shape[0]))
+    nt = 1 if KERNEL_THREADS == 1 else kernel_threads(history.shape[0])
+    team = _team(history.dtype) if nt > 1 and KERNEL_TEAM else None
+    if team is not None:
+        U, n, V, L2, R = history.shape
+        args = np.array([U, n, V, L2, R, p, history.numel(), edge.numel(), tail[-2], order, history.data_ptr(),
+                         edge.data_ptr(), wgt.data_ptr(), sstart.data_ptr(), out.data_ptr(), 0], dtype=np.int64)
+        team[0](team[1], args.ctypes.data, nt, 0)
+        return out
     if nt == 1:
         fn = _own_sums_1
     else:
-        numba.set_num_threads(nt)
+        numba.set_num_threads(min(nt, numba.config.NUMBA_NUM_THREADS))
         fn = _own_sums
     fn(history.detach().numpy().reshape(-1), p, *tail, out.numpy().reshape(-1))
     return out
