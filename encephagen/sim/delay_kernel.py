@@ -42,12 +42,12 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
 CASCADE = 0      # torch eager (ATen cascade sum over the outermost axis)
 SEQUENTIAL = 1   # torch.compile / inductor (one running sum)
 NUM_LEVELS = 4   # ATen multi_row_sum's accumulator levels
-# numba threads of the kernel (None: torch's intra-op thread count). 1: on the calling thread. Measured
-# (session 12, 2 idle cores, 16 x 4 hcp80, own delays): with torch's 2 threads, a 2-thread kernel ran the
-# whole simulation at 3.4x neurolib against 5.4-5.9x for the serial kernel (inductor's OpenMP worker spins
-# ~7 ms after each compiled kernel on the core numba's second thread wants, and a 2-thread numba launch
-# costs 50-75 us here); with torch on 1 thread, 2 kernel threads 2.8x against 5.1x.
-KERNEL_THREADS = 1
+# threads of the kernel (None: torch's intra-op thread count; 1: on the calling thread). Measured (session
+# 12, 2 idle cores, 16 x 4 hcp80, own delays, torch's 2 threads): numba's own 2-thread pool ran the whole
+# simulation at 3.4x neurolib against 5.4-5.9x for the serial kernel (inductor's OpenMP worker spins ~7 ms
+# after each compiled kernel on the core numba's second thread wants, and a 2-thread numba launch costs
+# 50-75 us here); torch's own OpenMP team (KERNEL_TEAM, below) 7.2x against 4.8x serial in one run.
+KERNEL_THREADS = None
 
 
 def level_power(n: int) -> int:
