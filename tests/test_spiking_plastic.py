@@ -68,6 +68,19 @@ def test_stdp_in_network_equals_standalone_rule(case):
         np.testing.assert_array_equal(got["final"], w_ref)
 
 
+def _two_network_stdp(monkeypatch, deliver: bool):
+    """Two seeds of a 500-neuron Brunel network with additive STDP, the on-demand kernel delivering its
+    own synapses or not (PlasticSynapses.DELIVER): (sim, rule)."""
+    from encephagen.spiking.plastic import PlasticSynapses
+
+    net = brunel_network(n_e=400, n_i=100, c_e=40, c_i=10, J=0.5, eta=1.3, seed=1)
+    params = STDPParams(lam=0.02, alpha=1.1, w_max=4.0)
+    monkeypatch.setattr(PlasticSynapses, "DELIVER", deliver)
+    sim = LIFBatch([net, net], [3, 4], backend="numba")
+    sim.random_initial_state()
+    return sim, sim.enable_plasticity(stdp=params)
+
+
 @pytest.mark.parametrize("case, horizon", [("connectome", 1000), ("connectome", 40), ("brunel", 1000), ("brunel", 40)])
 def test_stdp_on_demand_equals_per_event_potentiation(monkeypatch, case, horizon):
     """The numba path's potentiation on demand (at the presynaptic spike, a scaling step, a read
@@ -127,16 +140,9 @@ def test_rule_delivering_its_synapses_changes_no_bit(monkeypatch):
     spikes, ring and weights as the engine delivering every synapse (DELIVER False); a read of the
     ring mid-run (a flush of the engine's part), reading sim.weight (hands every synapse back to the
     engine), re-attaching the rule (the rule delivers again) and detaching it."""
-    from encephagen.spiking.plastic import PlasticSynapses
-
-    net = brunel_network(n_e=400, n_i=100, c_e=40, c_i=10, J=0.5, eta=1.3, seed=1)
-    params = STDPParams(lam=0.02, alpha=1.1, w_max=4.0)
     out = {}
     for deliver in (False, True):
-        monkeypatch.setattr(PlasticSynapses, "DELIVER", deliver)
-        sim = LIFBatch([net, net], [3, 4], backend="numba")
-        sim.random_initial_state()
-        pl = sim.enable_plasticity(stdp=params)
+        sim, pl = _two_network_stdp(monkeypatch, deliver)
         assert sim.rule_delivers is deliver
         ks, seen = [], []
         while sim.t < 160 * sim.K:
@@ -172,15 +178,10 @@ def test_float32_copies_left_to_the_read_equal_those_written_at_each_spike(monke
     writing its copies or if a read did not write them."""
     from encephagen.spiking.plastic import PlasticSynapses
 
-    net = brunel_network(n_e=400, n_i=100, c_e=40, c_i=10, J=0.5, eta=1.3, seed=1)
-    params = STDPParams(lam=0.02, alpha=1.1, w_max=4.0)
     monkeypatch.setattr(PlasticSynapses, "LAZY_HORIZON", horizon)
     out = {}
     for deliver in (False, True):
-        monkeypatch.setattr(PlasticSynapses, "DELIVER", deliver)
-        sim = LIFBatch([net, net], [3, 4], backend="numba")
-        sim.random_initial_state()
-        pl = sim.enable_plasticity(stdp=params)
+        sim, pl = _two_network_stdp(monkeypatch, deliver)
         seen, stale = [], []
         for stop in (1200, 2400):
             while sim.t < stop:

@@ -206,7 +206,7 @@ def _call_args(history: torch.Tensor, edge, wgt, sstart, order: int):
     entry keeps its edge tensors alive, so their ids stay theirs; a few couplings at a time)."""
     key = (tuple(history.shape), id(edge), id(wgt), id(sstart), order)
     hit = _CALLS.get(key)
-    if hit is None or hit[2][0] is not edge or hit[2][1] is not wgt or hit[2][2] is not sstart:
+    if hit is None:
         U, n, V, L2, R = history.shape
         if len(_CALLS) >= 16:
             _CALLS.pop(next(iter(_CALLS)))
@@ -322,11 +322,12 @@ def own_sums(history: torch.Tensor, p: int, edge: torch.Tensor, wgt: torch.Tenso
     ``p + L - d``): a new ``(n, V, B)`` tensor. ``edge, wgt, sstart``: :func:`build_edges`."""
     shape, tail, _ = _call_args(history, edge, wgt, sstart, order)
     out = torch.empty(shape, dtype=history.dtype)
-    nt = 1 if KERNEL_THREADS == 1 else kernel_threads(history.shape[0])
+    nt = kernel_threads(history.shape[0])
     team = _team(history.dtype) if nt > 1 and KERNEL_TEAM else None
-    if team is not None:
+    if team is not None:          # _team_kernel's arguments; the last: the network counter
         U, n, V, L2, R = history.shape
-        args = np.array([U, n, V, L2, R, p, history.numel(), edge.numel(), tail[-2], order, history.data_ptr(),
+        power = tail[7]
+        args = np.array([U, n, V, L2, R, p, history.numel(), edge.numel(), power, order, history.data_ptr(),
                          edge.data_ptr(), wgt.data_ptr(), sstart.data_ptr(), out.data_ptr(), 0], dtype=np.int64)
         team[0](team[1], args.ctypes.data, nt, 0)
         return out

@@ -215,7 +215,6 @@ class NoiseSource:
         else:
             buf = torch.empty((self.B, k, self.n_state, self.n), dtype=self.dtype, device=self.device)
             shape = (k, self.n_state, self.n)
-
             inference = torch.is_inference_mode_enabled()      # thread-local: the pool's threads take the caller's
 
             def draw(elements):
