@@ -542,20 +542,32 @@ def _chains(chain, x, Ls, decay, o):
             o[b] = o[b - 1]
             b -= 1
         o[b] = k
-    b0, b1, b2, b3, b4, b5, b6, b7 = o[0] * S, o[1] * S, o[2] * S, o[3] * S, o[4] * S, o[5] * S, o[6] * S, o[7] * S
+    # each lane its own view and the step an unsigned index: no wrap-around test per store (numba wraps
+    # negative signed indices; session 13: the eight-lane loop spent a shift, a mask and an address per
+    # store on it and spilled its bases to the stack)
+    c0 = chain[o[0] * S:(o[0] + 1) * S]
+    c1 = chain[o[1] * S:(o[1] + 1) * S]
+    c2 = chain[o[2] * S:(o[2] + 1) * S]
+    c3 = chain[o[3] * S:(o[3] + 1) * S]
+    c4 = chain[o[4] * S:(o[4] + 1) * S]
+    c5 = chain[o[5] * S:(o[5] + 1) * S]
+    c6 = chain[o[6] * S:(o[6] + 1) * S]
+    c7 = chain[o[7] * S:(o[7] + 1) * S]
     x0, x1, x2, x3 = x[o[0]], x[o[1]], x[o[2]], x[o[3]]
     x4, x5, x6, x7 = x[o[4]], x[o[5]], x[o[6]], x[o[7]]
-    l0, l1, l2, l4 = Ls[o[0]], Ls[o[1]], Ls[o[2]], Ls[o[4]]
-    n = 0
-    while n <= l4:                       # five or more lanes still running: all eight
-        chain[b0 + n] = x0
-        chain[b1 + n] = x1
-        chain[b2 + n] = x2
-        chain[b3 + n] = x3
-        chain[b4 + n] = x4
-        chain[b5 + n] = x5
-        chain[b6 + n] = x6
-        chain[b7 + n] = x7
+    one = np.uint64(1)
+    # the phases' ends (exclusive, n <= L as n < L + 1; an unused lane has L = -1)
+    e0, e1, e2, e4 = np.uint64(Ls[o[0]] + 1), np.uint64(Ls[o[1]] + 1), np.uint64(Ls[o[2]] + 1), np.uint64(Ls[o[4]] + 1)
+    n = np.uint64(0)
+    while n < e4:                        # five or more lanes still running: all eight
+        c0[n] = x0
+        c1[n] = x1
+        c2[n] = x2
+        c3[n] = x3
+        c4[n] = x4
+        c5[n] = x5
+        c6[n] = x6
+        c7[n] = x7
         x0 = x0 * decay
         x1 = x1 * decay
         x2 = x2 * decay
@@ -564,27 +576,27 @@ def _chains(chain, x, Ls, decay, o):
         x5 = x5 * decay
         x6 = x6 * decay
         x7 = x7 * decay
-        n += 1
-    while n <= l2:                       # three or four: the four longest
-        chain[b0 + n] = x0
-        chain[b1 + n] = x1
-        chain[b2 + n] = x2
-        chain[b3 + n] = x3
+        n += one
+    while n < e2:                        # three or four: the four longest
+        c0[n] = x0
+        c1[n] = x1
+        c2[n] = x2
+        c3[n] = x3
         x0 = x0 * decay
         x1 = x1 * decay
         x2 = x2 * decay
         x3 = x3 * decay
-        n += 1
-    while n <= l1:                       # two
-        chain[b0 + n] = x0
-        chain[b1 + n] = x1
+        n += one
+    while n < e1:                        # two
+        c0[n] = x0
+        c1[n] = x1
         x0 = x0 * decay
         x1 = x1 * decay
-        n += 1
-    while n <= l0:                       # the longest alone
-        chain[b0 + n] = x0
+        n += one
+    while n < e0:                        # the longest alone
+        c0[n] = x0
         x0 = x0 * decay
-        n += 1
+        n += one
 
 
 @numba.njit(nogil=True, inline="always")
@@ -645,9 +657,11 @@ def _gather_u(ps, rf, yrow, cg, lo_r, span, off, Lg, X1, X0, M, Y, S0, S1, S2):
         nr += isr
         S0[r] = np.int64(min(np.uint64(s0 + off), Lu))
         S1[r] = np.int64(min(np.uint64(s1 + off), Lu))
+    U0 = S0.view(np.uint64)          # the clamped indices (0..Lg) unsigned: no wrap-around test per read
+    U1 = S1.view(np.uint64)
     for r in range(n):
-        X1[r] = cg[S1[r]]
-        X0[r] = cg[S0[r]]
+        X1[r] = cg[U1[r]]
+        X0[r] = cg[U0[r]]
     return nr, nl
 
 
@@ -870,9 +884,10 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
                     for p in range(a, b):
                         weight[q[p]] = np.float32(w[p])
             if deliver and dsi >= 0:   # transmitted with the weight after its own update
-                a0 = ((T + dsi) % nslots_e) * stride
+                a0 = np.uint64(((T + dsi) % nslots_e) * stride)   # unsigned: no wrap-around test per add
+                pr = postu[a:b]
                 for r in range(nrow):
-                    ring[a0 + post[a + r]] += np.float32(ws[r])
+                    ring[a0 + pr[r]] += np.float32(ws[r])
             elif deliver:
                 for r in range(nrow):
                     ring[((T + d[a + r]) % nslots_e) * stride + post[a + r]] += np.float32(ws[r])
