@@ -108,8 +108,10 @@ def scale_weight(w, f, w_max):
 
 @register_jitable(inline="always")
 def stdp_facilitate(w, x, lam, mu_plus, w_max):
-    """LTP: ``Wmax min(1, w/Wmax + lambda (1 - w/Wmax)**mu_plus x)`` (mu_plus = 0: additive)."""
-    wn = w / w_max
+    """LTP: ``Wmax min(1, w/Wmax + lambda (1 - w/Wmax)**mu_plus x)`` (mu_plus = 0: additive). ``w/Wmax`` as
+    ``w (1/Wmax)``: a loop over synapses hoists the reciprocal and multiplies (session 13: the divisions
+    bound the compiled kernel's arithmetic; at most an ulp from NEST's division, every backend alike)."""
+    wn = w * (1.0 / w_max)
     if mu_plus != 0:
         f = 1.0 - wn
         f = select(f < 0.0, 0.0, f)
@@ -123,8 +125,9 @@ def stdp_facilitate(w, x, lam, mu_plus, w_max):
 
 @register_jitable(inline="always")
 def stdp_depress(w, y, lam, alpha, mu_minus, w_max):
-    """LTD: ``Wmax max(0, w/Wmax - alpha lambda (w/Wmax)**mu_minus y)`` (mu_minus = 0: additive)."""
-    wn = w / w_max
+    """LTD: ``Wmax max(0, w/Wmax - alpha lambda (w/Wmax)**mu_minus y)`` (mu_minus = 0: additive); ``w/Wmax``
+    as in :func:`stdp_facilitate`."""
+    wn = w * (1.0 / w_max)
     if mu_minus != 0:
         f = select(wn < 0.0, 0.0, wn)
         if mu_minus != 1:
