@@ -364,6 +364,26 @@ def _arrivals(e, base, hist_t, hist_prev, dp, lo, T, buf):
 
 
 @numba.njit(nogil=True, inline="always")
+def _arrivals_recent(j, rf, e, base, hist_t, hist_prev, dp, lo, T, buf):
+    """:func:`_arrivals` for neuron j (history entry ``e`` its newest) where its fourth newest spike
+    (``rf``: the recent spikes flat, 4 per neuron, newest first) arrives by ``lo``: its arrivals in
+    (lo, T] are then among the three newest, read from ``rf`` instead of walking the history (a
+    dependent cache miss per entry; session 13: ~5 % of the kernel's samples); the same list."""
+    j4 = np.uint64(j) << np.uint64(2)
+    if rf[j4 + np.uint64(3)] + dp > lo:
+        return _arrivals(e, base, hist_t, hist_prev, dp, lo, T, buf)
+    c = 0
+    for k in range(3):
+        ar = rf[j4 + np.uint64(k)] + dp
+        if ar <= lo:
+            break
+        if ar <= T:
+            buf[c] = ar
+            c += 1
+    return c
+
+
+@numba.njit(nogil=True, inline="always")
 def _pending_ltp(i, a, b, T, tflush, tx, xv, chain, w, post, d, recent, hist_t, hist_prev, last, base, buf, decay,
                  lam, mu_plus, w_max):
     """Potentiate synapses a..b-1 of presynaptic neuron i by the arrivals in (tflush[i], T] and
@@ -866,7 +886,7 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
                 j = post[p]
                 dp = dsi if dsi >= 0 else d[p]
                 nl -= (ms[r] & 1) + (ms[r] >> 1 & 1)
-                c = _arrivals(last[j], base, hist_t, hist_prev, dp, lo, T, buf)
+                c = _arrivals_recent(j, rflat, last[j], base, hist_t, hist_prev, dp, lo, T, buf)
                 wp = ws[r]
                 for rr in range(c - 1, -1, -1):
                     wp = _facilitate(wp, cg[buf[rr] - txg], lam, mu_plus, w_max)
@@ -1024,7 +1044,7 @@ def flush_rows(T, older_than, tflush, tx, xv, chain, gchain, buf, recent, hist_t
                     continue
                 j = post[a + r]
                 nl -= (ms[r] & 1) + (ms[r] >> 1 & 1)
-                c = _arrivals(last[j], base, hist_t, hist_prev, dsi, lo, T, buf)
+                c = _arrivals_recent(j, rflat, last[j], base, hist_t, hist_prev, dsi, lo, T, buf)
                 wp = ws[r]
                 for rr in range(c - 1, -1, -1):
                     wp = _facilitate(wp, cg[buf[rr] - txg], lam, mu_plus, w_max)
