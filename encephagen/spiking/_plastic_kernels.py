@@ -734,7 +734,7 @@ def _ltp_ltd32(ws, wt, X1, X0, M, Y, lam, alpha, mu_plus, mu_minus, w_max):
 
 
 @cached
-@numba.njit(nogil=True)
+@numba.njit(nogil=True, _nrt=False)
 def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, recent, hist_t, hist_prev, last, base, w,
                    weight, q, post, postu, d, out_ptr, ring_y, d_src, q_src, yl, lag, hist_j, h, scratch, mask, gidx,
                    ring, wsync, deliver, decay, decay_y, nearest, lam, alpha, mu_plus, mu_minus, w_max):
@@ -767,8 +767,8 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
     M = mask[0]
     gi = gidx[0]
     gt = gidx[1]
-    gl = np.empty(GANG, np.int64)     # the lanes' chain lengths and their order (_chains)
-    go = np.empty(GANG, np.int64)
+    gl = gidx[2]                      # the lanes' chain lengths and their order (_chains)
+    go = gidx[3]
     additive = mu_plus == 0.0 and mu_minus == 0.0
     mult = mu_plus == 1.0 and mu_minus == 1.0
     n_ltp = 0
@@ -961,7 +961,7 @@ def sync_weights(wsync, w, weight, q, out_ptr):
 
 
 @cached
-@numba.njit(nogil=True)
+@numba.njit(nogil=True, _nrt=False)
 def flush_rows(T, older_than, tflush, tx, xv, chain, gchain, buf, recent, hist_t, hist_prev, last, base, w, post,
                postu, d, out_ptr, d_src, yl, scratch, mask, gidx, weight, q, wsync, decay, lam, mu_plus, w_max):
     """:func:`flush_ltp` with :func:`stdp_lazy_rows`' machinery (session 11): the presynaptic neurons
@@ -981,8 +981,8 @@ def flush_rows(T, older_than, tflush, tx, xv, chain, gchain, buf, recent, hist_t
     S2 = scratch[7].view(np.int64)
     M = mask[0]
     gi = gidx[0]
-    gl = np.empty(GANG, np.int64)
-    go = np.empty(GANG, np.int64)
+    gl = gidx[2]
+    go = gidx[3]
     rflat = recent.reshape(recent.size)
     n = 0
     nn = out_ptr.shape[0] - 1

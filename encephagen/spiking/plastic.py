@@ -255,7 +255,7 @@ class PlasticSynapses:
         rows = int(np.diff(self.out_ptr.numpy()).max()) if N else 1
         self._lz_scratch = np.zeros((8, max(rows, GANG)), np.float64)
         self._lz_mask = np.zeros((1, max(rows, 1)), np.uint8)
-        self._lz_gidx = np.zeros((2, GANG), np.int64)
+        self._lz_gidx = np.zeros((4, GANG), np.int64)
         self._lz_hj = np.zeros(self._lz_t.size, np.int64)
         self._lz_yl = np.zeros(N, np.float64)
         self._lz_args = None              # stdp_lazy_rows' fixed arguments (_lz_rows_args)
