@@ -797,6 +797,16 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
             gt[ng] = t0 + spk_k[js]
             ng += 1
             js += 1
+        # the next gang's neurons: their row bounds, anchors and delays from memory while this gang is
+        # computed (session 13: each row's first reads of these per-neuron arrays missed the caches)
+        for u in range(js, min(js + GANG, m)):
+            i = spk_i[u]
+            _prefetch(out_ptr, i)
+            _prefetch(tx, i)
+            _prefetch(xv, i)
+            _prefetch(tflush, i)
+            _prefetch(d_src, i)
+            _prefetch(q_src, i)
         for g in range(GANG):
             gx[g] = xv[gi[g]] if g < ng else 0.0
             gl[g] = gt[g] - tx[gi[g]] if g < ng else -1
