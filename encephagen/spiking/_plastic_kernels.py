@@ -778,6 +778,9 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
     stride = 2 * yl.shape[0]          # the engine's ring: (S, 2, N) flattened
     nslots_e = ring.shape[0] // stride
     rflat = recent.reshape(recent.size)
+    if kb > ka:   # the plastic targets' recent spikes on their way into cache (one request a line; session
+        for u in range(lag[4] * 4, lag[5] * 4, 16):   # 13: the gather's random reads of them stalled)
+            _prefetch(rflat, u)
     js = 0
     while js < m and spk_k[js] < ka:
         js += 1
