@@ -45,7 +45,9 @@ def kernel_addresses() -> dict[int, str]:
         if not modname.startswith("encephagen") or mod is None:
             continue
         for name, disp in list(vars(mod).items()):
-            for k, cres in enumerate(getattr(disp, "overloads", {}).values()):
+            if not (hasattr(disp, "py_func") and isinstance(getattr(disp, "overloads", None), dict)):
+                continue            # numba dispatchers only
+            for k, cres in enumerate(disp.overloads.values()):
                 for attr in ("llvm_func_name", "llvm_cpython_wrapper_name"):   # the wrapper: the same name
                     try:
                         addr = cres.library.get_pointer_to_function(getattr(cres.fndesc, attr))
