@@ -220,20 +220,27 @@ def run_plastic(net, duration_s, stdp=None, scaling=None, seed=123, threads=None
     return out
 
 
-def plastic_main(a):
-    """--plastic: static vs STDP vs STDP + scaling on one network (CPU, numba path)."""
-    from encephagen.plasticity import RSTDPParams, ScalingParams, STDPParams
+def plastic_network(name: str):
+    """The --plastic network ``name`` ("2k" or "19k"; initial potentials in ``meta["v0"]``) and its
+    additive STDP parameters (also profiled by benchmarks/profile_numba.py)."""
+    from encephagen.plasticity import STDPParams
     from encephagen.spiking.network import brunel_network
 
     sizes = {"2k": dict(n_e=1600, n_i=400, c_e=80, c_i=20), "19k": dict(n_e=15360, n_i=3840, c_e=320, c_i=80)}
+    net = brunel_network(J=0.1 if name == "19k" else 0.2, g=5.0, eta=1.1 if name == "19k" else 1.4,
+                         delay_ms=1.5, dt=0.1, seed=1, **sizes[name])
+    net.meta["v0"] = np.random.default_rng(7).uniform(0, 20, net.n).astype(np.float32)
+    w_e = float(net.weight[net.channel == 0].max())
+    return net, STDPParams(lam=0.005, alpha=1.05, w_max=3 * w_e)
+
+
+def plastic_main(a):
+    """--plastic: static vs STDP vs STDP + scaling on one network (CPU, numba path)."""
+    from encephagen.plasticity import RSTDPParams, ScalingParams
+
     res = {}
     for name in a.plastic:
-        kw = sizes[name]
-        net = brunel_network(J=0.1 if name == "19k" else 0.2, g=5.0, eta=1.1 if name == "19k" else 1.4,
-                             delay_ms=1.5, dt=0.1, seed=1, **kw)
-        net.meta["v0"] = np.random.default_rng(7).uniform(0, 20, net.n).astype(np.float32)
-        w_e = float(net.weight[net.channel == 0].max())
-        stdp = STDPParams(lam=0.005, alpha=1.05, w_max=3 * w_e)
+        net, stdp = plastic_network(name)
         scaling = ScalingParams(tau=1000.0, target_rate=10.0, beta=0.01, interval=100)
         rows = {"static": run_plastic(net, a.duration, threads=a.threads[0]),
                 # the engine's unfused blocks, as it runs them under plasticity (same spikes)

@@ -31,7 +31,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -77,19 +76,17 @@ def main(argv=None):
 
     torch.set_num_threads(a.threads)
     numba.set_num_threads(a.threads)
-    from encephagen.plasticity import STDPParams
     from encephagen.spiking.engine import LIFBatch
-    from encephagen.spiking.network import brunel_network
     from encephagen.spiking.plastic import enable
 
-    big = a.plastic == "19k"
-    kw = dict(n_e=15360, n_i=3840, c_e=320, c_i=80) if big else dict(n_e=1600, n_i=400, c_e=80, c_i=20)
-    net = brunel_network(J=0.1 if big else 0.2, g=5.0, eta=1.1 if big else 1.4, delay_ms=1.5, dt=0.1, seed=1, **kw)
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from bench_spiking import plastic_network
+
+    net, stdp = plastic_network(a.plastic)
     sim = LIFBatch([net], [123], backend="numba")
-    sim.v.copy_(torch.as_tensor(np.random.default_rng(7).uniform(0, 20, net.n).astype(np.float32)))
+    sim.v.copy_(torch.as_tensor(net.meta["v0"]))
     if not a.static:
-        w_e = float(net.weight[net.channel == 0].max())
-        enable(sim, stdp=STDPParams(lam=0.005, alpha=1.05, w_max=3 * w_e))
+        enable(sim, stdp=stdp)
     for _ in range(int(1100 / sim.K) + 1):   # every kernel compiled or loaded (a flush included)
         sim.step_block()
     addrs = kernel_addresses()

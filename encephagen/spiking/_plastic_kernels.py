@@ -740,7 +740,8 @@ def stdp_lazy_rows(t0, ka, kb, spk_k, spk_i, m, tflush, tx, xv, chain, buf, rece
                    ring, wsync, deliver, decay, decay_y, nearest, lam, alpha, mu_plus, mu_minus, w_max):
     """:func:`stdp_lazy`, restructured (see above): the same weights, events and float32 copies bit
     for bit. ``chain``: ``GANG`` lanes of ``2 H + 2 K + 3``; ``scratch`` (8, max row) float64,
-    ``mask`` (1, max row) uint8, ``gidx`` (2, GANG) int64; ``decay``/``decay_y``: the pre/post trace
+    ``mask`` (1, max row) uint8, ``gidx`` (4, GANG) int64 (a gang's neurons, steps, lanes' lengths and
+    order); ``decay``/``decay_y``: the pre/post trace
     decays; ``postu``: ``post`` as unsigned (no negative-index test per read).
     ``yl``/``lag``/``hist_j``: with one plastic delay (``lag[2]`` = 1, ``lag[3]`` = the delay, the
     targets in ``lag[4]:lag[5]``) the post trace at ``t - d`` (:func:`_lag_to`; ``lag[0]``: its
